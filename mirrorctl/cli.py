@@ -1,0 +1,209 @@
+"""The command line. Thin: parse, load config, call one domain function, render.
+
+This is the only place that reads the environment, the clock for crash logs,
+and the terminal; everything below gets frozen options passed in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from mirrorctl import __version__
+from mirrorctl.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, ConfigError, MirrorctlError
+from mirrorctl.redact import Redactor, secrets_from_environ
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+_REDACTOR = Redactor(secrets_from_environ(os.environ))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Globals:
+    config_path: Path
+    workdir: Path
+    verbose: int
+    quiet: bool
+
+
+def _format_option(func: F) -> F:
+    return click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                        show_default=True, help="table for people, json for scripts.")(func)
+
+
+def _echo(text: str) -> None:
+    click.echo(_REDACTOR(text))
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--config", "config_path", envvar="MIRRORCTL_CONFIG", show_envvar=True,
+              default="mirrors.yaml", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The package inventory.")
+@click.option("--workdir", envvar="MIRRORCTL_WORKDIR", show_envvar=True, default=".mirrorctl",
+              show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Caches, state, locks and logs.")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr; -vv shows git commands.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.version_option(__version__, prog_name="mirrorctl")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, workdir: Path, verbose: int, quiet: bool) -> None:
+    """Mirror upstream repositories and carry the riscv64 patch queues across releases.
+
+    \b
+    Exit status: 0 success, 1 a package failed (or another run holds the lock),
+    2 bad usage or configuration, 3 an unexpected error (a crash log is written).
+
+    \b
+    Examples:
+      mirrorctl validate
+      mirrorctl sync                       # every package in ./mirrors.yaml
+      mirrorctl sync numpy scipy --dry-run
+      mirrorctl --config /etc/mirrorctl/mirrors.yaml sync --format json
+    """
+    ctx.obj = Globals(config_path=config_path, workdir=workdir, verbose=verbose, quiet=quiet)
+    _setup_logging(verbose)
+
+
+def _setup_logging(verbose: int) -> None:
+    from mirrorctl.output import RedactingFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(_REDACTOR, "mirrorctl: %(levelname)s: %(message)s"))
+    root = logging.getLogger("mirrorctl")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
+
+
+@cli.command()
+@_format_option
+@click.pass_obj
+def validate(g: Globals, fmt: str) -> None:
+    """Check mirrors.yaml: every problem with its file and line.
+
+    \b
+    Exit status 0 when the file is valid, 2 when it is not.
+
+    \b
+    Examples:
+      mirrorctl validate
+      mirrorctl --config other.yaml validate --format json
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.output import ValidationResult, render
+
+    try:
+        config = load_config(g.config_path)
+        result = ValidationResult(config=str(g.config_path), packages=len(config.packages),
+                                  problems=())
+    except ConfigError as exc:
+        result = ValidationResult(config=str(g.config_path), packages=0, problems=exc.problems)
+    _echo(render("validate", fmt, result))
+    if result.problems:
+        raise SystemExit(ConfigError.exit_code)
+
+
+@cli.command()
+@click.argument("packages", nargs=-1)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Packages synced at once [default: defaults.jobs in mirrors.yaml, else 4].")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Print the plan; push nothing (the local cache is still refreshed).")
+@click.option("--force-tags", is_flag=True,
+              help="Follow tags that upstream moved, where the mirror holds upstream's old value.")
+@click.option("--prune", is_flag=True,
+              help="Delete mirror branches that upstream deleted (only those mirrorctl pushed).")
+@_format_option
+@click.pass_obj
+def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
+         force_tags: bool, prune: bool, fmt: str) -> None:
+    """Bring upstream branches and release tags into the mirrors.
+
+    Mirror-only refs (riscv64/* branches, anything matching `protected`, anything
+    mirrorctl did not push) are never moved or deleted. Every ref update carries a
+    lease, so a change made in the mirror meanwhile is never overwritten.
+
+    \b
+    Exit status 0 when every package synced, 1 when any failed, 2 for bad usage.
+
+    \b
+    Examples:
+      mirrorctl sync                      # all packages
+      mirrorctl sync numpy pyyaml -j 2
+      mirrorctl sync --dry-run --format json
+      mirrorctl sync scipy --force-tags   # follow a tag upstream moved
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.git import GitRunner, GitSettings
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.output import ProgressLine, render
+    from mirrorctl.sync import SyncOptions, sync_packages
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    options = SyncOptions(workdir=g.workdir, jobs=jobs or config.jobs, force_tags=force_tags,
+                          prune=prune, dry_run=dry_run)
+    runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=_REDACTOR,
+                                   credential_helper=config.credential_helper))
+    progress = None if g.quiet else ProgressLine(sys.stderr, redactor=_REDACTOR)
+    with workdir_lock(g.workdir, "sync"):
+        report = sync_packages(selected, options, runner, sleep=time.sleep, progress=progress)
+    _echo(render("sync", fmt, report))
+    if report.failed:
+        raise SystemExit(EXIT_FAILURE)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: the one place that turns exceptions into exit statuses."""
+    try:
+        cli.main(args=argv, prog_name="mirrorctl", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("mirrorctl: interrupted", err=True)
+        sys.exit(130)
+    except MirrorctlError as exc:
+        click.echo(_REDACTOR(f"mirrorctl: error: {exc}"), err=True)
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except Exception:
+        path = _write_crash_log(argv)
+        click.echo(f"mirrorctl: unexpected error (a bug); details in {path}. "
+                   "Please report it with that file.", err=True)
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(EXIT_OK)
+
+
+def _write_crash_log(argv: list[str] | None) -> Path:
+    import tempfile
+
+    workdir = Path(os.environ.get("MIRRORCTL_WORKDIR", ".mirrorctl"))
+    text = _REDACTOR(f"mirrorctl {__version__}\nargv: {argv or sys.argv[1:]}\n\n"
+                     + traceback.format_exc())
+    name = time.strftime("crash-%Y%m%d-%H%M%S") + f"-{os.getpid()}.log"
+    for folder in (workdir / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    sys.stderr.write(text)
+    return Path("(stderr)")

@@ -1,0 +1,342 @@
+"""mirrors.yaml: its schema, loading and validation.
+
+The schema is data (SETTINGS, PACKAGE_KEYS); load_config() is the only reader of
+the file and returns frozen dataclasses. Every problem names file, line and key,
+and all problems are reported at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from mirrorctl.errors import ConfigError, ConfigProblem, UsageError
+from mirrorctl.tagformat import TagFormat, TagFormatError
+from mirrorctl.urls import KNOWN_PROTOCOLS, embedded_credentials, resolve_local, url_protocol
+from mirrorctl.yamlfile import KeyPath, LoadedYaml, load_yaml
+
+__all__ = [
+    "PACKAGE_KEYS",
+    "SETTINGS",
+    "Config",
+    "Package",
+    "load_config",
+]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class _Invalid(ValueError):
+    """Raised by a setting's parser; the message is shown after the key path."""
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _Invalid(f"must be a non-empty string, not {value!r}")
+    return value
+
+
+def _no_option(value: str) -> str:
+    if value.startswith("-"):
+        raise _Invalid(f"{value!r} starts with '-', which git would read as an option")
+    return value
+
+
+def _globs(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise _Invalid("must be a glob or a non-empty list of globs")
+    return tuple(_no_option(_string(item)) for item in items)
+
+
+def _ref_globs(value: Any) -> tuple[str, ...]:
+    if value == []:
+        return ()
+    globs = _globs(value)
+    for glob in globs:
+        if not glob.startswith("refs/"):
+            raise _Invalid(f"{glob!r} must be a full ref glob, e.g. refs/heads/riscv64/*")
+    return globs
+
+
+def _protocols(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise _Invalid("must be a list of protocols, e.g. [https, ssh]")
+    for item in items:
+        if item not in KNOWN_PROTOCOLS:
+            raise _Invalid(f"{item!r} is not allowed; choose from {', '.join(KNOWN_PROTOCOLS)}")
+    return tuple(items)
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _Invalid(f"must be a whole number of at least 1, not {value!r}")
+    return value
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _Invalid(f"must be a whole number of at least 0, not {value!r}")
+    return value
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise _Invalid(f"must be a number of seconds above 0, not {value!r}")
+    return float(value)
+
+
+def _mirror_template(value: Any) -> str:
+    template = _no_option(_string(value))
+    try:
+        template.format(name="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise _Invalid(f"{template!r} may use only the field {{name}} ({exc})") from exc
+    return template
+
+
+def _tag_format(value: Any) -> TagFormat:
+    try:
+        return TagFormat(_string(value))
+    except TagFormatError as exc:
+        raise _Invalid(str(exc)) from exc
+
+
+def _version(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise _Invalid(f"must be a quoted string: YAML reads {value!r} as a number "
+                       f"(write version: \"{value}\")")
+    text = _string(value)
+    try:
+        Version(text)
+    except InvalidVersion as exc:
+        raise _Invalid(f"{text!r} is not a PEP 440 version") from exc
+    return text
+
+
+def _package_name(value: Any) -> str:
+    text = _string(value)
+    if not _NAME.match(text):
+        raise _Invalid(f"{text!r} must be letters, digits, '.', '_' or '-', starting with a "
+                       "letter or digit")
+    return text
+
+
+@dataclass(frozen=True)
+class Setting:
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+    per_package: bool = True
+
+
+# The keys of `defaults:`; those with per_package=True may be overridden per package.
+SETTINGS: Mapping[str, Setting] = {
+    "mirror_url": Setting(_mirror_template, None,
+                          "mirror URL template with {name}", per_package=False),
+    "branches": Setting(_globs, ("main", "master"), "globs of upstream branch names to mirror"),
+    "tags": Setting(_globs, ("*",), "globs of upstream tag names to mirror"),
+    "protected": Setting(_ref_globs, ("refs/heads/riscv64/*",),
+                         "mirror ref globs sync never touches (per package: added to defaults)"),
+    "allowed_protocols": Setting(_protocols, ("https", "ssh"), "transports git may use"),
+    "tag_format": Setting(_tag_format, TagFormat("v{version}"), "release tag for {version}"),
+    "jobs": Setting(_positive_int, 4, "packages synced at once", per_package=False),
+    "credential_helper": Setting(lambda v: _string(v), None,
+                                 "git credential helper for HTTPS remotes", per_package=False),
+    "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),
+    "retries": Setting(_count, 2, "retries after a transient network error"),
+}
+
+# Keys only a package has; `upstream` is required.
+PACKAGE_KEYS: Mapping[str, Setting] = {
+    "upstream": Setting(lambda v: _no_option(_string(v)), None, "upstream git URL"),
+    "mirror": Setting(lambda v: _no_option(_string(v)), None, "mirror git URL"),
+    "version": Setting(_version, None, "version whose patch queue is current"),
+    "pypi": Setting(_package_name, None, "PyPI project name"),
+    "rank": Setting(_positive_int, None, "download rank on PyPI"),
+}
+
+_TOP_KEYS = ("defaults", "packages")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Package:
+    name: str
+    upstream: str
+    mirror: str
+    tag_format: TagFormat
+    version: str | None
+    pypi: str
+    rank: int | None
+    branches: tuple[str, ...]
+    tags: tuple[str, ...]
+    protected: tuple[str, ...]
+    allowed_protocols: tuple[str, ...]
+    timeout: float
+    retries: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    path: Path
+    jobs: int
+    credential_helper: str | None
+    packages: Mapping[str, Package]
+
+    def select(self, names: Sequence[str]) -> list[Package]:
+        """The named packages (all of them when none is named), in config order."""
+        if not names:
+            return list(self.packages.values())
+        unknown = [n for n in names if n not in self.packages]
+        if unknown:
+            hints = [f"{n!r}{_did_you_mean(n, self.packages)}" for n in unknown]
+            raise UsageError(f"unknown package {', '.join(hints)} (not in {self.path})")
+        return [self.packages[n] for n in dict.fromkeys(names)]
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f", did you mean {close[0]}?" if close else ""
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(
+            str(path), None, "", "file not found; pass --config FILE or set MIRRORCTL_CONFIG"
+        )]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc}")]) from exc
+    loaded = load_yaml(text, str(path))
+    config = _Validator(loaded, path.resolve().parent).config(path)
+    if loaded.problems:
+        raise ConfigError(sorted(loaded.problems, key=lambda p: (p.line or 0, p.path)))
+    assert config is not None
+    return config
+
+
+class _Validator:
+    def __init__(self, loaded: LoadedYaml, base: Path) -> None:
+        self._loaded = loaded
+        self._base = base
+
+    def _fail(self, path: KeyPath, message: str) -> None:
+        self._loaded.problems.append(self._loaded.problem(path, message))
+
+    def _mapping(self, value: Any, path: KeyPath, keys: Iterable[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self._fail(path, f"must be a mapping of keys to values, not {type(value).__name__}")
+            return {}
+        allowed = list(keys)
+        for key in value:
+            if key not in allowed:
+                self._fail((*path, key), f"unknown key{_did_you_mean(key, allowed)}")
+        return {k: v for k, v in value.items() if k in allowed}
+
+    def _parse(self, setting: Setting, value: Any, path: KeyPath) -> Any:
+        try:
+            return setting.parse(value)
+        except _Invalid as exc:
+            self._fail(path, str(exc))
+            return None
+
+    def config(self, path: Path) -> Config | None:
+        root = self._loaded.data
+        if self._loaded.problems and root is None:
+            return None
+        if not isinstance(root, dict):
+            self._fail((), "must be a mapping with 'defaults:' and 'packages:'")
+            return None
+        top = self._mapping(root, (), _TOP_KEYS)
+        defaults = self._defaults(top.get("defaults"))
+        raw_packages = top.get("packages")
+        if not isinstance(raw_packages, dict) or not raw_packages:
+            self._fail(("packages",), "must map each package name to its settings")
+            raw_packages = {}
+        packages = {}
+        for name, raw in raw_packages.items():
+            package = self._package(name, raw, defaults)
+            if package is not None:
+                packages[name] = package
+        self._check_unique_mirrors(packages)
+        return Config(path=path, jobs=defaults["jobs"],
+                      credential_helper=defaults["credential_helper"], packages=packages)
+
+    def _defaults(self, raw: Any) -> dict[str, Any]:
+        given = self._mapping(raw, ("defaults",), SETTINGS)
+        resolved = {}
+        for key, setting in SETTINGS.items():
+            if key in given:
+                resolved[key] = self._parse(setting, given[key], ("defaults", key))
+            if resolved.get(key) is None:
+                resolved[key] = setting.default
+        return resolved
+
+    def _package(self, name: Any, raw: Any, defaults: dict[str, Any]) -> Package | None:
+        path: KeyPath = ("packages", name)
+        try:
+            _package_name(name)
+        except _Invalid as exc:
+            self._fail(path, f"package name {exc}")
+            return None
+        overridable = [k for k, setting in SETTINGS.items() if setting.per_package]
+        given = self._mapping(raw, path, [*PACKAGE_KEYS, *overridable])
+        if raw is not None and not isinstance(raw, dict):
+            return None
+        values = {k: self._parse(s, given[k], (*path, k))
+                  for k, s in {**PACKAGE_KEYS, **SETTINGS}.items() if k in given}
+        if "upstream" not in given:
+            self._fail(path, "missing required key 'upstream' (the upstream git URL)")
+        settings = {k: defaults[k] if values.get(k) is None else values[k] for k in overridable}
+        # Per-package protected globs add to the defaults: a package cannot drop
+        # the protection of the riscv64 branches by naming its own.
+        if values.get("protected"):
+            settings["protected"] = tuple(dict.fromkeys([*defaults["protected"],
+                                                         *values["protected"]]))
+        upstream = self._url(values.get("upstream"), (*path, "upstream"), settings)
+        mirror = self._mirror(name, values.get("mirror"), defaults["mirror_url"], path, settings)
+        if upstream is None or mirror is None or None in values.values():
+            return None
+        return Package(name=name, upstream=upstream, mirror=mirror, version=values.get("version"),
+                       pypi=values.get("pypi") or name, rank=values.get("rank"), **settings)
+
+    def _mirror(self, name: str, url: str | None, template: str | None, path: KeyPath,
+                settings: dict[str, Any]) -> str | None:
+        if url is not None:
+            return self._url(url, (*path, "mirror"), settings)
+        if template is None:
+            self._fail(path, "no mirror: set 'mirror:' here or 'mirror_url:' under defaults")
+            return None
+        return self._url(template.format(name=name), ("defaults", "mirror_url"), settings)
+
+    def _url(self, url: str | None, path: KeyPath, settings: dict[str, Any]) -> str | None:
+        if url is None:
+            return None
+        protocol = url_protocol(url)
+        if embedded_credentials(url):
+            self._fail(path, "the URL carries credentials; remove them and let git's credential "
+                             "helper or MIRRORCTL_MIRROR_TOKEN provide them")
+            return None
+        if protocol not in settings["allowed_protocols"]:
+            allowed = ", ".join(settings["allowed_protocols"])
+            self._fail(path, f"protocol {protocol!r} is not allowed (allowed_protocols: {allowed})")
+            return None
+        return resolve_local(url, self._base)
+
+    def _check_unique_mirrors(self, packages: Mapping[str, Package]) -> None:
+        owners: dict[str, str] = {}
+        for name, package in packages.items():
+            if package.mirror in owners:
+                self._fail(("packages", name),
+                           f"mirror {package.mirror} is also the mirror of {owners[package.mirror]}")
+            owners.setdefault(package.mirror, name)

@@ -1,0 +1,157 @@
+"""Renderers: domain results to a readable table or to JSON. No domain module prints.
+
+Renderers are picked from RENDERERS by (kind, format); the JSON shapes are public
+interfaces (fields are added, never renamed or removed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from mirrorctl.errors import ConfigProblem
+from mirrorctl.redact import Redactor
+from mirrorctl.refplan import RefUpdate
+from mirrorctl.sync import PackageSync, SyncReport
+
+__all__ = [
+    "ProgressLine",
+    "RedactingFormatter",
+    "ValidationResult",
+    "render",
+]
+
+_REFS_SHOWN = 12  # in the table, per package; JSON always has them all
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidationResult:
+    config: str
+    packages: int
+    problems: tuple[ConfigProblem, ...]
+
+
+def _short(sha: str | None) -> str:
+    return sha[:10] if sha else "-"
+
+
+def _ref_json(update: RefUpdate) -> dict[str, Any]:
+    return {"ref": update.ref, "action": update.action, "old": update.old, "new": update.new,
+            "reason": update.reason, "result": update.result, "detail": update.detail,
+            "needs_human": update.needs_human}
+
+
+def _package_json(result: PackageSync) -> dict[str, Any]:
+    return {"name": result.name, "status": result.status,
+            "refs": [_ref_json(u) for u in result.refs], "error": result.error,
+            "fetched": result.fetched, "attempts": result.attempts,
+            "warnings": list(result.warnings), "needs_human": result.needs_human}
+
+
+def sync_json(report: SyncReport) -> str:
+    counts = Counter(p.status for p in report.packages)
+    return json.dumps({"packages": [_package_json(p) for p in report.packages],
+                       "summary": {"packages": len(report.packages), **counts}}, indent=2)
+
+
+def _ref_counts(result: PackageSync) -> str:
+    verbs = {"create": "created", "update": "updated", "force": "forced", "delete": "deleted"}
+    done = Counter(verbs.get(u.action, u.action) for u in result.refs
+                   if u.result in ("pushed", "planned"))
+    parts = [f"{n} {verb}" for verb, n in sorted(done.items())]
+    for label, n in (("rejected", sum(u.result == "rejected" for u in result.refs)),
+                     ("skipped", sum(u.action == "skip" for u in result.refs))):
+        if n:
+            parts.append(f"{n} {label}")
+    return ", ".join(parts)
+
+
+def _ref_line(update: RefUpdate) -> str:
+    arrow = f"{_short(update.old)} -> {_short(update.new)}"
+    mark = "!" if update.needs_human else " "
+    return f"  {mark} {update.action:<6} {update.ref:<40} {arrow:<24} {update.detail}"
+
+
+def sync_table(report: SyncReport) -> str:
+    width = max([len(p.name) for p in report.packages] + [7])
+    lines = []
+    for result in report.packages:
+        summary = result.error if result.status == "failed" else _ref_counts(result)
+        lines.append(f"{result.name:<{width}}  {result.status:<9}  {summary or ''}".rstrip())
+        for warning in result.warnings:
+            lines.append(f"    warning: {warning}")
+        urgent = [u for u in result.refs if u.needs_human]
+        rest = [u for u in result.refs if not u.needs_human]
+        shown = urgent + rest[:max(0, _REFS_SHOWN - len(urgent))]
+        lines += [_ref_line(u) for u in shown]
+        if len(result.refs) > len(shown):
+            lines.append(f"    ... and {len(result.refs) - len(shown)} more refs "
+                         "(--format json lists them all)")
+    counts = Counter(p.status for p in report.packages)
+    human = sum(1 for p in report.packages for u in p.refs if u.needs_human)
+    tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    lines.append(f"{len(report.packages)} packages: {tally}"
+                 + (f"; {human} refs need a person (marked !)" if human else ""))
+    if any(p.status == "planned" for p in report.packages):
+        lines.append("dry run: nothing was pushed")
+    return "\n".join(lines)
+
+
+def validation_json(result: ValidationResult) -> str:
+    return json.dumps({
+        "config": result.config, "ok": not result.problems, "packages": result.packages,
+        "errors": [{"file": p.file, "line": p.line, "path": p.path, "message": p.message}
+                   for p in result.problems]}, indent=2)
+
+
+def validation_table(result: ValidationResult) -> str:
+    if result.problems:
+        return "\n".join(str(p) for p in result.problems) + \
+            f"\n{len(result.problems)} problem(s) in {result.config}"
+    return f"{result.config}: OK, {result.packages} packages"
+
+
+RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
+    ("sync", "table"): sync_table,
+    ("sync", "json"): sync_json,
+    ("validate", "table"): validation_table,
+    ("validate", "json"): validation_json,
+}
+
+
+def render(kind: str, fmt: str, result: Any) -> str:
+    return RENDERERS[(kind, fmt)](result)
+
+
+class RedactingFormatter(logging.Formatter):
+    def __init__(self, redactor: Redactor, fmt: str) -> None:
+        super().__init__(fmt)
+        self._redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redactor(super().format(record))
+
+
+class ProgressLine:
+    """A line per finished package on stderr; timestamped when not on a terminal (CI logs)."""
+
+    def __init__(self, stream: TextIO = sys.stderr, *, redactor: Redactor) -> None:
+        self._stream = stream
+        self._redactor = redactor
+        self._stamp = not stream.isatty()
+
+    def __call__(self, result: PackageSync, done: int, total: int) -> None:
+        width = len(str(total))
+        text = f"[{done:>{width}}/{total}] {result.name}: {result.status}"
+        if result.error:
+            text += f" ({result.error})"
+        if self._stamp:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S ") + text
+        self._stream.write(self._redactor(text) + "\n")
+        self._stream.flush()

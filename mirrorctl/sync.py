@@ -1,0 +1,234 @@
+"""The mirror sync: upstream branches and release tags into each mirror.
+
+Per package: one ls-remote per side; a fetch into the package's bare cache only
+when upstream's refs differ from the last run; a plan (refplan, pure); one push
+with a lease per ref, only when the plan changes something; one ls-remote to
+verify what the push claims. Packages run in parallel and fail alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from mirrorctl.config import Package
+from mirrorctl.errors import GitError, MirrorctlError
+from mirrorctl.git import GitRunner, LeasedUpdate, PushedRef, Repository, is_auth_failure
+from mirrorctl.git import is_transient
+from mirrorctl.refplan import RefRules, RefUpdate, branch_moves, plan_ref_updates
+from mirrorctl.refplan import select_mirrored
+from mirrorctl.retry import call_with_retries
+from mirrorctl.state import PackageState
+
+__all__ = ["PackageSync", "SyncOptions", "SyncReport", "cache_dir", "sync_packages"]
+
+log = logging.getLogger("mirrorctl.sync")
+
+Status = Literal["updated", "unchanged", "failed", "planned"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncOptions:
+    workdir: Path
+    jobs: int
+    force_tags: bool = False
+    prune: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageSync:
+    name: str
+    status: Status
+    refs: tuple[RefUpdate, ...] = ()
+    error: str | None = None
+    fetched: bool = False
+    attempts: int = 1
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def needs_human(self) -> bool:
+        return self.status == "failed" or any(r.needs_human for r in self.refs)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    packages: tuple[PackageSync, ...]
+
+    @property
+    def failed(self) -> list[PackageSync]:
+        return [p for p in self.packages if p.status == "failed"]
+
+
+Progress = Callable[[PackageSync, int, int], None]
+
+
+def cache_dir(workdir: Path, name: str) -> Path:
+    return workdir / "cache" / f"{name}.git"
+
+
+def sync_packages(packages: Sequence[Package], options: SyncOptions, runner: GitRunner, *,
+                  sleep: Callable[[float], None], progress: Progress | None = None) -> SyncReport:
+    results: dict[str, PackageSync] = {}
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        futures = {pool.submit(_sync_with_retries, p, options, runner, sleep): p.name
+                   for p in packages}
+        for future in as_completed(futures):
+            result = future.result()
+            results[result.name] = result
+            if progress is not None:
+                progress(result, len(results), len(packages))
+    return SyncReport(tuple(results[p.name] for p in packages))
+
+
+def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner,
+                       sleep: Callable[[float], None]) -> PackageSync:
+    syncer = _PackageSyncer(package, options, runner.with_options(
+        timeout=package.timeout, allowed_protocols=package.allowed_protocols,
+        token_urls=_origins(package.mirror)))
+    attempts = 0
+
+    def attempt() -> PackageSync:
+        nonlocal attempts
+        attempts += 1
+        return syncer.run()
+
+    def note_retry(exc: Exception, delay: float) -> None:
+        log.warning("%s: %s; retrying in %gs", package.name, syncer.describe(exc), delay)
+
+    try:
+        result = call_with_retries(attempt, retries=package.retries, is_transient=is_transient,
+                                   sleep=sleep, on_retry=note_retry)
+    except MirrorctlError as exc:
+        return PackageSync(name=package.name, status="failed", error=syncer.describe(exc),
+                           attempts=attempts, warnings=syncer.warnings)
+    except Exception as exc:  # a bug in one package's sync must not stop the others
+        log.exception("%s: unexpected error", package.name)
+        return PackageSync(name=package.name, status="failed", attempts=attempts,
+                           error=f"unexpected {type(exc).__name__}: {exc} (a bug in mirrorctl)")
+    return replace(result, attempts=attempts)
+
+
+def _origins(url: str) -> tuple[str, ...]:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return (f"{parts.scheme}://{parts.netloc}",)
+    return ()
+
+
+class _PackageSyncer:
+    def __init__(self, package: Package, options: SyncOptions, runner: GitRunner) -> None:
+        self.package = package
+        self.options = options
+        self.runner = runner
+        self.step = "starting"
+        self.warnings: tuple[str, ...] = ()
+        self.rules = RefRules(branches=package.branches, tags=package.tags,
+                              protected=package.protected, force_tags=options.force_tags,
+                              prune=options.prune)
+        self.state_path = options.workdir / "state" / f"{package.name}.json"
+
+    def describe(self, exc: Exception) -> str:
+        if not isinstance(exc, GitError):
+            return f"{self.step}: {exc}"
+        advice = ""
+        if is_auth_failure(exc):
+            advice = (" (check that the repository exists and that the credentials "
+                      "(MIRRORCTL_MIRROR_TOKEN, ssh keys, credential_helper) grant access)")
+        return f"{self.step}: {exc.summary}{advice}"
+
+    def run(self) -> PackageSync:
+        package, runner = self.package, self.runner
+        self.step = "opening the cache"
+        cache_path = cache_dir(self.options.workdir, package.name)
+        new_cache = not (cache_path / "HEAD").is_file()
+        cache = Repository.open_or_init_bare(cache_path, runner)
+        cache.remove_stale_locks()
+        state = PackageState.load(self.state_path)
+        self.warnings = (state.warning,) if state.warning else ()
+        if new_cache:
+            state.upstream = {}
+
+        self.step = f"reading upstream refs ({package.upstream})"
+        upstream = runner.ls_remote(package.upstream)
+        self.step = f"reading mirror refs ({package.mirror})"
+        mirror = runner.ls_remote(package.mirror)
+        if state.settle_pending(mirror):
+            state.save(self.state_path)  # a push killed mid-way: learn what it did
+
+        last_upstream = dict(state.upstream)
+        wanted = select_mirrored(upstream, self.rules)
+        fetched = wanted != state.upstream
+        if fetched:
+            self.step = f"fetching from upstream ({package.upstream})"
+            state.upstream = self._refresh_cache(cache, wanted)
+            upstream.update(state.upstream)
+            state.save(self.state_path)
+
+        self.step = "planning"
+        plan = plan_ref_updates(upstream=upstream, mirror=mirror, pushed=state.pushed,
+                                last_upstream=last_upstream,
+                                fast_forwards=self._fast_forwards(cache, upstream, mirror),
+                                rules=self.rules)
+        changes = [u for u in plan if u.changes_mirror]
+        if self.options.dry_run or not changes:
+            status: Status = "planned" if changes else "unchanged"
+            return PackageSync(name=package.name, status=status, refs=tuple(plan),
+                               fetched=fetched, warnings=self.warnings)
+
+        self.step = f"pushing to the mirror ({package.mirror})"
+        state.pending = {u.ref: u.new for u in changes}
+        state.save(self.state_path)
+        pushed = cache.push(package.mirror, [
+            LeasedUpdate(ref=u.ref, expected=u.old, new=u.new) for u in changes])
+        self.step = f"verifying the mirror ({package.mirror})"
+        after = runner.ls_remote(package.mirror)
+        state.settle_pending(after)
+        state.save(self.state_path)
+        done = _apply_push_results(plan, pushed, after)
+        status = "updated" if any(u.result == "pushed" for u in done) else "unchanged"
+        return PackageSync(name=package.name, status=status, refs=tuple(done), fetched=fetched,
+                           warnings=self.warnings)
+
+    def _refresh_cache(self, cache: Repository, wanted: dict[str, str]) -> dict[str, str]:
+        """Make the cache's refs upstream's mirrored refs; return what the cache now holds."""
+        have = cache.refs()
+        changed = [ref for ref, sha in wanted.items() if have.get(ref) != sha]
+        if changed:
+            cache.fetch(self.package.upstream, changed)
+        cache.delete_refs({ref: sha for ref, sha in have.items() if ref not in wanted})
+        return cache.refs()
+
+    def _fast_forwards(self, cache: Repository, upstream: dict[str, str],
+                       mirror: dict[str, str]) -> set[str]:
+        moves = branch_moves(upstream, mirror, self.rules)
+        if not moves:
+            return set()
+        # A mirror value the cache has never seen cannot be an upstream ancestor.
+        missing = cache.missing_objects(old for old, _ in moves.values())
+        return {ref for ref, (old, new) in moves.items()
+                if old not in missing and cache.is_ancestor(old, new)}
+
+
+def _apply_push_results(plan: Sequence[RefUpdate], pushed: Sequence[PushedRef],
+                        after: dict[str, str]) -> list[RefUpdate]:
+    by_ref = {p.ref: p for p in pushed}
+    done = []
+    for update in plan:
+        outcome = by_ref.get(update.ref)
+        if outcome is None:
+            done.append(update)
+        elif outcome.status == "rejected":
+            done.append(replace(update, result="rejected", detail=f"rejected: {outcome.detail}"))
+        elif after.get(update.ref) != update.new:
+            # git push --atomic once claimed success over SSH for a failed push; believe the mirror.
+            done.append(replace(update, result="rejected",
+                                detail="git reported success but the mirror does not show it"))
+        else:
+            done.append(replace(update, result="pushed"))
+    return done

@@ -1,0 +1,56 @@
+"""What git will do with a remote URL: which transport, and whether it hides credentials.
+
+Pure functions, so config validation and the git runner agree on what a URL means.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+__all__ = [
+    "KNOWN_PROTOCOLS",
+    "embedded_credentials",
+    "resolve_local",
+    "url_protocol",
+]
+
+# Protocols a mirrors.yaml may allow. ext:: runs arbitrary commands and fd:: reads
+# file descriptors; neither is ever allowed, whatever the config says.
+KNOWN_PROTOCOLS = ("https", "http", "ssh", "git", "file")
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_TRANSPORT = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)::")
+_SSH_ALIASES = {"git+ssh": "ssh", "ssh+git": "ssh"}
+
+
+def url_protocol(url: str) -> str:
+    """The protocol git uses for `url`, as GIT_ALLOW_PROTOCOL names it."""
+    if match := _TRANSPORT.match(url):
+        return match.group(1).lower()
+    if match := _SCHEME.match(url):
+        scheme = match.group(1).lower()
+        return _SSH_ALIASES.get(scheme, scheme)
+    # git's rule: a colon before the first slash makes "host:path" an scp-like SSH URL.
+    colon, slash = url.find(":"), url.find("/")
+    if colon > 0 and (slash == -1 or colon < slash):
+        return "ssh"
+    return "file"
+
+
+def embedded_credentials(url: str) -> bool:
+    """True when `url` carries a password, or a token in place of an HTTP user name."""
+    if not _SCHEME.match(url):
+        return False
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return True
+    return parts.scheme.lower() in ("http", "https") and parts.username is not None
+
+
+def resolve_local(url: str, base: Path) -> str:
+    """Make a local repository path absolute, relative to `base` (the config's folder)."""
+    if url_protocol(url) != "file" or url.startswith("file://"):
+        return url
+    return str((base / Path(url).expanduser()).resolve())
