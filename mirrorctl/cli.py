@@ -25,7 +25,6 @@ from mirrorctl.redact import Redactor, secrets_from_environ
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-_REDACTOR = Redactor(secrets_from_environ(os.environ))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,15 +33,15 @@ class Globals:
     workdir: Path
     verbose: int
     quiet: bool
+    redactor: Redactor
+
+    def echo(self, text: str) -> None:
+        click.echo(self.redactor(text))
 
 
 def _format_option(func: F) -> F:
     return click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
                         show_default=True, help="table for people, json for scripts.")(func)
-
-
-def _echo(text: str) -> None:
-    click.echo(_REDACTOR(text))
 
 
 @click.group(context_settings=CONTEXT)
@@ -71,18 +70,23 @@ def cli(ctx: click.Context, config_path: Path, workdir: Path, verbose: int, quie
       mirrorctl sync numpy scipy --dry-run
       mirrorctl --config /etc/mirrorctl/mirrors.yaml sync --format json
     """
-    ctx.obj = Globals(config_path=config_path, workdir=workdir, verbose=verbose, quiet=quiet)
-    _setup_logging(verbose)
+    redactor = ctx.obj if isinstance(ctx.obj, Redactor) else _environ_redactor()
+    ctx.obj = Globals(config_path=config_path, workdir=workdir, verbose=verbose, quiet=quiet,
+                      redactor=redactor)
+    _setup_logging(verbose, redactor)
 
 
-def _setup_logging(verbose: int) -> None:
+def _environ_redactor() -> Redactor:
+    return Redactor(secrets_from_environ(os.environ))
+
+
+def _setup_logging(verbose: int, redactor: Redactor) -> None:
     from mirrorctl.output import RedactingFormatter
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter(_REDACTOR, "mirrorctl: %(levelname)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter(redactor, "mirrorctl: %(levelname)s: %(message)s"))
     root = logging.getLogger("mirrorctl")
     root.handlers[:] = [handler]
-    root.propagate = False
     root.setLevel({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
 
 
@@ -109,7 +113,7 @@ def validate(g: Globals, fmt: str) -> None:
                                   problems=())
     except ConfigError as exc:
         result = ValidationResult(config=str(g.config_path), packages=0, problems=exc.problems)
-    _echo(render("validate", fmt, result))
+    g.echo(render("validate", fmt, result))
     if result.problems:
         raise SystemExit(ConfigError.exit_code)
 
@@ -154,20 +158,21 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
     selected = config.select(packages)
     options = SyncOptions(workdir=g.workdir, jobs=jobs or config.jobs, force_tags=force_tags,
                           prune=prune, dry_run=dry_run)
-    runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=_REDACTOR,
+    runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
                                    credential_helper=config.credential_helper))
-    progress = None if g.quiet else ProgressLine(sys.stderr, redactor=_REDACTOR)
+    progress = None if g.quiet else ProgressLine(sys.stderr, redactor=g.redactor)
     with workdir_lock(g.workdir, "sync"):
         report = sync_packages(selected, options, runner, sleep=time.sleep, progress=progress)
-    _echo(render("sync", fmt, report))
+    g.echo(render("sync", fmt, report))
     if report.failed:
         raise SystemExit(EXIT_FAILURE)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the one place that turns exceptions into exit statuses."""
+    redactor = _environ_redactor()
     try:
-        cli.main(args=argv, prog_name="mirrorctl", standalone_mode=False)
+        cli.main(args=argv, prog_name="mirrorctl", standalone_mode=False, obj=redactor)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -179,23 +184,23 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("mirrorctl: interrupted", err=True)
         sys.exit(130)
     except MirrorctlError as exc:
-        click.echo(_REDACTOR(f"mirrorctl: error: {exc}"), err=True)
+        click.echo(redactor(f"mirrorctl: error: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except SystemExit:
         raise
     except Exception:
-        path = _write_crash_log(argv)
+        path = _write_crash_log(argv, redactor)
         click.echo(f"mirrorctl: unexpected error (a bug); details in {path}. "
                    "Please report it with that file.", err=True)
         sys.exit(EXIT_INTERNAL)
     sys.exit(EXIT_OK)
 
 
-def _write_crash_log(argv: list[str] | None) -> Path:
+def _write_crash_log(argv: list[str] | None, redactor: Redactor) -> Path:
     import tempfile
 
     workdir = Path(os.environ.get("MIRRORCTL_WORKDIR", ".mirrorctl"))
-    text = _REDACTOR(f"mirrorctl {__version__}\nargv: {argv or sys.argv[1:]}\n\n"
+    text = redactor(f"mirrorctl {__version__}\nargv: {argv or sys.argv[1:]}\n\n"
                      + traceback.format_exc())
     name = time.strftime("crash-%Y%m%d-%H%M%S") + f"-{os.getpid()}.log"
     for folder in (workdir / "logs", Path(tempfile.gettempdir())):
