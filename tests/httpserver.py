@@ -1,0 +1,58 @@
+"""A loopback HTTP server for tests that answers git's smart-HTTP requests as told.
+
+It records every request (path, Authorization header) so tests can assert how
+often git came back and with what credentials.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Recorded:
+    path: str
+    authorization: str | None
+
+
+@dataclass
+class Server:
+    url: str
+    requests: list[Recorded] = field(default_factory=list)
+
+
+Responder = Callable[[Recorded, int], tuple[int, dict[str, str]]]
+
+
+@contextmanager
+def http_server(respond: Responder) -> Iterator[Server]:
+    """Serve on 127.0.0.1; `respond(request, index)` gives (status, headers) for each request."""
+    server_state = Server(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            recorded = Recorded(self.path, self.headers.get("Authorization"))
+            server_state.requests.append(recorded)
+            status, headers = respond(recorded, len(server_state.requests) - 1)
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server_state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server_state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,0 +1,159 @@
+"""The git runner: sealed environment, allowed transports, timeouts, leases, retries."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from mirrorctl.config import Package
+from mirrorctl.errors import GitError, GitTimeout
+from mirrorctl.git import GitRunner, GitSettings, LeasedUpdate, Repository, is_transient
+from mirrorctl.redact import Redactor
+from mirrorctl.sync import SyncOptions, sync_packages
+from mirrorctl.tagformat import TagFormat
+from tests.gitrepos import make_mirror, make_upstream
+from tests.httpserver import Recorded, http_server
+
+
+def runner(**overrides: object) -> GitRunner:
+    settings = {"base_env": dict(os.environ), "allowed_protocols": ("file",), "timeout": 60.0,
+                **overrides}
+    return GitRunner(GitSettings(**settings))  # type: ignore[arg-type]
+
+
+def test_user_config_and_git_variables_do_not_leak_in(tmp_path: Path, sealed_git: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    upstream = make_upstream(tmp_path / "up")
+    v1, main = upstream.rev("v1.0.0"), upstream.rev("main")
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    marker = tmp_path / "hook-ran"
+    hook = hooks / "reference-transaction"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    # A user whose global config redirects URLs and runs hooks, and a stray GIT_DIR.
+    with open(sealed_git / ".gitconfig", "a") as config:
+        config.write(f'[core]\n\thooksPath = {hooks}\n[url "/nonexistent/"]\n'
+                     f"\tinsteadOf = {upstream.path}\n")
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))
+    git = runner(base_env=dict(os.environ))
+    assert git.ls_remote(str(upstream.path))["refs/tags/v1.0.0"] == v1
+    cache = Repository.open_or_init_bare(tmp_path / "cache.git", git)
+    cache.fetch(str(upstream.path), ["refs/heads/main"])
+    assert cache.refs() == {"refs/heads/main": main}
+    assert not marker.exists()
+
+
+def test_transports_outside_the_allowed_list_are_refused_by_git(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    with pytest.raises(GitError) as info:
+        runner().ls_remote(f"ext::sh -c touch% {marker}")
+    assert "not allowed" in info.value.stderr
+    assert not marker.exists()
+    assert not is_transient(info.value)
+
+
+def test_a_hung_command_is_killed_at_its_timeout(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    never_answers = tmp_path / "ssh"
+    never_answers.write_text("#!/bin/sh\nsleep 30\n")
+    never_answers.chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(never_answers))
+    git = runner(base_env=dict(os.environ), allowed_protocols=("ssh",), timeout=1.0)
+    start = time.monotonic()
+    with pytest.raises(GitTimeout) as info:
+        git.ls_remote("ssh://mirror.example.invalid/numpy.git")
+    assert time.monotonic() - start < 10
+    assert "timed out after 1s" in str(info.value)
+    assert is_transient(info.value)
+
+
+def test_each_ref_has_its_own_lease(tmp_path: Path) -> None:
+    upstream = make_upstream(tmp_path / "up")
+    mirror = make_mirror(tmp_path / "mirror.git")
+    upstream.git("push", "--quiet", str(mirror.path), "refs/tags/v1.0.0:refs/heads/main")
+    cache = Repository.open_or_init_bare(tmp_path / "cache.git", runner())
+    cache.fetch(str(upstream.path), ["refs/heads/main", "refs/tags/v1.1.0"])
+    stale = upstream.rev("v1.1.0^{commit}")  # not what the mirror's main holds
+    results = cache.push(str(mirror.path), [
+        LeasedUpdate(ref="refs/heads/main", expected=stale, new=upstream.rev("main")),
+        LeasedUpdate(ref="refs/tags/v1.1.0", expected=None, new=upstream.rev("v1.1.0")),
+    ])
+    assert [(r.ref, r.status) for r in results] == [
+        ("refs/heads/main", "rejected"), ("refs/tags/v1.1.0", "ok")]
+    assert "stale info" in results[0].detail
+    assert mirror.rev("refs/heads/main") == upstream.rev("v1.0.0")
+    assert mirror.rev("refs/tags/v1.1.0") == upstream.rev("v1.1.0")
+
+
+def test_errors_are_redacted() -> None:
+    git = runner(redactor=Redactor(["s3cr3t-token"]), allowed_protocols=("https",))
+    with pytest.raises(GitError) as info:
+        git.run(["ls-remote", "https://user:pa55word@127.0.0.1:1/s3cr3t-token.git"])
+    text = str(info.value)
+    assert "pa55word" not in text and "s3cr3t-token" not in text
+    assert "https://***@127.0.0.1:1/***.git" in text
+
+
+def _package(tmp_path: Path, upstream: str, *, retries: int) -> Package:
+    return Package(name="demo", upstream=upstream, mirror=str(tmp_path / "mirror.git"),
+                   tag_format=TagFormat("v{version}"), version=None, pypi="demo", rank=None,
+                   branches=("main",), tags=("*",), protected=("refs/heads/riscv64/*",),
+                   allowed_protocols=("http", "file"), timeout=30.0, retries=retries)
+
+
+def _sync_one(tmp_path: Path, package: Package, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    make_mirror(tmp_path / "mirror.git")
+    sleeps: list[float] = []
+    report = sync_packages([package], SyncOptions(workdir=tmp_path / "work", jobs=1),
+                           runner(base_env=env or dict(os.environ)), sleep=sleeps.append)
+    return report.packages[0], sleeps
+
+
+def test_server_errors_are_retried_with_backoff(tmp_path: Path) -> None:
+    with http_server(lambda request, index: (503, {})) as server:
+        result, sleeps = _sync_one(tmp_path, _package(tmp_path, f"{server.url}/numpy.git",
+                                                      retries=2))
+    assert result.status == "failed" and result.attempts == 3
+    assert sleeps == [2.0, 4.0]
+    assert len(server.requests) == 3
+    assert "503" in (result.error or "")
+
+
+def test_authentication_failures_are_not_retried(tmp_path: Path) -> None:
+    def respond(request: Recorded, index: int) -> tuple[int, dict[str, str]]:
+        return 401, {"WWW-Authenticate": 'Basic realm="git"'}
+
+    with http_server(respond) as server:
+        result, sleeps = _sync_one(tmp_path, _package(tmp_path, f"{server.url}/numpy.git",
+                                                      retries=2))
+    assert result.status == "failed" and result.attempts == 1 and sleeps == []
+    assert "credentials" in (result.error or "")
+
+
+def test_mirror_token_is_offered_by_the_helper_and_never_shown(tmp_path: Path) -> None:
+    token = "glpat-TESTTOKEN-0123456789"
+
+    def respond(request: Recorded, index: int) -> tuple[int, dict[str, str]]:
+        if request.authorization is None:
+            return 401, {"WWW-Authenticate": 'Basic realm="git"'}
+        return 403, {}
+
+    with http_server(respond) as server:
+        package = _package(tmp_path, "unused", retries=0)
+        upstream = make_upstream(tmp_path / "up")
+        package = Package(**{**package.__dict__, "upstream": str(upstream.path),
+                             "mirror": f"{server.url}/mirrors/numpy.git"})
+        env = {**os.environ, "MIRRORCTL_MIRROR_TOKEN": token}
+        report = sync_packages([package], SyncOptions(workdir=tmp_path / "work", jobs=1),
+                               runner(base_env=env, redactor=Redactor([token])),
+                               sleep=lambda s: None)
+    sent = [r.authorization for r in server.requests if r.authorization]
+    assert sent and base64.b64decode(sent[0].split()[1]).decode() == f"oauth2:{token}"
+    result = report.packages[0]
+    assert result.status == "failed"
+    assert token not in repr(result)
