@@ -158,10 +158,11 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
     selected = config.select(packages)
     options = SyncOptions(workdir=g.workdir, jobs=jobs or config.jobs, force_tags=force_tags,
                           prune=prune, dry_run=dry_run)
-    runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
-                                   credential_helper=config.credential_helper))
     progress = None if g.quiet else ProgressLine(sys.stderr, redactor=g.redactor)
-    with workdir_lock(g.workdir, "sync"):
+    with workdir_lock(g.workdir, "sync") as lock_fd:
+        runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
+                                       credential_helper=config.credential_helper,
+                                       inherit_fds=(lock_fd,)))
         report = sync_packages(selected, options, runner, sleep=time.sleep, progress=progress)
     g.echo(render("sync", fmt, report))
     if report.failed:

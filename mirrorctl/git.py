@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -112,6 +113,28 @@ def is_transient(error: Exception) -> bool:
     return any(marker in text for marker in _TRANSIENT_MARKERS)
 
 
+class RunningProcesses:
+    """The git processes in flight, so that Ctrl-C can end them all at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[bytes]] = set()
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.add(proc)
+
+    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            _kill_group(proc, wait=False)
+
+
 @dataclass(frozen=True, kw_only=True)
 class GitSettings:
     """How git runs; resolved by the CLI, never read from the environment here."""
@@ -123,6 +146,10 @@ class GitSettings:
     credential_helper: str | None = None
     # URL prefixes (scheme://host) for which MIRRORCTL_MIRROR_TOKEN is offered.
     token_urls: tuple[str, ...] = ()
+    # Handed to every git child: the work-directory lock's descriptor, so that the
+    # lock outlives a killed mirrorctl until its orphaned git processes are gone.
+    inherit_fds: tuple[int, ...] = ()
+    processes: RunningProcesses = field(default_factory=RunningProcesses, compare=False)
 
 
 @dataclass(frozen=True)
@@ -178,10 +205,14 @@ class GitRunner:
         argv = ["git", *prefix, *self._config, *args]
         shown = [self.settings.redactor(a) for a in ("git", *args)]
         log.debug("run: %s", " ".join(shown))
+        # A session of its own, so a timeout can kill git with its helpers (ssh,
+        # remote-https, upload-pack) in one signal.
         proc = subprocess.Popen(
             argv, env=self._env, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            pass_fds=self.settings.inherit_fds,
         )
+        self.settings.processes.add(proc)
         try:
             out, err = proc.communicate(input.encode() if input is not None else None,
                                         timeout=self.settings.timeout)
@@ -191,6 +222,8 @@ class GitRunner:
         except BaseException:
             _kill_group(proc)
             raise
+        finally:
+            self.settings.processes.discard(proc)
         redact = self.settings.redactor
         result = Completed(proc.returncode, redact(out.decode("utf-8", "replace")),
                            redact(err.decode("utf-8", "replace")))
@@ -204,13 +237,14 @@ class GitRunner:
         return _parse_ref_lines(out, sep="\t", sha_first=True)
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes], *, wait: bool = True) -> None:
     # git spawns helpers (remote-https, ssh, upload-pack): kill them all.
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    proc.communicate()
+    if wait:
+        proc.communicate()
 
 
 def _parse_ref_lines(text: str, *, sep: str, sha_first: bool) -> dict[str, str]:
@@ -262,7 +296,9 @@ class Repository:
         return repo
 
     def remove_stale_locks(self) -> list[Path]:
-        """Delete *.lock files a killed git left behind. Only safe under mirrorctl's own lock."""
+        """Delete *.lock files a killed git left behind. Safe only under mirrorctl's work-
+        directory lock, which every git child holds too (GitSettings.inherit_fds): when we
+        have it, no git that could own these files is still running."""
         candidates = [*self.git_dir.glob("*.lock"), *(self.git_dir / "refs").rglob("*.lock")]
         for path in candidates:
             path.unlink(missing_ok=True)

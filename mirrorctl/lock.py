@@ -19,7 +19,9 @@ __all__ = ["workdir_lock"]
 
 
 @contextmanager
-def workdir_lock(workdir: Path, command: str) -> Iterator[None]:
+def workdir_lock(workdir: Path, command: str) -> Iterator[int]:
+    """Hold the work directory; yields the lock's file descriptor. Processes that
+    inherit the descriptor hold the lock with us, and after us if we are killed."""
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -29,12 +31,12 @@ def workdir_lock(workdir: Path, command: str) -> Iterator[None]:
         except BlockingIOError:
             holder = path.read_text(encoding="utf-8", errors="replace").strip() or "unknown"
             raise LockHeldError(
-                f"another mirrorctl run holds {path} ({holder}); wait for it to finish, "
-                f"or use another --workdir"
+                f"another mirrorctl run holds {path} ({holder}), or git processes it started "
+                "are still finishing; wait for them, or use another --workdir"
             ) from None
         started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}, mirrorctl {command}, since {started}\n".encode())
-        yield
+        yield fd
     finally:
         os.close(fd)

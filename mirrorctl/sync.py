@@ -75,14 +75,21 @@ def cache_dir(workdir: Path, name: str) -> Path:
 def sync_packages(packages: Sequence[Package], options: SyncOptions, runner: GitRunner, *,
                   sleep: Callable[[float], None], progress: Progress | None = None) -> SyncReport:
     results: dict[str, PackageSync] = {}
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        futures = {pool.submit(_sync_with_retries, p, options, runner, sleep): p.name
-                   for p in packages}
+    pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
+    try:
+        futures = [pool.submit(_sync_with_retries, p, options, runner, sleep) for p in packages]
         for future in as_completed(futures):
             result = future.result()
             results[result.name] = result
             if progress is not None:
                 progress(result, len(results), len(packages))
+    except BaseException:
+        # Ctrl-C: git runs in sessions of its own and never sees it; end it here.
+        pool.shutdown(wait=False, cancel_futures=True)
+        runner.settings.processes.kill_all()
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return SyncReport(tuple(results[p.name] for p in packages))
 
 

@@ -90,3 +90,28 @@ def write_config(path: Path, packages: dict[str, dict[str, object]],
             "packages": packages}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def make_big_upstream(path: Path, *, commits: int = 400, tags: int = 200,
+                      branches: int = 10) -> Repo:
+    """An upstream with many refs, written in one `git fast-import` (fast even for thousands)."""
+    repo = Repo(path)
+    stream = []
+    for n in range(1, commits + 1):
+        stream += [f"commit refs/heads/main", f"mark :{n}",
+                   f"committer Test Builder <builder@example.invalid> {1700000000 + n} +0000",
+                   "data <<EOT", f"change {n}", "EOT",
+                   *([f"from :{n - 1}"] if n > 1 else []),
+                   f"M 644 inline src/file{n % 50}.c", "data <<EOT", f"int v{n} = {n};", "EOT",
+                   ""]
+    for t in range(tags):
+        mark = 1 + t * (commits - 1) // max(1, tags - 1)
+        stream += [f"tag v1.{t}.0", f"from :{mark}",
+                   "tagger Test Builder <builder@example.invalid> 1700000000 +0000",
+                   "data <<EOT", f"release 1.{t}.0", "EOT", ""]
+    for b in range(branches):
+        stream += [f"reset refs/heads/maintenance/1.{b}.x", f"from :{1 + b * commits // branches}",
+                   ""]
+    repo.git("fast-import", "--quiet", input="\n".join(stream) + "\n")
+    repo.git("reset", "--quiet", "--hard", "main")
+    return repo
