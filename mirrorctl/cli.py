@@ -169,6 +169,49 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
         raise SystemExit(EXIT_FAILURE)
 
 
+@cli.command()
+@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
+              default="mirrorctl-demo", show_default=True,
+              help="Where to build the sandbox (a previous demo there is replaced).")
+@_format_option
+@click.pass_obj
+def demo(g: Globals, root: Path, fmt: str) -> None:
+    """Build a self-contained sandbox and run the nightly mirror sync on it.
+
+    Local upstream repositories with real-looking releases, mirrors that carry
+    riscv64 patch branches, and a mirrors.yaml; no network. It syncs once, moves
+    the upstreams as real ones move (a new release, a re-tagged release, a
+    force-pushed branch, a deleted branch), and syncs again.
+
+    \b
+    Examples:
+      mirrorctl demo
+      mirrorctl demo --dir /tmp/sandbox --format json
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.demo import build_demo, evolve_upstreams
+    from mirrorctl.git import GitRunner, GitSettings
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.output import DemoRun, render
+    from mirrorctl.sync import SyncOptions, sync_packages
+
+    root = root.resolve()
+    setup = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
+                                  allowed_protocols=("file",)))
+    site = build_demo(root, setup)
+    config = load_config(site.config)
+    options = SyncOptions(workdir=site.workdir, jobs=config.jobs)
+    with workdir_lock(site.workdir, "demo") as lock_fd:
+        runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
+                                       inherit_fds=(lock_fd,)))
+        first = sync_packages(config.select(()), options, runner, sleep=time.sleep)
+        changes = evolve_upstreams(site, setup)
+        second = sync_packages(config.select(()), options, runner, sleep=time.sleep)
+    g.echo(render("demo", fmt, DemoRun(site=site, changes=tuple(changes), syncs=(first, second))))
+    if first.failed or second.failed:
+        raise SystemExit(EXIT_FAILURE)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the one place that turns exceptions into exit statuses."""
     redactor = _environ_redactor()

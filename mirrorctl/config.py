@@ -338,5 +338,6 @@ class _Validator:
         for name, package in packages.items():
             if package.mirror in owners:
                 self._fail(("packages", name),
-                           f"mirror {package.mirror} is also the mirror of {owners[package.mirror]}")
+                           f"mirror {package.mirror} is also the mirror of "
+                           f"{owners[package.mirror]}")
             owners.setdefault(package.mirror, name)

@@ -8,6 +8,7 @@ one git directory; mirrorctl works on many at once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -239,10 +240,8 @@ class GitRunner:
 
 def _kill_group(proc: subprocess.Popen[bytes], *, wait: bool = True) -> None:
     # git spawns helpers (remote-https, ssh, upload-pack): kill them all.
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     if wait:
         proc.communicate()
 

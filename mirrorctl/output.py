@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from mirrorctl.demo import DemoSite
 from mirrorctl.errors import ConfigProblem
 from mirrorctl.redact import Redactor
 from mirrorctl.refplan import RefUpdate
 from mirrorctl.sync import PackageSync, SyncReport
 
 __all__ = [
+    "DemoRun",
     "ProgressLine",
     "RedactingFormatter",
     "ValidationResult",
@@ -35,6 +37,10 @@ class ValidationResult:
     config: str
     packages: int
     problems: tuple[ConfigProblem, ...]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _short(sha: str | None) -> str:
@@ -54,10 +60,14 @@ def _package_json(result: PackageSync) -> dict[str, Any]:
             "warnings": list(result.warnings), "needs_human": result.needs_human}
 
 
-def sync_json(report: SyncReport) -> str:
+def _sync_data(report: SyncReport) -> dict[str, Any]:
     counts = Counter(p.status for p in report.packages)
-    return json.dumps({"packages": [_package_json(p) for p in report.packages],
-                       "summary": {"packages": len(report.packages), **counts}}, indent=2)
+    return {"packages": [_package_json(p) for p in report.packages],
+            "summary": {"packages": len(report.packages), **counts}, "dry_run": report.dry_run}
+
+
+def sync_json(report: SyncReport) -> str:
+    return json.dumps(_sync_data(report), indent=2)
 
 
 def _ref_counts(result: PackageSync) -> str:
@@ -96,9 +106,10 @@ def sync_table(report: SyncReport) -> str:
     counts = Counter(p.status for p in report.packages)
     human = sum(1 for p in report.packages for u in p.refs if u.needs_human)
     tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    lines.append(f"{len(report.packages)} packages: {tally}"
-                 + (f"; {human} refs need a person (marked !)" if human else ""))
-    if any(p.status == "planned" for p in report.packages):
+    needs = "needs" if human == 1 else "need"
+    lines.append(f"{_count(len(report.packages), 'package')}: {tally}"
+                 + (f"; {_count(human, 'ref')} {needs} a person (marked !)" if human else ""))
+    if report.dry_run:
         lines.append("dry run: nothing was pushed")
     return "\n".join(lines)
 
@@ -114,7 +125,38 @@ def validation_table(result: ValidationResult) -> str:
     if result.problems:
         return "\n".join(str(p) for p in result.problems) + \
             f"\n{len(result.problems)} problem(s) in {result.config}"
-    return f"{result.config}: OK, {result.packages} packages"
+    return f"{result.config}: OK, {_count(result.packages, 'package')}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoRun:
+    site: DemoSite
+    changes: tuple[str, ...]
+    syncs: tuple[SyncReport, SyncReport]
+
+
+def demo_json(run: DemoRun) -> str:
+    return json.dumps({"dir": str(run.site.root), "config": str(run.site.config),
+                       "workdir": str(run.site.workdir), "upstream_changes": list(run.changes),
+                       "syncs": [_sync_data(r) for r in run.syncs]}, indent=2)
+
+
+def demo_table(run: DemoRun) -> str:
+    first, second = run.syncs
+    return "\n".join([
+        f"mirrorctl demo: a sandbox in {run.site.root}", "",
+        "1. First sync: the mirrors receive upstream's branches and release tags;",
+        "   their own riscv64/* branches stay as they are.", "",
+        sync_table(first), "",
+        "2. Meanwhile upstream:",
+        *(f"   - {change}" for change in run.changes), "",
+        "3. The nightly sync follows what is safe and reports what needs a person:", "",
+        sync_table(second), "",
+        "Try it yourself (mirrors.yaml and the work directory are there):",
+        f"   cd {run.site.root} && mirrorctl sync --dry-run",
+        "   mirrorctl sync numpy --force-tags   # follow the re-tagged release",
+        "   mirrorctl sync scipy --prune        # drop the branch upstream deleted",
+    ])
 
 
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
@@ -122,6 +164,8 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "json"): sync_json,
     ("validate", "table"): validation_table,
     ("validate", "json"): validation_json,
+    ("demo", "table"): demo_table,
+    ("demo", "json"): demo_json,
 }
 
 

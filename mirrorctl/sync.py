@@ -18,10 +18,15 @@ from urllib.parse import urlsplit
 
 from mirrorctl.config import Package
 from mirrorctl.errors import GitError, MirrorctlError
-from mirrorctl.git import GitRunner, LeasedUpdate, PushedRef, Repository, is_auth_failure
-from mirrorctl.git import is_transient
-from mirrorctl.refplan import RefRules, RefUpdate, branch_moves, plan_ref_updates
-from mirrorctl.refplan import select_mirrored
+from mirrorctl.git import (
+    GitRunner,
+    LeasedUpdate,
+    PushedRef,
+    Repository,
+    is_auth_failure,
+    is_transient,
+)
+from mirrorctl.refplan import RefRules, RefUpdate, branch_moves, plan_ref_updates, select_mirrored
 from mirrorctl.retry import call_with_retries
 from mirrorctl.state import PackageState
 
@@ -59,6 +64,7 @@ class PackageSync:
 @dataclass(frozen=True)
 class SyncReport:
     packages: tuple[PackageSync, ...]
+    dry_run: bool = False
 
     @property
     def failed(self) -> list[PackageSync]:
@@ -90,7 +96,7 @@ def sync_packages(packages: Sequence[Package], options: SyncOptions, runner: Git
         raise
     finally:
         pool.shutdown(wait=True)
-    return SyncReport(tuple(results[p.name] for p in packages))
+    return SyncReport(tuple(results[p.name] for p in packages), dry_run=options.dry_run)
 
 
 def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner,

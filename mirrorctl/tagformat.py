@@ -52,7 +52,8 @@ class TagFormat:
         if "version" not in fields and "major" not in fields:
             raise TagFormatError(f"{template!r} names no version: put {{version}} in it")
         if "version" in fields and len(fields) > 1:
-            raise TagFormatError(f"{template!r} mixes {{version}} with {{major}}/{{minor}}/{{micro}}")
+            raise TagFormatError(
+                f"{template!r} mixes {{version}} with {{major}}/{{minor}}/{{micro}}")
         return f"^{pattern}$"
 
     def tag_for(self, version: str) -> str:

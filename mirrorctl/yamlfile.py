@@ -20,7 +20,7 @@ __all__ = ["KeyPath", "LoadedYaml", "load_yaml", "render_path"]
 KeyPath = tuple[str | int, ...]
 
 try:  # libyaml is several times faster; the pure-Python loader behaves the same.
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
+    _Loader: type[yaml.SafeLoader | yaml.CSafeLoader] = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
@@ -97,7 +97,8 @@ class _Builder:
         for key_node, value_node in node.value:
             key = self._scalar(key_node, path)
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self._fail(key_node, path, "merge keys (<<) are not supported here; use 'defaults:'")
+                self._fail(key_node, path,
+                           "merge keys (<<) are not supported here; use 'defaults:'")
                 continue
             if not isinstance(key, str):
                 self._fail(key_node, path, f"keys must be strings, not {key!r}")

@@ -98,7 +98,7 @@ def make_big_upstream(path: Path, *, commits: int = 400, tags: int = 200,
     repo = Repo(path)
     stream = []
     for n in range(1, commits + 1):
-        stream += [f"commit refs/heads/main", f"mark :{n}",
+        stream += ["commit refs/heads/main", f"mark :{n}",
                    f"committer Test Builder <builder@example.invalid> {1700000000 + n} +0000",
                    "data <<EOT", f"change {n}", "EOT",
                    *([f"from :{n - 1}"] if n > 1 else []),

@@ -34,7 +34,7 @@ def http_server(respond: Responder) -> Iterator[Server]:
     server_state = Server(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        def do_GET(self) -> None:
             recorded = Recorded(self.path, self.headers.get("Authorization"))
             server_state.requests.append(recorded)
             status, headers = respond(recorded, len(server_state.requests) - 1)

@@ -27,7 +27,7 @@ def test_env_var_defaults_are_shown_in_help(run_cli) -> None:
 
 def test_validate_good_and_bad(run_cli, site: Site) -> None:
     ok = run_cli(*site.args("validate"))
-    assert ok.code == 0 and "OK, 1 packages" in ok.out
+    assert ok.code == 0 and "OK, 1 package" in ok.out
     site.config.write_text(site.config.read_text().replace("tag_format", "tagformat"))
     bad = run_cli(*site.args("validate", "--format", "json"))
     assert bad.code == 2

@@ -118,7 +118,8 @@ def test_bad_package_names_and_missing_mirror(tmp_path: Path) -> None:
     assert problems(tmp_path, text) == [
         "mirrors.yaml:2: packages.-rf: package name '-rf' must be letters, digits, '.', '_' or "
         "'-', starting with a letter or digit",
-        "mirrors.yaml:4: packages.ok: no mirror: set 'mirror:' here or 'mirror_url:' under defaults",
+        "mirrors.yaml:4: packages.ok: no mirror: set 'mirror:' here or 'mirror_url:' under "
+        "defaults",
     ]
 
 

@@ -44,7 +44,7 @@ def test_noop_sync_is_one_ls_remote_a_side_and_no_fetch_or_push(
         run_cli, site: Site, caplog: pytest.LogCaptureFixture) -> None:
     sync(run_cli, site)
     with caplog.at_level(logging.DEBUG, logger="mirrorctl.git"):
-        result, data = sync(run_cli, site)
+        _result, data = sync(run_cli, site)
     assert data["packages"][0]["status"] == "unchanged"
     assert data["packages"][0]["fetched"] is False
     commands = [r.getMessage() for r in caplog.records if r.getMessage().startswith("run: git")]
@@ -56,7 +56,7 @@ def test_new_tag_and_moved_branch_are_pushed(run_cli, site: Site) -> None:
     sync(run_cli, site)
     site.upstream.commit("third")
     site.upstream.tag("v1.2.0", annotated=True)
-    result, data = sync(run_cli, site)
+    _result, data = sync(run_cli, site)
     refs = refs_of(data)
     assert refs["refs/tags/v1.2.0"]["action"] == "create"
     assert refs["refs/heads/main"]["action"] == "update"
@@ -70,7 +70,7 @@ def test_moved_tag_is_reported_not_followed_without_force_tags(run_cli, site: Si
     old = site.mirror.rev("refs/tags/v1.0.0")
     site.upstream.commit("retagged release")
     site.upstream.tag("v1.0.0", force=True)
-    result, data = sync(run_cli, site)
+    _result, data = sync(run_cli, site)
     tag = refs_of(data)["refs/tags/v1.0.0"]
     assert (tag["action"], tag["reason"], tag["needs_human"]) == ("skip", "tag-moved", True)
     assert site.mirror.rev("refs/tags/v1.0.0") == old
@@ -86,7 +86,7 @@ def test_force_pushed_upstream_branch_is_followed(run_cli, site: Site) -> None:
     sync(run_cli, site)
     site.upstream.git("reset", "--quiet", "--hard", "HEAD~1")
     rewritten = site.upstream.commit("rewritten history")
-    result, data = sync(run_cli, site)
+    _result, data = sync(run_cli, site)
     main = refs_of(data)["refs/heads/main"]
     assert (main["action"], main["reason"], main["result"]) == (
         "force", "upstream-force-push", "pushed")
@@ -188,7 +188,7 @@ def test_table_output_is_readable(run_cli, site: Site) -> None:
     lines = result.out.splitlines()
     assert lines[0].split() == ["demo", "updated", "4", "created"]
     assert any(line.split()[:2] == ["create", "refs/tags/v1.1.0"] for line in lines)
-    assert lines[-1] == "1 packages: 1 updated"
+    assert lines[-1] == "1 package: 1 updated"
 
 
 def test_tag_deleted_in_mirror_is_recreated(run_cli, site: Site) -> None:
