@@ -10,7 +10,6 @@ import logging
 import os
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,6 +241,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _write_crash_log(argv: list[str] | None, redactor: Redactor) -> Path:
     import tempfile
+    import traceback
 
     workdir = Path(os.environ.get("MIRRORCTL_WORKDIR", ".mirrorctl"))
     text = redactor(f"mirrorctl {__version__}\nargv: {argv or sys.argv[1:]}\n\n"

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,8 +29,10 @@ __all__ = [
     "LeasedUpdate",
     "PushedRef",
     "Repository",
+    "RunningGit",
     "is_auth_failure",
     "is_transient",
+    "parse_ls_remote",
 ]
 
 log = logging.getLogger("mirrorctl.git")
@@ -200,8 +203,9 @@ class GitRunner:
                 args += ["-c", f"credential.{url}.helper={_TOKEN_HELPER}"]
         return args
 
-    def run(self, args: Sequence[str], *, git_dir: Path | None = None, input: str | None = None,
-            check: bool = True) -> Completed:
+    def start(self, args: Sequence[str], *, git_dir: Path | None = None,
+              input: str | None = None) -> RunningGit:
+        """Start git without waiting for it, so that independent commands overlap."""
         prefix = [f"--git-dir={git_dir}"] if git_dir is not None else []
         argv = ["git", *prefix, *self._config, *args]
         shown = [self.settings.redactor(a) for a in ("git", *args)]
@@ -214,28 +218,59 @@ class GitRunner:
             pass_fds=self.settings.inherit_fds,
         )
         self.settings.processes.add(proc)
+        return RunningGit(proc, shown, self.settings, input)
+
+    def run(self, args: Sequence[str], *, git_dir: Path | None = None, input: str | None = None,
+            check: bool = True) -> Completed:
+        return self.start(args, git_dir=git_dir, input=input).wait(check=check)
+
+    def start_ls_remote(self, url: str) -> RunningGit:
+        return self.start(["ls-remote", "--heads", "--tags", "--refs", "--", url])
+
+    def ls_remote(self, url: str) -> dict[str, str]:
+        """Branches and tags of a remote, as {full ref name: object id}, peeled tags left out."""
+        return parse_ls_remote(self.start_ls_remote(url).wait().stdout)
+
+
+def parse_ls_remote(text: str) -> dict[str, str]:
+    return _parse_ref_lines(text, sep="\t", sha_first=True)
+
+
+class RunningGit:
+    """A git command in flight; wait() collects it, abandon() kills it if still running."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], shown: list[str], settings: GitSettings,
+                 input: str | None) -> None:
+        self._proc = proc
+        self._shown = shown
+        self._settings = settings
+        self._input = input.encode() if input is not None else None
+        self._deadline = time.monotonic() + settings.timeout
+
+    def wait(self, *, check: bool = True) -> Completed:
+        proc, settings = self._proc, self._settings
         try:
-            out, err = proc.communicate(input.encode() if input is not None else None,
-                                        timeout=self.settings.timeout)
+            out, err = proc.communicate(self._input,
+                                        timeout=max(0.0, self._deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            raise GitTimeout(shown, self.settings.timeout) from None
+            raise GitTimeout(self._shown, settings.timeout) from None
         except BaseException:
             _kill_group(proc)
             raise
         finally:
-            self.settings.processes.discard(proc)
-        redact = self.settings.redactor
+            settings.processes.discard(proc)
+        redact = settings.redactor
         result = Completed(proc.returncode, redact(out.decode("utf-8", "replace")),
                            redact(err.decode("utf-8", "replace")))
         if check and result.returncode != 0:
-            raise GitError(shown, result.returncode, result.stdout, result.stderr)
+            raise GitError(self._shown, result.returncode, result.stdout, result.stderr)
         return result
 
-    def ls_remote(self, url: str) -> dict[str, str]:
-        """Branches and tags of a remote, as {full ref name: object id}, peeled tags left out."""
-        out = self.run(["ls-remote", "--heads", "--tags", "--refs", "--", url]).stdout
-        return _parse_ref_lines(out, sep="\t", sha_first=True)
+    def abandon(self) -> None:
+        if self._proc.poll() is None:
+            _kill_group(self._proc)
+        self._settings.processes.discard(self._proc)
 
 
 def _kill_group(proc: subprocess.Popen[bytes], *, wait: bool = True) -> None:

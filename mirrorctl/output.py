@@ -13,13 +13,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from mirrorctl.demo import DemoSite
 from mirrorctl.errors import ConfigProblem
 from mirrorctl.redact import Redactor
 from mirrorctl.refplan import RefUpdate
 from mirrorctl.sync import PackageSync, SyncReport
+
+if TYPE_CHECKING:  # the demo is not loaded on the nightly's path
+    from mirrorctl.demo import DemoSite
 
 __all__ = [
     "DemoRun",

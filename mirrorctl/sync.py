@@ -25,6 +25,7 @@ from mirrorctl.git import (
     Repository,
     is_auth_failure,
     is_transient,
+    parse_ls_remote,
 )
 from mirrorctl.refplan import RefRules, RefUpdate, branch_moves, plan_ref_updates, select_mirrored
 from mirrorctl.retry import call_with_retries
@@ -167,10 +168,16 @@ class _PackageSyncer:
         if new_cache:
             state.upstream = {}
 
-        self.step = f"reading upstream refs ({package.upstream})"
-        upstream = runner.ls_remote(package.upstream)
-        self.step = f"reading mirror refs ({package.mirror})"
-        mirror = runner.ls_remote(package.mirror)
+        # Both sides at once: over a network each is a round trip.
+        asking_upstream = runner.start_ls_remote(package.upstream)
+        asking_mirror = runner.start_ls_remote(package.mirror)
+        try:
+            self.step = f"reading upstream refs ({package.upstream})"
+            upstream = parse_ls_remote(asking_upstream.wait().stdout)
+            self.step = f"reading mirror refs ({package.mirror})"
+            mirror = parse_ls_remote(asking_mirror.wait().stdout)
+        finally:
+            asking_mirror.abandon()
         if state.settle_pending(mirror):
             state.save(self.state_path)  # a push killed mid-way: learn what it did
 

@@ -1,0 +1,25 @@
+"""Start-up counts at 30 (later 300) mirrors: the sync must not import forge clients."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import Site
+
+_PROBE = """
+import atexit, sys
+heavy = ("gitlab", "requests", "git", "unidiff")
+atexit.register(lambda: print("LOADED", sorted(m for m in heavy if m in sys.modules),
+                              file=sys.stderr))
+from mirrorctl.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_sync_and_validate_load_no_forge_client(site: Site) -> None:
+    for command in (["sync"], ["validate"], ["sync", "--dry-run", "--format", "json"]):
+        result = subprocess.run([sys.executable, "-c", _PROBE, *site.args(*command)],
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        assert "LOADED []" in result.stderr, result.stderr
