@@ -24,6 +24,9 @@ from mirrorctl.redact import Redactor, secrets_from_environ
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# Where a crash log goes: set as soon as the options are parsed, read by main() after
+# the context that knew it is gone.
+_crash_dir: list[Path] = []
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +72,7 @@ def cli(ctx: click.Context, config_path: Path, workdir: Path, verbose: int, quie
       mirrorctl sync numpy scipy --dry-run
       mirrorctl --config /etc/mirrorctl/mirrors.yaml sync --format json
     """
+    _crash_dir[:] = [workdir / "logs"]
     redactor = ctx.obj if isinstance(ctx.obj, Redactor) else _environ_redactor()
     ctx.obj = Globals(config_path=config_path, workdir=workdir, verbose=verbose, quiet=quiet,
                       redactor=redactor)
@@ -206,9 +210,23 @@ def demo(g: Globals, root: Path, fmt: str) -> None:
         first = sync_packages(config.select(()), options, runner, sleep=time.sleep)
         changes = evolve_upstreams(site, setup)
         second = sync_packages(config.select(()), options, runner, sleep=time.sleep)
-    g.echo(render("demo", fmt, DemoRun(site=site, changes=tuple(changes), syncs=(first, second))))
+    g.echo(render("demo", fmt, DemoRun(site=site, changes=tuple(changes), syncs=(first, second),
+                                       program=_program())))
     if first.failed or second.failed:
         raise SystemExit(EXIT_FAILURE)
+
+
+def _program() -> str:
+    """How this mirrorctl was started, so that printed hints can be pasted as they are."""
+    import shutil
+
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "__main__.py":
+        return f"{sys.executable} -m mirrorctl"
+    on_path = shutil.which("mirrorctl")
+    if on_path and Path(on_path).resolve() == argv0.resolve():
+        return "mirrorctl"
+    return str(argv0.resolve()) if argv0.name == "mirrorctl" else "mirrorctl"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -243,11 +261,10 @@ def _write_crash_log(argv: list[str] | None, redactor: Redactor) -> Path:
     import tempfile
     import traceback
 
-    workdir = Path(os.environ.get("MIRRORCTL_WORKDIR", ".mirrorctl"))
     text = redactor(f"mirrorctl {__version__}\nargv: {argv or sys.argv[1:]}\n\n"
                      + traceback.format_exc())
     name = time.strftime("crash-%Y%m%d-%H%M%S") + f"-{os.getpid()}.log"
-    for folder in (workdir / "logs", Path(tempfile.gettempdir())):
+    for folder in (*_crash_dir, Path(tempfile.gettempdir())):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / name).write_text(text, encoding="utf-8")

@@ -99,6 +99,7 @@ _TRANSIENT_MARKERS = (
     "gnutls_handshake",
     "ssl_read",
     "broken pipe",
+    "couldn't find remote ref",  # deleted upstream between our ls-remote and the fetch
 )
 
 

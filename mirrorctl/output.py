@@ -135,6 +135,7 @@ class DemoRun:
     site: DemoSite
     changes: tuple[str, ...]
     syncs: tuple[SyncReport, SyncReport]
+    program: str = "mirrorctl"  # how to invoke mirrorctl again, for the closing hints
 
 
 def demo_json(run: DemoRun) -> str:
@@ -155,9 +156,10 @@ def demo_table(run: DemoRun) -> str:
         "3. The nightly sync follows what is safe and reports what needs a person:", "",
         sync_table(second), "",
         "Try it yourself (mirrors.yaml and the work directory are there):",
-        f"   cd {run.site.root} && mirrorctl sync --dry-run",
-        "   mirrorctl sync numpy --force-tags   # follow the re-tagged release",
-        "   mirrorctl sync scipy --prune        # drop the branch upstream deleted",
+        f"   cd {run.site.root}",
+        f"   {run.program} sync --dry-run",
+        f"   {run.program} sync numpy --force-tags   # follow the re-tagged release",
+        f"   {run.program} sync scipy --prune        # drop the branch upstream deleted",
     ])
 
 

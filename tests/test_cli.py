@@ -82,7 +82,6 @@ def test_unexpected_errors_exit_3_with_a_crash_log(run_cli, site: Site,
         raise RuntimeError("boom https://user:hunter22@example.org/x.git")
 
     monkeypatch.setattr(mirrorctl.sync, "sync_packages", explode)
-    monkeypatch.setenv("MIRRORCTL_WORKDIR", str(site.workdir))
     result = run_cli(*site.args("sync"))
     assert result.code == 3
     assert "unexpected error (a bug)" in result.err
