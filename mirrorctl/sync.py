@@ -157,38 +157,12 @@ class _PackageSyncer:
         return f"{self.step}: {exc.summary}{advice}"
 
     def run(self) -> PackageSync:
-        package, runner = self.package, self.runner
-        self.step = "opening the cache"
-        cache_path = cache_dir(self.options.workdir, package.name)
-        new_cache = not (cache_path / "HEAD").is_file()
-        cache = Repository.open_or_init_bare(cache_path, runner)
-        cache.remove_stale_locks()
-        state = PackageState.load(self.state_path)
-        self.warnings = (state.warning,) if state.warning else ()
-        if new_cache:
-            state.upstream = {}
-
-        # Both sides at once: over a network each is a round trip.
-        asking_upstream = runner.start_ls_remote(package.upstream)
-        asking_mirror = runner.start_ls_remote(package.mirror)
-        try:
-            self.step = f"reading upstream refs ({package.upstream})"
-            upstream = parse_ls_remote(asking_upstream.wait().stdout)
-            self.step = f"reading mirror refs ({package.mirror})"
-            mirror = parse_ls_remote(asking_mirror.wait().stdout)
-        finally:
-            asking_mirror.abandon()
+        cache, state = self._open_cache_and_state()
+        upstream, mirror = self._read_both_sides()
         if state.settle_pending(mirror):
             state.save(self.state_path)  # a push killed mid-way: learn what it did
-
         last_upstream = dict(state.upstream)
-        wanted = select_mirrored(upstream, self.rules)
-        fetched = wanted != state.upstream
-        if fetched:
-            self.step = f"fetching from upstream ({package.upstream})"
-            state.upstream = self._refresh_cache(cache, wanted)
-            upstream.update(state.upstream)
-            state.save(self.state_path)
+        fetched = self._refresh_cache_if_upstream_moved(cache, state, upstream)
 
         self.step = "planning"
         plan = plan_ref_updates(upstream=upstream, mirror=mirror, pushed=state.pushed,
@@ -198,22 +172,65 @@ class _PackageSyncer:
         changes = [u for u in plan if u.changes_mirror]
         if self.options.dry_run or not changes:
             status: Status = "planned" if changes else "unchanged"
-            return PackageSync(name=package.name, status=status, refs=tuple(plan),
-                               fetched=fetched, warnings=self.warnings)
+        else:
+            plan = self._push_and_verify(cache, state, plan, changes)
+            status = "updated" if any(u.result == "pushed" for u in plan) else "unchanged"
+        return PackageSync(name=self.package.name, status=status, refs=tuple(plan),
+                           fetched=fetched, warnings=self.warnings)
 
-        self.step = f"pushing to the mirror ({package.mirror})"
+    def _open_cache_and_state(self) -> tuple[Repository, PackageState]:
+        self.step = "opening the cache"
+        cache_path = cache_dir(self.options.workdir, self.package.name)
+        new_cache = not (cache_path / "HEAD").is_file()
+        cache = Repository.open_or_init_bare(cache_path, self.runner)
+        cache.remove_stale_locks()
+        state = PackageState.load(self.state_path)
+        self.warnings = (state.warning,) if state.warning else ()
+        if new_cache:
+            state.upstream = {}  # whatever the state says, this cache holds nothing yet
+        return cache, state
+
+    def _read_both_sides(self) -> tuple[dict[str, str], dict[str, str]]:
+        # Both at once: over a network each is a round trip.
+        asking = [self.runner.start_ls_remote(self.package.upstream)]
+        try:
+            asking.append(self.runner.start_ls_remote(self.package.mirror))
+            self.step = f"reading upstream refs ({self.package.upstream})"
+            upstream = parse_ls_remote(asking[0].wait().stdout)
+            self.step = f"reading mirror refs ({self.package.mirror})"
+            mirror = parse_ls_remote(asking[1].wait().stdout)
+        finally:
+            for call in asking:
+                call.abandon()
+        return upstream, mirror
+
+    def _refresh_cache_if_upstream_moved(self, cache: Repository, state: PackageState,
+                                         upstream: dict[str, str]) -> bool:
+        """Fetch only when upstream's mirrored refs differ from the last run's. Updates
+        `upstream` to what the cache now holds (upstream may have moved meanwhile)."""
+        wanted = select_mirrored(upstream, self.rules)
+        if wanted == state.upstream:
+            return False
+        self.step = f"fetching from upstream ({self.package.upstream})"
+        state.upstream = self._refresh_cache(cache, wanted)
+        upstream.update(state.upstream)
+        state.save(self.state_path)
+        return True
+
+    def _push_and_verify(self, cache: Repository, state: PackageState,
+                         plan: list[RefUpdate], changes: list[RefUpdate]) -> list[RefUpdate]:
+        mirror_url = self.package.mirror
+        self.step = f"pushing to the mirror ({mirror_url})"
+        # Written before the push, so a run killed mid-push still learns what it did.
         state.pending = {u.ref: u.new for u in changes}
         state.save(self.state_path)
-        pushed = cache.push(package.mirror, [
+        pushed = cache.push(mirror_url, [
             LeasedUpdate(ref=u.ref, expected=u.old, new=u.new) for u in changes])
-        self.step = f"verifying the mirror ({package.mirror})"
-        after = runner.ls_remote(package.mirror)
+        self.step = f"verifying the mirror ({mirror_url})"
+        after = self.runner.ls_remote(mirror_url)
         state.settle_pending(after)
         state.save(self.state_path)
-        done = _apply_push_results(plan, pushed, after)
-        status = "updated" if any(u.result == "pushed" for u in done) else "unchanged"
-        return PackageSync(name=package.name, status=status, refs=tuple(done), fetched=fetched,
-                           warnings=self.warnings)
+        return _apply_push_results(plan, pushed, after)
 
     def _refresh_cache(self, cache: Repository, wanted: dict[str, str]) -> dict[str, str]:
         """Make the cache's refs upstream's mirrored refs; return what the cache now holds."""
