@@ -97,10 +97,13 @@ def _setup_logging(verbose: int, redactor: Redactor) -> None:
 @_format_option
 @click.pass_obj
 def validate(g: Globals, fmt: str) -> None:
-    """Check mirrors.yaml: every problem with its file and line.
+    """Check mirrors.yaml and every patch queue: every problem with its file and line.
+
+    Each patch must parse, carry a valid Upstream-Status line and touch no path
+    outside the source tree.
 
     \b
-    Exit status 0 when the file is valid, 2 when it is not.
+    Exit status 0 when all is valid, 2 when anything is not.
 
     \b
     Examples:
@@ -109,11 +112,13 @@ def validate(g: Globals, fmt: str) -> None:
     """
     from mirrorctl.config import load_config
     from mirrorctl.output import ValidationResult, render
+    from mirrorctl.patches import check_queues
 
     try:
         config = load_config(g.config_path)
+        patches, problems = check_queues(config.patchsets, config.packages)
         result = ValidationResult(config=str(g.config_path), packages=len(config.packages),
-                                  problems=())
+                                  problems=tuple(problems), patches=patches)
     except ConfigError as exc:
         result = ValidationResult(config=str(g.config_path), packages=0, problems=exc.problems)
     g.echo(render("validate", fmt, result))

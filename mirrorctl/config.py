@@ -147,6 +147,8 @@ SETTINGS: Mapping[str, Setting] = {
     "allowed_protocols": Setting(_protocols, ("https", "ssh"), "transports git may use"),
     "tag_format": Setting(_tag_format, TagFormat("v{version}"), "release tag for {version}"),
     "jobs": Setting(_positive_int, 4, "packages synced at once", per_package=False),
+    "patchsets": Setting(lambda v: _no_option(_string(v)), "patchsets",
+                         "folder of the patch queues, relative to this file", per_package=False),
     "credential_helper": Setting(lambda v: _string(v), None,
                                  "git credential helper for HTTPS remotes", per_package=False),
     "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),
@@ -187,6 +189,7 @@ class Config:
     path: Path
     jobs: int
     credential_helper: str | None
+    patchsets: Path
     packages: Mapping[str, Package]
 
     def select(self, names: Sequence[str]) -> list[Package]:
@@ -271,7 +274,8 @@ class _Validator:
                 packages[name] = package
         self._check_unique_mirrors(packages)
         return Config(path=path, jobs=defaults["jobs"],
-                      credential_helper=defaults["credential_helper"], packages=packages)
+                      credential_helper=defaults["credential_helper"],
+                      patchsets=self._base / defaults["patchsets"], packages=packages)
 
     def _defaults(self, raw: Any) -> dict[str, Any]:
         given = self._mapping(raw, ("defaults",), SETTINGS)

@@ -39,10 +39,11 @@ class ValidationResult:
     config: str
     packages: int
     problems: tuple[ConfigProblem, ...]
+    patches: int = 0
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _count(n: int, noun: str, plural: str = "") -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def _short(sha: str | None) -> str:
@@ -119,6 +120,7 @@ def sync_table(report: SyncReport) -> str:
 def validation_json(result: ValidationResult) -> str:
     return json.dumps({
         "config": result.config, "ok": not result.problems, "packages": result.packages,
+        "patches": result.patches,
         "errors": [{"file": p.file, "line": p.line, "path": p.path, "message": p.message}
                    for p in result.problems]}, indent=2)
 
@@ -126,8 +128,9 @@ def validation_json(result: ValidationResult) -> str:
 def validation_table(result: ValidationResult) -> str:
     if result.problems:
         return "\n".join(str(p) for p in result.problems) + \
-            f"\n{len(result.problems)} problem(s) in {result.config}"
-    return f"{result.config}: OK, {_count(result.packages, 'package')}"
+            f"\n{_count(len(result.problems), 'problem')} in {result.config} or its patch queues"
+    return (f"{result.config}: OK, {_count(result.packages, 'package')}, "
+            f"{_count(result.patches, 'patch', 'patches')} in the queues")
 
 
 @dataclass(frozen=True, kw_only=True)
