@@ -13,13 +13,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from mirrorctl import __version__
 from mirrorctl.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, ConfigError, MirrorctlError
 from mirrorctl.redact import Redactor, secrets_from_environ
+
+if TYPE_CHECKING:
+    from mirrorctl.config import Config
+    from mirrorctl.git import GitRunner
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -157,7 +161,6 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
       mirrorctl sync scipy --force-tags   # follow a tag upstream moved
     """
     from mirrorctl.config import load_config
-    from mirrorctl.git import GitRunner, GitSettings
     from mirrorctl.lock import workdir_lock
     from mirrorctl.output import ProgressLine, render
     from mirrorctl.sync import SyncOptions, sync_packages
@@ -168,11 +171,75 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
                           prune=prune, dry_run=dry_run)
     progress = None if g.quiet else ProgressLine(sys.stderr, redactor=g.redactor)
     with workdir_lock(g.workdir, "sync") as lock_fd:
-        runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
-                                       credential_helper=config.credential_helper,
-                                       inherit_fds=(lock_fd,)))
+        runner = _runner(g, config, lock_fd)
         report = sync_packages(selected, options, runner, sleep=time.sleep, progress=progress)
     g.echo(render("sync", fmt, report))
+    if report.failed:
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _runner(g: Globals, config: Config, lock_fd: int) -> GitRunner:
+    """The git runner of a command that holds the work-directory lock."""
+    from mirrorctl.git import GitRunner, GitSettings
+
+    return GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
+                                 credential_helper=config.credential_helper,
+                                 inherit_fds=(lock_fd,)))
+
+
+@cli.group()
+def patches() -> None:
+    """Apply a patch queue to its release, or export a branch as a queue.
+
+    A queue is patchsets/<package>/<version>/: `git format-patch` files, each with
+    an Upstream-Status line, in the order of an optional `series` file, else in
+    file-name order.
+
+    \b
+    Examples:
+      mirrorctl patches apply numpy --push
+      mirrorctl patches export numpy --base v2.2.4 --from-branch riscv64/2.2.4
+    """
+
+
+@patches.command("apply")
+@click.argument("package")
+@click.option("--version", "version", help="The queue to apply [default: the package's version].")
+@click.option("--push", is_flag=True,
+              help="Push riscv64/<version> to the mirror (with a lease).")
+@click.option("--force", is_flag=True,
+              help="With --push: replace a different riscv64/<version> in the mirror.")
+@_format_option
+@click.pass_obj
+def patches_apply(g: Globals, package: str, version: str | None, push: bool, force: bool,
+                  fmt: str) -> None:
+    """Apply a queue to its release tag and make branch riscv64/<version>.
+
+    The patches are replayed in the package's cache (run `mirrorctl sync` first),
+    without a checkout; each commit keeps its patch's author, date and message, so
+    applying the same queue twice gives the same commits.
+
+    \b
+    Exit status 0 when the queue applies (and pushes), 1 when a patch does not
+    apply or the push is refused, 2 for a bad queue or bad usage.
+
+    \b
+    Examples:
+      mirrorctl patches apply numpy
+      mirrorctl patches apply numpy --version 2.2.4 --push
+      mirrorctl patches apply scipy --push --force --format json
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.output import render
+    from mirrorctl.queues import ApplyOptions, apply_package_queue
+
+    config = load_config(g.config_path)
+    [selected] = config.select([package])
+    options = ApplyOptions(workdir=g.workdir, version=version, push=push, force=force)
+    with workdir_lock(g.workdir, "patches apply") as lock_fd:
+        report = apply_package_queue(config, selected, options, _runner(g, config, lock_fd))
+    g.echo(render("apply", fmt, report))
     if report.failed:
         raise SystemExit(EXIT_FAILURE)
 

@@ -205,7 +205,7 @@ class GitRunner:
         return args
 
     def start(self, args: Sequence[str], *, git_dir: Path | None = None,
-              input: str | None = None) -> RunningGit:
+              input: str | None = None, env: Mapping[str, str] | None = None) -> RunningGit:
         """Start git without waiting for it, so that independent commands overlap."""
         prefix = [f"--git-dir={git_dir}"] if git_dir is not None else []
         argv = ["git", *prefix, *self._config, *args]
@@ -214,7 +214,8 @@ class GitRunner:
         # A session of its own, so a timeout can kill git with its helpers (ssh,
         # remote-https, upload-pack) in one signal.
         proc = subprocess.Popen(
-            argv, env=self._env, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            argv, env={**self._env, **env} if env else self._env,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
             pass_fds=self.settings.inherit_fds,
         )
@@ -222,8 +223,8 @@ class GitRunner:
         return RunningGit(proc, shown, self.settings, input)
 
     def run(self, args: Sequence[str], *, git_dir: Path | None = None, input: str | None = None,
-            check: bool = True) -> Completed:
-        return self.start(args, git_dir=git_dir, input=input).wait(check=check)
+            check: bool = True, env: Mapping[str, str] | None = None) -> Completed:
+        return self.start(args, git_dir=git_dir, input=input, env=env).wait(check=check)
 
     def start_ls_remote(self, url: str) -> RunningGit:
         return self.start(["ls-remote", "--heads", "--tags", "--refs", "--", url])
@@ -319,8 +320,9 @@ class Repository:
         self.git_dir = git_dir
         self.runner = runner
 
-    def git(self, *args: str, input: str | None = None, check: bool = True) -> Completed:
-        return self.runner.run(args, git_dir=self.git_dir, input=input, check=check)
+    def git(self, *args: str, input: str | None = None, check: bool = True,
+            env: Mapping[str, str] | None = None) -> Completed:
+        return self.runner.run(args, git_dir=self.git_dir, input=input, check=check, env=env)
 
     @classmethod
     def open_or_init_bare(cls, git_dir: Path, runner: GitRunner) -> Repository:
@@ -346,9 +348,21 @@ class Repository:
 
     def fetch(self, url: str, refs: Iterable[str]) -> None:
         """Fetch `refs` from `url` into the same names here, all or nothing."""
-        refspecs = "".join(f"+{ref}:{ref}\n" for ref in refs)
+        self.fetch_refspecs(url, [f"+{ref}:{ref}" for ref in refs])
+
+    def fetch_refspecs(self, url: str, refspecs: Iterable[str]) -> None:
         self.git("fetch", "--atomic", "--no-tags", "--no-write-fetch-head", "--quiet",
-                 "--stdin", "--", url, input=refspecs)
+                 "--stdin", "--", url, input="".join(f"{spec}\n" for spec in refspecs))
+
+    def resolve(self, ref: str) -> str | None:
+        """The object id `ref` names here, or None."""
+        result = self.git("rev-parse", "--verify", "--quiet", "--end-of-options", ref,
+                          check=False)
+        return result.stdout.strip() or None
+
+    def update_ref(self, ref: str, new: str, expected: str | None) -> None:
+        """Set `ref` to `new` if it still holds `expected` (None: must not exist)."""
+        self.git("update-ref", "--no-deref", "--", ref, new, expected or "0" * 40)
 
     def delete_refs(self, refs: Mapping[str, str]) -> None:
         """Delete {ref: expected value} in one transaction."""

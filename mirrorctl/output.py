@@ -20,8 +20,9 @@ from mirrorctl.redact import Redactor
 from mirrorctl.refplan import RefUpdate
 from mirrorctl.sync import PackageSync, SyncReport
 
-if TYPE_CHECKING:  # the demo is not loaded on the nightly's path
+if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.demo import DemoSite
+    from mirrorctl.queues import ApplyReport
 
 __all__ = [
     "DemoRun",
@@ -166,11 +167,39 @@ def demo_table(run: DemoRun) -> str:
     ])
 
 
+def _apply_data(report: ApplyReport) -> dict[str, Any]:
+    return {
+        "package": report.package, "version": report.version, "tag": report.tag,
+        "branch": report.branch, "commit": report.commit, "previous": report.previous,
+        "patches": [{"patch": a.patch.name, "commit": a.commit, "subject": a.patch.subject,
+                     "files": list(a.patch.files), "upstream_status": str(a.patch.status)}
+                    for a in report.patches],
+        "push": {"result": report.push, "detail": report.push_detail},
+    }
+
+
+def apply_table(report: ApplyReport) -> str:
+    moved = "unchanged" if report.previous == report.commit else (
+        f"was {_short(report.previous)}" if report.previous else "new")
+    lines = [f"{report.package} {report.version}: "
+             f"{_count(len(report.patches), 'patch', 'patches')} applied on {report.tag} -> "
+             f"{report.branch.removeprefix('refs/heads/')} at {_short(report.commit)} ({moved})"]
+    width = max(len(a.patch.name) for a in report.patches)
+    lines += [f"  {a.patch.name:<{width}}  {_short(a.commit)}  {a.patch.status}"
+              for a in report.patches]
+    if report.push != "not-pushed":
+        lines.append(f"mirror: {report.push}" + (f" ({report.push_detail})"
+                                                 if report.push_detail else ""))
+    return "\n".join(lines)
+
+
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "table"): sync_table,
     ("sync", "json"): sync_json,
     ("validate", "table"): validation_table,
     ("validate", "json"): validation_json,
+    ("apply", "table"): apply_table,
+    ("apply", "json"): lambda report: json.dumps(_apply_data(report), indent=2),
     ("demo", "table"): demo_table,
     ("demo", "json"): demo_json,
 }

@@ -31,7 +31,8 @@ from mirrorctl.refplan import RefRules, RefUpdate, branch_moves, plan_ref_update
 from mirrorctl.retry import call_with_retries
 from mirrorctl.state import PackageState
 
-__all__ = ["PackageSync", "SyncOptions", "SyncReport", "cache_dir", "sync_packages"]
+__all__ = ["PackageSync", "SyncOptions", "SyncReport", "cache_dir", "package_runner",
+           "sync_packages"]
 
 log = logging.getLogger("mirrorctl.sync")
 
@@ -100,11 +101,16 @@ def sync_packages(packages: Sequence[Package], options: SyncOptions, runner: Git
     return SyncReport(tuple(results[p.name] for p in packages), dry_run=options.dry_run)
 
 
+def package_runner(runner: GitRunner, package: Package) -> GitRunner:
+    """`runner` with the package's time-out, transports and mirror credentials."""
+    return runner.with_options(timeout=package.timeout,
+                               allowed_protocols=package.allowed_protocols,
+                               token_urls=_origins(package.mirror))
+
+
 def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner,
                        sleep: Callable[[float], None]) -> PackageSync:
-    syncer = _PackageSyncer(package, options, runner.with_options(
-        timeout=package.timeout, allowed_protocols=package.allowed_protocols,
-        token_urls=_origins(package.mirror)))
+    syncer = _PackageSyncer(package, options, package_runner(runner, package))
     attempts = 0
 
     def attempt() -> PackageSync:

@@ -14,11 +14,13 @@ STATUS = "Upstream-Status: Pending"
 
 
 def make_queue(repo: Repo, directory: Path, changes: list[tuple[str, dict[str, str]]]) -> Path:
-    """Commit each (message, files) on top of HEAD and export them with format-patch."""
+    """Commit each (message, files) on top of HEAD and export them with format-patch.
+    The tip's tree is left in directory/../<name>.tree for tests to compare with."""
     base = repo.head()
     for message, files in changes:
         repo.commit(message, files)
     directory.mkdir(parents=True, exist_ok=True)
+    (directory.parent / f"{directory.name}.tree").write_text(repo.rev("HEAD^{tree}"))
     repo.git("format-patch", "--quiet", "--zero-commit", "--no-signature", "--no-stat",
              "--full-index", "-o", str(directory), f"{base}..HEAD")
     repo.git("reset", "--quiet", "--hard", base)
