@@ -244,6 +244,47 @@ def patches_apply(g: Globals, package: str, version: str | None, push: bool, for
         raise SystemExit(EXIT_FAILURE)
 
 
+@patches.command("export")
+@click.argument("package")
+@click.option("--base", required=True, help="The release tag (or version) the branch starts from.")
+@click.option("--from-branch", "from_branch", required=True,
+              help="The mirror branch whose commits become the queue, e.g. riscv64/2.2.4.")
+@click.option("--version", "version",
+              help="The queue to write [default: the version of --base].")
+@_format_option
+@click.pass_obj
+def patches_export(g: Globals, package: str, base: str, from_branch: str, version: str | None,
+                   fmt: str) -> None:
+    """Turn the commits of a mirror branch into a patch queue.
+
+    Writes patchsets/<package>/<version>/ with git format-patch, headers kept.
+    The output is stable (no commit ids, export dates or version signatures), so
+    re-exporting an unchanged branch changes no byte; the folder is replaced whole,
+    never half written. Every commit must carry an Upstream-Status line.
+
+    \b
+    Exit status 0 when the queue is written (or unchanged), 2 for a bad branch,
+    base or commit message.
+
+    \b
+    Examples:
+      mirrorctl patches export numpy --base v2.2.4 --from-branch riscv64/2.2.4
+      mirrorctl patches export scipy --base 1.15.2 --from-branch riscv64/1.15.2 --format json
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.output import render
+    from mirrorctl.queues import ExportOptions, export_queue
+
+    config = load_config(g.config_path)
+    [selected] = config.select([package])
+    options = ExportOptions(workdir=g.workdir, base=base, from_branch=from_branch,
+                            version=version)
+    with workdir_lock(g.workdir, "patches export") as lock_fd:
+        report = export_queue(config, selected, options, _runner(g, config, lock_fd))
+    g.echo(render("export", fmt, report))
+
+
 @cli.command()
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default="mirrorctl-demo", show_default=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["atomic_write_text"]
+__all__ = ["atomic_write_text", "replace_dir", "same_files"]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -22,3 +22,45 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def same_files(a: Path, b: Path) -> bool:
+    """True when two folders hold the same file names with the same bytes."""
+    if not (a.is_dir() and b.is_dir()):
+        return False
+    names_a = sorted(p.name for p in a.iterdir())
+    if names_a != sorted(p.name for p in b.iterdir()):
+        return False
+    return all((a / n).is_file() and (b / n).is_file()
+               and (a / n).read_bytes() == (b / n).read_bytes() for n in names_a)
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put folder `new` in place of `target`, so that `target` is always either whole old
+    or whole new: a rename, or an atomic exchange where the kernel offers one."""
+    import shutil
+
+    if not target.exists():
+        os.rename(new, target)
+        return
+    if _exchange(new, target):
+        shutil.rmtree(new)  # it now holds the old contents
+        return
+    backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.rename(target, backup)
+    os.rename(new, target)
+    shutil.rmtree(backup)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """renameat2(RENAME_EXCHANGE) on Linux; False where it is not available."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result: int = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return result == 0

@@ -22,7 +22,7 @@ from mirrorctl.sync import PackageSync, SyncReport
 
 if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.demo import DemoSite
-    from mirrorctl.queues import ApplyReport
+    from mirrorctl.queues import ApplyReport, ExportReport
 
 __all__ = [
     "DemoRun",
@@ -193,6 +193,20 @@ def apply_table(report: ApplyReport) -> str:
     return "\n".join(lines)
 
 
+def _export_data(report: ExportReport) -> dict[str, Any]:
+    return {"package": report.package, "version": report.version, "tag": report.tag,
+            "branch": report.branch, "patchset": str(report.directory),
+            "patches": list(report.patches), "changed": report.changed}
+
+
+def export_table(report: ExportReport) -> str:
+    state = "written" if report.changed else "unchanged: no byte differs"
+    lines = [f"{report.package} {report.version}: "
+             f"{_count(len(report.patches), 'patch', 'patches')} from {report.branch} since "
+             f"{report.tag} -> {report.directory} ({state})"]
+    return "\n".join(lines + [f"  {name}" for name in report.patches])
+
+
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "table"): sync_table,
     ("sync", "json"): sync_json,
@@ -200,6 +214,8 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("validate", "json"): validation_json,
     ("apply", "table"): apply_table,
     ("apply", "json"): lambda report: json.dumps(_apply_data(report), indent=2),
+    ("export", "table"): export_table,
+    ("export", "json"): lambda report: json.dumps(_export_data(report), indent=2),
     ("demo", "table"): demo_table,
     ("demo", "json"): demo_json,
 }

@@ -4,6 +4,8 @@ the package's cache (and push the result), export a branch back into a queue.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -11,13 +13,30 @@ from typing import Literal
 from packaging.version import InvalidVersion, Version
 
 from mirrorctl.config import Config, Package
-from mirrorctl.errors import ConfigError, UsageError
+from mirrorctl.errors import ConfigError, GitError, UsageError
+from mirrorctl.fsutil import replace_dir, same_files
 from mirrorctl.git import GitRunner, LeasedUpdate, Repository
-from mirrorctl.patches import PatchQueue, read_queue
+from mirrorctl.patches import PatchQueue, queue_dir, read_queue
 from mirrorctl.replay import AppliedPatch, apply_queue
 from mirrorctl.sync import cache_dir, package_runner
 
-__all__ = ["ApplyOptions", "ApplyReport", "apply_package_queue", "open_cache", "release_tag"]
+__all__ = [
+    "ApplyOptions",
+    "ApplyReport",
+    "ExportOptions",
+    "ExportReport",
+    "apply_package_queue",
+    "export_queue",
+    "open_cache",
+    "release_tag",
+]
+
+# Options that make exported patches byte-stable between runs: no commit ids, no
+# signature with git's version, no diffstat, no "n/m" numbering that shifts when the
+# queue grows; full blob ids so binary patches and --3way can use them.
+FORMAT_PATCH_STABLE = ("--zero-commit", "--no-signature", "--no-stat", "--no-numbered",
+                       "--full-index", "--binary", "--find-renames")
+_EXPORT_REF = "refs/mirrorctl/export"
 
 PushResult = Literal["not-pushed", "created", "updated", "unchanged", "refused", "rejected"]
 
@@ -124,3 +143,109 @@ def _push(cache: Repository, package: Package, report: ApplyReport, *,
 def _with_push(report: ApplyReport, result: PushResult, detail: str) -> ApplyReport:
     return replace(report, push=result, push_detail=detail)
 
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportOptions:
+    workdir: Path
+    base: str  # a release tag, or a version that tag_format turns into one
+    from_branch: str  # a branch of the mirror
+    version: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportReport:
+    package: str
+    version: str
+    tag: str
+    branch: str
+    directory: Path
+    patches: tuple[str, ...]
+    changed: bool
+
+
+def export_queue(config: Config, package: Package, options: ExportOptions,
+                 runner: GitRunner) -> ExportReport:
+    """Turn the commits of a mirror branch since a release tag into that release's queue.
+    The queue folder is replaced whole, and only when a byte would change."""
+    runner = package_runner(runner, package)
+    cache = open_cache(options.workdir, package, runner)
+    tag = _base_tag(cache, package, options.base)
+    version = options.version or package.tag_format.version_of(tag)
+    if version is None:
+        raise UsageError(f"{tag} does not fit tag_format {package.tag_format.template}, so its "
+                         "version is unknown; pass --version")
+    version = checked_version(version, package, config)
+    branch = _fetch_branch(cache, package, options.from_branch)
+    try:
+        _check_range(cache, tag, options.from_branch)
+        directory = queue_dir(config.patchsets, package.name, version)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_exports(directory.parent)
+        staging = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=directory.parent))
+        try:
+            cache.git("format-patch", "--quiet", *FORMAT_PATCH_STABLE, "-o", str(staging),
+                      f"refs/tags/{tag}..{_EXPORT_REF}")
+            names = _checked_export(staging, options.from_branch)
+            changed = not same_files(staging, directory)
+            if changed:
+                replace_dir(staging, directory)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        cache.git("update-ref", "-d", _EXPORT_REF, check=False)
+    return ExportReport(package=package.name, version=version, tag=tag, branch=branch,
+                        directory=directory, patches=names, changed=changed)
+
+
+def _base_tag(cache: Repository, package: Package, base: str) -> str:
+    name = base.removeprefix("refs/tags/")
+    if cache.resolve(f"refs/tags/{name}^{{commit}}") is not None:
+        return name
+    try:
+        return release_tag(cache, package, base)[0]
+    except (UsageError, InvalidVersion):
+        raise UsageError(f"--base {base!r} is neither a tag in {package.name}'s cache nor a "
+                         f"version of it; run `mirrorctl sync {package.name}` if it is new") \
+            from None
+
+
+def _fetch_branch(cache: Repository, package: Package, branch: str) -> str:
+    name = branch.removeprefix("refs/heads/")
+    if name.startswith("-") or cache.git("check-ref-format", "--branch", name,
+                                         check=False).returncode != 0:
+        raise UsageError(f"--from-branch {branch!r} is not a valid branch name")
+    try:
+        cache.fetch_refspecs(package.mirror, [f"+refs/heads/{name}:{_EXPORT_REF}"])
+    except GitError as exc:
+        if "couldn't find remote ref" in exc.stderr:
+            raise UsageError(f"the mirror {package.mirror} has no branch {name}") from None
+        raise
+    return name
+
+
+def _check_range(cache: Repository, tag: str, branch: str) -> None:
+    if not cache.is_ancestor(f"refs/tags/{tag}^{{commit}}", _EXPORT_REF):
+        raise UsageError(f"{branch} does not start from {tag}; pass the release it is based on "
+                         "as --base")
+    span = f"refs/tags/{tag}..{_EXPORT_REF}"
+    if cache.git("rev-list", "--merges", span).stdout.strip():
+        raise UsageError(f"{branch} has merge commits since {tag}; a queue is a straight line "
+                         "of commits (rebase the branch first)")
+    if not cache.git("rev-list", span).stdout.strip():
+        raise UsageError(f"{branch} has no commits since {tag}: nothing to export")
+
+
+def _checked_export(staging: Path, branch: str) -> tuple[str, ...]:
+    """The exported files, after the same checks `validate` makes of every queue."""
+    # staging is patchsets/<package>/.export-*: read it as if it were a version's queue.
+    queue, problems = read_queue(staging.parent.parent, staging.parent.name, staging.name)
+    if problems:
+        raise ConfigError([replace(p, file=f"{branch}: {Path(p.file).name}") for p in problems])
+    return tuple(p.name for p in queue.patches)
+
+
+def _remove_stale_exports(folder: Path) -> None:
+    # Left by an export that was killed; we hold the work-directory lock.
+    for stale in folder.glob(".export-*"):
+        shutil.rmtree(stale, ignore_errors=True)
