@@ -286,6 +286,55 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
 
 
 @cli.command()
+@click.argument("package")
+@click.option("--onto", help="The release tag or version to carry the queue onto "
+                             "[default: the newest release in the cache].")
+@click.option("--keep-partial", is_flag=True,
+              help="Write the new queue even when a patch conflicts (without that patch).")
+@click.option("--force", is_flag=True, help="Replace a different existing queue of the new "
+                                            "version.")
+@click.option("--range-diff", "range_diff", is_flag=True,
+              help="Show how each patch changed between the old and the new queue.")
+@_format_option
+@click.pass_obj
+def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force: bool,
+           range_diff: bool, fmt: str) -> None:
+    """Carry a package's patch queue onto a new release, without a checkout.
+
+    The queue of the package's current version is replayed on the new release's tag
+    in the package's cache (run `mirrorctl sync` first). Each patch is "applied" (as it
+    is), "merged" (3-way, renamed paths or shifted context: refreshed), "upstreamed"
+    (the new release has it) or "conflict" (files and hunks shown); a conflict does
+    not stop the later patches. The new queue is written to
+    patchsets/<package>/<new version>/ when nothing conflicts; nothing else changes.
+
+    \b
+    Exit status 0 clean, 1 a patch conflicts, 2 bad usage (an --onto that is no tag
+    or version of the package, a bad queue).
+
+    \b
+    Examples:
+      mirrorctl rebase numpy                    # onto the newest release
+      mirrorctl rebase numpy --onto v2.3.0 --range-diff
+      mirrorctl rebase scipy --onto 1.15.0 --keep-partial --format json
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.output import render
+    from mirrorctl.queues import RebaseOptions, rebase_queue
+
+    config = load_config(g.config_path)
+    [selected] = config.select([package])
+    options = RebaseOptions(workdir=g.workdir, onto=onto, keep_partial=keep_partial,
+                            force=force, range_diff=range_diff)
+    with workdir_lock(g.workdir, "rebase") as lock_fd:
+        report = rebase_queue(config, selected, options, _runner(g, config, lock_fd))
+    g.echo(render("rebase", fmt, report))
+    if report.status == "conflict":
+        raise SystemExit(EXIT_FAILURE)
+
+
+@cli.command()
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default="mirrorctl-demo", show_default=True,
               help="Where to build the sandbox (a previous demo there is replaced).")

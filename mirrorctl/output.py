@@ -22,7 +22,7 @@ from mirrorctl.sync import PackageSync, SyncReport
 
 if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.demo import DemoSite
-    from mirrorctl.queues import ApplyReport, ExportReport
+    from mirrorctl.queues import ApplyReport, ExportReport, RebaseReport
 
 __all__ = [
     "DemoRun",
@@ -207,6 +207,45 @@ def export_table(report: ExportReport) -> str:
     return "\n".join(lines + [f"  {name}" for name in report.patches])
 
 
+def _rebase_data(report: RebaseReport) -> dict[str, Any]:
+    return {
+        "package": report.package, "from": report.from_version, "to": report.to_version,
+        "onto": report.onto, "status": report.status, "patchset": str(report.patchset),
+        "written": report.written,
+        "patches": [{"patch": o.patch.name, "outcome": o.outcome, "files": list(o.files),
+                     "upstream_commit": o.upstream_commit, "detail": o.detail,
+                     "upstream_status": str(o.patch.status), "commit": o.commit,
+                     "conflicts": [{"path": c.path, "hunks": c.hunks} for c in o.conflicts]}
+                    for o in report.result.outcomes],
+        "range_diff": report.range_diff,
+    }
+
+
+def rebase_table(report: RebaseReport) -> str:
+    outcomes = report.result.outcomes
+    tally: Counter[str] = Counter(o.outcome for o in outcomes)
+    order = ("applied", "merged", "upstreamed", "conflict")
+    lines = [f"{report.package} {report.from_version} -> {report.to_version} ({report.onto}): "
+             f"{report.status}; " + ", ".join(f"{tally[k]} {k}" for k in order if tally[k])]
+    width = max([len(o.patch.name) for o in outcomes] + [10])
+    for o in outcomes:
+        detail = o.detail
+        if o.upstream_commit:
+            detail = f"upstream {_short(o.upstream_commit)}: {detail}"
+        lines.append(f"  {o.outcome:<10}  {o.patch.name:<{width}}  {detail}")
+        for conflict in o.conflicts:
+            lines.append(f"      {conflict.path}:")
+            lines += [f"        {line}" for line in conflict.hunks.splitlines()]
+    if report.written == "not-written":
+        lines.append(f"{report.patchset}: not written (a patch conflicts; --keep-partial "
+                     "writes the others)")
+    else:
+        lines.append(f"{report.patchset}: {report.written}")
+    if report.range_diff:
+        lines += ["", "range-diff (old queue -> new queue):", report.range_diff.rstrip()]
+    return "\n".join(lines)
+
+
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "table"): sync_table,
     ("sync", "json"): sync_json,
@@ -216,6 +255,8 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("apply", "json"): lambda report: json.dumps(_apply_data(report), indent=2),
     ("export", "table"): export_table,
     ("export", "json"): lambda report: json.dumps(_export_data(report), indent=2),
+    ("rebase", "table"): rebase_table,
+    ("rebase", "json"): lambda report: json.dumps(_rebase_data(report), indent=2),
     ("demo", "table"): demo_table,
     ("demo", "json"): demo_json,
 }

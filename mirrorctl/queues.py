@@ -17,6 +17,7 @@ from mirrorctl.errors import ConfigError, GitError, UsageError
 from mirrorctl.fsutil import replace_dir, same_files
 from mirrorctl.git import GitRunner, LeasedUpdate, Repository
 from mirrorctl.patches import PatchQueue, queue_dir, read_queue
+from mirrorctl.rebase import RebaseResult, rebase_patches
 from mirrorctl.replay import AppliedPatch, apply_queue
 from mirrorctl.sync import cache_dir, package_runner
 
@@ -25,9 +26,13 @@ __all__ = [
     "ApplyReport",
     "ExportOptions",
     "ExportReport",
+    "RebaseOptions",
+    "RebaseReport",
     "apply_package_queue",
     "export_queue",
+    "newest_release",
     "open_cache",
+    "rebase_queue",
     "release_tag",
 ]
 
@@ -249,3 +254,126 @@ def _remove_stale_exports(folder: Path) -> None:
     # Left by an export that was killed; we hold the work-directory lock.
     for stale in folder.glob(".export-*"):
         shutil.rmtree(stale, ignore_errors=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RebaseOptions:
+    workdir: Path
+    onto: str | None = None  # a tag or a version; default: the newest release
+    keep_partial: bool = False
+    force: bool = False
+    range_diff: bool = False
+
+
+WriteResult = Literal["written", "unchanged", "not-written"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RebaseReport:
+    package: str
+    from_version: str
+    to_version: str
+    onto: str
+    result: RebaseResult
+    patchset: Path
+    written: WriteResult
+    range_diff: str | None = None
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+
+def rebase_queue(config: Config, package: Package, options: RebaseOptions,
+                 runner: GitRunner) -> RebaseReport:
+    """Carry the queue of the package's current version onto a newer release."""
+    old_version = checked_version(None, package, config)
+    queue = _queue(config, package, old_version)
+    cache = open_cache(options.workdir, package, package_runner(runner, package))
+    old_tag, old_base = release_tag(cache, package, old_version)
+    new_version, new_tag = _target(cache, package, options.onto, old_version)
+    new_base = release_tag(cache, package, new_version)[1]
+    result = rebase_patches(cache, queue.patches, old_base=old_base, new_base=new_base,
+                            old_name=old_tag)
+    target = queue_dir(config.patchsets, package.name, new_version)
+    written: WriteResult = "not-written"
+    if result.status == "clean" or options.keep_partial:
+        written = _write_rebased(cache, queue, result, target, force=options.force)
+    range_diff = None
+    if options.range_diff:
+        range_diff = cache.git("range-diff", "--no-color", f"{old_base}..{result.old_head}",
+                               f"{new_base}..{result.head}").stdout
+    return RebaseReport(package=package.name, from_version=old_version, to_version=new_version,
+                        onto=new_tag, result=result, patchset=target, written=written,
+                        range_diff=range_diff)
+
+
+def newest_release(cache: Repository, package: Package, *, above: str) -> str | None:
+    """The newest final release in the cache after version `above`."""
+    versions = []
+    for ref in cache.refs("refs/tags"):
+        text = package.tag_format.version_of(ref.removeprefix("refs/tags/"))
+        if text is None:
+            continue
+        version = Version(text)
+        if not (version.is_prerelease or version.is_devrelease) and version > Version(above):
+            versions.append((version, text))
+    return max(versions)[1] if versions else None
+
+
+def _target(cache: Repository, package: Package, onto: str | None,
+            current: str) -> tuple[str, str]:
+    """(version, tag) to rebase onto."""
+    if onto is None:
+        newest = newest_release(cache, package, above=current)
+        if newest is None:
+            raise UsageError(f"{package.name}: no release newer than {current} in the cache "
+                             f"(run `mirrorctl sync {package.name}`, or pass --onto)")
+        return newest, package.tag_format.tag_for(newest)
+    name = onto.removeprefix("refs/tags/")
+    if cache.resolve(f"refs/tags/{name}^{{commit}}") is not None:
+        version = package.tag_format.version_of(name)
+        if version is None:
+            raise UsageError(f"--onto {onto}: the tag does not fit tag_format "
+                             f"{package.tag_format.template}, so its version is unknown")
+        return version, name
+    try:
+        tag = package.tag_format.tag_for(onto)
+    except InvalidVersion:
+        tag = None
+    if tag is None or cache.resolve(f"refs/tags/{tag}^{{commit}}") is None:
+        raise UsageError(f"--onto {onto!r} is no tag or version of {package.name} in the cache "
+                         f"(run `mirrorctl sync {package.name}` if it is new)")
+    return onto, tag
+
+
+def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, target: Path,
+                   *, force: bool) -> WriteResult:
+    """Write the carried queue whole: applied patches keep their bytes, merged ones are
+    regenerated under their old names, upstreamed and conflicting ones are left out."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_exports(target.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".export-{target.name}-", dir=target.parent))
+    try:
+        kept = []
+        for outcome in result.outcomes:
+            if outcome.outcome == "applied":
+                (staging / outcome.patch.name).write_bytes(outcome.patch.path.read_bytes())
+            elif outcome.outcome == "merged" and outcome.commit is not None:
+                text = cache.git("format-patch", "--stdout", *FORMAT_PATCH_STABLE, "-1",
+                                 outcome.commit).stdout
+                (staging / outcome.patch.name).write_text(text, encoding="utf-8")
+            else:
+                continue
+            kept.append(outcome.patch.name)
+        if (queue.directory / "series").is_file():
+            (staging / "series").write_text("".join(f"{name}\n" for name in kept))
+        if same_files(staging, target):
+            return "unchanged"
+        if target.exists() and not force:
+            raise UsageError(f"{target} exists and differs from this rebase's result; pass "
+                             "--force to replace it")
+        replace_dir(staging, target)
+        return "written"
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -59,8 +59,9 @@ class ScratchIndex:
     def read(self, tree: str) -> None:
         self.repo.git("read-tree", "--end-of-options", tree, env=self._env)
 
-    def apply(self, diff: str, *, check_only: bool = False) -> Completed:
-        args = ["apply", "--cached", "--whitespace=nowarn", *(["--check"] if check_only else [])]
+    def apply(self, diff: str, *, check_only: bool = False, reverse: bool = False) -> Completed:
+        args = ["apply", "--cached", "--whitespace=nowarn", *(["--check"] if check_only else []),
+                *(["--reverse"] if reverse else [])]
         return self.repo.git(*args, "-", input=diff, check=False, env=self._env)
 
     def write(self) -> str:

@@ -1,0 +1,182 @@
+"""`mirrorctl rebase`: every outcome, on real repositories shaped like numpy's history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mirrorctl.rebase import conflict_hunks, same_change
+from tests.conftest import Site
+from tests.gitrepos import Repo, make_mirror, write_config
+
+MATH = "".join(f"double f{n}(double x) {{ return x * {n}; }}\n" for n in range(1, 21))
+CONSTANTS = "".join(f"#define C{n} {n}\n" for n in range(1, 11))
+
+
+def patch_series(repo: Repo, base: str, out: Path,
+                 changes: list[tuple[str, str, dict[str, str]]]) -> None:
+    """Each (file name, message, files) committed alone on `base` and exported as that file:
+    a queue of independent patches, named as the builders name them (all 0001)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, message, files in changes:
+        repo.git("checkout", "--quiet", "--detach", base)
+        repo.commit(message, files)
+        text = repo.git("format-patch", "--stdout", "--zero-commit", "--no-signature",
+                        "--no-stat", "--full-index", "-1", "HEAD")
+        (out / name).write_text(text + "\n")
+    repo.git("checkout", "--quiet", "main")
+
+
+@pytest.fixture
+def numpy_site(tmp_path: Path) -> Site:
+    up = Repo(tmp_path / "upstream")
+    up.commit("release 1.0.0", {"setup.py": "flags = []\n", "numpy/core/math.c": MATH,
+                                "numpy/core/constants.h": CONSTANTS, "README": "Numpy.\n",
+                                "docs/notes.txt": "Notes.\n", "tests/test_nan.py": "nan = 1\n"})
+    up.tag("v1.0.0", annotated=True)
+    queue = tmp_path / "patchsets" / "numpy" / "1.0.0"
+    status = "Upstream-Status: Pending"
+    patch_series(up, "v1.0.0", queue, [
+        ("0001-BLD-riscv64-flags.patch", f"BLD: riscv64 flags\n\n{status}",
+         {"setup.py": "flags = ['-march=rv64gc']\n"}),
+        ("0001-MAINT-core-math.patch", f"MAINT: core math\n\n{status}",
+         {"numpy/core/math.c": MATH.replace("x * 10;", "x * 10.0;")}),
+        ("0001-TST-skip-nan.patch", "TST: skip NaN test\n\nUpstream-Status: Submitted "
+         "[https://github.com/numpy/numpy/pull/25280]", {"tests/test_nan.py": "nan = 0\n"}),
+        ("0001-DOC-readme-typo.patch", f"DOC: readme typo\n\n{status}",
+         {"README": "NumPy.\n"}),
+        ("0002-ENH-constants.patch", f"ENH: constants\n\n{status}",
+         {"numpy/core/constants.h": CONSTANTS.replace("C5 5", "C5 55")}),
+        ("0003-DOC-notes.patch", f"DOC: notes\n\n{status}", {"docs/notes.txt": "Notes.\nriscv\n"}),
+    ])
+    # Upstream between the releases: the move to numpy/_core (with new lines on top),
+    # the readme fix taken verbatim, the NaN request merged in another form, and the
+    # constants reworked.
+    up.git("mv", "numpy/core", "numpy/_core")
+    up.commit("MAINT: move core to _core", {"numpy/_core/math.c": "// moved\n" * 5 + MATH})
+    up.commit("DOC: readme typo", {"README": "NumPy.\n"})
+    up.commit("TST: skip NaN sign tests on riscv64 (#25280)", {"tests/test_nan.py": "nan = 2\n"})
+    up.commit("ENH: rework constants", {"numpy/_core/constants.h":
+                                        CONSTANTS.replace("C5 5", "C5 500")})
+    up.tag("v1.1.0", annotated=True)
+    up.commit("release candidate", {"VERSION": "1.2.0rc1\n"})
+    up.tag("v1.2.0rc1")
+    mirror = make_mirror(tmp_path / "mirror.git")
+    config = write_config(tmp_path / "mirrors.yaml", {"numpy": {
+        "upstream": str(up.path), "mirror": str(mirror.path), "version": "1.0.0"}})
+    return Site(tmp_path, up, mirror, config, tmp_path / "work")
+
+
+def rebase(run_cli, site: Site, *args: str):  # type: ignore[no-untyped-def]
+    assert run_cli(*site.args("sync")).code == 0
+    result = run_cli(*site.args("rebase", "numpy", "--format", "json", *args))
+    return result, (json.loads(result.out) if result.out.startswith("{") else None)
+
+
+def by_patch(data: dict) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {p["patch"]: p for p in data["patches"]}
+
+
+def test_every_outcome_and_a_conflict_does_not_stop_the_run(run_cli, numpy_site: Site) -> None:
+    result, data = rebase(run_cli, numpy_site)
+    assert result.code == 1, result.err
+    assert (data["from"], data["to"], data["onto"], data["status"]) == (
+        "1.0.0", "1.1.0", "v1.1.0", "conflict")  # v1.2.0rc1 is a pre-release: not the default
+    patches = by_patch(data)
+    assert [(name, p["outcome"]) for name, p in patches.items()] == [
+        ("0001-BLD-riscv64-flags.patch", "applied"),
+        ("0001-DOC-readme-typo.patch", "upstreamed"),
+        ("0001-MAINT-core-math.patch", "merged"),
+        ("0001-TST-skip-nan.patch", "upstreamed"),
+        ("0002-ENH-constants.patch", "conflict"),
+        ("0003-DOC-notes.patch", "applied"),
+    ]
+    up = numpy_site.upstream
+    readme_fix = up.git("log", "--format=%H", "--grep=^DOC: readme typo", "v1.1.0")
+    assert patches["0001-DOC-readme-typo.patch"]["upstream_commit"] == readme_fix
+    nan_fix = up.git("log", "--format=%H", "--grep=#25280", "v1.1.0")
+    assert patches["0001-TST-skip-nan.patch"]["upstream_commit"] == nan_fix
+    assert "request 25280" in patches["0001-TST-skip-nan.patch"]["detail"]
+    merged = patches["0001-MAINT-core-math.patch"]
+    assert merged["files"] == ["numpy/_core/math.c"]  # followed the rename
+    conflict = patches["0002-ENH-constants.patch"]
+    assert conflict["files"] == ["numpy/_core/constants.h"]
+    hunks = conflict["conflicts"][0]["hunks"]
+    assert "<<<<<<< new base\n#define C5 500\n=======\n#define C5 55\n>>>>>>> patch" in hunks
+    assert data["written"] == "not-written"
+    assert not (numpy_site.root / "patchsets" / "numpy" / "1.1.0").exists()
+
+
+def test_keep_partial_writes_a_queue_that_applies(run_cli, numpy_site: Site) -> None:
+    result, data = rebase(run_cli, numpy_site, "--keep-partial")
+    assert result.code == 1 and data["written"] == "written"
+    old = numpy_site.root / "patchsets" / "numpy" / "1.0.0"
+    new = numpy_site.root / "patchsets" / "numpy" / "1.1.0"
+    assert sorted(p.name for p in new.iterdir()) == [
+        "0001-BLD-riscv64-flags.patch", "0001-MAINT-core-math.patch", "0003-DOC-notes.patch"]
+    # Applied patches keep their bytes; the merged one is refreshed onto the new path.
+    for name in ("0001-BLD-riscv64-flags.patch", "0003-DOC-notes.patch"):
+        assert (new / name).read_bytes() == (old / name).read_bytes()
+    refreshed = (new / "0001-MAINT-core-math.patch").read_text()
+    assert "diff --git a/numpy/_core/math.c b/numpy/_core/math.c" in refreshed
+    assert "Upstream-Status: Pending" in refreshed
+    applied = run_cli(*numpy_site.args("patches", "apply", "numpy", "--version", "1.1.0"))
+    assert applied.code == 0, applied.err
+
+
+def test_a_clean_rebase_writes_the_queue_once(run_cli, numpy_site: Site) -> None:
+    old = numpy_site.root / "patchsets" / "numpy" / "1.0.0"
+    (old / "0002-ENH-constants.patch").unlink()
+    result, data = rebase(run_cli, numpy_site, "--range-diff")
+    assert result.code == 0 and data["status"] == "clean" and data["written"] == "written"
+    assert "MAINT: core math" in data["range_diff"]
+    again = run_cli(*numpy_site.args("rebase", "numpy", "--format", "json"))
+    assert again.code == 0 and json.loads(again.out)["written"] == "unchanged"
+
+
+def test_a_backport_header_naming_an_upstream_commit_drops_the_patch(
+        run_cli, numpy_site: Site) -> None:
+    rework = numpy_site.upstream.git("log", "--format=%H", "--grep=^ENH: rework", "v1.1.0")
+    patch = numpy_site.root / "patchsets" / "numpy" / "1.0.0" / "0002-ENH-constants.patch"
+    patch.write_text(patch.read_text().replace(
+        "Upstream-Status: Pending",
+        f"Upstream-Status: Backport [https://github.com/numpy/numpy/commit/{rework}]"))
+    result, data = rebase(run_cli, numpy_site)
+    assert result.code == 0
+    backport = by_patch(data)["0002-ENH-constants.patch"]
+    assert (backport["outcome"], backport["upstream_commit"]) == ("upstreamed", rework)
+
+
+@pytest.mark.parametrize(("onto", "message"), [
+    ("v9.9.9", "--onto 'v9.9.9' is no tag or version of numpy"),
+    ("banana", "--onto 'banana' is no tag or version of numpy"),
+])
+def test_bad_onto(run_cli, numpy_site: Site, onto: str, message: str) -> None:
+    result, _ = rebase(run_cli, numpy_site, "--onto", onto)
+    assert result.code == 2 and message in result.err
+
+
+def test_explicit_onto_a_prerelease_and_the_table(run_cli, numpy_site: Site) -> None:
+    assert run_cli(*numpy_site.args("sync")).code == 0
+    result = run_cli(*numpy_site.args("rebase", "numpy", "--onto", "1.2.0rc1"))
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == ("numpy 1.0.0 -> 1.2.0rc1 (v1.2.0rc1): conflict; 2 applied, 1 merged, "
+                        "2 upstreamed, 1 conflict")
+    assert any(line.split()[:2] == ["conflict", "0002-ENH-constants.patch"] for line in lines)
+    assert lines[-1].endswith("not written (a patch conflicts; --keep-partial writes the others)")
+
+
+def test_same_change_ignores_only_blob_ids() -> None:
+    old = ("diff --git a/x b/x\nindex 1111111..2222222 100644\n--- a/x\n+++ b/x\n"
+           "@@ -1 +1 @@\n-a\n+b\n")
+    assert same_change(old, old.replace("1111111..2222222", "3333333..4444444"))
+    assert not same_change(old, old.replace("@@ -1 +1 @@", "@@ -5 +5 @@"))
+
+
+def test_conflict_hunks_keep_context_and_label_the_sides() -> None:
+    text = "a\nb\nc\nd\n<<<<<<< 1234:x\nours\n=======\ntheirs\n>>>>>>> 5678:x\ne\nf\ng\nh\n"
+    assert conflict_hunks(text) == ("b\nc\nd\n<<<<<<< new base\nours\n=======\ntheirs\n"
+                                    ">>>>>>> patch\ne\nf\ng")
