@@ -173,11 +173,11 @@ class _Replayer:
     def tree_of(self, commit: str) -> str:
         return self.repo.git("rev-parse", f"{commit}^{{tree}}").stdout.strip()
 
-    def pick(self, commit: str, parent: str, onto: str) -> tuple[str, list[str], bool]:
-        """Cherry-pick `commit` (whose parent is `parent`) onto `onto`: (tree, conflicted
-        paths, whether git had to merge contents)."""
+    def pick(self, commit: str, parent: str, onto_tree: str) -> tuple[str, list[str], bool]:
+        """Cherry-pick `commit` (whose parent is `parent`) onto a commit with `onto_tree`:
+        (tree, conflicted paths, whether git had to merge contents)."""
         # A commit with onto's tree on top of `parent` makes `parent` the merge base.
-        bridge = self.repo.git("commit-tree", self.tree_of(onto), "-p", parent, "-m",
+        bridge = self.repo.git("commit-tree", onto_tree, "-p", parent, "-m",
                                "mirrorctl: merge base", env=_FIXED_IDENTITY).stdout.strip()
         result = self.repo.git("merge-tree", "--write-tree", "--name-only", "--messages",
                                bridge, commit, check=False)
@@ -214,39 +214,52 @@ def rebase_patches(repo: Repository, patches: Sequence[PatchFile], *, old_base: 
     """Carry `patches` (made against commit `old_base`) onto commit `new_base`."""
     replayer = _Replayer(repo, old_base, new_base)
     old_commits = apply_queue(repo, old_base, patches, base_name=old_name)
-    outcomes, head, parent = [], new_base, old_base
+    outcomes, parent = [], old_base
+    head = _Head(commit=new_base, tree=replayer.tree_of(new_base))
     for applied in old_commits:
-        outcome = _carry(replayer, applied.patch, applied.commit, parent, head)
+        outcome, head = _carry(replayer, applied.patch, applied.commit, parent, head)
         outcomes.append(outcome)
-        head = outcome.commit or head
         parent = applied.commit
-    return RebaseResult(outcomes=tuple(outcomes), head=head,
+    return RebaseResult(outcomes=tuple(outcomes), head=head.commit,
                         old_head=old_commits[-1].commit if old_commits else old_base)
 
 
+@dataclass(frozen=True)
+class _Head:
+    """The tip of the new queue so far, and its tree (known, so never asked of git again)."""
+
+    commit: str
+    tree: str
+
+
 def _carry(replayer: _Replayer, patch: PatchFile, commit: str, parent: str,
-           head: str) -> PatchOutcome:
+           head: _Head) -> tuple[PatchOutcome, _Head]:
+    """One patch's outcome, and the head the next patch goes onto."""
     named = replayer.evidence.named_commit(patch)
     if named is not None:
-        return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed", files=patch.files,
-                            upstream_commit=named[0], detail=named[1])
-    tree, conflicted, merged_contents = replayer.pick(commit, parent, head)
+        return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed",
+                            files=patch.files, upstream_commit=named[0], detail=named[1]), head
+    tree, conflicted, merged_contents = replayer.pick(commit, parent, head.tree)
     if conflicted:
-        return _conflict_or_upstreamed(replayer, patch, commit, tree, conflicted, head)
-    if tree == replayer.tree_of(head):
+        return _conflict_or_upstreamed(replayer, patch, commit, tree, conflicted,
+                                       head.commit), head
+    if tree == head.tree:
         upstream = replayer.evidence.by_patch_id(patch.diff)
-        return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed", files=patch.files,
-                            upstream_commit=upstream,
-                            detail="the new release already has this change")
-    new_commit = commit_patch(replayer.repo, tree, head, patch)
-    new_diff = replayer.diff(head, new_commit)
+        return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed",
+                            files=patch.files, upstream_commit=upstream,
+                            detail="the new release already has this change"), head
+    new_commit = commit_patch(replayer.repo, tree, head.commit, patch)
+    new_diff = replayer.diff(head.commit, new_commit)
     files = _files_of(new_diff) or patch.files
     if same_change(patch.diff, new_diff) and not merged_contents:
-        return PatchOutcome(patch=patch, old_commit=commit, outcome="applied", files=files,
-                            commit=new_commit, detail="applies as it is")
-    how = "3-way merged" if merged_contents else "context or paths moved"
-    return PatchOutcome(patch=patch, old_commit=commit, outcome="merged", files=files,
-                        commit=new_commit, detail=f"{how}; the refreshed patch is written")
+        outcome = PatchOutcome(patch=patch, old_commit=commit, outcome="applied", files=files,
+                               commit=new_commit, detail="applies as it is")
+    else:
+        how = "3-way merged" if merged_contents else "context or paths moved"
+        outcome = PatchOutcome(patch=patch, old_commit=commit, outcome="merged", files=files,
+                               commit=new_commit,
+                               detail=f"{how}; the refreshed patch is written")
+    return outcome, _Head(commit=new_commit, tree=tree)
 
 
 def _conflict_or_upstreamed(replayer: _Replayer, patch: PatchFile, commit: str, tree: str,
