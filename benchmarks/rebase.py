@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import yaml  # noqa: E402
+import yaml
 
-from benchmarks.sandbox import git, interleaved, sealed_env  # noqa: E402
+from benchmarks.sandbox import git, interleaved, sealed_env
 
 PATCHES = 10
 REPEATS = 5
