@@ -77,7 +77,7 @@ def _site(root: Path, env: dict[str, str], files: int) -> tuple[Path, Path]:
 def _engine(config: Path, workdir: Path) -> None:
     from mirrorctl.config import load_config
     from mirrorctl.git import GitRunner, GitSettings
-    from mirrorctl.queues import RebaseOptions, rebase_queue
+    from mirrorctl.rebasing import RebaseOptions, rebase_queue
 
     loaded = load_config(config)
     runner = GitRunner(GitSettings(base_env=dict(os.environ), allowed_protocols=("file",)))

@@ -295,10 +295,14 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
                                             "version.")
 @click.option("--range-diff", "range_diff", is_flag=True,
               help="Show how each patch changed between the old and the new queue.")
+@click.option("--worktree", type=click.Path(file_okay=False, path_type=Path),
+              help="Leave the first conflict in this new folder for a person to resolve.")
+@click.option("--continue", "resume", is_flag=True,
+              help="Take the resolution made in the --worktree folder and go on.")
 @_format_option
 @click.pass_obj
 def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force: bool,
-           range_diff: bool, fmt: str) -> None:
+           range_diff: bool, worktree: Path | None, resume: bool, fmt: str) -> None:
     """Carry a package's patch queue onto a new release, without a checkout.
 
     The queue of the package's current version is replayed on the new release's tag
@@ -307,6 +311,12 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     (the new release has it) or "conflict" (files and hunks shown); a conflict does
     not stop the later patches. The new queue is written to
     patchsets/<package>/<new version>/ when nothing conflicts; nothing else changes.
+
+    To resolve a conflict by hand, add --worktree DIR: the first conflicting patch
+    waits there, cherry-picked with its conflict markers. Resolve the files, `git add`
+    them (committing is optional), then run `mirrorctl rebase PACKAGE --continue`.
+    Resolutions are remembered with git rerere in patchsets/<package>/.rr-cache
+    (commit it with the queues) and reused when the same conflict comes up again.
 
     \b
     Exit status 0 clean, 1 a patch conflicts, 2 bad usage (an --onto that is no tag
@@ -317,18 +327,25 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
       mirrorctl rebase numpy                    # onto the newest release
       mirrorctl rebase numpy --onto v2.3.0 --range-diff
       mirrorctl rebase scipy --onto 1.15.0 --keep-partial --format json
+      mirrorctl rebase numpy --worktree /tmp/numpy-rebase   # then resolve, git add, and:
+      mirrorctl rebase numpy --continue
     """
     from mirrorctl.config import load_config
     from mirrorctl.lock import workdir_lock
     from mirrorctl.output import render
-    from mirrorctl.queues import RebaseOptions, rebase_queue
+    from mirrorctl.rebasing import RebaseOptions, continue_rebase, rebase_queue
 
+    if resume and (onto or worktree or keep_partial or force):
+        raise click.UsageError("--continue goes on with the stopped rebase's own options; "
+                               "pass only --range-diff and --format with it")
     config = load_config(g.config_path)
     [selected] = config.select([package])
     options = RebaseOptions(workdir=g.workdir, onto=onto, keep_partial=keep_partial,
-                            force=force, range_diff=range_diff)
+                            force=force, range_diff=range_diff, worktree=worktree)
     with workdir_lock(g.workdir, "rebase") as lock_fd:
-        report = rebase_queue(config, selected, options, _runner(g, config, lock_fd))
+        runner = _runner(g, config, lock_fd)
+        run = continue_rebase if resume else rebase_queue
+        report = run(config, selected, options, runner)
     g.echo(render("rebase", fmt, report))
     if report.status == "conflict":
         raise SystemExit(EXIT_FAILURE)

@@ -22,7 +22,8 @@ from mirrorctl.sync import PackageSync, SyncReport
 
 if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.demo import DemoSite
-    from mirrorctl.queues import ApplyReport, ExportReport, RebaseReport
+    from mirrorctl.queues import ApplyReport, ExportReport
+    from mirrorctl.rebasing import RebaseReport
 
 __all__ = [
     "DemoRun",
@@ -218,6 +219,8 @@ def _rebase_data(report: RebaseReport) -> dict[str, Any]:
                      "conflicts": [{"path": c.path, "hunks": c.hunks} for c in o.conflicts]}
                     for o in report.result.outcomes],
         "range_diff": report.range_diff,
+        "worktree": str(report.worktree) if report.worktree else None,
+        "waiting_patch": report.waiting_patch,
     }
 
 
@@ -241,6 +244,10 @@ def rebase_table(report: RebaseReport) -> str:
                      "writes the others)")
     else:
         lines.append(f"{report.patchset}: {report.written}")
+    if report.worktree and report.waiting_patch:
+        lines.append(f"{report.waiting_patch} waits in {report.worktree}: resolve the "
+                     f"conflicts, `git add` the files, then run `mirrorctl rebase "
+                     f"{report.package} --continue`")
     if report.range_diff:
         lines += ["", "range-diff (old queue -> new queue):", report.range_diff.rstrip()]
     return "\n".join(lines)

@@ -17,7 +17,6 @@ from mirrorctl.errors import ConfigError, GitError, UsageError
 from mirrorctl.fsutil import replace_dir, same_files
 from mirrorctl.git import GitRunner, LeasedUpdate, Repository
 from mirrorctl.patches import PatchQueue, queue_dir, read_queue
-from mirrorctl.rebase import RebaseResult, rebase_patches
 from mirrorctl.replay import AppliedPatch, apply_queue
 from mirrorctl.sync import cache_dir, package_runner
 
@@ -26,14 +25,13 @@ __all__ = [
     "ApplyReport",
     "ExportOptions",
     "ExportReport",
-    "RebaseOptions",
-    "RebaseReport",
     "apply_package_queue",
+    "checked_queue",
+    "checked_version",
     "export_queue",
-    "newest_release",
     "open_cache",
-    "rebase_queue",
     "release_tag",
+    "remove_stale_staging",
 ]
 
 # Options that make exported patches byte-stable between runs: no commit ids, no
@@ -90,7 +88,7 @@ def release_tag(cache: Repository, package: Package, version: str) -> tuple[str,
     return tag, commit
 
 
-def _queue(config: Config, package: Package, version: str) -> PatchQueue:
+def checked_queue(config: Config, package: Package, version: str) -> PatchQueue:
     queue, problems = read_queue(config.patchsets, package.name, version)
     if problems:
         raise ConfigError(problems)
@@ -114,7 +112,7 @@ def checked_version(version: str | None, package: Package, config: Config) -> st
 def apply_package_queue(config: Config, package: Package, options: ApplyOptions,
                         runner: GitRunner) -> ApplyReport:
     version = checked_version(options.version, package, config)
-    queue = _queue(config, package, version)
+    queue = checked_queue(config, package, version)
     runner = package_runner(runner, package)
     cache = open_cache(options.workdir, package, runner)
     tag, base = release_tag(cache, package, version)
@@ -186,7 +184,7 @@ def export_queue(config: Config, package: Package, options: ExportOptions,
         _check_range(cache, tag, options.from_branch)
         directory = queue_dir(config.patchsets, package.name, version)
         directory.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_exports(directory.parent)
+        remove_stale_staging(directory.parent)
         staging = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=directory.parent))
         try:
             cache.git("format-patch", "--quiet", *FORMAT_PATCH_STABLE, "-o", str(staging),
@@ -250,130 +248,8 @@ def _checked_export(staging: Path, branch: str) -> tuple[str, ...]:
     return tuple(p.name for p in queue.patches)
 
 
-def _remove_stale_exports(folder: Path) -> None:
+def remove_stale_staging(folder: Path) -> None:
     # Left by an export that was killed; we hold the work-directory lock.
     for stale in folder.glob(".export-*"):
         shutil.rmtree(stale, ignore_errors=True)
 
-
-@dataclass(frozen=True, kw_only=True)
-class RebaseOptions:
-    workdir: Path
-    onto: str | None = None  # a tag or a version; default: the newest release
-    keep_partial: bool = False
-    force: bool = False
-    range_diff: bool = False
-
-
-WriteResult = Literal["written", "unchanged", "not-written"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class RebaseReport:
-    package: str
-    from_version: str
-    to_version: str
-    onto: str
-    result: RebaseResult
-    patchset: Path
-    written: WriteResult
-    range_diff: str | None = None
-
-    @property
-    def status(self) -> str:
-        return self.result.status
-
-
-def rebase_queue(config: Config, package: Package, options: RebaseOptions,
-                 runner: GitRunner) -> RebaseReport:
-    """Carry the queue of the package's current version onto a newer release."""
-    old_version = checked_version(None, package, config)
-    queue = _queue(config, package, old_version)
-    cache = open_cache(options.workdir, package, package_runner(runner, package))
-    old_tag, old_base = release_tag(cache, package, old_version)
-    new_version, new_tag = _target(cache, package, options.onto, old_version)
-    new_base = release_tag(cache, package, new_version)[1]
-    result = rebase_patches(cache, queue.patches, old_base=old_base, new_base=new_base,
-                            old_name=old_tag)
-    target = queue_dir(config.patchsets, package.name, new_version)
-    written: WriteResult = "not-written"
-    if result.status == "clean" or options.keep_partial:
-        written = _write_rebased(cache, queue, result, target, force=options.force)
-    range_diff = None
-    if options.range_diff:
-        range_diff = cache.git("range-diff", "--no-color", f"{old_base}..{result.old_head}",
-                               f"{new_base}..{result.head}").stdout
-    return RebaseReport(package=package.name, from_version=old_version, to_version=new_version,
-                        onto=new_tag, result=result, patchset=target, written=written,
-                        range_diff=range_diff)
-
-
-def newest_release(cache: Repository, package: Package, *, above: str) -> str | None:
-    """The newest final release in the cache after version `above`."""
-    versions = []
-    for ref in cache.refs("refs/tags"):
-        text = package.tag_format.version_of(ref.removeprefix("refs/tags/"))
-        if text is None:
-            continue
-        version = Version(text)
-        if not (version.is_prerelease or version.is_devrelease) and version > Version(above):
-            versions.append((version, text))
-    return max(versions)[1] if versions else None
-
-
-def _target(cache: Repository, package: Package, onto: str | None,
-            current: str) -> tuple[str, str]:
-    """(version, tag) to rebase onto."""
-    if onto is None:
-        newest = newest_release(cache, package, above=current)
-        if newest is None:
-            raise UsageError(f"{package.name}: no release newer than {current} in the cache "
-                             f"(run `mirrorctl sync {package.name}`, or pass --onto)")
-        return newest, package.tag_format.tag_for(newest)
-    name = onto.removeprefix("refs/tags/")
-    if cache.resolve(f"refs/tags/{name}^{{commit}}") is not None:
-        version = package.tag_format.version_of(name)
-        if version is None:
-            raise UsageError(f"--onto {onto}: the tag does not fit tag_format "
-                             f"{package.tag_format.template}, so its version is unknown")
-        return version, name
-    try:
-        tag = package.tag_format.tag_for(onto)
-    except InvalidVersion:
-        tag = None
-    if tag is None or cache.resolve(f"refs/tags/{tag}^{{commit}}") is None:
-        raise UsageError(f"--onto {onto!r} is no tag or version of {package.name} in the cache "
-                         f"(run `mirrorctl sync {package.name}` if it is new)")
-    return onto, tag
-
-
-def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, target: Path,
-                   *, force: bool) -> WriteResult:
-    """Write the carried queue whole: applied patches keep their bytes, merged ones are
-    regenerated under their old names, upstreamed and conflicting ones are left out."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_exports(target.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f".export-{target.name}-", dir=target.parent))
-    try:
-        kept = []
-        for outcome in result.outcomes:
-            if outcome.outcome == "applied":
-                (staging / outcome.patch.name).write_bytes(outcome.patch.path.read_bytes())
-            elif outcome.outcome == "merged" and outcome.commit is not None:
-                text = cache.git("format-patch", "--stdout", *FORMAT_PATCH_STABLE, "-1",
-                                 outcome.commit).stdout
-                (staging / outcome.patch.name).write_text(text, encoding="utf-8")
-            else:
-                continue
-            kept.append(outcome.patch.name)
-        if (queue.directory / "series").is_file():
-            (staging / "series").write_text("".join(f"{name}\n" for name in kept))
-        if same_files(staging, target):
-            return "unchanged"
-        if target.exists() and not force:
-            raise UsageError(f"{target} exists and differs from this rebase's result; pass "
-                             "--force to replace it")
-        replace_dir(staging, target)
-        return "written"
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

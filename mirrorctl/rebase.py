@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -66,6 +66,14 @@ class RebaseResult:
     outcomes: tuple[PatchOutcome, ...]
     head: str  # the new base with every applied and merged patch on top
     old_head: str  # the old release with the whole old queue on top
+    old_commits: tuple[str, ...] = ()  # the old queue applied to the old release, patch by patch
+
+    def head_before(self, index: int, new_base: str) -> str:
+        """The new head the patch at `index` was tried on."""
+        for outcome in reversed(self.outcomes[:index]):
+            if outcome.commit is not None:
+                return outcome.commit
+        return new_base
 
     @property
     def status(self) -> Literal["clean", "conflict"]:
@@ -166,9 +174,11 @@ class _UpstreamEvidence:
 
 
 class _Replayer:
-    def __init__(self, repo: Repository, old_base: str, new_base: str) -> None:
+    def __init__(self, repo: Repository, old_base: str, new_base: str,
+                 resolver: Resolver | None) -> None:
         self.repo = repo
         self.evidence = _UpstreamEvidence(repo, old_base, new_base)
+        self.resolver = resolver
 
     def tree_of(self, commit: str) -> str:
         return self.repo.git("rev-parse", f"{commit}^{{tree}}").stdout.strip()
@@ -209,19 +219,30 @@ def _git_failure(stderr: str) -> Exception:
     return MirrorctlError(f"git merge-tree failed: {stderr.strip()}")
 
 
+# Given a conflicting pick (old commit, new head commit, conflicted paths), the tree
+# that remembered resolutions make of it, or None.
+Resolver = Callable[[str, str, list[str]], "str | None"]
+
+
 def rebase_patches(repo: Repository, patches: Sequence[PatchFile], *, old_base: str,
-                   new_base: str, old_name: str) -> RebaseResult:
-    """Carry `patches` (made against commit `old_base`) onto commit `new_base`."""
-    replayer = _Replayer(repo, old_base, new_base)
+                   new_base: str, old_name: str, resolver: Resolver | None = None,
+                   decided: Sequence[PatchOutcome] = ()) -> RebaseResult:
+    """Carry `patches` (made against commit `old_base`) onto commit `new_base`. The first
+    len(`decided`) patches already have their outcomes (a rebase resumed by --continue)."""
+    replayer = _Replayer(repo, old_base, new_base, resolver)
     old_commits = apply_queue(repo, old_base, patches, base_name=old_name)
-    outcomes, parent = [], old_base
-    head = _Head(commit=new_base, tree=replayer.tree_of(new_base))
-    for applied in old_commits:
+    outcomes = list(decided)
+    done = len(outcomes)
+    tip = next((o.commit for o in reversed(outcomes) if o.commit), new_base)
+    head = _Head(commit=tip, tree=replayer.tree_of(tip))
+    parent = old_commits[done - 1].commit if done else old_base
+    for applied in old_commits[done:]:
         outcome, head = _carry(replayer, applied.patch, applied.commit, parent, head)
         outcomes.append(outcome)
         parent = applied.commit
     return RebaseResult(outcomes=tuple(outcomes), head=head.commit,
-                        old_head=old_commits[-1].commit if old_commits else old_base)
+                        old_head=old_commits[-1].commit if old_commits else old_base,
+                        old_commits=tuple(a.commit for a in old_commits))
 
 
 @dataclass(frozen=True)
@@ -241,8 +262,18 @@ def _carry(replayer: _Replayer, patch: PatchFile, commit: str, parent: str,
                             files=patch.files, upstream_commit=named[0], detail=named[1]), head
     tree, conflicted, merged_contents = replayer.pick(commit, parent, head.tree)
     if conflicted:
-        return _conflict_or_upstreamed(replayer, patch, commit, tree, conflicted,
-                                       head.commit), head
+        outcome = _conflict_or_upstreamed(replayer, patch, commit, tree, conflicted,
+                                          head.commit)
+        remembered = (replayer.resolver(commit, head.commit, conflicted)
+                      if outcome.outcome == "conflict" and replayer.resolver else None)
+        if remembered is None:
+            return outcome, head
+        new_commit = commit_patch(replayer.repo, remembered, head.commit, patch)
+        return PatchOutcome(patch=patch, old_commit=commit, outcome="merged",
+                            files=_files_of(replayer.diff(head.commit, new_commit)) or
+                            patch.files, commit=new_commit,
+                            detail="conflict settled by a remembered resolution; the "
+                                   "refreshed patch is written"), _Head(new_commit, remembered)
     if tree == head.tree:
         upstream = replayer.evidence.by_patch_id(patch.diff)
         return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed",

@@ -180,3 +180,55 @@ def test_conflict_hunks_keep_context_and_label_the_sides() -> None:
     text = "a\nb\nc\nd\n<<<<<<< 1234:x\nours\n=======\ntheirs\n>>>>>>> 5678:x\ne\nf\ng\nh\n"
     assert conflict_hunks(text) == ("b\nc\nd\n<<<<<<< new base\nours\n=======\ntheirs\n"
                                     ">>>>>>> patch\ne\nf\ng")
+
+
+def test_a_conflict_resolved_in_a_worktree_is_remembered_and_reused(
+        run_cli, numpy_site: Site, tmp_path: Path) -> None:
+    worktree = tmp_path / "resolve-here"
+    result, data = rebase(run_cli, numpy_site, "--worktree", str(worktree))
+    assert result.code == 1
+    assert data["waiting_patch"] == "0002-ENH-constants.patch"
+    assert data["worktree"] == str(worktree)
+    conflicted = worktree / "numpy" / "_core" / "constants.h"
+    assert "<<<<<<<" in conflicted.read_text()
+    # A second rebase may not start while this one waits; --continue refuses unresolved files.
+    again = run_cli(*numpy_site.args("rebase", "numpy"))
+    assert again.code == 2 and "waiting for --continue" in again.err
+    early = run_cli(*numpy_site.args("rebase", "numpy", "--continue"))
+    assert early.code == 1 and "conflicts remain in" in early.err
+    assert "numpy/_core/constants.h" in early.err
+
+    # The maintainer resolves the conflict and adds the file; no commit needed.
+    conflicted.write_text(CONSTANTS.replace("C5 5", "C5 555"))
+    Repo(worktree).git("add", "numpy/_core/constants.h")
+    done = run_cli(*numpy_site.args("rebase", "numpy", "--continue", "--format", "json"))
+    assert done.code == 0, done.err
+    finished = json.loads(done.out)
+    assert by_patch(finished)["0002-ENH-constants.patch"]["outcome"] == "merged"
+    assert "resolved by hand" in by_patch(finished)["0002-ENH-constants.patch"]["detail"]
+    assert by_patch(finished)["0003-DOC-notes.patch"]["outcome"] == "applied"
+    new = numpy_site.root / "patchsets" / "numpy" / "1.1.0"
+    assert "+#define C5 555" in (new / "0002-ENH-constants.patch").read_text()
+    assert not worktree.exists()
+    rr_cache = numpy_site.root / "patchsets" / "numpy" / ".rr-cache"
+    assert list(rr_cache.glob("*/postimage"))  # the resolution is kept beside the queue
+
+    # Next time (a fresh work directory, only the queue folder carried over) the same
+    # conflict is settled by the remembered resolution, without a person.
+    import shutil
+    shutil.rmtree(new)
+    shutil.rmtree(numpy_site.workdir)
+    result, data = rebase(run_cli, numpy_site)
+    assert result.code == 0, result.err
+    reused = by_patch(data)["0002-ENH-constants.patch"]
+    assert reused["outcome"] == "merged" and "remembered resolution" in reused["detail"]
+    assert "+#define C5 555" in (new / "0002-ENH-constants.patch").read_text()
+    assert run_cli(*numpy_site.args("validate")).code == 0
+
+
+def test_continue_without_a_waiting_rebase(run_cli, numpy_site: Site) -> None:
+    assert run_cli(*numpy_site.args("sync")).code == 0
+    result = run_cli(*numpy_site.args("rebase", "numpy", "--continue"))
+    assert result.code == 2 and "no rebase of numpy is waiting" in result.err
+    mixed = run_cli(*numpy_site.args("rebase", "numpy", "--continue", "--onto", "v1.1.0"))
+    assert mixed.code == 2

@@ -1,0 +1,269 @@
+"""`mirrorctl rebase`: a package's queue carried onto a newer release, and the manual
+resolution of its conflicts (--worktree, then --continue), with resolutions
+remembered beside the queue for the next time the same conflict comes up.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from packaging.version import InvalidVersion, Version
+
+from mirrorctl.config import Config, Package
+from mirrorctl.errors import UsageError
+from mirrorctl.fsutil import atomic_write_text, replace_dir, same_files
+from mirrorctl.git import GitRunner, Repository
+from mirrorctl.patches import PatchQueue
+from mirrorctl.queues import (
+    FORMAT_PATCH_STABLE,
+    checked_queue,
+    checked_version,
+    open_cache,
+    release_tag,
+    remove_stale_staging,
+)
+from mirrorctl.rebase import PatchOutcome, RebaseResult, rebase_patches
+from mirrorctl.replay import commit_patch
+from mirrorctl.resolve import Resolutions, open_worktree, remove_worktree, take_resolution
+from mirrorctl.sync import package_runner
+
+__all__ = ["RebaseOptions", "RebaseReport", "continue_rebase", "newest_release",
+           "rebase_queue"]
+
+WriteResult = Literal["written", "unchanged", "not-written"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RebaseOptions:
+    workdir: Path
+    onto: str | None = None  # a tag or a version; default: the newest release
+    keep_partial: bool = False
+    force: bool = False
+    range_diff: bool = False
+    worktree: Path | None = None  # where to leave the first conflict for a person
+
+
+@dataclass(frozen=True, kw_only=True)
+class RebaseReport:
+    package: str
+    from_version: str
+    to_version: str
+    onto: str
+    result: RebaseResult
+    patchset: Path
+    written: WriteResult
+    range_diff: str | None = None
+    worktree: Path | None = None  # where a conflict waits for a person
+    waiting_patch: str | None = None
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What a rebase works with, resolved once."""
+
+    config: Config
+    package: Package
+    cache: Repository
+    queue: PatchQueue
+    old_tag: str
+    old_base: str
+    new_version: str
+    new_tag: str
+    new_base: str
+    resolutions: Resolutions
+
+
+def rebase_queue(config: Config, package: Package, options: RebaseOptions,
+                 runner: GitRunner) -> RebaseReport:
+    """Carry the queue of the package's current version onto a newer release."""
+    old_version = checked_version(None, package, config)
+    cache = open_cache(options.workdir, package, package_runner(runner, package))
+    if _state_path(options.workdir, package).exists():
+        raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, or "
+                         f"delete {_state_path(options.workdir, package)} to start again")
+    new_version, new_tag = _target(cache, package, options.onto, old_version)
+    run = _prepare(config, package, cache, old_version, new_version, new_tag)
+    return _finish(run, options, _replay(run, ()))
+
+
+def continue_rebase(config: Config, package: Package, options: RebaseOptions,
+                    runner: GitRunner) -> RebaseReport:
+    """Take the person's resolution of the waiting patch and carry on with the rest."""
+    path = _state_path(options.workdir, package)
+    if not path.is_file():
+        raise UsageError(f"no rebase of {package.name} is waiting for --continue")
+    state = json.loads(path.read_text(encoding="utf-8"))
+    cache = open_cache(options.workdir, package, package_runner(runner, package))
+    run = _prepare(config, package, cache, state["from"], state["to"], state["onto"])
+    names = [p.name for p in run.queue.patches]
+    if names != state["patches"]:
+        raise UsageError(f"the queue of {package.name} {state['from']} changed since the rebase "
+                         f"stopped; delete {path} and rebase again")
+    worktree = Path(state["worktree"])
+    tree = take_resolution(cache, worktree, state["waiting_on"])
+    run.resolutions.save()
+    waiting = run.queue.patches[len(state["decided"])]
+    commit = commit_patch(cache, tree, state["waiting_on"], waiting)
+    decided = [*(_outcome_from_json(o, run.queue) for o in state["decided"]),
+               PatchOutcome(patch=waiting, outcome="merged", files=waiting.files,
+                            commit=commit, detail="conflict resolved by hand; the refreshed "
+                                                  "patch is written")]
+    remove_worktree(cache, worktree)
+    path.unlink()
+    options = RebaseOptions(workdir=options.workdir, keep_partial=state["keep_partial"],
+                            force=state["force"], range_diff=options.range_diff,
+                            worktree=worktree)
+    return _finish(run, options, _replay(run, decided))
+
+
+def _prepare(config: Config, package: Package, cache: Repository, old_version: str,
+             new_version: str, new_tag: str) -> _Run:
+    queue = checked_queue(config, package, old_version)
+    old_tag, old_base = release_tag(cache, package, old_version)
+    new_base = release_tag(cache, package, new_version)[1]
+    resolutions = Resolutions(cache, config.patchsets / package.name / ".rr-cache")
+    resolutions.load()
+    return _Run(config, package, cache, queue, old_tag, old_base, new_version, new_tag,
+                new_base, resolutions)
+
+
+def _replay(run: _Run, decided: list[PatchOutcome] | tuple[()]) -> RebaseResult:
+    resolver = run.resolutions.try_pick if run.resolutions.any_remembered() else None
+    return rebase_patches(run.cache, run.queue.patches, old_base=run.old_base,
+                          new_base=run.new_base, old_name=run.old_tag, resolver=resolver,
+                          decided=decided)
+
+
+def _finish(run: _Run, options: RebaseOptions, result: RebaseResult) -> RebaseReport:
+    target = run.config.patchsets / run.package.name / run.new_version
+    written: WriteResult = "not-written"
+    if result.status == "clean" or options.keep_partial:
+        written = _write_rebased(run.cache, run.queue, result, target, force=options.force)
+    worktree = waiting = None
+    if result.status == "conflict" and options.worktree is not None:
+        worktree = options.worktree.resolve()
+        waiting = _stop_for_a_person(run, options, result, worktree)
+    range_diff = None
+    if options.range_diff:
+        range_diff = run.cache.git("range-diff", "--no-color",
+                                   f"{run.old_base}..{result.old_head}",
+                                   f"{run.new_base}..{result.head}").stdout
+    return RebaseReport(package=run.package.name, from_version=run.queue.version,
+                        to_version=run.new_version, onto=run.new_tag, result=result,
+                        patchset=target, written=written, range_diff=range_diff,
+                        worktree=worktree, waiting_patch=waiting)
+
+
+def _stop_for_a_person(run: _Run, options: RebaseOptions, result: RebaseResult,
+                       worktree: Path) -> str:
+    """Leave the first conflict in `worktree` and remember where the rebase stands."""
+    index = next(i for i, o in enumerate(result.outcomes) if o.outcome == "conflict")
+    onto = result.head_before(index, run.new_base)
+    open_worktree(run.cache, worktree, onto, result.old_commits[index])
+    state = {
+        "from": run.queue.version, "to": run.new_version, "onto": run.new_tag,
+        "worktree": str(worktree), "waiting_on": onto,
+        "patches": [p.name for p in run.queue.patches],
+        "decided": [_outcome_json(o) for o in result.outcomes[:index]],
+        "keep_partial": options.keep_partial, "force": options.force,
+    }
+    atomic_write_text(_state_path(options.workdir, run.package), json.dumps(state, indent=1))
+    return result.outcomes[index].patch.name
+
+
+def _state_path(workdir: Path, package: Package) -> Path:
+    return workdir / "rebase" / f"{package.name}.json"
+
+
+def _outcome_json(outcome: PatchOutcome) -> dict[str, Any]:
+    return {"patch": outcome.patch.name, "outcome": outcome.outcome,
+            "files": list(outcome.files), "upstream_commit": outcome.upstream_commit,
+            "detail": outcome.detail, "commit": outcome.commit,
+            "old_commit": outcome.old_commit}
+
+
+def _outcome_from_json(data: dict[str, Any], queue: PatchQueue) -> PatchOutcome:
+    patch = next(p for p in queue.patches if p.name == data["patch"])
+    return PatchOutcome(patch=patch, outcome=data["outcome"], files=tuple(data["files"]),
+                        upstream_commit=data["upstream_commit"], detail=data["detail"],
+                        commit=data["commit"], old_commit=data["old_commit"])
+
+
+def newest_release(cache: Repository, package: Package, *, above: str) -> str | None:
+    """The newest final release in the cache after version `above`."""
+    versions = []
+    for ref in cache.refs("refs/tags"):
+        text = package.tag_format.version_of(ref.removeprefix("refs/tags/"))
+        if text is None:
+            continue
+        version = Version(text)
+        if not (version.is_prerelease or version.is_devrelease) and version > Version(above):
+            versions.append((version, text))
+    return max(versions)[1] if versions else None
+
+
+def _target(cache: Repository, package: Package, onto: str | None,
+            current: str) -> tuple[str, str]:
+    """(version, tag) to rebase onto."""
+    if onto is None:
+        newest = newest_release(cache, package, above=current)
+        if newest is None:
+            raise UsageError(f"{package.name}: no release newer than {current} in the cache "
+                             f"(run `mirrorctl sync {package.name}`, or pass --onto)")
+        return newest, package.tag_format.tag_for(newest)
+    name = onto.removeprefix("refs/tags/")
+    if cache.resolve(f"refs/tags/{name}^{{commit}}") is not None:
+        version = package.tag_format.version_of(name)
+        if version is None:
+            raise UsageError(f"--onto {onto}: the tag does not fit tag_format "
+                             f"{package.tag_format.template}, so its version is unknown")
+        return version, name
+    try:
+        tag: str | None = package.tag_format.tag_for(onto)
+    except InvalidVersion:
+        tag = None
+    if tag is None or cache.resolve(f"refs/tags/{tag}^{{commit}}") is None:
+        raise UsageError(f"--onto {onto!r} is no tag or version of {package.name} in the cache "
+                         f"(run `mirrorctl sync {package.name}` if it is new)")
+    return onto, tag
+
+
+def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, target: Path,
+                   *, force: bool) -> WriteResult:
+    """Write the carried queue whole: applied patches keep their bytes, merged ones are
+    regenerated under their old names, upstreamed and conflicting ones are left out."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(target.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".export-{target.name}-", dir=target.parent))
+    try:
+        kept = []
+        for outcome in result.outcomes:
+            if outcome.outcome == "applied":
+                (staging / outcome.patch.name).write_bytes(outcome.patch.path.read_bytes())
+            elif outcome.outcome == "merged" and outcome.commit is not None:
+                text = cache.git("format-patch", "--stdout", *FORMAT_PATCH_STABLE, "-1",
+                                 outcome.commit).stdout
+                (staging / outcome.patch.name).write_text(text, encoding="utf-8")
+            else:
+                continue
+            kept.append(outcome.patch.name)
+        if (queue.directory / "series").is_file():
+            (staging / "series").write_text("".join(f"{name}\n" for name in kept))
+        if same_files(staging, target):
+            return "unchanged"
+        if target.exists() and not force:
+            raise UsageError(f"{target} exists and differs from this rebase's result; pass "
+                             "--force to replace it")
+        replace_dir(staging, target)
+        return "written"
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
