@@ -352,6 +352,48 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
 
 
 @cli.command()
+@click.argument("packages", nargs=-1)
+@click.option("--pre", is_flag=True, help="Count pre-releases and dev releases too.")
+@click.option("--max", "limit", type=click.IntRange(min=1), default=3, show_default=True,
+              help="New versions listed a package (the newest).")
+@click.option("--pypi", is_flag=True,
+              help="Cross-check PyPI: tags without releases, releases without tags, and "
+                   "whether upstream now ships riscv64 wheels (can retire).")
+@_format_option
+@click.pass_obj
+def releases(g: Globals, packages: tuple[str, ...], pre: bool, limit: int, pypi: bool,
+             fmt: str) -> None:
+    """List the upstream releases newer than each package's current version.
+
+    Release tags in the package's cache (run `mirrorctl sync` first) become versions
+    through tag_format and compare as PEP 440 versions; tags that are no version, and
+    pre-releases and dev releases unless --pre, are left out.
+
+    \b
+    Exit status 0, or 1 when a package could not be checked (no cache, PyPI trouble).
+
+    \b
+    Examples:
+      mirrorctl releases
+      mirrorctl releases numpy scipy --max 5
+      mirrorctl releases --pypi --format json
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.git import GitRunner, GitSettings
+    from mirrorctl.output import render
+    from mirrorctl.releases import ReleaseOptions, check_releases
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor))
+    options = ReleaseOptions(workdir=g.workdir, pre=pre, limit=limit, pypi=pypi)
+    found = check_releases(config, selected, options, runner)
+    g.echo(render("releases", fmt, found))
+    if any(r.problems or r.pypi_error for r in found):
+        raise SystemExit(EXIT_FAILURE)
+
+
+@cli.command()
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default="mirrorctl-demo", show_default=True,
               help="Where to build the sandbox (a previous demo there is replaced).")

@@ -92,6 +92,20 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
+def _http_url(value: Any) -> str:
+    text = _string(value).rstrip("/")
+    if not text.startswith(("https://", "http://")) or embedded_credentials(text):
+        raise _Invalid(f"{text!r} must be an http(s) URL without credentials")
+    return text
+
+
+def _python_versions(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else None
+    if not items or not all(isinstance(v, str) and re.fullmatch(r"3\.\d+", v) for v in items):
+        raise _Invalid("must be a list of quoted Python versions, e.g. [\"3.10\", \"3.13\"]")
+    return tuple(items)
+
+
 def _mirror_template(value: Any) -> str:
     template = _no_option(_string(value))
     try:
@@ -149,6 +163,10 @@ SETTINGS: Mapping[str, Setting] = {
     "jobs": Setting(_positive_int, 4, "packages synced at once", per_package=False),
     "patchsets": Setting(lambda v: _no_option(_string(v)), "patchsets",
                          "folder of the patch queues, relative to this file", per_package=False),
+    "pypi_url": Setting(_http_url, "https://pypi.org", "PyPI (or a mirror of its JSON API)",
+                        per_package=False),
+    "python_versions": Setting(_python_versions, ("3.10", "3.11", "3.12", "3.13"),
+                               "the Pythons the builders make wheels for", per_package=False),
     "credential_helper": Setting(lambda v: _string(v), None,
                                  "git credential helper for HTTPS remotes", per_package=False),
     "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),
@@ -190,6 +208,9 @@ class Config:
     jobs: int
     credential_helper: str | None
     patchsets: Path
+    pypi_url: str = "https://pypi.org"
+    python_versions: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
+    retries: int = 2  # defaults.retries, for what is not a package's (PyPI, forges)
     packages: Mapping[str, Package]
 
     def select(self, names: Sequence[str]) -> list[Package]:
@@ -275,7 +296,9 @@ class _Validator:
         self._check_unique_mirrors(packages)
         return Config(path=path, jobs=defaults["jobs"],
                       credential_helper=defaults["credential_helper"],
-                      patchsets=self._base / defaults["patchsets"], packages=packages)
+                      patchsets=self._base / defaults["patchsets"], packages=packages,
+                      pypi_url=defaults["pypi_url"], python_versions=defaults["python_versions"],
+                      retries=defaults["retries"])
 
     def _defaults(self, raw: Any) -> dict[str, Any]:
         given = self._mapping(raw, ("defaults",), SETTINGS)

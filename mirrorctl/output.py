@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.demo import DemoSite
     from mirrorctl.queues import ApplyReport, ExportReport
     from mirrorctl.rebasing import RebaseReport
+    from mirrorctl.releases import ReleaseList
 
 __all__ = [
     "DemoRun",
@@ -253,6 +254,32 @@ def rebase_table(report: RebaseReport) -> str:
     return "\n".join(lines)
 
 
+def releases_json(found: list[ReleaseList]) -> str:
+    return json.dumps({"packages": [
+        {"name": r.name, "current": r.current, "latest": r.latest, "new": list(r.new),
+         "tags": dict(r.tags), "can_retire": r.can_retire, "retire_detail": r.retire_detail,
+         "skipped": r.skipped, "flags": list(r.flags), "pypi_latest": r.pypi_latest,
+         "pypi_error": r.pypi_error, "problems": list(r.problems)} for r in found]}, indent=2)
+
+
+def releases_table(found: list[ReleaseList]) -> str:
+    width = max([len(r.name) for r in found] + [7])
+    lines = [f"{'PACKAGE':<{width}}  {'CURRENT':<10}  {'LATEST':<10}  NEW"]
+    for r in found:
+        new = " ".join(r.new) + (f" (+{r.skipped} older)" if r.skipped else "") or "-"
+        lines.append(f"{r.name:<{width}}  {r.current or '-':<10}  {r.latest or '-':<10}  {new}")
+        notes = list(r.problems)
+        if r.pypi_error:
+            notes.append(f"PyPI: {r.pypi_error}")
+        notes += r.flags
+        if r.can_retire:
+            notes.append(f"can retire: {r.retire_detail}")
+        lines += [f"{'':<{width}}  ! {note}" for note in notes]
+    upgrades = sum(1 for r in found if r.new)
+    lines.append(f"{_count(len(found), 'package')}: {upgrades} with new releases")
+    return "\n".join(lines)
+
+
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "table"): sync_table,
     ("sync", "json"): sync_json,
@@ -264,6 +291,8 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("export", "json"): lambda report: json.dumps(_export_data(report), indent=2),
     ("rebase", "table"): rebase_table,
     ("rebase", "json"): lambda report: json.dumps(_rebase_data(report), indent=2),
+    ("releases", "table"): releases_table,
+    ("releases", "json"): releases_json,
     ("demo", "table"): demo_table,
     ("demo", "json"): demo_json,
 }

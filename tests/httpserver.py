@@ -25,7 +25,9 @@ class Server:
     requests: list[Recorded] = field(default_factory=list)
 
 
-Responder = Callable[[Recorded, int], tuple[int, dict[str, str]]]
+# (status, headers) or (status, headers, body)
+Answer = tuple[int, dict[str, str]] | tuple[int, dict[str, str], bytes]
+Responder = Callable[[Recorded, int], Answer]
 
 
 @contextmanager
@@ -37,12 +39,15 @@ def http_server(respond: Responder) -> Iterator[Server]:
         def do_GET(self) -> None:
             recorded = Recorded(self.path, self.headers.get("Authorization"))
             server_state.requests.append(recorded)
-            status, headers = respond(recorded, len(server_state.requests) - 1)
+            answer = respond(recorded, len(server_state.requests) - 1)
+            status, headers = answer[0], answer[1]
+            body = answer[2] if len(answer) == 3 else b""
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
