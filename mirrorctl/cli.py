@@ -394,6 +394,56 @@ def releases(g: Globals, packages: tuple[str, ...], pre: bool, limit: int, pypi:
 
 
 @cli.command()
+@click.argument("packages", nargs=-1)
+@click.option("--onto", help="The release tag or version to grade the upgrade to (one package) "
+                             "[default: the newest release].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Packages graded at once [default: defaults.jobs].")
+@click.option("--format", "fmt", type=click.Choice(["table", "text", "json"]), default="table",
+              show_default=True, help="table, one line a package (text), or json.")
+@click.pass_obj
+def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int | None,
+             fmt: str) -> None:
+    """Grade each package's upgrade easy / medium / hard, with the reasons.
+
+    \b
+    easy:   just add the new version and trigger a build;
+    medium: the build environment needs tweaks, or a patch needs work;
+    hard:   careful review or a CI overhaul (a patch conflicts, the build backend
+            changed, a Rust or Fortran toolchain appears, NaN tests are patched).
+
+    The facts come from the git objects of both release tags in the package's cache
+    (pyproject.toml, setup.cfg, setup.py, meson.build, CI files) and from a rebase dry
+    run of the queue; nothing is checked out or written. Reason levels are in
+    grading.yaml, overridable under `defaults: grades:`; `pin_grade:` pins a package.
+
+    \b
+    Exit status 0, 1 when a package could not be graded, 2 for bad usage (an --onto
+    that is no tag or version of the package).
+
+    \b
+    Examples:
+      mirrorctl classify
+      mirrorctl classify numpy --onto v2.3.0
+      mirrorctl classify --format text
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.output import render
+    from mirrorctl.upgrades import ClassifyOptions, classify_packages
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    options = ClassifyOptions(workdir=g.workdir, onto=onto, jobs=jobs or config.jobs)
+    # The dry run writes objects into the caches: keep sync and rebase out meanwhile.
+    with workdir_lock(g.workdir, "classify") as lock_fd:
+        found = classify_packages(config, selected, options, _runner(g, config, lock_fd))
+    g.echo(render("classify", fmt, found))
+    if any(c.error for c in found):
+        raise SystemExit(EXIT_FAILURE)
+
+
+@cli.command()
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default="mirrorctl-demo", show_default=True,
               help="Where to build the sandbox (a previous demo there is replaced).")

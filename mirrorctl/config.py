@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,31 @@ def _python_versions(value: Any) -> tuple[str, ...]:
     return tuple(items)
 
 
+_LEVELS = ("easy", "medium", "hard")
+
+
+def _grades(value: Any) -> dict[str, str]:
+    from mirrorctl.classify import default_levels
+
+    if not isinstance(value, dict):
+        raise _Invalid("must map reason codes to easy, medium or hard")
+    codes = list(default_levels())
+    for code, level in value.items():
+        if code not in codes:
+            raise _Invalid(f"{code!r} is not a reason code{_did_you_mean(code, codes)}")
+        if level not in _LEVELS:
+            raise _Invalid(f"{code}: {level!r} must be easy, medium or hard")
+    return dict(value)
+
+
+def _pin_grade(value: Any) -> tuple[str, str]:
+    if not isinstance(value, dict) or set(value) != {"level", "reason"}:
+        raise _Invalid("must be {level: easy|medium|hard, reason: why}")
+    if value["level"] not in _LEVELS:
+        raise _Invalid(f"level {value['level']!r} must be easy, medium or hard")
+    return value["level"], _string(value["reason"])
+
+
 def _mirror_template(value: Any) -> str:
     template = _no_option(_string(value))
     try:
@@ -167,6 +192,8 @@ SETTINGS: Mapping[str, Setting] = {
                         per_package=False),
     "python_versions": Setting(_python_versions, ("3.10", "3.11", "3.12", "3.13"),
                                "the Pythons the builders make wheels for", per_package=False),
+    "grades": Setting(_grades, {}, "reason code -> grade, over grading.yaml's",
+                      per_package=False),
     "credential_helper": Setting(lambda v: _string(v), None,
                                  "git credential helper for HTTPS remotes", per_package=False),
     "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),
@@ -180,6 +207,7 @@ PACKAGE_KEYS: Mapping[str, Setting] = {
     "version": Setting(_version, None, "version whose patch queue is current"),
     "pypi": Setting(_package_name, None, "PyPI project name"),
     "rank": Setting(_positive_int, None, "download rank on PyPI"),
+    "pin_grade": Setting(_pin_grade, None, "a grade this package always gets, with why"),
 }
 
 _TOP_KEYS = ("defaults", "packages")
@@ -200,6 +228,7 @@ class Package:
     allowed_protocols: tuple[str, ...]
     timeout: float
     retries: int
+    pin_grade: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +240,7 @@ class Config:
     pypi_url: str = "https://pypi.org"
     python_versions: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
     retries: int = 2  # defaults.retries, for what is not a package's (PyPI, forges)
+    grades: Mapping[str, str] = field(default_factory=dict)
     packages: Mapping[str, Package]
 
     def select(self, names: Sequence[str]) -> list[Package]:
@@ -298,7 +328,7 @@ class _Validator:
                       credential_helper=defaults["credential_helper"],
                       patchsets=self._base / defaults["patchsets"], packages=packages,
                       pypi_url=defaults["pypi_url"], python_versions=defaults["python_versions"],
-                      retries=defaults["retries"])
+                      retries=defaults["retries"], grades=defaults["grades"])
 
     def _defaults(self, raw: Any) -> dict[str, Any]:
         given = self._mapping(raw, ("defaults",), SETTINGS)
@@ -336,7 +366,8 @@ class _Validator:
         if upstream is None or mirror is None or None in values.values():
             return None
         return Package(name=name, upstream=upstream, mirror=mirror, version=values.get("version"),
-                       pypi=values.get("pypi") or name, rank=values.get("rank"), **settings)
+                       pypi=values.get("pypi") or name, rank=values.get("rank"),
+                       pin_grade=values.get("pin_grade"), **settings)
 
     def _mirror(self, name: str, url: str | None, template: str | None, path: KeyPath,
                 settings: dict[str, Any]) -> str | None:

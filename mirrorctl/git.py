@@ -162,6 +162,7 @@ class Completed:
     returncode: int
     stdout: str
     stderr: str
+    raw_stdout: bytes = b""  # unredacted bytes, for object contents that are never printed
 
 
 class GitRunner:
@@ -264,7 +265,7 @@ class RunningGit:
             settings.processes.discard(proc)
         redact = settings.redactor
         result = Completed(proc.returncode, redact(out.decode("utf-8", "replace")),
-                           redact(err.decode("utf-8", "replace")))
+                           redact(err.decode("utf-8", "replace")), out)
         if check and result.returncode != 0:
             raise GitError(self._shown, result.returncode, result.stdout, result.stderr)
         return result
@@ -376,6 +377,34 @@ class Repository:
             return set()
         out = self.git("cat-file", "--batch-check", input="\n".join(wanted) + "\n").stdout
         return {line.split()[0] for line in out.splitlines() if line.endswith(" missing")}
+
+    def tree_entries(self, rev: str) -> list[tuple[str, str, str, str]]:
+        """(mode, type, object id, path) of every entry in `rev`'s tree, recursively."""
+        out = self.git("ls-tree", "-r", "-z", "--full-tree", "--end-of-options", rev).raw_stdout
+        entries = []
+        for record in out.split(b"\0"):
+            if record:
+                meta, _, path = record.partition(b"\t")
+                mode, kind, oid = meta.decode().split()
+                entries.append((mode, kind, oid, path.decode("utf-8", "surrogateescape")))
+        return entries
+
+    def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
+        """The contents of blobs, read through one `git cat-file --batch`."""
+        wanted = list(dict.fromkeys(oids))
+        if not wanted:
+            return {}
+        out = self.git("cat-file", "--batch", input="\n".join(wanted) + "\n").raw_stdout
+        blobs, position = {}, 0
+        for oid in wanted:
+            header_end = out.index(b"\n", position)
+            header = out[position:header_end].decode().split()
+            position = header_end + 1
+            if len(header) == 3:
+                size = int(header[2])
+                blobs[oid] = out[position:position + size]
+                position += size + 1
+        return blobs
 
     def is_ancestor(self, old: str, new: str) -> bool:
         result = self.git("merge-base", "--is-ancestor", old, new, check=False)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.queues import ApplyReport, ExportReport
     from mirrorctl.rebasing import RebaseReport
     from mirrorctl.releases import ReleaseList
+    from mirrorctl.upgrades import Classification
 
 __all__ = [
     "DemoRun",
@@ -280,6 +281,48 @@ def releases_table(found: list[ReleaseList]) -> str:
     return "\n".join(lines)
 
 
+def classify_json(found: list[Classification]) -> str:
+    return json.dumps({"packages": [
+        {"name": c.name, "from": c.from_version, "to": c.to_version, "onto": c.onto,
+         "level": c.grade.level if c.grade else None,
+         "reasons": [{"code": r.code, "detail": r.detail} for r in c.grade.reasons]
+         if c.grade else [],
+         "pinned": bool(c.grade and c.grade.pinned), "error": c.error} for c in found]},
+        indent=2)
+
+
+def _upgrade(c: Classification) -> str:
+    return f"{c.from_version or '-'} -> {c.to_version or '-'}"
+
+
+def classify_text(found: list[Classification]) -> str:
+    lines = []
+    for c in found:
+        if c.grade is None:
+            lines.append(f"{c.name}: failed ({c.error})")
+        else:
+            main = c.grade.main_reason
+            lines.append(f"{c.name} {_upgrade(c)}: {c.grade.level} ({main.code}: {main.detail})")
+    return "\n".join(lines)
+
+
+def classify_table(found: list[Classification]) -> str:
+    width = max([len(c.name) for c in found] + [7])
+    lines = [f"{'PACKAGE':<{width}}  {'UPGRADE':<20}  {'GRADE':<6}  REASONS"]
+    for c in found:
+        if c.grade is None:
+            lines.append(f"{c.name:<{width}}  {'':<20}  {'failed':<6}  {c.error}")
+            continue
+        reasons = [f"{r.code}: {r.detail}" for r in c.grade.reasons]
+        lines.append(f"{c.name:<{width}}  {_upgrade(c):<20}  {c.grade.level:<6}  {reasons[0]}")
+        lines += [f"{'':<{width}}  {'':<20}  {'':<6}  {r}" for r in reasons[1:]]
+    tally = Counter(c.grade.level if c.grade else "failed" for c in found)
+    order = ("easy", "medium", "hard", "failed")
+    lines.append(f"{_count(len(found), 'package')}: "
+                 + ", ".join(f"{tally[k]} {k}" for k in order if tally[k]))
+    return "\n".join(lines)
+
+
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "table"): sync_table,
     ("sync", "json"): sync_json,
@@ -293,6 +336,9 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("rebase", "json"): lambda report: json.dumps(_rebase_data(report), indent=2),
     ("releases", "table"): releases_table,
     ("releases", "json"): releases_json,
+    ("classify", "table"): classify_table,
+    ("classify", "text"): classify_text,
+    ("classify", "json"): classify_json,
     ("demo", "table"): demo_table,
     ("demo", "json"): demo_json,
 }

@@ -33,7 +33,7 @@ from mirrorctl.resolve import Resolutions, open_worktree, remove_worktree, take_
 from mirrorctl.sync import package_runner
 
 __all__ = ["RebaseOptions", "RebaseReport", "continue_rebase", "newest_release",
-           "rebase_queue"]
+           "rebase_queue", "target_release"]
 
 WriteResult = Literal["written", "unchanged", "not-written"]
 
@@ -90,7 +90,7 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
     if _state_path(options.workdir, package).exists():
         raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, or "
                          f"delete {_state_path(options.workdir, package)} to start again")
-    new_version, new_tag = _target(cache, package, options.onto, old_version)
+    new_version, new_tag = target_release(cache, package, options.onto, old_version)
     run = _prepare(config, package, cache, old_version, new_version, new_tag)
     return _finish(run, options, _replay(run, ()))
 
@@ -211,7 +211,7 @@ def newest_release(cache: Repository, package: Package, *, above: str) -> str | 
     return max(versions)[1] if versions else None
 
 
-def _target(cache: Repository, package: Package, onto: str | None,
+def target_release(cache: Repository, package: Package, onto: str | None,
             current: str) -> tuple[str, str]:
     """(version, tag) to rebase onto."""
     if onto is None:

@@ -1,0 +1,165 @@
+"""What a release's build set-up says, read from its files (pure: text in, facts out).
+
+The facts that decide how hard an upgrade is: the build backend, the build
+requirements, setup_requires, cibuildwheel settings, the system packages the CI
+installs, native dependencies, compiled toolchains and submodules. A file that
+cannot be parsed is a problem in the facts, never an exception.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["BuildFacts", "build_facts", "interesting"]
+
+LEGACY_SETUPTOOLS = "setuptools.build_meta:__legacy__"
+# The files whose content matters; everything else counts by its name only.
+_TOP_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "cibuildwheel.toml",
+              ".cibuildwheel.toml", "CMakeLists.txt")
+_CI_GLOBS = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitlab-ci.yml",
+             ".gitlab/ci/*.yml", ".circleci/config.yml", ".cirrus.yml", ".cirrus.star",
+             "azure-pipelines.yml", ".travis.yml", "tools/ci/*.sh", "ci/*.sh")
+_FORTRAN = (".f", ".f90", ".f95", ".f03", ".for", ".F", ".F90")
+_INSTALL = re.compile(
+    r"\b(?:apt-get|apt|yum|dnf|microdnf|apk|zypper)\s+(?:-\S+\s+)*(?:install|add)\s+"
+    r"([^\n&|;#`)]+)")
+_MESON_DEPENDENCY = re.compile(r"""\bdependency\(\s*['"]([^'"]+)['"]""")
+_CMAKE_PACKAGE = re.compile(r"\bfind_package\(\s*([A-Za-z0-9_+-]+)", re.I)
+_SETUP_REQUIRES = re.compile(r"setup_requires\s*=\s*\[([^\]]*)\]", re.S)
+
+
+def interesting(path: str) -> bool:
+    """Whether a file's content goes into the facts (else only its name counts)."""
+    return (path in _TOP_FILES or path.endswith("meson.build")
+            or any(fnmatchcase(path, glob) for glob in _CI_GLOBS))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildFacts:
+    backend: str | None  # None: no pyproject.toml and no setup.py
+    backend_family: str | None
+    build_requires: Mapping[str, str] = field(default_factory=dict)  # name -> requirement
+    setup_requires: Mapping[str, str] = field(default_factory=dict)
+    cibuildwheel: str = ""  # the [tool.cibuildwheel] settings, canonical JSON
+    system_packages: frozenset[str] = frozenset()
+    native_dependencies: frozenset[str] = frozenset()
+    toolchains: frozenset[str] = frozenset()  # "rust", "fortran"
+    submodules: Mapping[str, str] = field(default_factory=dict)  # path -> commit
+    problems: tuple[str, ...] = ()
+
+
+def _family(backend: str | None, in_tree: bool) -> str | None:
+    if backend is None:
+        return None
+    if in_tree:
+        return f"in-tree {backend}"
+    if backend.startswith("setuptools") or backend == "setup.py":
+        return "setuptools"
+    return backend.split(":")[0].split(".")[0]
+
+
+def _requirements(items: Any, where: str, problems: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items if isinstance(items, list) else []:
+        try:
+            requirement = Requirement(str(item))
+        except InvalidRequirement:
+            problems.append(f"{where}: {item!r} is not a valid requirement")
+            continue
+        found[canonicalize_name(requirement.name)] = str(requirement)
+    return found
+
+
+def _pyproject(text: str | None, problems: list[str]) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"pyproject.toml: not valid TOML ({exc})")
+        return {}
+    return data
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a nested TOML value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _setup_requires(setup_cfg: str | None, setup_py: str | None,
+                    problems: list[str]) -> dict[str, str]:
+    items: list[str] = []
+    if setup_cfg is not None:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(setup_cfg)
+            raw = parser.get("options", "setup_requires", fallback="")
+            items += [line.strip() for line in raw.replace(";", "\n").splitlines()
+                      if line.strip()]
+        except configparser.Error as exc:
+            problems.append(f"setup.cfg: cannot be read ({type(exc).__name__})")
+    if setup_py is not None and (match := _SETUP_REQUIRES.search(setup_py)):
+        items += re.findall(r"""['"]([^'"]+)['"]""", match.group(1))
+    return _requirements(items, "setup_requires", problems)
+
+
+def build_facts(files: Mapping[str, str], paths: list[str],
+                submodules: Mapping[str, str]) -> BuildFacts:
+    """Facts from `files` (path -> text of the interesting files) and every path in the tree."""
+    problems: list[str] = []
+    pyproject = _pyproject(files.get("pyproject.toml"), problems)
+    build_system = pyproject.get("build-system", {})
+    if not isinstance(build_system, dict):
+        problems.append("pyproject.toml: [build-system] is not a table")
+        build_system = {}
+    backend = build_system.get("build-backend")
+    if backend is None and "pyproject.toml" in files:
+        backend = LEGACY_SETUPTOOLS  # PEP 517: no backend means setuptools' legacy one
+    elif backend is None and "setup.py" in paths:
+        backend = "setup.py"
+    tool = pyproject.get("tool", {})
+    cibuildwheel = tool.get("cibuildwheel", {}) if isinstance(tool, dict) else {}
+    # Commands that install system packages: CI files and cibuildwheel's before-* settings.
+    installs = [text for path, text in files.items() if path not in _TOP_FILES[:3]]
+    installs += _strings(cibuildwheel)
+    packages = {word.strip("'\"") for text in installs for line in _INSTALL.findall(text)
+                for word in line.split() if not word.startswith(("-", "$", "{"))}
+    native = {m for path, text in files.items() if path.endswith("meson.build")
+              for m in _MESON_DEPENDENCY.findall(text)}
+    native |= set(_CMAKE_PACKAGE.findall(files.get("CMakeLists.txt", "")))
+    toolchains = set()
+    if any(p == "Cargo.toml" or p.endswith("/Cargo.toml") for p in paths):
+        toolchains.add("rust")
+    if any(p.endswith(_FORTRAN) for p in paths):
+        toolchains.add("fortran")
+    return BuildFacts(
+        backend=backend, backend_family=_family(backend, "backend-path" in build_system),
+        build_requires=_requirements(build_system.get("requires", []),
+                                     "[build-system] requires", problems),
+        setup_requires=_setup_requires(files.get("setup.cfg"), files.get("setup.py"),
+                                       problems),
+        cibuildwheel=json.dumps(cibuildwheel, sort_keys=True),
+        system_packages=frozenset(packages), native_dependencies=frozenset(native),
+        toolchains=frozenset(toolchains), submodules=dict(submodules),
+        problems=tuple(problems))

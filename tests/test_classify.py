@@ -1,0 +1,191 @@
+"""`mirrorctl classify`: the grade of an upgrade, on histories shaped like real ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mirrorctl.buildconfig import LEGACY_SETUPTOOLS, build_facts
+from mirrorctl.classify import default_levels, grade
+from tests.conftest import Site
+from tests.gitrepos import Repo, make_mirror, write_config
+from tests.test_rebase import patch_series
+
+SETUP_PY = "from setuptools import setup\nsetup(name='numpy', setup_requires=['cython<3'])\n"
+PYPROJECT_LEGACY = '[build-system]\nrequires = ["setuptools>=60", "Cython>=0.29.34,<3"]\n'
+PYPROJECT_MESON = ('[build-system]\nbuild-backend = "mesonpy"\n'
+                   'requires = ["meson-python>=0.13.1", "Cython>=3.0"]\n')
+PENDING = "Upstream-Status: Pending"
+
+
+def release(repo: Repo, tag: str, files: dict[str, str], remove: tuple[str, ...] = ()) -> None:
+    for path in remove:
+        repo.git("rm", "--quiet", path)
+    repo.commit(f"release {tag}", files)
+    repo.tag(tag, annotated=True)
+
+
+@pytest.fixture
+def grading_site(tmp_path: Path) -> Site:
+    """Four upstreams: numpy (setup.py -> meson-python), crypto (a Cargo.toml appears),
+    plain (nothing changes), cython (a new Cython pin); numpy carries a queue."""
+    packages = {}
+    numpy = Repo(tmp_path / "numpy")
+    release(numpy, "v1.25.2", {"setup.py": SETUP_PY, "pyproject.toml": PYPROJECT_LEGACY,
+                               "numpy/core/tests/test_nan.py": "assert signbit(nan)\n",
+                               "numpy/core/src/umath.c": "int x;\n"})
+    patch_series(numpy, "v1.25.2", tmp_path / "patchsets" / "numpy" / "1.25.2", [
+        ("0001-TST-canonical-nan.patch", f"TST: skip NaN sign test on riscv64\n\n{PENDING}",
+         {"numpy/core/tests/test_nan.py": "import pytest  # canonical NaN on riscv64\n"}),
+        ("0002-BLD-flags.patch", f"BLD: flags\n\n{PENDING}",
+         {"numpy/core/src/umath.c": "int x; /* riscv64 */\n"}),
+    ])
+    release(numpy, "v1.26.0", {"pyproject.toml": PYPROJECT_MESON,
+                               "meson.build": "project('numpy', 'c')\n"
+                                              "blas = dependency('openblas')\n",
+                               ".github/workflows/wheels.yml":
+                                   "run: sudo apt-get install -y libopenblas-dev\n"},
+            remove=("setup.py",))
+    numpy.tag("v1.26.1rc1")
+    crypto = Repo(tmp_path / "crypto")
+    release(crypto, "42.0.0", {"setup.py": "setup()\n"})
+    release(crypto, "43.0.0", {"src/rust/Cargo.toml": "[package]\nname = 'x'\n"})
+    plain = Repo(tmp_path / "plain")
+    release(plain, "v1.0", {"pyproject.toml": PYPROJECT_LEGACY, "src/a.c": "1\n"})
+    release(plain, "v1.1", {"src/a.c": "2\n"})
+    cython = Repo(tmp_path / "cython")
+    release(cython, "v2.0", {"pyproject.toml": PYPROJECT_LEGACY})
+    release(cython, "v2.1", {"pyproject.toml": PYPROJECT_LEGACY.replace("<3", "<3.1")})
+    for name, repo, fmt, version in (("numpy", numpy, "v{version}", "1.25.2"),
+                                     ("crypto", crypto, "{version}", "42.0.0"),
+                                     ("plain", plain, "v{version}", "1.0"),
+                                     ("cython", cython, "v{version}", "2.0")):
+        packages[name] = {"upstream": str(repo.path), "tag_format": fmt, "version": version,
+                          "mirror": str(make_mirror(tmp_path / "mirrors" / f"{name}.git").path)}
+    config = write_config(tmp_path / "mirrors.yaml", packages)
+    return Site(tmp_path, numpy, make_mirror(tmp_path / "unused.git"), config, tmp_path / "work")
+
+
+def classify(run_cli, site: Site, *args: str):  # type: ignore[no-untyped-def]
+    assert run_cli(*site.args("sync")).code == 0
+    result = run_cli(*site.args("classify", "--format", "json", *args))
+    data = json.loads(result.out)["packages"] if result.out.startswith("{") else None
+    return result, {p["name"]: p for p in data} if data else None
+
+
+def codes(package: dict) -> list[str]:  # type: ignore[type-arg]
+    return [r["code"] for r in package["reasons"]]
+
+
+def test_grades_of_four_upgrades(run_cli, grading_site: Site) -> None:
+    result, graded = classify(run_cli, grading_site)
+    assert result.code == 0, result.err
+    numpy = graded["numpy"]
+    assert (numpy["from"], numpy["to"], numpy["level"]) == ("1.25.2", "1.26.0", "hard")
+    assert numpy["reasons"][0] == {"code": "build-backend-changed",
+                                   "detail": f"{LEGACY_SETUPTOOLS} -> mesonpy"}
+    assert {"nan-tests-patched", "build-requires-changed", "new-native-dependency",
+            "new-system-library", "setup-requires-changed"} <= set(codes(numpy))
+    requires = next(r for r in numpy["reasons"] if r["code"] == "build-requires-changed")
+    assert "Cython<3,>=0.29.34 -> Cython>=3.0" in requires["detail"]
+    assert "+ meson-python>=0.13.1" in requires["detail"]
+    crypto = graded["crypto"]
+    assert crypto["level"] == "hard" and crypto["reasons"][0] == {
+        "code": "new-toolchain", "detail": "Rust (a Cargo.toml appeared)"}
+    assert "no-patches" in codes(crypto)
+    assert (graded["plain"]["level"], codes(graded["plain"])) == (
+        "easy", ["no-patches", "nothing-changed"])
+    cython = graded["cython"]
+    assert (cython["level"], cython["reasons"][0]["code"]) == ("medium",
+                                                              "build-requires-changed")
+
+
+def test_text_format_is_one_line_a_package(run_cli, grading_site: Site) -> None:
+    assert run_cli(*grading_site.args("sync")).code == 0
+    result = run_cli(*grading_site.args("classify", "--format", "text"))
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == (f"numpy 1.25.2 -> 1.26.0: hard (build-backend-changed: "
+                        f"{LEGACY_SETUPTOOLS} -> mesonpy)")
+    assert lines[2] == "plain 1.0 -> 1.1: easy (no-patches: no riscv64 patches to carry)"
+    assert len(lines) == 4
+
+
+def test_conflicting_patch_and_a_malformed_pyproject(run_cli, grading_site: Site) -> None:
+    plain = Repo(grading_site.root / "plain")
+    release(plain, "v1.2", {"pyproject.toml": "[build-system\nrequires = [\n",
+                            "src/a.c": "3\n"})
+    result, graded = classify(run_cli, grading_site, "plain", "--onto", "v1.2")
+    assert result.code == 0, result.err
+    broken = graded["plain"]
+    assert broken["level"] == "hard"
+    assert broken["reasons"][0]["code"] == "unreadable-build-config"
+    assert "pyproject.toml: not valid TOML" in broken["reasons"][0]["detail"]
+
+
+def test_a_patch_that_conflicts_is_hard(run_cli, grading_site: Site) -> None:
+    numpy = grading_site.upstream
+    release(numpy, "v1.26.1", {"numpy/core/src/umath.c": "int y;\n"})
+    result, graded = classify(run_cli, grading_site, "numpy")
+    assert result.code == 0
+    conflict = next(r for r in graded["numpy"]["reasons"] if r["code"] == "patch-conflict")
+    assert conflict["detail"] == "0002-BLD-flags.patch"
+    assert graded["numpy"]["to"] == "1.26.1"  # the newest final release, not 1.26.1rc1
+
+
+def test_overrides_and_pins_from_mirrors_yaml(run_cli, grading_site: Site) -> None:
+    text = grading_site.config.read_text()
+    text = text.replace("defaults:\n", "defaults:\n  grades:\n    build-requires-changed: easy\n")
+    text = text.replace("    version: '2.0'\n", "    version: '2.0'\n    pin_grade:\n"
+                        "      level: hard\n      reason: the runners lack Cython 3\n")
+    grading_site.config.write_text(text)
+    result, graded = classify(run_cli, grading_site, "cython", "plain")
+    assert result.code == 0, result.err
+    assert (graded["cython"]["level"], graded["cython"]["pinned"]) == ("hard", True)
+    assert graded["cython"]["reasons"][0] == {"code": "pinned",
+                                              "detail": "the runners lack Cython 3"}
+    bad = text.replace("build-requires-changed: easy", "build-requirements-changed: easy")
+    grading_site.config.write_text(bad)
+    check = run_cli(*grading_site.args("validate"))
+    assert check.code == 2
+    assert "'build-requirements-changed' is not a reason code, did you mean " \
+           "build-requires-changed?" in check.out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["numpy", "--onto", "v9.9"], "--onto 'v9.9' is no tag or version of numpy"),
+    (["numpy", "plain", "--onto", "1.1"], "--onto names one release"),
+])
+def test_bad_targets_exit_2(run_cli, grading_site: Site, args: list[str], message: str) -> None:
+    result, _ = classify(run_cli, grading_site, *args)
+    assert result.code == 2 and message in result.err
+
+
+def test_up_to_date_and_missing_cache(run_cli, grading_site: Site) -> None:
+    text = grading_site.config.read_text()
+    grading_site.config.write_text(text.replace("    version: '1.0'\n", "    version: '1.1'\n"))
+    result, graded = classify(run_cli, grading_site, "plain")
+    assert result.code == 0 and codes(graded["plain"]) == ["up-to-date"]
+    other = run_cli("--config", str(grading_site.config), "--workdir",
+                    str(grading_site.root / "empty"), "classify", "plain", "--format", "json")
+    assert other.code == 1
+    assert "run `mirrorctl sync plain` first" in json.loads(other.out)["packages"][0]["error"]
+
+
+def test_grade_is_a_pure_function_of_facts() -> None:
+    old = build_facts({"pyproject.toml": PYPROJECT_LEGACY}, ["pyproject.toml"], {"ext/lib": "a"})
+    same = grade(old, old, None, levels=default_levels())
+    assert (same.level, [r.code for r in same.reasons]) == ("easy",
+                                                            ["no-patches", "nothing-changed"])
+    moved = build_facts({"pyproject.toml": PYPROJECT_LEGACY}, ["pyproject.toml", "x.f90"],
+                        {"ext/lib": "b"})
+    graded = grade(old, moved, None, levels=default_levels())
+    assert graded.level == "hard"
+    assert [r.code for r in graded.reasons] == ["new-toolchain", "submodule-changed",
+                                                "no-patches"]
+    in_tree = build_facts({"pyproject.toml": '[build-system]\nbuild-backend = "_custom"\n'
+                                             'backend-path = ["."]\n'}, ["pyproject.toml"], {})
+    assert grade(old, in_tree, None, levels=default_levels()).main_reason.code == \
+        "build-backend-changed"  # pyyaml 6.0.2's in-tree backend wrapping setuptools
