@@ -71,12 +71,15 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     # config.grades and pin_grade hold levels the config loader checked.
     levels = {**default_levels(), **cast(Mapping[str, Level], config.grades)}
-    if options.onto is None and newest_release(cache, package, above=current) is None:
-        up_to_date = Grade(level="easy", reasons=(
-            Reason("up-to-date", f"no release newer than {current} in the cache"),))
-        return Classification(name=package.name, from_version=current, to_version=current,
-                              grade=up_to_date)
-    version, tag = target_release(cache, package, options.onto, current)
+    onto = options.onto
+    if onto is None:
+        onto = newest_release(cache, package, above=current)
+        if onto is None:
+            up_to_date = Grade(level="easy", reasons=(
+                Reason("up-to-date", f"no release newer than {current} in the cache"),))
+            return Classification(name=package.name, from_version=current, to_version=current,
+                                  grade=up_to_date)
+    version, tag = target_release(cache, package, onto, current)
     old_tag, old_base = release_tag(cache, package, current)
     new_base = release_tag(cache, package, version)[1]
     outcomes, extra = _dry_run(config, package, cache, current, old_base, new_base, old_tag)

@@ -189,3 +189,13 @@ def test_grade_is_a_pure_function_of_facts() -> None:
                                              'backend-path = ["."]\n'}, ["pyproject.toml"], {})
     assert grade(old, in_tree, None, levels=default_levels()).main_reason.code == \
         "build-backend-changed"  # pyyaml 6.0.2's in-tree backend wrapping setuptools
+
+
+def test_malformed_setup_cfg_is_a_reason_not_a_crash() -> None:
+    old = build_facts({"setup.cfg": "[options]\nsetup_requires = cython\n"}, ["setup.py"], {})
+    assert old.setup_requires == {"cython": "cython"} and old.problems == ()
+    broken = build_facts({"setup.cfg": "[options\nsetup_requires = cython\n"}, ["setup.py"], {})
+    graded = grade(old, broken, None, levels=default_levels())
+    assert graded.level == "hard"
+    assert graded.main_reason.code == "unreadable-build-config"
+    assert graded.main_reason.detail == "setup.cfg: cannot be read (MissingSectionHeaderError)"
