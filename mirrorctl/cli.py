@@ -443,6 +443,55 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
         raise SystemExit(EXIT_FAILURE)
 
 
+@cli.group()
+def upstream() -> None:
+    """Draft upstream merge requests and issues for the riscv64 patches.
+
+    \b
+    Examples:
+      mirrorctl upstream draft numpy
+      mirrorctl upstream draft numpy --patch 0001-BLD-riscv64.patch --out drafts/
+    """
+
+
+@upstream.command("draft")
+@click.argument("package")
+@click.option("--patch", "patch", help="Draft only this patch (its file name).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the drafts [default: <workdir>/drafts/<package>/].")
+@click.option("--force", is_flag=True, help="Overwrite drafts that were edited since.")
+@_format_option
+@click.pass_obj
+def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None, force: bool,
+                   fmt: str) -> None:
+    """Write a draft request for each patch still to go upstream.
+
+    Every patch of the current queue whose Upstream-Status is Pending or To upstream
+    gets a markdown draft with YAML front matter: an "mr" for a change upstream can
+    take as it is, an "issue" for a riscv64 problem whose fix needs upstream's design
+    (a test skipped, a build flag forced). The title follows upstream's commit-subject
+    prefixes, and the body fills its PR template or issue form, read from the release
+    tag. Nothing is sent: a maintainer reads, edits and submits. A draft edited since
+    it was written is kept unless --force.
+
+    \b
+    Examples:
+      mirrorctl upstream draft numpy
+      mirrorctl upstream draft scipy --patch 0002-TST-skip-nan.patch --format json
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.drafts import DraftOptions, write_drafts
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.output import render
+
+    config = load_config(g.config_path)
+    [selected] = config.select([package])
+    options = DraftOptions(workdir=g.workdir, patch=patch, out=out, force=force)
+    with workdir_lock(g.workdir, "upstream draft") as lock_fd:
+        written = write_drafts(config, selected, options, _runner(g, config, lock_fd))
+    g.echo(render("drafts", fmt, written))
+
+
 @cli.command()
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default="mirrorctl-demo", show_default=True,

@@ -22,6 +22,7 @@ from mirrorctl.sync import PackageSync, SyncReport
 
 if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.demo import DemoSite
+    from mirrorctl.drafts import WrittenDraft
     from mirrorctl.queues import ApplyReport, ExportReport
     from mirrorctl.rebasing import RebaseReport
     from mirrorctl.releases import ReleaseList
@@ -323,6 +324,23 @@ def classify_table(found: list[Classification]) -> str:
     return "\n".join(lines)
 
 
+def drafts_json(written: list[WrittenDraft]) -> str:
+    return json.dumps({"drafts": [
+        {"patch": w.draft.patch.name, "kind": w.draft.kind, "path": str(w.path),
+         "title": w.draft.title, "status": w.status, "why": w.draft.why,
+         "labels": list(w.draft.labels)} for w in written]}, indent=2)
+
+
+def drafts_table(written: list[WrittenDraft]) -> str:
+    if not written:
+        return "no patch is Pending or To upstream: nothing to draft"
+    lines = [f"{w.draft.kind:<5}  {w.status:<9}  {w.path}\n       {w.draft.title}"
+             + ("\n       (edited since it was written; --force replaces it)"
+                if w.status == "kept" else "") for w in written]
+    lines.append(f"{_count(len(written), 'draft')}; nothing was sent upstream")
+    return "\n".join(lines)
+
+
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "table"): sync_table,
     ("sync", "json"): sync_json,
@@ -339,6 +357,8 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("classify", "table"): classify_table,
     ("classify", "text"): classify_text,
     ("classify", "json"): classify_json,
+    ("drafts", "table"): drafts_table,
+    ("drafts", "json"): drafts_json,
     ("demo", "table"): demo_table,
     ("demo", "json"): demo_json,
 }
