@@ -492,6 +492,47 @@ def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None
     g.echo(render("drafts", fmt, written))
 
 
+@upstream.command("refresh")
+@click.argument("packages", nargs=-1)
+@click.option("--write", is_flag=True,
+              help="Rewrite the Upstream-Status headers of accepted and refused patches.")
+@_format_option
+@click.pass_obj
+def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: str) -> None:
+    """Ask the forges where each Submitted and Issue patch stands.
+
+    A merged request is "accepted" (the next rebase should find the patch upstreamed);
+    a closed, unmerged one "refused". With --write the headers follow, in the queue's
+    vocabulary (`status_vocabulary` in mirrors.yaml): accepted becomes Backport [url];
+    refused becomes Inappropriate [declined upstream: url] (builders) or Denied [url]
+    (yocto). Tokens: MIRRORCTL_GITHUB_TOKEN, MIRRORCTL_GITLAB_TOKEN (never printed).
+
+    \b
+    Exit status 0, or 1 when a forge could not be asked about a patch.
+
+    \b
+    Examples:
+      mirrorctl upstream refresh
+      mirrorctl upstream refresh numpy --write --format json
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.forge import ForgeSettings
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.output import render
+    from mirrorctl.standing import RefreshOptions, refresh_packages
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    forges = ForgeSettings(apis=config.forge_apis, retries=config.retries,
+                           github_token=os.environ.get("MIRRORCTL_GITHUB_TOKEN"),
+                           gitlab_token=os.environ.get("MIRRORCTL_GITLAB_TOKEN"))
+    with workdir_lock(g.workdir, "upstream refresh"):
+        found = refresh_packages(config, selected, RefreshOptions(write=write), forges)
+    g.echo(render("standing", fmt, found))
+    if any(s.verdict == "error" for s in found):
+        raise SystemExit(EXIT_FAILURE)
+
+
 @cli.command()
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default="mirrorctl-demo", show_default=True,

@@ -131,6 +131,20 @@ def _pin_grade(value: Any) -> tuple[str, str]:
     return value["level"], _string(value["reason"])
 
 
+def _vocabulary(value: Any) -> str:
+    if value not in ("builders", "yocto"):
+        raise _Invalid(f"{value!r} must be builders (Issue, Submitted, To upstream, "
+                       "Inappropriate, Backport) or yocto (adds Pending, Denied, ...)")
+    return str(value)
+
+
+def _forge_apis(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise _Invalid("must map a forge's web host to its API URL, e.g. "
+                       "{github.com: https://api.github.com}")
+    return {str(host).lower(): _http_url(url) for host, url in value.items()}
+
+
 def _mirror_template(value: Any) -> str:
     template = _no_option(_string(value))
     try:
@@ -194,6 +208,11 @@ SETTINGS: Mapping[str, Setting] = {
                                "the Pythons the builders make wheels for", per_package=False),
     "grades": Setting(_grades, {}, "reason code -> grade, over grading.yaml's",
                       per_package=False),
+    "status_vocabulary": Setting(_vocabulary, "builders",
+                                 "the Upstream-Status values the queues' checker accepts",
+                                 per_package=False),
+    "forge_apis": Setting(_forge_apis, {}, "forge web host -> API URL (GitHub Enterprise, "
+                                          "self-hosted GitLab)", per_package=False),
     "credential_helper": Setting(lambda v: _string(v), None,
                                  "git credential helper for HTTPS remotes", per_package=False),
     "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),
@@ -241,6 +260,8 @@ class Config:
     python_versions: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
     retries: int = 2  # defaults.retries, for what is not a package's (PyPI, forges)
     grades: Mapping[str, str] = field(default_factory=dict)
+    status_vocabulary: str = "builders"
+    forge_apis: Mapping[str, str] = field(default_factory=dict)
     packages: Mapping[str, Package]
 
     def select(self, names: Sequence[str]) -> list[Package]:
@@ -328,7 +349,9 @@ class _Validator:
                       credential_helper=defaults["credential_helper"],
                       patchsets=self._base / defaults["patchsets"], packages=packages,
                       pypi_url=defaults["pypi_url"], python_versions=defaults["python_versions"],
-                      retries=defaults["retries"], grades=defaults["grades"])
+                      retries=defaults["retries"], grades=defaults["grades"],
+                      status_vocabulary=defaults["status_vocabulary"],
+                      forge_apis=defaults["forge_apis"])
 
     def _defaults(self, raw: Any) -> dict[str, Any]:
         given = self._mapping(raw, ("defaults",), SETTINGS)

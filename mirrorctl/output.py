@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.queues import ApplyReport, ExportReport
     from mirrorctl.rebasing import RebaseReport
     from mirrorctl.releases import ReleaseList
+    from mirrorctl.standing import Standing
     from mirrorctl.upgrades import Classification
 
 __all__ = [
@@ -341,6 +342,30 @@ def drafts_table(written: list[WrittenDraft]) -> str:
     return "\n".join(lines)
 
 
+def standing_json(found: list[Standing]) -> str:
+    return json.dumps({"patches": [
+        {"package": s.package, "patch": s.patch.name, "status": str(s.patch.status),
+         "url": s.url, "verdict": s.verdict, "detail": s.detail, "new_status": s.new_status,
+         "written": s.written} for s in found]}, indent=2)
+
+
+def standing_table(found: list[Standing]) -> str:
+    if not found:
+        return "no patch is Submitted or Issue: nothing to ask upstream"
+    lines = []
+    for s in found:
+        lines.append(f"{s.package}  {s.patch.name}  {s.verdict}  {s.url}")
+        if s.detail:
+            lines.append(f"    {s.detail}")
+        if s.new_status:
+            done = "written" if s.written else "--write to rewrite the header"
+            lines.append(f"    -> Upstream-Status: {s.new_status} ({done})")
+    tally = Counter(s.verdict for s in found)
+    lines.append(f"{_count(len(found), 'patch', 'patches')} asked: "
+                 + ", ".join(f"{n} {v}" for v, n in sorted(tally.items())))
+    return "\n".join(lines)
+
+
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "table"): sync_table,
     ("sync", "json"): sync_json,
@@ -359,6 +384,8 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("classify", "json"): classify_json,
     ("drafts", "table"): drafts_table,
     ("drafts", "json"): drafts_json,
+    ("standing", "table"): standing_table,
+    ("standing", "json"): standing_json,
     ("demo", "table"): demo_table,
     ("demo", "json"): demo_json,
 }

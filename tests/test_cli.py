@@ -13,8 +13,10 @@ from tests.conftest import Site
 from tests.gitrepos import write_config
 
 
-@pytest.mark.parametrize("command", [[], ["sync"], ["validate"], ["demo"], ["patches"],
-                                     ["patches", "apply"], ["releases"], ["rebase"], ["classify"], ["upstream"], ["upstream", "draft"], ["patches", "export"]])
+@pytest.mark.parametrize("command", [
+    [], ["sync"], ["validate"], ["demo"], ["patches"], ["patches", "apply"],
+    ["patches", "export"], ["releases"], ["rebase"], ["classify"], ["upstream"],
+    ["upstream", "draft"], ["upstream", "refresh"]])
 def test_every_command_has_help_with_examples(run_cli, command: list[str]) -> None:
     result = run_cli(*command, "--help")
     assert result.code == 0

@@ -1,0 +1,167 @@
+"""GitHub (REST, through requests) and GitLab (v4, through python-gitlab): the state of
+an upstream request, with every failure mapped to one clear message.
+
+Imported only by commands that talk to a forge: requests and python-gitlab cost start-up
+time. Tokens come in as arguments (the CLI reads MIRRORCTL_GITHUB_TOKEN and
+MIRRORCTL_GITLAB_TOKEN); they are sent as headers and never appear in a message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from mirrorctl.errors import MirrorctlError
+
+__all__ = ["ForgeError", "ForgeSettings", "RequestRef", "RequestState", "parse_request_url",
+           "request_state"]
+
+State = Literal["open", "merged", "closed-unmerged", "closed-completed"]
+
+_GITHUB = re.compile(r"^/([^/]+)/([^/]+)/(pull|issues)/(\d+)/?$")
+_GITLAB = re.compile(r"^/(.+?)/-/(merge_requests|issues)/(\d+)/?$")
+_MESSAGES = {
+    401: "authentication failed: set {token} to a token that can read {project}",
+    403: "forbidden: the token cannot read {project}, or the rate limit is spent",
+    404: "not found: {url} (private, moved or deleted?)",
+    409: "conflict reported by the forge for {url}",
+    422: "the forge refused the request for {url}",
+    429: "rate limited by the forge, still after retries; try again later",
+}
+
+
+class ForgeError(MirrorctlError):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestRef:
+    """A pull/merge request or an issue, as its URL names it."""
+
+    url: str
+    forge: Literal["github", "gitlab"]
+    host: str
+    project: str  # owner/repo, or group/subgroup/project
+    kind: Literal["mr", "issue"]
+    number: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestState:
+    ref: RequestRef
+    state: State
+    title: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForgeSettings:
+    """API endpoints by web host (tests point them at a local server), tokens, patience."""
+
+    apis: Mapping[str, str]  # web host -> API base URL
+    github_token: str | None = None
+    gitlab_token: str | None = None
+    timeout: float = 30.0
+    retries: int = 2
+
+
+def parse_request_url(url: str, gitlab_hosts: tuple[str, ...] = ()) -> RequestRef | None:
+    """The request a Submitted/Issue URL names, or None when it names none we can read."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    if host == "github.com" and (m := _GITHUB.match(parts.path)):
+        kind: Literal["mr", "issue"] = "mr" if m.group(3) == "pull" else "issue"
+        return RequestRef(url=url, forge="github", host=host,
+                          project=f"{m.group(1)}/{m.group(2)}", kind=kind,
+                          number=int(m.group(4)))
+    if (m := _GITLAB.match(parts.path)) and (host.startswith("gitlab.") or host in gitlab_hosts
+                                              or "gitlab" in host):
+        kind = "mr" if m.group(2) == "merge_requests" else "issue"
+        return RequestRef(url=url, forge="gitlab", host=host, project=m.group(1), kind=kind,
+                          number=int(m.group(3)))
+    return None
+
+
+def _message(status: int, ref: RequestRef) -> str:
+    token = "MIRRORCTL_GITHUB_TOKEN" if ref.forge == "github" else "MIRRORCTL_GITLAB_TOKEN"
+    if status >= 500:
+        return f"{ref.forge} server error {status} for {ref.url}, still after retries"
+    template = _MESSAGES.get(status, "unexpected answer {status} for {url}")
+    return template.format(token=token, project=ref.project, url=ref.url, status=status)
+
+
+def _session(settings: ForgeSettings) -> requests.Session:
+    session = requests.Session()
+    retry = Retry(total=settings.retries, backoff_factor=1.0, allowed_methods={"GET"},
+                  status_forcelist=(429, 500, 502, 503, 504), respect_retry_after_header=True,
+                  raise_on_status=False)
+    session.mount("https://", HTTPAdapter(max_retries=retry))
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    return session
+
+
+def _github_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
+    api = settings.apis.get(ref.host, "https://api.github.com").rstrip("/")
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    if settings.github_token:
+        headers["Authorization"] = f"Bearer {settings.github_token}"
+    path = "pulls" if ref.kind == "mr" else "issues"
+    try:
+        response = _session(settings).get(f"{api}/repos/{ref.project}/{path}/{ref.number}",
+                                          headers=headers, timeout=settings.timeout)
+    except requests.Timeout as exc:
+        raise ForgeError(f"github timed out after {settings.timeout:g}s for {ref.url}") from exc
+    except requests.RequestException as exc:
+        raise ForgeError(f"github unreachable at {api}: {type(exc).__name__}") from exc
+    if response.status_code != 200:
+        raise ForgeError(_message(response.status_code, ref))
+    data: dict[str, Any] = response.json()
+    return RequestState(ref=ref, state=_github(data, ref.kind), title=str(data.get("title", "")))
+
+
+def _github(data: Mapping[str, Any], kind: str) -> State:
+    if data.get("state") == "open":
+        return "open"
+    if kind == "mr":
+        return "merged" if data.get("merged") or data.get("merged_at") else "closed-unmerged"
+    return "closed-unmerged" if data.get("state_reason") == "not_planned" else "closed-completed"
+
+
+def _gitlab_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
+    import gitlab  # python-gitlab: only when a GitLab request is asked about
+    import gitlab.exceptions
+
+    api = settings.apis.get(ref.host, f"https://{ref.host}").rstrip("/")
+    # python-gitlab retries 429 (honouring Retry-After) and 5xx itself.
+    client = gitlab.Gitlab(api, private_token=settings.gitlab_token, timeout=settings.timeout,
+                           retry_transient_errors=True)
+    try:
+        project = client.projects.get(ref.project, lazy=True)
+        manager = project.mergerequests if ref.kind == "mr" else project.issues
+        item = manager.get(ref.number, max_retries=settings.retries)
+    except gitlab.exceptions.GitlabError as exc:
+        code = exc.response_code or 0
+        raise ForgeError(_message(code, ref) if code else
+                         f"gitlab at {api}: {type(exc).__name__}") from None
+    except requests.Timeout:
+        raise ForgeError(f"gitlab timed out after {settings.timeout:g}s for {ref.url}") from None
+    except requests.RequestException as exc:
+        raise ForgeError(f"gitlab unreachable at {api}: {type(exc).__name__}") from None
+    raw = getattr(item, "state", "")
+    state: State = ("open" if raw == "opened" else "merged" if raw == "merged" else
+                    "closed-unmerged" if ref.kind == "mr" else "closed-completed")
+    return RequestState(ref=ref, state=state, title=str(getattr(item, "title", "")))
+
+
+def request_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
+    if ref.forge == "github":
+        return _github_state(ref, settings)
+    return _gitlab_state(ref, settings)
