@@ -20,8 +20,8 @@ from urllib3.util.retry import Retry
 
 from mirrorctl.errors import MirrorctlError
 
-__all__ = ["ForgeError", "ForgeSettings", "RequestRef", "RequestState", "parse_request_url",
-           "request_state"]
+__all__ = ["ForgeError", "ForgeSettings", "RequestRef", "RequestState", "State",
+           "parse_request_url", "request_state"]
 
 State = Literal["open", "merged", "closed-unmerged", "closed-completed"]
 

@@ -22,12 +22,13 @@ from mirrorctl.forge import (
     ForgeError,
     ForgeSettings,
     RequestState,
+    State,
     parse_request_url,
     request_state,
 )
 from mirrorctl.fsutil import replace_dir
 from mirrorctl.patches import STATUS_KINDS, PatchFile, PatchQueue, read_queue
-from mirrorctl.queues import checked_queue, checked_version
+from mirrorctl.queues import checked_version
 
 __all__ = ["VOCABULARIES", "Standing", "new_status", "refresh_packages", "verdict_of"]
 
@@ -50,9 +51,12 @@ class Standing:
     written: bool = False
 
 
+_VERDICTS: dict[State, Verdict] = {"merged": "accepted", "closed-unmerged": "refused",
+                                   "open": "open", "closed-completed": "resolved"}
+
+
 def verdict_of(state: RequestState) -> Verdict:
-    return {"merged": "accepted", "closed-unmerged": "refused", "open": "open",
-            "closed-completed": "resolved"}[state.state]  # type: ignore[return-value]
+    return _VERDICTS[state.state]
 
 
 def new_status(verdict: Verdict, url: str, vocabulary: str) -> str | None:
@@ -90,7 +94,7 @@ def refresh_packages(config: Config, packages: Sequence[Package], options: Refre
         standings = [_stand(package, patch, forges, config.status_vocabulary)
                      for patch in queue.patches if patch.status.kind in _ASKED]
         if options.write and any(s.new_status for s in standings):
-            standings = _rewrite(checked_queue(config, package, queue.version), standings)
+            standings = _rewrite(queue, standings)
         found += standings
     return found
 

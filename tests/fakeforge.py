@@ -1,17 +1,17 @@
-"""A loopback server speaking the GitHub REST and GitLab v4 endpoints mirrorctl uses,
-with token checks, their error bodies and rate-limit headers; it records every request."""
+"""A loopback forge speaking the GitHub REST and GitLab v4 endpoints mirrorctl uses, with
+token checks, their error bodies and rate-limit headers; it records every request."""
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
+
+from tests.httpserver import Answer, Recorded, http_server
 
 
 @dataclass
@@ -26,7 +26,11 @@ class FakeForge:
     failures: list[int] = field(default_factory=list)  # statuses to answer first, in order
     requests: list[str] = field(default_factory=list)
 
-    def answer(self, path: str, headers: Any) -> tuple[int, dict[str, str], Any]:
+    def respond(self, request: Recorded, index: int) -> Answer:
+        status, headers, body = self._answer(request.path.split("?")[0], request.headers)
+        return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
+
+    def _answer(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         self.requests.append(path)
         if self.failures:
             return self.failures.pop(0), {"Retry-After": "0"}, {"message": "Server Error"}
@@ -48,27 +52,6 @@ class FakeForge:
 @contextmanager
 def fake_forge() -> Iterator[FakeForge]:
     forge = FakeForge()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, headers, body = forge.answer(self.path.split("?")[0], self.headers)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            for name, value in {"Content-Type": "application/json", **headers}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    forge.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_server(forge.respond) as server:
+        forge.url = server.url
         yield forge
-    finally:
-        server.shutdown()
-        server.server_close()

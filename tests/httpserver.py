@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Recorded:
     path: str
     authorization: str | None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -37,7 +38,8 @@ def http_server(respond: Responder) -> Iterator[Server]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            recorded = Recorded(self.path, self.headers.get("Authorization"))
+            recorded = Recorded(self.path, self.headers.get("Authorization"),
+                                dict(self.headers.items()))
             server_state.requests.append(recorded)
             answer = respond(recorded, len(server_state.requests) - 1)
             status, headers = answer[0], answer[1]
