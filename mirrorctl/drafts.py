@@ -38,6 +38,7 @@ __all__ = [
     "draft_kind",
     "draft_title",
     "forge_of",
+    "likely_duplicates",
     "upstream_conventions",
     "write_drafts",
 ]
@@ -383,3 +384,32 @@ def _write(draft: Draft, path: Path, *, force: bool) -> WrittenDraft:
             return WrittenDraft(draft=draft, path=path, status="kept")
     atomic_write_text(path, text)
     return WrittenDraft(draft=draft, path=path, status="written")
+
+
+_STOPWORDS = frozenset({"riscv64", "riscv", "risc", "with", "from", "that", "this", "when",
+                        "test", "tests", "skip", "the", "for", "and", "build", "fix", "add",
+                        "use", "not", "bug", "tst", "bld", "enh", "maint", "doc"})
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9_]{3,}", text.lower()) if w not in _STOPWORDS}
+
+
+def likely_duplicates(found: Sequence[tuple[str, str, str]], title: str,
+                      files: Sequence[str]) -> list[tuple[str, str, str]]:
+    """The open upstream items (url, title, body) that look like this request: they mention
+    riscv64 and name one of the patched files, or share most of the title's words.
+    Duplicates were the commonest way such requests went wrong."""
+    ours = _words(_PREFIX.sub("", title))
+    names = {path for path in files} | {path.rsplit("/", 1)[-1] for path in files
+                                        if len(path.rsplit("/", 1)[-1]) >= 6}
+    matches = []
+    for url, their_title, body in found:
+        text = f"{their_title}\n{body}".lower()
+        if "riscv" not in text and "risc-v" not in text:
+            continue
+        theirs = _words(their_title)
+        overlap = len(ours & theirs) / len(ours) if ours else 0.0
+        if overlap >= 0.5 or any(name.lower() in text for name in names):
+            matches.append((url, their_title, body))
+    return matches

@@ -166,3 +166,18 @@ def test_kind_title_and_forge_are_pure_decisions(numpy_drafts: Site) -> None:
     assert forge_of("git@gitlab.com:riseproject/python/numpy.git") == (
         "gitlab", "riseproject/python/numpy")
     assert forge_of("/srv/git/numpy") == ("unknown", "srv/git/numpy")
+
+
+def test_likely_duplicates() -> None:
+    from mirrorctl.drafts import likely_duplicates
+
+    found = [
+        ("u1", "BUG: NaN sign tests fail on riscv64", "test_nan_sign fails"),
+        ("u2", "riscv64 wheels", "please build numpy/core/tests/test_umath.py on riscv64"),
+        ("u3", "BUG: NaN sign tests fail on arm64", "no mention of our platform"),
+        ("u4", "ENH: faster sorting", "riscv64 numbers attached"),
+    ]
+    title = "TST: skip NaN sign tests on riscv64"
+    assert [u for u, _, _ in likely_duplicates(found, title, ["numpy/core/tests/test_umath.py"])
+            ] == ["u1", "u2"]
+    assert likely_duplicates(found, "MAINT: unrelated change", ["setup.py"]) == []
