@@ -23,6 +23,7 @@ from mirrorctl.redact import Redactor, secrets_from_environ
 
 if TYPE_CHECKING:
     from mirrorctl.config import Config
+    from mirrorctl.forge import ForgeSettings
     from mirrorctl.git import GitRunner
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -492,6 +493,52 @@ def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None
     g.echo(render("drafts", fmt, written))
 
 
+@upstream.command("submit")
+@click.argument("draft", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--force", is_flag=True, help="Open it even when upstream has a likely duplicate.")
+@_format_option
+@click.pass_obj
+def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
+    """Send a draft a maintainer has read and edited upstream (issue drafts for now).
+
+    First the upstream's open issues and requests that mention riscv64 are searched;
+    one that names the same files or most of the title's words stops the submission
+    (it is shown; --force opens anyway). Then the issue is opened (GitHub's REST API,
+    or python-gitlab), and the patch's header becomes `Issue [url]`. Merge-request
+    drafts are submitted by hand for now. Tokens: MIRRORCTL_GITHUB_TOKEN,
+    MIRRORCTL_GITLAB_TOKEN (never printed).
+
+    \b
+    Exit status 0 submitted, 1 refused for a likely duplicate (or the forge failed),
+    2 bad usage (not a draft, an MR draft, a patch already submitted).
+
+    \b
+    Examples:
+      mirrorctl upstream submit .mirrorctl/drafts/numpy/0002-TST-skip-nan.md
+      mirrorctl upstream submit drafts/scipy/0001-BLD-riscv64.md --force
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.output import render
+    from mirrorctl.submit import submit_draft
+
+    config = load_config(g.config_path)
+    forges = _forge_settings(config)
+    with workdir_lock(g.workdir, "upstream submit"):
+        done = submit_draft(config, draft, forges, force=force)
+    g.echo(render("submit", fmt, done))
+    if done.status != "submitted":
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _forge_settings(config: Config) -> ForgeSettings:
+    from mirrorctl.forge import ForgeSettings
+
+    return ForgeSettings(apis=config.forge_apis, retries=config.retries,
+                         github_token=os.environ.get("MIRRORCTL_GITHUB_TOKEN"),
+                         gitlab_token=os.environ.get("MIRRORCTL_GITLAB_TOKEN"))
+
+
 @upstream.command("refresh")
 @click.argument("packages", nargs=-1)
 @click.option("--write", is_flag=True,
@@ -516,16 +563,13 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
       mirrorctl upstream refresh numpy --write --format json
     """
     from mirrorctl.config import load_config
-    from mirrorctl.forge import ForgeSettings
     from mirrorctl.lock import workdir_lock
     from mirrorctl.output import render
     from mirrorctl.standing import RefreshOptions, refresh_packages
 
     config = load_config(g.config_path)
     selected = config.select(packages)
-    forges = ForgeSettings(apis=config.forge_apis, retries=config.retries,
-                           github_token=os.environ.get("MIRRORCTL_GITHUB_TOKEN"),
-                           gitlab_token=os.environ.get("MIRRORCTL_GITLAB_TOKEN"))
+    forges = _forge_settings(config)
     with workdir_lock(g.workdir, "upstream refresh"):
         found = refresh_packages(config, selected, RefreshOptions(write=write), forges)
     g.echo(render("standing", fmt, found))

@@ -297,6 +297,7 @@ def draft_for(patch: PatchFile, context: DraftContext, conventions: Conventions)
     forge, project = forge_of(context.upstream)
     front = {
         "package": context.package, "upstream": context.upstream, "forge": forge,
+        "host": urlsplit(context.upstream).hostname if forge != "unknown" else None,
         "project": project, "target_branch": context.target_branch, "kind": kind,
         "title": title, "labels": list(labels), "patches": [context.patch_path],
         "mirror_branch": f"riscv64/{context.version}", "why": why,

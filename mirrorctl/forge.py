@@ -20,8 +20,8 @@ from urllib3.util.retry import Retry
 
 from mirrorctl.errors import MirrorctlError
 
-__all__ = ["ForgeError", "ForgeSettings", "RequestRef", "RequestState", "State",
-           "parse_request_url", "request_state"]
+__all__ = ["ForgeError", "ForgeSettings", "Found", "RequestRef", "RequestState", "State",
+           "open_issue", "parse_request_url", "request_state", "search_open"]
 
 State = Literal["open", "merged", "closed-unmerged", "closed-completed"]
 
@@ -165,3 +165,89 @@ def request_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
     if ref.forge == "github":
         return _github_state(ref, settings)
     return _gitlab_state(ref, settings)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Found:
+    url: str
+    title: str
+    body: str
+
+
+def _github_headers(settings: ForgeSettings) -> dict[str, str]:
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    if settings.github_token:
+        headers["Authorization"] = f"Bearer {settings.github_token}"
+    return headers
+
+
+def _gitlab_project(host: str, project: str, settings: ForgeSettings) -> Any:
+    import gitlab
+
+    api = settings.apis.get(host, f"https://{host}").rstrip("/")
+    client = gitlab.Gitlab(api, private_token=settings.gitlab_token, timeout=settings.timeout,
+                           retry_transient_errors=True)
+    return client.projects.get(project, lazy=True)
+
+
+Forge = Literal["github", "gitlab"]
+
+
+def _call(what: str, forge: Forge, host: str, project: str, settings: ForgeSettings,
+          action: Any) -> Any:
+    """Run `action`, mapping every way it can fail to one ForgeError."""
+    import gitlab.exceptions
+
+    ref = RequestRef(url=f"https://{host}/{project}", forge=forge, host=host, project=project,
+                     kind="issue", number=0)
+    try:
+        response = action()
+    except gitlab.exceptions.GitlabError as exc:
+        raise ForgeError(f"{what}: " + (_message(exc.response_code, ref) if exc.response_code
+                                        else type(exc).__name__)) from None
+    except requests.Timeout:
+        raise ForgeError(f"{what}: {forge} timed out after {settings.timeout:g}s") from None
+    except requests.RequestException as exc:
+        raise ForgeError(f"{what}: {forge} unreachable ({type(exc).__name__})") from None
+    if isinstance(response, requests.Response) and response.status_code >= 300:
+        raise ForgeError(f"{what}: {_message(response.status_code, ref)}")
+    return response
+
+
+def search_open(forge: Forge, host: str, project: str, settings: ForgeSettings) -> list[Found]:
+    """Open issues and requests of `project` that mention riscv64."""
+    if forge == "github":
+        api = settings.apis.get(host, "https://api.github.com").rstrip("/")
+        response = _call("searching", forge, host, project, settings, lambda: _session(
+            settings).get(f"{api}/search/issues", headers=_github_headers(settings),
+                          params={"q": f"repo:{project} is:open riscv64", "per_page": "50"},
+                          timeout=settings.timeout))
+        return [Found(url=str(i.get("html_url", "")), title=str(i.get("title", "")),
+                      body=str(i.get("body") or "")) for i in response.json().get("items", [])]
+    gl_project = _gitlab_project(host, project, settings)
+    found = []
+    for manager in ("issues", "mergerequests"):
+        items = _call("searching", forge, host, project, settings, lambda m=manager: getattr(
+            gl_project, m).list(state="opened", search="riscv64", per_page=50, get_all=False))
+        found += [Found(url=str(i.web_url), title=str(i.title),
+                        body=str(getattr(i, "description", "") or "")) for i in items]
+    return found
+
+
+def open_issue(forge: Forge, host: str, project: str, settings: ForgeSettings, *, title: str,
+               body: str, labels: list[str]) -> str:
+    """Open an issue; its web URL. Never retried: a second POST would open it twice."""
+    if forge == "github":
+        api = settings.apis.get(host, "https://api.github.com").rstrip("/")
+        response = _call("opening the issue", forge, host, project, settings,
+                         lambda: requests.post(f"{api}/repos/{project}/issues",
+                                               headers=_github_headers(settings),
+                                               json={"title": title, "body": body,
+                                                     "labels": labels},
+                                               timeout=settings.timeout))
+        return str(response.json()["html_url"])
+    gl_project = _gitlab_project(host, project, settings)
+    issue = _call("opening the issue", forge, host, project, settings,
+                  lambda: gl_project.issues.create({"title": title, "description": body,
+                                                    "labels": ",".join(labels)}))
+    return str(issue.web_url)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.rebasing import RebaseReport
     from mirrorctl.releases import ReleaseList
     from mirrorctl.standing import Standing
+    from mirrorctl.submit import Submission
     from mirrorctl.upgrades import Classification
 
 __all__ = [
@@ -366,6 +367,23 @@ def standing_table(found: list[Standing]) -> str:
     return "\n".join(lines)
 
 
+def submit_json(done: Submission) -> str:
+    return json.dumps({"draft": str(done.draft), "kind": done.kind, "title": done.title,
+                       "status": done.status, "url": done.url, "header": done.header,
+                       "duplicates": [{"url": f.url, "title": f.title} for f in done.duplicates]},
+                      indent=2)
+
+
+def submit_table(done: Submission) -> str:
+    if done.status == "submitted":
+        return (f"opened {done.url}\n  {done.title}\n"
+                f"the patch now says Upstream-Status: {done.header}")
+    lines = ["not opened: upstream has open items that look like this one:"]
+    lines += [f"  {f.url}  {f.title}" for f in done.duplicates]
+    lines.append("read them first; if this is really new, run again with --force")
+    return "\n".join(lines)
+
+
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "table"): sync_table,
     ("sync", "json"): sync_json,
@@ -386,6 +404,8 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("drafts", "json"): drafts_json,
     ("standing", "table"): standing_table,
     ("standing", "json"): standing_json,
+    ("submit", "table"): submit_table,
+    ("submit", "json"): submit_json,
     ("demo", "table"): demo_table,
     ("demo", "json"): demo_json,
 }

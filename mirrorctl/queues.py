@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -32,6 +33,7 @@ __all__ = [
     "open_cache",
     "release_tag",
     "remove_stale_staging",
+    "rewrite_statuses",
 ]
 
 # Options that make exported patches byte-stable between runs: no commit ids, no
@@ -253,3 +255,30 @@ def remove_stale_staging(folder: Path) -> None:
     for stale in folder.glob(".export-*"):
         shutil.rmtree(stale, ignore_errors=True)
 
+
+
+def rewrite_statuses(queue: PatchQueue, statuses: Mapping[str, str]) -> None:
+    """Set the Upstream-Status of some patches ({file name: new value}): in a copy of the
+    queue, checked like `validate` checks queues, then swapped in whole."""
+    staging = Path(tempfile.mkdtemp(prefix=f".status-{queue.version}-",
+                                    dir=queue.directory.parent))
+    try:
+        shutil.copytree(queue.directory, staging, dirs_exist_ok=True)
+        for patch in queue.patches:
+            if patch.name in statuses:
+                _set_status_line(staging / patch.name, patch.status.line, statuses[patch.name])
+        _, problems = read_queue(staging.parent.parent, staging.parent.name, staging.name)
+        if problems:  # a rewrite must never break a queue: keep the old one
+            raise ConfigError(problems)
+        replace_dir(staging, queue.directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _set_status_line(path: Path, line: int, value: str) -> None:
+    lines = path.read_bytes().split(b"\n")
+    if not lines[line - 1].startswith(b"Upstream-Status:"):
+        raise UsageError(f"{path}:{line}: expected the Upstream-Status line there; the patch "
+                         "changed while mirrorctl read it")
+    lines[line - 1] = f"Upstream-Status: {value}".encode()
+    path.write_bytes(b"\n".join(lines))

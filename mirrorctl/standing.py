@@ -9,11 +9,8 @@ Nothing outside the vocabulary is ever written (new_status is pure and checks it
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Literal
 
 from mirrorctl.config import Config, Package
@@ -26,9 +23,8 @@ from mirrorctl.forge import (
     parse_request_url,
     request_state,
 )
-from mirrorctl.fsutil import replace_dir
 from mirrorctl.patches import STATUS_KINDS, PatchFile, PatchQueue, read_queue
-from mirrorctl.queues import checked_version
+from mirrorctl.queues import checked_version, rewrite_statuses
 
 __all__ = ["VOCABULARIES", "Standing", "new_status", "refresh_packages", "verdict_of"]
 
@@ -117,26 +113,5 @@ def _stand(package: Package, patch: PatchFile, forges: ForgeSettings,
 
 
 def _rewrite(queue: PatchQueue, standings: list[Standing]) -> list[Standing]:
-    """Rewrite the status lines in a copy of the queue, check it, and swap it in whole."""
-    staging = Path(tempfile.mkdtemp(prefix=f".refresh-{queue.version}-",
-                                    dir=queue.directory.parent))
-    try:
-        shutil.copytree(queue.directory, staging, dirs_exist_ok=True)
-        for standing in standings:
-            if standing.new_status:
-                _set_status_line(staging / standing.patch.name, standing.patch.status.line,
-                                 standing.new_status)
-        _, problems = read_queue(staging.parent.parent, staging.parent.name, staging.name)
-        if problems:  # a rewrite must never break a queue; keep the old one
-            raise ConfigError(problems)
-        replace_dir(staging, queue.directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    rewrite_statuses(queue, {s.patch.name: s.new_status for s in standings if s.new_status})
     return [replace(s, written=bool(s.new_status)) for s in standings]
-
-
-def _set_status_line(path: Path, line: int, value: str) -> None:
-    lines = path.read_bytes().split(b"\n")
-    assert lines[line - 1].startswith(b"Upstream-Status:"), (path, line)
-    lines[line - 1] = f"Upstream-Status: {value}".encode()
-    path.write_bytes(b"\n".join(lines))

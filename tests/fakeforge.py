@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from tests.httpserver import Answer, Recorded, http_server
 
@@ -25,25 +25,69 @@ class FakeForge:
     gitlab: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
     failures: list[int] = field(default_factory=list)  # statuses to answer first, in order
     requests: list[str] = field(default_factory=list)
+    # Open items, by project: what the searches find.
+    open_items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    created: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def respond(self, request: Recorded, index: int) -> Answer:
-        status, headers, body = self._answer(request.path.split("?")[0], request.headers)
+        path, _, query = request.path.partition("?")
+        if request.method == "POST":
+            answer = self._create(path, request.headers, json.loads(request.body or b"{}"))
+        else:
+            answer = self._answer(path, request.headers, parse_qs(query))
+        status, headers, body = answer
         return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
 
-    def _answer(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+    def _authorized(self, path: str, headers: dict[str, str]) -> bool:
+        if path.startswith("/api/v4/"):
+            return headers.get("PRIVATE-TOKEN") == self.gitlab_token
+        return headers.get("Authorization") == f"Bearer {self.github_token}"
+
+    def _create(self, path: str, headers: dict[str, str],
+                body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        self.requests.append(f"POST {path}")
+        if not self._authorized(path, headers):
+            return 401, {}, {"message": "Bad credentials"}
+        number = 100 + len(self.created)
+        if m := re.match(r"^/repos/([^/]+/[^/]+)/issues$", path):
+            if not body.get("title"):
+                return 422, {}, {"message": "Validation Failed",
+                                 "errors": [{"field": "title", "code": "missing_field"}]}
+            self.created.append((m.group(1), body))
+            return 201, {}, {"number": number,
+                             "html_url": f"https://github.com/{m.group(1)}/issues/{number}"}
+        if m := re.match(r"^/api/v4/projects/([^/]+)/issues$", path):
+            project = unquote(m.group(1))
+            self.created.append((project, body))
+            return 201, {}, {"iid": number, "title": body.get("title"),
+                             "web_url": f"https://gitlab.example.org/{project}/-/issues/{number}"}
+        return 404, {}, {"message": "404 Not found"}
+
+    def _answer(self, path: str, headers: dict[str, str],
+                query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
         self.requests.append(path)
         if self.failures:
             return self.failures.pop(0), {"Retry-After": "0"}, {"message": "Server Error"}
+        if not self._authorized(path, headers):
+            return 401, {}, {"message": "Bad credentials"}
+        if path == "/search/issues":
+            repo = next((w[5:] for w in query.get("q", [""])[0].split()
+                         if w.startswith("repo:")), "")
+            items = self.open_items.get(repo, [])
+            return 200, {"X-RateLimit-Remaining": "29"}, {"total_count": len(items),
+                                                         "incomplete_results": False,
+                                                         "items": items}
+        if m := re.match(r"^/api/v4/projects/([^/]+)/(issues|merge_requests)$", path):
+            items = [i for i in self.open_items.get(unquote(m.group(1)), [])
+                     if i.get("kind", "issues") == m.group(2)]
+            pages = {"X-Page": "1", "X-Per-Page": "50", "X-Total": str(len(items)),
+                     "X-Total-Pages": "1", "X-Next-Page": "", "X-Prev-Page": ""}
+            return 200, pages, items
         if m := re.match(r"^/repos/([^/]+/[^/]+)/(pulls|issues)/(\d+)$", path):
-            if headers.get("Authorization") != f"Bearer {self.github_token}":
-                return 401, {}, {"message": "Bad credentials",
-                                 "documentation_url": "https://docs.github.com/rest"}
             item = self.github.get((m.group(1), m.group(2), int(m.group(3))))
             limits = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999"}
             return (200, limits, item) if item else (404, limits, {"message": "Not Found"})
         if m := re.match(r"^/api/v4/projects/([^/]+)/(merge_requests|issues)/(\d+)$", path):
-            if headers.get("PRIVATE-TOKEN") != self.gitlab_token:
-                return 401, {}, {"message": "401 Unauthorized"}
             item = self.gitlab.get((unquote(m.group(1)), m.group(2), int(m.group(3))))
             return (200, {}, item) if item else (404, {}, {"message": "404 Not found"})
         return 404, {}, {"message": "404 Not found"}

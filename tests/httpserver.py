@@ -18,6 +18,8 @@ class Recorded:
     path: str
     authorization: str | None
     headers: dict[str, str] = field(default_factory=dict)
+    method: str = "GET"
+    body: bytes = b""
 
 
 @dataclass
@@ -37,9 +39,14 @@ def http_server(respond: Responder) -> Iterator[Server]:
     server_state = Server(url="")
 
     class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.do_GET()
+
         def do_GET(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
             recorded = Recorded(self.path, self.headers.get("Authorization"),
-                                dict(self.headers.items()))
+                                dict(self.headers.items()), self.command,
+                                self.rfile.read(length) if length else b"")
             server_state.requests.append(recorded)
             answer = respond(recorded, len(server_state.requests) - 1)
             status, headers = answer[0], answer[1]

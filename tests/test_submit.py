@@ -1,0 +1,118 @@
+"""`mirrorctl upstream submit`: duplicates first, then the issue, then the header."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import Site
+from tests.fakeforge import FakeForge, fake_forge
+from tests.test_drafts import numpy_drafts  # noqa: F401 - the fixture
+
+ISSUE = "0002-TST-skip-nan-sign-test"
+
+
+@pytest.fixture
+def forge(numpy_drafts: Site, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
+    with fake_forge() as running:
+        monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", running.github_token)
+        monkeypatch.setenv("MIRRORCTL_GITLAB_TOKEN", running.gitlab_token)
+        numpy_drafts.config.write_text(numpy_drafts.config.read_text().replace(
+            "defaults:\n", f"defaults:\n  forge_apis:\n    github.com: {running.url}\n"
+                           f"    gitlab.example.org: {running.url}\n"))
+        yield running
+
+
+def drafted(run_cli, site: Site, forge: str = "github", host: str = "github.com",
+            project: str = "numpy/numpy") -> Path:
+    """The issue draft, as a maintainer leaves it: forge, host and project filled in."""
+    assert run_cli(*site.args("sync")).code == 0
+    assert run_cli(*site.args("upstream", "draft", "numpy")).code == 0
+    path = site.workdir / "drafts" / "numpy" / f"{ISSUE}.md"
+    _, front, body = path.read_text().split("---\n", 2)
+    data = yaml.safe_load(front)
+    data.update(forge=forge, host=host, project=project)
+    path.write_text(f"---\n{yaml.safe_dump(data, sort_keys=False)}---\n{body}")
+    return path
+
+
+def submit(run_cli, site: Site, draft: Path, *args: str):  # type: ignore[no-untyped-def]
+    result = run_cli(*site.args("upstream", "submit", str(draft), "--format", "json", *args))
+    return result, (json.loads(result.out) if result.out.startswith("{") else None)
+
+
+def patch_text(site: Site) -> str:
+    return (site.root / "patchsets" / "numpy" / "2.2.4" / f"{ISSUE}.patch").read_text()
+
+
+def test_submit_opens_the_issue_and_rewrites_the_header(run_cli, numpy_drafts: Site,  # noqa: F811
+                                                        forge: FakeForge) -> None:
+    draft = drafted(run_cli, numpy_drafts)
+    result, done = submit(run_cli, numpy_drafts, draft)
+    assert result.code == 0, result.err
+    assert done["status"] == "submitted"
+    assert done["url"] == "https://github.com/numpy/numpy/issues/100"
+    [(project, body)] = forge.created
+    assert project == "numpy/numpy"
+    assert body["title"] == "BUG: skip NaN sign test on riscv64"
+    assert body["labels"] == ["00 - Bug"] and "canonical NaN" in body["body"]
+    assert forge.requests.index("/search/issues") < forge.requests.index(
+        "POST /repos/numpy/numpy/issues")  # duplicates are looked for first
+    assert "Upstream-Status: Issue [https://github.com/numpy/numpy/issues/100]" in \
+        patch_text(numpy_drafts)
+    assert run_cli(*numpy_drafts.args("validate")).code == 0
+    again, _ = submit(run_cli, numpy_drafts, draft)  # its patch is no longer a candidate
+    assert again.code == 2 and "already 'Upstream-Status: Issue [" in again.err
+    assert len(forge.created) == 1
+
+
+def test_a_likely_duplicate_stops_the_submission(run_cli, numpy_drafts: Site,  # noqa: F811
+                                                 forge: FakeForge) -> None:
+    forge.open_items["numpy/numpy"] = [
+        {"html_url": "https://github.com/numpy/numpy/issues/25280",
+         "title": "BUG: NaN sign lost on riscv64", "body": "numpy/core/tests/test_a.py fails"},
+        {"html_url": "https://github.com/numpy/numpy/issues/9", "title": "riscv64 CI",
+         "body": "runners"}]
+    draft = drafted(run_cli, numpy_drafts)
+    before = patch_text(numpy_drafts)
+    result, done = submit(run_cli, numpy_drafts, draft)
+    assert result.code == 1 and done["status"] == "refused-duplicate"
+    assert [d["url"] for d in done["duplicates"]] == [
+        "https://github.com/numpy/numpy/issues/25280"]
+    assert forge.created == [] and patch_text(numpy_drafts) == before
+    table = run_cli(*numpy_drafts.args("upstream", "submit", str(draft)))
+    assert "run again with --force" in table.out
+    forced, done = submit(run_cli, numpy_drafts, draft, "--force")
+    assert forced.code == 0 and done["status"] == "submitted"
+
+
+def test_submit_to_gitlab(run_cli, numpy_drafts: Site, forge: FakeForge) -> None:  # noqa: F811
+    forge.open_items["scipy/scipy"] = [{"iid": 3, "title": "unrelated riscv64 build",
+                                        "description": "x", "state": "opened",
+                                        "web_url": "https://gitlab.example.org/x/-/issues/3"}]
+    draft = drafted(run_cli, numpy_drafts, "gitlab", "gitlab.example.org", "scipy/scipy")
+    result, done = submit(run_cli, numpy_drafts, draft)
+    assert result.code == 0, result.err
+    assert done["url"] == "https://gitlab.example.org/scipy/scipy/-/issues/100"
+    assert forge.created[0][1]["labels"] == "00 - Bug"
+    assert "/api/v4/projects/scipy%2Fscipy/merge_requests" in forge.requests
+
+
+def test_refusals(run_cli, numpy_drafts: Site, forge: FakeForge, tmp_path: Path,  # noqa: F811
+                  monkeypatch: pytest.MonkeyPatch) -> None:
+    draft = drafted(run_cli, numpy_drafts)
+    mr = numpy_drafts.workdir / "drafts" / "numpy" / "0001-add-riscv64-to-the-wheel-matrix.md"
+    result, _ = submit(run_cli, numpy_drafts, mr)
+    assert result.code == 2 and "submitting merge requests is not built yet" in result.err
+    junk = tmp_path / "junk.md"
+    junk.write_text("just notes\n")
+    result, _ = submit(run_cli, numpy_drafts, junk)
+    assert result.code == 2 and "not a mirrorctl draft" in result.err
+    monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", "ghp-wrong-777777")
+    result, _ = submit(run_cli, numpy_drafts, draft)
+    assert result.code == 1
+    assert "searching: authentication failed: set MIRRORCTL_GITHUB_TOKEN" in result.err
+    assert "ghp-wrong-777777" not in result.out + result.err and forge.created == []
