@@ -499,18 +499,22 @@ def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None
 @_format_option
 @click.pass_obj
 def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
-    """Send a draft a maintainer has read and edited upstream (issue drafts for now).
+    """Send a draft a maintainer has read and edited upstream.
 
     First the upstream's open issues and requests that mention riscv64 are searched;
     one that names the same files or most of the title's words stops the submission
-    (it is shown; --force opens anyway). Then the issue is opened (GitHub's REST API,
-    or python-gitlab), and the patch's header becomes `Issue [url]`. Merge-request
-    drafts are submitted by hand for now. Tokens: MIRRORCTL_GITHUB_TOKEN,
-    MIRRORCTL_GITLAB_TOKEN (never printed).
+    (it is shown; --force opens anyway). An issue draft opens an issue; an "mr" draft
+    carries the patch onto upstream's target branch (in the cache, no checkout),
+    pushes it with a lease to riscv64/<patch> in the builders' fork (`forks:` in
+    mirrors.yaml) and opens a draft pull request (GitHub) or a "Draft:" merge request
+    (GitLab). The patch's header then becomes `Issue [url]` or `Submitted [url]`.
+    Tokens: MIRRORCTL_GITHUB_TOKEN, MIRRORCTL_GITLAB_TOKEN (never printed; also used
+    to push to the fork over HTTPS).
 
     \b
-    Exit status 0 submitted, 1 refused for a likely duplicate (or the forge failed),
-    2 bad usage (not a draft, an MR draft, a patch already submitted).
+    Exit status 0 submitted, 1 refused for a likely duplicate, a patch that does not
+    apply to the target branch, or a forge failure; 2 bad usage (not a draft, a patch
+    already submitted, no fork configured).
 
     \b
     Examples:
@@ -524,8 +528,9 @@ def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
 
     config = load_config(g.config_path)
     forges = _forge_settings(config)
-    with workdir_lock(g.workdir, "upstream submit"):
-        done = submit_draft(config, draft, forges, force=force)
+    with workdir_lock(g.workdir, "upstream submit") as lock_fd:
+        done = submit_draft(config, draft, forges, runner=_runner(g, config, lock_fd),
+                            workdir=g.workdir, force=force)
     g.echo(render("submit", fmt, done))
     if done.status != "submitted":
         raise SystemExit(EXIT_FAILURE)

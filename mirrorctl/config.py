@@ -24,6 +24,7 @@ __all__ = [
     "PACKAGE_KEYS",
     "SETTINGS",
     "Config",
+    "Fork",
     "Package",
     "load_config",
 ]
@@ -145,6 +146,36 @@ def _forge_apis(value: Any) -> dict[str, str]:
     return {str(host).lower(): _http_url(url) for host, url in value.items()}
 
 
+@dataclass(frozen=True)
+class Fork:
+    """Where the builders' fork of an upstream on one forge host lives."""
+
+    namespace: str  # user, org or group: the fork is <namespace>/<upstream repo name>
+    git_url: str | None = None  # a template with {namespace} and {repo}; default https
+
+    def url(self, host: str, repo: str) -> str:
+        template = self.git_url or "https://{host}/{namespace}/{repo}.git"
+        return template.format(host=host, namespace=self.namespace, repo=repo)
+
+
+def _forks(value: Any) -> dict[str, Fork]:
+    if not isinstance(value, dict):
+        raise _Invalid("must map a forge host to {namespace: ..., git_url: ...}")
+    forks = {}
+    for host, spec in value.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("namespace"), str) or \
+                set(spec) - {"namespace", "git_url"}:
+            raise _Invalid(f"{host}: must be {{namespace: owner, git_url: optional template}}")
+        git_url = spec.get("git_url")
+        if git_url is not None:
+            _no_option(_string(git_url))
+            if embedded_credentials(git_url):
+                raise _Invalid(f"{host}: git_url carries credentials")
+        forks[str(host).lower()] = Fork(namespace=_no_option(spec["namespace"]),
+                                        git_url=git_url)
+    return forks
+
+
 def _mirror_template(value: Any) -> str:
     template = _no_option(_string(value))
     try:
@@ -213,6 +244,8 @@ SETTINGS: Mapping[str, Setting] = {
                                  per_package=False),
     "forge_apis": Setting(_forge_apis, {}, "forge web host -> API URL (GitHub Enterprise, "
                                           "self-hosted GitLab)", per_package=False),
+    "forks": Setting(_forks, {}, "forge host -> where the builders' forks live",
+                     per_package=False),
     "credential_helper": Setting(lambda v: _string(v), None,
                                  "git credential helper for HTTPS remotes", per_package=False),
     "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),
@@ -262,6 +295,7 @@ class Config:
     grades: Mapping[str, str] = field(default_factory=dict)
     status_vocabulary: str = "builders"
     forge_apis: Mapping[str, str] = field(default_factory=dict)
+    forks: Mapping[str, Fork] = field(default_factory=dict)
     packages: Mapping[str, Package]
 
     def select(self, names: Sequence[str]) -> list[Package]:
@@ -351,7 +385,7 @@ class _Validator:
                       pypi_url=defaults["pypi_url"], python_versions=defaults["python_versions"],
                       retries=defaults["retries"], grades=defaults["grades"],
                       status_vocabulary=defaults["status_vocabulary"],
-                      forge_apis=defaults["forge_apis"])
+                      forge_apis=defaults["forge_apis"], forks=defaults["forks"])
 
     def _defaults(self, raw: Any) -> dict[str, Any]:
         given = self._mapping(raw, ("defaults",), SETTINGS)

@@ -21,7 +21,8 @@ from urllib3.util.retry import Retry
 from mirrorctl.errors import MirrorctlError
 
 __all__ = ["ForgeError", "ForgeSettings", "Found", "RequestRef", "RequestState", "State",
-           "open_issue", "parse_request_url", "request_state", "search_open"]
+           "open_issue", "open_merge_request", "parse_request_url", "request_state",
+           "search_open"]
 
 State = Literal["open", "merged", "closed-unmerged", "closed-completed"]
 
@@ -181,13 +182,17 @@ def _github_headers(settings: ForgeSettings) -> dict[str, str]:
     return headers
 
 
-def _gitlab_project(host: str, project: str, settings: ForgeSettings) -> Any:
+def _gitlab_client(host: str, settings: ForgeSettings) -> Any:
     import gitlab
 
     api = settings.apis.get(host, f"https://{host}").rstrip("/")
-    client = gitlab.Gitlab(api, private_token=settings.gitlab_token, timeout=settings.timeout,
-                           retry_transient_errors=True)
-    return client.projects.get(project, lazy=True)
+    return gitlab.Gitlab(api, private_token=settings.gitlab_token, timeout=settings.timeout,
+                         retry_transient_errors=True)
+
+
+def _gitlab_project(host: str, project: str, settings: ForgeSettings) -> Any:
+    """A project handle that asks nothing until used."""
+    return _gitlab_client(host, settings).projects.get(project, lazy=True)
 
 
 Forge = Literal["github", "gitlab"]
@@ -251,3 +256,29 @@ def open_issue(forge: Forge, host: str, project: str, settings: ForgeSettings, *
                   lambda: gl_project.issues.create({"title": title, "description": body,
                                                     "labels": ",".join(labels)}))
     return str(issue.web_url)
+
+
+def open_merge_request(forge: Forge, host: str, project: str, settings: ForgeSettings, *,
+                       fork: str, branch: str, target: str, title: str, body: str) -> str:
+    """Open a draft pull/merge request from `fork`'s `branch` into `project`'s `target`;
+    its web URL. Never retried, like open_issue."""
+    if forge == "github":
+        api = settings.apis.get(host, "https://api.github.com").rstrip("/")
+        owner = fork.split("/", 1)[0]
+        response = _call("opening the pull request", forge, host, project, settings,
+                         lambda: requests.post(f"{api}/repos/{project}/pulls",
+                                               headers=_github_headers(settings),
+                                               json={"title": title, "body": body,
+                                                     "head": f"{owner}:{branch}",
+                                                     "base": target, "draft": True},
+                                               timeout=settings.timeout))
+        return str(response.json()["html_url"])
+    upstream = _call("reading the upstream project", forge, host, project, settings,
+                     lambda: _gitlab_client(host, settings).projects.get(project))
+    fork_project = _gitlab_project(host, fork, settings)
+    request = _call("opening the merge request", forge, host, project, settings,
+                    lambda: fork_project.mergerequests.create({
+                        "source_branch": branch, "target_branch": target,
+                        "title": f"Draft: {title}", "description": body,
+                        "target_project_id": upstream.id}))
+    return str(request.web_url)

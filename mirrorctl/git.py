@@ -55,12 +55,16 @@ _BASE_CONFIG = (
 _KEPT_GIT_VARS = ("GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT")
 _DEFAULT_SSH = "ssh -o BatchMode=yes -o ConnectTimeout=30"
 # The token helper reads the token from the environment at run time, so the
-# token never appears in argv (visible in ps) or in any URL.
+# token never appears in argv (visible in ps) or in any URL. The variable names
+# and user names are mirrorctl's own constants, never user input.
 _TOKEN_HELPER = (
-    '!f() { test "$1" = get || exit 0; '
-    'echo "username=${MIRRORCTL_MIRROR_USER:-oauth2}"; '
-    'echo "password=$MIRRORCTL_MIRROR_TOKEN"; }; f'
+    '!f() {{ test "$1" = get || exit 0; '
+    'echo "username={user}"; '
+    'echo "password=${variable}"; }}; f'
 )
+# Forge hosts whose fork pushes may use the forge tokens: (host, token variable, user).
+FORGE_PUSH_TOKENS = (("github.com", "MIRRORCTL_GITHUB_TOKEN", "x-access-token"),
+                     ("gitlab", "MIRRORCTL_GITLAB_TOKEN", "oauth2"))
 
 _AUTH_MARKERS = (
     "authentication failed",
@@ -151,6 +155,8 @@ class GitSettings:
     credential_helper: str | None = None
     # URL prefixes (scheme://host) for which MIRRORCTL_MIRROR_TOKEN is offered.
     token_urls: tuple[str, ...] = ()
+    # (URL prefix, token variable, user name) offered for pushes to forks.
+    push_tokens: tuple[tuple[str, str, str], ...] = ()
     # Handed to every git child: the work-directory lock's descriptor, so that the
     # lock outlives a killed mirrorctl until its orphaned git processes are gone.
     inherit_fds: tuple[int, ...] = ()
@@ -172,10 +178,11 @@ class GitRunner:
         self._config = self._config_args(settings)
 
     def with_options(self, *, timeout: float, allowed_protocols: Sequence[str],
-                     token_urls: Sequence[str] = ()) -> GitRunner:
+                     token_urls: Sequence[str] = (),
+                     push_tokens: Sequence[tuple[str, str, str]] = ()) -> GitRunner:
         return GitRunner(replace(self.settings, timeout=timeout,
                                  allowed_protocols=tuple(allowed_protocols),
-                                 token_urls=tuple(token_urls)))
+                                 token_urls=tuple(token_urls), push_tokens=tuple(push_tokens)))
 
     @staticmethod
     def _sealed_env(settings: GitSettings) -> dict[str, str]:
@@ -201,8 +208,14 @@ class GitRunner:
         if settings.credential_helper:
             args += ["-c", f"credential.helper={settings.credential_helper}"]
         if settings.base_env.get("MIRRORCTL_MIRROR_TOKEN"):
+            helper = _TOKEN_HELPER.format(user="${MIRRORCTL_MIRROR_USER:-oauth2}",
+                                          variable="MIRRORCTL_MIRROR_TOKEN")
             for url in settings.token_urls:
-                args += ["-c", f"credential.{url}.helper={_TOKEN_HELPER}"]
+                args += ["-c", f"credential.{url}.helper={helper}"]
+        for url, variable, user in settings.push_tokens:
+            if settings.base_env.get(variable):
+                helper = _TOKEN_HELPER.format(user=user, variable=variable)
+                args += ["-c", f"credential.{url}.helper={helper}"]
         return args
 
     def start(self, args: Sequence[str], *, git_dir: Path | None = None,

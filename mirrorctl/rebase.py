@@ -30,6 +30,7 @@ __all__ = [
     "Outcome",
     "PatchOutcome",
     "RebaseResult",
+    "carry_one",
     "rebase_patches",
     "same_change",
 ]
@@ -315,3 +316,20 @@ def _conflict_or_upstreamed(replayer: _Replayer, patch: PatchFile, commit: str, 
 def _files_of(diff: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.group(1) for m in re.finditer(
         r"^diff --git a/\S+ b/(\S+)$", diff, re.M)))
+
+
+def carry_one(repo: Repository, patches: Sequence[PatchFile], index: int, *, old_base: str,
+              onto: str, old_name: str) -> tuple[str | None, list[str]]:
+    """Patch `index` of a queue made against `old_base`, alone on commit `onto` (an
+    upstream branch, for a merge request): (its commit, or None and the conflicting
+    files). The patches before it apply first on the old base, as they were made."""
+    replayer = _Replayer(repo, old_base, onto, None)
+    old = apply_queue(repo, old_base, patches[:index + 1], base_name=old_name)
+    parent = old[index - 1].commit if index else old_base
+    onto_tree = replayer.tree_of(onto)
+    tree, conflicted, _ = replayer.pick(old[index].commit, parent, onto_tree)
+    if conflicted:
+        return None, conflicted
+    if tree == onto_tree:
+        return None, []  # the branch already has the change
+    return commit_patch(repo, tree, onto, patches[index]), []

@@ -14,12 +14,15 @@ from typing import Any, Literal
 
 import yaml
 
-from mirrorctl.config import Config
+from mirrorctl.config import Config, Package
 from mirrorctl.drafts import CANDIDATE_STATUSES, likely_duplicates
-from mirrorctl.errors import UsageError
-from mirrorctl.forge import ForgeSettings, Found, open_issue, search_open
-from mirrorctl.patches import read_queue
-from mirrorctl.queues import rewrite_statuses
+from mirrorctl.errors import GitError, MirrorctlError, UsageError
+from mirrorctl.forge import ForgeSettings, Found, open_issue, open_merge_request, search_open
+from mirrorctl.git import FORGE_PUSH_TOKENS, GitRunner, LeasedUpdate, Repository
+from mirrorctl.patches import PatchFile, PatchQueue, read_queue
+from mirrorctl.queues import open_cache, release_tag, rewrite_statuses
+from mirrorctl.rebase import carry_one
+from mirrorctl.sync import package_runner
 
 __all__ = ["Submission", "read_draft", "submit_draft"]
 
@@ -38,19 +41,15 @@ class Submission:
 
 
 def read_draft(path: Path) -> tuple[dict[str, Any], str]:
-    """The front matter and body of an issue draft `mirrorctl upstream draft` wrote."""
+    """The front matter and body of a draft `mirrorctl upstream draft` wrote."""
     try:
         text = path.read_text(encoding="utf-8")
         _, front_text, body = text.split("---\n", 2)
         front = yaml.safe_load(front_text)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise UsageError(f"{path}: not a mirrorctl draft ({exc})") from None
-    if not isinstance(front, dict) or "kind" not in front:
+    if not isinstance(front, dict) or front.get("kind") not in ("issue", "mr"):
         raise UsageError(f"{path}: not a mirrorctl draft (no front matter with a kind)")
-    if front["kind"] != "issue":
-        raise UsageError(f"{path}: submitting merge requests is not built yet; push the patch "
-                         "to a branch of your fork, open the request from this draft by hand, "
-                         "then set the patch's `Upstream-Status: Submitted [url]`")
     missing = [k for k in _REQUIRED if not front.get(k)]
     if missing:
         raise UsageError(f"{path}: the front matter lacks {', '.join(missing)}; set them "
@@ -58,8 +57,8 @@ def read_draft(path: Path) -> tuple[dict[str, Any], str]:
     return front, body.strip() + "\n"
 
 
-def submit_draft(config: Config, path: Path, forges: ForgeSettings, *,
-                 force: bool = False) -> Submission:
+def submit_draft(config: Config, path: Path, forges: ForgeSettings, *, runner: GitRunner,
+                 workdir: Path, force: bool = False) -> Submission:
     front, body = read_draft(path)
     if front["forge"] not in ("github", "gitlab"):
         raise UsageError(f"{path}: forge {front['forge']!r}: set forge to github or gitlab")
@@ -77,14 +76,77 @@ def submit_draft(config: Config, path: Path, forges: ForgeSettings, *,
     found = search_open(forge, host, project, forges)
     duplicates = likely_duplicates([(f.url, f.title, f.body) for f in found], front["title"],
                                    patch.files)
+    kind = str(front["kind"])
     if duplicates and not force:
         by_url = {f.url: f for f in found}
-        return Submission(draft=path, kind="issue", title=front["title"],
+        return Submission(draft=path, kind=kind, title=front["title"],
                           status="refused-duplicate",
                           duplicates=tuple(by_url[url] for url, _, _ in duplicates))
-    url = open_issue(forge, host, project, forges, title=str(front["title"]), body=body,
-                     labels=[str(label) for label in front.get("labels") or []])
-    header = f"Issue [{url}]"
+    if kind == "issue":
+        url = open_issue(forge, host, project, forges, title=str(front["title"]), body=body,
+                         labels=[str(label) for label in front.get("labels") or []])
+        header = f"Issue [{url}]"
+    else:
+        url = _open_request(config, package, queue, patch, front, body, forges,
+                            runner=runner, workdir=workdir, force=force)
+        header = f"Submitted [{url}]"
     rewrite_statuses(queue, {patch.name: header})
-    return Submission(draft=path, kind="issue", title=front["title"], status="submitted",
+    return Submission(draft=path, kind=kind, title=front["title"], status="submitted",
                       url=url, header=header)
+
+
+def _open_request(config: Config, package: Package, queue: PatchQueue, patch: PatchFile,
+                  front: dict[str, Any], body: str, forges: ForgeSettings, *,
+                  runner: GitRunner, workdir: Path, force: bool) -> str:
+    """Carry the patch onto upstream's target branch, push it to the fork, open the request."""
+    forge, host, project = front["forge"], str(front["host"]), str(front["project"])
+    fork = config.forks.get(host)
+    if fork is None:
+        raise UsageError(f"no fork on {host}: set `forks: {{{host}: {{namespace: ...}}}}` under "
+                         "defaults in mirrors.yaml")
+    target = str(front.get("target_branch") or "main")
+    runner = package_runner(runner, package).with_options(
+        timeout=package.timeout, allowed_protocols=package.allowed_protocols,
+        token_urls=(), push_tokens=_push_tokens(host))
+    cache = open_cache(workdir, package, runner)
+    onto = cache.resolve(f"refs/heads/{target}")
+    if onto is None:
+        raise UsageError(f"{target} is not a mirrored branch of {package.name}; run "
+                         f"`mirrorctl sync {package.name}` or fix target_branch in the draft")
+    old_tag, old_base = release_tag(cache, package, queue.version)
+    commit, conflicts = carry_one(cache, queue.patches, queue.patches.index(patch),
+                                  old_base=old_base, onto=onto, old_name=old_tag)
+    if commit is None:
+        raise MirrorctlError(f"{patch.name} does not apply to upstream's {target}"
+                             + (f" (conflicts in {', '.join(conflicts)})" if conflicts else
+                                ": the branch already has the change")
+                             + "; rebase the queue first")
+    repo = project.rsplit("/", 1)[-1]
+    fork_path = f"{fork.namespace}/{repo}"
+    branch = f"riscv64/{patch.path.stem}"
+    _push_branch(cache, fork.url(host, repo), fork.namespace, branch, commit, force=force)
+    return open_merge_request(forge, host, project, forges, fork=fork_path, branch=branch,
+                              target=target, title=str(front["title"]), body=body)
+
+
+def _push_tokens(host: str) -> tuple[tuple[str, str, str], ...]:
+    return tuple((f"https://{host}", variable, user) for match, variable, user in
+                 FORGE_PUSH_TOKENS if match in host)
+
+
+def _push_branch(cache: Repository, url: str, namespace: str, branch: str, commit: str, *,
+                 force: bool) -> None:
+    ref = f"refs/heads/{branch}"
+    try:
+        current = cache.runner.ls_remote(url).get(ref)
+    except GitError as exc:
+        raise MirrorctlError(f"cannot read the fork {url}: {exc.summary}; create {namespace}'s "
+                             "fork of the upstream first") from None
+    if current == commit:
+        return
+    if current is not None and not force:
+        raise UsageError(f"the fork already has {branch} at {current[:12]}; pass --force to "
+                         "replace it (with a lease)")
+    [pushed] = cache.push(url, [LeasedUpdate(ref=ref, expected=current, new=commit)])
+    if pushed.status != "ok":
+        raise MirrorctlError(f"pushing {branch} to the fork was rejected: {pushed.detail}")

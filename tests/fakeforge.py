@@ -28,6 +28,7 @@ class FakeForge:
     # Open items, by project: what the searches find.
     open_items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     created: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    project_ids: dict[str, int] = field(default_factory=lambda: {"scipy/scipy": 42})
 
     def respond(self, request: Recorded, index: int) -> Answer:
         path, _, query = request.path.partition("?")
@@ -56,11 +57,20 @@ class FakeForge:
             self.created.append((m.group(1), body))
             return 201, {}, {"number": number,
                              "html_url": f"https://github.com/{m.group(1)}/issues/{number}"}
-        if m := re.match(r"^/api/v4/projects/([^/]+)/issues$", path):
-            project = unquote(m.group(1))
+        if m := re.match(r"^/repos/([^/]+/[^/]+)/pulls$", path):
+            if ":" not in str(body.get("head", "")):
+                return 422, {}, {"message": "Validation Failed"}
+            self.created.append((m.group(1), body))
+            return 201, {}, {"number": number,
+                             "html_url": f"https://github.com/{m.group(1)}/pull/{number}"}
+        if m := re.match(r"^/api/v4/projects/([^/]+)/(issues|merge_requests)$", path):
+            project, kind = unquote(m.group(1)), m.group(2)
             self.created.append((project, body))
+            target = project
+            if kind == "merge_requests":  # opened in the fork, shown in the target project
+                target = {v: k for k, v in self.project_ids.items()}[body["target_project_id"]]
             return 201, {}, {"iid": number, "title": body.get("title"),
-                             "web_url": f"https://gitlab.example.org/{project}/-/issues/{number}"}
+                             "web_url": f"https://gitlab.example.org/{target}/-/{kind}/{number}"}
         return 404, {}, {"message": "404 Not found"}
 
     def _answer(self, path: str, headers: dict[str, str],
@@ -77,6 +87,10 @@ class FakeForge:
             return 200, {"X-RateLimit-Remaining": "29"}, {"total_count": len(items),
                                                          "incomplete_results": False,
                                                          "items": items}
+        if (m := re.match(r"^/api/v4/projects/([^/]+)$", path)) and \
+                unquote(m.group(1)) in self.project_ids:
+            name = unquote(m.group(1))
+            return 200, {}, {"id": self.project_ids[name], "path_with_namespace": name}
         if m := re.match(r"^/api/v4/projects/([^/]+)/(issues|merge_requests)$", path):
             items = [i for i in self.open_items.get(unquote(m.group(1)), [])
                      if i.get("kind", "issues") == m.group(2)]

@@ -105,8 +105,8 @@ def test_refusals(run_cli, numpy_drafts: Site, forge: FakeForge, tmp_path: Path,
                   monkeypatch: pytest.MonkeyPatch) -> None:
     draft = drafted(run_cli, numpy_drafts)
     mr = numpy_drafts.workdir / "drafts" / "numpy" / "0001-add-riscv64-to-the-wheel-matrix.md"
-    result, _ = submit(run_cli, numpy_drafts, mr)
-    assert result.code == 2 and "submitting merge requests is not built yet" in result.err
+    result, _ = submit(run_cli, numpy_drafts, mr)  # as written: no forge host for a local path
+    assert result.code == 2 and "the front matter lacks host" in result.err
     junk = tmp_path / "junk.md"
     junk.write_text("just notes\n")
     result, _ = submit(run_cli, numpy_drafts, junk)
@@ -116,3 +116,82 @@ def test_refusals(run_cli, numpy_drafts: Site, forge: FakeForge, tmp_path: Path,
     assert result.code == 1
     assert "searching: authentication failed: set MIRRORCTL_GITHUB_TOKEN" in result.err
     assert "ghp-wrong-777777" not in result.out + result.err and forge.created == []
+
+
+def mr_draft(run_cli, site: Site, forge_name: str, host: str, project: str,
+             tmp_path: Path) -> tuple[Path, Path]:
+    """The MR draft, and the fork (a local bare repository) that mirrors.yaml names."""
+    from tests.gitrepos import make_mirror
+
+    fork = make_mirror(tmp_path / "forks" / f"{project.rsplit('/', 1)[-1]}.git")
+    site.config.write_text(site.config.read_text().replace(
+        "defaults:\n", f"defaults:\n  forks:\n    {host}:\n      namespace: rise-riscv64\n"
+                       f"      git_url: '{tmp_path}/forks/{{repo}}.git'\n"))
+    drafted(run_cli, site, forge_name, host, project)
+    path = site.workdir / "drafts" / "numpy" / "0001-add-riscv64-to-the-wheel-matrix.md"
+    _, front, body = path.read_text().split("---\n", 2)
+    data = yaml.safe_load(front)
+    data.update(forge=forge_name, host=host, project=project)
+    path.write_text(f"---\n{yaml.safe_dump(data, sort_keys=False)}---\n{body}")
+    return path, fork.path
+
+
+def test_a_merge_request_goes_through_the_fork(run_cli, numpy_drafts: Site,  # noqa: F811
+                                               forge: FakeForge, tmp_path: Path) -> None:
+    from tests.gitrepos import Repo
+
+    draft, fork = mr_draft(run_cli, numpy_drafts, "github", "github.com", "numpy/numpy",
+                           tmp_path)
+    result, done = submit(run_cli, numpy_drafts, draft)
+    assert result.code == 0, result.err
+    assert done["url"] == "https://github.com/numpy/numpy/pull/100"
+    [(project, body)] = forge.created
+    assert (project, body["head"], body["base"], body["draft"]) == (
+        "numpy/numpy", "rise-riscv64:riscv64/0001-add-riscv64-to-the-wheel-matrix", "main",
+        True)
+    branch = "refs/heads/riscv64/0001-add-riscv64-to-the-wheel-matrix"
+    pushed = Repo(fork)
+    assert pushed.rev(f"{branch}^") == numpy_drafts.upstream.rev("main")
+    assert "archs = ['riscv64']" in pushed.git("show", f"{branch}:pyproject.toml")
+    text = (numpy_drafts.root / "patchsets" / "numpy" / "2.2.4" /
+            "0001-add-riscv64-to-the-wheel-matrix.patch").read_text()
+    assert "Upstream-Status: Submitted [https://github.com/numpy/numpy/pull/100]" in text
+
+
+def test_a_merge_request_on_gitlab(run_cli, numpy_drafts: Site, forge: FakeForge,  # noqa: F811
+                                   tmp_path: Path) -> None:
+    draft, _ = mr_draft(run_cli, numpy_drafts, "gitlab", "gitlab.example.org", "scipy/scipy",
+                        tmp_path)
+    result, done = submit(run_cli, numpy_drafts, draft)
+    assert result.code == 0, result.err
+    assert done["url"] == "https://gitlab.example.org/scipy/scipy/-/merge_requests/100"
+    [(project, body)] = forge.created
+    assert project == "rise-riscv64/scipy"  # opened from the fork, into the upstream
+    assert body["target_project_id"] == 42 and body["title"].startswith("Draft: BLD: ")
+
+
+def test_a_missing_fork_says_so(run_cli, numpy_drafts: Site, forge: FakeForge,  # noqa: F811
+                                tmp_path: Path) -> None:
+    import shutil
+
+    draft, fork = mr_draft(run_cli, numpy_drafts, "github", "github.com", "numpy/numpy",
+                           tmp_path)
+    shutil.rmtree(fork)
+    result, _ = submit(run_cli, numpy_drafts, draft)
+    assert result.code == 1
+    assert "cannot read the fork" in result.err and "create rise-riscv64's fork" in result.err
+    assert forge.created == []
+
+
+def test_a_merge_request_that_no_longer_applies(run_cli, numpy_drafts: Site,  # noqa: F811
+                                                forge: FakeForge, tmp_path: Path) -> None:
+    numpy_drafts.upstream.commit("upstream reworked it",
+                                 {"pyproject.toml": "[tool.cibuildwheel]\narchs = ['auto']\n"})
+    draft, fork = mr_draft(run_cli, numpy_drafts, "github", "github.com", "numpy/numpy",
+                           tmp_path)
+    result, _ = submit(run_cli, numpy_drafts, draft)
+    assert result.code == 1
+    assert "does not apply to upstream's main (conflicts in pyproject.toml)" in result.err
+    assert forge.created == []
+    from tests.gitrepos import Repo
+    assert Repo(fork).refs() == {}
