@@ -300,10 +300,18 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
               help="Leave the first conflict in this new folder for a person to resolve.")
 @click.option("--continue", "resume", is_flag=True,
               help="Take the resolution made in the --worktree folder and go on.")
+@click.option("--push", is_flag=True,
+              help="After a clean rebase, push riscv64/<new version> to the mirror (leased).")
+@click.option("--open-mr", "open_mr", is_flag=True,
+              help="With --push: open (or update) the mirror's merge request, described by "
+                   "this report, the grade and the range-diff.")
+@click.option("--mr-target", default="main", show_default=True,
+              help="The mirror branch the merge request targets.")
 @_format_option
 @click.pass_obj
 def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force: bool,
-           range_diff: bool, worktree: Path | None, resume: bool, fmt: str) -> None:
+           range_diff: bool, worktree: Path | None, resume: bool, push: bool, open_mr: bool,
+           mr_target: str, fmt: str) -> None:
     """Carry a package's patch queue onto a new release, without a checkout.
 
     The queue of the package's current version is replayed on the new release's tag
@@ -339,16 +347,28 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     if resume and (onto or worktree or keep_partial or force):
         raise click.UsageError("--continue goes on with the stopped rebase's own options; "
                                "pass only --range-diff and --format with it")
+    if open_mr and not push:
+        raise click.UsageError("--open-mr needs --push: the merge request shows the pushed "
+                               "branch")
     config = load_config(g.config_path)
     [selected] = config.select([package])
     options = RebaseOptions(workdir=g.workdir, onto=onto, keep_partial=keep_partial,
-                            force=force, range_diff=range_diff, worktree=worktree)
+                            force=force, range_diff=range_diff, worktree=worktree, push=push,
+                            grade=open_mr)
     with workdir_lock(g.workdir, "rebase") as lock_fd:
         runner = _runner(g, config, lock_fd)
         run = continue_rebase if resume else rebase_queue
         report = run(config, selected, options, runner)
+        if open_mr and report.push in ("created", "updated", "unchanged"):
+            from dataclasses import replace
+
+            from mirrorctl.rebasing import open_mirror_request
+
+            url, action = open_mirror_request(selected, report, render("rebase", "md", report),
+                                              _forge_settings(config), target=mr_target)
+            report = replace(report, merge_request=url, merge_request_action=action)
     g.echo(render("rebase", fmt, report))
-    if report.status == "conflict":
+    if report.status == "conflict" or report.push in ("refused", "rejected"):
         raise SystemExit(EXIT_FAILURE)
 
 

@@ -17,7 +17,13 @@ from packaging.version import InvalidVersion, Version
 
 from mirrorctl.errors import ConfigError, ConfigProblem, UsageError
 from mirrorctl.tagformat import TagFormat, TagFormatError
-from mirrorctl.urls import KNOWN_PROTOCOLS, embedded_credentials, resolve_local, url_protocol
+from mirrorctl.urls import (
+    KNOWN_PROTOCOLS,
+    embedded_credentials,
+    resolve_local,
+    url_protocol,
+    web_url,
+)
 from mirrorctl.yamlfile import KeyPath, LoadedYaml, load_yaml
 
 __all__ = [
@@ -260,6 +266,8 @@ PACKAGE_KEYS: Mapping[str, Setting] = {
     "pypi": Setting(_package_name, None, "PyPI project name"),
     "rank": Setting(_positive_int, None, "download rank on PyPI"),
     "pin_grade": Setting(_pin_grade, None, "a grade this package always gets, with why"),
+    "mirror_web": Setting(_http_url, None, "the mirror's web page, when its git URL does not "
+                                           "say it (for merge requests and links)"),
 }
 
 _TOP_KEYS = ("defaults", "packages")
@@ -281,6 +289,7 @@ class Package:
     timeout: float
     retries: int
     pin_grade: tuple[str, str] | None = None
+    mirror_web: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -424,7 +433,8 @@ class _Validator:
             return None
         return Package(name=name, upstream=upstream, mirror=mirror, version=values.get("version"),
                        pypi=values.get("pypi") or name, rank=values.get("rank"),
-                       pin_grade=values.get("pin_grade"), **settings)
+                       pin_grade=values.get("pin_grade"),
+                       mirror_web=values.get("mirror_web") or web_url(mirror), **settings)
 
     def _mirror(self, name: str, url: str | None, template: str | None, path: KeyPath,
                 settings: dict[str, Any]) -> str | None:

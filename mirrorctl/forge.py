@@ -21,8 +21,8 @@ from urllib3.util.retry import Retry
 from mirrorctl.errors import MirrorctlError
 
 __all__ = ["ForgeError", "ForgeSettings", "Found", "RequestRef", "RequestState", "State",
-           "open_issue", "open_merge_request", "parse_request_url", "request_state",
-           "search_open"]
+           "open_issue", "open_merge_request", "open_or_update_mr", "parse_request_url",
+           "request_state", "search_open"]
 
 State = Literal["open", "merged", "closed-unmerged", "closed-completed"]
 
@@ -282,3 +282,26 @@ def open_merge_request(forge: Forge, host: str, project: str, settings: ForgeSet
                         "title": f"Draft: {title}", "description": body,
                         "target_project_id": upstream.id}))
     return str(request.web_url)
+
+
+def open_or_update_mr(host: str, project: str, settings: ForgeSettings, *, source: str,
+                      target: str, title: str, description: str) -> tuple[str, str]:
+    """The mirror's merge request from `source`: updated if one is open, else opened.
+    (web URL, "opened" | "updated")."""
+    def where() -> Any:
+        return _gitlab_client(host, settings).projects.get(project)
+
+    mirror = _call("reading the mirror project", "gitlab", host, project, settings, where)
+    existing = _call("listing the mirror's merge requests", "gitlab", host, project, settings,
+                     lambda: mirror.mergerequests.list(state="opened", source_branch=source,
+                                                       get_all=False))
+    if existing:
+        request = existing[0]
+        request.title, request.description = title, description
+        _call("updating the merge request", "gitlab", host, project, settings, request.save)
+        return str(request.web_url), "updated"
+    request = _call("opening the merge request", "gitlab", host, project, settings,
+                    lambda: mirror.mergerequests.create({
+                        "source_branch": source, "target_branch": target, "title": title,
+                        "description": description}))
+    return str(request.web_url), "opened"

@@ -226,6 +226,9 @@ def _rebase_data(report: RebaseReport) -> dict[str, Any]:
         "range_diff": report.range_diff,
         "worktree": str(report.worktree) if report.worktree else None,
         "waiting_patch": report.waiting_patch,
+        "push": {"branch": report.branch, "result": report.push, "detail": report.push_detail}
+        if report.push else None,
+        "merge_request": report.merge_request,
     }
 
 
@@ -249,6 +252,11 @@ def rebase_table(report: RebaseReport) -> str:
                      "writes the others)")
     else:
         lines.append(f"{report.patchset}: {report.written}")
+    if report.push:
+        lines.append(f"mirror {report.branch}: {report.push} ({report.push_detail})")
+    if report.merge_request:
+        lines.append(f"mirror merge request {report.merge_request_action}: "
+                     f"{report.merge_request}")
     if report.worktree and report.waiting_patch:
         lines.append(f"{report.waiting_patch} waits in {report.worktree}: resolve the "
                      f"conflicts, `git add` the files, then run `mirrorctl rebase "
@@ -384,6 +392,26 @@ def submit_table(done: Submission) -> str:
     return "\n".join(lines)
 
 
+def rebase_markdown(report: RebaseReport) -> str:
+    """The rebase report as a merge request description."""
+    outcomes = report.result.outcomes
+    lines = [f"**{report.package} {report.from_version} → {report.to_version}** "
+             f"(`{report.onto}`): {report.status}", "",
+             "| patch | outcome | detail |", "|---|---|---|"]
+    for o in outcomes:
+        detail = o.detail + (f" (upstream {o.upstream_commit[:12]})" if o.upstream_commit
+                             else "")
+        lines.append(f"| `{o.patch.name}` | {o.outcome} | {detail} |")
+    if report.grade is not None:
+        lines += ["", f"### Grade: {report.grade.level}", ""]
+        lines += [f"- `{r.code}`: {r.detail}" for r in report.grade.reasons]
+    if report.range_diff:
+        lines += ["", "### Range-diff", "", "```", report.range_diff.rstrip(), "```"]
+    lines += ["", f"The queue: `{report.patchset.name}` under patchsets/{report.package}/. "
+                  "Made by `mirrorctl rebase --push --open-mr`."]
+    return "\n".join(lines)
+
+
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "table"): sync_table,
     ("sync", "json"): sync_json,
@@ -395,6 +423,7 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("export", "json"): lambda report: json.dumps(_export_data(report), indent=2),
     ("rebase", "table"): rebase_table,
     ("rebase", "json"): lambda report: json.dumps(_rebase_data(report), indent=2),
+    ("rebase", "md"): rebase_markdown,
     ("releases", "table"): releases_table,
     ("releases", "json"): releases_json,
     ("classify", "table"): classify_table,

@@ -31,6 +31,7 @@ __all__ = [
     "checked_version",
     "export_queue",
     "open_cache",
+    "push_branch",
     "release_tag",
     "remove_stale_staging",
     "rewrite_statuses",
@@ -129,23 +130,26 @@ def apply_package_queue(config: Config, package: Package, options: ApplyOptions,
     return _push(cache, package, report, force=options.force) if options.push else report
 
 
+def push_branch(cache: Repository, url: str, branch: str, commit: str, *,
+                force: bool) -> tuple[PushResult, str]:
+    """Put `commit` on `branch` of the mirror at `url`, with a lease. A branch that holds
+    something else is replaced only with `force`."""
+    current = cache.runner.ls_remote(url).get(branch)
+    if current == commit:
+        return "unchanged", "the mirror already has this branch"
+    if current is not None and not force:
+        return "refused", (f"the mirror's {branch} is at {current[:12]}, not this queue's "
+                           f"result; pass --force to replace it (with a lease on {current[:12]})")
+    [pushed] = cache.push(url, [LeasedUpdate(ref=branch, expected=current, new=commit)])
+    if pushed.status != "ok":
+        return "rejected", pushed.detail
+    return ("created" if current is None else "updated"), pushed.detail
+
+
 def _push(cache: Repository, package: Package, report: ApplyReport, *,
           force: bool) -> ApplyReport:
-    current = cache.runner.ls_remote(package.mirror).get(report.branch)
-    if current == report.commit:
-        return _with_push(report, "unchanged", "the mirror already has this branch")
-    if current is not None and not force:
-        return _with_push(report, "refused",
-                          f"the mirror's {report.branch} is at {current[:12]}, not this queue's "
-                          f"result; pass --force to replace it (with a lease on {current[:12]})")
-    [pushed] = cache.push(package.mirror, [LeasedUpdate(ref=report.branch, expected=current,
-                                                        new=report.commit)])
-    if pushed.status != "ok":
-        return _with_push(report, "rejected", pushed.detail)
-    return _with_push(report, "created" if current is None else "updated", pushed.detail)
-
-
-def _with_push(report: ApplyReport, result: PushResult, detail: str) -> ApplyReport:
+    result, detail = push_branch(cache, package.mirror, report.branch, report.commit,
+                                 force=force)
     return replace(report, push=result, push_detail=detail)
 
 

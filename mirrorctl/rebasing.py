@@ -10,10 +10,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
+from mirrorctl.classify import Grade
 from mirrorctl.config import Config, Package
 from mirrorctl.errors import UsageError
 from mirrorctl.fsutil import atomic_write_text, replace_dir, same_files
@@ -21,9 +22,11 @@ from mirrorctl.git import GitRunner, Repository
 from mirrorctl.patches import PatchQueue
 from mirrorctl.queues import (
     FORMAT_PATCH_STABLE,
+    PushResult,
     checked_queue,
     checked_version,
     open_cache,
+    push_branch,
     release_tag,
     remove_stale_staging,
 )
@@ -32,8 +35,11 @@ from mirrorctl.replay import commit_patch
 from mirrorctl.resolve import Resolutions, open_worktree, remove_worktree, take_resolution
 from mirrorctl.sync import package_runner
 
+if TYPE_CHECKING:  # requests and python-gitlab load only when a merge request is opened
+    from mirrorctl.forge import ForgeSettings
+
 __all__ = ["RebaseOptions", "RebaseReport", "continue_rebase", "newest_release",
-           "rebase_queue", "target_release"]
+           "open_mirror_request", "rebase_queue", "target_release"]
 
 WriteResult = Literal["written", "unchanged", "not-written"]
 
@@ -46,6 +52,8 @@ class RebaseOptions:
     force: bool = False
     range_diff: bool = False
     worktree: Path | None = None  # where to leave the first conflict for a person
+    push: bool = False  # push riscv64/<new version> to the mirror after a clean rebase
+    grade: bool = False  # grade the upgrade from this rebase's outcomes (for the mirror MR)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +68,12 @@ class RebaseReport:
     range_diff: str | None = None
     worktree: Path | None = None  # where a conflict waits for a person
     waiting_patch: str | None = None
+    branch: str = ""  # riscv64/<new version>
+    push: PushResult | None = None
+    push_detail: str = ""
+    grade: Grade | None = None
+    merge_request: str | None = None  # the mirror MR's URL
+    merge_request_action: str | None = None  # opened | updated
 
     @property
     def status(self) -> str:
@@ -153,14 +167,47 @@ def _finish(run: _Run, options: RebaseOptions, result: RebaseResult) -> RebaseRe
         worktree = options.worktree.resolve()
         waiting = _stop_for_a_person(run, options, result, worktree)
     range_diff = None
-    if options.range_diff:
+    if options.range_diff or options.grade:
         range_diff = run.cache.git("range-diff", "--no-color",
                                    f"{run.old_base}..{result.old_head}",
                                    f"{run.new_base}..{result.head}").stdout
+    branch = f"riscv64/{run.new_version}"
+    push: PushResult | None = None
+    push_detail = ""
+    if options.push:
+        if result.status == "clean":
+            push, push_detail = push_branch(run.cache, run.package.mirror, f"refs/heads/{branch}",
+                                            result.head, force=options.force)
+        else:
+            push, push_detail = "refused", "a patch conflicts: nothing is pushed"
+    grade = None
+    if options.grade:
+        from mirrorctl.upgrades import grade_upgrade  # it imports this module
+
+        grade = grade_upgrade(run.config, run.package, run.cache, run.old_tag, run.new_tag,
+                              result.outcomes)
     return RebaseReport(package=run.package.name, from_version=run.queue.version,
                         to_version=run.new_version, onto=run.new_tag, result=result,
                         patchset=target, written=written, range_diff=range_diff,
-                        worktree=worktree, waiting_patch=waiting)
+                        worktree=worktree, waiting_patch=waiting, branch=branch, push=push,
+                        push_detail=push_detail, grade=grade)
+
+
+def open_mirror_request(package: Package, report: RebaseReport, description: str,
+                        forges: ForgeSettings, *, target: str) -> tuple[str, str]:
+    """Open, or update if one is open, the mirror's merge request for the new queue."""
+    from mirrorctl.drafts import forge_of
+    from mirrorctl.forge import open_or_update_mr
+
+    web = package.mirror_web or ""
+    forge, project = forge_of(web)
+    if forge != "gitlab" or project is None:
+        raise UsageError(f"{package.name}: mirror merge requests need a GitLab mirror; set "
+                         "`mirror_web:` to the mirror project's page")
+    host = web.split("://", 1)[-1].split("/", 1)[0]
+    title = f"Draft: {package.name} {report.to_version} riscv64 patch queue"
+    return open_or_update_mr(host, project, forges, source=report.branch, target=target,
+                             title=title, description=description)
 
 
 def _stop_for_a_person(run: _Run, options: RebaseOptions, result: RebaseResult,

@@ -26,7 +26,7 @@ from mirrorctl.rebasing import newest_release, target_release
 from mirrorctl.replay import PatchDoesNotApply
 from mirrorctl.sync import package_runner
 
-__all__ = ["Classification", "ClassifyOptions", "classify_packages"]
+__all__ = ["Classification", "ClassifyOptions", "classify_packages", "grade_upgrade"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,8 +69,6 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
                      runner: GitRunner) -> Classification:
     current = checked_version(None, package, config)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
-    # config.grades and pin_grade hold levels the config loader checked.
-    levels = {**default_levels(), **cast(Mapping[str, Level], config.grades)}
     onto = options.onto
     if onto is None:
         onto = newest_release(cache, package, above=current)
@@ -83,11 +81,20 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
     old_tag, old_base = release_tag(cache, package, current)
     new_base = release_tag(cache, package, version)[1]
     outcomes, extra = _dry_run(config, package, cache, current, old_base, new_base, old_tag)
-    pin = cast("tuple[Level, str] | None", package.pin_grade)
-    result = grade(_facts(cache, old_tag), _facts(cache, tag), outcomes, levels=levels,
-                   pin=pin, extra=extra)
+    result = grade_upgrade(config, package, cache, old_tag, tag, outcomes, extra)
     return Classification(name=package.name, from_version=current, to_version=version,
                           onto=tag, grade=result)
+
+
+def grade_upgrade(config: Config, package: Package, cache: Repository, old_tag: str,
+                  new_tag: str, outcomes: Sequence[PatchOutcome] | None,
+                  extra: Sequence[Reason] = ()) -> Grade:
+    """The grade from both tags' build facts and rebase outcomes already computed."""
+    # config.grades and pin_grade hold levels the config loader checked.
+    levels = {**default_levels(), **cast(Mapping[str, Level], config.grades)}
+    pin = cast("tuple[Level, str] | None", package.pin_grade)
+    return grade(_facts(cache, old_tag), _facts(cache, new_tag), outcomes, levels=levels,
+                 pin=pin, extra=extra)
 
 
 def _facts(cache: Repository, tag: str) -> BuildFacts:

@@ -14,6 +14,7 @@ __all__ = [
     "embedded_credentials",
     "resolve_local",
     "url_protocol",
+    "web_url",
 ]
 
 # Protocols a mirrors.yaml may allow. ext:: runs arbitrary commands and fd:: reads
@@ -54,3 +55,12 @@ def resolve_local(url: str, base: Path) -> str:
     if url_protocol(url) != "file" or url.startswith("file://"):
         return url
     return str((base / Path(url).expanduser()).resolve())
+
+
+def web_url(git_url: str) -> str | None:
+    """The web page of a repository from its git URL (https or scp-like ssh), if it has one."""
+    if match := re.match(r"^(?:ssh://)?git@([^:/]+)[:/](.+?)(?:\.git)?/?$", git_url):
+        return f"https://{match.group(1)}/{match.group(2)}"
+    if git_url.startswith(("https://", "http://")):
+        return git_url.removesuffix("/").removesuffix(".git")
+    return None

@@ -28,16 +28,25 @@ class FakeForge:
     # Open items, by project: what the searches find.
     open_items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     created: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    project_ids: dict[str, int] = field(default_factory=lambda: {"scipy/scipy": 42})
+    project_ids: dict[str, int] = field(default_factory=lambda: {
+        "scipy/scipy": 42, "rise/mirrors/numpy": 7})
 
     def respond(self, request: Recorded, index: int) -> Answer:
         path, _, query = request.path.partition("?")
         if request.method == "POST":
             answer = self._create(path, request.headers, json.loads(request.body or b"{}"))
+        elif request.method == "PUT":
+            answer = self._update(path, request.headers, json.loads(request.body or b"{}"))
         else:
             answer = self._answer(path, request.headers, parse_qs(query))
         status, headers, body = answer
         return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
+
+    def _project(self, segment: str) -> str:
+        """GitLab names a project by its URL-encoded path or by its numeric id."""
+        name = unquote(segment)
+        by_id = {str(v): k for k, v in self.project_ids.items()}
+        return by_id.get(name, name)
 
     def _authorized(self, path: str, headers: dict[str, str]) -> bool:
         if path.startswith("/api/v4/"):
@@ -64,13 +73,29 @@ class FakeForge:
             return 201, {}, {"number": number,
                              "html_url": f"https://github.com/{m.group(1)}/pull/{number}"}
         if m := re.match(r"^/api/v4/projects/([^/]+)/(issues|merge_requests)$", path):
-            project, kind = unquote(m.group(1)), m.group(2)
+            project, kind = self._project(m.group(1)), m.group(2)
             self.created.append((project, body))
             target = project
-            if kind == "merge_requests":  # opened in the fork, shown in the target project
+            if "target_project_id" in body:  # opened in the fork, shown in the target project
                 target = {v: k for k, v in self.project_ids.items()}[body["target_project_id"]]
-            return 201, {}, {"iid": number, "title": body.get("title"),
-                             "web_url": f"https://gitlab.example.org/{target}/-/{kind}/{number}"}
+            item = {"iid": number, "title": body.get("title"), "state": "opened",
+                    "source_branch": body.get("source_branch"),
+                    "description": body.get("description", ""), "kind": kind,
+                    "web_url": f"https://gitlab.example.org/{target}/-/{kind}/{number}"}
+            self.open_items.setdefault(project, []).append(item)
+            return 201, {}, item
+        return 404, {}, {"message": "404 Not found"}
+
+    def _update(self, path: str, headers: dict[str, str],
+                body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        self.requests.append(f"PUT {path}")
+        if not self._authorized(path, headers):
+            return 401, {}, {"message": "401 Unauthorized"}
+        if m := re.match(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)$", path):
+            for item in self.open_items.get(self._project(m.group(1)), []):
+                if item["iid"] == int(m.group(2)):
+                    item.update(body)
+                    return 200, {}, item
         return 404, {}, {"message": "404 Not found"}
 
     def _answer(self, path: str, headers: dict[str, str],
@@ -88,12 +113,14 @@ class FakeForge:
                                                          "incomplete_results": False,
                                                          "items": items}
         if (m := re.match(r"^/api/v4/projects/([^/]+)$", path)) and \
-                unquote(m.group(1)) in self.project_ids:
-            name = unquote(m.group(1))
+                self._project(m.group(1)) in self.project_ids:
+            name = self._project(m.group(1))
             return 200, {}, {"id": self.project_ids[name], "path_with_namespace": name}
         if m := re.match(r"^/api/v4/projects/([^/]+)/(issues|merge_requests)$", path):
-            items = [i for i in self.open_items.get(unquote(m.group(1)), [])
-                     if i.get("kind", "issues") == m.group(2)]
+            items = [i for i in self.open_items.get(self._project(m.group(1)), [])
+                     if i.get("kind", "issues") == m.group(2)
+                     and query.get("source_branch", [i.get("source_branch")])[0]
+                     == i.get("source_branch")]
             pages = {"X-Page": "1", "X-Per-Page": "50", "X-Total": str(len(items)),
                      "X-Total-Pages": "1", "X-Next-Page": "", "X-Prev-Page": ""}
             return 200, pages, items
@@ -102,7 +129,7 @@ class FakeForge:
             limits = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999"}
             return (200, limits, item) if item else (404, limits, {"message": "Not Found"})
         if m := re.match(r"^/api/v4/projects/([^/]+)/(merge_requests|issues)/(\d+)$", path):
-            item = self.gitlab.get((unquote(m.group(1)), m.group(2), int(m.group(3))))
+            item = self.gitlab.get((self._project(m.group(1)), m.group(2), int(m.group(3))))
             return (200, {}, item) if item else (404, {}, {"message": "404 Not found"})
         return 404, {}, {"message": "404 Not found"}
 
