@@ -140,3 +140,22 @@ def test_request_urls_and_vocabulary_rules() -> None:
     assert new_status("open", "u", "builders") is None
     assert new_status("refused", "u", "builders") == "Inappropriate [declined upstream: u]"
     assert new_status("refused", "u", "yocto") == "Denied [u]"
+
+
+@pytest.mark.parametrize(("status", "message"), [
+    (403, "forbidden: the token cannot read numpy/numpy, or the rate limit is spent"),
+    (404, "not found: https://github.com/numpy/numpy/pull/1 (private, moved or deleted?)"),
+    (409, "conflict reported by the forge for https://github.com/numpy/numpy/pull/1"),
+    (422, "the forge refused the request for https://github.com/numpy/numpy/pull/1"),
+    (429, "rate limited by the forge, still after retries; try again later"),
+    (502, "github server error 502 for https://github.com/numpy/numpy/pull/1, still after "
+          "retries"),
+])
+def test_each_forge_answer_has_one_clear_message(run_cli, queue_site: Site, forge: FakeForge,
+                                                 status: int, message: str) -> None:
+    forge.failures[:] = [status]  # retries: 0 in the test config, so it is final
+    result, found = refresh(run_cli, queue_site)
+    assert result.code == 1
+    assert found["0001-p1.patch"] == {**found["0001-p1.patch"], "verdict": "error",
+                                      "detail": message}
+    assert found["0002-p2.patch"]["verdict"] == "refused"  # the next patch still got its answer
