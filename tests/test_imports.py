@@ -17,8 +17,9 @@ main(sys.argv[1:])
 """
 
 
-def test_sync_and_validate_load_no_forge_client(site: Site) -> None:
-    for command in (["sync"], ["validate"], ["sync", "--dry-run", "--format", "json"]):
+def test_commands_that_talk_to_no_forge_load_no_forge_client(site: Site) -> None:
+    for command in (["sync"], ["validate"], ["sync", "--dry-run", "--format", "json"],
+                    ["releases"], ["classify"]):
         result = subprocess.run([sys.executable, "-c", _PROBE, *site.args(*command)],
                                 capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stderr
