@@ -31,7 +31,11 @@ def drafted(run_cli, site: Site, forge: str = "github", host: str = "github.com"
     """The issue draft, as a maintainer leaves it: forge, host and project filled in."""
     assert run_cli(*site.args("sync")).code == 0
     assert run_cli(*site.args("upstream", "draft", "numpy")).code == 0
-    path = site.workdir / "drafts" / "numpy" / f"{ISSUE}.md"
+    return set_forge(site.workdir / "drafts" / "numpy" / f"{ISSUE}.md", forge, host, project)
+
+
+def set_forge(path: Path, forge: str, host: str, project: str) -> Path:
+    """Fill in where the draft goes, as a maintainer does for a local upstream."""
     _, front, body = path.read_text().split("---\n", 2)
     data = yaml.safe_load(front)
     data.update(forge=forge, host=host, project=project)
@@ -129,11 +133,7 @@ def mr_draft(run_cli, site: Site, forge_name: str, host: str, project: str,
                        f"      git_url: '{tmp_path}/forks/{{repo}}.git'\n"))
     drafted(run_cli, site, forge_name, host, project)
     path = site.workdir / "drafts" / "numpy" / "0001-add-riscv64-to-the-wheel-matrix.md"
-    _, front, body = path.read_text().split("---\n", 2)
-    data = yaml.safe_load(front)
-    data.update(forge=forge_name, host=host, project=project)
-    path.write_text(f"---\n{yaml.safe_dump(data, sort_keys=False)}---\n{body}")
-    return path, fork.path
+    return set_forge(path, forge_name, host, project), fork.path
 
 
 def test_a_merge_request_goes_through_the_fork(run_cli, numpy_drafts: Site,  # noqa: F811
