@@ -559,9 +559,13 @@ def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
 def _forge_settings(config: Config) -> ForgeSettings:
     from mirrorctl.forge import ForgeSettings
 
+    # python-gitlab's own configuration, where python-gitlab itself looks for it.
+    files = [os.environ.get("PYTHON_GITLAB_CFG", ""),
+             os.path.expanduser("~/.python-gitlab.cfg"), "/etc/python-gitlab.cfg"]
     return ForgeSettings(apis=config.forge_apis, retries=config.retries,
                          github_token=os.environ.get("MIRRORCTL_GITHUB_TOKEN"),
-                         gitlab_token=os.environ.get("MIRRORCTL_GITLAB_TOKEN"))
+                         gitlab_token=os.environ.get("MIRRORCTL_GITLAB_TOKEN"),
+                         gitlab_config_files=tuple(f for f in files if f))
 
 
 @upstream.command("refresh")

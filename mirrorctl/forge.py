@@ -70,6 +70,8 @@ class ForgeSettings:
     gitlab_token: str | None = None
     timeout: float = 30.0
     retries: int = 2
+    # python-gitlab's own configuration files, used when no GitLab token is given.
+    gitlab_config_files: tuple[str, ...] = ()
 
 
 def parse_request_url(url: str, gitlab_hosts: tuple[str, ...] = ()) -> RequestRef | None:
@@ -137,15 +139,12 @@ def _github(data: Mapping[str, Any], kind: str) -> State:
 
 
 def _gitlab_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
-    import gitlab  # python-gitlab: only when a GitLab request is asked about
-    import gitlab.exceptions
+    import gitlab.exceptions  # python-gitlab: only when a GitLab request is asked about
 
     api = settings.apis.get(ref.host, f"https://{ref.host}").rstrip("/")
-    # python-gitlab retries 429 (honouring Retry-After) and 5xx itself.
-    client = gitlab.Gitlab(api, private_token=settings.gitlab_token, timeout=settings.timeout,
-                           retry_transient_errors=True)
     try:
-        project = client.projects.get(ref.project, lazy=True)
+        # python-gitlab retries 429 (honouring Retry-After) and 5xx itself.
+        project = _gitlab_client(ref.host, settings).projects.get(ref.project, lazy=True)
         manager = project.mergerequests if ref.kind == "mr" else project.issues
         item = manager.get(ref.number, max_retries=settings.retries)
     except gitlab.exceptions.GitlabError as exc:
@@ -186,8 +185,30 @@ def _gitlab_client(host: str, settings: ForgeSettings) -> Any:
     import gitlab
 
     api = settings.apis.get(host, f"https://{host}").rstrip("/")
+    section = None if settings.gitlab_token else _gitlab_config_section(api, settings)
+    if section is not None:  # python-gitlab reads its own file: tokens, TLS, everything
+        client = gitlab.Gitlab.from_config(section[0], [section[1]])
+        client.timeout, client.retry_transient_errors = settings.timeout, True
+        return client
     return gitlab.Gitlab(api, private_token=settings.gitlab_token, timeout=settings.timeout,
                          retry_transient_errors=True)
+
+
+def _gitlab_config_section(api: str, settings: ForgeSettings) -> tuple[str, str] | None:
+    """(section, file) of python-gitlab's configuration whose url is this GitLab."""
+    import configparser
+
+    for path in settings.gitlab_config_files:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            if not parser.read(path):
+                continue
+        except configparser.Error:
+            continue
+        for section in parser.sections():
+            if parser.get(section, "url", fallback="").rstrip("/") == api:
+                return section, path
+    return None
 
 
 def _gitlab_project(host: str, project: str, settings: ForgeSettings) -> Any:

@@ -159,3 +159,19 @@ def test_each_forge_answer_has_one_clear_message(run_cli, queue_site: Site, forg
     assert found["0001-p1.patch"] == {**found["0001-p1.patch"], "verdict": "error",
                                       "detail": message}
     assert found["0002-p2.patch"]["verdict"] == "refused"  # the next patch still got its answer
+
+
+def test_python_gitlab_config_file_provides_the_token(run_cli, queue_site: Site,
+                                                      forge: FakeForge, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MIRRORCTL_GITLAB_TOKEN")
+    config = tmp_path / "python-gitlab.cfg"
+    config.write_text(f"[global]\ndefault = rise\n\n[rise]\nurl = {forge.url}\n"
+                      f"private_token = {forge.gitlab_token}\n")
+    monkeypatch.setenv("PYTHON_GITLAB_CFG", str(config))
+    result, found = refresh(run_cli, queue_site)
+    assert found["0004-p4.patch"]["verdict"] == "open", found["0004-p4.patch"]
+    assert forge.gitlab_token not in result.out + result.err
+    monkeypatch.setenv("PYTHON_GITLAB_CFG", str(tmp_path / "missing.cfg"))
+    _, found = refresh(run_cli, queue_site)
+    assert found["0004-p4.patch"]["verdict"] == "error"  # no token at all: 401
