@@ -607,6 +607,45 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
 
 
 @cli.command()
+@click.argument("packages", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
+              show_default=True, help="Markdown for people, json for scripts.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file (whole, never half) instead of stdout.")
+@click.pass_obj
+def report(g: Globals, packages: tuple[str, ...], fmt: str, output: Path | None) -> None:
+    """The upstreaming report over all packages.
+
+    For each package: the mirrored version against upstream's latest release, the
+    grade of the upgrade with its main reason, and every patch by Upstream-Status with
+    its link; on top, one line in the manner of Yocto's patch metrics, e.g.
+    "37 patches: 12 submitted, 9 pending, 10 inappropriate, 6 backports".
+
+    \b
+    Examples:
+      mirrorctl report
+      mirrorctl report --format json -o report.json
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.fsutil import atomic_write_text
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.output import render
+    from mirrorctl.report import build_report
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    with workdir_lock(g.workdir, "report") as lock_fd:
+        built = build_report(config, selected, workdir=g.workdir,
+                             runner=_runner(g, config, lock_fd))
+    text = render("report", fmt, built)
+    if output is None:
+        g.echo(text.rstrip("\n"))
+    else:
+        atomic_write_text(output, g.redactor(text))
+        g.echo(f"wrote {output}")
+
+
+@cli.command()
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default="mirrorctl-demo", show_default=True,
               help="Where to build the sandbox (a previous demo there is replaced).")

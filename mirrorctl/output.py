@@ -23,9 +23,11 @@ from mirrorctl.sync import PackageSync, SyncReport
 if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.demo import DemoSite
     from mirrorctl.drafts import WrittenDraft
+    from mirrorctl.patches import PatchFile
     from mirrorctl.queues import ApplyReport, ExportReport
     from mirrorctl.rebasing import RebaseReport
     from mirrorctl.releases import ReleaseList
+    from mirrorctl.report import Report
     from mirrorctl.standing import Standing
     from mirrorctl.submit import Submission
     from mirrorctl.upgrades import Classification
@@ -412,6 +414,50 @@ def rebase_markdown(report: RebaseReport) -> str:
     return "\n".join(lines)
 
 
+def _status_link(patch: PatchFile) -> str:
+    argument = patch.status.argument or ""
+    if argument.startswith(("https://", "http://")):
+        return f"{patch.status.kind} [{argument}]({argument})"
+    return str(patch.status)
+
+
+def report_markdown(report: Report) -> str:
+    from mirrorctl.report import summary_line
+
+    lines = ["# riscv64 upstreaming report", "", summary_line(report.counts), "",
+             "| package | mirrored | upstream latest | grade | main reason |",
+             "|---|---|---|---|---|"]
+    for p in report.packages:
+        main = p.grade.main_reason if p.grade else None
+        reason = f"{main.code}: {main.detail}" if main else "; ".join(p.problems) or "-"
+        lines.append(f"| {p.name} | {p.current or '-'} | {p.latest or '-'} | "
+                     f"{p.grade.level if p.grade else '-'} | {reason.replace('|', '/')} |")
+    for p in report.packages:
+        if not p.patches and not p.problems:
+            continue
+        lines += ["", f"## {p.name} {p.current or ''}".rstrip(), ""]
+        lines += [f"- `{patch.name}`: {_status_link(patch)}" for patch in p.patches]
+        lines += [f"- problem: {problem}" for problem in p.problems]
+    return "\n".join(lines) + "\n"
+
+
+def report_json(report: Report) -> str:
+    from mirrorctl.report import summary_line
+
+    counts = report.counts
+    return json.dumps({
+        "summary": {"patches": sum(counts.values()), "by_status": dict(sorted(counts.items())),
+                    "line": summary_line(counts)},
+        "packages": [{
+            "name": p.name, "current": p.current, "latest": p.latest,
+            "level": p.grade.level if p.grade else None,
+            "reasons": [{"code": r.code, "detail": r.detail} for r in p.grade.reasons]
+            if p.grade else [],
+            "patches": [{"patch": patch.name, "status": patch.status.kind,
+                         "argument": patch.status.argument} for patch in p.patches],
+            "problems": list(p.problems)} for p in report.packages]}, indent=2)
+
+
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("sync", "table"): sync_table,
     ("sync", "json"): sync_json,
@@ -435,6 +481,8 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("standing", "json"): standing_json,
     ("submit", "table"): submit_table,
     ("submit", "json"): submit_json,
+    ("report", "md"): report_markdown,
+    ("report", "json"): report_json,
     ("demo", "table"): demo_table,
     ("demo", "json"): demo_json,
 }
