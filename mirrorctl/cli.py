@@ -22,7 +22,7 @@ from mirrorctl.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, ConfigError, 
 from mirrorctl.redact import Redactor, secrets_from_environ
 
 if TYPE_CHECKING:
-    from mirrorctl.config import Config
+    from mirrorctl.config import Config, Package
     from mirrorctl.forge import ForgeSettings
     from mirrorctl.git import GitRunner
 
@@ -646,6 +646,56 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, output: Path | None)
 
 
 @cli.command()
+@click.argument("packages", nargs=-1)
+@click.option("--push", is_flag=True,
+              help="Push new riscv64/<version> branches and open the mirrors' merge requests.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Packages synced at once [default: defaults.jobs].")
+@_format_option
+@click.pass_obj
+def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
+            fmt: str) -> None:
+    """The nightly run: sync, releases, rebases of new releases, and the report.
+
+    Every package with a new release has its queue carried onto the newest release
+    (the new queue is written; with --push its branch goes to the mirror and the
+    mirror's merge request is opened or updated). One package failing never stops the
+    others. A JSON record of the run goes to <workdir>/history/.
+
+    \b
+    Exit status 0 when nothing needs a person, 1 when something does (the output
+    says what), 2 for bad usage or configuration.
+
+    \b
+    Examples:
+      mirrorctl nightly
+      mirrorctl nightly --push --format json > nightly.json
+    """
+    from mirrorctl.config import load_config
+    from mirrorctl.lock import workdir_lock
+    from mirrorctl.nightly import NightlyOptions, run_nightly, with_request
+    from mirrorctl.output import render
+    from mirrorctl.rebasing import RebaseReport, open_mirror_request
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    options = NightlyOptions(workdir=g.workdir, jobs=jobs or config.jobs, push=push,
+                             stamp=_utc_stamp())
+
+    def open_request(package: Package, rebased: RebaseReport) -> RebaseReport:
+        url, action = open_mirror_request(package, rebased, render("rebase", "md", rebased),
+                                          _forge_settings(config), target="main")
+        return with_request(rebased, url, action)
+
+    with workdir_lock(g.workdir, "nightly") as lock_fd:
+        result = run_nightly(config, selected, options, _runner(g, config, lock_fd),
+                             sleep=time.sleep, open_request=open_request if push else None)
+    g.echo(render("nightly", fmt, result))
+    if result.needs_human:
+        raise SystemExit(EXIT_FAILURE)
+
+
+@cli.command()
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default="mirrorctl-demo", show_default=True,
               help="Where to build the sandbox (a previous demo there is replaced).")
@@ -687,6 +737,13 @@ def demo(g: Globals, root: Path, fmt: str) -> None:
                                        program=_program())))
     if first.failed or second.failed:
         raise SystemExit(EXIT_FAILURE)
+
+
+def _utc_stamp() -> str:
+    """Now, to the microsecond: two runs never share a history record."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def _program() -> str:

@@ -23,6 +23,7 @@ from mirrorctl.sync import PackageSync, SyncReport
 if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.demo import DemoSite
     from mirrorctl.drafts import WrittenDraft
+    from mirrorctl.nightly import NightlyResult
     from mirrorctl.patches import PatchFile
     from mirrorctl.queues import ApplyReport, ExportReport
     from mirrorctl.rebasing import RebaseReport
@@ -268,12 +269,16 @@ def rebase_table(report: RebaseReport) -> str:
     return "\n".join(lines)
 
 
-def releases_json(found: list[ReleaseList]) -> str:
-    return json.dumps({"packages": [
+def _releases_data(found: list[ReleaseList]) -> dict[str, Any]:
+    return {"packages": [
         {"name": r.name, "current": r.current, "latest": r.latest, "new": list(r.new),
          "tags": dict(r.tags), "can_retire": r.can_retire, "retire_detail": r.retire_detail,
          "skipped": r.skipped, "flags": list(r.flags), "pypi_latest": r.pypi_latest,
-         "pypi_error": r.pypi_error, "problems": list(r.problems)} for r in found]}, indent=2)
+         "pypi_error": r.pypi_error, "problems": list(r.problems)} for r in found]}
+
+
+def releases_json(found: list[ReleaseList]) -> str:
+    return json.dumps(_releases_data(found), indent=2)
 
 
 def releases_table(found: list[ReleaseList]) -> str:
@@ -442,10 +447,14 @@ def report_markdown(report: Report) -> str:
 
 
 def report_json(report: Report) -> str:
+    return json.dumps(_report_data(report), indent=2)
+
+
+def _report_data(report: Report) -> dict[str, Any]:
     from mirrorctl.report import summary_line
 
     counts = report.counts
-    return json.dumps({
+    return {
         "summary": {"patches": sum(counts.values()), "by_status": dict(sorted(counts.items())),
                     "line": summary_line(counts)},
         "packages": [{
@@ -455,7 +464,35 @@ def report_json(report: Report) -> str:
             if p.grade else [],
             "patches": [{"patch": patch.name, "status": patch.status.kind,
                          "argument": patch.status.argument} for patch in p.patches],
-            "problems": list(p.problems)} for p in report.packages]}, indent=2)
+            "problems": list(p.problems)} for p in report.packages]}
+
+
+def nightly_json(result: NightlyResult) -> str:
+    return json.dumps({
+        "sync": _sync_data(result.sync), "releases": _releases_data(list(result.releases)),
+        "rebases": [_rebase_data(r) for r in result.rebases],
+        "rebase_errors": [{"package": n, "error": e} for n, e in result.rebase_errors],
+        "report": _report_data(result.report), "needs_human": list(result.needs_human),
+        "history": str(result.history)}, indent=2)
+
+
+def nightly_table(result: NightlyResult) -> str:
+    from mirrorctl.report import summary_line
+
+    parts = ["== sync ==", sync_table(result.sync), "", "== new releases ==",
+             releases_table(list(result.releases))]
+    if result.rebases or result.rebase_errors:
+        parts += ["", "== rebases =="]
+        parts += [rebase_table(r) for r in result.rebases]
+        parts += [f"{name}: rebase failed: {error}" for name, error in result.rebase_errors]
+    parts += ["", "== upstreaming ==", summary_line(result.report.counts), ""]
+    if result.needs_human:
+        parts.append(f"== needs a person ({len(result.needs_human)}) ==")
+        parts += [f"- {need}" for need in result.needs_human]
+    else:
+        parts.append("nothing needs a person")
+    parts.append(f"history: {result.history}")
+    return "\n".join(parts)
 
 
 RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
@@ -483,6 +520,8 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("submit", "json"): submit_json,
     ("report", "md"): report_markdown,
     ("report", "json"): report_json,
+    ("nightly", "table"): nightly_table,
+    ("nightly", "json"): nightly_json,
     ("demo", "table"): demo_table,
     ("demo", "json"): demo_json,
 }

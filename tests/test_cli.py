@@ -16,7 +16,8 @@ from tests.gitrepos import write_config
 @pytest.mark.parametrize("command", [
     [], ["sync"], ["validate"], ["demo"], ["patches"], ["patches", "apply"],
     ["patches", "export"], ["releases"], ["rebase"], ["classify"], ["upstream"],
-    ["upstream", "draft"], ["upstream", "refresh"], ["upstream", "submit"], ["report"]])
+    ["upstream", "draft"], ["upstream", "refresh"], ["upstream", "submit"], ["report"],
+    ["nightly"]])
 def test_every_command_has_help_with_examples(run_cli, command: list[str]) -> None:
     result = run_cli(*command, "--help")
     assert result.code == 0

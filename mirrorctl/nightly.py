@@ -1,0 +1,108 @@
+"""`mirrorctl nightly`: what the team runs every night and reads every morning.
+
+sync, then releases, then a rebase of every package that has a new release (writing
+the new queue; pushing riscv64/<version> and opening the mirror's merge request only
+when asked), then the report. One package failing never stops the others; the result
+says what needs a person. Each run leaves a JSON record under <workdir>/history/.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from mirrorctl.config import Config, Package
+from mirrorctl.errors import MirrorctlError
+from mirrorctl.fsutil import atomic_write_text
+from mirrorctl.git import GitRunner
+from mirrorctl.rebasing import RebaseOptions, RebaseReport, rebase_queue
+from mirrorctl.releases import ReleaseList, ReleaseOptions, check_releases
+from mirrorctl.report import Report, build_report, summary_line
+from mirrorctl.sync import SyncOptions, SyncReport, sync_packages
+
+__all__ = ["NightlyOptions", "NightlyResult", "run_nightly"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NightlyOptions:
+    workdir: Path
+    jobs: int
+    push: bool = False  # push new riscv64 branches (and open mirror merge requests)
+    stamp: str  # when the run started, for the history record (the CLI reads the clock)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NightlyResult:
+    sync: SyncReport
+    releases: tuple[ReleaseList, ...]
+    rebases: tuple[RebaseReport, ...]
+    rebase_errors: tuple[tuple[str, str], ...]  # (package, error)
+    report: Report
+    needs_human: tuple[str, ...]
+    history: Path
+
+
+def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOptions,
+                runner: GitRunner, *, sleep: Callable[[float], None],
+                open_request: Callable[[Package, RebaseReport], RebaseReport] | None = None,
+                ) -> NightlyResult:
+    synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs),
+                           runner, sleep=sleep)
+    found = check_releases(config, packages, ReleaseOptions(workdir=options.workdir), runner)
+    rebases: list[RebaseReport] = []
+    errors: list[tuple[str, str]] = []
+    for package, releases in zip(packages, found, strict=True):
+        if not releases.new or package.version is None or not (
+                config.patchsets / package.name / package.version).is_dir():
+            continue
+        try:
+            rebased = rebase_queue(config, package, RebaseOptions(
+                workdir=options.workdir, push=options.push, grade=options.push,
+                range_diff=options.push), runner)
+            if open_request is not None and rebased.push in ("created", "updated", "unchanged"):
+                rebased = open_request(package, rebased)
+            rebases.append(rebased)
+        except MirrorctlError as exc:  # one package's trouble never stops the others
+            errors.append((package.name, str(exc)))
+    report = build_report(config, packages, workdir=options.workdir, runner=runner)
+    needs = _needs_human(synced, found, rebases, errors, report)
+    history = _record(options, report, needs)
+    return NightlyResult(sync=synced, releases=tuple(found), rebases=tuple(rebases),
+                         rebase_errors=tuple(errors), report=report, needs_human=tuple(needs),
+                         history=history)
+
+
+def _needs_human(synced: SyncReport, found: Sequence[ReleaseList],
+                 rebases: Sequence[RebaseReport], errors: Sequence[tuple[str, str]],
+                 report: Report) -> list[str]:
+    needs = [f"{p.name}: sync failed: {p.error}" for p in synced.packages if p.error]
+    needs += [f"{p.name}: {u.ref}: {u.detail}" for p in synced.packages for u in p.refs
+              if u.needs_human]
+    needs += [f"{r.name}: {problem}" for r in found for problem in r.problems]
+    needs += [f"{r.package}: {o.patch.name} conflicts on {r.onto}" for r in rebases
+              for o in r.result.outcomes if o.outcome == "conflict"]
+    needs += [f"{r.package}: pushing {r.branch} was {r.push}: {r.push_detail}" for r in rebases
+              if r.push in ("refused", "rejected")]
+    needs += [f"{name}: rebase failed: {error}" for name, error in errors]
+    return needs
+
+
+def _record(options: NightlyOptions, report: Report, needs: Sequence[str]) -> Path:
+    """One JSON file a run: the counts the report's trend is drawn from."""
+    counts = report.counts
+    record = {"stamp": options.stamp, "summary": summary_line(counts),
+              "by_status": dict(sorted(counts.items())), "needs_human": len(needs),
+              "packages": {p.name: {"current": p.current, "latest": p.latest,
+                                    "level": p.grade.level if p.grade else None,
+                                    "patches": {patch.name: str(patch.status)
+                                                for patch in p.patches}}
+                           for p in report.packages}}
+    path = options.workdir / "history" / f"{options.stamp}.json"
+    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def with_request(report: RebaseReport, url: str, action: str) -> RebaseReport:
+    return replace(report, merge_request=url, merge_request_action=action)

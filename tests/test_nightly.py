@@ -1,0 +1,39 @@
+"""`mirrorctl nightly`: sync, releases, rebases and the report, and what needs a person."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import Site
+from tests.test_rebase import numpy_site  # noqa: F401 - the fixture
+
+
+def nightly(run_cli, site: Site, *args: str):  # type: ignore[no-untyped-def]
+    result = run_cli(*site.args("nightly", "--format", "json", *args))
+    return result, (json.loads(result.out) if result.out.startswith("{") else None)
+
+
+def test_a_conflict_needs_a_person(run_cli, numpy_site: Site) -> None:  # noqa: F811
+    result, data = nightly(run_cli, numpy_site)
+    assert result.code == 1
+    assert data["sync"]["packages"][0]["status"] == "updated"
+    assert data["releases"]["packages"][0]["new"] == ["1.1.0"]
+    [rebased] = data["rebases"]
+    assert (rebased["to"], rebased["status"]) == ("1.1.0", "conflict")
+    assert data["needs_human"] == ["numpy: 0002-ENH-constants.patch conflicts on v1.1.0"]
+    assert data["report"]["summary"]["line"] == "6 patches: 1 submitted, 5 pending"
+    history = json.loads(Path(data["history"]).read_text())
+    assert history["summary"] == "6 patches: 1 submitted, 5 pending"
+    assert history["packages"]["numpy"]["level"] == "hard"
+
+
+def test_a_clean_night_writes_the_new_queue_and_needs_nobody(run_cli, numpy_site: Site) -> None:  # noqa: F811
+    (numpy_site.root / "patchsets" / "numpy" / "1.0.0" / "0002-ENH-constants.patch").unlink()
+    result = run_cli(*numpy_site.args("nightly"))
+    assert result.code == 0, result.out + result.err
+    assert "nothing needs a person" in result.out
+    assert (numpy_site.root / "patchsets" / "numpy" / "1.1.0").is_dir()
+    again, data = nightly(run_cli, numpy_site)
+    assert again.code == 0 and data["sync"]["packages"][0]["status"] == "unchanged"
+    assert data["rebases"][0]["written"] == "unchanged"
