@@ -702,12 +702,14 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
 @_format_option
 @click.pass_obj
 def demo(g: Globals, root: Path, fmt: str) -> None:
-    """Build a self-contained sandbox and run the nightly mirror sync on it.
+    """Build a self-contained sandbox and run the nightly on it.
 
     Local upstream repositories with real-looking releases, mirrors that carry
-    riscv64 patch branches, and a mirrors.yaml; no network. It syncs once, moves
-    the upstreams as real ones move (a new release, a re-tagged release, a
-    force-pushed branch, a deleted branch), and syncs again.
+    riscv64 patch branches, riscv64 patch queues and a mirrors.yaml; no network. It
+    syncs once, moves the upstreams as real ones move (a release that switches build
+    backend, one that merged a riscv64 patch, one that reworked a patched line, a
+    re-tagged release, a force-pushed branch, a deleted branch), then runs the whole
+    nightly (sync, releases, rebases, report) and says where the report is.
 
     \b
     Examples:
@@ -716,8 +718,10 @@ def demo(g: Globals, root: Path, fmt: str) -> None:
     """
     from mirrorctl.config import load_config
     from mirrorctl.demo import build_demo, evolve_upstreams
+    from mirrorctl.fsutil import atomic_write_text
     from mirrorctl.git import GitRunner, GitSettings
     from mirrorctl.lock import workdir_lock
+    from mirrorctl.nightly import NightlyOptions, run_nightly
     from mirrorctl.output import DemoRun, render
     from mirrorctl.sync import SyncOptions, sync_packages
 
@@ -726,16 +730,21 @@ def demo(g: Globals, root: Path, fmt: str) -> None:
                                   allowed_protocols=("file",)))
     site = build_demo(root, setup)
     config = load_config(site.config)
-    options = SyncOptions(workdir=site.workdir, jobs=config.jobs)
+    packages = config.select(())
     with workdir_lock(site.workdir, "demo") as lock_fd:
         runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
                                        inherit_fds=(lock_fd,)))
-        first = sync_packages(config.select(()), options, runner, sleep=time.sleep)
+        first = sync_packages(packages, SyncOptions(workdir=site.workdir, jobs=config.jobs),
+                              runner, sleep=time.sleep)
         changes = evolve_upstreams(site, setup)
-        second = sync_packages(config.select(()), options, runner, sleep=time.sleep)
-    g.echo(render("demo", fmt, DemoRun(site=site, changes=tuple(changes), syncs=(first, second),
-                                       program=_program())))
-    if first.failed or second.failed:
+        night = run_nightly(config, packages, NightlyOptions(
+            workdir=site.workdir, jobs=config.jobs, stamp=_utc_stamp()), runner,
+            sleep=time.sleep)
+    report = site.root / "report.md"
+    atomic_write_text(report, render("report", "md", night.report))
+    g.echo(render("demo", fmt, DemoRun(site=site, changes=tuple(changes), first=first,
+                                       nightly=night, report=report, program=_program())))
+    if first.failed or night.sync.failed:
         raise SystemExit(EXIT_FAILURE)
 
 

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mirrorctl.errors import ConfigProblem
@@ -147,32 +148,38 @@ def validation_table(result: ValidationResult) -> str:
 class DemoRun:
     site: DemoSite
     changes: tuple[str, ...]
-    syncs: tuple[SyncReport, SyncReport]
+    first: SyncReport
+    nightly: NightlyResult
+    report: Path
     program: str = "mirrorctl"  # how to invoke mirrorctl again, for the closing hints
 
 
 def demo_json(run: DemoRun) -> str:
     return json.dumps({"dir": str(run.site.root), "config": str(run.site.config),
                        "workdir": str(run.site.workdir), "upstream_changes": list(run.changes),
-                       "syncs": [_sync_data(r) for r in run.syncs]}, indent=2)
+                       "first_sync": _sync_data(run.first),
+                       "nightly": json.loads(nightly_json(run.nightly)),
+                       "report": str(run.report)}, indent=2)
 
 
 def demo_table(run: DemoRun) -> str:
-    first, second = run.syncs
     return "\n".join([
         f"mirrorctl demo: a sandbox in {run.site.root}", "",
         "1. First sync: the mirrors receive upstream's branches and release tags;",
         "   their own riscv64/* branches stay as they are.", "",
-        sync_table(first), "",
+        sync_table(run.first), "",
         "2. Meanwhile upstream:",
         *(f"   - {change}" for change in run.changes), "",
-        "3. The nightly sync follows what is safe and reports what needs a person:", "",
-        sync_table(second), "",
-        "Try it yourself (mirrors.yaml and the work directory are there):",
+        "3. The nightly: sync, new releases, the riscv64 queues carried onto them, the",
+        "   upstreaming report, and what needs a person:", "",
+        nightly_table(run.nightly), "",
+        f"The report: {run.report}",
+        "Try it yourself (mirrors.yaml, patchsets/ and the work directory are there):",
         f"   cd {run.site.root}",
-        f"   {run.program} sync --dry-run",
+        f"   {run.program} classify",
+        f"   {run.program} rebase scipy --worktree /tmp/scipy-rebase   # resolve the conflict",
+        f"   {run.program} upstream draft numpy",
         f"   {run.program} sync numpy --force-tags   # follow the re-tagged release",
-        f"   {run.program} sync scipy --prune        # drop the branch upstream deleted",
     ])
 
 
@@ -253,6 +260,9 @@ def rebase_table(report: RebaseReport) -> str:
     if report.written == "not-written":
         lines.append(f"{report.patchset}: not written (a patch conflicts; --keep-partial "
                      "writes the others)")
+    elif report.written == "nothing-to-carry":
+        lines.append(f"{report.patchset}: not written: every patch is upstream, nothing is "
+                     "left to carry")
     else:
         lines.append(f"{report.patchset}: {report.written}")
     if report.push:

@@ -41,7 +41,9 @@ if TYPE_CHECKING:  # requests and python-gitlab load only when a merge request i
 __all__ = ["RebaseOptions", "RebaseReport", "continue_rebase", "newest_release",
            "open_mirror_request", "rebase_queue", "target_release"]
 
-WriteResult = Literal["written", "unchanged", "not-written"]
+# nothing-to-carry: every patch went upstream, so no queue folder is written (a missing
+# queue means "no patches" to sync, classify and the nightly alike).
+WriteResult = Literal["written", "unchanged", "not-written", "nothing-to-carry"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -303,6 +305,8 @@ def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, t
             else:
                 continue
             kept.append(outcome.patch.name)
+        if not kept:
+            return "nothing-to-carry"
         if (queue.directory / "series").is_file():
             (staging / "series").write_text("".join(f"{name}\n" for name in kept))
         if same_files(staging, target):

@@ -1,4 +1,4 @@
-"""`mirrorctl demo`: the README's first command builds its sandbox and shows every rule."""
+"""`mirrorctl demo`: the README's first command builds its sandbox and runs the nightly."""
 
 from __future__ import annotations
 
@@ -8,28 +8,37 @@ from pathlib import Path
 from tests.gitrepos import Repo
 
 
-def test_demo_builds_a_sandbox_and_syncs_it_twice(run_cli, tmp_path: Path) -> None:
+def test_demo_builds_a_sandbox_and_runs_the_nightly(run_cli, tmp_path: Path) -> None:
     root = tmp_path / "sandbox"
     result = run_cli("-q", "demo", "--dir", str(root), "--format", "json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    first, second = data["syncs"]
-    assert [p["status"] for p in first["packages"]] == ["updated"] * 3
-    refs = {p["name"]: {r["ref"]: r for r in p["refs"]} for p in second["packages"]}
-    assert refs["numpy"]["refs/tags/v1.25.2"]["reason"] == "tag-moved"
-    assert refs["numpy"]["refs/tags/v1.26.0"]["action"] == "create"
+    assert [p["status"] for p in data["first_sync"]["packages"]] == ["updated"] * 3
+    night = data["nightly"]
+    refs = {p["name"]: {r["ref"]: r for r in p["refs"]} for p in night["sync"]["packages"]}
+    assert refs["numpy"]["refs/tags/v1.25.1"]["reason"] == "tag-moved"
     assert refs["pyyaml"]["refs/heads/main"]["action"] == "force"
     assert refs["scipy"]["refs/heads/maintenance/1.14.x"]["reason"] == "deleted-upstream"
+    rebases = {r["package"]: r for r in night["rebases"]}
+    assert [p["outcome"] for p in rebases["numpy"]["patches"]] == ["applied", "applied"]
+    assert [p["outcome"] for p in rebases["pyyaml"]["patches"]] == ["upstreamed"]
+    assert rebases["pyyaml"]["written"] == "nothing-to-carry"
+    assert not (root / "patchsets" / "pyyaml" / "6.0.2").exists()
+    assert [p["outcome"] for p in rebases["scipy"]["patches"]] == ["conflict"]
+    assert night["needs_human"] == [
+        "numpy: refs/tags/v1.25.1: upstream moved the tag; run with --force-tags to follow it",
+        "scipy: 0001-MAINT-return-a-quiet-NaN-on-riscv64.patch conflicts on v1.15.0"]
+    grades = {p["name"]: p for p in night["report"]["packages"]}
+    assert grades["numpy"]["level"] == "hard"
+    assert grades["numpy"]["reasons"][0]["code"] == "build-backend-changed"
+    assert Path(data["report"]).read_text().startswith("# riscv64 upstreaming report")
     # The mirrors kept their riscv64 branches, on the release they patch.
     numpy = Repo(root / "mirrors" / "numpy.git")
-    # (v1.25.2 moved upstream, but the mirror kept the tag it had.)
     assert numpy.rev("refs/heads/riscv64/1.25.2^") == numpy.rev("refs/tags/v1.25.2^{commit}")
-    assert numpy.git("log", "-1", "--format=%s", "refs/heads/riscv64/1.25.2") == \
-        "BLD: build riscv64 wheels"
-    # The sandbox's own config works as is from inside it.
+    # The sandbox's own config and queues work as they are from inside it.
     check = run_cli("--config", str(root / "mirrors.yaml"), "--workdir", str(root / ".mirrorctl"),
-                    "-q", "sync", "--dry-run")
-    assert check.code == 0 and "dry run: nothing was pushed" in check.out
+                    "-q", "validate")
+    assert check.code == 0, check.out
 
 
 def test_demo_replaces_its_own_sandbox_but_no_other_folder(run_cli, tmp_path: Path) -> None:
