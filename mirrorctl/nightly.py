@@ -66,7 +66,8 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
             rebases.append(rebased)
         except MirrorctlError as exc:  # one package's trouble never stops the others
             errors.append((package.name, str(exc)))
-    report = build_report(config, packages, workdir=options.workdir, runner=runner)
+    report = build_report(config, packages, workdir=options.workdir, runner=runner,
+                          rebased={r.package: r for r in rebases})
     needs = _needs_human(synced, found, rebases, errors, report)
     history = _record(options, report, needs)
     return NightlyResult(sync=synced, releases=tuple(found), rebases=tuple(rebases),

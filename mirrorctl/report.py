@@ -8,16 +8,22 @@ Data only; output.py renders it as markdown or JSON.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mirrorctl.classify import Grade
 from mirrorctl.config import Config, Package
 from mirrorctl.errors import MirrorctlError
 from mirrorctl.git import GitRunner
 from mirrorctl.patches import PatchFile, read_queue
-from mirrorctl.upgrades import ClassifyOptions, classify_package
+from mirrorctl.queues import open_cache
+from mirrorctl.sync import package_runner
+from mirrorctl.upgrades import ClassifyOptions, classify_package, grade_upgrade
+
+if TYPE_CHECKING:
+    from mirrorctl.rebasing import RebaseReport
 
 __all__ = ["PackageReport", "Report", "build_report", "summary_line"]
 
@@ -55,12 +61,16 @@ def summary_line(counts: Counter[str]) -> str:
 
 
 def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
-                 runner: GitRunner) -> Report:
-    return Report(packages=tuple(_package(config, p, workdir, runner) for p in packages))
+                 runner: GitRunner,
+                 rebased: Mapping[str, RebaseReport] | None = None) -> Report:
+    """`rebased`: rebases just made (by the nightly), whose outcomes grade their packages
+    instead of a second rebase dry run."""
+    return Report(packages=tuple(_package(config, p, workdir, runner, (rebased or {}).get(
+        p.name)) for p in packages))
 
 
-def _package(config: Config, package: Package, workdir: Path,
-             runner: GitRunner) -> PackageReport:
+def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
+             rebased: RebaseReport | None) -> PackageReport:
     problems: list[str] = []
     patches: tuple[PatchFile, ...] = ()
     if package.version is not None:
@@ -69,8 +79,16 @@ def _package(config: Config, package: Package, workdir: Path,
         problems += [str(p) for p in found] if queue.directory.is_dir() else []
     grade, latest = None, package.version
     try:
-        graded = classify_package(config, package, ClassifyOptions(workdir=workdir), runner)
-        grade, latest = graded.grade, graded.to_version
+        if rebased is not None:
+            cache = open_cache(workdir, package, package_runner(runner, package))
+            old_tag = package.tag_format.tag_for(rebased.from_version)
+            grade = grade_upgrade(config, package, cache, old_tag, rebased.onto,
+                                  rebased.result.outcomes)
+            latest = rebased.to_version
+        else:
+            graded = classify_package(config, package, ClassifyOptions(workdir=workdir),
+                                      runner)
+            grade, latest = graded.grade, graded.to_version
     except MirrorctlError as exc:  # no cache, no version: the report says so and goes on
         problems.append(str(exc))
     return PackageReport(name=package.name, current=package.version, latest=latest,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import Site
 from tests.test_rebase import numpy_site  # noqa: F401 - the fixture
@@ -37,3 +40,15 @@ def test_a_clean_night_writes_the_new_queue_and_needs_nobody(run_cli, numpy_site
     again, data = nightly(run_cli, numpy_site)
     assert again.code == 0 and data["sync"]["packages"][0]["status"] == "unchanged"
     assert data["rebases"][0]["written"] == "unchanged"
+
+
+def test_the_report_grades_from_the_nightly_rebase_not_a_second_one(
+        run_cli, numpy_site: Site, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+
+    with caplog.at_level(logging.DEBUG, logger="mirrorctl.git"):
+        result, data = nightly(run_cli, numpy_site)
+    assert result.code == 1 and data["report"]["packages"][0]["level"] == "hard"
+    picks = [r for r in caplog.records if r.getMessage().startswith("run: git merge-tree")]
+    # Five of the six patches are picked once (the sixth is dropped by the request its
+    # header names); a second dry run for the report would double this.
+    assert len(picks) == 5
