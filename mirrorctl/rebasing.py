@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 
 from mirrorctl.classify import Grade
 from mirrorctl.config import Config, Package
@@ -31,6 +31,7 @@ from mirrorctl.queues import (
     remove_stale_staging,
 )
 from mirrorctl.rebase import PatchOutcome, RebaseResult, rebase_patches
+from mirrorctl.releases import newest_release
 from mirrorctl.replay import commit_patch
 from mirrorctl.resolve import Resolutions, open_worktree, remove_worktree, take_resolution
 from mirrorctl.sync import package_runner
@@ -38,8 +39,8 @@ from mirrorctl.sync import package_runner
 if TYPE_CHECKING:  # requests and python-gitlab load only when a merge request is opened
     from mirrorctl.forge import ForgeSettings
 
-__all__ = ["RebaseOptions", "RebaseReport", "continue_rebase", "newest_release",
-           "open_mirror_request", "rebase_queue", "target_release"]
+__all__ = ["RebaseOptions", "RebaseReport", "continue_rebase", "open_mirror_request",
+           "rebase_queue", "target_release"]
 
 # nothing-to-carry: every patch went upstream, so no queue folder is written (a missing
 # queue means "no patches" to sync, classify and the nightly alike).
@@ -245,19 +246,6 @@ def _outcome_from_json(data: dict[str, Any], queue: PatchQueue) -> PatchOutcome:
     return PatchOutcome(patch=patch, outcome=data["outcome"], files=tuple(data["files"]),
                         upstream_commit=data["upstream_commit"], detail=data["detail"],
                         commit=data["commit"], old_commit=data["old_commit"])
-
-
-def newest_release(cache: Repository, package: Package, *, above: str) -> str | None:
-    """The newest final release in the cache after version `above`."""
-    versions = []
-    for ref in cache.refs("refs/tags"):
-        text = package.tag_format.version_of(ref.removeprefix("refs/tags/"))
-        if text is None:
-            continue
-        version = Version(text)
-        if not (version.is_prerelease or version.is_devrelease) and version > Version(above):
-            versions.append((version, text))
-    return max(versions)[1] if versions else None
 
 
 def target_release(cache: Repository, package: Package, onto: str | None,

@@ -30,7 +30,9 @@ __all__ = [
     "cross_check",
     "list_releases",
     "new_releases",
+    "newest_release",
     "release_tags",
+    "tag_names",
 ]
 
 
@@ -95,10 +97,19 @@ def new_releases(tag_names: Iterable[str], tag_format: TagFormat, current: str |
     return [r.text for r in kept], {r.text: r.tag for r in kept}, len(newer) - len(kept)
 
 
-def list_releases(cache: Repository, package: Package, *, pre: bool = False,
+def tag_names(cache: Repository) -> list[str]:
+    return [ref.removeprefix("refs/tags/") for ref in cache.refs("refs/tags")]
+
+
+def newest_release(cache: Repository, package: Package, *, above: str) -> str | None:
+    """The newest final release in the cache after version `above`."""
+    newest, _, _ = new_releases(tag_names(cache), package.tag_format, above, limit=1)
+    return newest[0] if newest else None
+
+
+def list_releases(names: Iterable[str], package: Package, *, pre: bool = False,
                   limit: int = 3) -> ReleaseList:
-    tag_names = [ref.removeprefix("refs/tags/") for ref in cache.refs("refs/tags")]
-    new, tags, skipped = new_releases(tag_names, package.tag_format, package.version, pre=pre,
+    new, tags, skipped = new_releases(names, package.tag_format, package.version, pre=pre,
                                       limit=limit)
     return ReleaseList(name=package.name, current=package.version, new=tuple(new), tags=tags,
                        skipped=skipped)
@@ -144,7 +155,8 @@ def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitR
     except UsageError as exc:
         return ReleaseList(name=package.name, current=package.version, new=(), tags={},
                            problems=(str(exc),))
-    found = list_releases(cache, package, pre=options.pre, limit=options.limit)
+    names = tag_names(cache)  # one read of the tags serves both questions
+    found = list_releases(names, package, pre=options.pre, limit=options.limit)
     if client is None:
         return found
     from mirrorctl.pypi import riscv64_coverage
@@ -153,8 +165,7 @@ def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitR
         project = client.project(package.pypi)
     except MirrorctlError as exc:  # PypiError: the one package is marked, the others go on
         return replace(found, pypi_error=str(exc))
-    all_tags = release_tags([r.removeprefix("refs/tags/") for r in cache.refs("refs/tags")],
-                            package.tag_format, pre=options.pre)
+    all_tags = release_tags(names, package.tag_format, pre=options.pre)
     flags = cross_check([r.text for r in all_tags.values()], project, package.version,
                         pre=options.pre)
     versions = project.versions()

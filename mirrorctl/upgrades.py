@@ -22,7 +22,8 @@ from mirrorctl.git import GitRunner, Repository
 from mirrorctl.patches import read_queue
 from mirrorctl.queues import checked_version, open_cache, release_tag
 from mirrorctl.rebase import PatchOutcome, rebase_patches
-from mirrorctl.rebasing import newest_release, target_release
+from mirrorctl.rebasing import target_release
+from mirrorctl.releases import newest_release
 from mirrorctl.replay import PatchDoesNotApply
 from mirrorctl.sync import package_runner
 
