@@ -112,20 +112,11 @@ def _session(settings: ForgeSettings) -> requests.Session:
 
 
 def _github_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
-    api = settings.apis.get(ref.host, "https://api.github.com").rstrip("/")
-    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-    if settings.github_token:
-        headers["Authorization"] = f"Bearer {settings.github_token}"
+    api = _github_api(ref.host, settings)
     path = "pulls" if ref.kind == "mr" else "issues"
-    try:
-        response = _session(settings).get(f"{api}/repos/{ref.project}/{path}/{ref.number}",
-                                          headers=headers, timeout=settings.timeout)
-    except requests.Timeout as exc:
-        raise ForgeError(f"github timed out after {settings.timeout:g}s for {ref.url}") from exc
-    except requests.RequestException as exc:
-        raise ForgeError(f"github unreachable at {api}: {type(exc).__name__}") from exc
-    if response.status_code != 200:
-        raise ForgeError(_message(response.status_code, ref))
+    response = _call(None, ref, settings, lambda: _session(settings).get(
+        f"{api}/repos/{ref.project}/{path}/{ref.number}", headers=_github_headers(settings),
+        timeout=settings.timeout))
     data: dict[str, Any] = response.json()
     return RequestState(ref=ref, state=_github(data, ref.kind), title=str(data.get("title", "")))
 
@@ -139,22 +130,13 @@ def _github(data: Mapping[str, Any], kind: str) -> State:
 
 
 def _gitlab_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
-    import gitlab.exceptions  # python-gitlab: only when a GitLab request is asked about
-
-    api = settings.apis.get(ref.host, f"https://{ref.host}").rstrip("/")
-    try:
+    def fetch() -> Any:
         # python-gitlab retries 429 (honouring Retry-After) and 5xx itself.
         project = _gitlab_client(ref.host, settings).projects.get(ref.project, lazy=True)
         manager = project.mergerequests if ref.kind == "mr" else project.issues
-        item = manager.get(ref.number, max_retries=settings.retries)
-    except gitlab.exceptions.GitlabError as exc:
-        code = exc.response_code or 0
-        raise ForgeError(_message(code, ref) if code else
-                         f"gitlab at {api}: {type(exc).__name__}") from None
-    except requests.Timeout:
-        raise ForgeError(f"gitlab timed out after {settings.timeout:g}s for {ref.url}") from None
-    except requests.RequestException as exc:
-        raise ForgeError(f"gitlab unreachable at {api}: {type(exc).__name__}") from None
+        return manager.get(ref.number, max_retries=settings.retries)
+
+    item = _call(None, ref, settings, fetch)
     raw = getattr(item, "state", "")
     state: State = ("open" if raw == "opened" else "merged" if raw == "merged" else
                     "closed-unmerged" if ref.kind == "mr" else "closed-completed")
@@ -172,6 +154,10 @@ class Found:
     url: str
     title: str
     body: str
+
+
+def _github_api(host: str, settings: ForgeSettings) -> str:
+    return settings.apis.get(host, "https://api.github.com").rstrip("/")
 
 
 def _github_headers(settings: ForgeSettings) -> dict[str, str]:
@@ -219,32 +205,40 @@ def _gitlab_project(host: str, project: str, settings: ForgeSettings) -> Any:
 Forge = Literal["github", "gitlab"]
 
 
-def _call(what: str, forge: Forge, host: str, project: str, settings: ForgeSettings,
-          action: Any) -> Any:
-    """Run `action`, mapping every way it can fail to one ForgeError."""
+def _project_ref(forge: Forge, host: str, project: str) -> RequestRef:
+    """A project, as the error messages name it."""
+    return RequestRef(url=f"https://{host}/{project}", forge=forge, host=host, project=project,
+                      kind="issue", number=0)
+
+
+def _call(what: str | None, ref: RequestRef, settings: ForgeSettings, action: Any) -> Any:
+    """Run `action`, mapping every way it can fail to one ForgeError; `what` (doing what)
+    starts the message when given."""
     import gitlab.exceptions
 
-    ref = RequestRef(url=f"https://{host}/{project}", forge=forge, host=host, project=project,
-                     kind="issue", number=0)
+    prefix = f"{what}: " if what else ""
     try:
         response = action()
     except gitlab.exceptions.GitlabError as exc:
-        raise ForgeError(f"{what}: " + (_message(exc.response_code, ref) if exc.response_code
-                                        else type(exc).__name__)) from None
+        raise ForgeError(prefix + (_message(exc.response_code, ref) if exc.response_code
+                                   else f"{ref.forge}: {type(exc).__name__}")) from None
     except requests.Timeout:
-        raise ForgeError(f"{what}: {forge} timed out after {settings.timeout:g}s") from None
+        raise ForgeError(f"{prefix}{ref.forge} timed out after {settings.timeout:g}s for "
+                         f"{ref.url}") from None
     except requests.RequestException as exc:
-        raise ForgeError(f"{what}: {forge} unreachable ({type(exc).__name__})") from None
+        raise ForgeError(f"{prefix}{ref.forge} unreachable for {ref.url} "
+                         f"({type(exc).__name__})") from None
     if isinstance(response, requests.Response) and response.status_code >= 300:
-        raise ForgeError(f"{what}: {_message(response.status_code, ref)}")
+        raise ForgeError(prefix + _message(response.status_code, ref))
     return response
 
 
 def search_open(forge: Forge, host: str, project: str, settings: ForgeSettings) -> list[Found]:
     """Open issues and requests of `project` that mention riscv64."""
+    ref = _project_ref(forge, host, project)
     if forge == "github":
-        api = settings.apis.get(host, "https://api.github.com").rstrip("/")
-        response = _call("searching", forge, host, project, settings, lambda: _session(
+        api = _github_api(host, settings)
+        response = _call("searching", ref, settings, lambda: _session(
             settings).get(f"{api}/search/issues", headers=_github_headers(settings),
                           params={"q": f"repo:{project} is:open riscv64", "per_page": "50"},
                           timeout=settings.timeout))
@@ -253,7 +247,7 @@ def search_open(forge: Forge, host: str, project: str, settings: ForgeSettings) 
     gl_project = _gitlab_project(host, project, settings)
     found = []
     for manager in ("issues", "mergerequests"):
-        items = _call("searching", forge, host, project, settings, lambda m=manager: getattr(
+        items = _call("searching", ref, settings, lambda m=manager: getattr(
             gl_project, m).list(state="opened", search="riscv64", per_page=50, get_all=False))
         found += [Found(url=str(i.web_url), title=str(i.title),
                         body=str(getattr(i, "description", "") or "")) for i in items]
@@ -263,9 +257,10 @@ def search_open(forge: Forge, host: str, project: str, settings: ForgeSettings) 
 def open_issue(forge: Forge, host: str, project: str, settings: ForgeSettings, *, title: str,
                body: str, labels: list[str]) -> str:
     """Open an issue; its web URL. Never retried: a second POST would open it twice."""
+    ref = _project_ref(forge, host, project)
     if forge == "github":
-        api = settings.apis.get(host, "https://api.github.com").rstrip("/")
-        response = _call("opening the issue", forge, host, project, settings,
+        api = _github_api(host, settings)
+        response = _call("opening the issue", ref, settings,
                          lambda: requests.post(f"{api}/repos/{project}/issues",
                                                headers=_github_headers(settings),
                                                json={"title": title, "body": body,
@@ -273,7 +268,7 @@ def open_issue(forge: Forge, host: str, project: str, settings: ForgeSettings, *
                                                timeout=settings.timeout))
         return str(response.json()["html_url"])
     gl_project = _gitlab_project(host, project, settings)
-    issue = _call("opening the issue", forge, host, project, settings,
+    issue = _call("opening the issue", ref, settings,
                   lambda: gl_project.issues.create({"title": title, "description": body,
                                                     "labels": ",".join(labels)}))
     return str(issue.web_url)
@@ -283,10 +278,11 @@ def open_merge_request(forge: Forge, host: str, project: str, settings: ForgeSet
                        fork: str, branch: str, target: str, title: str, body: str) -> str:
     """Open a draft pull/merge request from `fork`'s `branch` into `project`'s `target`;
     its web URL. Never retried, like open_issue."""
+    ref = _project_ref(forge, host, project)
     if forge == "github":
-        api = settings.apis.get(host, "https://api.github.com").rstrip("/")
+        api = _github_api(host, settings)
         owner = fork.split("/", 1)[0]
-        response = _call("opening the pull request", forge, host, project, settings,
+        response = _call("opening the pull request", ref, settings,
                          lambda: requests.post(f"{api}/repos/{project}/pulls",
                                                headers=_github_headers(settings),
                                                json={"title": title, "body": body,
@@ -294,10 +290,10 @@ def open_merge_request(forge: Forge, host: str, project: str, settings: ForgeSet
                                                      "base": target, "draft": True},
                                                timeout=settings.timeout))
         return str(response.json()["html_url"])
-    upstream = _call("reading the upstream project", forge, host, project, settings,
+    upstream = _call("reading the upstream project", ref, settings,
                      lambda: _gitlab_client(host, settings).projects.get(project))
     fork_project = _gitlab_project(host, fork, settings)
-    request = _call("opening the merge request", forge, host, project, settings,
+    request = _call("opening the merge request", ref, settings,
                     lambda: fork_project.mergerequests.create({
                         "source_branch": branch, "target_branch": target,
                         "title": f"Draft: {title}", "description": body,
@@ -309,19 +305,21 @@ def open_or_update_mr(host: str, project: str, settings: ForgeSettings, *, sourc
                       target: str, title: str, description: str) -> tuple[str, str]:
     """The mirror's merge request from `source`: updated if one is open, else opened.
     (web URL, "opened" | "updated")."""
+    ref = _project_ref("gitlab", host, project)
+
     def where() -> Any:
         return _gitlab_client(host, settings).projects.get(project)
 
-    mirror = _call("reading the mirror project", "gitlab", host, project, settings, where)
-    existing = _call("listing the mirror's merge requests", "gitlab", host, project, settings,
+    mirror = _call("reading the mirror project", ref, settings, where)
+    existing = _call("listing the mirror's merge requests", ref, settings,
                      lambda: mirror.mergerequests.list(state="opened", source_branch=source,
                                                        get_all=False))
     if existing:
         request = existing[0]
         request.title, request.description = title, description
-        _call("updating the merge request", "gitlab", host, project, settings, request.save)
+        _call("updating the merge request", ref, settings, request.save)
         return str(request.web_url), "updated"
-    request = _call("opening the merge request", "gitlab", host, project, settings,
+    request = _call("opening the merge request", ref, settings,
                     lambda: mirror.mergerequests.create({
                         "source_branch": source, "target_branch": target, "title": title,
                         "description": description}))
