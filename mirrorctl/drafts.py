@@ -172,6 +172,7 @@ class DraftContext:
     version: str
     upstream: str
     mirror: str
+    mirror_web: str | None
     target_branch: str
     patch_path: str  # as the builders' repository names it
     pythons: Sequence[str]
@@ -189,7 +190,7 @@ def _problem(patch: PatchFile) -> str:
 
 def _sections(patch: PatchFile, context: DraftContext, kind: Kind) -> dict[str, str]:
     files = "\n".join(f"- `{path}`" for path in patch.files)
-    mirror_tree = _browse(context.mirror, f"riscv64/{context.version}")
+    mirror_tree = _browse(context.mirror_web, context.mirror, f"riscv64/{context.version}")
     pythons = ", ".join(context.pythons)
     tests = [path for path in patch.files if "test" in path.lower()]
     reproduce = (f"On riscv64 (hardware or qemu-user), run:\n\n```\npython -m pytest "
@@ -211,14 +212,14 @@ def _sections(patch: PatchFile, context: DraftContext, kind: Kind) -> dict[str, 
     }
 
 
-def _browse(url: str, branch: str) -> str:
-    forge, project = forge_of(url)
-    parts = urlsplit(url)
-    if forge == "gitlab" and project:
-        return f"https://{parts.hostname}/{project}/-/tree/{branch}"
-    if forge == "github" and project:
-        return f"https://github.com/{project}/tree/{branch}"
-    return f"{url} (branch {branch})"
+def _browse(web: str | None, git_url: str, branch: str) -> str:
+    """A link to the mirror's branch: its web page (Package.mirror_web) where known."""
+    forge = forge_of(web)[0] if web else "unknown"
+    if forge == "gitlab":
+        return f"{web}/-/tree/{branch}"
+    if forge == "github":
+        return f"{web}/tree/{branch}"
+    return f"{git_url} (branch {branch})"
 
 
 _DEFAULT_MR = ("What fails on riscv64", "problem"), ("What this change does", "change"), (
@@ -338,7 +339,8 @@ def write_drafts(config: Config, package: Package, options: DraftOptions,
     out = options.out or options.workdir / "drafts" / package.name
     context = DraftContext(
         package=package.name, version=version, upstream=package.upstream,
-        mirror=package.mirror, target_branch=_target_branch(cache, package),
+        mirror=package.mirror, mirror_web=package.mirror_web,
+        target_branch=_target_branch(cache, package),
         patch_path="", pythons=config.python_versions)
     written = []
     for patch in candidates:

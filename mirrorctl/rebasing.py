@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion
 
@@ -207,7 +208,7 @@ def open_mirror_request(package: Package, report: RebaseReport, description: str
     if forge != "gitlab" or project is None:
         raise UsageError(f"{package.name}: mirror merge requests need a GitLab mirror; set "
                          "`mirror_web:` to the mirror project's page")
-    host = web.split("://", 1)[-1].split("/", 1)[0]
+    host = urlsplit(web).hostname or ""
     title = f"Draft: {package.name} {report.to_version} riscv64 patch queue"
     return open_or_update_mr(host, project, forges, source=report.branch, target=target,
                              title=title, description=description)
