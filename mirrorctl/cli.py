@@ -608,35 +608,59 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
 
 @cli.command()
 @click.argument("packages", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
-              show_default=True, help="Markdown for people, json for scripts.")
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md",
+              show_default=True,
+              help="Markdown for people, json for scripts, html for one self-contained page "
+                   "with the trend chart.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file (whole, never half) instead of stdout.")
+@click.option("--merge", "merge_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Build the report from the JSON results in this directory (`nightly "
+                   "--format json` or `report --format json`, one file a package, as the CI "
+                   "pipeline's jobs leave them) instead of from the caches.")
+@click.option("--record", is_flag=True,
+              help="Append this report to the history in the work directory, as a nightly "
+                   "run does (the CI pipeline's report job uses it).")
 @click.pass_obj
-def report(g: Globals, packages: tuple[str, ...], fmt: str, output: Path | None) -> None:
+def report(g: Globals, packages: tuple[str, ...], fmt: str, output: Path | None,
+           merge_dir: Path | None, record: bool) -> None:
     """The upstreaming report over all packages.
 
     For each package: the mirrored version against upstream's latest release, the
-    grade of the upgrade with its main reason, and every patch by Upstream-Status with
-    its link; on top, one line in the manner of Yocto's patch metrics, e.g.
-    "37 patches: 12 submitted, 9 pending, 10 inappropriate, 6 backports".
+    grade of the upgrade with its reasons, and every patch by Upstream-Status with its
+    link and how it carries onto the latest release; the conflicts waiting for a
+    person; the patches accepted upstream and the patches dropped since the last
+    nightly run (the newest record in <workdir>/history/); on top, one line in the
+    manner of Yocto's patch metrics, e.g. "37 patches: 12 submitted, 9 pending, 10
+    inappropriate, 6 backports". The html page adds the trend of pending, submitted
+    and accepted patches over the nightly runs; it loads nothing from the network.
 
     \b
     Examples:
       mirrorctl report
+      mirrorctl report --format html -o report.html
       mirrorctl report --format json -o report.json
+      mirrorctl report --merge results/ --record --format html -o report.html
     """
     from mirrorctl.config import load_config
     from mirrorctl.fsutil import atomic_write_text
+    from mirrorctl.history import read_history, write_record
     from mirrorctl.lock import workdir_lock
     from mirrorctl.output import render
-    from mirrorctl.report import build_report
+    from mirrorctl.report import assemble, build_report, merged_packages
 
-    config = load_config(g.config_path)
-    selected = config.select(packages)
+    if merge_dir is not None and packages:
+        raise click.UsageError("--merge reports the packages in its results; name none")
+    stamp = _utc_stamp()
     with workdir_lock(g.workdir, "report") as lock_fd:
-        built = build_report(config, selected, workdir=g.workdir,
-                             runner=_runner(g, config, lock_fd))
+        if merge_dir is not None:
+            built = assemble(merged_packages(merge_dir), read_history(g.workdir), stamp=stamp)
+        else:
+            config = load_config(g.config_path)
+            built = build_report(config, config.select(packages), workdir=g.workdir,
+                                 stamp=stamp, runner=_runner(g, config, lock_fd))
+        if record:
+            write_record(g.workdir, stamp, built, ())
     text = render("report", fmt, built)
     if output is None:
         g.echo(text.rstrip("\n"))

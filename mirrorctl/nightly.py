@@ -8,18 +8,17 @@ says what needs a person. Each run leaves a JSON record under <workdir>/history/
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mirrorctl.config import Config, Package
 from mirrorctl.errors import MirrorctlError
-from mirrorctl.fsutil import atomic_write_text
 from mirrorctl.git import GitRunner
+from mirrorctl.history import write_record
 from mirrorctl.rebasing import RebaseOptions, RebaseReport, rebase_queue
 from mirrorctl.releases import ReleaseList, ReleaseOptions, check_releases
-from mirrorctl.report import Report, build_report, summary_line
+from mirrorctl.report import Report, build_report
 from mirrorctl.sync import SyncOptions, SyncReport, sync_packages
 
 __all__ = ["NightlyOptions", "NightlyResult", "run_nightly"]
@@ -67,9 +66,9 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         except MirrorctlError as exc:  # one package's trouble never stops the others
             errors.append((package.name, str(exc)))
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
-                          rebased={r.package: r for r in rebases})
+                          stamp=options.stamp, rebased={r.package: r for r in rebases})
     needs = _needs_human(synced, found, rebases, errors, report)
-    history = _record(options, report, needs)
+    history = write_record(options.workdir, options.stamp, report, needs)
     return NightlyResult(sync=synced, releases=tuple(found), rebases=tuple(rebases),
                          rebase_errors=tuple(errors), report=report, needs_human=tuple(needs),
                          history=history)
@@ -88,21 +87,6 @@ def _needs_human(synced: SyncReport, found: Sequence[ReleaseList],
               if r.push in ("refused", "rejected")]
     needs += [f"{name}: rebase failed: {error}" for name, error in errors]
     return needs
-
-
-def _record(options: NightlyOptions, report: Report, needs: Sequence[str]) -> Path:
-    """One JSON file a run: the counts the report's trend is drawn from."""
-    counts = report.counts
-    record = {"stamp": options.stamp, "summary": summary_line(counts),
-              "by_status": dict(sorted(counts.items())), "needs_human": len(needs),
-              "packages": {p.name: {"current": p.current, "latest": p.latest,
-                                    "level": p.grade.level if p.grade else None,
-                                    "patches": {patch.name: str(patch.status)
-                                                for patch in p.patches}}
-                           for p in report.packages}}
-    path = options.workdir / "history" / f"{options.stamp}.json"
-    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
-    return path
 
 
 def with_request(report: RebaseReport, url: str, action: str) -> RebaseReport:

@@ -11,12 +11,13 @@ import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mirrorctl.errors import ConfigProblem
+from mirrorctl.history import stamp_text
 from mirrorctl.redact import Redactor
 from mirrorctl.refplan import RefUpdate
 from mirrorctl.sync import PackageSync, SyncReport
@@ -25,11 +26,10 @@ if TYPE_CHECKING:  # not loaded on the nightly sync's path
     from mirrorctl.demo import DemoSite
     from mirrorctl.drafts import WrittenDraft
     from mirrorctl.nightly import NightlyResult
-    from mirrorctl.patches import PatchFile
     from mirrorctl.queues import ApplyReport, ExportReport
     from mirrorctl.rebasing import RebaseReport
     from mirrorctl.releases import ReleaseList
-    from mirrorctl.report import Report
+    from mirrorctl.report import Change, PatchRow, Report
     from mirrorctl.standing import Standing
     from mirrorctl.submit import Submission
     from mirrorctl.upgrades import Classification
@@ -429,17 +429,22 @@ def rebase_markdown(report: RebaseReport) -> str:
     return "\n".join(lines)
 
 
-def _status_link(patch: PatchFile) -> str:
-    argument = patch.status.argument or ""
+def _status_link(patch: PatchRow) -> str:
+    argument = patch.argument or ""
     if argument.startswith(("https://", "http://")):
-        return f"{patch.status.kind} [{argument}]({argument})"
-    return str(patch.status)
+        return f"{patch.status} [{argument}]({argument})"
+    return patch.header
+
+
+def _changes(title: str, changes: Sequence[Change], since: str | None) -> list[str]:
+    if since is None:
+        return []
+    lines = ["", f"## {title} since {stamp_text(since)}", ""]
+    return lines + ([f"- {c.package}: `{c.patch}`: {c.detail}" for c in changes] or ["none"])
 
 
 def report_markdown(report: Report) -> str:
-    from mirrorctl.report import summary_line
-
-    lines = ["# riscv64 upstreaming report", "", summary_line(report.counts), "",
+    lines = ["# riscv64 upstreaming report", "", report.summary, "",
              "| package | mirrored | upstream latest | grade | main reason |",
              "|---|---|---|---|---|"]
     for p in report.packages:
@@ -447,11 +452,18 @@ def report_markdown(report: Report) -> str:
         reason = f"{main.code}: {main.detail}" if main else "; ".join(p.problems) or "-"
         lines.append(f"| {p.name} | {p.current or '-'} | {p.latest or '-'} | "
                      f"{p.grade.level if p.grade else '-'} | {reason.replace('|', '/')} |")
+    if report.conflicts:
+        lines += ["", "## Conflicts waiting for a person", ""]
+        lines += [f"- {c.package}: `{c.patch}` {c.detail}" for c in report.conflicts]
+    lines += _changes("Accepted upstream", report.accepted, report.since)
+    lines += _changes("Dropped", report.dropped, report.since)
     for p in report.packages:
         if not p.patches and not p.problems:
             continue
         lines += ["", f"## {p.name} {p.current or ''}".rstrip(), ""]
-        lines += [f"- `{patch.name}`: {_status_link(patch)}" for patch in p.patches]
+        lines += [f"- `{patch.name}`: {_status_link(patch)}"
+                  + (f" ({patch.outcome} on {p.latest})" if patch.outcome else "")
+                  for patch in p.patches]
         lines += [f"- problem: {problem}" for problem in p.problems]
     return "\n".join(lines) + "\n"
 
@@ -460,21 +472,37 @@ def report_json(report: Report) -> str:
     return json.dumps(_report_data(report), indent=2)
 
 
-def _report_data(report: Report) -> dict[str, Any]:
-    from mirrorctl.report import summary_line
+def report_html(report: Report) -> str:
+    from mirrorctl.htmlreport import render_html
 
+    return render_html(report)
+
+
+def _change_data(changes: Sequence[Change]) -> list[dict[str, str]]:
+    return [{"package": c.package, "patch": c.patch, "detail": c.detail} for c in changes]
+
+
+def _report_data(report: Report) -> dict[str, Any]:
     counts = report.counts
     return {
         "summary": {"patches": sum(counts.values()), "by_status": dict(sorted(counts.items())),
-                    "line": summary_line(counts)},
+                    "line": report.summary},
         "packages": [{
             "name": p.name, "current": p.current, "latest": p.latest,
             "level": p.grade.level if p.grade else None,
+            "pinned": p.grade.pinned if p.grade else False,
             "reasons": [{"code": r.code, "detail": r.detail} for r in p.grade.reasons]
             if p.grade else [],
-            "patches": [{"patch": patch.name, "status": patch.status.kind,
-                         "argument": patch.status.argument} for patch in p.patches],
-            "problems": list(p.problems)} for p in report.packages]}
+            "patches": [{"patch": patch.name, "status": patch.status,
+                         "argument": patch.argument, "outcome": patch.outcome}
+                        for patch in p.patches],
+            "problems": list(p.problems)} for p in report.packages],
+        "since": report.since,
+        "accepted": _change_data(report.accepted),
+        "dropped": _change_data(report.dropped),
+        "conflicts": _change_data(report.conflicts),
+        "trend": [{"stamp": t.stamp, "pending": t.pending, "submitted": t.submitted,
+                   "accepted": t.accepted} for t in report.trend]}
 
 
 def nightly_json(result: NightlyResult) -> str:
@@ -487,15 +515,13 @@ def nightly_json(result: NightlyResult) -> str:
 
 
 def nightly_table(result: NightlyResult) -> str:
-    from mirrorctl.report import summary_line
-
     parts = ["== sync ==", sync_table(result.sync), "", "== new releases ==",
              releases_table(list(result.releases))]
     if result.rebases or result.rebase_errors:
         parts += ["", "== rebases =="]
         parts += [rebase_table(r) for r in result.rebases]
         parts += [f"{name}: rebase failed: {error}" for name, error in result.rebase_errors]
-    parts += ["", "== upstreaming ==", summary_line(result.report.counts), ""]
+    parts += ["", "== upstreaming ==", result.report.summary, ""]
     if result.needs_human:
         parts.append(f"== needs a person ({len(result.needs_human)}) ==")
         parts += [f"- {need}" for need in result.needs_human]
@@ -530,6 +556,7 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("submit", "json"): submit_json,
     ("report", "md"): report_markdown,
     ("report", "json"): report_json,
+    ("report", "html"): report_html,
     ("nightly", "table"): nightly_table,
     ("nightly", "json"): nightly_json,
     ("demo", "table"): demo_table,

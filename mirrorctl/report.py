@@ -2,36 +2,64 @@
 the grade of the upgrade, and where every patch stands; over all, one summary line in
 the manner of Yocto's patch metrics ("37 patches: 12 submitted, 9 pending, ...").
 
-Data only; output.py renders it as markdown or JSON.
+Against the last record of the nightly's history (history.py): the patches upstream
+accepted since, the patches dropped from the queues since, and the trend of pending,
+submitted and accepted patches. Data only; output.py renders it as markdown or JSON,
+htmlreport.py as one self-contained page.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, get_args
 
-from mirrorctl.classify import Grade
+from mirrorctl.classify import LEVELS, Grade, Reason
 from mirrorctl.config import Config, Package
-from mirrorctl.errors import MirrorctlError
+from mirrorctl.errors import MirrorctlError, UsageError
 from mirrorctl.git import GitRunner
+from mirrorctl.history import Record, RecordedPackage, TrendPoint, read_history
 from mirrorctl.patches import PatchFile, read_queue
 from mirrorctl.queues import open_cache
+from mirrorctl.rebase import Outcome
 from mirrorctl.sync import package_runner
 from mirrorctl.upgrades import ClassifyOptions, classify_package, grade_upgrade
 
 if TYPE_CHECKING:
     from mirrorctl.rebasing import RebaseReport
 
-__all__ = ["PackageReport", "Report", "build_report", "summary_line"]
+__all__ = ["Change", "PackageReport", "PatchRow", "Report", "assemble", "build_report",
+           "merged_packages", "package_reports", "packages_from_json", "summary_line"]
 
 # How each Upstream-Status is counted in the summary line, in its order.
 _SUMMARY = (("Submitted", "submitted"), ("Issue", "reported as issues"),
             ("Pending", "pending"), ("To upstream", "to upstream"),
             ("Inappropriate", "inappropriate"), ("Backport", "backports"),
             ("Denied", "denied"), ("Inactive-Upstream", "inactive upstream"))
+_TREND = {"Pending": "pending", "To upstream": "pending", "Submitted": "submitted",
+          "Issue": "submitted", "Backport": "accepted"}
+_NUMBER = re.compile(r"^\d+-")  # a rebased queue renumbers its patches
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatchRow:
+    name: str
+    status: str  # the Upstream-Status kind
+    argument: str | None = None
+    outcome: Outcome | None = None  # carried onto upstream's latest release, when known
+
+    @property
+    def header(self) -> str:
+        return self.status + (f" [{self.argument}]" if self.argument else "")
+
+    @property
+    def accepted(self) -> bool:
+        """Upstream has it: a Backport, or a rebase found it in the latest release."""
+        return self.status == "Backport" or self.outcome == "upstreamed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,17 +68,40 @@ class PackageReport:
     current: str | None
     latest: str | None
     grade: Grade | None
-    patches: tuple[PatchFile, ...]
+    patches: tuple[PatchRow, ...]
     problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    """A patch that moved since the last record: accepted upstream, dropped, in conflict."""
+
+    package: str
+    patch: str
+    detail: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class Report:
     packages: tuple[PackageReport, ...]
+    since: str | None = None  # the stamp of the history record compared against
+    accepted: tuple[Change, ...] = ()
+    dropped: tuple[Change, ...] = ()
+    trend: tuple[TrendPoint, ...] = ()  # oldest first; the last point is this report
 
     @property
     def counts(self) -> Counter[str]:
-        return Counter(p.status.kind for package in self.packages for p in package.patches)
+        return Counter(p.status for package in self.packages for p in package.patches)
+
+    @property
+    def summary(self) -> str:
+        return summary_line(self.counts)
+
+    @property
+    def conflicts(self) -> tuple[Change, ...]:
+        return tuple(Change(p.name, patch.name, f"conflicts on {p.latest}")
+                     for p in self.packages for patch in p.patches
+                     if patch.outcome == "conflict")
 
 
 def summary_line(counts: Counter[str]) -> str:
@@ -61,12 +112,51 @@ def summary_line(counts: Counter[str]) -> str:
 
 
 def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
-                 runner: GitRunner,
+                 runner: GitRunner, stamp: str,
                  rebased: Mapping[str, RebaseReport] | None = None) -> Report:
-    """`rebased`: rebases just made (by the nightly), whose outcomes grade their packages
-    instead of a second rebase dry run."""
-    return Report(packages=tuple(_package(config, p, workdir, runner, (rebased or {}).get(
-        p.name)) for p in packages))
+    """The report now, against the history so far. `rebased`: rebases just made (by the
+    nightly), whose outcomes grade their packages instead of a second rebase dry run."""
+    return assemble(package_reports(config, packages, workdir=workdir, runner=runner,
+                                    rebased=rebased), read_history(workdir), stamp=stamp)
+
+
+def assemble(packages: Sequence[PackageReport], history: Sequence[Record], *,
+             stamp: str) -> Report:
+    """The report of these packages against the last record of the history."""
+    previous = history[-1] if history else None
+    accepted: list[Change] = []
+    dropped: list[Change] = []
+    for package in packages:
+        before = previous.packages.get(package.name) if previous else None
+        if before is not None:
+            _compare(package, before, accepted, dropped)
+    counted = Counter("accepted" if p.accepted else _TREND.get(p.status)
+                      for package in packages for p in package.patches)
+    now = TrendPoint(stamp, counted["pending"], counted["submitted"], counted["accepted"])
+    return Report(packages=tuple(packages), since=previous.stamp if previous else None,
+                  accepted=tuple(accepted), dropped=tuple(dropped),
+                  trend=(*(r.trend for r in history), now))
+
+
+def _compare(package: PackageReport, before: RecordedPackage, accepted: list[Change],
+             dropped: list[Change]) -> None:
+    now = {_NUMBER.sub("", p.name): p for p in package.patches}
+    for name, header in before.patches.items():
+        patch = now.get(_NUMBER.sub("", name))
+        if patch is None:
+            if name not in before.accepted:  # one accepted earlier has since left the queue
+                dropped.append(Change(package.name, name, f"was {header}"))
+        elif patch.accepted and name not in before.accepted:
+            how = (f"upstream {package.latest} has it" if patch.outcome == "upstreamed"
+                   else f"now {patch.header}")
+            accepted.append(Change(package.name, patch.name, how))
+
+
+def package_reports(config: Config, packages: Sequence[Package], *, workdir: Path,
+                    runner: GitRunner, rebased: Mapping[str, RebaseReport] | None = None,
+                    ) -> tuple[PackageReport, ...]:
+    return tuple(_package(config, p, workdir, runner, (rebased or {}).get(p.name))
+                 for p in packages)
 
 
 def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
@@ -77,19 +167,74 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
         queue, found = read_queue(config.patchsets, package.name, package.version)
         patches = queue.patches if queue.directory.is_dir() else ()
         problems += [str(p) for p in found] if queue.directory.is_dir() else []
-    grade, latest = None, package.version
+    grade, latest, outcomes = None, package.version, {}
     try:
         if rebased is not None:
             cache = open_cache(workdir, package, package_runner(runner, package))
             old_tag = package.tag_format.tag_for(rebased.from_version)
             grade = grade_upgrade(config, package, cache, old_tag, rebased.onto,
                                   rebased.result.outcomes)
-            latest = rebased.to_version
+            latest, found_outcomes = rebased.to_version, rebased.result.outcomes
         else:
             graded = classify_package(config, package, ClassifyOptions(workdir=workdir),
                                       runner)
-            grade, latest = graded.grade, graded.to_version
+            grade, latest, found_outcomes = graded.grade, graded.to_version, graded.outcomes
+        outcomes = {o.patch.name: o.outcome for o in found_outcomes}
     except MirrorctlError as exc:  # no cache, no version: the report says so and goes on
         problems.append(str(exc))
+    rows = tuple(PatchRow(name=p.name, status=p.status.kind, argument=p.status.argument,
+                          outcome=outcomes.get(p.name)) for p in patches)
     return PackageReport(name=package.name, current=package.version, latest=latest,
-                         grade=grade, patches=patches, problems=tuple(problems))
+                         grade=grade, patches=rows, problems=tuple(problems))
+
+
+def merged_packages(directory: Path) -> tuple[PackageReport, ...]:
+    """The packages of every JSON result in `directory` (one file a CI job), by name."""
+    files = sorted(directory.glob("*.json"))
+    if not files:
+        raise UsageError(f"{directory}: no *.json results to merge; the package jobs write "
+                         "them with `mirrorctl nightly PACKAGE --format json > DIR/PACKAGE.json`")
+    found: dict[str, tuple[PackageReport, Path]] = {}
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: cannot read it: {exc}") from None
+        for package in packages_from_json(text, str(path)):
+            if package.name in found:
+                raise UsageError(f"{path}: {package.name} is reported in "
+                                 f"{found[package.name][1]} too; merge one result a package")
+            found[package.name] = (package, path)
+    return tuple(package for _, (package, _) in sorted(found.items()))
+
+
+def packages_from_json(text: str, source: str) -> tuple[PackageReport, ...]:
+    """The packages of a report or nightly JSON output (`--format json`), for merging
+    the results of one CI job a package into one report."""
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict) and "report" in data:  # nightly output
+            data = data["report"]
+        return tuple(_package_from_json(p) for p in data["packages"])
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise UsageError(f"{source}: not the JSON output of `mirrorctl report` or "
+                         f"`mirrorctl nightly` ({type(exc).__name__}: {exc})") from None
+
+
+def _package_from_json(data: Mapping[str, Any]) -> PackageReport:
+    level = data["level"]
+    if level is not None and level not in LEVELS:
+        raise ValueError(f"unknown level {level!r} for {data['name']}")
+    grade = None if level is None else Grade(
+        level=level, pinned=bool(data.get("pinned", False)),
+        reasons=tuple(Reason(str(r["code"]), str(r["detail"])) for r in data["reasons"]))
+    patches = []
+    for p in data["patches"]:
+        outcome = p.get("outcome")
+        if outcome not in (None, *get_args(Outcome)):
+            raise ValueError(f"unknown outcome {outcome!r} for {p['patch']}")
+        patches.append(PatchRow(name=str(p["patch"]), status=str(p["status"]),
+                                argument=p.get("argument"), outcome=outcome))
+    return PackageReport(name=str(data["name"]), current=data["current"],
+                         latest=data["latest"], grade=grade, patches=tuple(patches),
+                         problems=tuple(str(x) for x in data.get("problems", ())))

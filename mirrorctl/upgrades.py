@@ -45,6 +45,7 @@ class Classification:
     onto: str | None = None
     grade: Grade | None = None
     error: str | None = None
+    outcomes: tuple[PatchOutcome, ...] = ()  # of the rebase dry run onto `onto`
 
 
 def classify_packages(config: Config, packages: Sequence[Package], options: ClassifyOptions,
@@ -84,7 +85,7 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
     outcomes, extra = _dry_run(config, package, cache, current, old_base, new_base, old_tag)
     result = grade_upgrade(config, package, cache, old_tag, tag, outcomes, extra)
     return Classification(name=package.name, from_version=current, to_version=version,
-                          onto=tag, grade=result)
+                          onto=tag, grade=result, outcomes=tuple(outcomes or ()))
 
 
 def grade_upgrade(config: Config, package: Package, cache: Repository, old_tag: str,

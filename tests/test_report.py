@@ -6,7 +6,11 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from mirrorctl.report import summary_line
+import pytest
+
+from mirrorctl.history import Record, RecordedPackage, TrendPoint, read_history
+from mirrorctl.rebase import Outcome
+from mirrorctl.report import Change, PackageReport, PatchRow, assemble, summary_line
 from tests.conftest import Site
 from tests.test_rebase import numpy_site  # noqa: F401 - the fixture
 
@@ -29,18 +33,89 @@ def test_report_over_all_packages(run_cli, numpy_site: Site, tmp_path: Path) -> 
     [numpy] = data["packages"]
     assert (numpy["current"], numpy["latest"], numpy["level"]) == ("1.0.0", "1.1.0", "hard")
     assert numpy["reasons"][0]["code"] == "patch-conflict"
-    assert {"patch": "0001-TST-skip-nan.patch", "status": "Submitted",
+    assert {"patch": "0001-TST-skip-nan.patch", "status": "Submitted", "outcome": "upstreamed",
             "argument": "https://github.com/numpy/numpy/pull/25280"} in numpy["patches"]
+    assert data["conflicts"] == [{"package": "numpy", "patch": "0002-ENH-constants.patch",
+                                  "detail": "conflicts on 1.1.0"}]
+    # No nightly has run: nothing to compare with, and the trend is this report alone.
+    assert (data["since"], data["accepted"], data["dropped"]) == (None, [], [])
+    [now] = data["trend"]
+    assert (now["pending"], now["submitted"], now["accepted"]) == (4, 0, 2)
     markdown = run_cli(*numpy_site.args("report", "-o", str(tmp_path / "r.md")))
     assert markdown.code == 0 and markdown.out.strip() == f"wrote {tmp_path / 'r.md'}"
     text = (tmp_path / "r.md").read_text()
     assert text.startswith("# riscv64 upstreaming report\n\n6 patches: 1 submitted, 5 pending")
     assert "| numpy | 1.0.0 | 1.1.0 | hard | patch-conflict: 0002-ENH-constants.patch |" in text
     assert ("- `0001-TST-skip-nan.patch`: Submitted [https://github.com/numpy/numpy/pull/25280]"
-            "(https://github.com/numpy/numpy/pull/25280)") in text
+            "(https://github.com/numpy/numpy/pull/25280) (upstreamed on 1.1.0)") in text
+    assert ("## Conflicts waiting for a person\n\n"
+            "- numpy: `0002-ENH-constants.patch` conflicts on 1.1.0\n") in text
 
 
 def test_a_package_without_a_cache_is_reported_not_fatal(run_cli, numpy_site: Site) -> None:  # noqa: F811
     result = run_cli(*numpy_site.args("report"))
     assert result.code == 0
     assert "run `mirrorctl sync numpy` first" in result.out
+
+
+def test_accepted_and_dropped_since_the_last_nightly(run_cli, numpy_site: Site) -> None:  # noqa: F811
+    night = run_cli(*numpy_site.args("nightly", "--format", "json"))
+    assert night.code == 1  # the conflict
+    record = Path(json.loads(night.out)["history"])
+    queue = numpy_site.root / "patchsets" / "numpy" / "1.0.0"
+    # Since the nightly: upstream took the flags patch (refresh --write made it a
+    # Backport), and a maintainer dropped the notes patch.
+    flags = queue / "0001-BLD-riscv64-flags.patch"
+    flags.write_text(flags.read_text().replace(
+        "Upstream-Status: Pending",
+        "Upstream-Status: Backport [https://github.com/numpy/numpy/pull/26000]"))
+    (queue / "0003-DOC-notes.patch").unlink()
+    result = run_cli(*numpy_site.args("report", "--format", "json"))
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["since"] == record.stem
+    # The readme and NaN patches were already upstreamed at the nightly: not news again.
+    assert data["accepted"] == [{
+        "package": "numpy", "patch": "0001-BLD-riscv64-flags.patch",
+        "detail": "now Backport [https://github.com/numpy/numpy/pull/26000]"}]
+    assert data["dropped"] == [{"package": "numpy", "patch": "0003-DOC-notes.patch",
+                                "detail": "was Pending"}]
+    before, now = data["trend"]
+    assert before["stamp"] == record.stem
+    assert [(p["pending"], p["submitted"], p["accepted"]) for p in (before, now)] == [
+        (4, 0, 2), (2, 0, 3)]
+
+
+def _patch(name: str, status: str = "Pending", outcome: Outcome | None = None) -> PatchRow:
+    return PatchRow(name=name, status=status, outcome=outcome)
+
+
+def test_a_renumbered_queue_is_not_a_dropped_one() -> None:
+    """A rebase renumbers the patches after one upstream took; matched by their names."""
+    history = (Record(stamp="20261101T000000.000000Z", trend=TrendPoint("x", 2, 1, 0), packages={
+        "numpy": RecordedPackage(current="1.0.0", accepted=frozenset({"0001-TST-nan.patch"}),
+                                 patches={"0001-TST-nan.patch": "Submitted [https://x/1]",
+                                          "0002-BLD-flags.patch": "Pending",
+                                          "0003-DOC-notes.patch": "Pending"})}),)
+    now = PackageReport(name="numpy", current="1.1.0", latest="1.1.0", grade=None, patches=(
+        _patch("0001-BLD-flags.patch"), _patch("0002-DOC-notes.patch", outcome="upstreamed")))
+    report = assemble([now], history, stamp="20261102T000000.000000Z")
+    assert report.dropped == ()
+    assert report.accepted == (Change("numpy", "0002-DOC-notes.patch",
+                                      "upstream 1.1.0 has it"),)
+    assert [(t.pending, t.submitted, t.accepted) for t in report.trend] == [(2, 1, 0), (1, 0, 1)]
+
+
+def test_an_unreadable_history_record_is_skipped_not_fatal(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    history = tmp_path / "history"
+    history.mkdir()
+    (history / "20261101T000000.000000Z.json").write_text('{"stamp": "20261101T000000.000000Z",'
+                                                          ' "packages": {}}\n')
+    (history / "20261102T000000.000000Z.json").write_text('{"stamp": 3')
+    (history / "20261103T000000.000000Z.json").write_bytes(b"\xff\xfe")
+    records = read_history(tmp_path)
+    assert [r.stamp for r in records] == ["20261101T000000.000000Z"]
+    assert [r.trend for r in records] == [TrendPoint("20261101T000000.000000Z", 0, 0, 0)]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and all("cannot be read" in w for w in warnings)

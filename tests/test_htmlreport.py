@@ -1,0 +1,122 @@
+"""The HTML report: one self-contained page, escaped, drawn by a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mirrorctl.classify import Grade, Reason
+from mirrorctl.history import TrendPoint
+from mirrorctl.htmlreport import render_html, trend_chart
+from mirrorctl.report import PackageReport, PatchRow, Report
+from tests.conftest import Site
+from tests.test_rebase import numpy_site  # noqa: F401 - the fixture
+
+# The chart's series colours (htmlreport._SERIES) and the "hard" badge.
+PENDING, SUBMITTED, ACCEPTED, HARD = (0xC7, 0x7C, 0x02), (0x1F, 0x6F, 0xB4), (0x2A, 0x9D, 0x3C), \
+    (0xC0, 0x39, 0x2B)
+
+
+def two_nights_report(run_cli, site: Site, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A report with a trend of two points: a nightly, then a Backport and a dropped patch."""
+    assert run_cli(*site.args("nightly")).code == 1  # the conflict
+    queue = site.root / "patchsets" / "numpy" / "1.0.0"
+    flags = queue / "0001-BLD-riscv64-flags.patch"
+    flags.write_text(flags.read_text().replace(
+        "Upstream-Status: Pending",
+        "Upstream-Status: Backport [https://github.com/numpy/numpy/pull/26000]"))
+    (queue / "0003-DOC-notes.patch").unlink()
+    page = tmp_path / "report.html"
+    result = run_cli(*site.args("report", "--format", "html", "-o", str(page)))
+    assert result.code == 0, result.err
+    return page
+
+
+def test_the_page_is_self_contained(run_cli, numpy_site: Site, tmp_path: Path) -> None:  # noqa: F811
+    text = two_nights_report(run_cli, numpy_site, tmp_path).read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    assert "default-src 'none'" in text  # the browser itself refuses to load anything
+    for loads in ("<script", "<link", "src=", "url(", "@import", "@font-face"):
+        assert loads not in text
+    assert '<p class="summary" id="summary">5 patches: 1 submitted, 3 pending, 1 backports</p>' \
+        in text
+    assert len(re.findall(r"<polyline class=\"series-", text)) == 3
+    assert ('<a href="https://github.com/numpy/numpy/pull/26000">'
+            'https://github.com/numpy/numpy/pull/26000</a>') in text
+    assert re.search(r'<ul class="changes" id="dropped"><li>numpy: <code>0003-DOC-notes.patch'
+                     r"</code>: was Pending</li></ul>", text)
+    assert re.search(r'<ul class="changes" id="conflicts"><li>numpy: <code>'
+                     r"0002-ENH-constants.patch</code> conflicts on 1.1.0</li></ul>", text)
+
+
+def test_what_patches_and_forges_say_is_escaped_and_only_http_links() -> None:
+    report = Report(packages=(PackageReport(
+        name="evil", current="1.0", latest="1.1",
+        grade=Grade(level="hard", reasons=(Reason("x", "<b>bold</b>"),)),
+        patches=(PatchRow(name="<img src=x onerror=alert(1)>.patch", status="Submitted",
+                          argument="javascript:alert(1)"),
+                 PatchRow(name="ok.patch", status="Submitted",
+                          argument='https://e.invalid/"><script>alert(1)</script>'))),),
+        trend=(TrendPoint("20261123T000000.000000Z", 0, 2, 0),))
+    text = render_html(report)
+    assert "<img" not in text and "<script" not in text and "<b>" not in text
+    assert 'href="javascript:' not in text and "[javascript:alert(1)]" in text
+    assert ('<a href="https://e.invalid/&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;">'
+            in text)
+
+
+def test_the_chart_scales_to_the_largest_count() -> None:
+    points = [TrendPoint(f"2026110{i}T000000.000000Z", 10 - i, i, 2 * i) for i in range(1, 8)]
+    chart = trend_chart(points)
+    assert [value for _, value in chart.y_ticks] == [0, 5, 10, 15]
+    pending = chart.series[0]
+    first, last = pending.dots[0], pending.dots[-1]
+    assert (first[0], last[0]) == (chart.left, chart.right)  # runs span the whole width
+    assert first[1] < last[1]  # pending went down: its line falls (SVG y grows downwards)
+    assert [text for _, _, text in chart.x_labels] == ["2026-11-01", "2026-11-07"]
+
+
+def _chromium() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.environ.get("TESTS_REQUIRE_BROWSER"):
+        pytest.fail("chromium is not installed (.ci/run installs it with apt-get)")
+    return found
+
+
+@pytest.mark.e2e
+def test_chromium_draws_the_page(run_cli, numpy_site: Site, tmp_path: Path) -> None:  # noqa: F811
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("no chromium here; .ci/run installs Debian's")
+    from PIL import Image
+
+    page = two_nights_report(run_cli, numpy_site, tmp_path)
+    shot = tmp_path / "report.png"
+    flags = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
+             "--disable-dev-shm-usage", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             "--host-resolver-rules=MAP * ~NOTFOUND",  # loopback only, whatever happens
+             f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,1300"]
+    env = {**os.environ, "HOME": str(tmp_path)}
+    dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    # The browser parsed the chart and the tables as written.
+    assert len(re.findall(r"<polyline ", dom)) == 3 and 'id="trend"' in dom
+    assert "5 patches: 1 submitted, 3 pending, 1 backports" in dom
+    subprocess.run([*flags, f"--screenshot={shot}", page.as_uri()], env=env,
+                   capture_output=True, timeout=120, check=True)
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1000, 1300)
+    colours = {colour: count for count, colour in image.getcolors(maxcolors=1 << 20) or []}
+    # Each trend line is drawn (3 px wide over a few hundred px), and the grade badge.
+    for colour in (PENDING, SUBMITTED, ACCEPTED, HARD):
+        assert colours.get(colour, 0) > 300, (colour, colours.get(colour, 0))
+    kept = Path(os.environ.get("TESTS_SCREENSHOT_DIR", tmp_path))
+    if kept != tmp_path:  # for a person to look at
+        kept.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, kept / "report.png")
