@@ -606,14 +606,21 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
         raise SystemExit(EXIT_FAILURE)
 
 
+_REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".html": "html",
+                    ".htm": "html"}
+
+
 @cli.command()
 @click.argument("packages", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md",
               show_default=True,
               help="Markdown for people, json for scripts, html for one self-contained page "
                    "with the trend chart.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to this file (whole, never half) instead of stdout.")
+@click.option("-o", "--output", "outputs", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file (whole, never half) instead of stdout. "
+                   "Repeat it for several formats at once: a .md, .json or .html name picks "
+                   "its format, any other name gets --format.")
 @click.option("--merge", "merge_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Build the report from the JSON results in this directory (`nightly "
                    "--format json` or `report --format json`, one file a package, as the CI "
@@ -622,7 +629,7 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
               help="Append this report to the history in the work directory, as a nightly "
                    "run does (the CI pipeline's report job uses it).")
 @click.pass_obj
-def report(g: Globals, packages: tuple[str, ...], fmt: str, output: Path | None,
+def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path, ...],
            merge_dir: Path | None, record: bool) -> None:
     """The upstreaming report over all packages.
 
@@ -635,12 +642,15 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, output: Path | None,
     inappropriate, 6 backports". The html page adds the trend of pending, submitted
     and accepted patches over the nightly runs; it loads nothing from the network.
 
+    With --merge, the packages of mirrors.yaml that have no result there are reported
+    as such (their CI job failed before it wrote one).
+
     \b
     Examples:
       mirrorctl report
       mirrorctl report --format html -o report.html
-      mirrorctl report --format json -o report.json
-      mirrorctl report --merge results/ --record --format html -o report.html
+      mirrorctl report -o report.md -o report.json -o report.html
+      mirrorctl report --merge results/ --record -o report.html -o report.json
     """
     from mirrorctl.config import load_config
     from mirrorctl.fsutil import atomic_write_text
@@ -654,17 +664,20 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, output: Path | None,
     stamp = _utc_stamp()
     with workdir_lock(g.workdir, "report") as lock_fd:
         if merge_dir is not None:
-            built = assemble(merged_packages(merge_dir), read_history(g.workdir), stamp=stamp)
+            expected = (tuple(load_config(g.config_path).packages.values())
+                        if g.config_path.exists() else ())
+            built = assemble(merged_packages(merge_dir, expected), read_history(g.workdir),
+                             stamp=stamp)
         else:
             config = load_config(g.config_path)
             built = build_report(config, config.select(packages), workdir=g.workdir,
                                  stamp=stamp, runner=_runner(g, config, lock_fd))
         if record:
             write_record(g.workdir, stamp, built, ())
-    text = render("report", fmt, built)
-    if output is None:
-        g.echo(text.rstrip("\n"))
-    else:
+    if not outputs:
+        g.echo(render("report", fmt, built).rstrip("\n"))
+    for output in outputs:
+        text = render("report", _REPORT_SUFFIXES.get(output.suffix.lower(), fmt), built)
         atomic_write_text(output, g.redactor(text))
         g.echo(f"wrote {output}")
 
@@ -717,6 +730,65 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     g.echo(render("nightly", fmt, result))
     if result.needs_human:
         raise SystemExit(EXIT_FAILURE)
+
+
+@cli.group()
+def ci() -> None:
+    """The nightly as a GitLab CI pipeline that spreads over the runners."""
+
+
+@ci.command("generate")
+@click.argument("packages", nargs=-1)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the pipeline to this file (e.g. .gitlab-ci.yml at the root of the "
+                   "repository that holds mirrors.yaml) instead of stdout.")
+@click.option("--image", default="python:3.11-bookworm", show_default=True,
+              help="The jobs' container image (it needs git and Python 3.10+); an empty "
+                   "value leaves it to the runners (shell executors).")
+@click.option("--install", "install", default="python3 -m pip install --quiet mirrorctl",
+              show_default=True,
+              help="The command that puts mirrorctl on the jobs' PATH, e.g. a pip install "
+                   "of a wheel or a git URL.")
+@click.option("--push", is_flag=True,
+              help="The nightly pushes new riscv64 branches and opens the mirrors' merge "
+                   "requests (set MIRRORCTL_MIRROR_TOKEN and the forge tokens as masked "
+                   "CI/CD variables).")
+@click.pass_obj
+def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, image: str,
+                install: str, push: bool) -> None:
+    """Write a GitLab CI pipeline for the nightly: one job a package, then the report.
+
+    The package jobs are one parallel:matrix over PACKAGE, so GitLab spreads them over
+    its runners; each runs `mirrorctl nightly PACKAGE --format json`, keeps its cache
+    in a GitLab cache and leaves its result and any new patch queue as artifacts. A
+    package that needs a person exits 1, which the pipeline allows (a warning). The
+    report job merges the results (`report --merge`), appends the run to the history
+    (a GitLab cache of its own) and keeps report.html, report.md and report.json.
+    The pipeline runs on schedules, and by hand from the web or the API.
+
+    The paths in the pipeline are relative to the directory of --output (the current
+    directory when it goes to stdout), which must hold mirrors.yaml and the queues.
+
+    \b
+    Examples:
+      mirrorctl ci generate -o .gitlab-ci.yml
+      mirrorctl ci generate --push --install "pip install ./dist/mirrorctl-*.whl"
+      mirrorctl ci generate numpy scipy --image "" -o .gitlab-ci.yml
+    """
+    from mirrorctl.cipipeline import PipelineOptions, generate_pipeline
+    from mirrorctl.config import load_config
+    from mirrorctl.fsutil import atomic_write_text
+
+    config = load_config(g.config_path)
+    root = output.absolute().parent if output is not None else Path.cwd()
+    text = generate_pipeline(config, config.select(packages), PipelineOptions(
+        root=root, config=g.config_path, image=image or None, install=install, push=push,
+        workdir=".mirrorctl"))
+    if output is None:
+        g.echo(text.rstrip("\n"))
+    else:
+        atomic_write_text(output, text)
+        g.echo(f"wrote {output}")
 
 
 @cli.command()

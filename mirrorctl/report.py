@@ -188,8 +188,10 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
                          grade=grade, patches=rows, problems=tuple(problems))
 
 
-def merged_packages(directory: Path) -> tuple[PackageReport, ...]:
-    """The packages of every JSON result in `directory` (one file a CI job), by name."""
+def merged_packages(directory: Path, expected: Sequence[Package] = (),
+                    ) -> tuple[PackageReport, ...]:
+    """The packages of every JSON result in `directory` (one file a CI job), by name; an
+    `expected` package without a result is reported as such."""
     files = sorted(directory.glob("*.json"))
     if not files:
         raise UsageError(f"{directory}: no *.json results to merge; the package jobs write "
@@ -205,7 +207,11 @@ def merged_packages(directory: Path) -> tuple[PackageReport, ...]:
                 raise UsageError(f"{path}: {package.name} is reported in "
                                  f"{found[package.name][1]} too; merge one result a package")
             found[package.name] = (package, path)
-    return tuple(package for _, (package, _) in sorted(found.items()))
+    missing = {p.name: (PackageReport(
+        name=p.name, current=p.version, latest=None, grade=None, patches=(),
+        problems=(f"no result in {directory}: its CI job failed before writing one; "
+                  "see that job's log",)), directory) for p in expected if p.name not in found}
+    return tuple(package for _, (package, _) in sorted({**found, **missing}.items()))
 
 
 def packages_from_json(text: str, source: str) -> tuple[PackageReport, ...]:
