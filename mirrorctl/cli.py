@@ -6,11 +6,12 @@ and the terminal; everything below gets frozen options passed in.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from mirrorctl.config import Config, Package
     from mirrorctl.forge import ForgeSettings
     from mirrorctl.git import GitRunner
+    from mirrorctl.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -163,20 +165,34 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
     """
     from mirrorctl.config import load_config
     from mirrorctl.lock import workdir_lock
-    from mirrorctl.output import ProgressLine, render
+    from mirrorctl.output import render
     from mirrorctl.sync import SyncOptions, sync_packages
 
     config = load_config(g.config_path)
     selected = config.select(packages)
     options = SyncOptions(workdir=g.workdir, jobs=jobs or config.jobs, force_tags=force_tags,
                           prune=prune, dry_run=dry_run)
-    progress = None if g.quiet else ProgressLine(sys.stderr, redactor=g.redactor)
-    with workdir_lock(g.workdir, "sync") as lock_fd:
+    with workdir_lock(g.workdir, "sync") as lock_fd, _progress(g) as progress:
         runner = _runner(g, config, lock_fd)
         report = sync_packages(selected, options, runner, sleep=time.sleep, progress=progress)
     g.echo(render("sync", fmt, report))
     if report.failed:
         raise SystemExit(EXIT_FAILURE)
+
+
+@contextlib.contextmanager
+def _progress(g: Globals) -> Iterator[Progress | None]:
+    """Progress on stderr (a live board on a terminal), stopped before the result shows."""
+    if g.quiet:
+        yield None
+        return
+    from mirrorctl.progress import open_progress
+
+    progress = open_progress(sys.stderr, g.redactor)
+    try:
+        yield progress
+    finally:
+        progress.close()
 
 
 def _runner(g: Globals, config: Config, lock_fd: int) -> GitRunner:
@@ -724,9 +740,10 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
                                           _forge_settings(config), target="main")
         return with_request(rebased, url, action)
 
-    with workdir_lock(g.workdir, "nightly") as lock_fd:
+    with workdir_lock(g.workdir, "nightly") as lock_fd, _progress(g) as progress:
         result = run_nightly(config, selected, options, _runner(g, config, lock_fd),
-                             sleep=time.sleep, open_request=open_request if push else None)
+                             sleep=time.sleep, open_request=open_request if push else None,
+                             progress=progress)
     g.echo(render("nightly", fmt, result))
     if result.needs_human:
         raise SystemExit(EXIT_FAILURE)
@@ -827,7 +844,7 @@ def demo(g: Globals, root: Path, fmt: str) -> None:
     site = build_demo(root, setup)
     config = load_config(site.config)
     packages = config.select(())
-    with workdir_lock(site.workdir, "demo") as lock_fd:
+    with workdir_lock(site.workdir, "demo") as lock_fd, _progress(g) as progress:
         runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
                                        inherit_fds=(lock_fd,)))
         first = sync_packages(packages, SyncOptions(workdir=site.workdir, jobs=config.jobs),
@@ -835,7 +852,7 @@ def demo(g: Globals, root: Path, fmt: str) -> None:
         changes = evolve_upstreams(site, setup)
         night = run_nightly(config, packages, NightlyOptions(
             workdir=site.workdir, jobs=config.jobs, stamp=_utc_stamp()), runner,
-            sleep=time.sleep)
+            sleep=time.sleep, progress=progress)
     report = site.root / "report.md"
     atomic_write_text(report, render("report", "md", night.report))
     g.echo(render("demo", fmt, DemoRun(site=site, changes=tuple(changes), first=first,

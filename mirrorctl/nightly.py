@@ -16,6 +16,7 @@ from mirrorctl.config import Config, Package
 from mirrorctl.errors import MirrorctlError
 from mirrorctl.git import GitRunner
 from mirrorctl.history import write_record
+from mirrorctl.progress import Progress
 from mirrorctl.rebasing import RebaseOptions, RebaseReport, rebase_queue
 from mirrorctl.releases import ReleaseList, ReleaseOptions, check_releases
 from mirrorctl.report import Report, build_report
@@ -46,16 +47,20 @@ class NightlyResult:
 def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOptions,
                 runner: GitRunner, *, sleep: Callable[[float], None],
                 open_request: Callable[[Package, RebaseReport], RebaseReport] | None = None,
-                ) -> NightlyResult:
+                progress: Progress | None = None) -> NightlyResult:
     synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs),
-                           runner, sleep=sleep)
+                           runner, sleep=sleep, progress=progress)
     found = check_releases(config, packages, ReleaseOptions(workdir=options.workdir), runner)
+    due = [package for package, releases in zip(packages, found, strict=True)
+           if releases.new and package.version is not None
+           and (config.patchsets / package.name / package.version).is_dir()]
     rebases: list[RebaseReport] = []
     errors: list[tuple[str, str]] = []
-    for package, releases in zip(packages, found, strict=True):
-        if not releases.new or package.version is None or not (
-                config.patchsets / package.name / package.version).is_dir():
-            continue
+    if progress is not None and due:
+        progress.stage("rebase", [p.name for p in due])
+    for package in due:
+        if progress is not None:
+            progress.start(package.name)
         try:
             rebased = rebase_queue(config, package, RebaseOptions(
                 workdir=options.workdir, push=options.push, grade=options.push,
@@ -63,10 +68,15 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
             if open_request is not None and rebased.push in ("created", "updated", "unchanged"):
                 rebased = open_request(package, rebased)
             rebases.append(rebased)
+            outcome, detail = rebased.status, ""
         except MirrorctlError as exc:  # one package's trouble never stops the others
             errors.append((package.name, str(exc)))
+            outcome, detail = "failed", str(exc)
+        if progress is not None:
+            progress.finish(package.name, outcome, detail)
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
-                          stamp=options.stamp, rebased={r.package: r for r in rebases})
+                          stamp=options.stamp, rebased={r.package: r for r in rebases},
+                          progress=progress)
     needs = _needs_human(synced, found, rebases, errors, report)
     history = write_record(options.workdir, options.stamp, report, needs)
     return NightlyResult(sync=synced, releases=tuple(found), rebases=tuple(rebases),

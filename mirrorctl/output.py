@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from mirrorctl.errors import ConfigProblem
 from mirrorctl.history import stamp_text
@@ -36,7 +34,6 @@ if TYPE_CHECKING:  # not loaded on the nightly sync's path
 
 __all__ = [
     "DemoRun",
-    "ProgressLine",
     "RedactingFormatter",
     "ValidationResult",
     "render",
@@ -575,22 +572,3 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return self._redactor(super().format(record))
-
-
-class ProgressLine:
-    """A line per finished package on stderr; timestamped when not on a terminal (CI logs)."""
-
-    def __init__(self, stream: TextIO = sys.stderr, *, redactor: Redactor) -> None:
-        self._stream = stream
-        self._redactor = redactor
-        self._stamp = not stream.isatty()
-
-    def __call__(self, result: PackageSync, done: int, total: int) -> None:
-        width = len(str(total))
-        text = f"[{done:>{width}}/{total}] {result.name}: {result.status}"
-        if result.error:
-            text += f" ({result.error})"
-        if self._stamp:
-            text = time.strftime("%Y-%m-%dT%H:%M:%S ") + text
-        self._stream.write(self._redactor(text) + "\n")
-        self._stream.flush()

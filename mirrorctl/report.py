@@ -24,6 +24,7 @@ from mirrorctl.errors import MirrorctlError, UsageError
 from mirrorctl.git import GitRunner
 from mirrorctl.history import Record, RecordedPackage, TrendPoint, read_history
 from mirrorctl.patches import PatchFile, read_queue
+from mirrorctl.progress import Progress
 from mirrorctl.queues import open_cache
 from mirrorctl.rebase import Outcome
 from mirrorctl.sync import package_runner
@@ -113,11 +114,13 @@ def summary_line(counts: Counter[str]) -> str:
 
 def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
                  runner: GitRunner, stamp: str,
-                 rebased: Mapping[str, RebaseReport] | None = None) -> Report:
+                 rebased: Mapping[str, RebaseReport] | None = None,
+                 progress: Progress | None = None) -> Report:
     """The report now, against the history so far. `rebased`: rebases just made (by the
     nightly), whose outcomes grade their packages instead of a second rebase dry run."""
     return assemble(package_reports(config, packages, workdir=workdir, runner=runner,
-                                    rebased=rebased), read_history(workdir), stamp=stamp)
+                                    rebased=rebased, progress=progress),
+                    read_history(workdir), stamp=stamp)
 
 
 def assemble(packages: Sequence[PackageReport], history: Sequence[Record], *,
@@ -154,9 +157,19 @@ def _compare(package: PackageReport, before: RecordedPackage, accepted: list[Cha
 
 def package_reports(config: Config, packages: Sequence[Package], *, workdir: Path,
                     runner: GitRunner, rebased: Mapping[str, RebaseReport] | None = None,
-                    ) -> tuple[PackageReport, ...]:
-    return tuple(_package(config, p, workdir, runner, (rebased or {}).get(p.name))
-                 for p in packages)
+                    progress: Progress | None = None) -> tuple[PackageReport, ...]:
+    if progress is not None:
+        progress.stage("grade", [p.name for p in packages])
+    reports = []
+    for package in packages:
+        if progress is not None:
+            progress.start(package.name)
+        found = _package(config, package, workdir, runner, (rebased or {}).get(package.name))
+        if progress is not None:
+            progress.finish(found.name, found.grade.level if found.grade else "no grade",
+                            "; ".join(found.problems))
+        reports.append(found)
+    return tuple(reports)
 
 
 def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
