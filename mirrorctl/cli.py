@@ -853,10 +853,12 @@ def demo(g: Globals, root: Path, fmt: str) -> None:
         night = run_nightly(config, packages, NightlyOptions(
             workdir=site.workdir, jobs=config.jobs, stamp=_utc_stamp()), runner,
             sleep=time.sleep, progress=progress)
-    report = site.root / "report.md"
+    report, html = site.root / "report.md", site.root / "report.html"
     atomic_write_text(report, render("report", "md", night.report))
+    atomic_write_text(html, render("report", "html", night.report))
     g.echo(render("demo", fmt, DemoRun(site=site, changes=tuple(changes), first=first,
-                                       nightly=night, report=report, program=_program())))
+                                       nightly=night, report=report, html=html,
+                                       program=_program())))
     if first.failed or night.sync.failed:
         raise SystemExit(EXIT_FAILURE)
 

@@ -148,6 +148,7 @@ class DemoRun:
     first: SyncReport
     nightly: NightlyResult
     report: Path
+    html: Path | None = None  # the same report as a page, with the trend chart
     program: str = "mirrorctl"  # how to invoke mirrorctl again, for the closing hints
 
 
@@ -156,7 +157,8 @@ def demo_json(run: DemoRun) -> str:
                        "workdir": str(run.site.workdir), "upstream_changes": list(run.changes),
                        "first_sync": _sync_data(run.first),
                        "nightly": json.loads(nightly_json(run.nightly)),
-                       "report": str(run.report)}, indent=2)
+                       "report": str(run.report),
+                       "html": str(run.html) if run.html else None}, indent=2)
 
 
 def demo_table(run: DemoRun) -> str:
@@ -170,12 +172,13 @@ def demo_table(run: DemoRun) -> str:
         "3. The nightly: sync, new releases, the riscv64 queues carried onto them, the",
         "   upstreaming report, and what needs a person:", "",
         nightly_table(run.nightly), "",
-        f"The report: {run.report}",
+        f"The report: {run.report}" + (f" (and as a page: {run.html})" if run.html else ""),
         "Try it yourself (mirrors.yaml, patchsets/ and the work directory are there):",
         f"   cd {run.site.root}",
         f"   {run.program} classify",
         f"   {run.program} rebase scipy --worktree /tmp/scipy-rebase   # resolve the conflict",
         f"   {run.program} upstream draft numpy",
+        f"   {run.program} ci generate             # the nightly as a GitLab CI pipeline",
         f"   {run.program} sync numpy --force-tags   # follow the re-tagged release",
     ])
 

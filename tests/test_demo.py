@@ -32,6 +32,8 @@ def test_demo_builds_a_sandbox_and_runs_the_nightly(run_cli, tmp_path: Path) -> 
     assert grades["numpy"]["level"] == "hard"
     assert grades["numpy"]["reasons"][0]["code"] == "build-backend-changed"
     assert Path(data["report"]).read_text().startswith("# riscv64 upstreaming report")
+    page = Path(data["html"]).read_text()
+    assert page.startswith("<!DOCTYPE html>") and night["report"]["summary"]["line"] in page
     # The mirrors kept their riscv64 branches, on the release they patch.
     numpy = Repo(root / "mirrors" / "numpy.git")
     assert numpy.rev("refs/heads/riscv64/1.25.2^") == numpy.rev("refs/tags/v1.25.2^{commit}")
