@@ -16,6 +16,7 @@ from mirrorctl.htmlreport import render_html, trend_chart
 from mirrorctl.report import PackageReport, PatchRow, Report
 from tests.conftest import Site
 from tests.test_rebase import numpy_site  # noqa: F401 - the fixture
+from tests.test_report import a_night_then_changes
 
 # The chart's series colours (htmlreport._SERIES) and the "hard" badge.
 PENDING, SUBMITTED, ACCEPTED, HARD = (0xC7, 0x7C, 0x02), (0x1F, 0x6F, 0xB4), (0x2A, 0x9D, 0x3C), \
@@ -24,13 +25,7 @@ PENDING, SUBMITTED, ACCEPTED, HARD = (0xC7, 0x7C, 0x02), (0x1F, 0x6F, 0xB4), (0x
 
 def two_nights_report(run_cli, site: Site, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     """A report with a trend of two points: a nightly, then a Backport and a dropped patch."""
-    assert run_cli(*site.args("nightly")).code == 1  # the conflict
-    queue = site.root / "patchsets" / "numpy" / "1.0.0"
-    flags = queue / "0001-BLD-riscv64-flags.patch"
-    flags.write_text(flags.read_text().replace(
-        "Upstream-Status: Pending",
-        "Upstream-Status: Backport [https://github.com/numpy/numpy/pull/26000]"))
-    (queue / "0003-DOC-notes.patch").unlink()
+    a_night_then_changes(run_cli, site)
     page = tmp_path / "report.html"
     result = run_cli(*site.args("report", "--format", "html", "-o", str(page)))
     assert result.code == 0, result.err

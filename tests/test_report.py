@@ -58,18 +58,22 @@ def test_a_package_without_a_cache_is_reported_not_fatal(run_cli, numpy_site: Si
     assert "run `mirrorctl sync numpy` first" in result.out
 
 
-def test_accepted_and_dropped_since_the_last_nightly(run_cli, numpy_site: Site) -> None:  # noqa: F811
-    night = run_cli(*numpy_site.args("nightly", "--format", "json"))
+def a_night_then_changes(run_cli, site: Site) -> Path:  # type: ignore[no-untyped-def]
+    """A nightly (its history record returned); then upstream takes the flags patch
+    (refresh --write made it a Backport) and a maintainer drops the notes patch."""
+    night = run_cli(*site.args("nightly", "--format", "json"))
     assert night.code == 1  # the conflict
-    record = Path(json.loads(night.out)["history"])
-    queue = numpy_site.root / "patchsets" / "numpy" / "1.0.0"
-    # Since the nightly: upstream took the flags patch (refresh --write made it a
-    # Backport), and a maintainer dropped the notes patch.
+    queue = site.root / "patchsets" / "numpy" / "1.0.0"
     flags = queue / "0001-BLD-riscv64-flags.patch"
     flags.write_text(flags.read_text().replace(
         "Upstream-Status: Pending",
         "Upstream-Status: Backport [https://github.com/numpy/numpy/pull/26000]"))
     (queue / "0003-DOC-notes.patch").unlink()
+    return Path(json.loads(night.out)["history"])
+
+
+def test_accepted_and_dropped_since_the_last_nightly(run_cli, numpy_site: Site) -> None:  # noqa: F811
+    record = a_night_then_changes(run_cli, numpy_site)
     result = run_cli(*numpy_site.args("report", "--format", "json"))
     assert result.code == 0, result.err
     data = json.loads(result.out)
