@@ -678,7 +678,7 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     if merge_dir is not None and packages:
         raise click.UsageError("--merge reports the packages in its results; name none")
     stamp = _utc_stamp()
-    with workdir_lock(g.workdir, "report") as lock_fd:
+    with workdir_lock(g.workdir, "report") as lock_fd, _progress(g) as progress:
         if merge_dir is not None:
             expected = (tuple(load_config(g.config_path).packages.values())
                         if g.config_path.exists() else ())
@@ -687,7 +687,8 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
         else:
             config = load_config(g.config_path)
             built = build_report(config, config.select(packages), workdir=g.workdir,
-                                 stamp=stamp, runner=_runner(g, config, lock_fd))
+                                 stamp=stamp, runner=_runner(g, config, lock_fd),
+                                 progress=progress)
         if record:
             write_record(g.workdir, stamp, built, ())
     if not outputs:
