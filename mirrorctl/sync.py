@@ -155,6 +155,7 @@ class _PackageSyncer:
                               protected=package.protected, force_tags=options.force_tags,
                               prune=options.prune)
         self.state_path = options.workdir / "state" / f"{package.name}.json"
+        self.pushing: list[RefUpdate] = []  # the last push tried, kept for a retry
 
     def describe(self, exc: Exception) -> str:
         if not isinstance(exc, GitError):
@@ -170,12 +171,13 @@ class _PackageSyncer:
         upstream, mirror = self._read_both_sides()
         if state.settle_pending(mirror):
             state.save(self.state_path)  # a push killed mid-way: learn what it did
-        last_upstream = dict(state.upstream)
-        fetched = self._refresh_cache_if_upstream_moved(cache, state, upstream)
+        # A push of an earlier attempt that landed although its answer was lost.
+        landed = [replace(u, result="pushed") for u in self.pushing if mirror.get(u.ref) == u.new]
+        cached = self._refresh_cache_if_upstream_moved(cache, state, upstream)
 
         self.step = "planning"
         plan = plan_ref_updates(upstream=upstream, mirror=mirror, pushed=state.pushed,
-                                last_upstream=last_upstream,
+                                last_upstream=state.upstream,
                                 fast_forwards=self._fast_forwards(cache, upstream, mirror),
                                 rules=self.rules)
         changes = [u for u in plan if u.changes_mirror]
@@ -184,8 +186,17 @@ class _PackageSyncer:
         else:
             plan = self._push_and_verify(cache, state, plan, changes)
             status = "updated" if any(u.result == "pushed" for u in plan) else "unchanged"
+        if cached is not None and not self.options.dry_run:
+            # Only once the mirror has followed (never on a dry run): until then upstream's
+            # previous values are what tells a mirror ref that came from upstream (its
+            # force-push is followed) from one made in the mirror (diverged), on a retry
+            # and after a kill too.
+            state.upstream = cached
+            state.save(self.state_path)
+        if landed:
+            plan, status = _with_landed(plan, landed), "updated"
         return PackageSync(name=self.package.name, status=status, refs=tuple(plan),
-                           fetched=fetched, warnings=self.warnings)
+                           fetched=cached is not None, warnings=self.warnings)
 
     def _open_cache_and_state(self) -> tuple[Repository, PackageState]:
         self.step = "opening the cache"
@@ -214,17 +225,17 @@ class _PackageSyncer:
         return upstream, mirror
 
     def _refresh_cache_if_upstream_moved(self, cache: Repository, state: PackageState,
-                                         upstream: dict[str, str]) -> bool:
-        """Fetch only when upstream's mirrored refs differ from the last run's. Updates
-        `upstream` to what the cache now holds (upstream may have moved meanwhile)."""
+                                         upstream: dict[str, str]) -> dict[str, str] | None:
+        """Fetch only when upstream's mirrored refs differ from the last sync's. Returns
+        what the cache now holds (None: nothing to fetch) and updates `upstream` to it
+        (upstream may have moved meanwhile)."""
         wanted = select_mirrored(upstream, self.rules)
         if wanted == state.upstream:
-            return False
+            return None
         self.step = f"fetching from upstream ({self.package.upstream})"
-        state.upstream = self._refresh_cache(cache, wanted)
-        upstream.update(state.upstream)
-        state.save(self.state_path)
-        return True
+        cached = self._refresh_cache(cache, wanted)
+        upstream.update(cached)
+        return cached
 
     def _push_and_verify(self, cache: Repository, state: PackageState,
                          plan: list[RefUpdate], changes: list[RefUpdate]) -> list[RefUpdate]:
@@ -233,6 +244,7 @@ class _PackageSyncer:
         # Written before the push, so a run killed mid-push still learns what it did.
         state.pending = {u.ref: u.new for u in changes}
         state.save(self.state_path)
+        self.pushing = changes
         pushed = cache.push(mirror_url, [
             LeasedUpdate(ref=u.ref, expected=u.old, new=u.new) for u in changes])
         self.step = f"verifying the mirror ({mirror_url})"
@@ -259,6 +271,12 @@ class _PackageSyncer:
         missing = cache.missing_objects(old for old, _ in moves.values())
         return {ref for ref, (old, new) in moves.items()
                 if old not in missing and cache.is_ancestor(old, new)}
+
+
+def _with_landed(plan: Sequence[RefUpdate], landed: Sequence[RefUpdate]) -> list[RefUpdate]:
+    """The plan and the updates an earlier attempt pushed that it no longer lists."""
+    planned = {u.ref for u in plan}
+    return sorted([*plan, *(u for u in landed if u.ref not in planned)], key=lambda u: u.ref)
 
 
 def _apply_push_results(plan: Sequence[RefUpdate], pushed: Sequence[PushedRef],

@@ -149,6 +149,21 @@ def test_dry_run_changes_no_mirror(run_cli, site: Site) -> None:
     assert site.mirror.refs() == before
 
 
+def test_a_dry_run_does_not_make_a_followable_force_push_look_diverged(run_cli,
+                                                                       site: Site) -> None:
+    # A mirror filled before mirrorctl: its main is upstream's, not pushed by mirrorctl.
+    site.upstream.git("push", "--quiet", str(site.mirror.path), "refs/heads/main",
+                      "refs/heads/maintenance/1.0.x", "refs/tags/*:refs/tags/*")
+    assert sync(run_cli, site)[1]["packages"][0]["status"] == "unchanged"
+    site.upstream.git("reset", "--quiet", "--hard", "HEAD~1")
+    rewritten = site.upstream.commit("rewritten history")
+    _, planned = sync(run_cli, site, "--dry-run")
+    assert refs_of(planned)["refs/heads/main"]["action"] == "force"
+    _, data = sync(run_cli, site)
+    assert refs_of(data)["refs/heads/main"]["action"] == "force"
+    assert site.mirror.rev("refs/heads/main") == rewritten
+
+
 def test_rejected_ref_is_reported_and_the_others_still_go(run_cli, site: Site) -> None:
     # A server-side hook refusing one ref, as GitLab refuses a force-push to a protected branch.
     hook = site.mirror.path / "hooks" / "update"
