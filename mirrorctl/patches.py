@@ -11,6 +11,7 @@ from __future__ import annotations
 import email
 import email.header
 import email.policy
+import email.utils
 import posixpath
 import re
 from collections.abc import Iterable
@@ -65,6 +66,11 @@ STATUS_KINDS: dict[str, _Kind] = {
 _STATUS_LINE = re.compile(r"^Upstream-Status:[ \t]*(?P<value>.*?)[ \t]*$", re.M)
 _STATUS_VALUE = re.compile(r"^(?P<kind>[A-Za-z][A-Za-z -]*?)[ \t]*(?:\[(?P<arg>.*)\])?$")
 _PATCH_PREFIX = re.compile(r"^(\[[^\]]*PATCH[^\]]*\]\s*)+", re.I)
+_RFC822_SPECIALS = frozenset('()<>[]:;@,."\\')  # names with these are quoted (git's pretty.c)
+_HUNK_HEADER = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_C_ESCAPE = re.compile(rb'\\([0-7]{1,3}|[abtnvfr"\\])')
+_C_ESCAPES = {b"a": b"\a", b"b": b"\b", b"t": b"\t", b"n": b"\n", b"v": b"\v", b"f": b"\f",
+              b"r": b"\r", b'"': b'"', b"\\": b"\\"}
 _FULL_INDEX = re.compile(r"^index [0-9a-f]{40}\.\.[0-9a-f]{40}", re.M)
 
 
@@ -146,10 +152,12 @@ def parse_patch(path: Path) -> PatchFile:
     head, diff_start = _split_diff(text)
     mail = email.message_from_string(head, policy=email.policy.compat32)
     body = _mail_body(mail)
-    author, date, subject = (_header(mail, name) for name in ("From", "Date", "Subject"))
+    author, date, subject = _author(mail), _header(mail, "Date"), _header(mail, "Subject")
     if not subject:
         raise _Problem("has no Subject: header; is it a git format-patch file?", 1)
-    subject = _PATCH_PREFIX.sub("", " ".join(subject.split()))
+    # As git am does: runs of ASCII white space are one space; others (a no-break
+    # space, an ideographic space) are the author's.
+    subject = _PATCH_PREFIX.sub("", re.sub(r"[ \t\r\n]+", " ", subject).strip(" "))
     message_body = body.split("\n---\n", 1)[0].rstrip("\n")
     body_line = head.count("\n", 0, head.find("\n\n") + 2) + 1 if "\n\n" in head else 1
     status = parse_upstream_status(message_body, first_line=body_line)
@@ -176,17 +184,54 @@ def _mail_body(mail: email.message.Message) -> str:
 
 def _header(mail: email.message.Message, name: str) -> str:
     value = mail.get(name)
+    return "" if value is None else _decoded(_unfolded(str(value))).strip(" \t")
+
+
+def _unfolded(value: str) -> str:
+    # A folded header continues after a newline and white space; the newline goes, the
+    # white space stays (RFC 5322), so "=?UTF-8?q?...?=\n <a@b>" keeps its space.
+    return re.sub(r"\r?\n(?=[ \t])", "", value)
+
+
+def _decoded(value: str) -> str:
+    parts = email.header.decode_header(value)
+    return "".join(p.decode(c or "utf-8", "replace") if isinstance(p, bytes) else p
+                   for p, c in parts)
+
+
+def _author(mail: email.message.Message) -> str:
+    """The From header as a mailbox that email.utils.parseaddr reads back: a name that
+    git wrote RFC 2047-encoded ("Müller, Hans") is quoted as git quotes ASCII names."""
+    value = mail.get("From")
     if value is None:
         return ""
-    parts = email.header.decode_header(str(value))
-    return "".join(p.decode(c or "utf-8", "replace") if isinstance(p, bytes) else p
-                   for p, c in parts).strip()
+    name, address = email.utils.parseaddr(_unfolded(str(value)))
+    if not address:
+        return _header(mail, "From")
+    name = _decoded(name)
+    if any(c in _RFC822_SPECIALS for c in name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>" if name else f"<{address}>"
 
 
 def _strip_signature(diff: str) -> str:
-    # format-patch ends with "-- \n<git version>\n"; it is not part of the diff.
-    cut = diff.rfind("\n-- \n")
-    return diff[:cut + 1] if cut != -1 else diff
+    """The diff without format-patch's "-- \n<git version>\n" signature. Inside a hunk
+    "-- " is a removed "- " line, so hunks are counted, not searched for the marker."""
+    old = new = offset = 0
+    for line in diff.split("\n"):
+        if old > 0 or new > 0:
+            if line.startswith("-"):
+                old -= 1
+            elif line.startswith("+"):
+                new -= 1
+            elif not line.startswith("\\"):  # "\ No newline at end of file" is not counted
+                old, new = old - 1, new - 1
+        elif line == "-- ":
+            return diff[:offset]
+        elif hunk := _HUNK_HEADER.match(line):
+            old, new = int(hunk.group(1) or 1), int(hunk.group(2) or 1)
+        offset += len(line) + 1
+    return diff
 
 
 def _check_diff(diff: str, first_line: int) -> tuple[str, ...]:
@@ -222,11 +267,25 @@ def _check_diff(diff: str, first_line: int) -> tuple[str, ...]:
 def _paths_of(source: str, target: str, info: str) -> Iterable[str]:
     for name in (source, target):
         if name != "/dev/null":
+            name = _unquoted(name)
             yield name[2:] if name[:2] in ("a/", "b/") else name
     for line in info.splitlines():
         for prefix in ("rename from ", "rename to ", "copy from ", "copy to "):
             if line.startswith(prefix):
-                yield line[len(prefix):]
+                yield _unquoted(line[len(prefix):])
+
+
+def _unquoted(name: str) -> str:
+    """A path as git writes it in a diff: quoted C-style when it has bytes other than
+    printable ASCII ("a/na\\303\\257ve.c" for a/naïve.c), else as it is."""
+    if len(name) < 2 or name[0] != '"' or name[-1] != '"':
+        return name
+    return _C_ESCAPE.sub(_unescaped, name[1:-1].encode()).decode("utf-8", "replace")
+
+
+def _unescaped(escape: re.Match[bytes]) -> bytes:
+    code = escape.group(1)
+    return _C_ESCAPES.get(code) or bytes([int(code, 8) & 0xFF])
 
 
 def _check_path(name: str, line: int) -> None:
