@@ -24,7 +24,7 @@ from mirrorctl.urls import (
     url_protocol,
     web_url,
 )
-from mirrorctl.yamlfile import KeyPath, LoadedYaml, load_yaml
+from mirrorctl.yamlfile import KeyPath, LoadedYaml, load_yaml, render_path
 
 __all__ = [
     "PACKAGE_KEYS",
@@ -191,11 +191,20 @@ def _mirror_template(value: Any) -> str:
     return template
 
 
+# What git refuses in a ref name (git check-ref-format), for the tags a format makes.
+_NOT_IN_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|^[/.]|[/.]$|\.lock$")
+
+
 def _tag_format(value: Any) -> TagFormat:
     try:
-        return TagFormat(_string(value))
+        tag_format = TagFormat(_no_option(_string(value)))
     except TagFormatError as exc:
         raise _Invalid(str(exc)) from exc
+    example = tag_format.tag_for("1.2.3")
+    if _NOT_IN_REF.search(example):
+        raise _Invalid(f"{tag_format.template!r} makes tags like {example!r}, which is not a "
+                       "valid git tag name")
+    return tag_format
 
 
 def _version(value: Any) -> str:
@@ -327,13 +336,18 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def load_config(path: Path) -> Config:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(
             str(path), None, "", "file not found; pass --config FILE or set MIRRORCTL_CONFIG"
         )]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc}")]) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([ConfigProblem(str(path), line, "", "is not UTF-8 text")]) from exc
     loaded = load_yaml(text, str(path))
     config = _Validator(loaded, path.resolve().parent).config(path)
     if loaded.problems:
@@ -362,11 +376,17 @@ class _Validator:
                 self._fail((*path, key), f"unknown key{_did_you_mean(key, allowed)}")
         return {k: v for k, v in value.items() if k in allowed}
 
+    def _reported(self, *paths: KeyPath) -> bool:
+        """True when one of `paths` already has a problem (an invalid value, not a missing one)."""
+        rendered = {render_path(path) for path in paths}
+        return any(problem.path in rendered for problem in self._loaded.problems)
+
     def _parse(self, setting: Setting, value: Any, path: KeyPath) -> Any:
         try:
             return setting.parse(value)
         except _Invalid as exc:
-            self._fail(path, str(exc))
+            if not self._loaded.refused_within(path):  # else the loader has said why
+                self._fail(path, str(exc))
             return None
 
     def config(self, path: Path) -> Config | None:
@@ -441,7 +461,8 @@ class _Validator:
         if url is not None:
             return self._url(url, (*path, "mirror"), settings)
         if template is None:
-            self._fail(path, "no mirror: set 'mirror:' here or 'mirror_url:' under defaults")
+            if not self._reported((*path, "mirror"), ("defaults", "mirror_url")):
+                self._fail(path, "no mirror: set 'mirror:' here or 'mirror_url:' under defaults")
             return None
         return self._url(template.format(name=name), ("defaults", "mirror_url"), settings)
 

@@ -71,6 +71,9 @@ _HUNK_HEADER = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 _C_ESCAPE = re.compile(rb'\\([0-7]{1,3}|[abtnvfr"\\])')
 _C_ESCAPES = {b"a": b"\a", b"b": b"\b", b"t": b"\t", b"n": b"\n", b"v": b"\v", b"f": b"\f",
               b"r": b"\r", b'"': b'"', b"\\": b"\\"}
+# .git as git's verify_path() refuses it: any case, and as NTFS reads it (trailing dots
+# and spaces dropped, the 8.3 short name GIT~1), which git refuses everywhere.
+_DOT_GIT = re.compile(r"\.git[. ]*|git~1", re.I)
 _FULL_INDEX = re.compile(r"^index [0-9a-f]{40}\.\.[0-9a-f]{40}", re.M)
 
 
@@ -137,18 +140,14 @@ def parse_upstream_status(message: str, *, first_line: int = 1) -> UpstreamStatu
 
 def parse_patch(path: Path) -> PatchFile:
     """Read one format-patch file; raises _Problem (with a line where there is one)."""
-    if path.is_symlink():
-        raise _Problem("is a symbolic link; a queue holds plain files")
+    _check_plain_file(path)
     if path.stat().st_size > MAX_PATCH_BYTES:
         raise _Problem(f"is larger than {MAX_PATCH_BYTES // (1024 * 1024)} MB")
     raw = path.read_bytes()
-    if b"\r\n" in raw:
-        raise _Problem("has CRLF line endings; git format-patch writes LF")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise _Problem("is not UTF-8 text", line) from exc
+    if (crlf := raw.find(b"\r\n")) != -1:
+        raise _Problem("has CRLF line endings; git format-patch writes LF",
+                       raw.count(b"\n", 0, crlf) + 1)
+    text = _utf8(raw)
     head, diff_start = _split_diff(text)
     mail = email.message_from_string(head, policy=email.policy.compat32)
     body = _mail_body(mail)
@@ -168,6 +167,20 @@ def parse_patch(path: Path) -> PatchFile:
     return PatchFile(path=path, author=author or "Unknown <unknown@invalid>", date=date or "",
                      subject=subject, message=message + "\n", diff=_strip_signature(diff),
                      files=files, status=status)
+
+
+def _check_plain_file(path: Path) -> None:
+    if path.is_symlink():
+        raise _Problem("is a symbolic link; a queue holds plain files")
+    if not path.is_file():  # reading a FIFO or a device would never end
+        raise _Problem("is not a regular file; a queue holds plain files")
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Problem("is not UTF-8 text", raw.count(b"\n", 0, exc.start) + 1) from exc
 
 
 def _split_diff(text: str) -> tuple[str, int]:
@@ -239,10 +252,13 @@ def _check_diff(diff: str, first_line: int) -> tuple[str, ...]:
     from unidiff.errors import UnidiffParseError
     from unidiff.patch import PatchSet
 
+    diff = _strip_signature(diff)
+    _check_hunks(diff, first_line)
     try:
-        patch_set = PatchSet(_strip_signature(diff))
+        patch_set = PatchSet(diff)
     except UnidiffParseError as exc:
-        raise _Problem(f"malformed diff: {exc}", _line_of_error(diff, str(exc), first_line)) \
+        message = str(exc).strip()
+        raise _Problem(f"malformed diff: {message}", _line_of_error(diff, message, first_line)) \
             from exc
     files: list[str] = []
     for patched in patch_set:
@@ -251,7 +267,7 @@ def _check_diff(diff: str, first_line: int) -> tuple[str, ...]:
         for name in _paths_of(patched.source_file, patched.target_file, info):
             _check_path(name, header_line)
             files.append(name)
-        if "new file mode 120000" in info or "new mode 120000" in info:
+        if patched.is_symlink:  # made, turned into one, or retargeted
             _check_symlink(patched, header_line)
         if patched.is_binary_file and not _FULL_INDEX.search(info):
             raise _Problem(f"{patched.path}: binary patch without full index; re-export with "
@@ -262,6 +278,45 @@ def _check_diff(diff: str, first_line: int) -> tuple[str, ...]:
     if not files:
         raise _Problem("changes no file")
     return tuple(dict.fromkeys(files))
+
+
+def _check_hunks(diff: str, first_line: int) -> None:
+    """Every hunk has the lines its header counts, and nothing that looks like a diff line
+    stands outside one: unidiff skips what it does not know, and git apply ignores such
+    lines or fails, so a patch could show a change that is never applied."""
+    old = new = 0
+    header = file_header = 0  # the lines of the open hunk's header, of the file's +++
+    lines = diff.split("\n")
+    for number, line in enumerate(lines[:-1] if diff.endswith("\n") else lines, first_line):
+        if old > 0 or new > 0:
+            if line.startswith(("diff --git ", "@@")):
+                break  # the hunk ended early
+            if line and line[0] not in " -+\\":
+                return  # not a diff line at all: unidiff names it
+            # An empty line is empty context; "\ No newline at end of file" counts for neither.
+            old -= line[:1] in ("", " ", "-")
+            new -= line[:1] in ("", " ", "+")
+            if old < 0 or new < 0:
+                break
+        elif line.startswith("@@"):
+            hunk = _HUNK_HEADER.match(line)
+            if hunk is None:
+                raise _Problem("malformed diff: a hunk header must read "
+                               "'@@ -start,count +start,count @@'", number)
+            if not file_header:
+                raise _Problem("malformed diff: a hunk without its file's --- and +++ lines",
+                               number)
+            header, old, new = number, int(hunk.group(1) or 1), int(hunk.group(2) or 1)
+        elif line.startswith("diff --git "):
+            file_header = 0
+        elif line.startswith("+++ "):
+            file_header = number
+        elif line[:1] in ("+", "-", " ") and not line.startswith("--- "):
+            raise _Problem("malformed diff: a line outside any hunk, which git apply would "
+                           "ignore", number)
+    if old != 0 or new != 0:
+        raise _Problem("malformed diff: the hunk's lines do not match the counts in its header",
+                       header)
 
 
 def _paths_of(source: str, target: str, info: str) -> Iterable[str]:
@@ -294,7 +349,7 @@ def _check_path(name: str, line: int) -> None:
         raise _Problem(f"{name}: absolute path; a patch may only touch the source tree", line)
     if ".." in parts:
         raise _Problem(f"{name}: path leaves the source tree (..)", line)
-    if any(part.lower() == ".git" for part in parts):
+    if any(_DOT_GIT.fullmatch(part) for part in parts):
         raise _Problem(f"{name}: path inside .git; a patch may only touch the source tree", line)
 
 
@@ -306,6 +361,8 @@ def _check_symlink(patched: PatchedFile, line: int) -> None:
     if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
         raise _Problem(f"{link}: symbolic link to {target!r} points outside the source tree",
                        line)
+    if any(_DOT_GIT.fullmatch(part) for part in resolved.split("/")):
+        raise _Problem(f"{link}: symbolic link to {target!r} points inside .git", line)
 
 
 def _line_of_error(diff: str, message: str, first_line: int) -> int | None:
@@ -320,10 +377,15 @@ def _line_of_error(diff: str, message: str, first_line: int) -> int | None:
 def _order(directory: Path) -> tuple[list[Path], list[ConfigProblem]]:
     """The queue's files in order: the series file's, else file-name order."""
     series = directory / "series"
-    if not series.is_file():
+    if not (series.exists() or series.is_symlink()):
         return sorted(p for p in directory.glob("*.patch")), []
+    try:  # a series linked to /etc/passwd must not show its lines as "no such patch"
+        _check_plain_file(series)
+        lines = _utf8(series.read_bytes()).splitlines()
+    except _Problem as exc:
+        return [], [ConfigProblem(str(series), exc.line, "", str(exc))]
     problems, files = [], []
-    for number, raw in enumerate(series.read_text(encoding="utf-8").splitlines(), 1):
+    for number, raw in enumerate(lines, 1):
         name = raw.split("#", 1)[0].strip()
         if not name:
             continue
