@@ -40,6 +40,9 @@ def replace_dir(new: Path, target: Path) -> None:
     or whole new: a rename, or an atomic exchange where the kernel offers one."""
     import shutil
 
+    # `new` is usually a mkdtemp() folder (mode 0700): give it the mode of the folder it
+    # replaces, or of a fresh folder beside it, so that others can read the queue.
+    os.chmod(new, (target if target.exists() else target.parent).stat().st_mode & 0o777)
     if not target.exists():
         os.rename(new, target)
         return

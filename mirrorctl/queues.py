@@ -33,6 +33,7 @@ __all__ = [
     "open_cache",
     "push_branch",
     "release_tag",
+    "remove_stale_scratch",
     "remove_stale_staging",
     "rewrite_statuses",
 ]
@@ -255,15 +256,35 @@ def _checked_export(staging: Path, branch: str) -> tuple[str, ...]:
 
 
 def remove_stale_staging(folder: Path) -> None:
-    # Left by an export that was killed; we hold the work-directory lock.
-    for stale in folder.glob(".export-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    # Left by an export, a rebase, a status rewrite or a save of resolutions that was
+    # killed; we hold the work-directory lock. Hidden: no command reads them as queues.
+    for pattern in (".export-*", ".status-*", ".rr-cache-*"):
+        for stale in folder.glob(pattern):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def remove_stale_scratch(cache: Repository) -> None:
+    """Delete what killed runs left in a cache: scratch indexes and rerere worktrees
+    (the mirrorctl-* folders of replay.py and resolve.py), the worktrees' registrations
+    (which `git worktree prune` keeps when git was killed while adding them), and git's
+    lock files. Safe only under the work-directory lock, like remove_stale_locks."""
+    cache.remove_stale_locks()
+    for folder in cache.git_dir.glob("mirrorctl-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    git_dir = cache.git_dir.resolve()
+    for registration in cache.git_dir.glob("worktrees/*/gitdir"):
+        # Absolute, or relative to the registration (worktree.useRelativePaths).
+        where = (registration.parent / registration.read_text(encoding="utf-8").strip()).resolve()
+        if where.is_relative_to(git_dir) and \
+                where.relative_to(git_dir).parts[0].startswith("mirrorctl-"):
+            shutil.rmtree(registration.parent, ignore_errors=True)
 
 
 
 def rewrite_statuses(queue: PatchQueue, statuses: Mapping[str, str]) -> None:
     """Set the Upstream-Status of some patches ({file name: new value}): in a copy of the
     queue, checked like `validate` checks queues, then swapped in whole."""
+    remove_stale_staging(queue.directory.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".status-{queue.version}-",
                                     dir=queue.directory.parent))
     try:

@@ -29,6 +29,7 @@ from mirrorctl.queues import (
     open_cache,
     push_branch,
     release_tag,
+    remove_stale_scratch,
     remove_stale_staging,
 )
 from mirrorctl.rebase import PatchOutcome, RebaseResult, rebase_patches
@@ -108,6 +109,9 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
     if _state_path(options.workdir, package).exists():
         raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, or "
                          f"delete {_state_path(options.workdir, package)} to start again")
+    # What killed runs left; no worktree of a person waits (that needs --continue), and
+    # we hold the work-directory lock, so no git of ours is running.
+    remove_stale_scratch(cache)
     new_version, new_tag = target_release(cache, package, options.onto, old_version)
     run = _prepare(config, package, cache, old_version, new_version, new_tag)
     return _finish(run, options, _replay(run, ()))

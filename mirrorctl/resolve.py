@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from mirrorctl.errors import MirrorctlError, UsageError
+from mirrorctl.fsutil import replace_dir
 from mirrorctl.git import Completed, Repository
 
 __all__ = ["Resolutions", "open_worktree", "remove_worktree", "take_resolution"]
@@ -36,8 +37,20 @@ class Resolutions:
             shutil.copytree(self.store, self._git_side, dirs_exist_ok=True)
 
     def save(self) -> None:
-        if self._git_side.is_dir() and any(self._git_side.iterdir()):
-            shutil.copytree(self._git_side, self.store, dirs_exist_ok=True)
+        """Add the cache's resolutions to the store, which is swapped in whole: a run killed
+        while copying leaves it as it was, never with a truncated postimage that the
+        next rebase would apply as a resolution."""
+        if not (self._git_side.is_dir() and any(self._git_side.iterdir())):
+            return
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".rr-cache-", dir=self.store.parent))
+        try:
+            if self.store.is_dir():
+                shutil.copytree(self.store, staging, dirs_exist_ok=True)
+            shutil.copytree(self._git_side, staging, dirs_exist_ok=True)
+            replace_dir(staging, self.store)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def any_remembered(self) -> bool:
         return self._git_side.is_dir() and any(self._git_side.glob("*/postimage*"))
