@@ -29,6 +29,7 @@ __all__ = [
     "PatchFile",
     "PatchQueue",
     "UpstreamStatus",
+    "changed_paths",
     "check_queues",
     "parse_patch",
     "parse_upstream_status",
@@ -317,6 +318,17 @@ def _check_hunks(diff: str, first_line: int) -> None:
     if old != 0 or new != 0:
         raise _Problem("malformed diff: the hunk's lines do not match the counts in its header",
                        header)
+
+
+def changed_paths(diff: str) -> tuple[str, ...]:
+    """Every path a git diff touches (both sides of renames and copies), unquoted, in
+    order: what `files` holds for a patch, for a diff git has just made."""
+    from unidiff.patch import PatchSet
+
+    return tuple(dict.fromkeys(
+        name for patched in PatchSet(diff)
+        for name in _paths_of(patched.source_file, patched.target_file,
+                              str(patched.patch_info))))
 
 
 def _paths_of(source: str, target: str, info: str) -> Iterable[str]:

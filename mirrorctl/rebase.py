@@ -22,7 +22,7 @@ from typing import Literal
 
 from mirrorctl.errors import MirrorctlError
 from mirrorctl.git import Repository
-from mirrorctl.patches import PatchFile
+from mirrorctl.patches import PatchFile, changed_paths
 from mirrorctl.replay import ScratchIndex, apply_queue, commit_patch
 
 __all__ = [
@@ -271,7 +271,7 @@ def _carry(replayer: _Replayer, patch: PatchFile, commit: str, parent: str,
             return outcome, head
         new_commit = commit_patch(replayer.repo, remembered, head.commit, patch)
         return PatchOutcome(patch=patch, old_commit=commit, outcome="merged",
-                            files=_files_of(replayer.diff(head.commit, new_commit)) or
+                            files=changed_paths(replayer.diff(head.commit, new_commit)) or
                             patch.files, commit=new_commit,
                             detail="conflict settled by a remembered resolution; the "
                                    "refreshed patch is written"), _Head(new_commit, remembered)
@@ -282,7 +282,7 @@ def _carry(replayer: _Replayer, patch: PatchFile, commit: str, parent: str,
                             detail="the new release already has this change"), head
     new_commit = commit_patch(replayer.repo, tree, head.commit, patch)
     new_diff = replayer.diff(head.commit, new_commit)
-    files = _files_of(new_diff) or patch.files
+    files = changed_paths(new_diff) or patch.files
     if same_change(patch.diff, new_diff) and not merged_contents:
         outcome = PatchOutcome(patch=patch, old_commit=commit, outcome="applied", files=files,
                                commit=new_commit, detail="applies as it is")
@@ -311,11 +311,6 @@ def _conflict_or_upstreamed(replayer: _Replayer, patch: PatchFile, commit: str, 
     return PatchOutcome(patch=patch, old_commit=commit, outcome="conflict", files=tuple(conflicted),
                         conflicts=conflicts,
                         detail=f"conflicts in {', '.join(conflicted)}")
-
-
-def _files_of(diff: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m.group(1) for m in re.finditer(
-        r"^diff --git a/\S+ b/(\S+)$", diff, re.M)))
 
 
 def carry_one(repo: Repository, patches: Sequence[PatchFile], index: int, *, old_base: str,

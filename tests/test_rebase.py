@@ -232,3 +232,28 @@ def test_continue_without_a_waiting_rebase(run_cli, numpy_site: Site) -> None:
     assert result.code == 2 and "no rebase of numpy is waiting" in result.err
     mixed = run_cli(*numpy_site.args("rebase", "numpy", "--continue", "--onto", "v1.1.0"))
     assert mixed.code == 2
+
+
+def test_a_merged_patch_names_paths_with_spaces_and_quoting_where_they_went(
+        run_cli, tmp_path: Path) -> None:
+    notes = "".join(f"note {n}\n" for n in range(1, 11))
+    up = Repo(tmp_path / "upstream")
+    up.commit("release 1.0.0", {"docs/release notes.txt": notes, "src/naïve.c": "int x;\n"})
+    up.tag("v1.0.0", annotated=True)
+    patch_series(up, "v1.0.0", tmp_path / "patchsets" / "pkg" / "1.0.0", [(
+        "0001-riscv64-notes.patch", "riscv64 notes\n\nUpstream-Status: Pending",
+        {"docs/release notes.txt": notes.replace("note 9\n", "note 9 riscv64\n"),
+         "src/naïve.c": "int x; /* rv64 */\n"})])
+    up.git("mv", "docs", "doc")
+    up.commit("DOC: move docs", {"doc/release notes.txt": "moved\n" + notes})
+    up.tag("v1.1.0", annotated=True)
+    config = write_config(tmp_path / "mirrors.yaml", {"pkg": {
+        "upstream": str(up.path), "mirror": str(make_mirror(tmp_path / "m.git").path),
+        "version": "1.0.0"}})
+    site = Site(tmp_path, up, Repo(tmp_path / "m.git"), config, tmp_path / "work")
+    assert run_cli(*site.args("sync")).code == 0
+    result = run_cli(*site.args("rebase", "pkg", "--format", "json"))
+    assert result.code == 0, result.err
+    [patch] = json.loads(result.out)["patches"]
+    assert patch["outcome"] == "merged"
+    assert patch["files"] == ["doc/release notes.txt", "src/naïve.c"]
