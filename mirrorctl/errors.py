@@ -97,4 +97,5 @@ class GitError(MirrorctlError):
 class GitTimeout(GitError):
     def __init__(self, argv: Sequence[str], seconds: float) -> None:
         self.seconds = seconds
-        super().__init__(argv, -9, "", f"fatal: timed out after {seconds:g}s and was killed")
+        super().__init__(argv, -9, "", f"fatal: timed out after {seconds:g}s and was killed "
+                                       "(a slow server needs a larger `timeout:` in mirrors.yaml)")
