@@ -181,14 +181,11 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
 
 
 @contextlib.contextmanager
-def _progress(g: Globals) -> Iterator[Progress | None]:
+def _progress(g: Globals) -> Iterator[Progress]:
     """Progress on stderr (a live board on a terminal), stopped before the result shows."""
-    if g.quiet:
-        yield None
-        return
-    from mirrorctl.progress import open_progress
+    from mirrorctl.progress import SILENT, open_progress
 
-    progress = open_progress(sys.stderr, g.redactor)
+    progress = SILENT if g.quiet else open_progress(sys.stderr, g.redactor)
     try:
         yield progress
     finally:
@@ -800,8 +797,7 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
     config = load_config(g.config_path)
     root = output.absolute().parent if output is not None else Path.cwd()
     text = generate_pipeline(config, config.select(packages), PipelineOptions(
-        root=root, config=g.config_path, image=image or None, install=install, push=push,
-        workdir=".mirrorctl"))
+        root=root, config=g.config_path, image=image or None, install=install, push=push))
     if output is None:
         g.echo(text.rstrip("\n"))
     else:

@@ -16,7 +16,7 @@ from mirrorctl.config import Config, Package
 from mirrorctl.errors import MirrorctlError
 from mirrorctl.git import GitRunner
 from mirrorctl.history import write_record
-from mirrorctl.progress import Progress
+from mirrorctl.progress import SILENT, Progress
 from mirrorctl.rebasing import RebaseOptions, RebaseReport, rebase_queue
 from mirrorctl.releases import ReleaseList, ReleaseOptions, check_releases
 from mirrorctl.report import Report, build_report
@@ -47,7 +47,7 @@ class NightlyResult:
 def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOptions,
                 runner: GitRunner, *, sleep: Callable[[float], None],
                 open_request: Callable[[Package, RebaseReport], RebaseReport] | None = None,
-                progress: Progress | None = None) -> NightlyResult:
+                progress: Progress = SILENT) -> NightlyResult:
     synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs),
                            runner, sleep=sleep, progress=progress)
     found = check_releases(config, packages, ReleaseOptions(workdir=options.workdir), runner)
@@ -56,11 +56,10 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
            and (config.patchsets / package.name / package.version).is_dir()]
     rebases: list[RebaseReport] = []
     errors: list[tuple[str, str]] = []
-    if progress is not None and due:
+    if due:
         progress.stage("rebase", [p.name for p in due])
     for package in due:
-        if progress is not None:
-            progress.start(package.name)
+        progress.start(package.name)
         try:
             rebased = rebase_queue(config, package, RebaseOptions(
                 workdir=options.workdir, push=options.push, grade=options.push,
@@ -72,8 +71,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         except MirrorctlError as exc:  # one package's trouble never stops the others
             errors.append((package.name, str(exc)))
             outcome, detail = "failed", str(exc)
-        if progress is not None:
-            progress.finish(package.name, outcome, detail)
+        progress.finish(package.name, outcome, detail)
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
                           progress=progress)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.live import Live
 
-__all__ = ["LiveProgress", "PlainProgress", "Progress", "open_progress"]
+__all__ = ["SILENT", "LiveProgress", "PlainProgress", "Progress", "open_progress"]
 
 
 class Progress(Protocol):
@@ -37,6 +37,25 @@ class Progress(Protocol):
     def close(self) -> None: ...
 
 
+class _Silent:
+    """No progress: what -q and library callers get."""
+
+    def stage(self, name: str, packages: Sequence[str]) -> None:
+        pass
+
+    def start(self, package: str) -> None:
+        pass
+
+    def finish(self, package: str, state: str, detail: str = "") -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+SILENT: Progress = _Silent()
+
+
 def open_progress(stream: TextIO, redactor: Redactor) -> Progress:
     """The live board on a terminal that can draw it, plain lines anywhere else."""
     if stream.isatty() and os.environ.get("TERM", "") not in ("", "dumb"):
@@ -47,10 +66,9 @@ def open_progress(stream: TextIO, redactor: Redactor) -> Progress:
 class PlainProgress:
     """A timestamped line a finished package: what CI logs and files want."""
 
-    def __init__(self, stream: TextIO, redactor: Redactor, *, stamps: bool = True) -> None:
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
         self._stream = stream
         self._redactor = redactor
-        self._stamps = stamps
         self._lock = threading.Lock()
         self._stage = ""
         self._total = 0
@@ -67,11 +85,10 @@ class PlainProgress:
         with self._lock:
             self._done += 1
             width = len(str(self._total))
-            text = f"[{self._done:>{width}}/{self._total}] {self._stage} {package}: {state}"
+            text = (time.strftime("%Y-%m-%dT%H:%M:%S ")
+                    + f"[{self._done:>{width}}/{self._total}] {self._stage} {package}: {state}")
             if detail:
                 text += f" ({detail})"
-            if self._stamps:
-                text = time.strftime("%Y-%m-%dT%H:%M:%S ") + text
             self._stream.write(self._redactor(text) + "\n")
             self._stream.flush()
 

@@ -24,7 +24,7 @@ from mirrorctl.errors import MirrorctlError, UsageError
 from mirrorctl.git import GitRunner
 from mirrorctl.history import Record, RecordedPackage, TrendPoint, read_history
 from mirrorctl.patches import PatchFile, read_queue
-from mirrorctl.progress import Progress
+from mirrorctl.progress import SILENT, Progress
 from mirrorctl.queues import open_cache
 from mirrorctl.rebase import Outcome
 from mirrorctl.sync import package_runner
@@ -115,7 +115,7 @@ def summary_line(counts: Counter[str]) -> str:
 def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
                  runner: GitRunner, stamp: str,
                  rebased: Mapping[str, RebaseReport] | None = None,
-                 progress: Progress | None = None) -> Report:
+                 progress: Progress = SILENT) -> Report:
     """The report now, against the history so far. `rebased`: rebases just made (by the
     nightly), whose outcomes grade their packages instead of a second rebase dry run."""
     return assemble(package_reports(config, packages, workdir=workdir, runner=runner,
@@ -157,17 +157,14 @@ def _compare(package: PackageReport, before: RecordedPackage, accepted: list[Cha
 
 def package_reports(config: Config, packages: Sequence[Package], *, workdir: Path,
                     runner: GitRunner, rebased: Mapping[str, RebaseReport] | None = None,
-                    progress: Progress | None = None) -> tuple[PackageReport, ...]:
-    if progress is not None:
-        progress.stage("grade", [p.name for p in packages])
+                    progress: Progress = SILENT) -> tuple[PackageReport, ...]:
+    progress.stage("grade", [p.name for p in packages])
     reports = []
     for package in packages:
-        if progress is not None:
-            progress.start(package.name)
+        progress.start(package.name)
         found = _package(config, package, workdir, runner, (rebased or {}).get(package.name))
-        if progress is not None:
-            progress.finish(found.name, found.grade.level if found.grade else "no grade",
-                            "; ".join(found.problems))
+        progress.finish(found.name, found.grade.level if found.grade else "no grade",
+                        "; ".join(found.problems))
         reports.append(found)
     return tuple(reports)
 
@@ -209,7 +206,8 @@ def merged_packages(directory: Path, expected: Sequence[Package] = (),
     if not files:
         raise UsageError(f"{directory}: no *.json results to merge; the package jobs write "
                          "them with `mirrorctl nightly PACKAGE --format json > DIR/PACKAGE.json`")
-    found: dict[str, tuple[PackageReport, Path]] = {}
+    found: dict[str, PackageReport] = {}
+    source: dict[str, Path] = {}
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -218,13 +216,14 @@ def merged_packages(directory: Path, expected: Sequence[Package] = (),
         for package in packages_from_json(text, str(path)):
             if package.name in found:
                 raise UsageError(f"{path}: {package.name} is reported in "
-                                 f"{found[package.name][1]} too; merge one result a package")
-            found[package.name] = (package, path)
-    missing = {p.name: (PackageReport(
-        name=p.name, current=p.version, latest=None, grade=None, patches=(),
-        problems=(f"no result in {directory}: its CI job failed before writing one; "
-                  "see that job's log",)), directory) for p in expected if p.name not in found}
-    return tuple(package for _, (package, _) in sorted({**found, **missing}.items()))
+                                 f"{source[package.name]} too; merge one result a package")
+            found[package.name], source[package.name] = package, path
+    for p in expected:
+        found.setdefault(p.name, PackageReport(
+            name=p.name, current=p.version, latest=None, grade=None, patches=(),
+            problems=(f"no result in {directory}: its CI job failed before writing one; "
+                      "see that job's log",)))
+    return tuple(found[name] for name in sorted(found))
 
 
 def packages_from_json(text: str, source: str) -> tuple[PackageReport, ...]:

@@ -27,7 +27,7 @@ from mirrorctl.git import (
     is_transient,
     parse_ls_remote,
 )
-from mirrorctl.progress import Progress
+from mirrorctl.progress import SILENT, Progress
 from mirrorctl.refplan import RefRules, RefUpdate, branch_moves, plan_ref_updates, select_mirrored
 from mirrorctl.retry import call_with_retries
 from mirrorctl.state import PackageState
@@ -79,19 +79,17 @@ def cache_dir(workdir: Path, name: str) -> Path:
 
 
 def sync_packages(packages: Sequence[Package], options: SyncOptions, runner: GitRunner, *,
-                  sleep: Callable[[float], None], progress: Progress | None = None) -> SyncReport:
+                  sleep: Callable[[float], None], progress: Progress = SILENT) -> SyncReport:
     results: dict[str, PackageSync] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
-    if progress is not None:
-        progress.stage("sync", [p.name for p in packages])
+    progress.stage("sync", [p.name for p in packages])
     try:
         futures = [pool.submit(_sync_with_retries, p, options, runner, sleep, progress)
                    for p in packages]
         for future in as_completed(futures):
             result = future.result()
             results[result.name] = result
-            if progress is not None:
-                progress.finish(result.name, result.status, result.error or "")
+            progress.finish(result.name, result.status, result.error or "")
     except BaseException:
         # Ctrl-C: git runs in sessions of its own and never sees it; end it here.
         pool.shutdown(wait=False, cancel_futures=True)
@@ -110,9 +108,8 @@ def package_runner(runner: GitRunner, package: Package) -> GitRunner:
 
 
 def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner,
-                       sleep: Callable[[float], None], progress: Progress | None) -> PackageSync:
-    if progress is not None:
-        progress.start(package.name)
+                       sleep: Callable[[float], None], progress: Progress) -> PackageSync:
+    progress.start(package.name)
     syncer = _PackageSyncer(package, options, package_runner(runner, package))
     attempts = 0
 

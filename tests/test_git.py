@@ -69,6 +69,7 @@ def test_a_hung_command_is_killed_at_its_timeout(tmp_path: Path,
         git.ls_remote("ssh://mirror.example.invalid/numpy.git")
     assert time.monotonic() - start < 10
     assert "timed out after 1s" in str(info.value)
+    assert "a larger `timeout:` in mirrors.yaml" in info.value.summary  # what to do next
     assert is_transient(info.value)
 
 

@@ -52,3 +52,11 @@ def test_the_report_grades_from_the_nightly_rebase_not_a_second_one(
     # Five of the six patches are picked once (the sixth is dropped by the request its
     # header names); a second dry run for the report would double this.
     assert len(picks) == 5
+
+
+def test_each_stage_reports_each_package_in_the_log(run_cli, numpy_site: Site) -> None:  # noqa: F811
+    result = run_cli("--config", str(numpy_site.config), "--workdir", str(numpy_site.workdir),
+                     "nightly")
+    assert result.code == 1
+    stages = [line.split("] ", 1)[1] for line in result.err.splitlines() if "] " in line]
+    assert stages == ["sync numpy: updated", "rebase numpy: conflict", "grade numpy: hard"]
