@@ -75,9 +75,9 @@ def _site(root: Path, env: dict[str, str], files: int) -> tuple[Path, Path]:
 
 
 def _engine(config: Path, workdir: Path) -> None:
-    from mirrorctl.config import load_config
-    from mirrorctl.git import GitRunner, GitSettings
-    from mirrorctl.rebasing import RebaseOptions, rebase_queue
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.git import GitRunner, GitSettings
+    from mirrorctl.queue.carry import RebaseOptions, rebase_queue
 
     loaded = load_config(config)
     runner = GitRunner(GitSettings(base_env=dict(os.environ), allowed_protocols=("file",)))

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.buildconfig import LEGACY_SETUPTOOLS, build_facts
-from mirrorctl.classify import default_levels, grade
+from mirrorctl.core.grades import default_levels
+from mirrorctl.grade.buildconfig import LEGACY_SETUPTOOLS, build_facts
+from mirrorctl.grade.grading import grade
 from tests.conftest import Site
 from tests.gitrepos import Repo, make_mirror, write_config
 from tests.test_rebase import patch_series

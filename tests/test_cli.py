@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import mirrorctl.sync
-from mirrorctl.lock import workdir_lock
+import mirrorctl.sync.run
+from mirrorctl.core.lock import workdir_lock
 from tests.conftest import Site
 from tests.gitrepos import write_config
 
@@ -85,7 +85,7 @@ def test_unexpected_errors_exit_3_with_a_crash_log(run_cli, site: Site,
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom https://user:hunter22@example.org/x.git")
 
-    monkeypatch.setattr(mirrorctl.sync, "sync_packages", explode)
+    monkeypatch.setattr(mirrorctl.sync.run, "sync_packages", explode)
     result = run_cli(*site.args("sync"))
     assert result.code == 3
     assert "unexpected error (a bug)" in result.err

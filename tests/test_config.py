@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.config import load_config
-from mirrorctl.errors import ConfigError, UsageError
+from mirrorctl.core.config import load_config
+from mirrorctl.core.errors import ConfigError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 

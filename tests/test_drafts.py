@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mirrorctl.drafts import Conventions, draft_kind, draft_title, forge_of
-from mirrorctl.patches import parse_patch
+from mirrorctl.queue.patches import parse_patch
+from mirrorctl.upstream.drafts import Conventions, draft_kind, draft_title, forge_of
 from tests.conftest import Site
 from tests.gitrepos import Repo, make_mirror, write_config
 from tests.test_rebase import patch_series
@@ -181,7 +181,7 @@ def test_kind_title_and_forge_are_pure_decisions(numpy_drafts: Site) -> None:
 
 
 def test_likely_duplicates() -> None:
-    from mirrorctl.drafts import likely_duplicates
+    from mirrorctl.upstream.drafts import likely_duplicates
 
     found = [
         ("u1", "BUG: NaN sign tests fail on riscv64", "test_nan_sign fails"),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import mirrorctl.retry
+import mirrorctl.core.retry
 from tests.flakygit import FAULTS, Fault, FlakyGitServer, flaky_git_server
 from tests.gitrepos import Repo, make_mirror, make_upstream, write_config
 
@@ -36,8 +36,9 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     # The real waits (2 s, 4 s ...) change nothing here but the time the tests take.
-    monkeypatch.setattr(mirrorctl.retry, "backoff_delays",
-                        functools.partial(mirrorctl.retry.backoff_delays, first=0.01, cap=0.02))
+    monkeypatch.setattr(mirrorctl.core.retry, "backoff_delays",
+                        functools.partial(mirrorctl.core.retry.backoff_delays, first=0.01,
+                                          cap=0.02))
 
 
 class Sites:

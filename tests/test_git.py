@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.config import Package
-from mirrorctl.errors import GitError, GitTimeout
-from mirrorctl.git import GitRunner, GitSettings, LeasedUpdate, Repository, is_transient
-from mirrorctl.redact import Redactor
-from mirrorctl.sync import SyncOptions, sync_packages
-from mirrorctl.tagformat import TagFormat
+from mirrorctl.core.config import Package
+from mirrorctl.core.errors import GitError, GitTimeout
+from mirrorctl.core.git import GitRunner, GitSettings, LeasedUpdate, Repository, is_transient
+from mirrorctl.core.redact import Redactor
+from mirrorctl.core.tagformat import TagFormat
+from mirrorctl.sync.run import SyncOptions, sync_packages
 from tests.gitrepos import make_mirror, make_upstream
 from tests.httpserver import Recorded, http_server
 

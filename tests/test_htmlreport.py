@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.classify import Grade, Reason
-from mirrorctl.history import TrendPoint
-from mirrorctl.htmlreport import render_html, trend_chart
-from mirrorctl.report import PackageReport, PatchRow, Report
+from mirrorctl.core.grades import Grade, Reason
+from mirrorctl.report.history import TrendPoint
+from mirrorctl.report.page import render_html, trend_chart
+from mirrorctl.report.report import PackageReport, PatchRow, Report
 from tests.conftest import Site
 from tests.test_rebase import numpy_site  # noqa: F401 - the fixture
 from tests.test_report import a_night_then_changes

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.git import GitRunner, GitSettings, Repository
-from mirrorctl.patches import check_queues
-from mirrorctl.resolve import Resolutions
+from mirrorctl.core.git import GitRunner, GitSettings, Repository
+from mirrorctl.queue.patches import check_queues
+from mirrorctl.queue.resolve import Resolutions
 from tests.gitrepos import Repo, make_big_upstream, make_mirror, write_config
 
 pytestmark = pytest.mark.e2e

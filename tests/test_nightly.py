@@ -45,7 +45,7 @@ def test_a_clean_night_writes_the_new_queue_and_needs_nobody(run_cli, numpy_site
 def test_the_report_grades_from_the_nightly_rebase_not_a_second_one(
         run_cli, numpy_site: Site, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
 
-    with caplog.at_level(logging.DEBUG, logger="mirrorctl.git"):
+    with caplog.at_level(logging.DEBUG, logger="mirrorctl.core.git"):
         result, data = nightly(run_cli, numpy_site)
     assert result.code == 1 and data["report"]["packages"][0]["level"] == "hard"
     picks = [r for r in caplog.records if r.getMessage().startswith("run: git merge-tree")]

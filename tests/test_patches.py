@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.patches import check_queues, read_queue
+from mirrorctl.queue.patches import check_queues, read_queue
 from tests.conftest import Site
 from tests.gitrepos import Repo
 

@@ -9,8 +9,8 @@ import re
 import subprocess
 import sys
 
-from mirrorctl.progress import LiveProgress, PlainProgress
-from mirrorctl.redact import Redactor
+from mirrorctl.cli.board import LiveProgress, PlainProgress
+from mirrorctl.core.redact import Redactor
 from tests.conftest import Site
 
 SECRET = "glpat-progress-secret-123"

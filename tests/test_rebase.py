@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.rebase import conflict_hunks, same_change
+from mirrorctl.queue.engine import conflict_hunks, same_change
 from tests.conftest import Site
 from tests.gitrepos import Repo, make_mirror, write_config
 

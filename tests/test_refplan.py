@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mirrorctl.refplan import RefRules, RefUpdate, plan_ref_updates
+from mirrorctl.sync.refplan import RefRules, RefUpdate, plan_ref_updates
 
 RULES = RefRules(branches=("main", "maintenance/*"), tags=("*",),
                  protected=("refs/heads/riscv64/*",))

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.pypi import PypiProject
-from mirrorctl.releases import cross_check, new_releases
-from mirrorctl.tagformat import TagFormat
+from mirrorctl.core.tagformat import TagFormat
+from mirrorctl.grade.pypi import PypiProject
+from mirrorctl.grade.releases import cross_check
+from mirrorctl.sync.cache import new_releases
 from tests.conftest import Site
 from tests.gitrepos import Repo, make_mirror, write_config
 from tests.httpserver import Recorded, http_server

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.history import Record, RecordedPackage, TrendPoint, read_history
-from mirrorctl.rebase import Outcome
-from mirrorctl.report import Change, PackageReport, PatchRow, assemble, summary_line
+from mirrorctl.queue.engine import Outcome
+from mirrorctl.report.history import Record, RecordedPackage, TrendPoint, read_history
+from mirrorctl.report.report import Change, PackageReport, PatchRow, assemble, summary_line
 from tests.conftest import Site
 from tests.test_rebase import numpy_site  # noqa: F401 - the fixture
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.forge import parse_request_url
-from mirrorctl.standing import new_status
+from mirrorctl.upstream.forge import parse_request_url
+from mirrorctl.upstream.refresh import new_status
 from tests.conftest import Site
 from tests.fakeforge import FakeForge, fake_forge
 from tests.gitrepos import Repo, make_mirror, write_config

@@ -43,7 +43,7 @@ def test_first_sync_copies_branches_and_tags_and_keeps_riscv64(run_cli, site: Si
 def test_noop_sync_is_one_ls_remote_a_side_and_no_fetch_or_push(
         run_cli, site: Site, caplog: pytest.LogCaptureFixture) -> None:
     sync(run_cli, site)
-    with caplog.at_level(logging.DEBUG, logger="mirrorctl.git"):
+    with caplog.at_level(logging.DEBUG, logger="mirrorctl.core.git"):
         _result, data = sync(run_cli, site)
     assert data["packages"][0]["status"] == "unchanged"
     assert data["packages"][0]["fetched"] is False

@@ -1,0 +1,121 @@
+"""What every command shares: the global options, the git runner and forge settings
+they build from the environment, progress on stderr, and small text helpers.
+
+The command line is the only layer that reads the environment, the clock and the
+terminal; what it resolves here goes down as frozen options.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from mirrorctl.core.redact import Redactor
+
+if TYPE_CHECKING:
+    from mirrorctl.core.config import Config
+    from mirrorctl.core.git import GitRunner
+    from mirrorctl.core.progress import Progress
+    from mirrorctl.upstream.forge import ForgeSettings
+
+__all__ = ["Globals", "RedactingFormatter", "forge_settings", "format_option", "git_runner",
+           "plural", "program", "progress_on_stderr", "short_sha", "utc_stamp"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Globals:
+    config_path: Path
+    workdir: Path
+    verbose: int
+    quiet: bool
+    redactor: Redactor
+
+    def echo(self, text: str) -> None:
+        click.echo(self.redactor(text))
+
+
+def format_option(func: F) -> F:
+    return click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                        show_default=True, help="table for people, json for scripts.")(func)
+
+
+@contextlib.contextmanager
+def progress_on_stderr(g: Globals) -> Iterator[Progress]:
+    """Progress on stderr (a live board on a terminal), stopped before the result shows."""
+    from mirrorctl.cli.board import open_progress
+    from mirrorctl.core.progress import SILENT
+
+    progress = SILENT if g.quiet else open_progress(sys.stderr, g.redactor)
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+def git_runner(g: Globals, config: Config, lock_fd: int) -> GitRunner:
+    """The git runner of a command that holds the work-directory lock."""
+    from mirrorctl.core.git import GitRunner, GitSettings
+
+    return GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
+                                 credential_helper=config.credential_helper,
+                                 inherit_fds=(lock_fd,)))
+
+
+def forge_settings(config: Config) -> ForgeSettings:
+    from mirrorctl.upstream.forge import ForgeSettings
+
+    # python-gitlab's own configuration, where python-gitlab itself looks for it.
+    files = [os.environ.get("PYTHON_GITLAB_CFG", ""),
+             os.path.expanduser("~/.python-gitlab.cfg"), "/etc/python-gitlab.cfg"]
+    return ForgeSettings(apis=config.forge_apis, retries=config.retries,
+                         github_token=os.environ.get("MIRRORCTL_GITHUB_TOKEN"),
+                         gitlab_token=os.environ.get("MIRRORCTL_GITLAB_TOKEN"),
+                         gitlab_config_files=tuple(f for f in files if f))
+
+
+def utc_stamp() -> str:
+    """Now, to the microsecond: two runs never share a history record."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def program() -> str:
+    """How this mirrorctl was started, so that printed hints can be pasted as they are."""
+    import shutil
+
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "__main__.py":
+        return f"{sys.executable} -m mirrorctl"
+    on_path = shutil.which("mirrorctl")
+    if on_path and Path(on_path).resolve() == argv0.resolve():
+        return "mirrorctl"
+    return str(argv0.resolve()) if argv0.name == "mirrorctl" else "mirrorctl"
+
+
+def plural(n: int, noun: str, many: str = "") -> str:
+    """"1 patch", "2 patches"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {many or noun + 's'}"
+
+
+def short_sha(sha: str | None) -> str:
+    return sha[:10] if sha else "-"
+
+
+class RedactingFormatter(logging.Formatter):
+    def __init__(self, redactor: Redactor, fmt: str) -> None:
+        super().__init__(fmt)
+        self._redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redactor(super().format(record))

@@ -1,0 +1,192 @@
+"""The commands that look ahead: `releases` (what upstream released since) and
+`classify` (the grade of each upgrade), and their renderers."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mirrorctl.cli.base import (
+    Globals,
+    format_option,
+    git_runner,
+    plural,
+)
+from mirrorctl.core.errors import EXIT_FAILURE
+
+if TYPE_CHECKING:
+    from mirrorctl.grade.classify import Classification
+    from mirrorctl.grade.releases import ReleaseList
+
+
+@click.command()
+@click.argument("packages", nargs=-1)
+@click.option("--pre", is_flag=True, help="Count pre-releases and dev releases too.")
+@click.option("--max", "limit", type=click.IntRange(min=1), default=3, show_default=True,
+              help="New versions listed a package (the newest).")
+@click.option("--pypi", is_flag=True,
+              help="Cross-check PyPI: tags without releases, releases without tags, and "
+                   "whether upstream now ships riscv64 wheels (can retire).")
+@format_option
+@click.pass_obj
+def releases(g: Globals, packages: tuple[str, ...], pre: bool, limit: int, pypi: bool,
+             fmt: str) -> None:
+    """List the upstream releases newer than each package's current version.
+
+    Release tags in the package's cache (run `mirrorctl sync` first) become versions
+    through tag_format and compare as PEP 440 versions; tags that are no version, and
+    pre-releases and dev releases unless --pre, are left out.
+
+    \b
+    Exit status 0, or 1 when a package could not be checked (no cache, PyPI trouble).
+
+    \b
+    Examples:
+      mirrorctl releases
+      mirrorctl releases numpy scipy --max 5
+      mirrorctl releases --pypi --format json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.git import GitRunner, GitSettings
+    from mirrorctl.grade.releases import ReleaseOptions, check_releases
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor))
+    options = ReleaseOptions(workdir=g.workdir, pre=pre, limit=limit, pypi=pypi)
+    found = check_releases(config, selected, options, runner)
+    g.echo(RELEASES_RENDERERS[fmt](found))
+    if any(r.problems or r.pypi_error for r in found):
+        raise SystemExit(EXIT_FAILURE)
+
+
+@click.command()
+@click.argument("packages", nargs=-1)
+@click.option("--onto", help="The release tag or version to grade the upgrade to (one package) "
+                             "[default: the newest release].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Packages graded at once [default: defaults.jobs].")
+@click.option("--format", "fmt", type=click.Choice(["table", "text", "json"]), default="table",
+              show_default=True, help="table, one line a package (text), or json.")
+@click.pass_obj
+def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int | None,
+             fmt: str) -> None:
+    """Grade each package's upgrade easy / medium / hard, with the reasons.
+
+    \b
+    easy:   just add the new version and trigger a build;
+    medium: the build environment needs tweaks, or a patch needs work;
+    hard:   careful review or a CI overhaul (a patch conflicts, the build backend
+            changed, a Rust or Fortran toolchain appears, NaN tests are patched).
+
+    The facts come from the git objects of both release tags in the package's cache
+    (pyproject.toml, setup.cfg, setup.py, meson.build, CI files) and from a rebase dry
+    run of the queue; nothing is checked out or written. Reason levels are in
+    grading.yaml, overridable under `defaults: grades:`; `pin_grade:` pins a package.
+
+    \b
+    Exit status 0, 1 when a package could not be graded, 2 for bad usage (an --onto
+    that is no tag or version of the package).
+
+    \b
+    Examples:
+      mirrorctl classify
+      mirrorctl classify numpy --onto v2.3.0
+      mirrorctl classify --format text
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.grade.classify import ClassifyOptions, classify_packages
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    options = ClassifyOptions(workdir=g.workdir, onto=onto, jobs=jobs or config.jobs)
+    # The dry run writes objects into the caches: keep sync and rebase out meanwhile.
+    with workdir_lock(g.workdir, "classify") as lock_fd:
+        found = classify_packages(config, selected, options, git_runner(g, config, lock_fd))
+    g.echo(CLASSIFY_RENDERERS[fmt](found))
+    if any(c.error for c in found):
+        raise SystemExit(EXIT_FAILURE)
+
+
+def releases_data(found: list[ReleaseList]) -> dict[str, Any]:
+    return {"packages": [
+        {"name": r.name, "current": r.current, "latest": r.latest, "new": list(r.new),
+         "tags": dict(r.tags), "can_retire": r.can_retire, "retire_detail": r.retire_detail,
+         "skipped": r.skipped, "flags": list(r.flags), "pypi_latest": r.pypi_latest,
+         "pypi_error": r.pypi_error, "problems": list(r.problems)} for r in found]}
+
+
+def releases_json(found: list[ReleaseList]) -> str:
+    return json.dumps(releases_data(found), indent=2)
+
+
+def releases_table(found: list[ReleaseList]) -> str:
+    width = max([len(r.name) for r in found] + [7])
+    lines = [f"{'PACKAGE':<{width}}  {'CURRENT':<10}  {'LATEST':<10}  NEW"]
+    for r in found:
+        new = " ".join(r.new) + (f" (+{r.skipped} older)" if r.skipped else "") or "-"
+        lines.append(f"{r.name:<{width}}  {r.current or '-':<10}  {r.latest or '-':<10}  {new}")
+        notes = list(r.problems)
+        if r.pypi_error:
+            notes.append(f"PyPI: {r.pypi_error}")
+        notes += r.flags
+        if r.can_retire:
+            notes.append(f"can retire: {r.retire_detail}")
+        lines += [f"{'':<{width}}  ! {note}" for note in notes]
+    upgrades = sum(1 for r in found if r.new)
+    lines.append(f"{plural(len(found), 'package')}: {upgrades} with new releases")
+    return "\n".join(lines)
+
+
+def classify_json(found: list[Classification]) -> str:
+    return json.dumps({"packages": [
+        {"name": c.name, "from": c.from_version, "to": c.to_version, "onto": c.onto,
+         "level": c.grade.level if c.grade else None,
+         "reasons": [{"code": r.code, "detail": r.detail} for r in c.grade.reasons]
+         if c.grade else [],
+         "pinned": bool(c.grade and c.grade.pinned), "error": c.error} for c in found]},
+        indent=2)
+
+
+def _upgrade(c: Classification) -> str:
+    return f"{c.from_version or '-'} -> {c.to_version or '-'}"
+
+
+def classify_text(found: list[Classification]) -> str:
+    lines = []
+    for c in found:
+        if c.grade is None:
+            lines.append(f"{c.name}: failed ({c.error})")
+        else:
+            main = c.grade.main_reason
+            lines.append(f"{c.name} {_upgrade(c)}: {c.grade.level} ({main.code}: {main.detail})")
+    return "\n".join(lines)
+
+
+def classify_table(found: list[Classification]) -> str:
+    width = max([len(c.name) for c in found] + [7])
+    lines = [f"{'PACKAGE':<{width}}  {'UPGRADE':<20}  {'GRADE':<6}  REASONS"]
+    for c in found:
+        if c.grade is None:
+            lines.append(f"{c.name:<{width}}  {'':<20}  {'failed':<6}  {c.error}")
+            continue
+        reasons = [f"{r.code}: {r.detail}" for r in c.grade.reasons]
+        lines.append(f"{c.name:<{width}}  {_upgrade(c):<20}  {c.grade.level:<6}  {reasons[0]}")
+        lines += [f"{'':<{width}}  {'':<20}  {'':<6}  {r}" for r in reasons[1:]]
+    tally = Counter(c.grade.level if c.grade else "failed" for c in found)
+    order = ("easy", "medium", "hard", "failed")
+    lines.append(f"{plural(len(found), 'package')}: "
+                 + ", ".join(f"{tally[k]} {k}" for k in order if tally[k]))
+    return "\n".join(lines)
+
+
+RELEASES_RENDERERS: dict[str, Callable[[list[ReleaseList]], str]] = {
+    "table": releases_table, "json": releases_json}
+CLASSIFY_RENDERERS: dict[str, Callable[[list[Classification]], str]] = {
+    "table": classify_table, "text": classify_text, "json": classify_json}

@@ -1,0 +1,134 @@
+"""The command line's root: global options, logging, the commands of every family,
+and main(), the one place that turns exceptions into exit statuses.
+
+Each family of commands lives in its own module beside this one, with its renderers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from mirrorctl import __version__
+from mirrorctl.cli.base import Globals, RedactingFormatter
+from mirrorctl.cli.grade import classify, releases
+from mirrorctl.cli.night import ci, demo, nightly
+from mirrorctl.cli.queue import patches, rebase
+from mirrorctl.cli.report import report
+from mirrorctl.cli.sync import sync
+from mirrorctl.cli.upstream import upstream
+from mirrorctl.cli.validate import validate
+from mirrorctl.core.errors import EXIT_INTERNAL, EXIT_OK, MirrorctlError
+from mirrorctl.core.redact import Redactor, secrets_from_environ
+
+__all__ = ["cli", "main"]
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+# Where a crash log goes: set as soon as the options are parsed, read by main() after
+# the context that knew it is gone.
+_crash_dir: list[Path] = []
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--config", "config_path", envvar="MIRRORCTL_CONFIG", show_envvar=True,
+              default="mirrors.yaml", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The package inventory.")
+@click.option("--workdir", envvar="MIRRORCTL_WORKDIR", show_envvar=True, default=".mirrorctl",
+              show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Caches, state, locks and logs.")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr; -vv shows git commands.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.version_option(__version__, prog_name="mirrorctl")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, workdir: Path, verbose: int, quiet: bool) -> None:
+    """Mirror upstream repositories and carry the riscv64 patch queues across releases.
+
+    \b
+    Exit status: 0 success, 1 a package failed (or another run holds the lock),
+    2 bad usage or configuration, 3 an unexpected error (a crash log is written).
+
+    \b
+    Examples:
+      mirrorctl validate
+      mirrorctl sync                       # every package in ./mirrors.yaml
+      mirrorctl sync numpy scipy --dry-run
+      mirrorctl --config /etc/mirrorctl/mirrors.yaml sync --format json
+    """
+    _crash_dir[:] = [workdir / "logs"]
+    redactor = ctx.obj if isinstance(ctx.obj, Redactor) else _environ_redactor()
+    ctx.obj = Globals(config_path=config_path, workdir=workdir, verbose=verbose, quiet=quiet,
+                      redactor=redactor)
+    _setup_logging(verbose, redactor)
+
+
+def _environ_redactor() -> Redactor:
+    return Redactor(secrets_from_environ(os.environ))
+
+
+def _setup_logging(verbose: int, redactor: Redactor) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(redactor, "mirrorctl: %(levelname)s: %(message)s"))
+    root = logging.getLogger("mirrorctl")
+    root.handlers[:] = [handler]
+    root.setLevel({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
+
+
+# Every family's commands under the root (`mirrorctl --help` lists them by name).
+for command in (sync, validate, patches, rebase, releases, classify, upstream, report,
+                nightly, ci, demo):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: the one place that turns exceptions into exit statuses."""
+    redactor = _environ_redactor()
+    try:
+        cli.main(args=argv, prog_name="mirrorctl", standalone_mode=False, obj=redactor)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("mirrorctl: interrupted", err=True)
+        sys.exit(130)
+    except MirrorctlError as exc:
+        click.echo(redactor(f"mirrorctl: error: {exc}"), err=True)
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except Exception:
+        path = _write_crash_log(argv, redactor)
+        click.echo(f"mirrorctl: unexpected error (a bug); details in {path}. "
+                   "Please report it with that file.", err=True)
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(EXIT_OK)
+
+
+def _write_crash_log(argv: list[str] | None, redactor: Redactor) -> Path:
+    import tempfile
+    import traceback
+
+    text = redactor(f"mirrorctl {__version__}\nargv: {argv or sys.argv[1:]}\n\n"
+                     + traceback.format_exc())
+    name = time.strftime("crash-%Y%m%d-%H%M%S") + f"-{os.getpid()}.log"
+    for folder in (*_crash_dir, Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    sys.stderr.write(text)
+    return Path("(stderr)")

@@ -1,0 +1,262 @@
+"""The commands that run a whole night: `nightly`, `ci generate` (the nightly as a
+pipeline) and `demo` (the nightly on a sandbox), and their renderers."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from mirrorctl.cli.base import (
+    Globals,
+    forge_settings,
+    format_option,
+    git_runner,
+    program,
+    progress_on_stderr,
+    utc_stamp,
+)
+from mirrorctl.cli.grade import releases_data, releases_table
+from mirrorctl.cli.queue import rebase_data, rebase_table
+from mirrorctl.cli.report import REPORT_RENDERERS, report_data
+from mirrorctl.cli.sync import sync_data, sync_table
+from mirrorctl.core.errors import EXIT_FAILURE
+
+if TYPE_CHECKING:
+    from mirrorctl.night.demo import DemoSite
+    from mirrorctl.night.nightly import NightlyResult
+    from mirrorctl.sync.run import SyncReport
+
+
+@click.command()
+@click.argument("packages", nargs=-1)
+@click.option("--push", is_flag=True,
+              help="Push new riscv64/<version> branches and open the mirrors' merge requests.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Packages synced at once [default: defaults.jobs].")
+@format_option
+@click.pass_obj
+def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
+            fmt: str) -> None:
+    """The nightly run: sync, releases, rebases of new releases, and the report.
+
+    Every package with a new release has its queue carried onto the newest release
+    (the new queue is written; with --push its branch goes to the mirror and the
+    mirror's merge request is opened or updated). One package failing never stops the
+    others. A JSON record of the run goes to <workdir>/history/.
+
+    \b
+    Exit status 0 when nothing needs a person, 1 when something does (the output
+    says what), 2 for bad usage or configuration.
+
+    \b
+    Examples:
+      mirrorctl nightly
+      mirrorctl nightly --push --format json > nightly.json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.night.nightly import NightlyOptions, run_nightly
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    options = NightlyOptions(workdir=g.workdir, jobs=jobs or config.jobs, push=push,
+                             forges=forge_settings(config) if push else None,
+                             stamp=utc_stamp())
+    with workdir_lock(g.workdir, "nightly") as lock_fd, progress_on_stderr(g) as progress:
+        result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),
+                             sleep=time.sleep, progress=progress)
+    g.echo(NIGHTLY_RENDERERS[fmt](result))
+    if result.needs_human:
+        raise SystemExit(EXIT_FAILURE)
+
+
+@click.group()
+def ci() -> None:
+    """The nightly as a GitLab CI pipeline that spreads over the runners."""
+
+
+@ci.command("generate")
+@click.argument("packages", nargs=-1)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the pipeline to this file (e.g. .gitlab-ci.yml at the root of the "
+                   "repository that holds mirrors.yaml) instead of stdout.")
+@click.option("--image", default="python:3.11-bookworm", show_default=True,
+              help="The jobs' container image (it needs git and Python 3.10+); an empty "
+                   "value leaves it to the runners (shell executors).")
+@click.option("--install", "install", default="python3 -m pip install --quiet mirrorctl",
+              show_default=True,
+              help="The command that puts mirrorctl on the jobs' PATH, e.g. a pip install "
+                   "of a wheel or a git URL.")
+@click.option("--push", is_flag=True,
+              help="The nightly pushes new riscv64 branches and opens the mirrors' merge "
+                   "requests (set MIRRORCTL_MIRROR_TOKEN and the forge tokens as masked "
+                   "CI/CD variables).")
+@click.pass_obj
+def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, image: str,
+                install: str, push: bool) -> None:
+    """Write a GitLab CI pipeline for the nightly: one job a package, then the report.
+
+    The package jobs are one parallel:matrix over PACKAGE, so GitLab spreads them over
+    its runners; each runs `mirrorctl nightly PACKAGE --format json`, keeps its cache
+    in a GitLab cache and leaves its result and any new patch queue as artifacts. A
+    package that needs a person exits 1, which the pipeline allows (a warning). The
+    report job merges the results (`report --merge`), appends the run to the history
+    (a GitLab cache of its own) and keeps report.html, report.md and report.json.
+    The pipeline runs on schedules, and by hand from the web or the API.
+
+    The paths in the pipeline are relative to the directory of --output (the current
+    directory when it goes to stdout), which must hold mirrors.yaml and the queues.
+
+    \b
+    Examples:
+      mirrorctl ci generate -o .gitlab-ci.yml
+      mirrorctl ci generate --push --install "pip install ./dist/mirrorctl-*.whl"
+      mirrorctl ci generate numpy scipy --image "" -o .gitlab-ci.yml
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.files import atomic_write_text
+    from mirrorctl.night.pipeline import PipelineOptions, generate_pipeline
+
+    config = load_config(g.config_path)
+    root = output.absolute().parent if output is not None else Path.cwd()
+    text = generate_pipeline(config, config.select(packages), PipelineOptions(
+        root=root, config=g.config_path, image=image or None, install=install, push=push))
+    if output is None:
+        g.echo(text.rstrip("\n"))
+    else:
+        atomic_write_text(output, text)
+        g.echo(f"wrote {output}")
+
+
+@click.command()
+@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
+              default="mirrorctl-demo", show_default=True,
+              help="Where to build the sandbox (a previous demo there is replaced).")
+@format_option
+@click.pass_obj
+def demo(g: Globals, root: Path, fmt: str) -> None:
+    """Build a self-contained sandbox and run the nightly on it.
+
+    Local upstream repositories with real-looking releases, mirrors that carry
+    riscv64 patch branches, riscv64 patch queues and a mirrors.yaml; no network. It
+    syncs once, moves the upstreams as real ones move (a release that switches build
+    backend, one that merged a riscv64 patch, one that reworked a patched line, a
+    re-tagged release, a force-pushed branch, a deleted branch), then runs the whole
+    nightly (sync, releases, rebases, report) and says where the report is.
+
+    \b
+    Examples:
+      mirrorctl demo
+      mirrorctl demo --dir /tmp/sandbox --format json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.files import atomic_write_text
+    from mirrorctl.core.git import GitRunner, GitSettings
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.night.demo import build_demo, evolve_upstreams
+    from mirrorctl.night.nightly import NightlyOptions, run_nightly
+    from mirrorctl.sync.run import SyncOptions, sync_packages
+
+    root = root.resolve()
+    setup = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
+                                  allowed_protocols=("file",)))
+    site = build_demo(root, setup)
+    config = load_config(site.config)
+    packages = config.select(())
+    with workdir_lock(site.workdir, "demo") as lock_fd, progress_on_stderr(g) as progress:
+        runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
+                                       inherit_fds=(lock_fd,)))
+        first = sync_packages(packages, SyncOptions(workdir=site.workdir, jobs=config.jobs),
+                              runner, sleep=time.sleep)
+        changes = evolve_upstreams(site, setup)
+        night = run_nightly(config, packages, NightlyOptions(
+            workdir=site.workdir, jobs=config.jobs, stamp=utc_stamp()), runner,
+            sleep=time.sleep, progress=progress)
+    report, html = site.root / "report.md", site.root / "report.html"
+    atomic_write_text(report, REPORT_RENDERERS["md"](night.report))
+    atomic_write_text(html, REPORT_RENDERERS["html"](night.report))
+    g.echo(DEMO_RENDERERS[fmt](DemoRun(site=site, changes=tuple(changes), first=first,
+                                       nightly=night, report=report, html=html,
+                                       program=program())))
+    if first.failed or night.sync.failed:
+        raise SystemExit(EXIT_FAILURE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoRun:
+    site: DemoSite
+    changes: tuple[str, ...]
+    first: SyncReport
+    nightly: NightlyResult
+    report: Path
+    html: Path | None = None  # the same report as a page, with the trend chart
+    program: str = "mirrorctl"  # how to invoke mirrorctl again, for the closing hints
+
+
+def demo_json(run: DemoRun) -> str:
+    return json.dumps({"dir": str(run.site.root), "config": str(run.site.config),
+                       "workdir": str(run.site.workdir), "upstream_changes": list(run.changes),
+                       "first_sync": sync_data(run.first),
+                       "nightly": json.loads(nightly_json(run.nightly)),
+                       "report": str(run.report),
+                       "html": str(run.html) if run.html else None}, indent=2)
+
+
+def demo_table(run: DemoRun) -> str:
+    return "\n".join([
+        f"mirrorctl demo: a sandbox in {run.site.root}", "",
+        "1. First sync: the mirrors receive upstream's branches and release tags;",
+        "   their own riscv64/* branches stay as they are.", "",
+        sync_table(run.first), "",
+        "2. Meanwhile upstream:",
+        *(f"   - {change}" for change in run.changes), "",
+        "3. The nightly: sync, new releases, the riscv64 queues carried onto them, the",
+        "   upstreaming report, and what needs a person:", "",
+        nightly_table(run.nightly), "",
+        f"The report: {run.report}" + (f" (and as a page: {run.html})" if run.html else ""),
+        "Try it yourself (mirrors.yaml, patchsets/ and the work directory are there):",
+        f"   cd {run.site.root}",
+        f"   {run.program} classify",
+        f"   {run.program} rebase scipy --worktree /tmp/scipy-rebase   # resolve the conflict",
+        f"   {run.program} upstream draft numpy",
+        f"   {run.program} ci generate             # the nightly as a GitLab CI pipeline",
+        f"   {run.program} sync numpy --force-tags   # follow the re-tagged release",
+    ])
+
+
+def nightly_json(result: NightlyResult) -> str:
+    return json.dumps({
+        "sync": sync_data(result.sync), "releases": releases_data(list(result.releases)),
+        "rebases": [rebase_data(r) for r in result.rebases],
+        "rebase_errors": [{"package": n, "error": e} for n, e in result.rebase_errors],
+        "report": report_data(result.report), "needs_human": list(result.needs_human),
+        "history": str(result.history)}, indent=2)
+
+
+def nightly_table(result: NightlyResult) -> str:
+    parts = ["== sync ==", sync_table(result.sync), "", "== new releases ==",
+             releases_table(list(result.releases))]
+    if result.rebases or result.rebase_errors:
+        parts += ["", "== rebases =="]
+        parts += [rebase_table(r) for r in result.rebases]
+        parts += [f"{name}: rebase failed: {error}" for name, error in result.rebase_errors]
+    parts += ["", "== upstreaming ==", result.report.summary, ""]
+    if result.needs_human:
+        parts.append(f"== needs a person ({len(result.needs_human)}) ==")
+        parts += [f"- {need}" for need in result.needs_human]
+    else:
+        parts.append("nothing needs a person")
+    parts.append(f"history: {result.history}")
+    return "\n".join(parts)
+
+
+NIGHTLY_RENDERERS: dict[str, Callable[[NightlyResult], str]] = {
+    "table": nightly_table, "json": nightly_json}
+DEMO_RENDERERS: dict[str, Callable[[DemoRun], str]] = {"table": demo_table, "json": demo_json}

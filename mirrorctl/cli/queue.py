@@ -1,0 +1,315 @@
+"""The commands on patch queues: `patches apply`, `patches export` and `rebase` (with
+--continue), and their renderers."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mirrorctl.cli.base import (
+    Globals,
+    forge_settings,
+    format_option,
+    git_runner,
+    plural,
+    short_sha,
+)
+from mirrorctl.core.errors import EXIT_FAILURE
+
+if TYPE_CHECKING:
+    from mirrorctl.queue.branches import ApplyReport, ExportReport
+    from mirrorctl.queue.carry import RebaseReport
+
+
+@click.group()
+def patches() -> None:
+    """Apply a patch queue to its release, or export a branch as a queue.
+
+    A queue is patchsets/<package>/<version>/: `git format-patch` files, each with
+    an Upstream-Status line, in the order of an optional `series` file, else in
+    file-name order.
+
+    \b
+    Examples:
+      mirrorctl patches apply numpy --push
+      mirrorctl patches export numpy --base v2.2.4 --from-branch riscv64/2.2.4
+    """
+
+
+@patches.command("apply")
+@click.argument("package")
+@click.option("--version", "version", help="The queue to apply [default: the package's version].")
+@click.option("--push", is_flag=True,
+              help="Push riscv64/<version> to the mirror (with a lease).")
+@click.option("--force", is_flag=True,
+              help="With --push: replace a different riscv64/<version> in the mirror.")
+@format_option
+@click.pass_obj
+def patches_apply(g: Globals, package: str, version: str | None, push: bool, force: bool,
+                  fmt: str) -> None:
+    """Apply a queue to its release tag and make branch riscv64/<version>.
+
+    The patches are replayed in the package's cache (run `mirrorctl sync` first),
+    without a checkout; each commit keeps its patch's author, date and message, so
+    applying the same queue twice gives the same commits.
+
+    \b
+    Exit status 0 when the queue applies (and pushes), 1 when a patch does not
+    apply or the push is refused, 2 for a bad queue or bad usage.
+
+    \b
+    Examples:
+      mirrorctl patches apply numpy
+      mirrorctl patches apply numpy --version 2.2.4 --push
+      mirrorctl patches apply scipy --push --force --format json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.queue.branches import ApplyOptions, apply_package_queue
+
+    config = load_config(g.config_path)
+    [selected] = config.select([package])
+    options = ApplyOptions(workdir=g.workdir, version=version, push=push, force=force)
+    with workdir_lock(g.workdir, "patches apply") as lock_fd:
+        report = apply_package_queue(config, selected, options, git_runner(g, config, lock_fd))
+    g.echo(APPLY_RENDERERS[fmt](report))
+    if report.failed:
+        raise SystemExit(EXIT_FAILURE)
+
+
+@patches.command("export")
+@click.argument("package")
+@click.option("--base", required=True, help="The release tag (or version) the branch starts from.")
+@click.option("--from-branch", "from_branch", required=True,
+              help="The mirror branch whose commits become the queue, e.g. riscv64/2.2.4.")
+@click.option("--version", "version",
+              help="The queue to write [default: the version of --base].")
+@format_option
+@click.pass_obj
+def patches_export(g: Globals, package: str, base: str, from_branch: str, version: str | None,
+                   fmt: str) -> None:
+    """Turn the commits of a mirror branch into a patch queue.
+
+    Writes patchsets/<package>/<version>/ with git format-patch, headers kept.
+    The output is stable (no commit ids, export dates or version signatures), so
+    re-exporting an unchanged branch changes no byte; the folder is replaced whole,
+    never half written. Every commit must carry an Upstream-Status line.
+
+    \b
+    Exit status 0 when the queue is written (or unchanged), 2 for a bad branch,
+    base or commit message.
+
+    \b
+    Examples:
+      mirrorctl patches export numpy --base v2.2.4 --from-branch riscv64/2.2.4
+      mirrorctl patches export scipy --base 1.15.2 --from-branch riscv64/1.15.2 --format json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.queue.branches import ExportOptions, export_queue
+
+    config = load_config(g.config_path)
+    [selected] = config.select([package])
+    options = ExportOptions(workdir=g.workdir, base=base, from_branch=from_branch,
+                            version=version)
+    with workdir_lock(g.workdir, "patches export") as lock_fd:
+        report = export_queue(config, selected, options, git_runner(g, config, lock_fd))
+    g.echo(EXPORT_RENDERERS[fmt](report))
+
+
+@click.command()
+@click.argument("package")
+@click.option("--onto", help="The release tag or version to carry the queue onto "
+                             "[default: the newest release in the cache].")
+@click.option("--keep-partial", is_flag=True,
+              help="Write the new queue even when a patch conflicts (without that patch).")
+@click.option("--force", is_flag=True, help="Replace a different existing queue of the new "
+                                            "version.")
+@click.option("--range-diff", "range_diff", is_flag=True,
+              help="Show how each patch changed between the old and the new queue.")
+@click.option("--worktree", type=click.Path(file_okay=False, path_type=Path),
+              help="Leave the first conflict in this new folder for a person to resolve.")
+@click.option("--continue", "resume", is_flag=True,
+              help="Take the resolution made in the --worktree folder and go on.")
+@click.option("--push", is_flag=True,
+              help="After a clean rebase, push riscv64/<new version> to the mirror (leased).")
+@click.option("--open-mr", "open_mr", is_flag=True,
+              help="With --push: open (or update) the mirror's merge request, described by "
+                   "this report, the grade and the range-diff.")
+@click.option("--mr-target", default="main", show_default=True,
+              help="The mirror branch the merge request targets.")
+@format_option
+@click.pass_obj
+def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force: bool,
+           range_diff: bool, worktree: Path | None, resume: bool, push: bool, open_mr: bool,
+           mr_target: str, fmt: str) -> None:
+    """Carry a package's patch queue onto a new release, without a checkout.
+
+    The queue of the package's current version is replayed on the new release's tag
+    in the package's cache (run `mirrorctl sync` first). Each patch is "applied" (as it
+    is), "merged" (3-way, renamed paths or shifted context: refreshed), "upstreamed"
+    (the new release has it) or "conflict" (files and hunks shown); a conflict does
+    not stop the later patches. The new queue is written to
+    patchsets/<package>/<new version>/ when nothing conflicts; nothing else changes.
+
+    To resolve a conflict by hand, add --worktree DIR: the first conflicting patch
+    waits there, cherry-picked with its conflict markers. Resolve the files, `git add`
+    them (committing is optional), then run `mirrorctl rebase PACKAGE --continue`.
+    Resolutions are remembered with git rerere in patchsets/<package>/.rr-cache
+    (commit it with the queues) and reused when the same conflict comes up again.
+
+    \b
+    Exit status 0 clean, 1 a patch conflicts, 2 bad usage (an --onto that is no tag
+    or version of the package, a bad queue).
+
+    \b
+    Examples:
+      mirrorctl rebase numpy                    # onto the newest release
+      mirrorctl rebase numpy --onto v2.3.0 --range-diff
+      mirrorctl rebase scipy --onto 1.15.0 --keep-partial --format json
+      mirrorctl rebase numpy --worktree /tmp/numpy-rebase   # then resolve, git add, and:
+      mirrorctl rebase numpy --continue
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
+    from mirrorctl.queue.carry import RebaseOptions, continue_rebase, rebase_queue
+
+    if resume and (onto or worktree or keep_partial or force):
+        raise click.UsageError("--continue goes on with the stopped rebase's own options; "
+                               "pass only --range-diff and --format with it")
+    if open_mr and not push:
+        raise click.UsageError("--open-mr needs --push: the merge request shows the pushed "
+                               "branch")
+    config = load_config(g.config_path)
+    [selected] = config.select([package])
+    options = RebaseOptions(workdir=g.workdir, onto=onto, keep_partial=keep_partial,
+                            force=force, range_diff=range_diff or open_mr,
+                            worktree=worktree, push=push)
+    with workdir_lock(g.workdir, "rebase") as lock_fd:
+        runner = git_runner(g, config, lock_fd)
+        run = continue_rebase if resume else rebase_queue
+        report = run(config, selected, options, runner)
+        if open_mr and report.push in PUSHED:
+            report = deliver_mirror_request(config, selected, report, workdir=g.workdir,
+                                            runner=runner, forges=forge_settings(config),
+                                            target=mr_target)
+    g.echo(REBASE_RENDERERS[fmt](report))
+    if report.status == "conflict" or report.push in ("refused", "rejected"):
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _apply_data(report: ApplyReport) -> dict[str, Any]:
+    return {
+        "package": report.package, "version": report.version, "tag": report.tag,
+        "branch": report.branch, "commit": report.commit, "previous": report.previous,
+        "patches": [{"patch": a.patch.name, "commit": a.commit, "subject": a.patch.subject,
+                     "files": list(a.patch.files), "upstream_status": str(a.patch.status)}
+                    for a in report.patches],
+        "push": {"result": report.push, "detail": report.push_detail},
+    }
+
+
+def apply_table(report: ApplyReport) -> str:
+    moved = "unchanged" if report.previous == report.commit else (
+        f"was {short_sha(report.previous)}" if report.previous else "new")
+    lines = [f"{report.package} {report.version}: "
+             f"{plural(len(report.patches), 'patch', 'patches')} applied on {report.tag} -> "
+             f"{report.branch.removeprefix('refs/heads/')} at {short_sha(report.commit)} ({moved})"]
+    width = max(len(a.patch.name) for a in report.patches)
+    lines += [f"  {a.patch.name:<{width}}  {short_sha(a.commit)}  {a.patch.status}"
+              for a in report.patches]
+    if report.push != "not-pushed":
+        lines.append(f"mirror: {report.push}" + (f" ({report.push_detail})"
+                                                 if report.push_detail else ""))
+    return "\n".join(lines)
+
+
+def _export_data(report: ExportReport) -> dict[str, Any]:
+    return {"package": report.package, "version": report.version, "tag": report.tag,
+            "branch": report.branch, "patchset": str(report.directory),
+            "patches": list(report.patches), "changed": report.changed}
+
+
+def export_table(report: ExportReport) -> str:
+    state = "written" if report.changed else "unchanged: no byte differs"
+    lines = [f"{report.package} {report.version}: "
+             f"{plural(len(report.patches), 'patch', 'patches')} from {report.branch} since "
+             f"{report.tag} -> {report.directory} ({state})"]
+    return "\n".join(lines + [f"  {name}" for name in report.patches])
+
+
+def rebase_data(report: RebaseReport) -> dict[str, Any]:
+    return {
+        "package": report.package, "from": report.from_version, "to": report.to_version,
+        "onto": report.onto, "status": report.status, "patchset": str(report.patchset),
+        "written": report.written,
+        "patches": [{"patch": o.patch.name, "outcome": o.outcome, "files": list(o.files),
+                     "upstream_commit": o.upstream_commit, "detail": o.detail,
+                     "upstream_status": str(o.patch.status), "commit": o.commit,
+                     "conflicts": [{"path": c.path, "hunks": c.hunks} for c in o.conflicts]}
+                    for o in report.result.outcomes],
+        "range_diff": report.range_diff,
+        "worktree": str(report.worktree) if report.worktree else None,
+        "waiting_patch": report.waiting_patch,
+        "push": {"branch": report.branch, "result": report.push, "detail": report.push_detail}
+        if report.push else None,
+        "merge_request": report.merge_request,
+    }
+
+
+def rebase_table(report: RebaseReport) -> str:
+    outcomes = report.result.outcomes
+    tally: Counter[str] = Counter(o.outcome for o in outcomes)
+    order = ("applied", "merged", "upstreamed", "conflict")
+    lines = [f"{report.package} {report.from_version} -> {report.to_version} ({report.onto}): "
+             f"{report.status}; " + ", ".join(f"{tally[k]} {k}" for k in order if tally[k])]
+    width = max([len(o.patch.name) for o in outcomes] + [10])
+    for o in outcomes:
+        detail = o.detail
+        if o.upstream_commit:
+            detail = f"upstream {short_sha(o.upstream_commit)}: {detail}"
+        lines.append(f"  {o.outcome:<10}  {o.patch.name:<{width}}  {detail}")
+        for conflict in o.conflicts:
+            lines.append(f"      {conflict.path}:")
+            lines += [f"        {line}" for line in conflict.hunks.splitlines()]
+    if report.written == "not-written":
+        lines.append(f"{report.patchset}: not written (a patch conflicts; --keep-partial "
+                     "writes the others)")
+    elif report.written == "nothing-to-carry":
+        lines.append(f"{report.patchset}: not written: every patch is upstream, nothing is "
+                     "left to carry")
+    else:
+        lines.append(f"{report.patchset}: {report.written}")
+    if report.push:
+        lines.append(f"mirror {report.branch}: {report.push} ({report.push_detail})")
+    if report.merge_request:
+        lines.append(f"mirror merge request {report.merge_request_action}: "
+                     f"{report.merge_request}")
+    if report.worktree and report.waiting_patch:
+        lines.append(f"{report.waiting_patch} waits in {report.worktree}: resolve the "
+                     f"conflicts, `git add` the files, then run `mirrorctl rebase "
+                     f"{report.package} --continue`")
+    if report.range_diff:
+        lines += ["", "range-diff (old queue -> new queue):", report.range_diff.rstrip()]
+    return "\n".join(lines)
+
+
+def _rebase_markdown(report: RebaseReport) -> str:
+    from mirrorctl.night.mirror_request import request_description
+
+    return request_description(report)
+
+
+APPLY_RENDERERS: dict[str, Callable[[ApplyReport], str]] = {
+    "table": apply_table, "json": lambda report: json.dumps(_apply_data(report), indent=2)}
+EXPORT_RENDERERS: dict[str, Callable[[ExportReport], str]] = {
+    "table": export_table, "json": lambda report: json.dumps(_export_data(report), indent=2)}
+REBASE_RENDERERS: dict[str, Callable[[RebaseReport], str]] = {
+    "table": rebase_table, "json": lambda report: json.dumps(rebase_data(report), indent=2),
+    "md": _rebase_markdown}

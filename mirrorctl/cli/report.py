@@ -1,0 +1,178 @@
+"""`mirrorctl report`: where every patch stands upstream, as markdown, JSON or one
+self-contained HTML page."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mirrorctl.cli.base import (
+    Globals,
+    git_runner,
+    progress_on_stderr,
+    utc_stamp,
+)
+from mirrorctl.report.history import stamp_text
+
+if TYPE_CHECKING:
+    from mirrorctl.report.report import Change, PatchRow, Report
+
+
+_REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".html": "html",
+                    ".htm": "html"}
+
+
+@click.command()
+@click.argument("packages", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md",
+              show_default=True,
+              help="Markdown for people, json for scripts, html for one self-contained page "
+                   "with the trend chart.")
+@click.option("-o", "--output", "outputs", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file (whole, never half) instead of stdout. "
+                   "Repeat it for several formats at once: a .md, .json or .html name picks "
+                   "its format, any other name gets --format.")
+@click.option("--merge", "merge_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Build the report from the JSON results in this directory (`nightly "
+                   "--format json` or `report --format json`, one file a package, as the CI "
+                   "pipeline's jobs leave them) instead of from the caches.")
+@click.option("--record", is_flag=True,
+              help="Append this report to the history in the work directory, as a nightly "
+                   "run does (the CI pipeline's report job uses it).")
+@click.pass_obj
+def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path, ...],
+           merge_dir: Path | None, record: bool) -> None:
+    """The upstreaming report over all packages.
+
+    For each package: the mirrored version against upstream's latest release, the
+    grade of the upgrade with its reasons, and every patch by Upstream-Status with its
+    link and how it carries onto the latest release; the conflicts waiting for a
+    person; the patches accepted upstream and the patches dropped since the last
+    nightly run (the newest record in <workdir>/history/); on top, one line in the
+    manner of Yocto's patch metrics, e.g. "37 patches: 12 submitted, 9 pending, 10
+    inappropriate, 6 backports". The html page adds the trend of pending, submitted
+    and accepted patches over the nightly runs; it loads nothing from the network.
+
+    With --merge, the packages of mirrors.yaml that have no result there are reported
+    as such (their CI job failed before it wrote one).
+
+    \b
+    Examples:
+      mirrorctl report
+      mirrorctl report --format html -o report.html
+      mirrorctl report -o report.md -o report.json -o report.html
+      mirrorctl report --merge results/ --record -o report.html -o report.json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.files import atomic_write_text
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.report.history import read_history
+    from mirrorctl.report.report import assemble, build_report, merged_packages, write_record
+
+    if merge_dir is not None and packages:
+        raise click.UsageError("--merge reports the packages in its results; name none")
+    stamp = utc_stamp()
+    with workdir_lock(g.workdir, "report") as lock_fd, progress_on_stderr(g) as progress:
+        if merge_dir is not None:
+            expected = (tuple(load_config(g.config_path).packages.values())
+                        if g.config_path.exists() else ())
+            built = assemble(merged_packages(merge_dir, expected), read_history(g.workdir),
+                             stamp=stamp)
+        else:
+            config = load_config(g.config_path)
+            built = build_report(config, config.select(packages), workdir=g.workdir,
+                                 stamp=stamp, runner=git_runner(g, config, lock_fd),
+                                 progress=progress)
+        if record:
+            write_record(g.workdir, stamp, built, ())
+    if not outputs:
+        g.echo(REPORT_RENDERERS[fmt](built).rstrip("\n"))
+    for output in outputs:
+        text = REPORT_RENDERERS[_REPORT_SUFFIXES.get(output.suffix.lower(), fmt)](built)
+        atomic_write_text(output, g.redactor(text))
+        g.echo(f"wrote {output}")
+
+
+def _status_link(patch: PatchRow) -> str:
+    argument = patch.argument or ""
+    if argument.startswith(("https://", "http://")):
+        return f"{patch.status} [{argument}]({argument})"
+    return patch.header
+
+
+def _changes(title: str, changes: Sequence[Change], since: str | None) -> list[str]:
+    if since is None:
+        return []
+    lines = ["", f"## {title} since {stamp_text(since)}", ""]
+    return lines + ([f"- {c.package}: `{c.patch}`: {c.detail}" for c in changes] or ["none"])
+
+
+def report_markdown(report: Report) -> str:
+    lines = ["# riscv64 upstreaming report", "", report.summary, "",
+             "| package | mirrored | upstream latest | grade | main reason |",
+             "|---|---|---|---|---|"]
+    for p in report.packages:
+        main = p.grade.main_reason if p.grade else None
+        reason = f"{main.code}: {main.detail}" if main else "; ".join(p.problems) or "-"
+        lines.append(f"| {p.name} | {p.current or '-'} | {p.latest or '-'} | "
+                     f"{p.grade.level if p.grade else '-'} | {reason.replace('|', '/')} |")
+    if report.conflicts:
+        lines += ["", "## Conflicts waiting for a person", ""]
+        lines += [f"- {c.package}: `{c.patch}` {c.detail}" for c in report.conflicts]
+    lines += _changes("Accepted upstream", report.accepted, report.since)
+    lines += _changes("Dropped", report.dropped, report.since)
+    for p in report.packages:
+        if not p.patches and not p.problems:
+            continue
+        lines += ["", f"## {p.name} {p.current or ''}".rstrip(), ""]
+        lines += [f"- `{patch.name}`: {_status_link(patch)}"
+                  + (f" ({patch.outcome} on {p.latest})" if patch.outcome else "")
+                  for patch in p.patches]
+        lines += [f"- problem: {problem}" for problem in p.problems]
+    return "\n".join(lines) + "\n"
+
+
+def report_json(report: Report) -> str:
+    return json.dumps(report_data(report), indent=2)
+
+
+def report_html(report: Report) -> str:
+    from mirrorctl.report.page import render_html
+
+    return render_html(report)
+
+
+def _change_data(changes: Sequence[Change]) -> list[dict[str, str]]:
+    return [{"package": c.package, "patch": c.patch, "detail": c.detail} for c in changes]
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    counts = report.counts
+    return {
+        "summary": {"patches": sum(counts.values()), "by_status": dict(sorted(counts.items())),
+                    "line": report.summary},
+        "packages": [{
+            "name": p.name, "current": p.current, "latest": p.latest,
+            "level": p.grade.level if p.grade else None,
+            "pinned": p.grade.pinned if p.grade else False,
+            "reasons": [{"code": r.code, "detail": r.detail} for r in p.grade.reasons]
+            if p.grade else [],
+            "patches": [{"patch": patch.name, "status": patch.status,
+                         "argument": patch.argument, "outcome": patch.outcome}
+                        for patch in p.patches],
+            "problems": list(p.problems)} for p in report.packages],
+        "since": report.since,
+        "accepted": _change_data(report.accepted),
+        "dropped": _change_data(report.dropped),
+        "conflicts": _change_data(report.conflicts),
+        "trend": [{"stamp": t.stamp, "pending": t.pending, "submitted": t.submitted,
+                   "accepted": t.accepted} for t in report.trend]}
+
+
+REPORT_RENDERERS: dict[str, Callable[[Report], str]] = {
+    "md": report_markdown, "json": report_json, "html": report_html}

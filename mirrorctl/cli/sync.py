@@ -1,0 +1,143 @@
+"""`mirrorctl sync`: upstream branches and release tags into the mirrors, and its table and JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mirrorctl.cli.base import (
+    Globals,
+    format_option,
+    git_runner,
+    plural,
+    progress_on_stderr,
+    short_sha,
+)
+from mirrorctl.core.errors import EXIT_FAILURE
+
+if TYPE_CHECKING:  # the types of what is rendered; loaded when a command runs
+    from mirrorctl.sync.refplan import RefUpdate
+    from mirrorctl.sync.run import PackageSync, SyncReport
+
+_REFS_SHOWN = 12  # in the table, per package; JSON always has them all
+
+
+@click.command()
+@click.argument("packages", nargs=-1)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Packages synced at once [default: defaults.jobs in mirrors.yaml, else 4].")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Print the plan; push nothing (the local cache is still refreshed).")
+@click.option("--force-tags", is_flag=True,
+              help="Follow tags that upstream moved, where the mirror holds upstream's old value.")
+@click.option("--prune", is_flag=True,
+              help="Delete mirror branches that upstream deleted (only those mirrorctl pushed).")
+@format_option
+@click.pass_obj
+def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
+         force_tags: bool, prune: bool, fmt: str) -> None:
+    """Bring upstream branches and release tags into the mirrors.
+
+    Mirror-only refs (riscv64/* branches, anything matching `protected`, anything
+    mirrorctl did not push) are never moved or deleted. Every ref update carries a
+    lease, so a change made in the mirror meanwhile is never overwritten.
+
+    \b
+    Exit status 0 when every package synced, 1 when any failed, 2 for bad usage.
+
+    \b
+    Examples:
+      mirrorctl sync                      # all packages
+      mirrorctl sync numpy pyyaml -j 2
+      mirrorctl sync --dry-run --format json
+      mirrorctl sync scipy --force-tags   # follow a tag upstream moved
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.sync.run import SyncOptions, sync_packages
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    options = SyncOptions(workdir=g.workdir, jobs=jobs or config.jobs, force_tags=force_tags,
+                          prune=prune, dry_run=dry_run)
+    with workdir_lock(g.workdir, "sync") as lock_fd, progress_on_stderr(g) as progress:
+        runner = git_runner(g, config, lock_fd)
+        report = sync_packages(selected, options, runner, sleep=time.sleep, progress=progress)
+    g.echo(SYNC_RENDERERS[fmt](report))
+    if report.failed:
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _ref_json(update: RefUpdate) -> dict[str, Any]:
+    return {"ref": update.ref, "action": update.action, "old": update.old, "new": update.new,
+            "reason": update.reason, "result": update.result, "detail": update.detail,
+            "needs_human": update.needs_human}
+
+
+def _package_json(result: PackageSync) -> dict[str, Any]:
+    return {"name": result.name, "status": result.status,
+            "refs": [_ref_json(u) for u in result.refs], "error": result.error,
+            "fetched": result.fetched, "attempts": result.attempts,
+            "warnings": list(result.warnings), "needs_human": result.needs_human}
+
+
+def sync_data(report: SyncReport) -> dict[str, Any]:
+    counts = Counter(p.status for p in report.packages)
+    return {"packages": [_package_json(p) for p in report.packages],
+            "summary": {"packages": len(report.packages), **counts}, "dry_run": report.dry_run}
+
+
+def sync_json(report: SyncReport) -> str:
+    return json.dumps(sync_data(report), indent=2)
+
+
+def _ref_counts(result: PackageSync) -> str:
+    verbs = {"create": "created", "update": "updated", "force": "forced", "delete": "deleted"}
+    done = Counter(verbs.get(u.action, u.action) for u in result.refs
+                   if u.result in ("pushed", "planned"))
+    parts = [f"{n} {verb}" for verb, n in sorted(done.items())]
+    for label, n in (("rejected", sum(u.result == "rejected" for u in result.refs)),
+                     ("skipped", sum(u.action == "skip" for u in result.refs))):
+        if n:
+            parts.append(f"{n} {label}")
+    return ", ".join(parts)
+
+
+def _ref_line(update: RefUpdate) -> str:
+    arrow = f"{short_sha(update.old)} -> {short_sha(update.new)}"
+    mark = "!" if update.needs_human else " "
+    return f"  {mark} {update.action:<6} {update.ref:<40} {arrow:<24} {update.detail}"
+
+
+def sync_table(report: SyncReport) -> str:
+    width = max([len(p.name) for p in report.packages] + [7])
+    lines = []
+    for result in report.packages:
+        summary = result.error if result.status == "failed" else _ref_counts(result)
+        lines.append(f"{result.name:<{width}}  {result.status:<9}  {summary or ''}".rstrip())
+        for warning in result.warnings:
+            lines.append(f"    warning: {warning}")
+        urgent = [u for u in result.refs if u.needs_human]
+        rest = [u for u in result.refs if not u.needs_human]
+        shown = urgent + rest[:max(0, _REFS_SHOWN - len(urgent))]
+        lines += [_ref_line(u) for u in shown]
+        if len(result.refs) > len(shown):
+            lines.append(f"    ... and {len(result.refs) - len(shown)} more refs "
+                         "(--format json lists them all)")
+    counts = Counter(p.status for p in report.packages)
+    human = sum(1 for p in report.packages for u in p.refs if u.needs_human)
+    tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    needs = "needs" if human == 1 else "need"
+    lines.append(f"{plural(len(report.packages), 'package')}: {tally}"
+                 + (f"; {plural(human, 'ref')} {needs} a person (marked !)" if human else ""))
+    if report.dry_run:
+        lines.append("dry run: nothing was pushed")
+    return "\n".join(lines)
+
+
+SYNC_RENDERERS: dict[str, Callable[[SyncReport], str]] = {"table": sync_table, "json": sync_json}

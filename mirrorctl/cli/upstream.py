@@ -1,0 +1,219 @@
+"""`mirrorctl upstream`: draft, submit and refresh the upstream requests of the
+riscv64 patches, and their renderers."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from mirrorctl.cli.base import (
+    Globals,
+    forge_settings,
+    format_option,
+    git_runner,
+    plural,
+)
+from mirrorctl.core.errors import EXIT_FAILURE
+
+if TYPE_CHECKING:
+    from mirrorctl.upstream.drafts import WrittenDraft
+    from mirrorctl.upstream.refresh import Standing
+    from mirrorctl.upstream.submit import Submission
+
+
+@click.group()
+def upstream() -> None:
+    """Draft upstream merge requests and issues for the riscv64 patches.
+
+    \b
+    Examples:
+      mirrorctl upstream draft numpy
+      mirrorctl upstream draft numpy --patch 0001-BLD-riscv64.patch --out drafts/
+    """
+
+
+@upstream.command("draft")
+@click.argument("package")
+@click.option("--patch", "patch", help="Draft only this patch (its file name).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the drafts [default: <workdir>/drafts/<package>/].")
+@click.option("--force", is_flag=True, help="Overwrite drafts that were edited since.")
+@format_option
+@click.pass_obj
+def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None, force: bool,
+                   fmt: str) -> None:
+    """Write a draft request for each patch still to go upstream.
+
+    Every patch of the current queue whose Upstream-Status is Pending or To upstream
+    gets a markdown draft with YAML front matter: an "mr" for a change upstream can
+    take as it is, an "issue" for a riscv64 problem whose fix needs upstream's design
+    (a test skipped, a build flag forced). The title follows upstream's commit-subject
+    prefixes, and the body fills its PR template or issue form, read from the release
+    tag. Nothing is sent: a maintainer reads, edits and submits. A draft edited since
+    it was written is kept unless --force.
+
+    \b
+    Examples:
+      mirrorctl upstream draft numpy
+      mirrorctl upstream draft scipy --patch 0002-TST-skip-nan.patch --format json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.upstream.drafts import DraftOptions, write_drafts
+
+    config = load_config(g.config_path)
+    [selected] = config.select([package])
+    options = DraftOptions(workdir=g.workdir, patch=patch, out=out, force=force)
+    with workdir_lock(g.workdir, "upstream draft") as lock_fd:
+        written = write_drafts(config, selected, options, git_runner(g, config, lock_fd))
+    g.echo(DRAFTS_RENDERERS[fmt](written))
+
+
+@upstream.command("submit")
+@click.argument("draft", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--force", is_flag=True, help="Open it even when upstream has a likely duplicate.")
+@format_option
+@click.pass_obj
+def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
+    """Send a draft a maintainer has read and edited upstream.
+
+    First the upstream's open issues and requests that mention riscv64 are searched;
+    one that names the same files or most of the title's words stops the submission
+    (it is shown; --force opens anyway). An issue draft opens an issue; an "mr" draft
+    carries the patch onto upstream's target branch (in the cache, no checkout),
+    pushes it with a lease to riscv64/<patch> in the builders' fork (`forks:` in
+    mirrors.yaml) and opens a draft pull request (GitHub) or a "Draft:" merge request
+    (GitLab). The patch's header then becomes `Issue [url]` or `Submitted [url]`.
+    Tokens: MIRRORCTL_GITHUB_TOKEN, MIRRORCTL_GITLAB_TOKEN (never printed; also used
+    to push to the fork over HTTPS).
+
+    \b
+    Exit status 0 submitted, 1 refused for a likely duplicate, a patch that does not
+    apply to the target branch, or a forge failure; 2 bad usage (not a draft, a patch
+    already submitted, no fork configured).
+
+    \b
+    Examples:
+      mirrorctl upstream submit .mirrorctl/drafts/numpy/0002-TST-skip-nan.md
+      mirrorctl upstream submit drafts/scipy/0001-BLD-riscv64.md --force
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.upstream.submit import submit_draft
+
+    config = load_config(g.config_path)
+    forges = forge_settings(config)
+    with workdir_lock(g.workdir, "upstream submit") as lock_fd:
+        done = submit_draft(config, draft, forges, runner=git_runner(g, config, lock_fd),
+                            workdir=g.workdir, force=force)
+    g.echo(SUBMIT_RENDERERS[fmt](done))
+    if done.status != "submitted":
+        raise SystemExit(EXIT_FAILURE)
+
+
+@upstream.command("refresh")
+@click.argument("packages", nargs=-1)
+@click.option("--write", is_flag=True,
+              help="Rewrite the Upstream-Status headers of accepted and refused patches.")
+@format_option
+@click.pass_obj
+def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: str) -> None:
+    """Ask the forges where each Submitted and Issue patch stands.
+
+    A merged request is "accepted" (the next rebase should find the patch upstreamed);
+    a closed, unmerged one "refused". With --write the headers follow, in the queue's
+    vocabulary (`status_vocabulary` in mirrors.yaml): accepted becomes Backport [url];
+    refused becomes Inappropriate [declined upstream: url] (builders) or Denied [url]
+    (yocto). Tokens: MIRRORCTL_GITHUB_TOKEN, MIRRORCTL_GITLAB_TOKEN (never printed).
+
+    \b
+    Exit status 0, or 1 when a forge could not be asked about a patch.
+
+    \b
+    Examples:
+      mirrorctl upstream refresh
+      mirrorctl upstream refresh numpy --write --format json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.upstream.refresh import RefreshOptions, refresh_packages
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    forges = forge_settings(config)
+    with workdir_lock(g.workdir, "upstream refresh"):
+        found = refresh_packages(config, selected, RefreshOptions(write=write), forges)
+    g.echo(STANDING_RENDERERS[fmt](found))
+    if any(s.verdict == "error" for s in found):
+        raise SystemExit(EXIT_FAILURE)
+
+
+def drafts_json(written: list[WrittenDraft]) -> str:
+    return json.dumps({"drafts": [
+        {"patch": w.draft.patch.name, "kind": w.draft.kind, "path": str(w.path),
+         "title": w.draft.title, "status": w.status, "why": w.draft.why,
+         "labels": list(w.draft.labels)} for w in written]}, indent=2)
+
+
+def drafts_table(written: list[WrittenDraft]) -> str:
+    if not written:
+        return "no patch is Pending or To upstream: nothing to draft"
+    lines = [f"{w.draft.kind:<5}  {w.status:<9}  {w.path}\n       {w.draft.title}"
+             + ("\n       (edited since it was written; --force replaces it)"
+                if w.status == "kept" else "") for w in written]
+    lines.append(f"{plural(len(written), 'draft')}; nothing was sent upstream")
+    return "\n".join(lines)
+
+
+def standing_json(found: list[Standing]) -> str:
+    return json.dumps({"patches": [
+        {"package": s.package, "patch": s.patch.name, "status": str(s.patch.status),
+         "url": s.url, "verdict": s.verdict, "detail": s.detail, "new_status": s.new_status,
+         "written": s.written} for s in found]}, indent=2)
+
+
+def standing_table(found: list[Standing]) -> str:
+    if not found:
+        return "no patch is Submitted or Issue: nothing to ask upstream"
+    lines = []
+    for s in found:
+        lines.append(f"{s.package}  {s.patch.name}  {s.verdict}  {s.url}")
+        if s.detail:
+            lines.append(f"    {s.detail}")
+        if s.new_status:
+            done = "written" if s.written else "--write to rewrite the header"
+            lines.append(f"    -> Upstream-Status: {s.new_status} ({done})")
+    tally = Counter(s.verdict for s in found)
+    lines.append(f"{plural(len(found), 'patch', 'patches')} asked: "
+                 + ", ".join(f"{n} {v}" for v, n in sorted(tally.items())))
+    return "\n".join(lines)
+
+
+def submit_json(done: Submission) -> str:
+    return json.dumps({"draft": str(done.draft), "kind": done.kind, "title": done.title,
+                       "status": done.status, "url": done.url, "header": done.header,
+                       "duplicates": [{"url": f.url, "title": f.title} for f in done.duplicates]},
+                      indent=2)
+
+
+def submit_table(done: Submission) -> str:
+    if done.status == "submitted":
+        return (f"opened {done.url}\n  {done.title}\n"
+                f"the patch now says Upstream-Status: {done.header}")
+    lines = ["not opened: upstream has open items that look like this one:"]
+    lines += [f"  {f.url}  {f.title}" for f in done.duplicates]
+    lines.append("read them first; if this is really new, run again with --force")
+    return "\n".join(lines)
+
+
+DRAFTS_RENDERERS: dict[str, Callable[[list[WrittenDraft]], str]] = {
+    "table": drafts_table, "json": drafts_json}
+SUBMIT_RENDERERS: dict[str, Callable[[Submission], str]] = {
+    "table": submit_table, "json": submit_json}
+STANDING_RENDERERS: dict[str, Callable[[list[Standing]], str]] = {
+    "table": standing_table, "json": standing_json}

@@ -1,0 +1,77 @@
+"""`mirrorctl validate`: mirrors.yaml and every patch queue checked, every problem with
+its file and line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import click
+
+from mirrorctl.cli.base import (
+    Globals,
+    format_option,
+    plural,
+)
+from mirrorctl.core.errors import ConfigError, ConfigProblem
+
+
+@click.command()
+@format_option
+@click.pass_obj
+def validate(g: Globals, fmt: str) -> None:
+    """Check mirrors.yaml and every patch queue: every problem with its file and line.
+
+    Each patch must parse, carry a valid Upstream-Status line and touch no path
+    outside the source tree.
+
+    \b
+    Exit status 0 when all is valid, 2 when anything is not.
+
+    \b
+    Examples:
+      mirrorctl validate
+      mirrorctl --config other.yaml validate --format json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.queue.patches import check_queues
+
+    try:
+        config = load_config(g.config_path)
+        patches, problems = check_queues(config.patchsets, config.packages)
+        result = ValidationResult(config=str(g.config_path), packages=len(config.packages),
+                                  problems=tuple(problems), patches=patches)
+    except ConfigError as exc:
+        result = ValidationResult(config=str(g.config_path), packages=0, problems=exc.problems)
+    g.echo(VALIDATE_RENDERERS[fmt](result))
+    if result.problems:
+        raise SystemExit(ConfigError.exit_code)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidationResult:
+    config: str
+    packages: int
+    problems: tuple[ConfigProblem, ...]
+    patches: int = 0
+
+
+def validation_json(result: ValidationResult) -> str:
+    return json.dumps({
+        "config": result.config, "ok": not result.problems, "packages": result.packages,
+        "patches": result.patches,
+        "errors": [{"file": p.file, "line": p.line, "path": p.path, "message": p.message}
+                   for p in result.problems]}, indent=2)
+
+
+def validation_table(result: ValidationResult) -> str:
+    if result.problems:
+        return "\n".join(str(p) for p in result.problems) + \
+            f"\n{plural(len(result.problems), 'problem')} in {result.config} or its patch queues"
+    return (f"{result.config}: OK, {plural(result.packages, 'package')}, "
+            f"{plural(result.patches, 'patch', 'patches')} in the queues")
+
+
+VALIDATE_RENDERERS: dict[str, Callable[[ValidationResult], str]] = {
+    "table": validation_table, "json": validation_json}

@@ -1,0 +1,463 @@
+"""The only module that runs git.
+
+GitRunner runs git with a sealed environment (no system or user config, no
+hooks, only the allowed transports, no prompts), a timeout that kills the whole
+process group, and errors whose every word has been redacted. Repository wraps
+one git directory; mirrorctl works on many at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from mirrorctl.core.errors import GitError, GitTimeout
+from mirrorctl.core.redact import Redactor
+
+__all__ = [
+    "GitRunner",
+    "GitSettings",
+    "LeasedUpdate",
+    "PushedRef",
+    "Repository",
+    "RunningGit",
+    "is_auth_failure",
+    "is_transient",
+    "parse_ls_remote",
+]
+
+log = logging.getLogger("mirrorctl.core.git")
+
+# Settings every git command gets. Hooks off (a cache is ours, but a hostile
+# upstream must never get code run), no automatic gc in the middle of a sync,
+# protocol v2 so ls-remote filters refs on the server, and a stalled HTTP
+# transfer counts as failed after a minute below 1 kB/s.
+_BASE_CONFIG = (
+    "core.hooksPath=/dev/null",
+    "protocol.version=2",
+    "gc.auto=0",
+    "maintenance.auto=false",
+    "http.lowSpeedLimit=1000",
+    "http.lowSpeedTime=60",
+    "advice.detachedHead=false",
+)
+# The user's own SSH choice is a credential source, so it is kept; every other
+# GIT_* variable is dropped, as pre-commit's no_git_env does.
+_KEPT_GIT_VARS = ("GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT")
+_DEFAULT_SSH = "ssh -o BatchMode=yes -o ConnectTimeout=30"
+# The token helper reads the token from the environment at run time, so the
+# token never appears in argv (visible in ps) or in any URL. The variable names
+# and user names are mirrorctl's own constants, never user input.
+_TOKEN_HELPER = (
+    '!f() {{ test "$1" = get || exit 0; '
+    'echo "username={user}"; '
+    'echo "password=${variable}"; }}; f'
+)
+# Forge hosts whose fork pushes may use the forge tokens: (host, token variable, user).
+FORGE_PUSH_TOKENS = (("github.com", "MIRRORCTL_GITHUB_TOKEN", "x-access-token"),
+                     ("gitlab", "MIRRORCTL_GITLAB_TOKEN", "oauth2"))
+
+_AUTH_MARKERS = (
+    "authentication failed",
+    "could not read username",
+    "could not read password",
+    "terminal prompts disabled",
+    "returned error: 401",
+    "returned error: 403",
+    "http basic: access denied",
+    "permission denied",
+    "repository not found",
+    "does not appear to be a git repository",
+    "not allowed",  # transport refused by GIT_ALLOW_PROTOCOL
+)
+_TRANSIENT_MARKERS = (
+    "connection reset",
+    "connection refused",
+    "connection timed out",
+    "operation timed out",
+    "timed out after",
+    "failed to connect",
+    "could not resolve host",
+    "temporary failure in name resolution",
+    "early eof",
+    "unexpected disconnect",
+    "the remote end hung up",
+    "rpc failed",
+    "transfer closed",
+    "empty reply from server",
+    "returned error: 429",
+    "returned error: 500",
+    "returned error: 502",
+    "returned error: 503",
+    "returned error: 504",
+    "http/2 stream",
+    "gnutls_handshake",
+    "ssl_read",
+    "broken pipe",
+    "couldn't find remote ref",  # deleted upstream between our ls-remote and the fetch
+)
+
+
+def is_auth_failure(error: GitError) -> bool:
+    text = error.stderr.lower()
+    return any(marker in text for marker in _AUTH_MARKERS)
+
+
+def is_transient(error: Exception) -> bool:
+    """Worth retrying: a network fault or overload, never an authentication failure."""
+    if not isinstance(error, GitError) or is_auth_failure(error):
+        return False
+    if isinstance(error, GitTimeout):
+        return True
+    text = error.stderr.lower()
+    return any(marker in text for marker in _TRANSIENT_MARKERS)
+
+
+class RunningProcesses:
+    """The git processes in flight, so that Ctrl-C can end them all at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[bytes]] = set()
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.add(proc)
+
+    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            _kill_group(proc, wait=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitSettings:
+    """How git runs; resolved by the CLI, never read from the environment here."""
+
+    base_env: Mapping[str, str]
+    redactor: Redactor = field(default_factory=Redactor)
+    timeout: float = 600.0
+    allowed_protocols: tuple[str, ...] = ("https", "ssh")
+    credential_helper: str | None = None
+    # URL prefixes (scheme://host) for which MIRRORCTL_MIRROR_TOKEN is offered.
+    token_urls: tuple[str, ...] = ()
+    # (URL prefix, token variable, user name) offered for pushes to forks.
+    push_tokens: tuple[tuple[str, str, str], ...] = ()
+    # Handed to every git child: the work-directory lock's descriptor, so that the
+    # lock outlives a killed mirrorctl until its orphaned git processes are gone.
+    inherit_fds: tuple[int, ...] = ()
+    processes: RunningProcesses = field(default_factory=RunningProcesses, compare=False)
+
+
+@dataclass(frozen=True)
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+    raw_stdout: bytes = b""  # unredacted bytes, for object contents that are never printed
+
+
+class GitRunner:
+    def __init__(self, settings: GitSettings) -> None:
+        self.settings = settings
+        self._env = self._sealed_env(settings)
+        self._config = self._config_args(settings)
+
+    def with_options(self, *, timeout: float, allowed_protocols: Sequence[str],
+                     token_urls: Sequence[str] = (),
+                     push_tokens: Sequence[tuple[str, str, str]] = ()) -> GitRunner:
+        return GitRunner(replace(self.settings, timeout=timeout,
+                                 allowed_protocols=tuple(allowed_protocols),
+                                 token_urls=tuple(token_urls), push_tokens=tuple(push_tokens)))
+
+    @staticmethod
+    def _sealed_env(settings: GitSettings) -> dict[str, str]:
+        env = {k: v for k, v in settings.base_env.items()
+               if not k.startswith("GIT_") and k != "SSH_ASKPASS"}
+        env.update({k: settings.base_env[k] for k in _KEPT_GIT_VARS if k in settings.base_env})
+        env.setdefault("GIT_SSH_COMMAND", _DEFAULT_SSH)
+        env.update(
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_CONFIG_GLOBAL=os.devnull,
+            GIT_TERMINAL_PROMPT="0",
+            GIT_ALLOW_PROTOCOL=":".join(settings.allowed_protocols),
+            LC_ALL="C",
+            LANGUAGE="C",
+        )
+        return env
+
+    @staticmethod
+    def _config_args(settings: GitSettings) -> list[str]:
+        args: list[str] = []
+        for item in _BASE_CONFIG:
+            args += ["-c", item]
+        if settings.credential_helper:
+            args += ["-c", f"credential.helper={settings.credential_helper}"]
+        if settings.base_env.get("MIRRORCTL_MIRROR_TOKEN"):
+            helper = _TOKEN_HELPER.format(user="${MIRRORCTL_MIRROR_USER:-oauth2}",
+                                          variable="MIRRORCTL_MIRROR_TOKEN")
+            for url in settings.token_urls:
+                args += ["-c", f"credential.{url}.helper={helper}"]
+        for url, variable, user in settings.push_tokens:
+            if settings.base_env.get(variable):
+                helper = _TOKEN_HELPER.format(user=user, variable=variable)
+                args += ["-c", f"credential.{url}.helper={helper}"]
+        return args
+
+    def start(self, args: Sequence[str], *, git_dir: Path | None = None,
+              input: str | None = None, env: Mapping[str, str] | None = None) -> RunningGit:
+        """Start git without waiting for it, so that independent commands overlap."""
+        prefix = [f"--git-dir={git_dir}"] if git_dir is not None else []
+        argv = ["git", *prefix, *self._config, *args]
+        shown = [self.settings.redactor(a) for a in ("git", *args)]
+        log.debug("run: %s", " ".join(shown))
+        # A session of its own, so a timeout can kill git with its helpers (ssh,
+        # remote-https, upload-pack) in one signal.
+        proc = subprocess.Popen(
+            argv, env={**self._env, **env} if env else self._env,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            pass_fds=self.settings.inherit_fds,
+        )
+        self.settings.processes.add(proc)
+        return RunningGit(proc, shown, self.settings, input)
+
+    def run(self, args: Sequence[str], *, git_dir: Path | None = None, input: str | None = None,
+            check: bool = True, env: Mapping[str, str] | None = None) -> Completed:
+        return self.start(args, git_dir=git_dir, input=input, env=env).wait(check=check)
+
+    def start_ls_remote(self, url: str) -> RunningGit:
+        return self.start(["ls-remote", "--heads", "--tags", "--refs", "--", url])
+
+    def ls_remote(self, url: str) -> dict[str, str]:
+        """Branches and tags of a remote, as {full ref name: object id}, peeled tags left out."""
+        return parse_ls_remote(self.start_ls_remote(url).wait().stdout)
+
+
+def parse_ls_remote(text: str) -> dict[str, str]:
+    return _parse_ref_lines(text, sep="\t", sha_first=True)
+
+
+class RunningGit:
+    """A git command in flight; wait() collects it, abandon() kills it if still running."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], shown: list[str], settings: GitSettings,
+                 input: str | None) -> None:
+        self._proc = proc
+        self._shown = shown
+        self._settings = settings
+        self._input = input.encode() if input is not None else None
+        self._deadline = time.monotonic() + settings.timeout
+
+    def wait(self, *, check: bool = True) -> Completed:
+        proc, settings = self._proc, self._settings
+        try:
+            out, err = proc.communicate(self._input,
+                                        timeout=max(0.0, self._deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise GitTimeout(self._shown, settings.timeout) from None
+        except BaseException:
+            _kill_group(proc)
+            raise
+        finally:
+            settings.processes.discard(proc)
+        redact = settings.redactor
+        result = Completed(proc.returncode, redact(out.decode("utf-8", "replace")),
+                           redact(err.decode("utf-8", "replace")), out)
+        if check and result.returncode != 0:
+            raise GitError(self._shown, result.returncode, result.stdout, result.stderr)
+        return result
+
+    def abandon(self) -> None:
+        if self._proc.poll() is None:
+            _kill_group(self._proc)
+        self._settings.processes.discard(self._proc)
+
+
+def _kill_group(proc: subprocess.Popen[bytes], *, wait: bool = True) -> None:
+    # git spawns helpers (remote-https, ssh, upload-pack): kill them all.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    if wait:
+        proc.communicate()
+
+
+def _parse_ref_lines(text: str, *, sep: str, sha_first: bool) -> dict[str, str]:
+    refs = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        first, _, second = line.partition(sep)
+        sha, ref = (first, second) if sha_first else (second, first)
+        refs[ref.strip()] = sha.strip()
+    return refs
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeasedUpdate:
+    """Set `ref` in a remote to `new` (None deletes it) only if it still holds `expected`."""
+
+    ref: str
+    expected: str | None
+    new: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PushedRef:
+    ref: str
+    status: Literal["ok", "rejected"]
+    detail: str
+
+
+_PUSH_BATCH = 500  # refs a push: keeps argv well under ARG_MAX on the first sync of a big repo
+
+
+class Repository:
+    """One git directory (bare, for caches), run through a GitRunner."""
+
+    def __init__(self, git_dir: Path, runner: GitRunner) -> None:
+        self.git_dir = git_dir
+        self.runner = runner
+
+    def git(self, *args: str, input: str | None = None, check: bool = True,
+            env: Mapping[str, str] | None = None) -> Completed:
+        return self.runner.run(args, git_dir=self.git_dir, input=input, check=check, env=env)
+
+    @classmethod
+    def open_or_init_bare(cls, git_dir: Path, runner: GitRunner) -> Repository:
+        repo = cls(git_dir, runner)
+        if not (git_dir / "HEAD").is_file():
+            git_dir.parent.mkdir(parents=True, exist_ok=True)
+            runner.run(["init", "--bare", "--quiet", str(git_dir)])
+        return repo
+
+    def remove_stale_locks(self) -> list[Path]:
+        """Delete *.lock files a killed git left behind. Safe only under mirrorctl's work-
+        directory lock, which every git child holds too (GitSettings.inherit_fds): when we
+        have it, no git that could own these files is still running."""
+        candidates = [*self.git_dir.glob("*.lock"), *(self.git_dir / "refs").rglob("*.lock")]
+        for path in candidates:
+            path.unlink(missing_ok=True)
+        return candidates
+
+    def refs(self, *patterns: str) -> dict[str, str]:
+        out = self.git("for-each-ref", "--format=%(objectname) %(refname)",
+                       *(patterns or ("refs/heads", "refs/tags"))).stdout
+        return _parse_ref_lines(out, sep=" ", sha_first=True)
+
+    def fetch(self, url: str, refs: Iterable[str]) -> None:
+        """Fetch `refs` from `url` into the same names here, all or nothing."""
+        self.fetch_refspecs(url, [f"+{ref}:{ref}" for ref in refs])
+
+    def fetch_refspecs(self, url: str, refspecs: Iterable[str]) -> None:
+        self.git("fetch", "--atomic", "--no-tags", "--no-write-fetch-head", "--quiet",
+                 "--stdin", "--", url, input="".join(f"{spec}\n" for spec in refspecs))
+
+    def resolve(self, ref: str) -> str | None:
+        """The object id `ref` names here, or None."""
+        result = self.git("rev-parse", "--verify", "--quiet", "--end-of-options", ref,
+                          check=False)
+        return result.stdout.strip() or None
+
+    def update_ref(self, ref: str, new: str, expected: str | None) -> None:
+        """Set `ref` to `new` if it still holds `expected` (None: must not exist)."""
+        self.git("update-ref", "--no-deref", "--", ref, new, expected or "0" * 40)
+
+    def delete_refs(self, refs: Mapping[str, str]) -> None:
+        """Delete {ref: expected value} in one transaction."""
+        if refs:
+            self.git("update-ref", "--stdin", input="".join(
+                f"delete {ref} {old}\n" for ref, old in refs.items()))
+
+    def missing_objects(self, oids: Iterable[str]) -> set[str]:
+        wanted = sorted(set(oids))
+        if not wanted:
+            return set()
+        out = self.git("cat-file", "--batch-check", input="\n".join(wanted) + "\n").stdout
+        return {line.split()[0] for line in out.splitlines() if line.endswith(" missing")}
+
+    def tree_entries(self, rev: str) -> list[tuple[str, str, str, str]]:
+        """(mode, type, object id, path) of every entry in `rev`'s tree, recursively."""
+        out = self.git("ls-tree", "-r", "-z", "--full-tree", "--end-of-options", rev).raw_stdout
+        entries = []
+        for record in out.split(b"\0"):
+            if record:
+                meta, _, path = record.partition(b"\t")
+                mode, kind, oid = meta.decode().split()
+                entries.append((mode, kind, oid, path.decode("utf-8", "surrogateescape")))
+        return entries
+
+    def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
+        """The contents of blobs, read through one `git cat-file --batch`."""
+        wanted = list(dict.fromkeys(oids))
+        if not wanted:
+            return {}
+        out = self.git("cat-file", "--batch", input="\n".join(wanted) + "\n").raw_stdout
+        blobs, position = {}, 0
+        for oid in wanted:
+            header_end = out.index(b"\n", position)
+            header = out[position:header_end].decode().split()
+            position = header_end + 1
+            if len(header) == 3:
+                size = int(header[2])
+                blobs[oid] = out[position:position + size]
+                position += size + 1
+        return blobs
+
+    def is_ancestor(self, old: str, new: str) -> bool:
+        result = self.git("merge-base", "--is-ancestor", old, new, check=False)
+        if result.returncode not in (0, 1):
+            raise GitError(["git", "merge-base", "--is-ancestor", old, new], result.returncode,
+                           result.stdout, result.stderr)
+        return result.returncode == 0
+
+    def push(self, url: str, updates: Sequence[LeasedUpdate]) -> list[PushedRef]:
+        """Push each update with its own lease. Rejections are results, not exceptions."""
+        results: list[PushedRef] = []
+        for start in range(0, len(updates), _PUSH_BATCH):
+            results += self._push_batch(url, updates[start:start + _PUSH_BATCH])
+        return results
+
+    def _push_batch(self, url: str, updates: Sequence[LeasedUpdate]) -> list[PushedRef]:
+        leases = [f"--force-with-lease={u.ref}:{u.expected or ''}" for u in updates]
+        refspecs = [f"{u.new or ''}:{u.ref}" for u in updates]
+        result = self.git("push", "--porcelain", *leases, "--", url, *refspecs,
+                          check=False)
+        pushed = _parse_porcelain(result.stdout)
+        if result.returncode != 0 and not pushed:
+            # Nothing was reported ref by ref: the push as a whole failed.
+            raise GitError(["git", "push", "--", url], result.returncode, result.stdout,
+                           result.stderr)
+        missing = [u.ref for u in updates if u.ref not in pushed]
+        for ref in missing:
+            pushed[ref] = PushedRef(ref=ref, status="rejected",
+                                    detail="git reported nothing for this ref")
+        return [pushed[u.ref] for u in updates]
+
+
+def _parse_porcelain(text: str) -> dict[str, PushedRef]:
+    pushed = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3 or len(parts[0]) != 1:
+            continue
+        flag, spec, summary = parts
+        ref = spec.rpartition(":")[2]
+        status: Literal["ok", "rejected"] = "rejected" if flag == "!" else "ok"
+        pushed[ref] = PushedRef(ref=ref, status=status, detail=summary.strip())
+    return pushed

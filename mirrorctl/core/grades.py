@@ -1,0 +1,46 @@
+"""The vocabulary of a grade: its levels, its reasons, and the level of each reason code.
+
+Value types shared by every wing that shows a grade (the grade wing makes them, the
+queue, report and night wings carry them). The levels of the reason codes are data
+(grading.yaml beside this file), overridable under `defaults: grades:` in mirrors.yaml,
+which the config loader checks against the codes known here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+__all__ = ["LEVELS", "Grade", "Level", "Reason", "default_levels"]
+
+Level = Literal["easy", "medium", "hard"]
+LEVELS: tuple[Level, ...] = ("easy", "medium", "hard")
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grade:
+    level: Level
+    reasons: tuple[Reason, ...]
+    pinned: bool = False
+
+    @property
+    def main_reason(self) -> Reason:
+        return self.reasons[0]
+
+
+@cache
+def default_levels() -> Mapping[str, Level]:
+    path = Path(__file__).with_name("grading.yaml")
+    levels: dict[str, Level] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return levels

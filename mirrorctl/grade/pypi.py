@@ -1,0 +1,126 @@
+"""PyPI's JSON API: a project's releases and files, and whether upstream itself now
+publishes riscv64 wheels (then the mirror and its queue can be retired).
+
+Imported only by commands that ask PyPI: requests costs start-up time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import requests
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from mirrorctl.core.errors import MirrorctlError
+
+__all__ = ["PypiClient", "PypiError", "PypiProject", "riscv64_coverage"]
+
+
+class PypiError(MirrorctlError):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class PypiProject:
+    name: str
+    releases: Mapping[str, tuple[str, ...]]  # version -> file names, yanked files left out
+
+    def versions(self, *, pre: bool = False) -> list[Version]:
+        found = []
+        for text, files in self.releases.items():
+            try:
+                version = Version(text)
+            except InvalidVersion:
+                continue
+            if files and (pre or not (version.is_prerelease or version.is_devrelease)):
+                found.append(version)
+        return sorted(found)
+
+    def files_of(self, version: Version) -> tuple[str, ...]:
+        for text, files in self.releases.items():
+            try:
+                if Version(text) == version:
+                    return files
+            except InvalidVersion:
+                continue
+        return ()
+
+
+class PypiClient:
+    """GET /pypi/<name>/json with time-outs, and retries on 429 and 5xx that honour
+    Retry-After."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0, retries: int = 3,
+                 backoff: float = 1.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        retry = Retry(total=retries, connect=retries, read=retries, backoff_factor=backoff,
+                      status_forcelist=(429, 500, 502, 503, 504), allowed_methods={"GET"},
+                      respect_retry_after_header=True, raise_on_status=False)
+        self.session.mount("http://", HTTPAdapter(max_retries=retry))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        self.session.headers["User-Agent"] = "mirrorctl (riscv64 wheel builders)"
+
+    def project(self, name: str) -> PypiProject:
+        url = f"{self.base_url}/pypi/{canonicalize_name(name)}/json"
+        try:
+            response = self.session.get(url, timeout=(min(10.0, self.timeout), self.timeout))
+        except requests.RequestException as exc:
+            raise PypiError(f"PyPI unreachable at {self.base_url}: "
+                            f"{type(exc).__name__}") from exc
+        if response.status_code == 404:
+            raise PypiError(f"no project {name!r} on {self.base_url} (check `pypi:` in "
+                            "mirrors.yaml)")
+        if response.status_code != 200:
+            raise PypiError(f"{self.base_url} answered {response.status_code} for {name!r}")
+        try:
+            data = response.json()
+            releases = {
+                version: tuple(f["filename"] for f in files if not f.get("yanked", False))
+                for version, files in data["releases"].items()}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PypiError(f"{self.base_url} sent an unreadable answer for {name!r}") from exc
+        return PypiProject(name=name, releases=releases)
+
+
+def _covers(tag: Tag, python: str) -> bool:
+    """Whether a wheel tag installs on CPython `python` ("3.12")."""
+    major, minor = (int(part) for part in python.split(".")[:2])
+    cp = f"cp{major}{minor}"
+    if tag.interpreter == cp:
+        return True
+    if tag.abi == "abi3" and tag.interpreter.startswith(f"cp{major}"):
+        return int(tag.interpreter[3:] or 0) <= minor
+    return tag.interpreter in (f"py{major}", f"py{major}{minor}") and tag.abi == "none"
+
+
+def _is_riscv64(tag: Tag) -> bool:
+    return tag.platform.startswith(("manylinux", "musllinux")) and tag.platform.endswith(
+        "_riscv64")
+
+
+def riscv64_coverage(files: Iterable[str], pythons: Sequence[str]) -> tuple[bool, str]:
+    """(every Python in `pythons` has a riscv64 wheel among `files`, what was found)."""
+    covered: set[str] = set()
+    for name in files:
+        if not name.endswith(".whl"):
+            continue
+        try:
+            tags = parse_wheel_filename(name)[3]
+        except InvalidWheelFilename:
+            continue
+        for tag in tags:
+            if _is_riscv64(tag):
+                covered.update(p for p in pythons if _covers(tag, p))
+    missing = [p for p in pythons if p not in covered]
+    if not covered:
+        return False, "no riscv64 wheels on PyPI"
+    if missing:
+        return False, f"riscv64 wheels on PyPI, but not for Python {', '.join(missing)}"
+    return True, f"upstream publishes riscv64 wheels for Python {', '.join(pythons)}"

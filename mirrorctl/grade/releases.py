@@ -1,0 +1,119 @@
+"""New upstream releases: the release tags newer than a package's current version.
+
+Tags become versions through the package's tag_format and compare as PEP 440
+versions. The choice is a pure function of the tag names (new_releases); reading
+them from the cache and asking PyPI are the edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.version import Version
+
+from mirrorctl.core.config import Config, Package
+from mirrorctl.core.errors import MirrorctlError, UsageError
+from mirrorctl.core.git import GitRunner
+from mirrorctl.sync.cache import new_releases, release_tags, tag_names
+
+if TYPE_CHECKING:
+    from mirrorctl.grade.pypi import PypiClient, PypiProject
+
+__all__ = [
+    "ReleaseList",
+    "ReleaseOptions",
+    "check_releases",
+    "cross_check",
+    "list_releases",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseList:
+    name: str
+    current: str | None
+    new: tuple[str, ...]  # oldest first, at most `limit`
+    tags: Mapping[str, str]  # version -> tag, for the new versions
+    skipped: int = 0  # newer versions left out by the limit
+    flags: tuple[str, ...] = ()  # findings from PyPI: tag-without-release, ...
+    can_retire: bool = False
+    retire_detail: str = ""
+    pypi_error: str | None = None
+    pypi_latest: str | None = None
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def latest(self) -> str | None:
+        return self.new[-1] if self.new else self.current
+
+
+def list_releases(names: Iterable[str], package: Package, *, pre: bool = False,
+                  limit: int = 3) -> ReleaseList:
+    new, tags, skipped = new_releases(names, package.tag_format, package.version, pre=pre,
+                                      limit=limit)
+    return ReleaseList(name=package.name, current=package.version, new=tuple(new), tags=tags,
+                       skipped=skipped)
+
+
+def cross_check(tag_versions: Iterable[str], project: PypiProject, current: str | None, *,
+                pre: bool = False) -> list[str]:
+    """Tags with no release on PyPI, and releases on PyPI with no tag, after `current`."""
+    floor = Version(current) if current else None
+    tagged = {Version(v) for v in tag_versions}
+    published = {v for v in project.versions(pre=pre) if floor is None or v > floor}
+    flags = [f"tag-without-release: {v}" for v in sorted(tagged - published)
+             if floor is None or v > floor]
+    flags += [f"release-without-tag: {v}" for v in sorted(published - tagged)]
+    return flags
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseOptions:
+    workdir: Path
+    pre: bool = False
+    limit: int = 3
+    pypi: bool = False
+
+
+def check_releases(config: Config, packages: Sequence[Package], options: ReleaseOptions,
+                   runner: GitRunner) -> list[ReleaseList]:
+    """The new releases of each package; one package's trouble never stops the others."""
+    client = None
+    if options.pypi:
+        from mirrorctl.grade.pypi import PypiClient  # requests costs start-up time: only when asked
+
+        client = PypiClient(config.pypi_url, retries=config.retries)
+    return [_one(config, package, options, runner, client) for package in packages]
+
+
+def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitRunner,
+         client: PypiClient | None) -> ReleaseList:
+    from mirrorctl.sync.cache import open_cache
+
+    try:
+        cache = open_cache(options.workdir, package, runner)
+    except UsageError as exc:
+        return ReleaseList(name=package.name, current=package.version, new=(), tags={},
+                           problems=(str(exc),))
+    names = tag_names(cache)  # one read of the tags serves both questions
+    found = list_releases(names, package, pre=options.pre, limit=options.limit)
+    if client is None:
+        return found
+    from mirrorctl.grade.pypi import riscv64_coverage
+
+    try:
+        project = client.project(package.pypi)
+    except MirrorctlError as exc:  # PypiError: the one package is marked, the others go on
+        return replace(found, pypi_error=str(exc))
+    all_tags = release_tags(names, package.tag_format, pre=options.pre)
+    flags = cross_check([r.text for r in all_tags.values()], project, package.version,
+                        pre=options.pre)
+    versions = project.versions()
+    latest = versions[-1] if versions else None
+    files = project.files_of(latest) if latest else ()
+    retire, detail = riscv64_coverage(files, config.python_versions)
+    return replace(found, flags=tuple(flags), can_retire=retire, retire_detail=detail,
+                   pypi_latest=str(latest) if latest else None)

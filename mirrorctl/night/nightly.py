@@ -1,0 +1,102 @@
+"""`mirrorctl nightly`: what the team runs every night and reads every morning.
+
+sync, then releases, then a rebase of every package that has a new release (writing
+the new queue; pushing riscv64/<version> and opening the mirror's merge request only
+when asked), then the report. One package failing never stops the others; the result
+says what needs a person. Each run leaves a JSON record under <workdir>/history/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mirrorctl.core.config import Config, Package
+from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.git import GitRunner
+from mirrorctl.core.progress import SILENT, Progress
+from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
+from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
+from mirrorctl.queue.carry import RebaseOptions, RebaseReport, rebase_queue
+from mirrorctl.report.report import Report, build_report, write_record
+from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
+
+if TYPE_CHECKING:
+    from mirrorctl.upstream.forge import ForgeSettings
+
+__all__ = ["NightlyOptions", "NightlyResult", "run_nightly"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NightlyOptions:
+    workdir: Path
+    jobs: int
+    push: bool = False  # push new riscv64 branches (and open mirror merge requests)
+    forges: ForgeSettings | None = None  # for the mirror merge requests, with push
+    stamp: str  # when the run started, for the history record (the CLI reads the clock)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NightlyResult:
+    sync: SyncReport
+    releases: tuple[ReleaseList, ...]
+    rebases: tuple[RebaseReport, ...]
+    rebase_errors: tuple[tuple[str, str], ...]  # (package, error)
+    report: Report
+    needs_human: tuple[str, ...]
+    history: Path
+
+
+def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOptions,
+                runner: GitRunner, *, sleep: Callable[[float], None],
+                progress: Progress = SILENT) -> NightlyResult:
+    synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs),
+                           runner, sleep=sleep, progress=progress)
+    found = check_releases(config, packages, ReleaseOptions(workdir=options.workdir), runner)
+    due = [package for package, releases in zip(packages, found, strict=True)
+           if releases.new and package.version is not None
+           and (config.patchsets / package.name / package.version).is_dir()]
+    rebases: list[RebaseReport] = []
+    errors: list[tuple[str, str]] = []
+    if due:
+        progress.stage("rebase", [p.name for p in due])
+    for package in due:
+        progress.start(package.name)
+        try:
+            rebased = rebase_queue(config, package, RebaseOptions(
+                workdir=options.workdir, push=options.push, range_diff=options.push), runner)
+            if options.push and options.forges is not None and rebased.push in PUSHED:
+                rebased = deliver_mirror_request(config, package, rebased,
+                                                 workdir=options.workdir, runner=runner,
+                                                 forges=options.forges, target="main")
+            rebases.append(rebased)
+            outcome, detail = rebased.status, ""
+        except MirrorctlError as exc:  # one package's trouble never stops the others
+            errors.append((package.name, str(exc)))
+            outcome, detail = "failed", str(exc)
+        progress.finish(package.name, outcome, detail)
+    report = build_report(config, packages, workdir=options.workdir, runner=runner,
+                          stamp=options.stamp, rebased={r.package: r for r in rebases},
+                          progress=progress)
+    needs = _needs_human(synced, found, rebases, errors, report)
+    history = write_record(options.workdir, options.stamp, report, needs)
+    return NightlyResult(sync=synced, releases=tuple(found), rebases=tuple(rebases),
+                         rebase_errors=tuple(errors), report=report, needs_human=tuple(needs),
+                         history=history)
+
+
+def _needs_human(synced: SyncReport, found: Sequence[ReleaseList],
+                 rebases: Sequence[RebaseReport], errors: Sequence[tuple[str, str]],
+                 report: Report) -> list[str]:
+    needs = [f"{p.name}: sync failed: {p.error}" for p in synced.packages if p.error]
+    needs += [f"{p.name}: {u.ref}: {u.detail}" for p in synced.packages for u in p.refs
+              if u.needs_human]
+    needs += [f"{r.name}: {problem}" for r in found for problem in r.problems]
+    needs += [f"{r.package}: {o.patch.name} conflicts on {r.onto}" for r in rebases
+              for o in r.result.outcomes if o.outcome == "conflict"]
+    needs += [f"{r.package}: pushing {r.branch} was {r.push}: {r.push_detail}" for r in rebases
+              if r.push in ("refused", "rejected")]
+    needs += [f"{name}: rebase failed: {error}" for name, error in errors]
+    return needs

@@ -1,0 +1,288 @@
+"""Operations on a package's patch queue with git: apply it to its release tag in
+the package's cache (and push the result), export a branch back into a queue.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from packaging.version import InvalidVersion, Version
+
+from mirrorctl.core.config import Config, Package
+from mirrorctl.core.errors import ConfigError, GitError, UsageError
+from mirrorctl.core.files import replace_dir, same_files
+from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
+from mirrorctl.queue.patches import PatchQueue, queue_dir, read_queue
+from mirrorctl.queue.replay import AppliedPatch, apply_queue
+from mirrorctl.sync.cache import open_cache, package_runner, release_tag
+
+__all__ = [
+    "ApplyOptions",
+    "ApplyReport",
+    "ExportOptions",
+    "ExportReport",
+    "apply_package_queue",
+    "checked_queue",
+    "checked_version",
+    "export_queue",
+    "push_branch",
+    "remove_stale_scratch",
+    "remove_stale_staging",
+    "rewrite_statuses",
+]
+
+# Options that make exported patches byte-stable between runs: no commit ids, no
+# signature with git's version, no diffstat, no "n/m" numbering that shifts when the
+# queue grows; full blob ids so binary patches and --3way can use them.
+FORMAT_PATCH_STABLE = ("--zero-commit", "--no-signature", "--no-stat", "--no-numbered",
+                       "--full-index", "--binary", "--find-renames")
+_EXPORT_REF = "refs/mirrorctl/export"
+
+PushResult = Literal["not-pushed", "created", "updated", "unchanged", "refused", "rejected"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyOptions:
+    workdir: Path
+    version: str | None = None
+    push: bool = False
+    force: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyReport:
+    package: str
+    version: str
+    tag: str
+    branch: str
+    commit: str
+    previous: str | None
+    patches: tuple[AppliedPatch, ...]
+    push: PushResult = "not-pushed"
+    push_detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.push in ("refused", "rejected")
+
+
+def checked_queue(config: Config, package: Package, version: str) -> PatchQueue:
+    queue, problems = read_queue(config.patchsets, package.name, version)
+    if problems:
+        raise ConfigError(problems)
+    if not queue.patches:
+        raise UsageError(f"{queue.directory} holds no patches")
+    return queue
+
+
+def checked_version(version: str | None, package: Package, config: Config) -> str:
+    """A version from the command line or mirrors.yaml; it becomes a path and a ref name."""
+    version = version or package.version
+    if version is None:
+        raise UsageError(f"{package.name} has no version in {config.path}; pass --version")
+    try:
+        Version(version)
+    except InvalidVersion:
+        raise UsageError(f"--version {version!r} is not a PEP 440 version") from None
+    return version
+
+
+def apply_package_queue(config: Config, package: Package, options: ApplyOptions,
+                        runner: GitRunner) -> ApplyReport:
+    version = checked_version(options.version, package, config)
+    queue = checked_queue(config, package, version)
+    runner = package_runner(runner, package)
+    cache = open_cache(options.workdir, package, runner)
+    tag, base = release_tag(cache, package, version)
+    applied = apply_queue(cache, base, queue.patches, base_name=tag)
+    branch = f"refs/heads/riscv64/{version}"
+    previous = cache.resolve(branch)
+    head = applied[-1].commit
+    if previous != head:
+        cache.update_ref(branch, head, previous)
+    report = ApplyReport(package=package.name, version=version, tag=tag, branch=branch,
+                         commit=head, previous=previous, patches=tuple(applied))
+    return _push(cache, package, report, force=options.force) if options.push else report
+
+
+def push_branch(cache: Repository, url: str, branch: str, commit: str, *,
+                force: bool) -> tuple[PushResult, str]:
+    """Put `commit` on `branch` of the mirror at `url`, with a lease. A branch that holds
+    something else is replaced only with `force`."""
+    current = cache.runner.ls_remote(url).get(branch)
+    if current == commit:
+        return "unchanged", "the mirror already has this branch"
+    if current is not None and not force:
+        return "refused", (f"the mirror's {branch} is at {current[:12]}, not this queue's "
+                           f"result; pass --force to replace it (with a lease on {current[:12]})")
+    [pushed] = cache.push(url, [LeasedUpdate(ref=branch, expected=current, new=commit)])
+    if pushed.status != "ok":
+        return "rejected", pushed.detail
+    return ("created" if current is None else "updated"), pushed.detail
+
+
+def _push(cache: Repository, package: Package, report: ApplyReport, *,
+          force: bool) -> ApplyReport:
+    result, detail = push_branch(cache, package.mirror, report.branch, report.commit,
+                                 force=force)
+    return replace(report, push=result, push_detail=detail)
+
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportOptions:
+    workdir: Path
+    base: str  # a release tag, or a version that tag_format turns into one
+    from_branch: str  # a branch of the mirror
+    version: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportReport:
+    package: str
+    version: str
+    tag: str
+    branch: str
+    directory: Path
+    patches: tuple[str, ...]
+    changed: bool
+
+
+def export_queue(config: Config, package: Package, options: ExportOptions,
+                 runner: GitRunner) -> ExportReport:
+    """Turn the commits of a mirror branch since a release tag into that release's queue.
+    The queue folder is replaced whole, and only when a byte would change."""
+    runner = package_runner(runner, package)
+    cache = open_cache(options.workdir, package, runner)
+    tag = _base_tag(cache, package, options.base)
+    version = options.version or package.tag_format.version_of(tag)
+    if version is None:
+        raise UsageError(f"{tag} does not fit tag_format {package.tag_format.template}, so its "
+                         "version is unknown; pass --version")
+    version = checked_version(version, package, config)
+    branch = _fetch_branch(cache, package, options.from_branch)
+    try:
+        _check_range(cache, tag, options.from_branch)
+        directory = queue_dir(config.patchsets, package.name, version)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(directory.parent)
+        staging = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=directory.parent))
+        try:
+            cache.git("format-patch", "--quiet", *FORMAT_PATCH_STABLE, "-o", str(staging),
+                      f"refs/tags/{tag}..{_EXPORT_REF}")
+            names = _checked_export(staging, options.from_branch)
+            changed = not same_files(staging, directory)
+            if changed:
+                replace_dir(staging, directory)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        cache.git("update-ref", "-d", _EXPORT_REF, check=False)
+    return ExportReport(package=package.name, version=version, tag=tag, branch=branch,
+                        directory=directory, patches=names, changed=changed)
+
+
+def _base_tag(cache: Repository, package: Package, base: str) -> str:
+    name = base.removeprefix("refs/tags/")
+    if cache.resolve(f"refs/tags/{name}^{{commit}}") is not None:
+        return name
+    try:
+        return release_tag(cache, package, base)[0]
+    except (UsageError, InvalidVersion):
+        raise UsageError(f"--base {base!r} is neither a tag in {package.name}'s cache nor a "
+                         f"version of it; run `mirrorctl sync {package.name}` if it is new") \
+            from None
+
+
+def _fetch_branch(cache: Repository, package: Package, branch: str) -> str:
+    name = branch.removeprefix("refs/heads/")
+    if name.startswith("-") or cache.git("check-ref-format", "--branch", name,
+                                         check=False).returncode != 0:
+        raise UsageError(f"--from-branch {branch!r} is not a valid branch name")
+    try:
+        cache.fetch_refspecs(package.mirror, [f"+refs/heads/{name}:{_EXPORT_REF}"])
+    except GitError as exc:
+        if "couldn't find remote ref" in exc.stderr:
+            raise UsageError(f"the mirror {package.mirror} has no branch {name}") from None
+        raise
+    return name
+
+
+def _check_range(cache: Repository, tag: str, branch: str) -> None:
+    if not cache.is_ancestor(f"refs/tags/{tag}^{{commit}}", _EXPORT_REF):
+        raise UsageError(f"{branch} does not start from {tag}; pass the release it is based on "
+                         "as --base")
+    span = f"refs/tags/{tag}..{_EXPORT_REF}"
+    if cache.git("rev-list", "--merges", span).stdout.strip():
+        raise UsageError(f"{branch} has merge commits since {tag}; a queue is a straight line "
+                         "of commits (rebase the branch first)")
+    if not cache.git("rev-list", span).stdout.strip():
+        raise UsageError(f"{branch} has no commits since {tag}: nothing to export")
+
+
+def _checked_export(staging: Path, branch: str) -> tuple[str, ...]:
+    """The exported files, after the same checks `validate` makes of every queue."""
+    # staging is patchsets/<package>/.export-*: read it as if it were a version's queue.
+    queue, problems = read_queue(staging.parent.parent, staging.parent.name, staging.name)
+    if problems:
+        raise ConfigError([replace(p, file=f"{branch}: {Path(p.file).name}") for p in problems])
+    return tuple(p.name for p in queue.patches)
+
+
+def remove_stale_staging(folder: Path) -> None:
+    # Left by an export, a rebase, a status rewrite or a save of resolutions that was
+    # killed; we hold the work-directory lock. Hidden: no command reads them as queues.
+    for pattern in (".export-*", ".status-*", ".rr-cache-*"):
+        for stale in folder.glob(pattern):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def remove_stale_scratch(cache: Repository) -> None:
+    """Delete what killed runs left in a cache: scratch indexes and rerere worktrees
+    (the mirrorctl-* folders of replay.py and resolve.py), the worktrees' registrations
+    (which `git worktree prune` keeps when git was killed while adding them), and git's
+    lock files. Safe only under the work-directory lock, like remove_stale_locks."""
+    cache.remove_stale_locks()
+    for folder in cache.git_dir.glob("mirrorctl-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    git_dir = cache.git_dir.resolve()
+    for registration in cache.git_dir.glob("worktrees/*/gitdir"):
+        # Absolute, or relative to the registration (worktree.useRelativePaths).
+        where = (registration.parent / registration.read_text(encoding="utf-8").strip()).resolve()
+        if where.is_relative_to(git_dir) and \
+                where.relative_to(git_dir).parts[0].startswith("mirrorctl-"):
+            shutil.rmtree(registration.parent, ignore_errors=True)
+
+
+
+def rewrite_statuses(queue: PatchQueue, statuses: Mapping[str, str]) -> None:
+    """Set the Upstream-Status of some patches ({file name: new value}): in a copy of the
+    queue, checked like `validate` checks queues, then swapped in whole."""
+    remove_stale_staging(queue.directory.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".status-{queue.version}-",
+                                    dir=queue.directory.parent))
+    try:
+        shutil.copytree(queue.directory, staging, dirs_exist_ok=True)
+        for patch in queue.patches:
+            if patch.name in statuses:
+                _set_status_line(staging / patch.name, patch.status.line, statuses[patch.name])
+        _, problems = read_queue(staging.parent.parent, staging.parent.name, staging.name)
+        if problems:  # a rewrite must never break a queue: keep the old one
+            raise ConfigError(problems)
+        replace_dir(staging, queue.directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _set_status_line(path: Path, line: int, value: str) -> None:
+    lines = path.read_bytes().split(b"\n")
+    if not lines[line - 1].startswith(b"Upstream-Status:"):
+        raise UsageError(f"{path}:{line}: expected the Upstream-Status line there; the patch "
+                         "changed while mirrorctl read it")
+    lines[line - 1] = f"Upstream-Status: {value}".encode()
+    path.write_bytes(b"\n".join(lines))

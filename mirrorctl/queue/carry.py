@@ -1,0 +1,253 @@
+"""`mirrorctl rebase`: a package's queue carried onto a newer release, and the manual
+resolution of its conflicts (--worktree, then --continue), with resolutions
+remembered beside the queue for the next time the same conflict comes up.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from mirrorctl.core.config import Config, Package
+from mirrorctl.core.errors import UsageError
+from mirrorctl.core.files import atomic_write_text, replace_dir, same_files
+from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.grades import Grade
+from mirrorctl.queue.branches import (
+    FORMAT_PATCH_STABLE,
+    PushResult,
+    checked_queue,
+    checked_version,
+    push_branch,
+    remove_stale_scratch,
+    remove_stale_staging,
+)
+from mirrorctl.queue.engine import PatchOutcome, RebaseResult, rebase_patches
+from mirrorctl.queue.patches import PatchQueue
+from mirrorctl.queue.replay import commit_patch
+from mirrorctl.queue.resolve import Resolutions, open_worktree, remove_worktree, take_resolution
+from mirrorctl.sync.cache import open_cache, package_runner, release_tag, target_release
+
+__all__ = ["RebaseOptions", "RebaseReport", "continue_rebase", "rebase_queue"]
+
+# nothing-to-carry: every patch went upstream, so no queue folder is written (a missing
+# queue means "no patches" to sync, classify and the nightly alike).
+WriteResult = Literal["written", "unchanged", "not-written", "nothing-to-carry"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RebaseOptions:
+    workdir: Path
+    onto: str | None = None  # a tag or a version; default: the newest release
+    keep_partial: bool = False
+    force: bool = False
+    range_diff: bool = False
+    worktree: Path | None = None  # where to leave the first conflict for a person
+    push: bool = False  # push riscv64/<new version> to the mirror after a clean rebase
+
+
+@dataclass(frozen=True, kw_only=True)
+class RebaseReport:
+    package: str
+    from_version: str
+    to_version: str
+    onto: str
+    result: RebaseResult
+    patchset: Path
+    written: WriteResult
+    range_diff: str | None = None
+    worktree: Path | None = None  # where a conflict waits for a person
+    waiting_patch: str | None = None
+    branch: str = ""  # riscv64/<new version>
+    push: PushResult | None = None
+    push_detail: str = ""
+    grade: Grade | None = None  # set by who delivers the rebase (night.mirror_request)
+    merge_request: str | None = None  # the mirror MR's URL
+    merge_request_action: str | None = None  # opened | updated
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What a rebase works with, resolved once."""
+
+    config: Config
+    package: Package
+    cache: Repository
+    queue: PatchQueue
+    old_tag: str
+    old_base: str
+    new_version: str
+    new_tag: str
+    new_base: str
+    resolutions: Resolutions
+
+
+def rebase_queue(config: Config, package: Package, options: RebaseOptions,
+                 runner: GitRunner) -> RebaseReport:
+    """Carry the queue of the package's current version onto a newer release."""
+    old_version = checked_version(None, package, config)
+    cache = open_cache(options.workdir, package, package_runner(runner, package))
+    if _state_path(options.workdir, package).exists():
+        raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, or "
+                         f"delete {_state_path(options.workdir, package)} to start again")
+    # What killed runs left; no worktree of a person waits (that needs --continue), and
+    # we hold the work-directory lock, so no git of ours is running.
+    remove_stale_scratch(cache)
+    new_version, new_tag = target_release(cache, package, options.onto, old_version)
+    run = _prepare(config, package, cache, old_version, new_version, new_tag)
+    return _finish(run, options, _replay(run, ()))
+
+
+def continue_rebase(config: Config, package: Package, options: RebaseOptions,
+                    runner: GitRunner) -> RebaseReport:
+    """Take the person's resolution of the waiting patch and carry on with the rest."""
+    path = _state_path(options.workdir, package)
+    if not path.is_file():
+        raise UsageError(f"no rebase of {package.name} is waiting for --continue")
+    state = json.loads(path.read_text(encoding="utf-8"))
+    cache = open_cache(options.workdir, package, package_runner(runner, package))
+    run = _prepare(config, package, cache, state["from"], state["to"], state["onto"])
+    names = [p.name for p in run.queue.patches]
+    if names != state["patches"]:
+        raise UsageError(f"the queue of {package.name} {state['from']} changed since the rebase "
+                         f"stopped; delete {path} and rebase again")
+    worktree = Path(state["worktree"])
+    tree = take_resolution(cache, worktree, state["waiting_on"])
+    run.resolutions.save()
+    waiting = run.queue.patches[len(state["decided"])]
+    commit = commit_patch(cache, tree, state["waiting_on"], waiting)
+    decided = [*(_outcome_from_json(o, run.queue) for o in state["decided"]),
+               PatchOutcome(patch=waiting, outcome="merged", files=waiting.files,
+                            commit=commit, detail="conflict resolved by hand; the refreshed "
+                                                  "patch is written")]
+    remove_worktree(cache, worktree)
+    path.unlink()
+    options = RebaseOptions(workdir=options.workdir, keep_partial=state["keep_partial"],
+                            force=state["force"], range_diff=options.range_diff,
+                            worktree=worktree)
+    return _finish(run, options, _replay(run, decided))
+
+
+def _prepare(config: Config, package: Package, cache: Repository, old_version: str,
+             new_version: str, new_tag: str) -> _Run:
+    queue = checked_queue(config, package, old_version)
+    old_tag, old_base = release_tag(cache, package, old_version)
+    new_base = release_tag(cache, package, new_version)[1]
+    resolutions = Resolutions(cache, config.patchsets / package.name / ".rr-cache")
+    resolutions.load()
+    return _Run(config, package, cache, queue, old_tag, old_base, new_version, new_tag,
+                new_base, resolutions)
+
+
+def _replay(run: _Run, decided: list[PatchOutcome] | tuple[()]) -> RebaseResult:
+    resolver = run.resolutions.try_pick if run.resolutions.any_remembered() else None
+    return rebase_patches(run.cache, run.queue.patches, old_base=run.old_base,
+                          new_base=run.new_base, old_name=run.old_tag, resolver=resolver,
+                          decided=decided)
+
+
+def _finish(run: _Run, options: RebaseOptions, result: RebaseResult) -> RebaseReport:
+    target = run.config.patchsets / run.package.name / run.new_version
+    written: WriteResult = "not-written"
+    if result.status == "clean" or options.keep_partial:
+        written = _write_rebased(run.cache, run.queue, result, target, force=options.force)
+    worktree = waiting = None
+    if result.status == "conflict" and options.worktree is not None:
+        worktree = options.worktree.resolve()
+        waiting = _stop_for_a_person(run, options, result, worktree)
+    range_diff = None
+    if options.range_diff:
+        range_diff = run.cache.git("range-diff", "--no-color",
+                                   f"{run.old_base}..{result.old_head}",
+                                   f"{run.new_base}..{result.head}").stdout
+    branch = f"riscv64/{run.new_version}"
+    push: PushResult | None = None
+    push_detail = ""
+    if options.push:
+        if result.status == "clean":
+            push, push_detail = push_branch(run.cache, run.package.mirror, f"refs/heads/{branch}",
+                                            result.head, force=options.force)
+        else:
+            push, push_detail = "refused", "a patch conflicts: nothing is pushed"
+    return RebaseReport(package=run.package.name, from_version=run.queue.version,
+                        to_version=run.new_version, onto=run.new_tag, result=result,
+                        patchset=target, written=written, range_diff=range_diff,
+                        worktree=worktree, waiting_patch=waiting, branch=branch, push=push,
+                        push_detail=push_detail)
+
+
+def _stop_for_a_person(run: _Run, options: RebaseOptions, result: RebaseResult,
+                       worktree: Path) -> str:
+    """Leave the first conflict in `worktree` and remember where the rebase stands."""
+    index = next(i for i, o in enumerate(result.outcomes) if o.outcome == "conflict")
+    onto = result.head_before(index, run.new_base)
+    open_worktree(run.cache, worktree, onto, result.old_commits[index])
+    state = {
+        "from": run.queue.version, "to": run.new_version, "onto": run.new_tag,
+        "worktree": str(worktree), "waiting_on": onto,
+        "patches": [p.name for p in run.queue.patches],
+        "decided": [_outcome_json(o) for o in result.outcomes[:index]],
+        "keep_partial": options.keep_partial, "force": options.force,
+    }
+    atomic_write_text(_state_path(options.workdir, run.package), json.dumps(state, indent=1))
+    return result.outcomes[index].patch.name
+
+
+def _state_path(workdir: Path, package: Package) -> Path:
+    return workdir / "rebase" / f"{package.name}.json"
+
+
+def _outcome_json(outcome: PatchOutcome) -> dict[str, Any]:
+    return {"patch": outcome.patch.name, "outcome": outcome.outcome,
+            "files": list(outcome.files), "upstream_commit": outcome.upstream_commit,
+            "detail": outcome.detail, "commit": outcome.commit,
+            "old_commit": outcome.old_commit}
+
+
+def _outcome_from_json(data: dict[str, Any], queue: PatchQueue) -> PatchOutcome:
+    patch = next(p for p in queue.patches if p.name == data["patch"])
+    return PatchOutcome(patch=patch, outcome=data["outcome"], files=tuple(data["files"]),
+                        upstream_commit=data["upstream_commit"], detail=data["detail"],
+                        commit=data["commit"], old_commit=data["old_commit"])
+
+
+def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, target: Path,
+                   *, force: bool) -> WriteResult:
+    """Write the carried queue whole: applied patches keep their bytes, merged ones are
+    regenerated under their old names, upstreamed and conflicting ones are left out."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(target.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".export-{target.name}-", dir=target.parent))
+    try:
+        kept = []
+        for outcome in result.outcomes:
+            if outcome.outcome == "applied":
+                (staging / outcome.patch.name).write_bytes(outcome.patch.path.read_bytes())
+            elif outcome.outcome == "merged" and outcome.commit is not None:
+                text = cache.git("format-patch", "--stdout", *FORMAT_PATCH_STABLE, "-1",
+                                 outcome.commit).stdout
+                (staging / outcome.patch.name).write_text(text, encoding="utf-8")
+            else:
+                continue
+            kept.append(outcome.patch.name)
+        if not kept:
+            return "nothing-to-carry"
+        if (queue.directory / "series").is_file():
+            (staging / "series").write_text("".join(f"{name}\n" for name in kept))
+        if same_files(staging, target):
+            return "unchanged"
+        if target.exists() and not force:
+            raise UsageError(f"{target} exists and differs from this rebase's result; pass "
+                             "--force to replace it")
+        replace_dir(staging, target)
+        return "written"
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

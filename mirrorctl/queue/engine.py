@@ -1,0 +1,330 @@
+"""Carrying a patch queue onto a new release tag, in the object store only.
+
+1. The old queue is applied to its own release tag (replay.apply_queue): commits
+   C1..Cn, each the patch as its author made it.
+2. Each Ci is cherry-picked onto the new base with `git merge-tree --write-tree`,
+   which merges trees without an index or a checkout and follows renames. git 2.39
+   has no --merge-base, so a throwaway commit carrying the new base's tree on top of
+   C(i-1) makes C(i-1) the merge base: a true cherry-pick.
+3. Every patch gets one outcome: applied (the same diff), merged (it needed a 3-way
+   merge, a rename or shifted context: a refreshed patch is written), upstreamed (the
+   change is already in the new tag: named commit, patch-id, empty result or reverse
+   apply) or conflict (the files and the conflicting hunks are kept for the report).
+   A conflict does not end the run: later patches go on top of the last good tree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.git import Repository
+from mirrorctl.queue.patches import PatchFile, changed_paths
+from mirrorctl.queue.replay import ScratchIndex, apply_queue, commit_patch
+
+__all__ = [
+    "Conflict",
+    "Outcome",
+    "PatchOutcome",
+    "RebaseResult",
+    "carry_one",
+    "rebase_patches",
+    "same_change",
+]
+
+Outcome = Literal["applied", "merged", "upstreamed", "conflict"]
+
+_INDEX_LINE = re.compile(r"^index [0-9a-f]+\.\.[0-9a-f]+( [0-7]+)?$", re.M)
+_COMMIT_IN_URL = re.compile(r"(?:commit/|commits/|^)([0-9a-f]{7,40})\b")
+_REQUEST_IN_URL = re.compile(r"/(?:pull|pulls|merge_requests|-/merge_requests)/(\d+)")
+_HUNK_CONTEXT = 3
+_MAX_HUNK_LINES = 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conflict:
+    path: str
+    hunks: str  # the conflicting regions, with "new base" and "patch" as marker labels
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatchOutcome:
+    patch: PatchFile
+    outcome: Outcome
+    files: tuple[str, ...]
+    upstream_commit: str | None = None
+    detail: str = ""
+    conflicts: tuple[Conflict, ...] = ()
+    commit: str | None = None  # on the new base, for applied and merged patches
+    old_commit: str | None = None  # the patch applied to the old release
+
+
+@dataclass(frozen=True, kw_only=True)
+class RebaseResult:
+    outcomes: tuple[PatchOutcome, ...]
+    head: str  # the new base with every applied and merged patch on top
+    old_head: str  # the old release with the whole old queue on top
+    old_commits: tuple[str, ...] = ()  # the old queue applied to the old release, patch by patch
+
+    def head_before(self, index: int, new_base: str) -> str:
+        """The new head the patch at `index` was tried on."""
+        for outcome in reversed(self.outcomes[:index]):
+            if outcome.commit is not None:
+                return outcome.commit
+        return new_base
+
+    @property
+    def status(self) -> Literal["clean", "conflict"]:
+        return "conflict" if any(o.outcome == "conflict" for o in self.outcomes) else "clean"
+
+
+def same_change(old_diff: str, new_diff: str) -> bool:
+    """True when two diffs differ at most in their blob ids: the patch applied as it is.
+    Shifted line numbers or changed context make it a refreshed ("merged") patch."""
+    return _INDEX_LINE.sub("", old_diff).strip() == _INDEX_LINE.sub("", new_diff).strip()
+
+
+def requests_named(status_argument: str | None) -> list[str]:
+    """Pull or merge request numbers named in a Submitted/Issue URL."""
+    return _REQUEST_IN_URL.findall(status_argument or "")
+
+
+def commits_named(status_argument: str | None) -> list[str]:
+    """Commit ids named in a Backport header: a commit URL or a bare id."""
+    return _COMMIT_IN_URL.findall(status_argument or "")
+
+
+def conflict_hunks(text: str) -> str:
+    """The conflicting regions of a merged file, with a little context, and readable labels."""
+    lines = text.splitlines()
+    keep: set[int] = set()
+    start = None
+    for number, line in enumerate(lines):
+        if line.startswith("<<<<<<< "):
+            start = number
+        elif line.startswith(">>>>>>> ") and start is not None:
+            keep.update(range(max(0, start - _HUNK_CONTEXT),
+                              min(len(lines), number + 1 + _HUNK_CONTEXT)))
+            start = None
+    shown: list[str] = []
+    previous = -2
+    for number in sorted(keep):
+        if number != previous + 1 and shown:
+            shown.append("...")
+        line = lines[number]
+        if line.startswith("<<<<<<< "):
+            line = "<<<<<<< new base"
+        elif line.startswith(">>>>>>> "):
+            line = ">>>>>>> patch"
+        shown.append(line)
+        previous = number
+    if len(shown) > _MAX_HUNK_LINES:
+        shown = [*shown[:_MAX_HUNK_LINES], f"... ({len(shown) - _MAX_HUNK_LINES} more lines)"]
+    return "\n".join(shown)
+
+
+@dataclass
+class _UpstreamEvidence:
+    """What upstream did between the two releases, read lazily: most rebases never need it."""
+
+    repo: Repository
+    old_base: str
+    new_base: str
+    _patch_ids: dict[str, str] | None = field(default=None, init=False)
+
+    def _range(self) -> str:
+        return f"{self.old_base}..{self.new_base}"
+
+    def patch_ids(self) -> dict[str, str]:
+        if self._patch_ids is None:
+            log = self.repo.git("log", "--no-merges", "--format=commit %H", "-p", "--full-index",
+                                self._range()).stdout
+            out = self.repo.git("patch-id", "--stable", input=log).stdout if log else ""
+            self._patch_ids = {}
+            for line in out.splitlines():
+                patch_id, commit = line.split()
+                self._patch_ids.setdefault(patch_id, commit)
+        return self._patch_ids
+
+    def patch_id(self, diff: str) -> str | None:
+        out = self.repo.git("patch-id", "--stable", input=diff).stdout.split()
+        return out[0] if out else None
+
+    def named_commit(self, patch: PatchFile) -> tuple[str, str] | None:
+        """(commit, how) when the patch's header names a change the new release contains."""
+        if patch.status.kind == "Backport":
+            for name in commits_named(patch.status.argument):
+                commit = self.repo.resolve(f"{name}^{{commit}}")
+                if commit and self.repo.is_ancestor(commit, self.new_base):
+                    return commit, "the commit its Backport header names is in the new release"
+        if patch.status.kind in ("Submitted", "Backport", "Issue"):
+            for number in requests_named(patch.status.argument):
+                pattern = rf"(#{number}|!{number})([^0-9]|$)"
+                found = self.repo.git("log", "-E", f"--grep={pattern}", "--format=%H", "-1",
+                                      self._range()).stdout.strip()
+                if found:
+                    return found, f"request {number}, named in its header, was merged upstream"
+        return None
+
+    def by_patch_id(self, diff: str) -> str | None:
+        patch_id = self.patch_id(diff)
+        return self.patch_ids().get(patch_id) if patch_id else None
+
+
+class _Replayer:
+    def __init__(self, repo: Repository, old_base: str, new_base: str,
+                 resolver: Resolver | None) -> None:
+        self.repo = repo
+        self.evidence = _UpstreamEvidence(repo, old_base, new_base)
+        self.resolver = resolver
+
+    def tree_of(self, commit: str) -> str:
+        return self.repo.git("rev-parse", f"{commit}^{{tree}}").stdout.strip()
+
+    def pick(self, commit: str, parent: str, onto_tree: str) -> tuple[str, list[str], bool]:
+        """Cherry-pick `commit` (whose parent is `parent`) onto a commit with `onto_tree`:
+        (tree, conflicted paths, whether git had to merge contents)."""
+        # A commit with onto's tree on top of `parent` makes `parent` the merge base.
+        bridge = self.repo.git("commit-tree", onto_tree, "-p", parent, "-m",
+                               "mirrorctl: merge base", env=_FIXED_IDENTITY).stdout.strip()
+        result = self.repo.git("merge-tree", "--write-tree", "--name-only", "--messages",
+                               bridge, commit, check=False)
+        if result.returncode not in (0, 1):
+            raise _git_failure(result.stderr)
+        head, _, messages = result.stdout.partition("\n\n")
+        tree, *conflicted = head.splitlines()
+        return tree, conflicted, "Auto-merging" in messages
+
+    def diff(self, old: str, new: str) -> str:
+        return self.repo.git("diff", "--full-index", "--binary", "--find-renames", old,
+                             new).stdout
+
+    def reverse_applies(self, patch: PatchFile, onto: str) -> bool:
+        with ScratchIndex.create(self.repo) as index:
+            index.read(onto)
+            result = index.apply(patch.diff, check_only=True, reverse=True)
+        return result.returncode == 0
+
+
+_FIXED_IDENTITY = {
+    "GIT_AUTHOR_NAME": "mirrorctl", "GIT_AUTHOR_EMAIL": "mirrorctl@invalid",
+    "GIT_COMMITTER_NAME": "mirrorctl", "GIT_COMMITTER_EMAIL": "mirrorctl@invalid",
+    "GIT_AUTHOR_DATE": "1970-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "1970-01-01T00:00:00Z",
+}
+
+
+def _git_failure(stderr: str) -> Exception:
+    return MirrorctlError(f"git merge-tree failed: {stderr.strip()}")
+
+
+# Given a conflicting pick (old commit, new head commit, conflicted paths), the tree
+# that remembered resolutions make of it, or None.
+Resolver = Callable[[str, str, list[str]], "str | None"]
+
+
+def rebase_patches(repo: Repository, patches: Sequence[PatchFile], *, old_base: str,
+                   new_base: str, old_name: str, resolver: Resolver | None = None,
+                   decided: Sequence[PatchOutcome] = ()) -> RebaseResult:
+    """Carry `patches` (made against commit `old_base`) onto commit `new_base`. The first
+    len(`decided`) patches already have their outcomes (a rebase resumed by --continue)."""
+    replayer = _Replayer(repo, old_base, new_base, resolver)
+    old_commits = apply_queue(repo, old_base, patches, base_name=old_name)
+    outcomes = list(decided)
+    done = len(outcomes)
+    tip = next((o.commit for o in reversed(outcomes) if o.commit), new_base)
+    head = _Head(commit=tip, tree=replayer.tree_of(tip))
+    parent = old_commits[done - 1].commit if done else old_base
+    for applied in old_commits[done:]:
+        outcome, head = _carry(replayer, applied.patch, applied.commit, parent, head)
+        outcomes.append(outcome)
+        parent = applied.commit
+    return RebaseResult(outcomes=tuple(outcomes), head=head.commit,
+                        old_head=old_commits[-1].commit if old_commits else old_base,
+                        old_commits=tuple(a.commit for a in old_commits))
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The tip of the new queue so far, and its tree (known, so never asked of git again)."""
+
+    commit: str
+    tree: str
+
+
+def _carry(replayer: _Replayer, patch: PatchFile, commit: str, parent: str,
+           head: _Head) -> tuple[PatchOutcome, _Head]:
+    """One patch's outcome, and the head the next patch goes onto."""
+    named = replayer.evidence.named_commit(patch)
+    if named is not None:
+        return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed",
+                            files=patch.files, upstream_commit=named[0], detail=named[1]), head
+    tree, conflicted, merged_contents = replayer.pick(commit, parent, head.tree)
+    if conflicted:
+        outcome = _conflict_or_upstreamed(replayer, patch, commit, tree, conflicted,
+                                          head.commit)
+        remembered = (replayer.resolver(commit, head.commit, conflicted)
+                      if outcome.outcome == "conflict" and replayer.resolver else None)
+        if remembered is None:
+            return outcome, head
+        new_commit = commit_patch(replayer.repo, remembered, head.commit, patch)
+        return PatchOutcome(patch=patch, old_commit=commit, outcome="merged",
+                            files=changed_paths(replayer.diff(head.commit, new_commit)) or
+                            patch.files, commit=new_commit,
+                            detail="conflict settled by a remembered resolution; the "
+                                   "refreshed patch is written"), _Head(new_commit, remembered)
+    if tree == head.tree:
+        upstream = replayer.evidence.by_patch_id(patch.diff)
+        return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed",
+                            files=patch.files, upstream_commit=upstream,
+                            detail="the new release already has this change"), head
+    new_commit = commit_patch(replayer.repo, tree, head.commit, patch)
+    new_diff = replayer.diff(head.commit, new_commit)
+    files = changed_paths(new_diff) or patch.files
+    if same_change(patch.diff, new_diff) and not merged_contents:
+        outcome = PatchOutcome(patch=patch, old_commit=commit, outcome="applied", files=files,
+                               commit=new_commit, detail="applies as it is")
+    else:
+        how = "3-way merged" if merged_contents else "context or paths moved"
+        outcome = PatchOutcome(patch=patch, old_commit=commit, outcome="merged", files=files,
+                               commit=new_commit,
+                               detail=f"{how}; the refreshed patch is written")
+    return outcome, _Head(commit=new_commit, tree=tree)
+
+
+def _conflict_or_upstreamed(replayer: _Replayer, patch: PatchFile, commit: str, tree: str,
+                            conflicted: list[str], head: str) -> PatchOutcome:
+    upstream = replayer.evidence.by_patch_id(patch.diff)
+    if upstream is not None:
+        return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed", files=patch.files,
+                            upstream_commit=upstream,
+                            detail="upstream has a commit with the same patch-id")
+    if replayer.reverse_applies(patch, head):
+        return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed", files=patch.files,
+                            detail="the new release already has this change (reverse applies)")
+    conflicts = tuple(
+        Conflict(path=path, hunks=conflict_hunks(
+            replayer.repo.git("cat-file", "blob", f"{tree}:{path}", check=False).stdout))
+        for path in conflicted)
+    return PatchOutcome(patch=patch, old_commit=commit, outcome="conflict", files=tuple(conflicted),
+                        conflicts=conflicts,
+                        detail=f"conflicts in {', '.join(conflicted)}")
+
+
+def carry_one(repo: Repository, patches: Sequence[PatchFile], index: int, *, old_base: str,
+              onto: str, old_name: str) -> tuple[str | None, list[str]]:
+    """Patch `index` of a queue made against `old_base`, alone on commit `onto` (an
+    upstream branch, for a merge request): (its commit, or None and the conflicting
+    files). The patches before it apply first on the old base, as they were made."""
+    replayer = _Replayer(repo, old_base, onto, None)
+    old = apply_queue(repo, old_base, patches[:index + 1], base_name=old_name)
+    parent = old[index - 1].commit if index else old_base
+    onto_tree = replayer.tree_of(onto)
+    tree, conflicted, _ = replayer.pick(old[index].commit, parent, onto_tree)
+    if conflicted:
+        return None, conflicted
+    if tree == onto_tree:
+        return None, []  # the branch already has the change
+    return commit_patch(repo, tree, onto, patches[index]), []

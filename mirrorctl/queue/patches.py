@@ -1,0 +1,454 @@
+"""Patch queues on disk: patchsets/<package>/<version>/NNNN-subject.patch.
+
+A queue is an ordered list of `git format-patch` files. This module reads them
+(headers with the email module, diffs with unidiff), checks them (Upstream-Status,
+paths that stay inside the tree, binary patches that can be applied) and reports
+every problem with its file and line. It runs no git and writes nothing.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.policy
+import email.utils
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mirrorctl.core.errors import ConfigProblem
+
+if TYPE_CHECKING:
+    from unidiff.patch import PatchedFile
+
+__all__ = [
+    "STATUS_KINDS",
+    "PatchFile",
+    "PatchQueue",
+    "UpstreamStatus",
+    "changed_paths",
+    "check_queues",
+    "parse_patch",
+    "parse_upstream_status",
+    "queue_dir",
+    "read_queue",
+]
+
+MAX_PATCH_BYTES = 10 * 1024 * 1024  # a 50 MB "patch" is an accident or an attack
+
+
+class _Problem(ValueError):
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class _Kind:
+    argument: str  # "required", "optional" or "none"
+    what: str  # what the argument is, for messages
+
+
+# The builders' own vocabulary (Issue, Submitted, Backport, To upstream, Inappropriate)
+# and Yocto's (Pending, Denied, Inactive-Upstream).
+STATUS_KINDS: dict[str, _Kind] = {
+    "Pending": _Kind("optional", "comment"),
+    "To upstream": _Kind("optional", "comment"),
+    "Submitted": _Kind("required", "url"),
+    "Issue": _Kind("required", "url"),
+    "Backport": _Kind("required", "url"),
+    "Inappropriate": _Kind("required", "reason"),
+    "Denied": _Kind("optional", "url"),
+    "Inactive-Upstream": _Kind("optional", "lastcommit: ..., lastrelease: ..."),
+}
+_STATUS_LINE = re.compile(r"^Upstream-Status:[ \t]*(?P<value>.*?)[ \t]*$", re.M)
+_STATUS_VALUE = re.compile(r"^(?P<kind>[A-Za-z][A-Za-z -]*?)[ \t]*(?:\[(?P<arg>.*)\])?$")
+_PATCH_PREFIX = re.compile(r"^(\[[^\]]*PATCH[^\]]*\]\s*)+", re.I)
+_RFC822_SPECIALS = frozenset('()<>[]:;@,."\\')  # names with these are quoted (git's pretty.c)
+_HUNK_HEADER = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_C_ESCAPE = re.compile(rb'\\([0-7]{1,3}|[abtnvfr"\\])')
+_C_ESCAPES = {b"a": b"\a", b"b": b"\b", b"t": b"\t", b"n": b"\n", b"v": b"\v", b"f": b"\f",
+              b"r": b"\r", b'"': b'"', b"\\": b"\\"}
+# .git as git's verify_path() refuses it: any case, and as NTFS reads it (trailing dots
+# and spaces dropped, the 8.3 short name GIT~1), which git refuses everywhere.
+_DOT_GIT = re.compile(r"\.git[. ]*|git~1", re.I)
+_FULL_INDEX = re.compile(r"^index [0-9a-f]{40}\.\.[0-9a-f]{40}", re.M)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpstreamStatus:
+    kind: str  # a key of STATUS_KINDS
+    argument: str | None
+    line: int  # in the patch file
+
+    def __str__(self) -> str:
+        return self.kind + (f" [{self.argument}]" if self.argument else "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatchFile:
+    path: Path
+    author: str  # "Name <email>"
+    date: str  # as the patch says, kept verbatim so that re-applying is reproducible
+    subject: str  # without the [PATCH n/m] prefix
+    message: str  # the whole commit message: subject, blank line, body with its trailers
+    diff: str  # everything from the first "diff --git" line
+    files: tuple[str, ...]  # paths touched, after the change (renames: both)
+    status: UpstreamStatus
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatchQueue:
+    package: str
+    version: str
+    directory: Path
+    patches: tuple[PatchFile, ...]
+
+
+def queue_dir(patchsets: Path, package: str, version: str) -> Path:
+    return patchsets / package / version
+
+
+def parse_upstream_status(message: str, *, first_line: int = 1) -> UpstreamStatus:
+    matches = list(_STATUS_LINE.finditer(message))
+    if not matches:
+        raise _Problem("no Upstream-Status: line; add one, e.g. 'Upstream-Status: Pending'")
+    if len(matches) > 1:
+        line = first_line + message.count("\n", 0, matches[1].start())
+        raise _Problem("more than one Upstream-Status: line", line)
+    match = matches[0]
+    line = first_line + message.count("\n", 0, match.start())
+    value = _STATUS_VALUE.match(match.group("value"))
+    known = {k.lower(): k for k in STATUS_KINDS}
+    kind = known.get(value.group("kind").strip().lower()) if value else None
+    if value is None or kind is None:
+        choices = ", ".join(STATUS_KINDS)
+        raise _Problem(f"unknown Upstream-Status {match.group('value')!r}; use one of {choices}",
+                       line)
+    argument = (value.group("arg") or "").strip() or None
+    rule = STATUS_KINDS[kind]
+    if rule.argument == "required" and argument is None:
+        raise _Problem(f"Upstream-Status: {kind} needs a [{rule.what}]", line)
+    return UpstreamStatus(kind=kind, argument=argument, line=line)
+
+
+def parse_patch(path: Path) -> PatchFile:
+    """Read one format-patch file; raises _Problem (with a line where there is one)."""
+    _check_plain_file(path)
+    if path.stat().st_size > MAX_PATCH_BYTES:
+        raise _Problem(f"is larger than {MAX_PATCH_BYTES // (1024 * 1024)} MB")
+    raw = path.read_bytes()
+    if (crlf := raw.find(b"\r\n")) != -1:
+        raise _Problem("has CRLF line endings; git format-patch writes LF",
+                       raw.count(b"\n", 0, crlf) + 1)
+    text = _utf8(raw)
+    head, diff_start = _split_diff(text)
+    mail = email.message_from_string(head, policy=email.policy.compat32)
+    body = _mail_body(mail)
+    author, date, subject = _author(mail), _header(mail, "Date"), _header(mail, "Subject")
+    if not subject:
+        raise _Problem("has no Subject: header; is it a git format-patch file?", 1)
+    # As git am does: runs of ASCII white space are one space; others (a no-break
+    # space, an ideographic space) are the author's.
+    subject = _PATCH_PREFIX.sub("", re.sub(r"[ \t\r\n]+", " ", subject).strip(" "))
+    message_body = body.split("\n---\n", 1)[0].rstrip("\n")
+    body_line = head.count("\n", 0, head.find("\n\n") + 2) + 1 if "\n\n" in head else 1
+    status = parse_upstream_status(message_body, first_line=body_line)
+    message = subject + ("\n\n" + message_body.strip("\n") if message_body.strip() else "")
+    diff = text[diff_start:]
+    first_diff_line = text.count("\n", 0, diff_start) + 1
+    files = _check_diff(diff, first_diff_line)
+    return PatchFile(path=path, author=author or "Unknown <unknown@invalid>", date=date or "",
+                     subject=subject, message=message + "\n", diff=_strip_signature(diff),
+                     files=files, status=status)
+
+
+def _check_plain_file(path: Path) -> None:
+    if path.is_symlink():
+        raise _Problem("is a symbolic link; a queue holds plain files")
+    if not path.is_file():  # reading a FIFO or a device would never end
+        raise _Problem("is not a regular file; a queue holds plain files")
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Problem("is not UTF-8 text", raw.count(b"\n", 0, exc.start) + 1) from exc
+
+
+def _split_diff(text: str) -> tuple[str, int]:
+    match = re.search(r"^diff --git ", text, re.M)
+    if match is None:
+        raise _Problem("contains no 'diff --git' section; is it a git format-patch file?")
+    return text[:match.start()], match.start()
+
+
+def _mail_body(mail: email.message.Message) -> str:
+    payload = mail.get_payload()
+    return payload if isinstance(payload, str) else ""
+
+
+def _header(mail: email.message.Message, name: str) -> str:
+    value = mail.get(name)
+    return "" if value is None else _decoded(_unfolded(str(value))).strip(" \t")
+
+
+def _unfolded(value: str) -> str:
+    # A folded header continues after a newline and white space; the newline goes, the
+    # white space stays (RFC 5322), so "=?UTF-8?q?...?=\n <a@b>" keeps its space.
+    return re.sub(r"\r?\n(?=[ \t])", "", value)
+
+
+def _decoded(value: str) -> str:
+    parts = email.header.decode_header(value)
+    return "".join(p.decode(c or "utf-8", "replace") if isinstance(p, bytes) else p
+                   for p, c in parts)
+
+
+def _author(mail: email.message.Message) -> str:
+    """The From header as a mailbox that email.utils.parseaddr reads back: a name that
+    git wrote RFC 2047-encoded ("Müller, Hans") is quoted as git quotes ASCII names."""
+    value = mail.get("From")
+    if value is None:
+        return ""
+    name, address = email.utils.parseaddr(_unfolded(str(value)))
+    if not address:
+        return _header(mail, "From")
+    name = _decoded(name)
+    if any(c in _RFC822_SPECIALS for c in name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>" if name else f"<{address}>"
+
+
+def _strip_signature(diff: str) -> str:
+    """The diff without format-patch's "-- \n<git version>\n" signature. Inside a hunk
+    "-- " is a removed "- " line, so hunks are counted, not searched for the marker."""
+    old = new = offset = 0
+    for line in diff.split("\n"):
+        if old > 0 or new > 0:
+            if line.startswith("-"):
+                old -= 1
+            elif line.startswith("+"):
+                new -= 1
+            elif not line.startswith("\\"):  # "\ No newline at end of file" is not counted
+                old, new = old - 1, new - 1
+        elif line == "-- ":
+            return diff[:offset]
+        elif hunk := _HUNK_HEADER.match(line):
+            old, new = int(hunk.group(1) or 1), int(hunk.group(2) or 1)
+        offset += len(line) + 1
+    return diff
+
+
+def _check_diff(diff: str, first_line: int) -> tuple[str, ...]:
+    # Only commands that read queues pay for importing unidiff.
+    from unidiff.errors import UnidiffParseError
+    from unidiff.patch import PatchSet
+
+    diff = _strip_signature(diff)
+    _check_hunks(diff, first_line)
+    try:
+        patch_set = PatchSet(diff)
+    except UnidiffParseError as exc:
+        message = str(exc).strip()
+        raise _Problem(f"malformed diff: {message}", _line_of_error(diff, message, first_line)) \
+            from exc
+    files: list[str] = []
+    for patched in patch_set:
+        info = str(patched.patch_info)
+        header_line = first_line + diff.count("\n", 0, diff.find(info)) if info else first_line
+        for name in _paths_of(patched.source_file, patched.target_file, info):
+            _check_path(name, header_line)
+            files.append(name)
+        if patched.is_symlink:  # made, turned into one, or retargeted
+            _check_symlink(patched, header_line)
+        if patched.is_binary_file and not _FULL_INDEX.search(info):
+            raise _Problem(f"{patched.path}: binary patch without full index; re-export with "
+                           "git format-patch --binary --full-index", header_line)
+        if "Binary files " in info and "differ" in info:
+            raise _Problem(f"{patched.path}: binary change without its data; re-export with "
+                           "git format-patch --binary", header_line)
+    if not files:
+        raise _Problem("changes no file")
+    return tuple(dict.fromkeys(files))
+
+
+def _check_hunks(diff: str, first_line: int) -> None:
+    """Every hunk has the lines its header counts, and nothing that looks like a diff line
+    stands outside one: unidiff skips what it does not know, and git apply ignores such
+    lines or fails, so a patch could show a change that is never applied."""
+    old = new = 0
+    header = file_header = 0  # the lines of the open hunk's header, of the file's +++
+    lines = diff.split("\n")
+    for number, line in enumerate(lines[:-1] if diff.endswith("\n") else lines, first_line):
+        if old > 0 or new > 0:
+            if line.startswith(("diff --git ", "@@")):
+                break  # the hunk ended early
+            if line and line[0] not in " -+\\":
+                return  # not a diff line at all: unidiff names it
+            # An empty line is empty context; "\ No newline at end of file" counts for neither.
+            old -= line[:1] in ("", " ", "-")
+            new -= line[:1] in ("", " ", "+")
+            if old < 0 or new < 0:
+                break
+        elif line.startswith("@@"):
+            hunk = _HUNK_HEADER.match(line)
+            if hunk is None:
+                raise _Problem("malformed diff: a hunk header must read "
+                               "'@@ -start,count +start,count @@'", number)
+            if not file_header:
+                raise _Problem("malformed diff: a hunk without its file's --- and +++ lines",
+                               number)
+            header, old, new = number, int(hunk.group(1) or 1), int(hunk.group(2) or 1)
+        elif line.startswith("diff --git "):
+            file_header = 0
+        elif line.startswith("+++ "):
+            file_header = number
+        elif line[:1] in ("+", "-", " ") and not line.startswith("--- "):
+            raise _Problem("malformed diff: a line outside any hunk, which git apply would "
+                           "ignore", number)
+    if old != 0 or new != 0:
+        raise _Problem("malformed diff: the hunk's lines do not match the counts in its header",
+                       header)
+
+
+def changed_paths(diff: str) -> tuple[str, ...]:
+    """Every path a git diff touches (both sides of renames and copies), unquoted, in
+    order: what `files` holds for a patch, for a diff git has just made."""
+    from unidiff.patch import PatchSet
+
+    return tuple(dict.fromkeys(
+        name for patched in PatchSet(diff)
+        for name in _paths_of(patched.source_file, patched.target_file,
+                              str(patched.patch_info))))
+
+
+def _paths_of(source: str, target: str, info: str) -> Iterable[str]:
+    for name in (source, target):
+        if name != "/dev/null":
+            name = _unquoted(name)
+            yield name[2:] if name[:2] in ("a/", "b/") else name
+    for line in info.splitlines():
+        for prefix in ("rename from ", "rename to ", "copy from ", "copy to "):
+            if line.startswith(prefix):
+                yield _unquoted(line[len(prefix):])
+
+
+def _unquoted(name: str) -> str:
+    """A path as git writes it in a diff: quoted C-style when it has bytes other than
+    printable ASCII ("a/na\\303\\257ve.c" for a/naïve.c), else as it is."""
+    if len(name) < 2 or name[0] != '"' or name[-1] != '"':
+        return name
+    return _C_ESCAPE.sub(_unescaped, name[1:-1].encode()).decode("utf-8", "replace")
+
+
+def _unescaped(escape: re.Match[bytes]) -> bytes:
+    code = escape.group(1)
+    return _C_ESCAPES.get(code) or bytes([int(code, 8) & 0xFF])
+
+
+def _check_path(name: str, line: int) -> None:
+    parts = name.split("/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        raise _Problem(f"{name}: absolute path; a patch may only touch the source tree", line)
+    if ".." in parts:
+        raise _Problem(f"{name}: path leaves the source tree (..)", line)
+    if any(_DOT_GIT.fullmatch(part) for part in parts):
+        raise _Problem(f"{name}: path inside .git; a patch may only touch the source tree", line)
+
+
+def _check_symlink(patched: PatchedFile, line: int) -> None:
+    target = "".join(str(added.value) for hunk in patched for added in hunk
+                     if added.line_type == "+").strip()
+    link = str(patched.path)
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(link), target))
+    if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
+        raise _Problem(f"{link}: symbolic link to {target!r} points outside the source tree",
+                       line)
+    if any(_DOT_GIT.fullmatch(part) for part in resolved.split("/")):
+        raise _Problem(f"{link}: symbolic link to {target!r} points inside .git", line)
+
+
+def _line_of_error(diff: str, message: str, first_line: int) -> int | None:
+    fragment = message.rsplit(": ", 1)[-1].strip()
+    if fragment:
+        for number, line in enumerate(diff.splitlines()):
+            if line.strip() == fragment:
+                return first_line + number
+    return None
+
+
+def _order(directory: Path) -> tuple[list[Path], list[ConfigProblem]]:
+    """The queue's files in order: the series file's, else file-name order."""
+    series = directory / "series"
+    if not (series.exists() or series.is_symlink()):
+        return sorted(p for p in directory.glob("*.patch")), []
+    try:  # a series linked to /etc/passwd must not show its lines as "no such patch"
+        _check_plain_file(series)
+        lines = _utf8(series.read_bytes()).splitlines()
+    except _Problem as exc:
+        return [], [ConfigProblem(str(series), exc.line, "", str(exc))]
+    problems, files = [], []
+    for number, raw in enumerate(lines, 1):
+        name = raw.split("#", 1)[0].strip()
+        if not name:
+            continue
+        path = directory / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            problems.append(ConfigProblem(str(series), number, "",
+                                          f"{name}: no such patch in {directory}"))
+            continue
+        files.append(path)
+    return files, problems
+
+
+def check_queues(patchsets: Path, packages: Iterable[str]) -> tuple[int, list[ConfigProblem]]:
+    """Read every queue under `patchsets`: (patches read, problems found)."""
+    known = set(packages)
+    count, problems = 0, []
+    if not patchsets.is_dir():
+        return 0, []
+    for package_dir in sorted(p for p in patchsets.iterdir() if p.is_dir()):
+        if package_dir.name.startswith("."):
+            continue
+        if package_dir.name not in known:
+            problems.append(ConfigProblem(str(package_dir), None, "",
+                                          "not a package in mirrors.yaml"))
+            continue
+        for version_dir in sorted(p for p in package_dir.iterdir() if p.is_dir()):
+            if version_dir.name.startswith("."):
+                continue  # .rr-cache: remembered conflict resolutions
+            queue, found = read_queue(patchsets, package_dir.name, version_dir.name)
+            count += len(queue.patches)
+            problems += found
+    return count, problems
+
+
+def read_queue(patchsets: Path, package: str,
+               version: str) -> tuple[PatchQueue, list[ConfigProblem]]:
+    """The queue of `package` at `version`, and every problem found in it."""
+    directory = queue_dir(patchsets, package, version)
+    if not directory.is_dir():
+        problem = ConfigProblem(str(directory), None, "", "no such patch queue directory")
+        return PatchQueue(package=package, version=version, directory=directory, patches=()), \
+            [problem]
+    paths, problems = _order(directory)
+    patches = []
+    for path in paths:
+        try:
+            patches.append(parse_patch(path))
+        except _Problem as exc:
+            problems.append(ConfigProblem(str(path), exc.line, "", str(exc)))
+        except OSError as exc:
+            problems.append(ConfigProblem(str(path), None, "", f"cannot read: {exc}"))
+    queue = PatchQueue(package=package, version=version, directory=directory,
+                       patches=tuple(patches))
+    return queue, problems

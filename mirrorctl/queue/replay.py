@@ -1,0 +1,98 @@
+"""Replaying patches in the object store: no working tree, no checkout.
+
+A ScratchIndex is a temporary index file inside a bare repository (GIT_INDEX_FILE):
+patches go in with `git apply --cached`, trees come out with `git write-tree`, and
+commits are made with `git commit-tree` from each patch's own author, date and
+message (the committer is the author, at the author's date), so that replaying the
+same queue on the same tag always gives the same commit ids.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+
+from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.git import Completed, Repository
+from mirrorctl.queue.patches import PatchFile
+
+__all__ = ["AppliedPatch", "PatchDoesNotApply", "ScratchIndex", "apply_queue", "commit_patch"]
+
+
+class PatchDoesNotApply(MirrorctlError):
+    def __init__(self, patch: PatchFile, base: str, stderr: str) -> None:
+        self.patch = patch
+        reason = stderr.strip().splitlines()
+        super().__init__(f"{patch.name} does not apply to {base}: "
+                         + ("; ".join(reason[:3]) or "git apply failed"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppliedPatch:
+    patch: PatchFile
+    commit: str
+    tree: str
+
+
+class ScratchIndex:
+    """A temporary index in `repo`, holding one tree at a time."""
+
+    def __init__(self, repo: Repository, path: Path) -> None:
+        self.repo = repo
+        self._env = {"GIT_INDEX_FILE": str(path)}
+
+    @classmethod
+    @contextmanager
+    def create(cls, repo: Repository) -> Iterator[ScratchIndex]:
+        # Inside the git directory: same filesystem, and ours (under the work-dir lock).
+        folder = Path(tempfile.mkdtemp(prefix="mirrorctl-index-", dir=repo.git_dir))
+        try:
+            yield cls(repo, folder / "index")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def read(self, tree: str) -> None:
+        self.repo.git("read-tree", "--end-of-options", tree, env=self._env)
+
+    def apply(self, diff: str, *, check_only: bool = False, reverse: bool = False) -> Completed:
+        args = ["apply", "--cached", "--whitespace=nowarn", *(["--check"] if check_only else []),
+                *(["--reverse"] if reverse else [])]
+        return self.repo.git(*args, "-", input=diff, check=False, env=self._env)
+
+    def write(self) -> str:
+        return self.repo.git("write-tree", env=self._env).stdout.strip()
+
+
+def commit_patch(repo: Repository, tree: str, parent: str, patch: PatchFile) -> str:
+    name, address = parseaddr(patch.author)
+    identity = {
+        "GIT_AUTHOR_NAME": name or "Unknown", "GIT_AUTHOR_EMAIL": address or "unknown@invalid",
+        "GIT_COMMITTER_NAME": name or "Unknown",
+        "GIT_COMMITTER_EMAIL": address or "unknown@invalid",
+    }
+    if patch.date:
+        identity["GIT_AUTHOR_DATE"] = identity["GIT_COMMITTER_DATE"] = patch.date
+    return repo.git("commit-tree", tree, "-p", parent, "-F", "-", input=patch.message,
+                    env=identity).stdout.strip()
+
+
+def apply_queue(repo: Repository, base: str, patches: Sequence[PatchFile], *,
+                base_name: str) -> list[AppliedPatch]:
+    """Commit each patch on top of the last, from `base`; the first that fails raises."""
+    applied: list[AppliedPatch] = []
+    head = base
+    with ScratchIndex.create(repo) as index:
+        index.read(base)
+        for patch in patches:
+            result = index.apply(patch.diff)
+            if result.returncode != 0:
+                raise PatchDoesNotApply(patch, base_name, result.stderr)
+            tree = index.write()
+            head = commit_patch(repo, tree, head, patch)
+            applied.append(AppliedPatch(patch=patch, commit=head, tree=tree))
+    return applied

@@ -1,0 +1,110 @@
+"""The upstreaming report as one self-contained HTML page.
+
+The page carries its style inline and draws the trend of pending, submitted and
+accepted patches as an inline SVG chart; it loads nothing (its Content-Security-Policy
+forbids it), runs no script, and opens from a file or a CI artifact as it is. Every
+value from a patch or a forge is escaped by the template engine, and only http(s)
+arguments become links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
+
+from mirrorctl.report.history import TrendPoint, stamp_text
+from mirrorctl.report.report import Report
+
+__all__ = ["Chart", "render_html", "trend_chart"]
+
+# The chart's size and margins, in SVG user units.
+_WIDTH, _HEIGHT = 720, 260
+_LEFT, _RIGHT, _TOP, _BOTTOM = 48, 16, 16, 36
+_SERIES = (("pending", "#c77c02"), ("submitted", "#1f6fb4"), ("accepted", "#2a9d3c"))
+_DOTS_UP_TO = 60  # points drawn as dots too; beyond that the lines alone read better
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    color: str
+    points: str  # an SVG polyline's points, "x,y x,y ..."
+    dots: tuple[tuple[float, float, int], ...]  # (x, y, value)
+    last: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    left: int
+    right: int  # x of the plot's right edge
+    top: int
+    bottom: int  # y of the plot's bottom edge
+    series: tuple[Series, ...]
+    y_ticks: tuple[tuple[float, int], ...]  # (y, value)
+    x_labels: tuple[tuple[float, str, str], ...]  # (x, anchor, text)
+
+
+def trend_chart(points: Sequence[TrendPoint]) -> Chart:
+    """The trend's geometry: runs evenly spaced left to right, counts from zero up."""
+    right, bottom = _WIDTH - _RIGHT, _HEIGHT - _BOTTOM
+    top_value = max([1] + [int(getattr(p, name)) for p in points for name, _ in _SERIES])
+    step = _nice_step(top_value)
+    top_value = -(-top_value // step) * step
+
+    def x(i: int) -> float:
+        span = right - _LEFT
+        return round(_LEFT + (span * i / (len(points) - 1) if len(points) > 1 else span / 2), 1)
+
+    def y(value: int) -> float:
+        return round(bottom - (bottom - _TOP) * value / top_value, 1)
+
+    series = []
+    for name, color in _SERIES:
+        values = [int(getattr(p, name)) for p in points]
+        coords = [(x(i), y(v), v) for i, v in enumerate(values)]
+        series.append(Series(label=name, color=color,
+                             points=" ".join(f"{cx},{cy}" for cx, cy, _ in coords),
+                             dots=tuple(coords) if len(coords) <= _DOTS_UP_TO else (),
+                             last=values[-1] if values else 0))
+    # The first and the last run: their days, or their times when both share a day.
+    when = [stamp_text(p.stamp) for p in (*points[:1], *points[-1:])]
+    if len({w.split(" ")[0] for w in when}) > 1:
+        when = [w.split(" ")[0] for w in when]
+    labels = [(x(0), "start" if len(points) > 1 else "middle", when[0])] if points else []
+    if len(points) > 1:
+        labels.append((x(len(points) - 1), "end", when[-1]))
+    return Chart(width=_WIDTH, height=_HEIGHT, left=_LEFT, right=right, top=_TOP,
+                 bottom=bottom, series=tuple(series),
+                 y_ticks=tuple((y(v), v) for v in range(0, top_value + 1, step)),
+                 x_labels=tuple(labels))
+
+
+def _nice_step(top: int) -> int:
+    """A tick step of 1, 2 or 5 times a power of ten giving at most five intervals."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if top <= step * factor * 5:
+                return step * factor
+        step *= 10
+
+
+def render_html(report: Report) -> str:
+    return _template().render(report=report, chart=trend_chart(report.trend),
+                              stamp=stamp_text(report.trend[-1].stamp) if report.trend else "",
+                              since=stamp_text(report.since) if report.since else None)
+
+
+@cache
+def _template() -> Template:
+    env = Environment(loader=PackageLoader("mirrorctl.report", "templates"),
+                      autoescape=select_autoescape(default=True), trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=True)
+    env.tests["linkable"] = lambda url: isinstance(url, str) and url.startswith(
+        ("https://", "http://"))
+    return env.get_template("report.html.j2")

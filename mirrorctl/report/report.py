@@ -1,0 +1,279 @@
+"""The upstreaming report: per package, the mirrored version against upstream's latest,
+the grade of the upgrade, and where every patch stands; over all, one summary line in
+the manner of Yocto's patch metrics ("37 patches: 12 submitted, 9 pending, ...").
+
+Against the last record of the nightly's history (history.py): the patches upstream
+accepted since, the patches dropped from the queues since, and the trend of pending,
+submitted and accepted patches. Data only; output.py renders it as markdown or JSON,
+htmlreport.py as one self-contained page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_args
+
+from mirrorctl.core.config import Config, Package
+from mirrorctl.core.errors import MirrorctlError, UsageError
+from mirrorctl.core.git import GitRunner
+from mirrorctl.core.grades import LEVELS, Grade, Reason
+from mirrorctl.core.progress import SILENT, Progress
+from mirrorctl.grade.classify import ClassifyOptions, classify_package, grade_rebase
+from mirrorctl.queue.engine import Outcome
+from mirrorctl.queue.patches import PatchFile, read_queue
+from mirrorctl.report.history import (
+    Record,
+    RecordedPackage,
+    TrendPoint,
+    read_history,
+    save_record,
+)
+
+if TYPE_CHECKING:
+    from mirrorctl.queue.carry import RebaseReport
+
+__all__ = ["Change", "PackageReport", "PatchRow", "Report", "assemble", "build_report",
+           "merged_packages", "package_reports", "packages_from_json", "summary_line",
+           "write_record"]
+
+# How each Upstream-Status is counted in the summary line, in its order.
+_SUMMARY = (("Submitted", "submitted"), ("Issue", "reported as issues"),
+            ("Pending", "pending"), ("To upstream", "to upstream"),
+            ("Inappropriate", "inappropriate"), ("Backport", "backports"),
+            ("Denied", "denied"), ("Inactive-Upstream", "inactive upstream"))
+_TREND = {"Pending": "pending", "To upstream": "pending", "Submitted": "submitted",
+          "Issue": "submitted", "Backport": "accepted"}
+_NUMBER = re.compile(r"^\d+-")  # a rebased queue renumbers its patches
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatchRow:
+    name: str
+    status: str  # the Upstream-Status kind
+    argument: str | None = None
+    outcome: Outcome | None = None  # carried onto upstream's latest release, when known
+
+    @property
+    def header(self) -> str:
+        return self.status + (f" [{self.argument}]" if self.argument else "")
+
+    @property
+    def accepted(self) -> bool:
+        """Upstream has it: a Backport, or a rebase found it in the latest release."""
+        return self.status == "Backport" or self.outcome == "upstreamed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageReport:
+    name: str
+    current: str | None
+    latest: str | None
+    grade: Grade | None
+    patches: tuple[PatchRow, ...]
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    """A patch that moved since the last record: accepted upstream, dropped, in conflict."""
+
+    package: str
+    patch: str
+    detail: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    packages: tuple[PackageReport, ...]
+    since: str | None = None  # the stamp of the history record compared against
+    accepted: tuple[Change, ...] = ()
+    dropped: tuple[Change, ...] = ()
+    trend: tuple[TrendPoint, ...] = ()  # oldest first; the last point is this report
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(p.status for package in self.packages for p in package.patches)
+
+    @property
+    def summary(self) -> str:
+        return summary_line(self.counts)
+
+    @property
+    def conflicts(self) -> tuple[Change, ...]:
+        return tuple(Change(p.name, patch.name, f"conflicts on {p.latest}")
+                     for p in self.packages for patch in p.patches
+                     if patch.outcome == "conflict")
+
+
+def summary_line(counts: Counter[str]) -> str:
+    total = sum(counts.values())
+    parts = [f"{counts[kind]} {label}" for kind, label in _SUMMARY if counts[kind]]
+    noun = "patch" if total == 1 else "patches"
+    return f"{total} {noun}: " + ", ".join(parts) if parts else "0 patches"
+
+
+def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
+                 runner: GitRunner, stamp: str,
+                 rebased: Mapping[str, RebaseReport] | None = None,
+                 progress: Progress = SILENT) -> Report:
+    """The report now, against the history so far. `rebased`: rebases just made (by the
+    nightly), whose outcomes grade their packages instead of a second rebase dry run."""
+    return assemble(package_reports(config, packages, workdir=workdir, runner=runner,
+                                    rebased=rebased, progress=progress),
+                    read_history(workdir), stamp=stamp)
+
+
+def assemble(packages: Sequence[PackageReport], history: Sequence[Record], *,
+             stamp: str) -> Report:
+    """The report of these packages against the last record of the history."""
+    previous = history[-1] if history else None
+    accepted: list[Change] = []
+    dropped: list[Change] = []
+    for package in packages:
+        before = previous.packages.get(package.name) if previous else None
+        if before is not None:
+            _compare(package, before, accepted, dropped)
+    counted = Counter("accepted" if p.accepted else _TREND.get(p.status)
+                      for package in packages for p in package.patches)
+    now = TrendPoint(stamp, counted["pending"], counted["submitted"], counted["accepted"])
+    return Report(packages=tuple(packages), since=previous.stamp if previous else None,
+                  accepted=tuple(accepted), dropped=tuple(dropped),
+                  trend=(*(r.trend for r in history), now))
+
+
+def _compare(package: PackageReport, before: RecordedPackage, accepted: list[Change],
+             dropped: list[Change]) -> None:
+    now = {_NUMBER.sub("", p.name): p for p in package.patches}
+    for name, header in before.patches.items():
+        patch = now.get(_NUMBER.sub("", name))
+        if patch is None:
+            if name not in before.accepted:  # one accepted earlier has since left the queue
+                dropped.append(Change(package.name, name, f"was {header}"))
+        elif patch.accepted and name not in before.accepted:
+            how = (f"upstream {package.latest} has it" if patch.outcome == "upstreamed"
+                   else f"now {patch.header}")
+            accepted.append(Change(package.name, patch.name, how))
+
+
+def package_reports(config: Config, packages: Sequence[Package], *, workdir: Path,
+                    runner: GitRunner, rebased: Mapping[str, RebaseReport] | None = None,
+                    progress: Progress = SILENT) -> tuple[PackageReport, ...]:
+    progress.stage("grade", [p.name for p in packages])
+    reports = []
+    for package in packages:
+        progress.start(package.name)
+        found = _package(config, package, workdir, runner, (rebased or {}).get(package.name))
+        progress.finish(found.name, found.grade.level if found.grade else "no grade",
+                        "; ".join(found.problems))
+        reports.append(found)
+    return tuple(reports)
+
+
+def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
+             rebased: RebaseReport | None) -> PackageReport:
+    problems: list[str] = []
+    patches: tuple[PatchFile, ...] = ()
+    if package.version is not None:
+        queue, found = read_queue(config.patchsets, package.name, package.version)
+        patches = queue.patches if queue.directory.is_dir() else ()
+        problems += [str(p) for p in found] if queue.directory.is_dir() else []
+    grade, latest, outcomes = None, package.version, {}
+    try:
+        if rebased is not None:
+            grade = grade_rebase(config, package, rebased, workdir=workdir, runner=runner)
+            latest, found_outcomes = rebased.to_version, rebased.result.outcomes
+        else:
+            graded = classify_package(config, package, ClassifyOptions(workdir=workdir),
+                                      runner)
+            grade, latest, found_outcomes = graded.grade, graded.to_version, graded.outcomes
+        outcomes = {o.patch.name: o.outcome for o in found_outcomes}
+    except MirrorctlError as exc:  # no cache, no version: the report says so and goes on
+        problems.append(str(exc))
+    rows = tuple(PatchRow(name=p.name, status=p.status.kind, argument=p.status.argument,
+                          outcome=outcomes.get(p.name)) for p in patches)
+    return PackageReport(name=package.name, current=package.version, latest=latest,
+                         grade=grade, patches=rows, problems=tuple(problems))
+
+
+def write_record(workdir: Path, stamp: str, report: Report, needs_human: Sequence[str]) -> Path:
+    """Keep this run in the history: what the next report compares against."""
+    counts = report.counts
+    point = report.trend[-1]
+    return save_record(workdir, stamp, {
+        "summary": report.summary,
+        "by_status": dict(sorted(counts.items())), "needs_human": len(needs_human),
+        "trend": {"pending": point.pending, "submitted": point.submitted,
+                  "accepted": point.accepted},
+        "packages": {p.name: {
+            "current": p.current, "latest": p.latest,
+            "level": p.grade.level if p.grade else None,
+            "patches": {patch.name: patch.header for patch in p.patches},
+            "accepted": sorted(patch.name for patch in p.patches if patch.accepted),
+            "conflicts": sorted(patch.name for patch in p.patches
+                                if patch.outcome == "conflict")}
+            for p in report.packages}})
+
+
+def merged_packages(directory: Path, expected: Sequence[Package] = (),
+                    ) -> tuple[PackageReport, ...]:
+    """The packages of every JSON result in `directory` (one file a CI job), by name; an
+    `expected` package without a result is reported as such."""
+    files = sorted(directory.glob("*.json"))
+    if not files:
+        raise UsageError(f"{directory}: no *.json results to merge; the package jobs write "
+                         "them with `mirrorctl nightly PACKAGE --format json > DIR/PACKAGE.json`")
+    found: dict[str, PackageReport] = {}
+    source: dict[str, Path] = {}
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: cannot read it: {exc}") from None
+        for package in packages_from_json(text, str(path)):
+            if package.name in found:
+                raise UsageError(f"{path}: {package.name} is reported in "
+                                 f"{source[package.name]} too; merge one result a package")
+            found[package.name], source[package.name] = package, path
+    for p in expected:
+        found.setdefault(p.name, PackageReport(
+            name=p.name, current=p.version, latest=None, grade=None, patches=(),
+            problems=(f"no result in {directory}: its CI job failed before writing one; "
+                      "see that job's log",)))
+    return tuple(found[name] for name in sorted(found))
+
+
+def packages_from_json(text: str, source: str) -> tuple[PackageReport, ...]:
+    """The packages of a report or nightly JSON output (`--format json`), for merging
+    the results of one CI job a package into one report."""
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict) and "report" in data:  # nightly output
+            data = data["report"]
+        return tuple(_package_from_json(p) for p in data["packages"])
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise UsageError(f"{source}: not the JSON output of `mirrorctl report` or "
+                         f"`mirrorctl nightly` ({type(exc).__name__}: {exc})") from None
+
+
+def _package_from_json(data: Mapping[str, Any]) -> PackageReport:
+    level = data["level"]
+    if level is not None and level not in LEVELS:
+        raise ValueError(f"unknown level {level!r} for {data['name']}")
+    grade = None if level is None else Grade(
+        level=level, pinned=bool(data.get("pinned", False)),
+        reasons=tuple(Reason(str(r["code"]), str(r["detail"])) for r in data["reasons"]))
+    patches = []
+    for p in data["patches"]:
+        outcome = p.get("outcome")
+        if outcome not in (None, *get_args(Outcome)):
+            raise ValueError(f"unknown outcome {outcome!r} for {p['patch']}")
+        patches.append(PatchRow(name=str(p["patch"]), status=str(p["status"]),
+                                argument=p.get("argument"), outcome=outcome))
+    return PackageReport(name=str(data["name"]), current=data["current"],
+                         latest=data["latest"], grade=grade, patches=tuple(patches),
+                         problems=tuple(str(x) for x in data.get("problems", ())))

@@ -1,0 +1,150 @@
+"""The package's cache: a bare repository under <workdir>/cache/ that sync fills with
+upstream's branches and release tags, and what every later job reads from it.
+
+Where a cache lives and how it is opened, the git runner a package's work runs with,
+and the releases its tags name: tags become versions through the package's
+tag_format and compare as PEP 440 versions. The choice among them is a pure function
+of the tag names (new_releases); reading them from the cache is the edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from packaging.version import InvalidVersion, Version
+
+from mirrorctl.core.config import Package
+from mirrorctl.core.errors import UsageError
+from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.tagformat import TagFormat
+
+__all__ = [
+    "Release",
+    "cache_dir",
+    "new_releases",
+    "newest_release",
+    "open_cache",
+    "package_runner",
+    "release_tag",
+    "release_tags",
+    "tag_names",
+    "target_release",
+]
+
+
+def cache_dir(workdir: Path, name: str) -> Path:
+    return workdir / "cache" / f"{name}.git"
+
+
+def package_runner(runner: GitRunner, package: Package) -> GitRunner:
+    """`runner` with the package's time-out, transports and mirror credentials."""
+    return runner.with_options(timeout=package.timeout,
+                               allowed_protocols=package.allowed_protocols,
+                               token_urls=_origins(package.mirror))
+
+
+def _origins(url: str) -> tuple[str, ...]:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return (f"{parts.scheme}://{parts.netloc}",)
+    return ()
+
+
+def open_cache(workdir: Path, package: Package, runner: GitRunner) -> Repository:
+    path = cache_dir(workdir, package.name)
+    if not (path / "HEAD").is_file():
+        raise UsageError(f"no cache for {package.name} in {workdir}; run "
+                         f"`mirrorctl sync {package.name}` first")
+    return Repository(path, runner)
+
+
+def release_tag(cache: Repository, package: Package, version: str) -> tuple[str, str]:
+    """(tag name, commit) of `version`'s release in the cache."""
+    tag = package.tag_format.tag_for(version)
+    commit = cache.resolve(f"refs/tags/{tag}^{{commit}}")
+    if commit is None:
+        raise UsageError(f"{package.name}: tag {tag} (version {version}, tag_format "
+                         f"{package.tag_format.template}) is not in the cache; run "
+                         f"`mirrorctl sync {package.name}`, or check version and tag_format")
+    return tag, commit
+
+
+@dataclass(frozen=True)
+class Release:
+    version: Version
+    text: str  # the version as the tag spells it
+    tag: str
+
+
+def release_tags(tag_names: Iterable[str], tag_format: TagFormat, *,
+                 pre: bool = False) -> dict[Version, Release]:
+    """The releases the tags name. When two tags name the same version (1.0 and 1.0.0),
+    the one tag_format spells for it wins, then the first by name."""
+    found: dict[Version, Release] = {}
+    for tag in sorted(tag_names):
+        text = tag_format.version_of(tag)
+        if text is None:
+            continue
+        version = Version(text)
+        if (version.is_prerelease or version.is_devrelease) and not pre:
+            continue
+        if version not in found or tag == _canonical_tag(tag_format, text):
+            found[version] = Release(version, text, tag)
+    return found
+
+
+def _canonical_tag(tag_format: TagFormat, text: str) -> str | None:
+    try:
+        return tag_format.tag_for(text)
+    except InvalidVersion:
+        return None
+
+
+def new_releases(tag_names: Iterable[str], tag_format: TagFormat, current: str | None, *,
+                 pre: bool = False, limit: int = 3) -> tuple[list[str], dict[str, str], int]:
+    """(new versions oldest first, {version: tag}, how many older ones the limit left out).
+    The limit keeps the newest: the latest release is always among them."""
+    releases = release_tags(tag_names, tag_format, pre=pre)
+    floor = Version(current) if current else None
+    newer = [releases[v] for v in sorted(releases) if floor is None or v > floor]
+    kept = newer[-limit:] if limit > 0 else []
+    return [r.text for r in kept], {r.text: r.tag for r in kept}, len(newer) - len(kept)
+
+
+def tag_names(cache: Repository) -> list[str]:
+    return [ref.removeprefix("refs/tags/") for ref in cache.refs("refs/tags")]
+
+
+def newest_release(cache: Repository, package: Package, *, above: str) -> str | None:
+    """The newest final release in the cache after version `above`."""
+    newest, _, _ = new_releases(tag_names(cache), package.tag_format, above, limit=1)
+    return newest[0] if newest else None
+
+
+def target_release(cache: Repository, package: Package, onto: str | None,
+            current: str) -> tuple[str, str]:
+    """(version, tag) to rebase onto."""
+    if onto is None:
+        newest = newest_release(cache, package, above=current)
+        if newest is None:
+            raise UsageError(f"{package.name}: no release newer than {current} in the cache "
+                             f"(run `mirrorctl sync {package.name}`, or pass --onto)")
+        return newest, package.tag_format.tag_for(newest)
+    name = onto.removeprefix("refs/tags/")
+    if cache.resolve(f"refs/tags/{name}^{{commit}}") is not None:
+        version = package.tag_format.version_of(name)
+        if version is None:
+            raise UsageError(f"--onto {onto}: the tag does not fit tag_format "
+                             f"{package.tag_format.template}, so its version is unknown")
+        return version, name
+    try:
+        tag: str | None = package.tag_format.tag_for(onto)
+    except InvalidVersion:
+        tag = None
+    if tag is None or cache.resolve(f"refs/tags/{tag}^{{commit}}") is None:
+        raise UsageError(f"--onto {onto!r} is no tag or version of {package.name} in the cache "
+                         f"(run `mirrorctl sync {package.name}` if it is new)")
+    return onto, tag

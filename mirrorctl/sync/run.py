@@ -1,0 +1,282 @@
+"""The mirror sync: upstream branches and release tags into each mirror.
+
+Per package: one ls-remote per side; a fetch into the package's bare cache only
+when upstream's refs differ from the last run; a plan (refplan, pure); one push
+with a lease per ref, only when the plan changes something; one ls-remote to
+verify what the push claims. Packages run in parallel and fail alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from mirrorctl.core.config import Package
+from mirrorctl.core.errors import GitError, MirrorctlError
+from mirrorctl.core.git import (
+    GitRunner,
+    LeasedUpdate,
+    PushedRef,
+    Repository,
+    is_auth_failure,
+    is_transient,
+    parse_ls_remote,
+)
+from mirrorctl.core.progress import SILENT, Progress
+from mirrorctl.core.retry import call_with_retries
+from mirrorctl.sync.cache import cache_dir, package_runner
+from mirrorctl.sync.refplan import (
+    RefRules,
+    RefUpdate,
+    branch_moves,
+    plan_ref_updates,
+    select_mirrored,
+)
+from mirrorctl.sync.state import PackageState
+
+__all__ = ["PackageSync", "SyncOptions", "SyncReport", "sync_packages"]
+
+log = logging.getLogger(__name__)
+
+Status = Literal["updated", "unchanged", "failed", "planned"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncOptions:
+    workdir: Path
+    jobs: int
+    force_tags: bool = False
+    prune: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageSync:
+    name: str
+    status: Status
+    refs: tuple[RefUpdate, ...] = ()
+    error: str | None = None
+    fetched: bool = False
+    attempts: int = 1
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def needs_human(self) -> bool:
+        return self.status == "failed" or any(r.needs_human for r in self.refs)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    packages: tuple[PackageSync, ...]
+    dry_run: bool = False
+
+    @property
+    def failed(self) -> list[PackageSync]:
+        return [p for p in self.packages if p.status == "failed"]
+
+
+def sync_packages(packages: Sequence[Package], options: SyncOptions, runner: GitRunner, *,
+                  sleep: Callable[[float], None], progress: Progress = SILENT) -> SyncReport:
+    results: dict[str, PackageSync] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
+    progress.stage("sync", [p.name for p in packages])
+    try:
+        futures = [pool.submit(_sync_with_retries, p, options, runner, sleep, progress)
+                   for p in packages]
+        for future in as_completed(futures):
+            result = future.result()
+            results[result.name] = result
+            progress.finish(result.name, result.status, result.error or "")
+    except BaseException:
+        # Ctrl-C: git runs in sessions of its own and never sees it; end it here.
+        pool.shutdown(wait=False, cancel_futures=True)
+        runner.settings.processes.kill_all()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    return SyncReport(tuple(results[p.name] for p in packages), dry_run=options.dry_run)
+
+
+def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner,
+                       sleep: Callable[[float], None], progress: Progress) -> PackageSync:
+    progress.start(package.name)
+    syncer = _PackageSyncer(package, options, package_runner(runner, package))
+    attempts = 0
+
+    def attempt() -> PackageSync:
+        nonlocal attempts
+        attempts += 1
+        return syncer.run()
+
+    def note_retry(exc: Exception, delay: float) -> None:
+        log.warning("%s: %s; retrying in %gs", package.name, syncer.describe(exc), delay)
+
+    try:
+        result = call_with_retries(attempt, retries=package.retries, is_transient=is_transient,
+                                   sleep=sleep, on_retry=note_retry)
+    except MirrorctlError as exc:
+        return PackageSync(name=package.name, status="failed", error=syncer.describe(exc),
+                           attempts=attempts, warnings=syncer.warnings)
+    except Exception as exc:  # a bug in one package's sync must not stop the others
+        log.exception("%s: unexpected error", package.name)
+        return PackageSync(name=package.name, status="failed", attempts=attempts,
+                           error=f"unexpected {type(exc).__name__}: {exc} (a bug in mirrorctl)")
+    return replace(result, attempts=attempts)
+
+
+class _PackageSyncer:
+    def __init__(self, package: Package, options: SyncOptions, runner: GitRunner) -> None:
+        self.package = package
+        self.options = options
+        self.runner = runner
+        self.step = "starting"
+        self.warnings: tuple[str, ...] = ()
+        self.rules = RefRules(branches=package.branches, tags=package.tags,
+                              protected=package.protected, force_tags=options.force_tags,
+                              prune=options.prune)
+        self.state_path = options.workdir / "state" / f"{package.name}.json"
+        self.pushing: list[RefUpdate] = []  # the last push tried, kept for a retry
+
+    def describe(self, exc: Exception) -> str:
+        if not isinstance(exc, GitError):
+            return f"{self.step}: {exc}"
+        advice = ""
+        if is_auth_failure(exc):
+            advice = (" (check that the repository exists and that the credentials "
+                      "(MIRRORCTL_MIRROR_TOKEN, ssh keys, credential_helper) grant access)")
+        return f"{self.step}: {exc.summary}{advice}"
+
+    def run(self) -> PackageSync:
+        cache, state = self._open_cache_and_state()
+        upstream, mirror = self._read_both_sides()
+        if state.settle_pending(mirror):
+            state.save(self.state_path)  # a push killed mid-way: learn what it did
+        # A push of an earlier attempt that landed although its answer was lost.
+        landed = [replace(u, result="pushed") for u in self.pushing if mirror.get(u.ref) == u.new]
+        cached = self._refresh_cache_if_upstream_moved(cache, state, upstream)
+
+        self.step = "planning"
+        plan = plan_ref_updates(upstream=upstream, mirror=mirror, pushed=state.pushed,
+                                last_upstream=state.upstream,
+                                fast_forwards=self._fast_forwards(cache, upstream, mirror),
+                                rules=self.rules)
+        changes = [u for u in plan if u.changes_mirror]
+        if self.options.dry_run or not changes:
+            status: Status = "planned" if changes else "unchanged"
+        else:
+            plan = self._push_and_verify(cache, state, plan, changes)
+            status = "updated" if any(u.result == "pushed" for u in plan) else "unchanged"
+        if cached is not None and not self.options.dry_run:
+            # Only once the mirror has followed (never on a dry run): until then upstream's
+            # previous values are what tells a mirror ref that came from upstream (its
+            # force-push is followed) from one made in the mirror (diverged), on a retry
+            # and after a kill too.
+            state.upstream = cached
+            state.save(self.state_path)
+        if landed:
+            plan, status = _with_landed(plan, landed), "updated"
+        return PackageSync(name=self.package.name, status=status, refs=tuple(plan),
+                           fetched=cached is not None, warnings=self.warnings)
+
+    def _open_cache_and_state(self) -> tuple[Repository, PackageState]:
+        self.step = "opening the cache"
+        cache_path = cache_dir(self.options.workdir, self.package.name)
+        new_cache = not (cache_path / "HEAD").is_file()
+        cache = Repository.open_or_init_bare(cache_path, self.runner)
+        cache.remove_stale_locks()
+        state = PackageState.load(self.state_path)
+        self.warnings = (state.warning,) if state.warning else ()
+        if new_cache:
+            state.upstream = {}  # whatever the state says, this cache holds nothing yet
+        return cache, state
+
+    def _read_both_sides(self) -> tuple[dict[str, str], dict[str, str]]:
+        # Both at once: over a network each is a round trip.
+        asking = [self.runner.start_ls_remote(self.package.upstream)]
+        try:
+            asking.append(self.runner.start_ls_remote(self.package.mirror))
+            self.step = f"reading upstream refs ({self.package.upstream})"
+            upstream = parse_ls_remote(asking[0].wait().stdout)
+            self.step = f"reading mirror refs ({self.package.mirror})"
+            mirror = parse_ls_remote(asking[1].wait().stdout)
+        finally:
+            for call in asking:
+                call.abandon()
+        return upstream, mirror
+
+    def _refresh_cache_if_upstream_moved(self, cache: Repository, state: PackageState,
+                                         upstream: dict[str, str]) -> dict[str, str] | None:
+        """Fetch only when upstream's mirrored refs differ from the last sync's. Returns
+        what the cache now holds (None: nothing to fetch) and updates `upstream` to it
+        (upstream may have moved meanwhile)."""
+        wanted = select_mirrored(upstream, self.rules)
+        if wanted == state.upstream:
+            return None
+        self.step = f"fetching from upstream ({self.package.upstream})"
+        cached = self._refresh_cache(cache, wanted)
+        upstream.update(cached)
+        return cached
+
+    def _push_and_verify(self, cache: Repository, state: PackageState,
+                         plan: list[RefUpdate], changes: list[RefUpdate]) -> list[RefUpdate]:
+        mirror_url = self.package.mirror
+        self.step = f"pushing to the mirror ({mirror_url})"
+        # Written before the push, so a run killed mid-push still learns what it did.
+        state.pending = {u.ref: u.new for u in changes}
+        state.save(self.state_path)
+        self.pushing = changes
+        pushed = cache.push(mirror_url, [
+            LeasedUpdate(ref=u.ref, expected=u.old, new=u.new) for u in changes])
+        self.step = f"verifying the mirror ({mirror_url})"
+        after = self.runner.ls_remote(mirror_url)
+        state.settle_pending(after)
+        state.save(self.state_path)
+        return _apply_push_results(plan, pushed, after)
+
+    def _refresh_cache(self, cache: Repository, wanted: dict[str, str]) -> dict[str, str]:
+        """Make the cache's refs upstream's mirrored refs; return what the cache now holds."""
+        have = cache.refs()
+        changed = [ref for ref, sha in wanted.items() if have.get(ref) != sha]
+        if changed:
+            cache.fetch(self.package.upstream, changed)
+        cache.delete_refs({ref: sha for ref, sha in have.items() if ref not in wanted})
+        return cache.refs()
+
+    def _fast_forwards(self, cache: Repository, upstream: dict[str, str],
+                       mirror: dict[str, str]) -> set[str]:
+        moves = branch_moves(upstream, mirror, self.rules)
+        if not moves:
+            return set()
+        # A mirror value the cache has never seen cannot be an upstream ancestor.
+        missing = cache.missing_objects(old for old, _ in moves.values())
+        return {ref for ref, (old, new) in moves.items()
+                if old not in missing and cache.is_ancestor(old, new)}
+
+
+def _with_landed(plan: Sequence[RefUpdate], landed: Sequence[RefUpdate]) -> list[RefUpdate]:
+    """The plan and the updates an earlier attempt pushed that it no longer lists."""
+    planned = {u.ref for u in plan}
+    return sorted([*plan, *(u for u in landed if u.ref not in planned)], key=lambda u: u.ref)
+
+
+def _apply_push_results(plan: Sequence[RefUpdate], pushed: Sequence[PushedRef],
+                        after: dict[str, str]) -> list[RefUpdate]:
+    by_ref = {p.ref: p for p in pushed}
+    done = []
+    for update in plan:
+        outcome = by_ref.get(update.ref)
+        if outcome is None:
+            done.append(update)
+        elif outcome.status == "rejected":
+            done.append(replace(update, result="rejected", detail=f"rejected: {outcome.detail}"))
+        elif after.get(update.ref) != update.new:
+            # git push --atomic once claimed success over SSH for a failed push; believe the mirror.
+            done.append(replace(update, result="rejected",
+                                detail="git reported success but the mirror does not show it"))
+        else:
+            done.append(replace(update, result="pushed"))
+    return done

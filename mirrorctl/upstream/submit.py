@@ -1,0 +1,158 @@
+"""`mirrorctl upstream submit DRAFT`: a draft a maintainer has read, sent upstream.
+
+Before opening anything, the upstream's open issues and requests that mention riscv64
+are searched, and a likely duplicate stops the submission (--force goes on): duplicates
+were the commonest way such requests went wrong. After opening, the patch's header
+becomes `Issue [url]`, in a copy of the queue swapped in whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from mirrorctl.core.config import Config, Package
+from mirrorctl.core.errors import GitError, MirrorctlError, UsageError
+from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, LeasedUpdate, Repository
+from mirrorctl.queue.branches import rewrite_statuses
+from mirrorctl.queue.engine import carry_one
+from mirrorctl.queue.patches import PatchFile, PatchQueue, read_queue
+from mirrorctl.sync.cache import open_cache, package_runner, release_tag
+from mirrorctl.upstream.drafts import CANDIDATE_STATUSES, likely_duplicates
+from mirrorctl.upstream.forge import (
+    ForgeSettings,
+    Found,
+    open_issue,
+    open_merge_request,
+    search_open,
+)
+
+__all__ = ["Submission", "read_draft", "submit_draft"]
+
+_REQUIRED = ("package", "forge", "host", "project", "kind", "title", "patches")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    draft: Path
+    kind: str
+    title: str
+    status: Literal["submitted", "refused-duplicate"]
+    url: str | None = None
+    duplicates: tuple[Found, ...] = ()
+    header: str | None = None
+
+
+def read_draft(path: Path) -> tuple[dict[str, Any], str]:
+    """The front matter and body of a draft `mirrorctl upstream draft` wrote."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        _, front_text, body = text.split("---\n", 2)
+        front = yaml.safe_load(front_text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise UsageError(f"{path}: not a mirrorctl draft ({exc})") from None
+    if not isinstance(front, dict) or front.get("kind") not in ("issue", "mr"):
+        raise UsageError(f"{path}: not a mirrorctl draft (no front matter with a kind)")
+    missing = [k for k in _REQUIRED if not front.get(k)]
+    if missing:
+        raise UsageError(f"{path}: the front matter lacks {', '.join(missing)}; set them "
+                         "(forge: github or gitlab, host, project: owner/repo)")
+    return front, body.strip() + "\n"
+
+
+def submit_draft(config: Config, path: Path, forges: ForgeSettings, *, runner: GitRunner,
+                 workdir: Path, force: bool = False) -> Submission:
+    front, body = read_draft(path)
+    if front["forge"] not in ("github", "gitlab"):
+        raise UsageError(f"{path}: forge {front['forge']!r}: set forge to github or gitlab")
+    [package] = config.select([str(front["package"])])
+    patch_path = (config.path.parent / str(front["patches"][0])).resolve()
+    queue, problems = read_queue(patch_path.parent.parent.parent, patch_path.parent.parent.name,
+                                 patch_path.parent.name)
+    patch = next((p for p in queue.patches if p.path.resolve() == patch_path), None)
+    if problems or patch is None:
+        raise UsageError(f"{path}: its patch {front['patches'][0]} is not in a valid queue of "
+                         f"{package.name}")
+    if patch.status.kind not in CANDIDATE_STATUSES:
+        raise UsageError(f"{patch.name} is already 'Upstream-Status: {patch.status}'")
+    forge, host, project = front["forge"], str(front["host"]), str(front["project"])
+    found = search_open(forge, host, project, forges)
+    duplicates = likely_duplicates([(f.url, f.title, f.body) for f in found], front["title"],
+                                   patch.files)
+    kind = str(front["kind"])
+    if duplicates and not force:
+        by_url = {f.url: f for f in found}
+        return Submission(draft=path, kind=kind, title=front["title"],
+                          status="refused-duplicate",
+                          duplicates=tuple(by_url[url] for url, _, _ in duplicates))
+    if kind == "issue":
+        url = open_issue(forge, host, project, forges, title=str(front["title"]), body=body,
+                         labels=[str(label) for label in front.get("labels") or []])
+        header = f"Issue [{url}]"
+    else:
+        url = _open_request(config, package, queue, patch, front, body, forges,
+                            runner=runner, workdir=workdir, force=force)
+        header = f"Submitted [{url}]"
+    rewrite_statuses(queue, {patch.name: header})
+    return Submission(draft=path, kind=kind, title=front["title"], status="submitted",
+                      url=url, header=header)
+
+
+def _open_request(config: Config, package: Package, queue: PatchQueue, patch: PatchFile,
+                  front: dict[str, Any], body: str, forges: ForgeSettings, *,
+                  runner: GitRunner, workdir: Path, force: bool) -> str:
+    """Carry the patch onto upstream's target branch, push it to the fork, open the request."""
+    forge, host, project = front["forge"], str(front["host"]), str(front["project"])
+    fork = config.forks.get(host)
+    if fork is None:
+        raise UsageError(f"no fork on {host}: set `forks: {{{host}: {{namespace: ...}}}}` under "
+                         "defaults in mirrors.yaml")
+    target = str(front.get("target_branch") or "main")
+    runner = package_runner(runner, package).with_options(
+        timeout=package.timeout, allowed_protocols=package.allowed_protocols,
+        token_urls=(), push_tokens=_push_tokens(host))
+    cache = open_cache(workdir, package, runner)
+    onto = cache.resolve(f"refs/heads/{target}")
+    if onto is None:
+        raise UsageError(f"{target} is not a mirrored branch of {package.name}; run "
+                         f"`mirrorctl sync {package.name}` or fix target_branch in the draft")
+    old_tag, old_base = release_tag(cache, package, queue.version)
+    commit, conflicts = carry_one(cache, queue.patches, queue.patches.index(patch),
+                                  old_base=old_base, onto=onto, old_name=old_tag)
+    if commit is None:
+        raise MirrorctlError(f"{patch.name} does not apply to upstream's {target}"
+                             + (f" (conflicts in {', '.join(conflicts)})" if conflicts else
+                                ": the branch already has the change")
+                             + "; rebase the queue first")
+    repo = project.rsplit("/", 1)[-1]
+    fork_path = f"{fork.namespace}/{repo}"
+    branch = f"riscv64/{patch.path.stem}"
+    _push_branch(cache, fork.url(host, repo), fork.namespace, branch, commit, force=force)
+    return open_merge_request(forge, host, project, forges, fork=fork_path, branch=branch,
+                              target=target, title=str(front["title"]), body=body)
+
+
+def _push_tokens(host: str) -> tuple[tuple[str, str, str], ...]:
+    return tuple((f"https://{host}", variable, user) for match, variable, user in
+                 FORGE_PUSH_TOKENS if match in host)
+
+
+def _push_branch(cache: Repository, url: str, namespace: str, branch: str, commit: str, *,
+                 force: bool) -> None:
+    ref = f"refs/heads/{branch}"
+    try:
+        current = cache.runner.ls_remote(url).get(ref)
+    except GitError as exc:
+        raise MirrorctlError(f"cannot read the fork {url}: {exc.summary}; create {namespace}'s "
+                             "fork of the upstream first") from None
+    if current == commit:
+        return
+    if current is not None and not force:
+        raise UsageError(f"the fork already has {branch} at {current[:12]}; pass --force to "
+                         "replace it (with a lease)")
+    [pushed] = cache.push(url, [LeasedUpdate(ref=ref, expected=current, new=commit)])
+    if pushed.status != "ok":
+        raise MirrorctlError(f"pushing {branch} to the fork was rejected: {pushed.detail}")
