@@ -23,7 +23,10 @@ def test_demo_builds_a_sandbox_and_runs_the_nightly(run_cli, tmp_path: Path) -> 
     assert [p["outcome"] for p in rebases["numpy"]["patches"]] == ["applied", "applied"]
     assert [p["outcome"] for p in rebases["pyyaml"]["patches"]] == ["upstreamed"]
     assert rebases["pyyaml"]["written"] == "nothing-to-carry"
-    assert not (root / "patchsets" / "pyyaml" / "6.0.2").exists()
+    # Upstream took the whole queue: the new release is current, and its folder says so.
+    carried = root / "patchsets" / "pyyaml" / "6.0.2"
+    assert [p.name for p in carried.iterdir()] == ["series"]
+    assert (carried / "series").read_text().startswith("# Nothing left to carry")
     assert [p["outcome"] for p in rebases["scipy"]["patches"]] == ["conflict"]
     assert night["needs_human"] == [
         "numpy: refs/tags/v1.25.1: upstream moved the tag; run with --force-tags to follow it",

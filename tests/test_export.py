@@ -65,7 +65,13 @@ def test_export_replaces_the_folder_whole(run_cli, branch_site: Site) -> None:
     folder = branch_site.root / "patchsets" / "demo" / "1.1.0"
     folder.mkdir(parents=True)
     (folder / "0009-old-patch.patch").write_text("stale")
-    result, data = export(run_cli, branch_site, "--base", "v1.1.0", "--from-branch", BRANCH)
+    # A queue that differs is never replaced without --force, and stays as it was.
+    refused, _ = export(run_cli, branch_site, "--base", "v1.1.0", "--from-branch", BRANCH)
+    assert refused.code == 2 and "pass --force to replace it" in refused.err
+    assert "0009-old-patch.patch" in refused.err
+    assert [p.name for p in folder.iterdir()] == ["0009-old-patch.patch"]
+    result, data = export(run_cli, branch_site, "--base", "v1.1.0", "--from-branch", BRANCH,
+                          "--force")
     assert result.code == 0 and data["changed"] is True
     assert sorted(p.name for p in folder.iterdir()) == data["patches"]
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]

@@ -168,8 +168,9 @@ def numpy_like(root: Path) -> tuple[Repo, Path]:
     up.commit("BLD: optimise", {"setup.py": "flags = ['-O2']\n"})
     up.tag("v1.2.0", annotated=True)
     mirror = make_mirror(root / "mirror.git")
+    # Pinned: every trial carries the same 1.0.0 queue, whatever the last one wrote.
     config = write_config(root / "mirrors.yaml", {"numpy": {
-        "upstream": str(up.path), "mirror": str(mirror.path), "version": "1.0.0"}})
+        "upstream": str(up.path), "mirror": str(mirror.path), "version": "1.0.0", "pin": True}})
     return mirror, config
 
 

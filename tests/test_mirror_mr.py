@@ -60,7 +60,9 @@ def test_push_and_open_then_update_the_mirror_request(
     assert "| `0001-MAINT-core-math.patch` | merged |" in body["description"]
     assert "### Grade: hard" in body["description"]  # the queue patches NaN tests
     assert "### Range-diff" in body["description"]
-    again, data = rebase(run_cli, site, "--push", "--open-mr", "--force")
+    # 1.1.0 is now the current queue: carried again onto the same release, it is pushed
+    # unchanged and the open request is updated.
+    again, data = rebase(run_cli, site, "--push", "--open-mr", "--onto", "1.1.0")
     assert again.code == 0 and data["push"]["result"] == "unchanged"
     assert len(forge.created) == 1  # the open request was updated, not opened twice
     assert any(r.startswith("PUT /api/v4/projects/7/merge_requests/100")

@@ -37,9 +37,13 @@ def test_a_clean_night_writes_the_new_queue_and_needs_nobody(run_cli, numpy_site
     assert result.code == 0, result.out + result.err
     assert "nothing needs a person" in result.out
     assert (numpy_site.root / "patchsets" / "numpy" / "1.1.0").is_dir()
+    # The next night carries from 1.1.0, the queue just written: nothing is due.
     again, data = nightly(run_cli, numpy_site)
     assert again.code == 0 and data["sync"]["packages"][0]["status"] == "unchanged"
-    assert data["rebases"][0]["written"] == "unchanged"
+    assert data["rebases"] == [] and data["releases"]["packages"][0]["current"] == "1.1.0"
+    [numpy] = data["report"]["packages"]
+    assert (numpy["current"], numpy["latest"]) == ("1.1.0", "1.1.0")
+    assert numpy["reasons"][0]["code"] == "up-to-date"
 
 
 def test_the_report_grades_from_the_nightly_rebase_not_a_second_one(

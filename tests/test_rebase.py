@@ -115,7 +115,16 @@ def test_keep_partial_writes_a_queue_that_applies(run_cli, numpy_site: Site) -> 
     old = numpy_site.root / "patchsets" / "numpy" / "1.0.0"
     new = numpy_site.root / "patchsets" / "numpy" / "1.1.0"
     assert sorted(p.name for p in new.iterdir()) == [
-        "0001-BLD-riscv64-flags.patch", "0001-MAINT-core-math.patch", "0003-DOC-notes.patch"]
+        "0001-BLD-riscv64-flags.patch", "0001-MAINT-core-math.patch", "0003-DOC-notes.patch",
+        "series"]
+    # The series says what is missing, and a partial queue never becomes the current one:
+    # the next rebase still carries the whole 1.0.0 queue.
+    series = (new / "series").read_text().splitlines()
+    assert series[0].startswith("# partial: 0002-ENH-constants.patch conflicted on v1.1.0")
+    assert series[1:] == ["0001-BLD-riscv64-flags.patch", "0001-MAINT-core-math.patch",
+                          "0003-DOC-notes.patch"]
+    classified = json.loads(run_cli(*numpy_site.args("classify", "--format", "json")).out)
+    assert classified["packages"][0]["from"] == "1.0.0"
     # Applied patches keep their bytes; the merged one is refreshed onto the new path.
     for name in ("0001-BLD-riscv64-flags.patch", "0003-DOC-notes.patch"):
         assert (new / name).read_bytes() == (old / name).read_bytes()
@@ -132,8 +141,13 @@ def test_a_clean_rebase_writes_the_queue_once(run_cli, numpy_site: Site) -> None
     result, data = rebase(run_cli, numpy_site, "--range-diff")
     assert result.code == 0 and data["status"] == "clean" and data["written"] == "written"
     assert "MAINT: core math" in data["range_diff"]
+    # The new queue is the current one now: nothing newer to carry it onto.
     again = run_cli(*numpy_site.args("rebase", "numpy", "--format", "json"))
-    assert again.code == 0 and json.loads(again.out)["written"] == "unchanged"
+    assert again.code == 2 and "no release newer than 1.1.0" in again.err
+    same = run_cli(*numpy_site.args("rebase", "numpy", "--onto", "1.1.0", "--format", "json"))
+    assert same.code == 0 and json.loads(same.out)["written"] == "unchanged"
+    older = run_cli(*numpy_site.args("rebase", "numpy", "--onto", "v1.0.0"))
+    assert older.code == 2 and "older than numpy's current queue 1.1.0" in older.err
 
 
 def test_a_backport_header_naming_an_upstream_commit_drops_the_patch(

@@ -119,7 +119,8 @@ def releases_data(found: list[ReleaseList]) -> dict[str, Any]:
         {"name": r.name, "current": r.current, "latest": r.latest, "new": list(r.new),
          "tags": dict(r.tags), "can_retire": r.can_retire, "retire_detail": r.retire_detail,
          "skipped": r.skipped, "flags": list(r.flags), "pypi_latest": r.pypi_latest,
-         "pypi_error": r.pypi_error, "problems": list(r.problems)} for r in found]}
+         "pypi_error": r.pypi_error, "problems": list(r.problems),
+         "upstream_unknown": r.upstream_unknown} for r in found]}
 
 
 def releases_json(found: list[ReleaseList]) -> str:
@@ -131,7 +132,8 @@ def releases_table(found: list[ReleaseList]) -> str:
     lines = [f"{'PACKAGE':<{width}}  {'CURRENT':<10}  {'LATEST':<10}  NEW"]
     for r in found:
         new = " ".join(r.new) + (f" (+{r.skipped} older)" if r.skipped else "") or "-"
-        lines.append(f"{r.name:<{width}}  {r.current or '-':<10}  {r.latest or '-':<10}  {new}")
+        latest = "unknown" if r.upstream_unknown else r.latest or "-"
+        lines.append(f"{r.name:<{width}}  {r.current or '-':<10}  {latest:<10}  {new}")
         notes = list(r.problems)
         if r.pypi_error:
             notes.append(f"PyPI: {r.pypi_error}")
@@ -150,7 +152,8 @@ def classify_json(found: list[Classification]) -> str:
          "level": c.grade.level if c.grade else None,
          "reasons": [{"code": r.code, "detail": r.detail} for r in c.grade.reasons]
          if c.grade else [],
-         "pinned": bool(c.grade and c.grade.pinned), "error": c.error} for c in found]},
+         "pinned": bool(c.grade and c.grade.pinned), "error": c.error,
+         "state": "graded" if c.grade else "unknown"} for c in found]},
         indent=2)
 
 
@@ -162,7 +165,7 @@ def classify_text(found: list[Classification]) -> str:
     lines = []
     for c in found:
         if c.grade is None:
-            lines.append(f"{c.name}: failed ({c.error})")
+            lines.append(f"{c.name}: unknown ({c.error})")
         else:
             main = c.grade.main_reason
             lines.append(f"{c.name} {_upgrade(c)}: {c.grade.level} ({main.code}: {main.detail})")
@@ -174,13 +177,13 @@ def classify_table(found: list[Classification]) -> str:
     lines = [f"{'PACKAGE':<{width}}  {'UPGRADE':<20}  {'GRADE':<6}  REASONS"]
     for c in found:
         if c.grade is None:
-            lines.append(f"{c.name:<{width}}  {'':<20}  {'failed':<6}  {c.error}")
+            lines.append(f"{c.name:<{width}}  {'':<20}  {'unknown':<6}  {c.error}")
             continue
         reasons = [f"{r.code}: {r.detail}" for r in c.grade.reasons]
         lines.append(f"{c.name:<{width}}  {_upgrade(c):<20}  {c.grade.level:<6}  {reasons[0]}")
         lines += [f"{'':<{width}}  {'':<20}  {'':<6}  {r}" for r in reasons[1:]]
-    tally = Counter(c.grade.level if c.grade else "failed" for c in found)
-    order = ("easy", "medium", "hard", "failed")
+    tally = Counter(c.grade.level if c.grade else "unknown" for c in found)
+    order = ("easy", "medium", "hard", "unknown")
     lines.append(f"{plural(len(found), 'package')}: "
                  + ", ".join(f"{tally[k]} {k}" for k in order if tally[k]))
     return "\n".join(lines)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -23,7 +25,14 @@ from mirrorctl.cli.report import report
 from mirrorctl.cli.sync import sync
 from mirrorctl.cli.upstream import upstream
 from mirrorctl.cli.validate import validate
-from mirrorctl.core.errors import EXIT_INTERNAL, EXIT_OK, MirrorctlError
+from mirrorctl.core.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    FileSystemError,
+    MirrorctlError,
+)
 from mirrorctl.core.redact import Redactor, secrets_from_environ
 
 __all__ = ["cli", "main"]
@@ -88,9 +97,24 @@ for command in (sync, validate, patches, rebase, releases, classify, upstream, r
     cli.add_command(command)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that every `finally` runs: the
+    board is stopped, git processes are ended, half-made files are removed."""
+
+
+_INTERRUPTED = ("stopped; nothing is half written: mirrors, caches and queues are each as "
+                "they were or wholly updated, and the work directory is unlocked. Run the "
+                "command again to finish")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the one place that turns exceptions into exit statuses."""
     redactor = _environ_redactor()
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=argv, prog_name="mirrorctl", standalone_mode=False, obj=redactor)
     except click.exceptions.Exit as exc:
@@ -98,22 +122,35 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("mirrorctl: interrupted", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(f"mirrorctl: interrupted (Ctrl-C): {_INTERRUPTED}.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Terminated:
+        click.echo(f"mirrorctl: terminated (SIGTERM): {_INTERRUPTED}.", err=True)
+        sys.exit(EXIT_TERMINATED)
     except MirrorctlError as exc:
         click.echo(redactor(f"mirrorctl: error: {exc}"), err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.filename is None:  # not the file system: a bug somewhere
+            _crash(argv, redactor)
+        error = FileSystemError(exc)
+        click.echo(redactor(f"mirrorctl: error: {error}"), err=True)
+        sys.exit(error.exit_code)
     except SystemExit:
         raise
     except Exception:
-        path = _write_crash_log(argv, redactor)
-        click.echo(f"mirrorctl: unexpected error (a bug); details in {path}. "
-                   "Please report it with that file.", err=True)
-        sys.exit(EXIT_INTERNAL)
+        _crash(argv, redactor)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     sys.exit(EXIT_OK)
+
+
+def _crash(argv: list[str] | None, redactor: Redactor) -> NoReturn:
+    path = _write_crash_log(argv, redactor)
+    click.echo(f"mirrorctl: unexpected error (a bug); details in {path}. "
+               "Please report it with that file.", err=True)
+    sys.exit(EXIT_INTERNAL)
 
 
 def _write_crash_log(argv: list[str] | None, redactor: Redactor) -> Path:

@@ -237,7 +237,12 @@ def nightly_json(result: NightlyResult) -> str:
         "rebases": [rebase_data(r) for r in result.rebases],
         "rebase_errors": [{"package": n, "error": e} for n, e in result.rebase_errors],
         "report": report_data(result.report), "needs_human": list(result.needs_human),
-        "history": str(result.history)}, indent=2)
+        "needs": [{"package": n.package or None, "kind": n.kind,
+                   "ref": n.subject if n.kind in ("ref-needs-decision", "push-refused")
+                   else None,
+                   "patch": n.subject if n.kind == "conflict" else None, "detail": n.detail}
+                  for n in result.needs],
+        "history": str(result.history) if result.history else None}, indent=2)
 
 
 def nightly_table(result: NightlyResult) -> str:
@@ -253,7 +258,7 @@ def nightly_table(result: NightlyResult) -> str:
         parts += [f"- {need}" for need in result.needs_human]
     else:
         parts.append("nothing needs a person")
-    parts.append(f"history: {result.history}")
+    parts.append(f"history: {result.history or 'not written (see above)'}")
     return "\n".join(parts)
 
 

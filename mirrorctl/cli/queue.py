@@ -89,20 +89,25 @@ def patches_apply(g: Globals, package: str, version: str | None, push: bool, for
               help="The mirror branch whose commits become the queue, e.g. riscv64/2.2.4.")
 @click.option("--version", "version",
               help="The queue to write [default: the version of --base].")
+@click.option("--force", is_flag=True,
+              help="Replace a queue folder that holds a different queue.")
 @format_option
 @click.pass_obj
 def patches_export(g: Globals, package: str, base: str, from_branch: str, version: str | None,
-                   fmt: str) -> None:
+                   force: bool, fmt: str) -> None:
     """Turn the commits of a mirror branch into a patch queue.
 
     Writes patchsets/<package>/<version>/ with git format-patch, headers kept.
     The output is stable (no commit ids, export dates or version signatures), so
-    re-exporting an unchanged branch changes no byte; the folder is replaced whole,
-    never half written. Every commit must carry an Upstream-Status line.
+    re-exporting an unchanged branch changes no byte, and a patch the folder already
+    holds (same author, date, message and change) keeps its file as it is, whatever
+    wrote it. The folder is replaced whole, never half written, and a folder that
+    holds a different queue only with --force. Every commit must carry an
+    Upstream-Status line.
 
     \b
     Exit status 0 when the queue is written (or unchanged), 2 for a bad branch,
-    base or commit message.
+    base or commit message, or a different queue in the folder without --force.
 
     \b
     Examples:
@@ -116,7 +121,7 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
     config = load_config(g.config_path)
     [selected] = config.select([package])
     options = ExportOptions(workdir=g.workdir, base=base, from_branch=from_branch,
-                            version=version)
+                            version=version, force=force)
     with workdir_lock(g.workdir, "patches export") as lock_fd:
         report = export_queue(config, selected, options, git_runner(g, config, lock_fd))
     g.echo(EXPORT_RENDERERS[fmt](report))
@@ -136,6 +141,12 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
               help="Leave the first conflict in this new folder for a person to resolve.")
 @click.option("--continue", "resume", is_flag=True,
               help="Take the resolution made in the --worktree folder and go on.")
+@click.option("--abort", "abort", is_flag=True,
+              help="End the waiting rebase, whatever state it is in; the queues stay as they "
+                   "are and its worktree goes.")
+@click.option("--forget", "forget", metavar="PATCH",
+              help="Forget the remembered conflict resolutions of this patch (its file "
+                   "name), so that its next conflict waits for a person again.")
 @click.option("--push", is_flag=True,
               help="After a clean rebase, push riscv64/<new version> to the mirror (leased).")
 @click.option("--open-mr", "open_mr", is_flag=True,
@@ -146,8 +157,8 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
 @format_option
 @click.pass_obj
 def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force: bool,
-           range_diff: bool, worktree: Path | None, resume: bool, push: bool, open_mr: bool,
-           mr_target: str, fmt: str) -> None:
+           range_diff: bool, worktree: Path | None, resume: bool, abort: bool,
+           forget: str | None, push: bool, open_mr: bool, mr_target: str, fmt: str) -> None:
     """Carry a package's patch queue onto a new release, without a checkout.
 
     The queue of the package's current version is replayed on the new release's tag
@@ -161,11 +172,17 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     waits there, cherry-picked with its conflict markers. Resolve the files, `git add`
     them (committing is optional), then run `mirrorctl rebase PACKAGE --continue`.
     Resolutions are remembered with git rerere in patchsets/<package>/.rr-cache
-    (commit it with the queues) and reused when the same conflict comes up again.
+    (commit it with the queues) and reused when the same conflict comes up again;
+    --forget PATCH drops one patch's. --abort ends a waiting rebase in any state.
+
+    The new release's folder becomes the package's current queue: the next rebase,
+    classify, report and nightly carry from it (`version:` in mirrors.yaml is only
+    where the package starts).
 
     \b
-    Exit status 0 clean, 1 a patch conflicts, 2 bad usage (an --onto that is no tag
-    or version of the package, a bad queue).
+    Exit status 0 clean, 1 a patch conflicts (or conflict markers are left in a
+    resolution), 2 bad usage (an --onto that is no tag or version of the package, or
+    older than the current queue; a bad queue), 130/143 interrupted.
 
     \b
     Examples:
@@ -174,15 +191,25 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
       mirrorctl rebase scipy --onto 1.15.0 --keep-partial --format json
       mirrorctl rebase numpy --worktree /tmp/numpy-rebase   # then resolve, git add, and:
       mirrorctl rebase numpy --continue
+      mirrorctl rebase numpy --abort
+      mirrorctl rebase numpy --forget 0002-ENH-constants.patch
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.core.lock import workdir_lock
     from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
     from mirrorctl.queue.carry import RebaseOptions, continue_rebase, rebase_queue
 
+    if sum((resume, abort, forget is not None)) > 1:
+        raise click.UsageError("--continue, --abort and --forget go alone")
     if resume and (onto or worktree or keep_partial or force):
         raise click.UsageError("--continue goes on with the stopped rebase's own options; "
                                "pass only --range-diff and --format with it")
+    if (abort or forget is not None) and (onto or worktree or keep_partial or force or push
+                                          or range_diff):
+        raise click.UsageError("--abort and --forget take only --format")
+    if abort or forget is not None:
+        _end_or_forget(g, package, forget, fmt)
+        return
     if open_mr and not push:
         raise click.UsageError("--open-mr needs --push: the merge request shows the pushed "
                                "branch")
@@ -202,6 +229,32 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     g.echo(REBASE_RENDERERS[fmt](report))
     if report.status == "conflict" or report.push in ("refused", "rejected"):
         raise SystemExit(EXIT_FAILURE)
+
+
+def _end_or_forget(g: Globals, package: str, forget: str | None, fmt: str) -> None:
+    from mirrorctl.core.config import load_config
+    from mirrorctl.core.lock import workdir_lock
+    from mirrorctl.queue.carry import RebaseOptions, abort_rebase, forget_resolution
+
+    config = load_config(g.config_path)
+    [selected] = config.select([package])
+    options = RebaseOptions(workdir=g.workdir)
+    with workdir_lock(g.workdir, "rebase") as lock_fd:
+        runner = git_runner(g, config, lock_fd)
+        if forget is None:
+            ended = abort_rebase(config, selected, options, runner)
+            data = {"package": ended.package, "aborted": ended.ended,
+                    "worktrees": [str(w) for w in ended.worktrees], "detail": ended.detail}
+            text = f"{ended.package}: the waiting rebase is ended; {ended.detail}"
+        else:
+            done = forget_resolution(config, selected, forget, options, runner)
+            data = {"package": done.package, "patch": done.patch, "forgotten": done.forgotten}
+            text = (f"{done.package}: forgot {plural(done.forgotten, 'remembered resolution')} "
+                    f"of {done.patch}" if done.forgotten else
+                    f"{done.package}: no resolution of {done.patch} is remembered (those "
+                    "remembered before mirrorctl indexed them by patch go when "
+                    f"patchsets/{done.package}/.rr-cache is deleted)")
+    g.echo(json.dumps(data, indent=2) if fmt == "json" else text)
 
 
 def _apply_data(report: ApplyReport) -> dict[str, Any]:
@@ -282,8 +335,9 @@ def rebase_table(report: RebaseReport) -> str:
         lines.append(f"{report.patchset}: not written (a patch conflicts; --keep-partial "
                      "writes the others)")
     elif report.written == "nothing-to-carry":
-        lines.append(f"{report.patchset}: not written: every patch is upstream, nothing is "
-                     "left to carry")
+        lines.append(f"{report.patchset}: every patch is upstream, nothing is left to carry "
+                     "(the folder holds only a series file that says so; it is the current "
+                     "queue now)")
     else:
         lines.append(f"{report.patchset}: {report.written}")
     if report.push:

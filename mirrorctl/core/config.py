@@ -126,6 +126,12 @@ def _grades(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid("must be true or false")
+    return value
+
+
 def _pin_grade(value: Any) -> tuple[str, str]:
     if not isinstance(value, dict) or set(value) != {"level", "reason"}:
         raise _Invalid("must be {level: easy|medium|hard, reason: why}")
@@ -270,6 +276,8 @@ PACKAGE_KEYS: Mapping[str, Setting] = {
     "version": Setting(_version, None, "version whose patch queue is current"),
     "pypi": Setting(_package_name, None, "PyPI project name"),
     "rank": Setting(_positive_int, None, "download rank on PyPI"),
+    "pin": Setting(_bool, False, "true: version's queue stays current, whatever newer queue "
+                                 "folders hold (hold a package back)"),
     "pin_grade": Setting(_pin_grade, None, "a grade this package always gets, with why"),
     "mirror_web": Setting(_http_url, None, "the mirror's web page, when its git URL does not "
                                            "say it (for merge requests and links)"),
@@ -295,6 +303,7 @@ class Package:
     retries: int
     pin_grade: tuple[str, str] | None = None
     mirror_web: str | None = None
+    pin: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -449,7 +458,7 @@ class _Validator:
             return None
         return Package(name=name, upstream=upstream, mirror=mirror, version=values.get("version"),
                        pypi=values.get("pypi") or name, rank=values.get("rank"),
-                       pin_grade=values.get("pin_grade"),
+                       pin_grade=values.get("pin_grade"), pin=bool(values.get("pin", False)),
                        mirror_web=values.get("mirror_web") or web_url(mirror), **settings)
 
     def _mirror(self, name: str, url: str | None, template: str | None, path: KeyPath,

@@ -7,16 +7,20 @@ for anything unexpected.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
     "EXIT_FAILURE",
     "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "ConfigError",
     "ConfigProblem",
+    "FileSystemError",
     "GitError",
     "GitTimeout",
     "LockHeldError",
@@ -28,6 +32,8 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15)
 
 
 class MirrorctlError(Exception):
@@ -61,6 +67,35 @@ class ConfigError(MirrorctlError):
     def __init__(self, problems: Sequence[ConfigProblem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# What to do when the file system refuses a write, by errno.
+_FS_ADVICE = {
+    errno.ENOSPC: "free space on that file system, or write elsewhere",
+    errno.EDQUOT: "the disk quota is spent: free space, or write elsewhere",
+    errno.EROFS: "that file system is mounted read-only: write elsewhere (--workdir, -o, "
+                 "--out, `patchsets:` in mirrors.yaml)",
+    errno.EACCES: "mirrorctl may not write there: fix the permissions, or write elsewhere",
+    errno.EPERM: "mirrorctl may not write there: fix the permissions, or write elsewhere",
+    errno.ENOENT: "a folder on that path does not exist: create it, or write elsewhere",
+    errno.ENOTDIR: "a part of that path is a file, not a folder",
+    errno.EISDIR: "that path is a folder: name a file",
+}
+
+
+class FileSystemError(MirrorctlError):
+    """The file system refused to read or write a file: full, read-only, not allowed,
+    missing. One line with the path and what to do; exit 1 (2 when the path was an
+    argument that cannot work, such as a folder given as a file)."""
+
+    def __init__(self, error: OSError, what: str = "") -> None:
+        self.errno = error.errno
+        path = error.filename if error.filename is not None else ""
+        if error.errno in (errno.EISDIR, errno.ENOTDIR):
+            self.exit_code = EXIT_USAGE
+        advice = _FS_ADVICE.get(error.errno or 0, "")
+        super().__init__(f"{what or 'cannot write'} {path}: {error.strerror or error}"
+                         + (f"; {advice}" if advice else ""))
 
 
 class LockHeldError(MirrorctlError):

@@ -23,7 +23,7 @@ from mirrorctl.grade.grading import grade
 from mirrorctl.queue.branches import checked_version
 from mirrorctl.queue.carry import RebaseReport
 from mirrorctl.queue.engine import PatchOutcome, rebase_patches
-from mirrorctl.queue.patches import read_queue
+from mirrorctl.queue.patches import current_version, read_queue
 from mirrorctl.queue.replay import PatchDoesNotApply
 from mirrorctl.sync.cache import (
     newest_release,
@@ -31,6 +31,7 @@ from mirrorctl.sync.cache import (
     package_runner,
     release_tag,
     target_release,
+    upstream_problem,
 )
 
 __all__ = ["Classification", "ClassifyOptions", "classify_packages", "grade_rebase",
@@ -71,13 +72,16 @@ def _classify(config: Config, package: Package, options: ClassifyOptions,
         if isinstance(exc, UsageError) and options.onto is not None:
             raise  # a bad target for the one package asked about: exit 2
         # One package's trouble (no cache, no version) never stops the others.
-        return Classification(name=package.name, from_version=package.version, error=str(exc))
+        current = current_version(config, package)
+        return Classification(name=package.name, from_version=current, error=str(exc))
 
 
 def classify_package(config: Config, package: Package, options: ClassifyOptions,
                      runner: GitRunner) -> Classification:
     current = checked_version(None, package, config)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
+    if options.onto is None and (problem := upstream_problem(options.workdir, package)):
+        raise MirrorctlError(problem)
     onto = options.onto
     if onto is None:
         onto = newest_release(cache, package, above=current)
@@ -130,9 +134,10 @@ def _facts(cache: Repository, tag: str) -> BuildFacts:
 def _dry_run(config: Config, package: Package, cache: Repository, version: str,
              old_base: str, new_base: str,
              old_tag: str) -> tuple[list[PatchOutcome] | None, list[Reason]]:
-    """The rebase outcomes of the current queue (None: no queue), and reasons it gave."""
+    """The rebase outcomes of the current queue (None: no queue, or one that upstream took
+    whole), and reasons it gave."""
     queue, problems = read_queue(config.patchsets, package.name, version)
-    if not queue.directory.is_dir():
+    if not queue.directory.is_dir() or not (queue.patches or problems):
         return None, []
     if problems:
         return [], [Reason("queue-broken", str(problems[0]))]

@@ -17,7 +17,8 @@ from packaging.version import Version
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner
-from mirrorctl.sync.cache import new_releases, release_tags, tag_names
+from mirrorctl.queue.patches import current_version
+from mirrorctl.sync.cache import new_releases, open_cache, release_tags, tag_names, upstream_problem
 
 if TYPE_CHECKING:
     from mirrorctl.grade.pypi import PypiClient, PypiProject
@@ -44,17 +45,22 @@ class ReleaseList:
     pypi_error: str | None = None
     pypi_latest: str | None = None
     problems: tuple[str, ...] = field(default=())
+    upstream_unknown: bool = False  # the last sync could not read upstream
 
     @property
     def latest(self) -> str | None:
+        """The newest release known; None when upstream could not be read, since a
+        newer one may exist."""
+        if self.upstream_unknown:
+            return None
         return self.new[-1] if self.new else self.current
 
 
-def list_releases(names: Iterable[str], package: Package, *, pre: bool = False,
-                  limit: int = 3) -> ReleaseList:
-    new, tags, skipped = new_releases(names, package.tag_format, package.version, pre=pre,
+def list_releases(names: Iterable[str], package: Package, current: str | None, *,
+                  pre: bool = False, limit: int = 3) -> ReleaseList:
+    new, tags, skipped = new_releases(names, package.tag_format, current, pre=pre,
                                       limit=limit)
-    return ReleaseList(name=package.name, current=package.version, new=tuple(new), tags=tags,
+    return ReleaseList(name=package.name, current=current, new=tuple(new), tags=tags,
                        skipped=skipped)
 
 
@@ -91,15 +97,16 @@ def check_releases(config: Config, packages: Sequence[Package], options: Release
 
 def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitRunner,
          client: PypiClient | None) -> ReleaseList:
-    from mirrorctl.sync.cache import open_cache
-
+    current = current_version(config, package)
     try:
         cache = open_cache(options.workdir, package, runner)
     except UsageError as exc:
-        return ReleaseList(name=package.name, current=package.version, new=(), tags={},
+        return ReleaseList(name=package.name, current=current, new=(), tags={},
                            problems=(str(exc),))
     names = tag_names(cache)  # one read of the tags serves both questions
-    found = list_releases(names, package, pre=options.pre, limit=options.limit)
+    found = list_releases(names, package, current, pre=options.pre, limit=options.limit)
+    if problem := upstream_problem(options.workdir, package):
+        found = replace(found, upstream_unknown=True, problems=(problem,))
     if client is None:
         return found
     from mirrorctl.grade.pypi import riscv64_coverage
@@ -109,7 +116,7 @@ def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitR
     except MirrorctlError as exc:  # PypiError: the one package is marked, the others go on
         return replace(found, pypi_error=str(exc))
     all_tags = release_tags(names, package.tag_format, pre=options.pre)
-    flags = cross_check([r.text for r in all_tags.values()], project, package.version,
+    flags = cross_check([r.text for r in all_tags.values()], project, current,
                         pre=options.pre)
     versions = project.versions()
     latest = versions[-1] if versions else None

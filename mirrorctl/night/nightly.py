@@ -14,19 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mirrorctl.core.config import Config, Package
-from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.errors import FileSystemError, MirrorctlError
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
 from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport, rebase_queue
+from mirrorctl.queue.patches import queue_dir
 from mirrorctl.report.report import Report, build_report, write_record
 from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 
 if TYPE_CHECKING:
     from mirrorctl.upstream.forge import ForgeSettings
 
-__all__ = ["NightlyOptions", "NightlyResult", "run_nightly"]
+__all__ = ["Need", "NightlyOptions", "NightlyResult", "run_nightly"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +39,27 @@ class NightlyOptions:
     stamp: str  # when the run started, for the history record (the CLI reads the clock)
 
 
+@dataclass(frozen=True)
+class Need:
+    """One thing that needs a person after the night: which package, what kind of thing,
+    the ref or patch it is about (or ""), and the detail."""
+
+    package: str
+    kind: str  # sync-failed, ref-needs-decision, releases-unknown, conflict, push-refused,
+    # rebase-failed, history-not-written
+    subject: str
+    detail: str
+
+    def __str__(self) -> str:  # the line the table and the JSON's needs_human show
+        if not self.package:
+            return self.detail
+        if self.kind == "conflict":
+            return f"{self.package}: {self.subject} {self.detail}"
+        if self.kind == "ref-needs-decision":
+            return f"{self.package}: {self.subject}: {self.detail}"
+        return f"{self.package}: {self.detail}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class NightlyResult:
     sync: SyncReport
@@ -45,8 +67,12 @@ class NightlyResult:
     rebases: tuple[RebaseReport, ...]
     rebase_errors: tuple[tuple[str, str], ...]  # (package, error)
     report: Report
-    needs_human: tuple[str, ...]
-    history: Path
+    needs: tuple[Need, ...]
+    history: Path | None  # None when the record could not be written (a need says why)
+
+    @property
+    def needs_human(self) -> tuple[str, ...]:
+        return tuple(str(need) for need in self.needs)
 
 
 def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOptions,
@@ -56,8 +82,8 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                            runner, sleep=sleep, progress=progress)
     found = check_releases(config, packages, ReleaseOptions(workdir=options.workdir), runner)
     due = [package for package, releases in zip(packages, found, strict=True)
-           if releases.new and package.version is not None
-           and (config.patchsets / package.name / package.version).is_dir()]
+           if releases.new and releases.current is not None
+           and _carries_patches(queue_dir(config.patchsets, package.name, releases.current))]
     rebases: list[RebaseReport] = []
     errors: list[tuple[str, str]] = []
     if due:
@@ -73,7 +99,9 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                                                  forges=options.forges, target="main")
             rebases.append(rebased)
             outcome, detail = rebased.status, ""
-        except MirrorctlError as exc:  # one package's trouble never stops the others
+        except (MirrorctlError, OSError) as exc:  # one package's trouble stops no other
+            if isinstance(exc, OSError):  # its queue folder is read-only, the disk full, ...
+                exc = FileSystemError(exc)
             errors.append((package.name, str(exc)))
             outcome, detail = "failed", str(exc)
         progress.finish(package.name, outcome, detail)
@@ -81,22 +109,36 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
                           progress=progress)
     needs = _needs_human(synced, found, rebases, errors, report)
-    history = write_record(options.workdir, options.stamp, report, needs)
+    history: Path | None = None
+    try:
+        history = write_record(options.workdir, options.stamp, report,
+                               [str(n) for n in needs])
+    except OSError as exc:  # the report is still shown; the person learns why it is not kept
+        needs.append(Need("", "history-not-written", "",
+                          f"the history record is not written: {FileSystemError(exc)}"))
     return NightlyResult(sync=synced, releases=tuple(found), rebases=tuple(rebases),
-                         rebase_errors=tuple(errors), report=report, needs_human=tuple(needs),
+                         rebase_errors=tuple(errors), report=report, needs=tuple(needs),
                          history=history)
+
+
+def _carries_patches(queue: Path) -> bool:
+    """A queue folder with patches in it (one upstream took whole has none to carry)."""
+    return queue.is_dir() and any(queue.glob("*.patch"))
 
 
 def _needs_human(synced: SyncReport, found: Sequence[ReleaseList],
                  rebases: Sequence[RebaseReport], errors: Sequence[tuple[str, str]],
-                 report: Report) -> list[str]:
-    needs = [f"{p.name}: sync failed: {p.error}" for p in synced.packages if p.error]
-    needs += [f"{p.name}: {u.ref}: {u.detail}" for p in synced.packages for u in p.refs
-              if u.needs_human]
-    needs += [f"{r.name}: {problem}" for r in found for problem in r.problems]
-    needs += [f"{r.package}: {o.patch.name} conflicts on {r.onto}" for r in rebases
-              for o in r.result.outcomes if o.outcome == "conflict"]
-    needs += [f"{r.package}: pushing {r.branch} was {r.push}: {r.push_detail}" for r in rebases
-              if r.push in ("refused", "rejected")]
-    needs += [f"{name}: rebase failed: {error}" for name, error in errors]
+                 report: Report) -> list[Need]:
+    needs = [Need(p.name, "sync-failed", "", f"sync failed: {p.error}")
+             for p in synced.packages if p.error]
+    needs += [Need(p.name, "ref-needs-decision", u.ref, u.detail) for p in synced.packages
+              for u in p.refs if u.needs_human]
+    needs += [Need(r.name, "releases-unknown", "", problem) for r in found
+              for problem in r.problems]
+    needs += [Need(r.package, "conflict", o.patch.name, f"conflicts on {r.onto}")
+              for r in rebases for o in r.result.outcomes if o.outcome == "conflict"]
+    needs += [Need(r.package, "push-refused", r.branch, f"pushing {r.branch} was {r.push}: "
+                   f"{r.push_detail}") for r in rebases if r.push in ("refused", "rejected")]
+    needs += [Need(name, "rebase-failed", "", f"rebase failed: {error}")
+              for name, error in errors]
     return needs

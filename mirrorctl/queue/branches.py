@@ -17,7 +17,7 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import ConfigError, GitError, UsageError
 from mirrorctl.core.files import replace_dir, same_files
 from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
-from mirrorctl.queue.patches import PatchQueue, queue_dir, read_queue
+from mirrorctl.queue.patches import PatchFile, PatchQueue, current_version, queue_dir, read_queue
 from mirrorctl.queue.replay import AppliedPatch, apply_queue
 from mirrorctl.sync.cache import open_cache, package_runner, release_tag
 
@@ -82,9 +82,10 @@ def checked_queue(config: Config, package: Package, version: str) -> PatchQueue:
 
 def checked_version(version: str | None, package: Package, config: Config) -> str:
     """A version from the command line or mirrors.yaml; it becomes a path and a ref name."""
-    version = version or package.version
+    version = version or current_version(config, package)
     if version is None:
-        raise UsageError(f"{package.name} has no version in {config.path}; pass --version")
+        raise UsageError(f"{package.name} has no version in {config.path} and no queue folder "
+                         "under patchsets/; pass --version")
     try:
         Version(version)
     except InvalidVersion:
@@ -140,6 +141,7 @@ class ExportOptions:
     base: str  # a release tag, or a version that tag_format turns into one
     from_branch: str  # a branch of the mirror
     version: str | None = None
+    force: bool = False  # replace a queue that differs from the branch
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,7 +178,10 @@ def export_queue(config: Config, package: Package, options: ExportOptions,
             cache.git("format-patch", "--quiet", *FORMAT_PATCH_STABLE, "-o", str(staging),
                       f"refs/tags/{tag}..{_EXPORT_REF}")
             names = _checked_export(staging, options.from_branch)
+            names = _keep_unchanged_patches(cache, staging, directory, names)
             changed = not same_files(staging, directory)
+            if changed and directory.is_dir() and not options.force:
+                raise UsageError(_differs(directory, names))
             if changed:
                 replace_dir(staging, directory)
         finally:
@@ -232,6 +237,49 @@ def _checked_export(staging: Path, branch: str) -> tuple[str, ...]:
     if problems:
         raise ConfigError([replace(p, file=f"{branch}: {Path(p.file).name}") for p in problems])
     return tuple(p.name for p in queue.patches)
+
+
+def _keep_unchanged_patches(cache: Repository, staging: Path, directory: Path,
+                            names: tuple[str, ...]) -> tuple[str, ...]:
+    """Where an exported patch is one the queue already holds (same author, date, message
+    and change), put the queue's own file in its place, bytes and name: exporting what was
+    applied rewrites nothing, whatever options wrote the queue's files ([PATCH 1/2]
+    subjects, a diffstat, a signature). The names in order come back."""
+    old_queue, problems = read_queue(directory.parent.parent, directory.parent.name,
+                                     directory.name)
+    if problems or not old_queue.patches:
+        return names
+    new_queue, _ = read_queue(staging.parent.parent, staging.parent.name, staging.name)
+    old_ids = {_identity(cache, p): p for p in old_queue.patches}
+    files: dict[str, bytes] = {}  # name -> bytes, in the branch's order
+    for patch in new_queue.patches:
+        same = old_ids.get(_identity(cache, patch))
+        source = same if same is not None and same.name not in files else patch
+        if source.name in files:
+            return names  # two patches would share a name: keep what format-patch wrote
+        files[source.name] = source.path.read_bytes()
+    for patch in new_queue.patches:
+        patch.path.unlink()
+    for name, data in files.items():
+        (staging / name).write_bytes(data)
+    kept = list(files)
+    if (directory / "series").is_file() or sorted(kept) != kept:
+        # The queue's own names keep their order only through a series file.
+        (staging / "series").write_text("".join(f"{name}\n" for name in kept),
+                                        encoding="utf-8")
+    return tuple(kept)
+
+
+def _identity(cache: Repository, patch: PatchFile) -> tuple[str, str, str, str]:
+    patch_id = cache.git("patch-id", "--stable", input=patch.diff).stdout.split(" ")[0]
+    return patch.author, patch.date, patch.message, patch_id
+
+
+def _differs(directory: Path, names: tuple[str, ...]) -> str:
+    old = sorted(p.name for p in directory.iterdir() if p.name != "series")
+    return (f"{directory} holds a different queue ({', '.join(old) or 'no patches'}) than the "
+            f"branch gives ({', '.join(names)}); pass --force to replace it, or --version to "
+            "write another folder")
 
 
 def remove_stale_staging(folder: Path) -> None:

@@ -5,6 +5,7 @@ remembered beside the queue for the next time the same conflict comes up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
@@ -27,15 +28,23 @@ from mirrorctl.queue.branches import (
     remove_stale_staging,
 )
 from mirrorctl.queue.engine import PatchOutcome, RebaseResult, rebase_patches
-from mirrorctl.queue.patches import PatchQueue
+from mirrorctl.queue.patches import PARTIAL_MARK, PatchQueue
 from mirrorctl.queue.replay import commit_patch
-from mirrorctl.queue.resolve import Resolutions, open_worktree, remove_worktree, take_resolution
-from mirrorctl.sync.cache import open_cache, package_runner, release_tag, target_release
+from mirrorctl.queue.resolve import (
+    Resolutions,
+    conflict_ids,
+    open_worktree,
+    remove_person_worktrees,
+    remove_worktree,
+    take_resolution,
+)
+from mirrorctl.sync.cache import cache_dir, open_cache, package_runner, release_tag, target_release
 
-__all__ = ["RebaseOptions", "RebaseReport", "continue_rebase", "rebase_queue"]
+__all__ = ["AbortReport", "ForgetReport", "RebaseOptions", "RebaseReport", "abort_rebase",
+           "continue_rebase", "forget_resolution", "rebase_queue"]
 
-# nothing-to-carry: every patch went upstream, so no queue folder is written (a missing
-# queue means "no patches" to sync, classify and the nightly alike).
+# nothing-to-carry: every patch went upstream; the new release's folder is written with
+# only a series file saying so, and is the package's current (empty) queue from then on.
 WriteResult = Literal["written", "unchanged", "not-written", "nothing-to-carry"]
 
 
@@ -97,7 +106,7 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     if _state_path(options.workdir, package).exists():
         raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, or "
-                         f"delete {_state_path(options.workdir, package)} to start again")
+                         f"end it with `mirrorctl rebase {package.name} --abort`")
     # What killed runs left; no worktree of a person waits (that needs --continue), and
     # we hold the work-directory lock, so no git of ours is running.
     remove_stale_scratch(cache)
@@ -112,17 +121,24 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
     path = _state_path(options.workdir, package)
     if not path.is_file():
         raise UsageError(f"no rebase of {package.name} is waiting for --continue")
-    state = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        state["from"], state["to"], state["onto"], state["worktree"]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+        raise UsageError(f"the waiting rebase of {package.name} cannot be read ({path}: {exc}); "
+                         f"end it with `mirrorctl rebase {package.name} --abort`") from None
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     run = _prepare(config, package, cache, state["from"], state["to"], state["onto"])
     names = [p.name for p in run.queue.patches]
     if names != state["patches"]:
         raise UsageError(f"the queue of {package.name} {state['from']} changed since the rebase "
-                         f"stopped; delete {path} and rebase again")
+                         f"stopped; end this rebase with `mirrorctl rebase {package.name} "
+                         "--abort` and rebase again")
     worktree = Path(state["worktree"])
-    tree = take_resolution(cache, worktree, state["waiting_on"])
-    run.resolutions.save()
     waiting = run.queue.patches[len(state["decided"])]
+    tree = take_resolution(cache, worktree, state["waiting_on"])
+    run.resolutions.note(state.get("conflict_ids", []), waiting.name)
+    run.resolutions.save()
     commit = commit_patch(cache, tree, state["waiting_on"], waiting)
     decided = [*(_outcome_from_json(o, run.queue) for o in state["decided"]),
                PatchOutcome(patch=waiting, outcome="merged", files=waiting.files,
@@ -158,7 +174,8 @@ def _finish(run: _Run, options: RebaseOptions, result: RebaseResult) -> RebaseRe
     target = run.config.patchsets / run.package.name / run.new_version
     written: WriteResult = "not-written"
     if result.status == "clean" or options.keep_partial:
-        written = _write_rebased(run.cache, run.queue, result, target, force=options.force)
+        written = _write_rebased(run.cache, run.queue, result, target, onto=run.new_tag,
+                                 force=options.force)
     worktree = waiting = None
     if result.status == "conflict" and options.worktree is not None:
         worktree = options.worktree.resolve()
@@ -190,15 +207,69 @@ def _stop_for_a_person(run: _Run, options: RebaseOptions, result: RebaseResult,
     index = next(i for i, o in enumerate(result.outcomes) if o.outcome == "conflict")
     onto = result.head_before(index, run.new_base)
     open_worktree(run.cache, worktree, onto, result.old_commits[index])
+    ids = conflict_ids(run.cache, worktree)
     state = {
         "from": run.queue.version, "to": run.new_version, "onto": run.new_tag,
         "worktree": str(worktree), "waiting_on": onto,
         "patches": [p.name for p in run.queue.patches],
         "decided": [_outcome_json(o) for o in result.outcomes[:index]],
         "keep_partial": options.keep_partial, "force": options.force,
+        "conflict_ids": ids,
     }
     atomic_write_text(_state_path(options.workdir, run.package), json.dumps(state, indent=1))
     return result.outcomes[index].patch.name
+
+
+@dataclass(frozen=True, kw_only=True)
+class AbortReport:
+    package: str
+    ended: bool  # a waiting rebase was found and ended
+    worktrees: tuple[Path, ...]  # the worktrees removed
+    detail: str
+
+
+def abort_rebase(config: Config, package: Package, options: RebaseOptions,
+                 runner: GitRunner) -> AbortReport:
+    """End a waiting rebase whatever its state: worktree gone, state file corrupt or
+    missing. The queues are not touched; the worktree of the person goes."""
+    path = _state_path(options.workdir, package)
+    recorded: Path | None = None
+    with contextlib.suppress(OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
+        recorded = Path(json.loads(path.read_text(encoding="utf-8"))["worktree"])
+    removed: list[Path] = []
+    cache_path = cache_dir(options.workdir, package.name)
+    if (cache_path / "HEAD").is_file():
+        cache = Repository(cache_path, package_runner(runner, package))
+        removed = remove_person_worktrees(cache, recorded)
+        remove_stale_scratch(cache)
+    ended = path.exists() or path.is_symlink() or bool(removed)
+    path.unlink(missing_ok=True)
+    if not ended:
+        raise UsageError(f"no rebase of {package.name} is waiting: nothing to abort")
+    detail = (f"removed the worktree {', '.join(map(str, removed))}" if removed
+              else "its worktree was already gone")
+    return AbortReport(package=package.name, ended=ended, worktrees=tuple(removed),
+                       detail=detail)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForgetReport:
+    package: str
+    patch: str
+    forgotten: int
+
+
+def forget_resolution(config: Config, package: Package, patch: str, options: RebaseOptions,
+                      runner: GitRunner) -> ForgetReport:
+    """Forget the remembered conflict resolutions of one patch, in the queue's .rr-cache and
+    in the cache's copy of it."""
+    if _state_path(options.workdir, package).exists():
+        raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it or "
+                         f"--abort it first")
+    cache = open_cache(options.workdir, package, package_runner(runner, package))
+    resolutions = Resolutions(cache, config.patchsets / package.name / ".rr-cache")
+    return ForgetReport(package=package.name, patch=patch,
+                        forgotten=resolutions.forget(patch))
 
 
 def _state_path(workdir: Path, package: Package) -> Path:
@@ -220,9 +291,13 @@ def _outcome_from_json(data: dict[str, Any], queue: PatchQueue) -> PatchOutcome:
 
 
 def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, target: Path,
-                   *, force: bool) -> WriteResult:
+                   *, onto: str, force: bool) -> WriteResult:
     """Write the carried queue whole: applied patches keep their bytes, merged ones are
-    regenerated under their old names, upstreamed and conflicting ones are left out."""
+    regenerated under their old names, upstreamed and conflicting ones are left out. When
+    upstream took every patch, the folder holds a series file that says so."""
+    if not any(o.outcome in ("applied", "merged") for o in result.outcomes) \
+            and any(o.outcome == "conflict" for o in result.outcomes):
+        return "not-written"  # --keep-partial with nothing but conflicts: nothing to write
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(target.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".export-{target.name}-", dir=target.parent))
@@ -239,15 +314,26 @@ def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, t
                 continue
             kept.append(outcome.patch.name)
         if not kept:
-            return "nothing-to-carry"
-        if (queue.directory / "series").is_file():
+            # The folder is still written, so that the new release is the current queue
+            # (empty) from which the next one is carried, and a build finds its folder.
+            (staging / "series").write_text(
+                f"# Nothing left to carry: every patch of {queue.version} is upstream in "
+                f"{onto}.\n", encoding="utf-8")
+        elif conflicts := [o.patch.name for o in result.outcomes if o.outcome == "conflict"]:
+            # --keep-partial: a queue to try builds with, never the current one (the next
+            # release is carried from the whole queue, so no patch is lost).
+            (staging / "series").write_text(
+                f"{PARTIAL_MARK} {', '.join(conflicts)} conflicted on {onto} and is left out; "
+                "this queue is never current\n" + "".join(f"{name}\n" for name in kept),
+                encoding="utf-8")
+        elif (queue.directory / "series").is_file():
             (staging / "series").write_text("".join(f"{name}\n" for name in kept))
         if same_files(staging, target):
-            return "unchanged"
+            return "unchanged" if kept else "nothing-to-carry"
         if target.exists() and not force:
             raise UsageError(f"{target} exists and differs from this rebase's result; pass "
                              "--force to replace it")
         replace_dir(staging, target)
-        return "written"
+        return "written" if kept else "nothing-to-carry"
     finally:
         shutil.rmtree(staging, ignore_errors=True)

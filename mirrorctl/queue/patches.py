@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import ConfigProblem
 
 if TYPE_CHECKING:
@@ -31,9 +32,13 @@ __all__ = [
     "UpstreamStatus",
     "changed_paths",
     "check_queues",
+    "conflict_markers",
+    "current_version",
+    "is_partial",
     "parse_patch",
     "parse_upstream_status",
     "queue_dir",
+    "queue_versions",
     "read_queue",
 ]
 
@@ -114,6 +119,54 @@ class PatchQueue:
 
 def queue_dir(patchsets: Path, package: str, version: str) -> Path:
     return patchsets / package / version
+
+
+def queue_versions(patchsets: Path, package: str) -> list[str]:
+    """The versions of a package's queue folders, oldest first (PEP 440 order); hidden
+    folders (.rr-cache) and names that are no version are not queues."""
+    from packaging.version import InvalidVersion, Version
+
+    found = []
+    folder = patchsets / package
+    for entry in folder.iterdir() if folder.is_dir() else ():
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        try:
+            found.append((Version(entry.name), entry.name))
+        except InvalidVersion:
+            continue
+    return [name for _, name in sorted(found)]
+
+
+def current_version(config: Config, package: Package) -> str | None:
+    """The version whose queue is the package's current one: the newest whole queue folder
+    at or after mirrors.yaml's `version:` (a partial one, written by --keep-partial, never
+    is), else `version:` itself; `pin: true` holds it at `version:`. A release carried by
+    `rebase` becomes current this way, without a hand edit."""
+    from packaging.version import Version
+
+    start = package.version
+    if package.pin:
+        return start
+    floor = Version(start) if start is not None else None
+    for version in reversed(queue_versions(config.patchsets, package.name)):
+        if floor is not None and Version(version) < floor:
+            break
+        if not is_partial(queue_dir(config.patchsets, package.name, version)):
+            return version
+    return start
+
+
+PARTIAL_MARK = "# partial:"  # the first line of the series file of a partial queue
+
+
+def is_partial(directory: Path) -> bool:
+    """A queue written by --keep-partial: a patch that conflicted is missing from it."""
+    try:
+        with (directory / "series").open("rb") as series:
+            return series.readline().startswith(PARTIAL_MARK.encode())
+    except OSError:
+        return False
 
 
 def parse_upstream_status(message: str, *, first_line: int = 1) -> UpstreamStatus:
@@ -255,6 +308,10 @@ def _check_diff(diff: str, first_line: int) -> tuple[str, ...]:
 
     diff = _strip_signature(diff)
     _check_hunks(diff, first_line)
+    if markers := conflict_markers(diff, first_line):
+        line, marker = markers[0]
+        raise _Problem(f"adds a conflict marker ({marker}): a conflict left unresolved; "
+                       "resolve it and export the patch again", line)
     try:
         patch_set = PatchSet(diff)
     except UnidiffParseError as exc:
@@ -318,6 +375,32 @@ def _check_hunks(diff: str, first_line: int) -> None:
     if old != 0 or new != 0:
         raise _Problem("malformed diff: the hunk's lines do not match the counts in its header",
                        header)
+
+
+_MARKER = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)|^={7}$")
+
+
+def conflict_markers(diff: str, first_line: int = 1) -> list[tuple[int, str]]:
+    """(line, marker) of every added line of `diff` that is a leftover conflict marker:
+    <<<<<<<, ||||||| and >>>>>>> wherever they are added, ======= only in a file where one of
+    those is added too (alone it is an underline in reStructuredText)."""
+    found: list[tuple[int, str]] = []
+    in_file: list[tuple[int, str]] = []
+
+    def close_file() -> None:
+        if any(marker != "=======" for _, marker in in_file):
+            found.extend(in_file)
+        in_file.clear()
+
+    for number, line in enumerate(diff.split("\n"), first_line):
+        if line.startswith("diff --git "):
+            close_file()
+        elif line.startswith("+") and not line.startswith("+++ "):
+            match = _MARKER.match(line[1:])
+            if match:
+                in_file.append((number, line[1:8]))
+    close_file()
+    return found
 
 
 def changed_paths(diff: str) -> tuple[str, ...]:

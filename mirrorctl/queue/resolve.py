@@ -11,43 +11,105 @@ holding just the conflicted files when a remembered resolution may apply.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.files import replace_dir
 from mirrorctl.core.git import Completed, Repository
+from mirrorctl.queue.patches import conflict_markers
 
-__all__ = ["Resolutions", "open_worktree", "remove_worktree", "take_resolution"]
+__all__ = ["Resolutions", "conflict_ids", "leftover_markers", "open_worktree",
+           "remove_person_worktrees", "remove_worktree", "take_resolution"]
 
 _RERERE = ("-c", "rerere.enabled=true", "-c", "rerere.autoUpdate=true")
+_INDEX = "mirrorctl-patches.json"  # conflict id -> the patch it belongs to (no number)
+_CONFLICT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_MARKER_LINE = re.compile(rb"^(<{7}|>{7}|\|{7})(?: |$)")
+_NEW_START = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)")
 
 
 class Resolutions:
-    """The rerere data of one package: kept in `store`, used in `cache`."""
+    """The rerere data of one package: kept in `store` (patchsets/<package>/.rr-cache, the
+    one place it lives), used in `cache`, whose copy is derived from the store at each
+    load. An index in the store names the patch each resolution belongs to, so that one
+    patch's resolutions can be forgotten."""
 
     def __init__(self, cache: Repository, store: Path) -> None:
         self.cache = cache
         self.store = store
         self._git_side = cache.git_dir / "rr-cache"
+        self._taken: dict[str, str] = {}  # conflict id -> patch, learnt in this run
 
     def load(self) -> None:
+        """Make the cache's resolutions exactly the store's: one a person deleted there is
+        gone. Conflicts recorded without a resolution yet (a rebase waiting for a person)
+        stay, so that rerere can learn their resolution."""
+        if self._git_side.is_dir():
+            for entry in self._git_side.iterdir():
+                if any(entry.glob("postimage*")) and not (self.store / entry.name).is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
         if self.store.is_dir():
-            shutil.copytree(self.store, self._git_side, dirs_exist_ok=True)
+            shutil.copytree(self.store, self._git_side, ignore=shutil.ignore_patterns(_INDEX),
+                            dirs_exist_ok=True)
+
+    def note(self, conflict_ids: list[str], patch: str) -> None:
+        """These conflicts are `patch`'s: the next save indexes their resolutions so."""
+        self._taken.update(dict.fromkeys(conflict_ids, _unnumbered(patch)))
 
     def save(self) -> None:
         """Add the cache's resolutions to the store, which is swapped in whole: a run killed
         while copying leaves it as it was, never with a truncated postimage that the
-        next rebase would apply as a resolution."""
+        next rebase would apply as a resolution. A resolution that holds a conflict
+        marker is never kept."""
         if not (self._git_side.is_dir() and any(self._git_side.iterdir())):
             return
+        for entry in list(self._git_side.iterdir()):
+            if _holds_markers(entry):
+                shutil.rmtree(entry, ignore_errors=True)
+        index = {**self._index(), **self._taken}
+        self._write_store(lambda staging: shutil.copytree(self._git_side, staging,
+                                                          dirs_exist_ok=True), index)
+
+    def forget(self, patch: str) -> int:
+        """Forget every resolution remembered for `patch` (its file name, with or without its
+        number); how many were forgotten."""
+        name = _unnumbered(patch)
+        index = self._index()
+        gone = sorted(conflict_id for conflict_id, owner in index.items() if owner == name)
+        if gone:
+            def drop(staging: Path) -> None:
+                for conflict_id in gone:
+                    shutil.rmtree(staging / conflict_id, ignore_errors=True)
+            self._write_store(drop, {k: v for k, v in index.items() if v != name})
+        for conflict_id in gone:
+            shutil.rmtree(self._git_side / conflict_id, ignore_errors=True)
+        return len(gone)
+
+    def _index(self) -> dict[str, str]:
+        try:
+            data = json.loads((self.store / _INDEX).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def _write_store(self, change: Callable[[Path], object], index: dict[str, str]) -> None:
         self.store.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".rr-cache-", dir=self.store.parent))
         try:
             if self.store.is_dir():
                 shutil.copytree(self.store, staging, dirs_exist_ok=True)
-            shutil.copytree(self._git_side, staging, dirs_exist_ok=True)
+            change(staging)
+            known = {p.name for p in staging.iterdir() if p.is_dir()}
+            kept = {k: v for k, v in sorted(index.items()) if k in known}
+            if kept or (staging / _INDEX).exists():
+                (staging / _INDEX).write_text(json.dumps(kept, indent=1) + "\n",
+                                              encoding="utf-8")
             replace_dir(staging, self.store)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -92,6 +154,31 @@ _IDENTITY = {"GIT_AUTHOR_NAME": "mirrorctl", "GIT_AUTHOR_EMAIL": "mirrorctl@inva
              "GIT_COMMITTER_NAME": "mirrorctl", "GIT_COMMITTER_EMAIL": "mirrorctl@invalid"}
 
 
+def _unnumbered(patch: str) -> str:
+    """A patch's name without its number, which a rebase may change."""
+    return re.sub(r"^\d+-", "", patch)
+
+
+def _holds_markers(entry: Path) -> bool:
+    for postimage in entry.glob("postimage*"):
+        with contextlib.suppress(OSError):
+            if any(_MARKER_LINE.match(line) for line in postimage.read_bytes().split(b"\n")):
+                return True
+    return False
+
+
+def conflict_ids(cache: Repository, worktree: Path) -> list[str]:
+    """The rerere ids of the conflicts waiting in `worktree` (git lists them in MERGE_RR)."""
+    where = Path(cache.runner.run(["-C", str(worktree), "rev-parse", "--git-path",
+                                   "MERGE_RR"]).stdout.strip())
+    try:
+        entries = (where if where.is_absolute() else worktree / where).read_bytes()
+    except OSError:
+        return []
+    ids = (entry.split(b"\t", 1)[0].decode("ascii", "replace") for entry in entries.split(b"\0"))
+    return [conflict_id for conflict_id in ids if _CONFLICT_ID.fullmatch(conflict_id)]
+
+
 def unmerged_paths(cache: Repository, worktree: Path) -> list[str]:
     out = cache.runner.run(["-C", str(worktree), "diff", "--name-only", "--diff-filter=U"]).stdout
     return sorted(set(out.split()))
@@ -109,26 +196,91 @@ def open_worktree(cache: Repository, directory: Path, onto: str, commit: str) ->
 
 def take_resolution(cache: Repository, directory: Path, expected_head: str) -> str:
     """The tree a person made in the worktree: their commit on `expected_head`, or the index
-    they resolved and `git add`ed. rerere records the resolution on the way."""
+    they resolved and `git add`ed. rerere records the resolution on the way, and only a
+    resolution without conflict markers: one with markers is refused, file and line."""
     if not (directory / ".git").exists():
-        raise UsageError(f"the rebase worktree {directory} is gone; run the rebase again "
-                         "with --worktree")
+        raise UsageError(f"the rebase worktree {directory} is gone; end this rebase with "
+                         "`mirrorctl rebase PACKAGE --abort` and rebase again with --worktree")
     left = unmerged_paths(cache, directory)
     if left:
         raise MirrorctlError(f"conflicts remain in {directory}: {', '.join(left)}; resolve "
                              "them, `git add` them, then run --continue again")
     here = ["-C", str(directory)]
-    cache.runner.run([*here, *_RERERE, "rerere"], check=False, env=_IDENTITY)
     head = cache.runner.run([*here, "rev-parse", "HEAD"]).stdout.strip()
     if head != expected_head:
         parent = cache.runner.run([*here, "rev-parse", "HEAD^"], check=False).stdout.strip()
         if parent != expected_head:
             raise MirrorctlError(f"{directory}: HEAD moved beyond the patch being resolved; "
                                  f"leave one commit (or none) on top of {expected_head[:12]}")
-        return cache.runner.run([*here, "rev-parse", "HEAD^{tree}"]).stdout.strip()
-    return cache.runner.run([*here, "write-tree"]).stdout.strip()
+        tree = cache.runner.run([*here, "rev-parse", "HEAD^{tree}"]).stdout.strip()
+    else:
+        tree = cache.runner.run([*here, "write-tree"]).stdout.strip()
+    markers = leftover_markers(cache, expected_head, tree)
+    if markers:
+        shown = "; ".join(f"{directory / path}:{line}: {marker}"
+                          for path, line, marker in markers[:5])
+        raise MirrorctlError(f"the resolution still holds conflict markers: {shown}"
+                             + (f" (and {len(markers) - 5} more)" if len(markers) > 5 else "")
+                             + "; edit them away, `git add` the files, then run --continue "
+                               "again")
+    cache.runner.run([*here, *_RERERE, "rerere"], check=False, env=_IDENTITY)
+    return tree
+
+
+def leftover_markers(cache: Repository, base: str, tree: str) -> list[tuple[str, int, str]]:
+    """(path, line, marker) of the conflict markers among the lines `tree` adds to `base`."""
+    diff = cache.git("diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", base,
+                     tree).stdout
+    found: list[tuple[str, int, str]] = []
+    path, line = "", 0
+    marked = {number: marker for number, marker in conflict_markers(diff)}
+    for number, text in enumerate(diff.split("\n"), 1):
+        if text.startswith("+++ "):
+            path = text[4:].removeprefix("b/")
+        elif hunk := _NEW_START.match(text):
+            line = int(hunk.group(1))
+        elif text.startswith("+"):
+            if number in marked:
+                found.append((path, line, marked[number]))
+            line += 1
+    return found
 
 
 def remove_worktree(cache: Repository, directory: Path) -> None:
     cache.git("worktree", "remove", "--force", str(directory), check=False)
     cache.git("worktree", "prune", check=False)
+
+
+def remove_person_worktrees(cache: Repository, recorded: Path | None) -> list[Path]:
+    """Remove the worktrees opened for a person in `cache` (not mirrorctl's own scratch
+    ones), and `recorded` if it is one whose registration is gone; the removed paths."""
+    git_dir = cache.git_dir.resolve()
+    found: set[Path] = set()
+    for registration in cache.git_dir.glob("worktrees/*/gitdir"):
+        with contextlib.suppress(OSError):
+            dot_git = Path(registration.read_text(encoding="utf-8").strip())
+            where = (registration.parent / dot_git).resolve().parent
+            if not (where.is_relative_to(git_dir)
+                    and where.relative_to(git_dir).parts[0].startswith("mirrorctl-")):
+                found.add(where)
+    if recorded is not None and _points_into(recorded, git_dir):
+        found.add(recorded.resolve())
+    removed = []
+    for worktree in sorted(found):
+        cache.git("worktree", "remove", "--force", str(worktree), check=False)
+        if worktree.exists() and _points_into(worktree, git_dir):
+            shutil.rmtree(worktree, ignore_errors=True)  # its registration was already gone
+        removed.append(worktree)
+    cache.git("worktree", "prune", check=False)
+    return removed
+
+
+def _points_into(worktree: Path, git_dir: Path) -> bool:
+    """True when `worktree` is a worktree of the repository at `git_dir`."""
+    try:
+        text = (worktree / ".git").read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    target = Path(text.removeprefix("gitdir:").strip())
+    return (worktree / target).resolve().is_relative_to(git_dir / "worktrees")
+

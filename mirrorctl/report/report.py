@@ -25,7 +25,7 @@ from mirrorctl.core.grades import LEVELS, Grade, Reason
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.classify import ClassifyOptions, classify_package, grade_rebase
 from mirrorctl.queue.engine import Outcome
-from mirrorctl.queue.patches import PatchFile, read_queue
+from mirrorctl.queue.patches import PatchFile, current_version, read_queue
 from mirrorctl.report.history import (
     Record,
     RecordedPackage,
@@ -176,28 +176,49 @@ def package_reports(config: Config, packages: Sequence[Package], *, workdir: Pat
 
 def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
              rebased: RebaseReport | None) -> PackageReport:
+    """One package as classify sees it, or, when this run rebased it, as the rebase left it:
+    the old queue's patches with their outcomes, and the new queue current once written."""
+    if rebased is not None:
+        return _rebased_package(config, package, workdir, runner, rebased)
+    current = current_version(config, package)
     problems: list[str] = []
     patches: tuple[PatchFile, ...] = ()
-    if package.version is not None:
-        queue, found = read_queue(config.patchsets, package.name, package.version)
+    if current is not None:
+        queue, found = read_queue(config.patchsets, package.name, current)
         patches = queue.patches if queue.directory.is_dir() else ()
         problems += [str(p) for p in found] if queue.directory.is_dir() else []
-    grade, latest, outcomes = None, package.version, {}
+    grade, latest, outcomes = None, current, {}
     try:
-        if rebased is not None:
-            grade = grade_rebase(config, package, rebased, workdir=workdir, runner=runner)
-            latest, found_outcomes = rebased.to_version, rebased.result.outcomes
-        else:
-            graded = classify_package(config, package, ClassifyOptions(workdir=workdir),
-                                      runner)
-            grade, latest, found_outcomes = graded.grade, graded.to_version, graded.outcomes
-        outcomes = {o.patch.name: o.outcome for o in found_outcomes}
+        graded = classify_package(config, package, ClassifyOptions(workdir=workdir), runner)
+        grade, latest = graded.grade, graded.to_version
+        outcomes = {o.patch.name: o.outcome for o in graded.outcomes}
     except MirrorctlError as exc:  # no cache, no version: the report says so and goes on
         problems.append(str(exc))
-    rows = tuple(PatchRow(name=p.name, status=p.status.kind, argument=p.status.argument,
+        latest = None  # what upstream has is not known
+    return PackageReport(name=package.name, current=current, latest=latest, grade=grade,
+                         patches=_rows(patches, outcomes), problems=tuple(problems))
+
+
+def _rebased_package(config: Config, package: Package, workdir: Path, runner: GitRunner,
+                     rebased: RebaseReport) -> PackageReport:
+    problems: list[str] = []
+    grade = None
+    try:
+        grade = grade_rebase(config, package, rebased, workdir=workdir, runner=runner)
+    except MirrorctlError as exc:
+        problems.append(str(exc))
+    carried = rebased.written in ("written", "unchanged", "nothing-to-carry")
+    outcomes = {o.patch.name: o.outcome for o in rebased.result.outcomes}
+    return PackageReport(name=package.name,
+                         current=rebased.to_version if carried else rebased.from_version,
+                         latest=rebased.to_version, grade=grade,
+                         patches=_rows([o.patch for o in rebased.result.outcomes], outcomes),
+                         problems=tuple(problems))
+
+
+def _rows(patches: Sequence[PatchFile], outcomes: Mapping[str, Outcome]) -> tuple[PatchRow, ...]:
+    return tuple(PatchRow(name=p.name, status=p.status.kind, argument=p.status.argument,
                           outcome=outcomes.get(p.name)) for p in patches)
-    return PackageReport(name=package.name, current=package.version, latest=latest,
-                         grade=grade, patches=rows, problems=tuple(problems))
 
 
 def write_record(workdir: Path, stamp: str, report: Report, needs_human: Sequence[str]) -> Path:

@@ -32,6 +32,7 @@ __all__ = [
     "release_tags",
     "tag_names",
     "target_release",
+    "upstream_problem",
 ]
 
 
@@ -51,6 +52,18 @@ def _origins(url: str) -> tuple[str, ...]:
     if parts.scheme in ("http", "https") and parts.hostname:
         return (f"{parts.scheme}://{parts.netloc}",)
     return ()
+
+
+def upstream_problem(workdir: Path, package: Package) -> str | None:
+    """Why the cache may not hold upstream as it is: the last sync could not read or fetch
+    it. None when the last sync brought upstream in (or none ran yet: open_cache says so)."""
+    from mirrorctl.sync.state import PackageState, state_path
+
+    error = PackageState.load(state_path(workdir, package.name)).upstream_error
+    if error is None:
+        return None
+    return (f"upstream unknown: the last sync could not bring it into the cache ({error}); "
+            f"what is newer is not known until `mirrorctl sync {package.name}` succeeds")
 
 
 def open_cache(workdir: Path, package: Package, runner: GitRunner) -> Repository:
@@ -125,8 +138,18 @@ def newest_release(cache: Repository, package: Package, *, above: str) -> str | 
 
 
 def target_release(cache: Repository, package: Package, onto: str | None,
+                   current: str) -> tuple[str, str]:
+    """(version, tag) to rebase onto: never older than `current`, the queue carried."""
+    version, tag = _target(cache, package, onto, current)
+    if Version(version) < Version(current):
+        raise UsageError(f"--onto {onto}: {version} is older than {package.name}'s current queue "
+                         f"{current}; a queue is carried forward only (to change the current "
+                         "queue, remove the newer queue folders)")
+    return version, tag
+
+
+def _target(cache: Repository, package: Package, onto: str | None,
             current: str) -> tuple[str, str]:
-    """(version, tag) to rebase onto."""
     if onto is None:
         newest = newest_release(cache, package, above=current)
         if newest is None:

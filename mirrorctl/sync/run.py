@@ -8,6 +8,7 @@ verify what the push claims. Packages run in parallel and fail alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from mirrorctl.core.config import Package
-from mirrorctl.core.errors import GitError, MirrorctlError
+from mirrorctl.core.errors import FileSystemError, GitError, MirrorctlError
 from mirrorctl.core.git import (
     GitRunner,
     LeasedUpdate,
@@ -36,7 +37,7 @@ from mirrorctl.sync.refplan import (
     plan_ref_updates,
     select_mirrored,
 )
-from mirrorctl.sync.state import PackageState
+from mirrorctl.sync.state import PackageState, state_path
 
 __all__ = ["PackageSync", "SyncOptions", "SyncReport", "sync_packages"]
 
@@ -118,7 +119,10 @@ def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner
     try:
         result = call_with_retries(attempt, retries=package.retries, is_transient=is_transient,
                                    sleep=sleep, on_retry=note_retry)
-    except MirrorctlError as exc:
+    except (MirrorctlError, OSError) as exc:
+        if isinstance(exc, OSError):  # the work directory is full, read-only, ...
+            exc = FileSystemError(exc)
+        syncer.note_stale_cache(syncer.describe(exc))
         return PackageSync(name=package.name, status="failed", error=syncer.describe(exc),
                            attempts=attempts, warnings=syncer.warnings)
     except Exception as exc:  # a bug in one package's sync must not stop the others
@@ -138,8 +142,9 @@ class _PackageSyncer:
         self.rules = RefRules(branches=package.branches, tags=package.tags,
                               protected=package.protected, force_tags=options.force_tags,
                               prune=options.prune)
-        self.state_path = options.workdir / "state" / f"{package.name}.json"
+        self.state_path = state_path(options.workdir, package.name)
         self.pushing: list[RefUpdate] = []  # the last push tried, kept for a retry
+        self.cache_current = False  # upstream is in the cache, as of this sync
 
     def describe(self, exc: Exception) -> str:
         if not isinstance(exc, GitError):
@@ -158,6 +163,10 @@ class _PackageSyncer:
         # A push of an earlier attempt that landed although its answer was lost.
         landed = [replace(u, result="pushed") for u in self.pushing if mirror.get(u.ref) == u.new]
         cached = self._refresh_cache_if_upstream_moved(cache, state, upstream)
+        self.cache_current = True
+        if state.upstream_error is not None:
+            state.upstream_error = None
+            state.save(self.state_path)
 
         self.step = "planning"
         plan = plan_ref_updates(upstream=upstream, mirror=mirror, pushed=state.pushed,
@@ -181,6 +190,16 @@ class _PackageSyncer:
             plan, status = _with_landed(plan, landed), "updated"
         return PackageSync(name=self.package.name, status=status, refs=tuple(plan),
                            fetched=cached is not None, warnings=self.warnings)
+
+    def note_stale_cache(self, error: str) -> None:
+        """Remember that upstream could not be brought into the cache, and why; a failure
+        after that (the mirror's side) leaves the cache current and notes nothing."""
+        if self.cache_current:
+            return
+        state = PackageState.load(self.state_path)
+        state.upstream_error = self.runner.settings.redactor(error)  # it may name a URL
+        with contextlib.suppress(OSError):  # the sync's own error is what gets reported
+            state.save(self.state_path)
 
     def _open_cache_and_state(self) -> tuple[Repository, PackageState]:
         self.step = "opening the cache"

@@ -4,7 +4,9 @@
   so that an unchanged upstream costs no fetch;
 - pushed: the value mirrorctl last pushed to each mirror ref: what it owns;
 - pending: what a push in flight was about to set, written before the push, so
-  that a sync killed mid-push still learns on the next run what it had pushed.
+  that a sync killed mid-push still learns on the next run what it had pushed;
+- upstream_error: why the last sync could not bring upstream into the cache (None
+  when it did), so that no later job shows a stale cache as "up to date".
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from mirrorctl.core.files import atomic_write_text
 
-__all__ = ["PackageState"]
+__all__ = ["PackageState", "state_path"]
 
 _FORMAT = 1
 
@@ -26,6 +28,7 @@ class PackageState:
     upstream: dict[str, str] = field(default_factory=dict)
     pushed: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str | None] = field(default_factory=dict)
+    upstream_error: str | None = None
     warning: str | None = None
 
     @classmethod
@@ -40,12 +43,14 @@ class PackageState:
             return cls(warning=f"state file {path} unreadable ({exc}); starting afresh")
         if not isinstance(raw, dict) or raw.get("format") != _FORMAT:
             return cls(warning=f"state file {path} has an unknown format; starting afresh")
+        error = raw.get("upstream_error")
         return cls(upstream=dict(raw.get("upstream", {})), pushed=dict(raw.get("pushed", {})),
-                   pending=dict(raw.get("pending", {})))
+                   pending=dict(raw.get("pending", {})),
+                   upstream_error=str(error) if error is not None else None)
 
     def save(self, path: Path) -> None:
         data = {"format": _FORMAT, "upstream": self.upstream, "pushed": self.pushed,
-                "pending": self.pending}
+                "pending": self.pending, "upstream_error": self.upstream_error}
         atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
     def settle_pending(self, mirror: dict[str, str]) -> bool:
@@ -59,3 +64,7 @@ class PackageState:
                 self.pushed.pop(ref, None)
         self.pending = {}
         return had_pending
+
+
+def state_path(workdir: Path, package: str) -> Path:
+    return workdir / "state" / f"{package}.json"

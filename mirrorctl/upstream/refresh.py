@@ -16,7 +16,7 @@ from typing import Literal
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import ConfigError
 from mirrorctl.queue.branches import checked_version, rewrite_statuses
-from mirrorctl.queue.patches import STATUS_KINDS, PatchFile, PatchQueue, read_queue
+from mirrorctl.queue.patches import STATUS_KINDS, PatchFile, PatchQueue, current_version, read_queue
 from mirrorctl.upstream.forge import (
     ForgeError,
     ForgeSettings,
@@ -79,10 +79,11 @@ def refresh_packages(config: Config, packages: Sequence[Package], options: Refre
                      forges: ForgeSettings) -> list[Standing]:
     found: list[Standing] = []
     for package in packages:
-        if package.version is None:
+        current = current_version(config, package)
+        if current is None:
             continue
         queue, problems = read_queue(config.patchsets, package.name,
-                                     checked_version(None, package, config))
+                                     checked_version(current, package, config))
         if not queue.directory.is_dir():
             continue  # a package with no queue has nothing upstream
         if problems:
