@@ -23,6 +23,9 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+PIN = "python3 -m pip install --quiet ./riscv64_mirrorctl-0.1.0-py3-none-any.whl"
+
+
 def in_demo(root: Path, *args: str) -> list[str]:
     return ["--config", str(root / "mirrors.yaml"), "--workdir", str(root / ".mirrorctl"),
             "-q", *args]
@@ -31,7 +34,7 @@ def in_demo(root: Path, *args: str) -> list[str]:
 def test_one_job_a_package_then_the_report(run_cli, demo_root: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     out = demo_root / ".gitlab-ci.yml"
-    result = run_cli(*in_demo(demo_root, "ci", "generate", "-o", str(out)))
+    result = run_cli(*in_demo(demo_root, "ci", "generate", "-o", str(out), "--install", PIN))
     assert result.code == 0, result.err
     pipeline = yaml.safe_load(out.read_text())
     assert pipeline["variables"]["MIRRORCTL_CONFIG"] == "mirrors.yaml"
@@ -46,7 +49,8 @@ def test_one_job_a_package_then_the_report(run_cli, demo_root: Path,
     assert {"report.html", "report.md", "report.json"} <= set(report["artifacts"]["paths"])
     assert "--push" not in json.dumps(pipeline)
     monkeypatch.chdir(demo_root)  # to stdout: the paths are relative to here
-    pushing = run_cli(*in_demo(demo_root, "ci", "generate", "numpy", "--push", "--image", ""))
+    pushing = run_cli(*in_demo(demo_root, "ci", "generate", "numpy", "--push", "--image", "",
+                               "--install", PIN))
     assert pushing.code == 0
     pushed = yaml.safe_load(pushing.out)
     assert pushed["nightly"]["parallel"]["matrix"] == [{"PACKAGE": ["numpy"]}]
@@ -57,7 +61,7 @@ def test_queues_outside_the_repository_cannot_be_artifacts(run_cli, demo_root: P
                                                            tmp_path: Path) -> None:
     out = tmp_path / "elsewhere" / ".gitlab-ci.yml"
     out.parent.mkdir()
-    result = run_cli(*in_demo(demo_root, "ci", "generate", "-o", str(out)))
+    result = run_cli(*in_demo(demo_root, "ci", "generate", "-o", str(out), "--install", PIN))
     assert result.code == 2
     assert "lie outside" in result.err and not out.exists()
 
@@ -99,39 +103,93 @@ def test_a_package_without_a_result_is_named(run_cli, demo_root: Path, tmp_path:
     (results / "numpy.json").write_text(
         run_cli(*in_demo(demo_root, "nightly", "numpy", "--format", "json")).out)
     merged = run_cli(*in_demo(demo_root, "report", "--merge", str(results), "--format", "json"))
-    assert merged.code == 0, merged.err
+    assert merged.code == 1, merged.err  # two packages are unknown: a person should look
     by_name = {p["name"]: p for p in json.loads(merged.out)["packages"]}
     assert sorted(by_name) == ["numpy", "pyyaml", "scipy"]
     assert by_name["pyyaml"]["problems"] == [
         f"no result in {results}: its CI job failed before writing one; see that job's log"]
 
 
+def merge(run_cli, tmp_path: Path, files: dict[str, str]) -> CliResult:  # type: ignore[no-untyped-def]
+    results = tmp_path / "results"
+    results.mkdir()
+    for name, text in files.items():
+        (results / name).write_text(text)
+    return run_cli("--config", str(tmp_path / "absent.yaml"), "--workdir",
+                   str(tmp_path / "work"), "-q", "report", "--merge", str(results), "--record",
+                   "-o", str(tmp_path / "r.json"))
+
+
 @pytest.mark.parametrize(("files", "message"), [
     ({}, "no *.json results to merge"),
-    ({"numpy.json": "Traceback (most recent call last):"},
-     "numpy.json: not the JSON output of `mirrorctl report` or `mirrorctl nightly`"),
-    ({"numpy.json": '{"packages": [{"name": "numpy"}]}'},
-     "numpy.json: not the JSON output of `mirrorctl report` or `mirrorctl nightly` (KeyError"),
-    ({"a.json": '{"packages": []}', "b.json": "[1]"}, "b.json: not the JSON output"),
     ({"a.json": '{"packages": [{"name": "x", "current": null, "latest": null, "level": null,'
                 ' "reasons": [], "patches": []}]}',
       "b.json": '{"report": {"packages": [{"name": "x", "current": null, "latest": null, '
                 '"level": null, "reasons": [], "patches": []}]}}'},
      "b.json: x is reported in"),
-    ({"a.json": '{"packages": [{"name": "x", "current": null, "latest": null, '
-                '"level": "trivial", "reasons": [], "patches": []}]}'},
-     "unknown level 'trivial' for x"),
 ])
 def test_results_that_cannot_be_merged_exit_2_and_write_nothing(
         run_cli, tmp_path: Path, files: dict[str, str], message: str) -> None:
-    results = tmp_path / "results"
-    results.mkdir()
-    for name, text in files.items():
-        (results / name).write_text(text)
-    work = tmp_path / "work"
-    result = run_cli("--config", str(tmp_path / "absent.yaml"), "--workdir", str(work), "-q",
-                     "report", "--merge", str(results), "--record", "-o",
-                     str(tmp_path / "r.html"))
+    result = merge(run_cli, tmp_path, files)
     assert result.code == 2
     assert message in result.err
-    assert not (tmp_path / "r.html").exists() and not (work / "history").exists()
+    assert not (tmp_path / "r.json").exists() and not (tmp_path / "work" / "history").exists()
+
+
+@pytest.mark.parametrize(("files", "broken", "message"), [
+    ({"numpy.json": "Traceback (most recent call last):"}, "numpy",
+     "numpy.json: not the JSON output of `mirrorctl report` or `mirrorctl nightly`"),
+    ({"numpy.json": '{"packages": [{"name": "numpy"}]}'}, "numpy",
+     "numpy.json: not the JSON output of `mirrorctl report` or `mirrorctl nightly` (KeyError"),
+    ({"a.json": '{"packages": []}', "b.json": "[1]"}, "b", "b.json: not the JSON output"),
+    ({"a.json": '{"packages": [{"name": "x", "current": null, "latest": null, '
+                '"level": "trivial", "reasons": [], "patches": []}]}'}, "a",
+     "unknown level 'trivial' for x"),
+])
+def test_a_broken_result_is_named_and_the_others_are_merged(
+        run_cli, tmp_path: Path, files: dict[str, str], broken: str, message: str) -> None:
+    files = {**files, "good.json": '{"packages": [{"name": "good", "current": "1.0", '
+                                   '"latest": "1.0", "level": "easy", "reasons": [{"code": '
+                                   '"up-to-date", "detail": "-"}], "patches": []}]}'}
+    result = merge(run_cli, tmp_path, files)
+    assert result.code == 1  # a package is unknown; the report is still whole
+    assert message in result.err
+    data = json.loads((tmp_path / "r.json").read_text())
+    by_name = {p["name"]: p for p in data["packages"]}
+    assert by_name["good"]["level"] == "easy"
+    assert by_name[broken]["state"] == "unknown" and message in by_name[broken]["problems"][0]
+    assert list((tmp_path / "work" / "history").glob("*.json"))  # and recorded
+
+
+@pytest.mark.parametrize(("direct_url", "expected"), [
+    # from an index: that version, under mirrorctl's own distribution name
+    (None, 'python3 -m pip install --quiet "riscv64-mirrorctl==0.2.0"'),
+    # from git: that commit
+    ({"url": "https://git.example.org/rise/mirrorctl.git",
+      "vcs_info": {"vcs": "git", "commit_id": "a" * 40, "requested_revision": "main"}},
+     'python3 -m pip install --quiet "riscv64-mirrorctl @ '
+     f'git+https://git.example.org/rise/mirrorctl.git@{"a" * 40}"'),
+    # a wheel from a URL: by its hash
+    ({"url": "https://files.example.org/riscv64_mirrorctl-0.2.0-py3-none-any.whl",
+      "archive_info": {"hashes": {"sha256": "b" * 64}}},
+     'python3 -m pip install --quiet "riscv64-mirrorctl @ https://files.example.org/'
+     f'riscv64_mirrorctl-0.2.0-py3-none-any.whl#sha256={"b" * 64}"'),
+    # a local folder, an editable checkout, a local wheel, a wheel without hash: no pin
+    ({"url": "file:///src/mirrorctl", "dir_info": {}}, None),
+    ({"url": "file:///src/mirrorctl", "dir_info": {"editable": True}}, None),
+    ({"url": "file:///tmp/riscv64_mirrorctl-0.2.0-py3-none-any.whl",
+      "archive_info": {"hashes": {"sha256": "b" * 64}}}, None),
+    ({"url": "https://files.example.org/x.whl", "archive_info": {}}, None),
+])
+def test_the_pipeline_installs_exactly_this_mirrorctl(direct_url: dict | None,  # type: ignore[type-arg]
+                                                      expected: str | None) -> None:
+    from mirrorctl.night.pipeline import pinned_install
+
+    assert pinned_install(direct_url, "0.2.0") == expected
+
+
+def test_an_install_that_cannot_be_pinned_needs_install(run_cli, demo_root: Path) -> None:
+    # The suite runs from an editable install of a local folder: no runner can get that.
+    result = run_cli(*in_demo(demo_root, "ci", "generate"))
+    assert result.code == 2 and "pass --install" in result.err
+    assert "pip install mirrorctl" not in result.err

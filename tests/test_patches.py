@@ -72,11 +72,18 @@ def test_series_file_decides_the_order_and_duplicate_numbers_are_fine(queue: Pat
     names = sorted(p.name for p in queue.glob("*.patch"))
     read, found = read_queue(queue.parent.parent, "demo", "1.1.0")
     assert found == [] and [p.name for p in read.patches] == names
-    (queue / "series").write_text(f"# applied in this order\n{names[2]}\n\n{names[0]}  # first\n")
+    (queue / "series").write_text(
+        f"# applied in this order\n{names[2]}\n\n{names[0]}  # first\n{names[1]}\n")
     read, found = read_queue(queue.parent.parent, "demo", "1.1.0")
-    assert [p.name for p in read.patches] == [names[2], names[0]]
-    (queue / "series").write_text("0009-missing.patch\n")
-    assert problems_of(queue) == ["series:1: 0009-missing.patch: no such patch in " + str(queue)]
+    assert found == [] and [p.name for p in read.patches] == [names[2], names[0], names[1]]
+    (queue / "series").write_text(f"{names[2]}\n{names[0]}\n")  # one left out: never applied
+    read, found = read_queue(queue.parent.parent, "demo", "1.1.0")
+    assert [str(p) for p in found] == [f"{queue / 'series'}: {names[1]} is in the folder but "
+                                       "not in series, so nothing applies it: list it, or "
+                                       "remove it"]
+    (queue / "series").write_text("".join(f"{name}\n" for name in names)
+                                  + "0009-missing.patch\n")
+    assert problems_of(queue) == ["series:4: 0009-missing.patch: no such patch in " + str(queue)]
 
 
 @pytest.mark.parametrize(("status", "expected"), [
@@ -90,7 +97,11 @@ def test_series_file_decides_the_order_and_duplicate_numbers_are_fine(queue: Pat
     ("Upstream-Status: pending", None),
     ("Upstream-Status: Submitted", "Upstream-Status: Submitted needs a [url]"),
     ("Upstream-Status: Inappropriate", "Upstream-Status: Inappropriate needs a [reason]"),
-    ("Upstream-Status: Maybe later", "unknown Upstream-Status 'Maybe later'"),
+    ("Upstream-Status: Maybe later", "unknown Upstream-Status 'Maybe later'; use one of"),
+    ("Upstream-Status: Submited [https://github.com/numpy/numpy/pull/1]",
+     "unknown Upstream-Status 'Submited [https://github.com/numpy/numpy/pull/1]'; did you "
+     "mean Submitted?"),
+    ("Upstream-Status: Pendng", "did you mean Pending?"),
     ("Upstream-Sttus: Pending", "no Upstream-Status: line"),
 ])
 def test_upstream_status_values(queue: Path, status: str, expected: str | None) -> None:

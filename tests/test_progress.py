@@ -84,3 +84,26 @@ def test_a_terminal_gets_the_board_and_a_log_gets_lines(site: Site) -> None:
     assert b"\x1b[" in drawn and b"package" in drawn
     plain = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", drawn)
     assert re.search(rb"demo\s+updated", plain) and not re.search(STAMP.encode(), plain)
+
+
+def test_the_board_keeps_its_counter_and_the_running_and_failed_rows_in_view() -> None:
+    from rich.console import Console
+
+    from mirrorctl.cli.board import _Board
+
+    board = _Board(Redactor([SECRET]))
+    names = [f"pkg{n:03}" for n in range(60)]
+    board.stages.append("sync")
+    for name in names:
+        board.states[name] = {"sync": "updated"}
+    board.states["pkg030"]["sync"] = "failed"
+    board.states["pkg059"]["sync"] = "running"
+    board.states["pkg058"]["sync"] = "waiting"
+    out = io.StringIO()
+    Console(file=out, width=100, height=12, force_terminal=False).print(board)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "sync: 58/60 done, 1 failed"
+    assert len(lines) <= 12
+    shown = [line.split()[0] for line in lines[2:-1]]
+    assert shown[:2] == ["pkg059", "pkg030"]  # what runs, then what failed, on top
+    assert lines[-1].startswith("... and ") and "more" in lines[-1]

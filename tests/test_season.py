@@ -10,6 +10,7 @@ JSON, HTML) and nightly agree on where the package stands.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -168,7 +169,16 @@ def test_a_season_of_four_releases(run_cli, season: Site, tmp_path: Path) -> Non
     assert run_cli(*site.args("rebase", "proj", "--worktree", str(worktree))).code == 1
     (worktree / "setup.py").write_text("flags = ['-O2', '-march=rv64gc']\n")
     Repo(worktree).git("add", "setup.py")
-    assert run_cli(*site.args("rebase", "proj", "--continue")).code == 0
+    # From inside the worktree, where no mirrors.yaml is: the rebase knows its site.
+    (worktree / "src").mkdir(exist_ok=True)
+    here = os.getcwd()
+    os.chdir(worktree / "src")
+    try:
+        inside = run_cli("-q", "rebase", "proj", "--continue")
+    finally:
+        os.chdir(here)
+    assert inside.code == 0, inside.err
+    assert not (worktree / ".mirrorctl").exists()  # no second work directory made there
     assert standing(run_cli, site) == ("1.3.0", "1.3.0", "easy")
 
     # A downgrade is refused.

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from mirrorctl.upstream.forge import ForgeSettings
 
 __all__ = ["Globals", "RedactingFormatter", "forge_settings", "format_option", "git_runner",
-           "plural", "program", "progress_on_stderr", "short_sha", "utc_stamp"]
+           "plural", "program", "progress_on_stderr", "reading", "short_sha", "utc_stamp",
+           "wait_option", "writing"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,6 +43,36 @@ class Globals:
 
     def echo(self, text: str) -> None:
         click.echo(self.redactor(text))
+
+
+_WAIT = "mirrorctl.wait"  # where --wait leaves its value, in the command's context
+
+
+def wait_option(func: F) -> F:
+    """--wait [SECONDS] on a command that writes: wait for another writer to finish."""
+    def remember(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+        ctx.meta[_WAIT] = value
+
+    return click.option(
+        "--wait", type=click.FloatRange(min=0), is_flag=False, flag_value=float("inf"),
+        default=None, expose_value=False, callback=remember, metavar="[SECONDS]",
+        help="When another mirrorctl run writes in the work directory, wait for it (at "
+             "most SECONDS) instead of exiting 1.")(func)
+
+
+def writing(g: Globals, command: str) -> contextlib.AbstractContextManager[int]:
+    """The work directory, alone: what a command that writes in it holds."""
+    from mirrorctl.core.lock import workdir_lock
+
+    wait = click.get_current_context().meta.get(_WAIT)
+    return workdir_lock(g.workdir, command, wait=wait)
+
+
+def reading(g: Globals) -> contextlib.AbstractContextManager[int]:
+    """The work directory, beside any writer: what a command that only reads holds."""
+    from mirrorctl.core.lock import reader_lock
+
+    return reader_lock(g.workdir)
 
 
 def format_option(func: F) -> F:

@@ -20,7 +20,9 @@ from mirrorctl.core.progress import Progress
 from mirrorctl.core.redact import Redactor
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from collections.abc import Iterator
+
+    from rich.console import Console, ConsoleOptions, RenderableType
     from rich.live import Live
 
 __all__ = ["LiveProgress", "PlainProgress", "open_progress"]
@@ -81,7 +83,10 @@ class _Board:
     details: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __rich__(self) -> RenderableType:
+    def __rich_console__(self, console: Console,
+                         options: ConsoleOptions) -> Iterator[RenderableType]:
+        """A counter, then the rows that fit the screen: the running and failed ones
+        first, so that they stay in view however many packages there are."""
         from rich.table import Table
         from rich.text import Text
 
@@ -92,7 +97,10 @@ class _Board:
             for stage in self.stages:
                 table.add_column(stage, no_wrap=True)
             table.add_column("")
-            for name, states in self.states.items():
+            rows = sorted(self.states.items(), key=lambda item: _urgency(item[1]))
+            room = max(3, (options.max_height or console.size.height) - 4)
+            shown, hidden = rows[:room], rows[room:]
+            for name, states in shown:
                 cells = []
                 for stage in self.stages:
                     state = states.get(stage, "")
@@ -103,7 +111,27 @@ class _Board:
                     cells.append(Text(state, style=style))
                 table.add_row(Text(name), *cells,
                               Text(self.redactor(self.details.get(name, ""))))
-        return table
+            counter = self._counter()
+        yield Text(counter, style="bold")
+        yield table
+        if hidden:
+            yield Text(f"... and {len(hidden)} more, done or waiting", style="dim")
+
+    def _counter(self) -> str:
+        """`rebase: 12/30 done, 2 failed` for the stage under way."""
+        if not self.stages:
+            return ""
+        stage = self.stages[-1]
+        mine = [states[stage] for states in self.states.values() if stage in states]
+        done = sum(state not in ("waiting", "running") for state in mine)
+        failed = sum(state in _RED for state in mine)
+        return f"{stage}: {done}/{len(mine)} done, {failed} failed"
+
+
+def _urgency(states: dict[str, str]) -> int:
+    """Running rows first, then failed ones, then the rest in the order they came."""
+    values = set(states.values())
+    return 0 if "running" in values else 1 if values & _RED else 2
 
 
 class LiveProgress:

@@ -16,6 +16,7 @@ from mirrorctl.cli.base import (
     format_option,
     git_runner,
     plural,
+    reading,
 )
 from mirrorctl.core.errors import EXIT_FAILURE
 
@@ -43,7 +44,8 @@ def releases(g: Globals, packages: tuple[str, ...], pre: bool, limit: int, pypi:
     pre-releases and dev releases unless --pre, are left out.
 
     \b
-    Exit status 0, or 1 when a package could not be checked (no cache, PyPI trouble).
+    Exit status 0, 1 when a package could not be checked (no cache, an upstream the
+    last sync could not read, PyPI trouble), 130/143 interrupted.
 
     \b
     Examples:
@@ -90,8 +92,8 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
     grading.yaml, overridable under `defaults: grades:`; `pin_grade:` pins a package.
 
     \b
-    Exit status 0, 1 when a package could not be graded, 2 for bad usage (an --onto
-    that is no tag or version of the package).
+    Exit status 0, 1 when a package could not be graded (it is "unknown"), 2 for bad
+    usage (an --onto that is no tag or version of the package), 130/143 interrupted.
 
     \b
     Examples:
@@ -100,14 +102,13 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
       mirrorctl classify --format text
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.grade.classify import ClassifyOptions, classify_packages
 
     config = load_config(g.config_path)
     selected = config.select(packages)
     options = ClassifyOptions(workdir=g.workdir, onto=onto, jobs=jobs or config.jobs)
     # The dry run writes objects into the caches: keep sync and rebase out meanwhile.
-    with workdir_lock(g.workdir, "classify") as lock_fd:
+    with reading(g) as lock_fd:
         found = classify_packages(config, selected, options, git_runner(g, config, lock_fd))
     g.echo(CLASSIFY_RENDERERS[fmt](found))
     if any(c.error for c in found):

@@ -51,19 +51,22 @@ _crash_dir: list[Path] = []
               default="mirrors.yaml", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="The package inventory.")
-@click.option("--workdir", envvar="MIRRORCTL_WORKDIR", show_envvar=True, default=".mirrorctl",
-              show_default=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Caches, state, locks and logs.")
+@click.option("--workdir", envvar="MIRRORCTL_WORKDIR", show_envvar=True, default=None,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Caches, state, locks and logs [default: .mirrorctl beside the --config "
+                   "file].")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr; -vv shows git commands.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.version_option(__version__, prog_name="mirrorctl")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, workdir: Path, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context, config_path: Path, workdir: Path | None, verbose: int,
+        quiet: bool) -> None:
     """Mirror upstream repositories and carry the riscv64 patch queues across releases.
 
     \b
-    Exit status: 0 success, 1 a package failed (or another run holds the lock),
-    2 bad usage or configuration, 3 an unexpected error (a crash log is written).
+    Exit status: 0 success, 1 a package failed (or another run holds the lock, or
+    a file could not be written), 2 bad usage or configuration, 3 an unexpected
+    error (a crash log is written), 130 Ctrl-C, 143 SIGTERM.
 
     \b
     Examples:
@@ -72,11 +75,44 @@ def cli(ctx: click.Context, config_path: Path, workdir: Path, verbose: int, quie
       mirrorctl sync numpy scipy --dry-run
       mirrorctl --config /etc/mirrorctl/mirrors.yaml sync --format json
     """
+    if ctx.get_parameter_source("config_path") == click.core.ParameterSource.DEFAULT \
+            and not config_path.exists() and (found := _rebase_site(Path.cwd())):
+        config_path, workdir = found[0], workdir or found[1]  # inside a rebase's worktree
+    # Beside mirrors.yaml, wherever the command runs: one cache and state a site; absolute,
+    # since the current directory may go (a worktree that --continue removes).
+    workdir = (workdir if workdir is not None else config_path.parent / ".mirrorctl").absolute()
     _crash_dir[:] = [workdir / "logs"]
     redactor = ctx.obj if isinstance(ctx.obj, Redactor) else _environ_redactor()
     ctx.obj = Globals(config_path=config_path, workdir=workdir, verbose=verbose, quiet=quiet,
                       redactor=redactor)
     _setup_logging(verbose, redactor)
+
+
+def _rebase_site(here: Path) -> tuple[Path, Path] | None:
+    """(mirrors.yaml, work directory) of the rebase whose worktree holds `here`, so that
+    `mirrorctl rebase PACKAGE --continue` works from inside the worktree."""
+    import json
+
+    for folder in (here, *here.parents):
+        dot_git = folder / ".git"
+        if dot_git.is_dir():
+            return None  # an ordinary repository, not a worktree of ours
+        if not dot_git.is_file():
+            continue
+        text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+        registration = (folder / text.removeprefix("gitdir:").strip()).resolve()
+        # <workdir>/cache/<package>.git/worktrees/<name>
+        cache = registration.parent.parent
+        if registration.parent.name != "worktrees" or cache.parent.name != "cache":
+            return None
+        workdir = cache.parent.parent
+        state = workdir / "rebase" / (cache.name.removesuffix(".git") + ".json")
+        try:
+            config = json.loads(state.read_text(encoding="utf-8")).get("config")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return (Path(config), workdir) if isinstance(config, str) else None
+    return None
 
 
 def _environ_redactor() -> Redactor:
@@ -132,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(redactor(f"mirrorctl: error: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except OSError as exc:
-        if exc.filename is None:  # not the file system: a bug somewhere
+        if not FileSystemError.is_file_system(exc):  # a socket, or a bug somewhere
             _crash(argv, redactor)
         error = FileSystemError(exc)
         click.echo(redactor(f"mirrorctl: error: {error}"), err=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mirrorctl import __version__
 from mirrorctl.cli.base import (
     Globals,
     forge_settings,
@@ -21,6 +22,8 @@ from mirrorctl.cli.base import (
     program,
     progress_on_stderr,
     utc_stamp,
+    wait_option,
+    writing,
 )
 from mirrorctl.cli.grade import releases_data, releases_table
 from mirrorctl.cli.queue import rebase_data, rebase_table
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Packages synced at once [default: defaults.jobs].")
 @format_option
+@wait_option
 @click.pass_obj
 def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
             fmt: str) -> None:
@@ -53,7 +57,7 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
 
     \b
     Exit status 0 when nothing needs a person, 1 when something does (the output
-    says what), 2 for bad usage or configuration.
+    says what), 2 for bad usage or configuration, 130/143 interrupted.
 
     \b
     Examples:
@@ -61,7 +65,6 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
       mirrorctl nightly --push --format json > nightly.json
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.night.nightly import NightlyOptions, run_nightly
 
     config = load_config(g.config_path)
@@ -69,7 +72,7 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     options = NightlyOptions(workdir=g.workdir, jobs=jobs or config.jobs, push=push,
                              forges=forge_settings(config) if push else None,
                              stamp=utc_stamp())
-    with workdir_lock(g.workdir, "nightly") as lock_fd, progress_on_stderr(g) as progress:
+    with writing(g, "nightly") as lock_fd, progress_on_stderr(g) as progress:
         result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),
                              sleep=time.sleep, progress=progress)
     g.echo(NIGHTLY_RENDERERS[fmt](result))
@@ -90,17 +93,17 @@ def ci() -> None:
 @click.option("--image", default="python:3.11-bookworm", show_default=True,
               help="The jobs' container image (it needs git and Python 3.10+); an empty "
                    "value leaves it to the runners (shell executors).")
-@click.option("--install", "install", default="python3 -m pip install --quiet mirrorctl",
-              show_default=True,
+@click.option("--install", "install", default=None,
               help="The command that puts mirrorctl on the jobs' PATH, e.g. a pip install "
-                   "of a wheel or a git URL.")
+                   "of a wheel or a git URL [default: exactly this mirrorctl, pinned by "
+                   "commit, hash or version].")
 @click.option("--push", is_flag=True,
               help="The nightly pushes new riscv64 branches and opens the mirrors' merge "
                    "requests (set MIRRORCTL_MIRROR_TOKEN and the forge tokens as masked "
                    "CI/CD variables).")
 @click.pass_obj
 def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, image: str,
-                install: str, push: bool) -> None:
+                install: str | None, push: bool) -> None:
     """Write a GitLab CI pipeline for the nightly: one job a package, then the report.
 
     The package jobs are one parallel:matrix over PACKAGE, so GitLab spreads them over
@@ -114,10 +117,19 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
     The paths in the pipeline are relative to the directory of --output (the current
     directory when it goes to stdout), which must hold mirrors.yaml and the queues.
 
+    The jobs install exactly the mirrorctl that wrote the pipeline: its git commit, or
+    its wheel by hash, or its version from the index it came from, as the
+    riscv64-mirrorctl distribution ("mirrorctl" on PyPI is another project). One
+    installed from a local folder cannot be pinned so: name the install with --install.
+
+    \b
+    Exit status 0, 1 the file could not be written, 2 for bad usage (no way to pin
+    the install without --install).
+
     \b
     Examples:
       mirrorctl ci generate -o .gitlab-ci.yml
-      mirrorctl ci generate --push --install "pip install ./dist/mirrorctl-*.whl"
+      mirrorctl ci generate --push --install "pip install ./dist/riscv64_mirrorctl-*.whl"
       mirrorctl ci generate numpy scipy --image "" -o .gitlab-ci.yml
     """
     from mirrorctl.core.config import load_config
@@ -125,6 +137,7 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
     from mirrorctl.night.pipeline import PipelineOptions, generate_pipeline
 
     config = load_config(g.config_path)
+    install = install or _pinned_install()
     root = output.absolute().parent if output is not None else Path.cwd()
     text = generate_pipeline(config, config.select(packages), PipelineOptions(
         root=root, config=g.config_path, image=image or None, install=install, push=push))
@@ -133,6 +146,32 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
     else:
         atomic_write_text(output, text)
         g.echo(f"wrote {output}")
+
+
+def _pinned_install() -> str:
+    """How the runners install exactly this mirrorctl, from how it was installed here."""
+    import importlib.metadata
+
+    from mirrorctl.night.pipeline import DISTRIBUTION, pinned_install
+
+    # The one an installer put there (a source checkout's egg-info on the path is not it).
+    found = next((d for d in importlib.metadata.distributions(name=DISTRIBUTION)
+                  if d.read_text("INSTALLER")), None)
+    text = found.read_text("direct_url.json") if found is not None else None
+    try:
+        direct = json.loads(text) if text else None
+    except ValueError:
+        direct = {}
+    command = pinned_install(direct, __version__) if found is not None else None
+    if command is None:
+        where = (direct or {}).get("url", "an unknown place")
+        raise click.UsageError(
+            f"this mirrorctl ({__version__}) was installed from {where}, which the CI runners "
+            "cannot reach, so the pipeline cannot install exactly it; pass --install with "
+            "the command that does, e.g. --install \"pip install "
+            f"'{DISTRIBUTION} @ git+https://HOST/PATH.git@COMMIT'\" or a wheel of it that "
+            "the repository holds")
+    return command
 
 
 @click.command()
@@ -150,6 +189,9 @@ def demo(g: Globals, root: Path, fmt: str) -> None:
     backend, one that merged a riscv64 patch, one that reworked a patched line, a
     re-tagged release, a force-pushed branch, a deleted branch), then runs the whole
     nightly (sync, releases, rebases, report) and says where the report is.
+
+    \b
+    Exit status 0, 1 when a sync of the sandbox failed, 130/143 interrupted.
 
     \b
     Examples:
@@ -226,7 +268,8 @@ def demo_table(run: DemoRun) -> str:
         f"   {run.program} classify",
         f"   {run.program} rebase scipy --worktree /tmp/scipy-rebase   # resolve the conflict",
         f"   {run.program} upstream draft numpy",
-        f"   {run.program} ci generate             # the nightly as a GitLab CI pipeline",
+        f"   {run.program} ci generate --install 'pip install WHEEL-OR-GIT-URL'   "
+        "# the nightly as a GitLab CI pipeline",
         f"   {run.program} sync numpy --force-tags   # follow the re-tagged release",
     ])
 

@@ -18,6 +18,8 @@ from mirrorctl.cli.base import (
     git_runner,
     plural,
     short_sha,
+    wait_option,
+    writing,
 )
 from mirrorctl.core.errors import EXIT_FAILURE
 
@@ -49,6 +51,7 @@ def patches() -> None:
 @click.option("--force", is_flag=True,
               help="With --push: replace a different riscv64/<version> in the mirror.")
 @format_option
+@wait_option
 @click.pass_obj
 def patches_apply(g: Globals, package: str, version: str | None, push: bool, force: bool,
                   fmt: str) -> None:
@@ -60,7 +63,8 @@ def patches_apply(g: Globals, package: str, version: str | None, push: bool, for
 
     \b
     Exit status 0 when the queue applies (and pushes), 1 when a patch does not
-    apply or the push is refused, 2 for a bad queue or bad usage.
+    apply or the push is refused, 2 for a bad queue or bad usage, 130/143
+    interrupted.
 
     \b
     Examples:
@@ -69,13 +73,12 @@ def patches_apply(g: Globals, package: str, version: str | None, push: bool, for
       mirrorctl patches apply scipy --push --force --format json
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.queue.branches import ApplyOptions, apply_package_queue
 
     config = load_config(g.config_path)
     [selected] = config.select([package])
     options = ApplyOptions(workdir=g.workdir, version=version, push=push, force=force)
-    with workdir_lock(g.workdir, "patches apply") as lock_fd:
+    with writing(g, "patches apply") as lock_fd:
         report = apply_package_queue(config, selected, options, git_runner(g, config, lock_fd))
     g.echo(APPLY_RENDERERS[fmt](report))
     if report.failed:
@@ -92,6 +95,7 @@ def patches_apply(g: Globals, package: str, version: str | None, push: bool, for
 @click.option("--force", is_flag=True,
               help="Replace a queue folder that holds a different queue.")
 @format_option
+@wait_option
 @click.pass_obj
 def patches_export(g: Globals, package: str, base: str, from_branch: str, version: str | None,
                    force: bool, fmt: str) -> None:
@@ -106,8 +110,9 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
     Upstream-Status line.
 
     \b
-    Exit status 0 when the queue is written (or unchanged), 2 for a bad branch,
-    base or commit message, or a different queue in the folder without --force.
+    Exit status 0 when the queue is written (or unchanged), 1 when it could not be
+    written, 2 for a bad branch, base or commit message, or a different queue in the
+    folder without --force, 130/143 interrupted.
 
     \b
     Examples:
@@ -115,14 +120,13 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
       mirrorctl patches export scipy --base 1.15.2 --from-branch riscv64/1.15.2 --format json
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.queue.branches import ExportOptions, export_queue
 
     config = load_config(g.config_path)
     [selected] = config.select([package])
     options = ExportOptions(workdir=g.workdir, base=base, from_branch=from_branch,
                             version=version, force=force)
-    with workdir_lock(g.workdir, "patches export") as lock_fd:
+    with writing(g, "patches export") as lock_fd:
         report = export_queue(config, selected, options, git_runner(g, config, lock_fd))
     g.echo(EXPORT_RENDERERS[fmt](report))
 
@@ -155,6 +159,7 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
 @click.option("--mr-target", default="main", show_default=True,
               help="The mirror branch the merge request targets.")
 @format_option
+@wait_option
 @click.pass_obj
 def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force: bool,
            range_diff: bool, worktree: Path | None, resume: bool, abort: bool,
@@ -195,7 +200,6 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
       mirrorctl rebase numpy --forget 0002-ENH-constants.patch
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
     from mirrorctl.queue.carry import RebaseOptions, continue_rebase, rebase_queue
 
@@ -218,7 +222,7 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     options = RebaseOptions(workdir=g.workdir, onto=onto, keep_partial=keep_partial,
                             force=force, range_diff=range_diff or open_mr,
                             worktree=worktree, push=push)
-    with workdir_lock(g.workdir, "rebase") as lock_fd:
+    with writing(g, "rebase") as lock_fd:
         runner = git_runner(g, config, lock_fd)
         run = continue_rebase if resume else rebase_queue
         report = run(config, selected, options, runner)
@@ -233,13 +237,12 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
 
 def _end_or_forget(g: Globals, package: str, forget: str | None, fmt: str) -> None:
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.queue.carry import RebaseOptions, abort_rebase, forget_resolution
 
     config = load_config(g.config_path)
     [selected] = config.select([package])
     options = RebaseOptions(workdir=g.workdir)
-    with workdir_lock(g.workdir, "rebase") as lock_fd:
+    with writing(g, "rebase") as lock_fd:
         runner = git_runner(g, config, lock_fd)
         if forget is None:
             ended = abort_rebase(config, selected, options, runner)

@@ -14,8 +14,12 @@ from mirrorctl.cli.base import (
     Globals,
     git_runner,
     progress_on_stderr,
+    reading,
     utc_stamp,
+    wait_option,
+    writing,
 )
+from mirrorctl.core.errors import EXIT_FAILURE
 from mirrorctl.report.history import stamp_text
 
 if TYPE_CHECKING:
@@ -44,6 +48,7 @@ _REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".html": "h
 @click.option("--record", is_flag=True,
               help="Append this report to the history in the work directory, as a nightly "
                    "run does (the CI pipeline's report job uses it).")
+@wait_option
 @click.pass_obj
 def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path, ...],
            merge_dir: Path | None, record: bool) -> None:
@@ -59,7 +64,15 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     and accepted patches over the nightly runs; it loads nothing from the network.
 
     With --merge, the packages of mirrors.yaml that have no result there are reported
-    as such (their CI job failed before it wrote one).
+    as such (their CI job failed before it wrote one), and a result that cannot be
+    read is named, its package unknown, while the others are merged.
+
+    A package whose facts could not be read (no cache, an upstream the last sync could
+    not reach, a broken queue) is "unknown", grey in the page, never graded.
+
+    \b
+    Exit status 0, 1 when a package is unknown (the report is still written), 2 for
+    bad usage, 130/143 interrupted.
 
     \b
     Examples:
@@ -70,14 +83,14 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.core.files import atomic_write_text
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.report.history import read_history
     from mirrorctl.report.report import assemble, build_report, merged_packages, write_record
 
     if merge_dir is not None and packages:
         raise click.UsageError("--merge reports the packages in its results; name none")
     stamp = utc_stamp()
-    with workdir_lock(g.workdir, "report") as lock_fd, progress_on_stderr(g) as progress:
+    held = writing(g, "report --record") if record else reading(g)
+    with held as lock_fd, progress_on_stderr(g) as progress:
         if merge_dir is not None:
             expected = (tuple(load_config(g.config_path).packages.values())
                         if g.config_path.exists() else ())
@@ -96,6 +109,8 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
         text = REPORT_RENDERERS[_REPORT_SUFFIXES.get(output.suffix.lower(), fmt)](built)
         atomic_write_text(output, g.redactor(text))
         g.echo(f"wrote {output}")
+    if any(p.grade is None and p.problems for p in built.packages):
+        raise SystemExit(EXIT_FAILURE)  # a package is unknown: a person should look
 
 
 def _status_link(patch: PatchRow) -> str:
@@ -165,7 +180,9 @@ def report_data(report: Report) -> dict[str, Any]:
             "patches": [{"patch": patch.name, "status": patch.status,
                          "argument": patch.argument, "outcome": patch.outcome}
                         for patch in p.patches],
-            "problems": list(p.problems)} for p in report.packages],
+            "problems": list(p.problems),
+            "state": "graded" if p.grade else "unknown" if p.problems else "none"}
+            for p in report.packages],
         "since": report.since,
         "accepted": _change_data(report.accepted),
         "dropped": _change_data(report.dropped),

@@ -17,6 +17,8 @@ from mirrorctl.cli.base import (
     plural,
     progress_on_stderr,
     short_sha,
+    wait_option,
+    writing,
 )
 from mirrorctl.core.errors import EXIT_FAILURE
 
@@ -38,6 +40,7 @@ _REFS_SHOWN = 12  # in the table, per package; JSON always has them all
 @click.option("--prune", is_flag=True,
               help="Delete mirror branches that upstream deleted (only those mirrorctl pushed).")
 @format_option
+@wait_option
 @click.pass_obj
 def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
          force_tags: bool, prune: bool, fmt: str) -> None:
@@ -48,7 +51,8 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
     lease, so a change made in the mirror meanwhile is never overwritten.
 
     \b
-    Exit status 0 when every package synced, 1 when any failed, 2 for bad usage.
+    Exit status 0 when every package synced, 1 when any failed, 2 for bad usage,
+    130/143 interrupted (nothing half pushed: every ref update carries a lease).
 
     \b
     Examples:
@@ -58,14 +62,13 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
       mirrorctl sync scipy --force-tags   # follow a tag upstream moved
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.sync.run import SyncOptions, sync_packages
 
     config = load_config(g.config_path)
     selected = config.select(packages)
     options = SyncOptions(workdir=g.workdir, jobs=jobs or config.jobs, force_tags=force_tags,
                           prune=prune, dry_run=dry_run)
-    with workdir_lock(g.workdir, "sync") as lock_fd, progress_on_stderr(g) as progress:
+    with writing(g, "sync") as lock_fd, progress_on_stderr(g) as progress:
         runner = git_runner(g, config, lock_fd)
         report = sync_packages(selected, options, runner, sleep=time.sleep, progress=progress)
     g.echo(SYNC_RENDERERS[fmt](report))

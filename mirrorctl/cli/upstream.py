@@ -17,6 +17,9 @@ from mirrorctl.cli.base import (
     format_option,
     git_runner,
     plural,
+    reading,
+    wait_option,
+    writing,
 )
 from mirrorctl.core.errors import EXIT_FAILURE
 
@@ -58,18 +61,21 @@ def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None
     it was written is kept unless --force.
 
     \b
+    Exit status 0, 1 when a draft could not be written (the path and what to do),
+    2 for bad usage (no such patch, a bad queue), 130/143 interrupted.
+
+    \b
     Examples:
       mirrorctl upstream draft numpy
       mirrorctl upstream draft scipy --patch 0002-TST-skip-nan.patch --format json
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.upstream.drafts import DraftOptions, write_drafts
 
     config = load_config(g.config_path)
     [selected] = config.select([package])
     options = DraftOptions(workdir=g.workdir, patch=patch, out=out, force=force)
-    with workdir_lock(g.workdir, "upstream draft") as lock_fd:
+    with reading(g) as lock_fd:
         written = write_drafts(config, selected, options, git_runner(g, config, lock_fd))
     g.echo(DRAFTS_RENDERERS[fmt](written))
 
@@ -78,6 +84,7 @@ def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None
 @click.argument("draft", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--force", is_flag=True, help="Open it even when upstream has a likely duplicate.")
 @format_option
+@wait_option
 @click.pass_obj
 def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
     """Send a draft a maintainer has read and edited upstream.
@@ -95,7 +102,7 @@ def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
     \b
     Exit status 0 submitted, 1 refused for a likely duplicate, a patch that does not
     apply to the target branch, or a forge failure; 2 bad usage (not a draft, a patch
-    already submitted, no fork configured).
+    already submitted, no fork configured), 130/143 interrupted.
 
     \b
     Examples:
@@ -103,12 +110,11 @@ def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
       mirrorctl upstream submit drafts/scipy/0001-BLD-riscv64.md --force
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.upstream.submit import submit_draft
 
     config = load_config(g.config_path)
     forges = forge_settings(config)
-    with workdir_lock(g.workdir, "upstream submit") as lock_fd:
+    with writing(g, "upstream submit") as lock_fd:
         done = submit_draft(config, draft, forges, runner=git_runner(g, config, lock_fd),
                             workdir=g.workdir, force=force)
     g.echo(SUBMIT_RENDERERS[fmt](done))
@@ -121,6 +127,7 @@ def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
 @click.option("--write", is_flag=True,
               help="Rewrite the Upstream-Status headers of accepted and refused patches.")
 @format_option
+@wait_option
 @click.pass_obj
 def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: str) -> None:
     """Ask the forges where each Submitted and Issue patch stands.
@@ -132,7 +139,8 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
     (yocto). Tokens: MIRRORCTL_GITHUB_TOKEN, MIRRORCTL_GITLAB_TOKEN (never printed).
 
     \b
-    Exit status 0, or 1 when a forge could not be asked about a patch.
+    Exit status 0, 1 when a forge could not be asked about a patch, 130/143
+    interrupted.
 
     \b
     Examples:
@@ -140,13 +148,12 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
       mirrorctl upstream refresh numpy --write --format json
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.lock import workdir_lock
     from mirrorctl.upstream.refresh import RefreshOptions, refresh_packages
 
     config = load_config(g.config_path)
     selected = config.select(packages)
     forges = forge_settings(config)
-    with workdir_lock(g.workdir, "upstream refresh"):
+    with writing(g, "upstream refresh"):
         found = refresh_packages(config, selected, RefreshOptions(write=write), forges)
     g.echo(STANDING_RENDERERS[fmt](found))
     if any(s.verdict == "error" for s in found):

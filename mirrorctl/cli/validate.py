@@ -27,7 +27,7 @@ def validate(g: Globals, fmt: str) -> None:
     outside the source tree.
 
     \b
-    Exit status 0 when all is valid, 2 when anything is not.
+    Exit status 0 when all is valid, 2 when anything is not, 130/143 interrupted.
 
     \b
     Examples:
@@ -35,11 +35,12 @@ def validate(g: Globals, fmt: str) -> None:
       mirrorctl --config other.yaml validate --format json
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.queue.patches import check_queues
+    from mirrorctl.queue.patches import check_queues, check_versions
 
     try:
         config = load_config(g.config_path)
         patches, problems = check_queues(config.patchsets, config.packages)
+        problems += check_versions(config)
         result = ValidationResult(config=str(g.config_path), packages=len(config.packages),
                                   problems=tuple(problems), patches=patches)
     except ConfigError as exc:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.errors import ConfigError, ConfigProblem, UsageError
@@ -320,16 +321,27 @@ class Config:
     forge_apis: Mapping[str, str] = field(default_factory=dict)
     forks: Mapping[str, Fork] = field(default_factory=dict)
     packages: Mapping[str, Package]
+    # Where each key stands, for problems found later.
+    source: LoadedYaml | None = field(default=None, compare=False, repr=False)
+
+    def problem(self, path: KeyPath, message: str) -> ConfigProblem:
+        """A problem found after loading (a queue folder a version names, ...), located at
+        its key in mirrors.yaml when the file said where."""
+        if self.source is None:
+            return ConfigProblem(str(self.path), None, render_path(path), message)
+        return self.source.problem(path, message)
 
     def select(self, names: Sequence[str]) -> list[Package]:
-        """The named packages (all of them when none is named), in config order."""
+        """The named packages (all of them when none is named), in config order. Names
+        compare as PyPI compares them (PEP 503): PyYAML, pyyaml and py_yaml are one."""
         if not names:
             return list(self.packages.values())
-        unknown = [n for n in names if n not in self.packages]
+        by_name = {canonicalize_name(name): package for name, package in self.packages.items()}
+        unknown = [n for n in names if canonicalize_name(n) not in by_name]
         if unknown:
             hints = [f"{n!r}{_did_you_mean(n, self.packages)}" for n in unknown]
             raise UsageError(f"unknown package {', '.join(hints)} (not in {self.path})")
-        return [self.packages[n] for n in dict.fromkeys(names)]
+        return list({id(p): p for p in (by_name[canonicalize_name(n)] for n in names)}.values())
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -407,13 +419,21 @@ class _Validator:
         if not isinstance(raw_packages, dict) or not raw_packages:
             self._fail(("packages",), "must map each package name to its settings")
             raw_packages = {}
-        packages = {}
+        packages: dict[str, Package] = {}
+        seen: dict[str, str] = {}  # PEP 503 name -> the name as written
         for name, raw in raw_packages.items():
             package = self._package(name, raw, defaults)
-            if package is not None:
-                packages[name] = package
+            if package is None:
+                continue
+            canonical = canonicalize_name(name)
+            if canonical in seen:
+                self._fail(("packages", name), f"is the same PyPI name as {seen[canonical]!r} "
+                                               "(names compare without case, '-', '_' or '.')")
+                continue
+            seen[canonical] = name
+            packages[name] = package
         self._check_unique_mirrors(packages)
-        return Config(path=path, jobs=defaults["jobs"],
+        return Config(path=path, jobs=defaults["jobs"], source=self._loaded,
                       credential_helper=defaults["credential_helper"],
                       patchsets=self._base / defaults["patchsets"], packages=packages,
                       pypi_url=defaults["pypi_url"], python_versions=defaults["python_versions"],
@@ -446,6 +466,8 @@ class _Validator:
                   for k, s in {**PACKAGE_KEYS, **SETTINGS}.items() if k in given}
         if "upstream" not in given:
             self._fail(path, "missing required key 'upstream' (the upstream git URL)")
+        if values.get("pin") and "version" not in given:
+            self._fail((*path, "pin"), "pin: true holds the package at its version: set one")
         settings = {k: defaults[k] if values.get(k) is None else values[k] for k in overridable}
         # Per-package protected globs add to the defaults: a package cannot drop
         # the protection of the riscv64 branches by naming its own.

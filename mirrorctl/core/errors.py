@@ -88,14 +88,19 @@ class FileSystemError(MirrorctlError):
     missing. One line with the path and what to do; exit 1 (2 when the path was an
     argument that cannot work, such as a folder given as a file)."""
 
-    def __init__(self, error: OSError, what: str = "") -> None:
+    def __init__(self, error: OSError, *, path: object = None) -> None:
         self.errno = error.errno
-        path = error.filename if error.filename is not None else ""
+        where = path if path is not None else error.filename
         if error.errno in (errno.EISDIR, errno.ENOTDIR):
             self.exit_code = EXIT_USAGE
         advice = _FS_ADVICE.get(error.errno or 0, "")
-        super().__init__(f"{what or 'cannot write'} {path}: {error.strerror or error}"
-                         + (f"; {advice}" if advice else ""))
+        super().__init__((f"{where}: " if where is not None else "")
+                         + f"{error.strerror or error}" + (f"; {advice}" if advice else ""))
+
+    @staticmethod
+    def is_file_system(error: OSError) -> bool:
+        """An error of the file system (not of a socket or a bug)."""
+        return error.filename is not None or error.errno in _FS_ADVICE
 
 
 class LockHeldError(MirrorctlError):

@@ -5,23 +5,55 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mirrorctl.core.errors import FileSystemError
+
 __all__ = ["atomic_write_text", "replace_dir", "same_files"]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write `path` whole or not at all; a file system that refuses (full, read-only, not
+    allowed) raises FileSystemError naming `path`, and leaves nothing behind."""
     import tempfile  # only runs that write pay for it
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise FileSystemError(exc, path=path) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            # mkstemp makes the file 0600: give it the mode of the file it replaces, or
+            # what the umask gives a new one, so that reports and drafts can be shared.
+            os.fchmod(handle.fileno(), _mode_for(path))
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise FileSystemError(exc, path=path) from None
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask sets it to read it)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def same_files(a: Path, b: Path) -> bool:

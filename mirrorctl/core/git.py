@@ -229,6 +229,9 @@ class GitRunner:
         # remote-https, upload-pack) in one signal.
         proc = subprocess.Popen(
             argv, env={**self._env, **env} if env else self._env,
+            # In the repository when there is one: the current directory may be gone (a
+            # rebase's worktree that --continue, started inside it, removes).
+            cwd=git_dir if git_dir is not None and git_dir.is_absolute() else None,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
             pass_fds=self.settings.inherit_fds,

@@ -1,4 +1,10 @@
-"""One mirrorctl run at a time per work directory.
+"""Who may work in a work directory at once.
+
+Writers (sync, rebase, nightly, ...) hold `lock` alone: one at a time, and `--wait`
+lets one queue behind another. Readers (classify, releases, report, upstream draft)
+never wait for a writer: they hold `readers.lock` shared, and a writer tidies what
+killed runs left in the caches only when no reader holds it (a reader's scratch files
+look the same).
 
 flock() is released by the kernel when the holder dies, even by kill -9, so a
 crashed run never leaves a lock that a person has to remove.
@@ -8,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -15,28 +22,74 @@ from pathlib import Path
 
 from mirrorctl.core.errors import LockHeldError
 
-__all__ = ["workdir_lock"]
+__all__ = ["no_readers", "reader_lock", "workdir_lock"]
+
+_POLL = 0.2  # seconds between two tries while --wait waits
 
 
 @contextmanager
-def workdir_lock(workdir: Path, command: str) -> Iterator[int]:
+def workdir_lock(workdir: Path, command: str, *, wait: float | None = None) -> Iterator[int]:
     """Hold the work directory; yields the lock's file descriptor. Processes that
-    inherit the descriptor hold the lock with us, and after us if we are killed."""
+    inherit the descriptor hold the lock with us, and after us if we are killed.
+    `wait`: seconds to wait for another writer to finish (None: not at all)."""
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = path.read_text(encoding="utf-8", errors="replace").strip() or "unknown"
-            raise LockHeldError(
-                f"another mirrorctl run holds {path} ({holder}), or git processes it started "
-                "are still finishing; wait for them, or use another --workdir"
-            ) from None
+        _take(fd, path, wait)
+        # The first writer makes the readers' lock too: readers then find it and write nothing.
+        os.close(os.open(workdir / "readers.lock", os.O_RDWR | os.O_CREAT, 0o644))
         started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}, mirrorctl {command}, since {started}\n".encode())
         yield fd
+    finally:
+        os.close(fd)
+
+
+def _take(fd: int, path: Path, wait: float | None) -> None:
+    deadline = time.monotonic() + (wait or 0)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(_POLL)
+    holder = path.read_text(encoding="utf-8", errors="replace").strip() or "unknown"
+    waited = f" (waited {wait:g}s)" if wait else ""
+    raise LockHeldError(
+        f"another mirrorctl run holds {path} ({holder}){waited}, or git processes it "
+        "started are still finishing; run again with --wait [SECONDS] to wait for it, or "
+        "use another --workdir")
+
+
+@contextmanager
+def reader_lock(workdir: Path) -> Iterator[int]:
+    """Read the work directory beside any writer; yields the descriptor for git children
+    to inherit (they read with us)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(workdir / "readers.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a writer checks for readers
+        yield fd
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def no_readers(workdir: Path) -> Iterator[bool]:
+    """True, held for the block, when no reader is at work: what they leave in a cache
+    may then be tidied; False when one is (the tidying waits for another run)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(workdir / "readers.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
     finally:
         os.close(fd)

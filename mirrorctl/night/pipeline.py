@@ -14,7 +14,7 @@ package whose result is missing. The pipeline is built as data and written with 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,12 @@ import yaml
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
 
-__all__ = ["PipelineOptions", "generate_pipeline"]
+__all__ = ["DISTRIBUTION", "PipelineOptions", "generate_pipeline", "pinned_install"]
 
 MATRIX_LIMIT = 200  # GitLab runs at most 200 jobs from one parallel:matrix
+# mirrorctl's distribution name: "mirrorctl" on PyPI is someone else's project, and a job
+# that installed it would run a stranger's code with the mirror and forge tokens.
+DISTRIBUTION = "riscv64-mirrorctl"
 RESULTS = "results"
 
 
@@ -88,6 +91,7 @@ def generate_pipeline(config: Config, packages: Sequence[Package],
             "stage": "report",
             "needs": [{"job": "nightly", "artifacts": True}],
             "when": "always",
+            "allow_failure": {"exit_codes": [1]},  # 1: a package is unknown, shown as such
             "cache": {"key": "mirrorctl-history", "paths": [f"{options.workdir}/history/"],
                       "when": "always"},
             "script": [f"mirrorctl report --merge {RESULTS} --record -o report.html "
@@ -103,6 +107,28 @@ def generate_pipeline(config: Config, packages: Sequence[Package],
               "variable" + (", and the forge\n# tokens for the riscv64 branches and merge "
                             "requests.\n" if options.push else ".\n"))
     return header + yaml.safe_dump(pipeline, sort_keys=False, width=1000)
+
+
+def pinned_install(direct_url: Mapping[str, Any] | None, version: str) -> str | None:
+    """The pip command that installs exactly this mirrorctl on a runner, from how it was
+    installed here (PEP 610's direct_url.json; None: from an index): the source at its
+    commit, a wheel or sdist by its hash, or this version from the index (PyPI's files
+    never change). None when it cannot be pinned (a local folder or file)."""
+    pip = "python3 -m pip install --quiet"
+    if direct_url is None:
+        return f'{pip} "{DISTRIBUTION}=={version}"'
+    url = str(direct_url.get("url", ""))
+    remote = url.startswith(("https://", "http://", "ssh://", "git+"))
+    vcs = direct_url.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git" and vcs.get("commit_id") and remote:
+        source = url if url.startswith("git+") else f"git+{url}"
+        return f'{pip} "{DISTRIBUTION} @ {source}@{vcs["commit_id"]}"'
+    archive = direct_url.get("archive_info")
+    if isinstance(archive, dict) and remote:
+        hashes = archive.get("hashes") or {}
+        if "sha256" in hashes:
+            return f'{pip} "{DISTRIBUTION} @ {url}#sha256={hashes["sha256"]}"'
+    return None
 
 
 def _relative(path: Path, root: Path, what: str) -> str:

@@ -18,6 +18,7 @@ from mirrorctl.core.errors import UsageError
 from mirrorctl.core.files import atomic_write_text, replace_dir, same_files
 from mirrorctl.core.git import GitRunner, Repository
 from mirrorctl.core.grades import Grade
+from mirrorctl.core.lock import no_readers
 from mirrorctl.queue.branches import (
     FORMAT_PATCH_STABLE,
     PushResult,
@@ -107,9 +108,7 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
     if _state_path(options.workdir, package).exists():
         raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, or "
                          f"end it with `mirrorctl rebase {package.name} --abort`")
-    # What killed runs left; no worktree of a person waits (that needs --continue), and
-    # we hold the work-directory lock, so no git of ours is running.
-    remove_stale_scratch(cache)
+    _tidy(options.workdir, cache)
     new_version, new_tag = target_release(cache, package, options.onto, old_version)
     run = _prepare(config, package, cache, old_version, new_version, new_tag)
     return _finish(run, options, _replay(run, ()))
@@ -214,7 +213,7 @@ def _stop_for_a_person(run: _Run, options: RebaseOptions, result: RebaseResult,
         "patches": [p.name for p in run.queue.patches],
         "decided": [_outcome_json(o) for o in result.outcomes[:index]],
         "keep_partial": options.keep_partial, "force": options.force,
-        "conflict_ids": ids,
+        "conflict_ids": ids, "config": str(run.config.path.resolve()),
     }
     atomic_write_text(_state_path(options.workdir, run.package), json.dumps(state, indent=1))
     return result.outcomes[index].patch.name
@@ -241,7 +240,7 @@ def abort_rebase(config: Config, package: Package, options: RebaseOptions,
     if (cache_path / "HEAD").is_file():
         cache = Repository(cache_path, package_runner(runner, package))
         removed = remove_person_worktrees(cache, recorded)
-        remove_stale_scratch(cache)
+        _tidy(options.workdir, cache)
     ended = path.exists() or path.is_symlink() or bool(removed)
     path.unlink(missing_ok=True)
     if not ended:
@@ -270,6 +269,14 @@ def forget_resolution(config: Config, package: Package, patch: str, options: Reb
     resolutions = Resolutions(cache, config.patchsets / package.name / ".rr-cache")
     return ForgetReport(package=package.name, patch=patch,
                         forgotten=resolutions.forget(patch))
+
+
+def _tidy(workdir: Path, cache: Repository) -> None:
+    """Remove what killed runs left in the cache. We hold the work-directory lock, so no
+    writer's git runs; a reader's scratch files look the same, so not while one reads."""
+    with no_readers(workdir) as alone:
+        if alone:
+            remove_stale_scratch(cache)
 
 
 def _state_path(workdir: Path, package: Package) -> Path:

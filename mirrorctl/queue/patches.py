@@ -32,6 +32,7 @@ __all__ = [
     "UpstreamStatus",
     "changed_paths",
     "check_queues",
+    "check_versions",
     "conflict_markers",
     "current_version",
     "is_partial",
@@ -182,9 +183,14 @@ def parse_upstream_status(message: str, *, first_line: int = 1) -> UpstreamStatu
     known = {k.lower(): k for k in STATUS_KINDS}
     kind = known.get(value.group("kind").strip().lower()) if value else None
     if value is None or kind is None:
+        import difflib  # only a queue with a mistake pays for it
+
         choices = ", ".join(STATUS_KINDS)
-        raise _Problem(f"unknown Upstream-Status {match.group('value')!r}; use one of {choices}",
-                       line)
+        written = value.group("kind").strip() if value else match.group("value")
+        close = difflib.get_close_matches(written.lower(), list(known), n=1, cutoff=0.6)
+        hint = f"did you mean {known[close[0]]}? " if close else ""
+        raise _Problem(f"unknown Upstream-Status {match.group('value')!r}; {hint}use one of "
+                       f"{choices}", line)
     argument = (value.group("arg") or "").strip() or None
     rule = STATUS_KINDS[kind]
     if rule.argument == "required" and argument is None:
@@ -490,7 +496,28 @@ def _order(directory: Path) -> tuple[list[Path], list[ConfigProblem]]:
                                           f"{name}: no such patch in {directory}"))
             continue
         files.append(path)
+    listed = {p.name for p in files}
+    problems += [ConfigProblem(str(series), None, "", f"{patch.name} is in the folder but not "
+                               "in series, so nothing applies it: list it, or remove it")
+                 for patch in sorted(directory.glob("*.patch")) if patch.name not in listed]
     return files, problems
+
+
+def check_versions(config: Config) -> list[ConfigProblem]:
+    """A `version:` that names no queue folder while the package has others (a typo, or a
+    folder removed): its current queue would silently be no queue at all."""
+    problems = []
+    for name, package in config.packages.items():
+        versions = queue_versions(config.patchsets, name)
+        if package.version is None or not versions:
+            continue  # no patches yet: nothing to find
+        if current_version(config, package) == package.version and not queue_dir(
+                config.patchsets, name, package.version).is_dir():
+            problems.append(config.problem(
+                ("packages", name, "version"),
+                f"{package.version} has no queue folder in {config.patchsets / name} (it holds "
+                f"{', '.join(versions)}); correct version:, or add the folder"))
+    return problems
 
 
 def check_queues(patchsets: Path, packages: Iterable[str]) -> tuple[int, list[ConfigProblem]]:

@@ -11,6 +11,7 @@ htmlreport.py as one self-contained page.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["Change", "PackageReport", "PatchRow", "Report", "assemble", "build_report",
            "merged_packages", "package_reports", "packages_from_json", "summary_line",
            "write_record"]
+
+log = logging.getLogger(__name__)
 
 # How each Upstream-Status is counted in the summary line, in its order.
 _SUMMARY = (("Submitted", "submitted"), ("Issue", "reported as issues"),
@@ -243,7 +246,8 @@ def write_record(workdir: Path, stamp: str, report: Report, needs_human: Sequenc
 def merged_packages(directory: Path, expected: Sequence[Package] = (),
                     ) -> tuple[PackageReport, ...]:
     """The packages of every JSON result in `directory` (one file a CI job), by name; an
-    `expected` package without a result is reported as such."""
+    `expected` package without a result is reported as such, and so is one whose result
+    cannot be read (truncated, not JSON): named after its file, the others go on."""
     files = sorted(directory.glob("*.json"))
     if not files:
         raise UsageError(f"{directory}: no *.json results to merge; the package jobs write "
@@ -252,10 +256,13 @@ def merged_packages(directory: Path, expected: Sequence[Package] = (),
     source: dict[str, Path] = {}
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{path}: cannot read it: {exc}") from None
-        for package in packages_from_json(text, str(path)):
+            read = packages_from_json(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, UnicodeDecodeError, UsageError) as exc:
+            log.warning("%s: this result cannot be read, its package is unknown: %s", path, exc)
+            read = (PackageReport(name=path.stem, current=None, latest=None, grade=None,
+                                  patches=(), problems=(f"its result {path} cannot be read: "
+                                                        f"{exc}",)),)
+        for package in read:
             if package.name in found:
                 raise UsageError(f"{path}: {package.name} is reported in "
                                  f"{source[package.name]} too; merge one result a package")
