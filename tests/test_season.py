@@ -158,7 +158,7 @@ def test_a_season_of_four_releases(run_cli, season: Site, tmp_path: Path) -> Non
     assert run_cli(*site.args("rebase", "proj", "--worktree", str(worktree))).code == 1
     shutil.rmtree(worktree)
     stuck = run_cli(*site.args("rebase", "proj", "--continue"))
-    assert stuck.code == 2 and "mirrorctl rebase PACKAGE --abort" in stuck.err
+    assert stuck.code == 2 and "`mirrorctl rebase proj --abort`" in stuck.err
     before = sorted(p.name for p in (site.root / "patchsets" / "proj").iterdir())
     code, aborted = json_of(run_cli, site, "rebase", "proj", "--abort")
     assert code == 0 and aborted["aborted"] is True

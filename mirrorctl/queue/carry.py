@@ -135,7 +135,7 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
                          "--abort` and rebase again")
     worktree = Path(state["worktree"])
     waiting = run.queue.patches[len(state["decided"])]
-    tree = take_resolution(cache, worktree, state["waiting_on"])
+    tree = take_resolution(cache, worktree, state["waiting_on"], package=package.name)
     run.resolutions.note(state.get("conflict_ids", []), waiting.name)
     run.resolutions.save()
     commit = commit_patch(cache, tree, state["waiting_on"], waiting)

@@ -194,13 +194,15 @@ def open_worktree(cache: Repository, directory: Path, onto: str, commit: str) ->
     return unmerged_paths(cache, directory)
 
 
-def take_resolution(cache: Repository, directory: Path, expected_head: str) -> str:
+def take_resolution(cache: Repository, directory: Path, expected_head: str, *,
+                    package: str) -> str:
     """The tree a person made in the worktree: their commit on `expected_head`, or the index
     they resolved and `git add`ed. rerere records the resolution on the way, and only a
     resolution without conflict markers: one with markers is refused, file and line."""
     if not (directory / ".git").exists():
         raise UsageError(f"the rebase worktree {directory} is gone; end this rebase with "
-                         "`mirrorctl rebase PACKAGE --abort` and rebase again with --worktree")
+                         f"`mirrorctl rebase {package} --abort` and rebase again with "
+                         "--worktree")
     left = unmerged_paths(cache, directory)
     if left:
         raise MirrorctlError(f"conflicts remain in {directory}: {', '.join(left)}; resolve "
