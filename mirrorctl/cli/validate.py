@@ -24,7 +24,10 @@ def validate(g: Globals, fmt: str) -> None:
     """Check mirrors.yaml and every patch queue: every problem with its file and line.
 
     Each patch must parse, carry a valid Upstream-Status line and touch no path
-    outside the source tree.
+    outside the source tree. Upstream-Status is held to the builders' pull-request
+    check (status_vocabulary: builders: Issue, Submitted and Backport with an http(s)
+    URL, To upstream, Inappropriate [reason]) when mirrors.yaml says so or the queues
+    live in patches/, else to Yocto's wider set; the output says which.
 
     \b
     Exit status 0 when all is valid, 2 when anything is not, 130/143 interrupted.
@@ -39,10 +42,12 @@ def validate(g: Globals, fmt: str) -> None:
 
     try:
         config = load_config(g.config_path)
-        patches, problems = check_queues(config.patchsets, config.packages)
+        patches, problems = check_queues(config.patchsets, config.packages,
+                                         config.check_vocabulary)
         problems += check_versions(config)
         result = ValidationResult(config=str(g.config_path), packages=len(config.packages),
-                                  problems=tuple(problems), patches=patches)
+                                  problems=tuple(problems), patches=patches,
+                                  vocabulary=config.check_vocabulary)
     except ConfigError as exc:
         result = ValidationResult(config=str(g.config_path), packages=0, problems=exc.problems)
     g.echo(VALIDATE_RENDERERS[fmt](result))
@@ -56,22 +61,30 @@ class ValidationResult:
     packages: int
     problems: tuple[ConfigProblem, ...]
     patches: int = 0
+    vocabulary: str | None = None  # the Upstream-Status values the queues were held to
 
 
 def validation_json(result: ValidationResult) -> str:
     return json.dumps({
         "config": result.config, "ok": not result.problems, "packages": result.packages,
-        "patches": result.patches,
+        "patches": result.patches, "vocabulary": result.vocabulary,
         "errors": [{"file": p.file, "line": p.line, "path": p.path, "message": p.message}
                    for p in result.problems]}, indent=2)
 
 
 def validation_table(result: ValidationResult) -> str:
+    held = f" (Upstream-Status checked as {_VOCABULARY[result.vocabulary]})" \
+        if result.vocabulary else ""
     if result.problems:
         return "\n".join(str(p) for p in result.problems) + \
-            f"\n{plural(len(result.problems), 'problem')} in {result.config} or its patch queues"
+            f"\n{plural(len(result.problems), 'problem')} in {result.config} or its patch " \
+            f"queues{held}"
     return (f"{result.config}: OK, {plural(result.packages, 'package')}, "
-            f"{plural(result.patches, 'patch', 'patches')} in the queues")
+            f"{plural(result.patches, 'patch', 'patches')} in the queues{held}")
+
+
+_VOCABULARY = {"builders": "the builders' pull-request check does: status_vocabulary: builders",
+               "yocto": "Yocto's vocabulary allows: status_vocabulary: yocto"}
 
 
 VALIDATE_RENDERERS: dict[str, Callable[[ValidationResult], str]] = {

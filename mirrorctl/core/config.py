@@ -318,6 +318,9 @@ class Config:
     retries: int = 2  # defaults.retries, for what is not a package's (PyPI, forges)
     grades: Mapping[str, str] = field(default_factory=dict)
     status_vocabulary: str = "builders"
+    # What validate holds Upstream-Status to: status_vocabulary when mirrors.yaml sets it;
+    # else builders for a site laid out as theirs (queues in patches/), yocto elsewhere.
+    check_vocabulary: str = "yocto"
     forge_apis: Mapping[str, str] = field(default_factory=dict)
     forks: Mapping[str, Fork] = field(default_factory=dict)
     packages: Mapping[str, Package]
@@ -414,7 +417,8 @@ class _Validator:
             self._fail((), "must be a mapping with 'defaults:' and 'packages:'")
             return None
         top = self._mapping(root, (), _TOP_KEYS)
-        defaults = self._defaults(top.get("defaults"))
+        raw_defaults = top.get("defaults")
+        defaults = self._defaults(raw_defaults)
         raw_packages = top.get("packages")
         if not isinstance(raw_packages, dict) or not raw_packages:
             self._fail(("packages",), "must map each package name to its settings")
@@ -439,7 +443,14 @@ class _Validator:
                       pypi_url=defaults["pypi_url"], python_versions=defaults["python_versions"],
                       retries=defaults["retries"], grades=defaults["grades"],
                       status_vocabulary=defaults["status_vocabulary"],
+                      check_vocabulary=self._check_vocabulary(raw_defaults, defaults),
                       forge_apis=defaults["forge_apis"], forks=defaults["forks"])
+
+    @staticmethod
+    def _check_vocabulary(raw: Any, defaults: dict[str, Any]) -> str:
+        if isinstance(raw, dict) and raw.get("status_vocabulary") in ("builders", "yocto"):
+            return str(raw["status_vocabulary"])
+        return "builders" if Path(defaults["patchsets"]).name == "patches" else "yocto"
 
     def _defaults(self, raw: Any) -> dict[str, Any]:
         given = self._mapping(raw, ("defaults",), SETTINGS)

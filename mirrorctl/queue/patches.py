@@ -198,8 +198,50 @@ def parse_upstream_status(message: str, *, first_line: int = 1) -> UpstreamStatu
     return UpstreamStatus(kind=kind, argument=argument, line=line)
 
 
-def parse_patch(path: Path) -> PatchFile:
-    """Read one format-patch file; raises _Problem (with a line where there is one)."""
+# The builders' pull-request check (builders.md): the kind as written (case counts), then
+# its argument: a URL in brackets for three of them, an optional comment, a reason.
+_BUILDERS_KIND = re.compile(r"(Issue|Submitted|To upstream|Inappropriate|Backport|\w+) *(.*)",
+                            re.S)
+_BUILDERS_ARGUMENT = {
+    "Issue": (re.compile(r"\[https?://\S+\]"), "[url], an http(s) URL without spaces"),
+    "Submitted": (re.compile(r"\[https?://\S+\]"), "[url], an http(s) URL without spaces"),
+    "Backport": (re.compile(r"\[https?://\S+\]"), "[url], an http(s) URL without spaces"),
+    "To upstream": (re.compile(r"(\[.*\])?"), "nothing, or a [comment]"),
+    "Inappropriate": (re.compile(r"\[.+\]"), "a [reason]"),
+}
+
+
+def builders_status_problem(value: str) -> str | None:
+    """Why the builders' pull-request check refuses `value` (what follows
+    "Upstream-Status:" and its spaces, as written), or None when it passes."""
+    match = _BUILDERS_KIND.fullmatch(value)
+    kind = match.group(1) if match else value.split(" ", 1)[0]
+    if match is None or kind not in _BUILDERS_ARGUMENT:
+        import difflib  # only a queue with a mistake pays for it
+
+        close = difflib.get_close_matches(kind, list(_BUILDERS_ARGUMENT), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close and close[0] != kind else ""
+        return (f"{kind or value!r} is not a status the builders' check accepts{hint} "
+                f"(theirs: {', '.join(_BUILDERS_ARGUMENT)})")
+    pattern, wanted = _BUILDERS_ARGUMENT[kind]
+    if not pattern.fullmatch(match.group(2)):
+        return f"Upstream-Status: {kind} takes {wanted}, not {match.group(2)!r}"
+    return None
+
+
+def _check_builders_status(text: str) -> None:
+    """The first Upstream-Status line, as the builders' check reads it."""
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.startswith("Upstream-Status:"):
+            problem = builders_status_problem(line.removeprefix("Upstream-Status:").lstrip(" "))
+            if problem:
+                raise _Problem(f"{problem} (status_vocabulary: builders)", number)
+            return
+
+
+def parse_patch(path: Path, vocabulary: str = "yocto") -> PatchFile:
+    """Read one format-patch file; raises _Problem (with a line where there is one).
+    With the builders' vocabulary, Upstream-Status is checked as their CI checks it."""
     _check_plain_file(path)
     if path.stat().st_size > MAX_PATCH_BYTES:
         raise _Problem(f"is larger than {MAX_PATCH_BYTES // (1024 * 1024)} MB")
@@ -220,6 +262,8 @@ def parse_patch(path: Path) -> PatchFile:
     message_body = body.split("\n---\n", 1)[0].rstrip("\n")
     body_line = head.count("\n", 0, head.find("\n\n") + 2) + 1 if "\n\n" in head else 1
     status = parse_upstream_status(message_body, first_line=body_line)
+    if vocabulary == "builders":
+        _check_builders_status(text)
     message = subject + ("\n\n" + message_body.strip("\n") if message_body.strip() else "")
     diff = text[diff_start:]
     first_diff_line = text.count("\n", 0, diff_start) + 1
@@ -520,7 +564,8 @@ def check_versions(config: Config) -> list[ConfigProblem]:
     return problems
 
 
-def check_queues(patchsets: Path, packages: Iterable[str]) -> tuple[int, list[ConfigProblem]]:
+def check_queues(patchsets: Path, packages: Iterable[str],
+                 vocabulary: str = "yocto") -> tuple[int, list[ConfigProblem]]:
     """Read every queue under `patchsets`: (patches read, problems found)."""
     known = set(packages)
     count, problems = 0, []
@@ -536,14 +581,15 @@ def check_queues(patchsets: Path, packages: Iterable[str]) -> tuple[int, list[Co
         for version_dir in sorted(p for p in package_dir.iterdir() if p.is_dir()):
             if version_dir.name.startswith("."):
                 continue  # .rr-cache: remembered conflict resolutions
-            queue, found = read_queue(patchsets, package_dir.name, version_dir.name)
+            queue, found = read_queue(patchsets, package_dir.name, version_dir.name,
+                                      vocabulary=vocabulary)
             count += len(queue.patches)
             problems += found
     return count, problems
 
 
-def read_queue(patchsets: Path, package: str,
-               version: str) -> tuple[PatchQueue, list[ConfigProblem]]:
+def read_queue(patchsets: Path, package: str, version: str, *,
+               vocabulary: str = "yocto") -> tuple[PatchQueue, list[ConfigProblem]]:
     """The queue of `package` at `version`, and every problem found in it."""
     directory = queue_dir(patchsets, package, version)
     if not directory.is_dir():
@@ -554,7 +600,7 @@ def read_queue(patchsets: Path, package: str,
     patches = []
     for path in paths:
         try:
-            patches.append(parse_patch(path))
+            patches.append(parse_patch(path, vocabulary))
         except _Problem as exc:
             problems.append(ConfigProblem(str(path), exc.line, "", str(exc)))
         except OSError as exc:
