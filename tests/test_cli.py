@@ -17,7 +17,7 @@ from tests.gitrepos import write_config
     [], ["sync"], ["validate"], ["demo"], ["patches"], ["patches", "apply"],
     ["patches", "export"], ["releases"], ["rebase"], ["classify"], ["upstream"],
     ["upstream", "draft"], ["upstream", "refresh"], ["upstream", "submit"], ["report"],
-    ["nightly"]])
+    ["nightly"], ["ci"], ["ci", "generate"]])
 def test_every_command_has_help_with_examples(run_cli, command: list[str]) -> None:
     result = run_cli(*command, "--help")
     assert result.code == 0

@@ -112,15 +112,17 @@ def test_duplicate_keys_and_aliases_are_refused(tmp_path: Path) -> None:
     assert any("aliases are not supported" in p for p in problems(tmp_path, bomb))
 
 
-def test_bad_package_names_and_missing_mirror(tmp_path: Path) -> None:
+def test_bad_package_names_and_a_package_without_a_mirror(tmp_path: Path) -> None:
     text = ("packages:\n  -rf:\n    upstream: https://github.com/a/b.git\n"
             "  ok:\n    upstream: https://github.com/a/c.git\n")
     assert problems(tmp_path, text) == [
         "mirrors.yaml:2: packages.-rf: package name '-rf' must be letters, digits, '.', '_' or "
         "'-', starting with a letter or digit",
-        "mirrors.yaml:4: packages.ok: no mirror: set 'mirror:' here or 'mirror_url:' under "
-        "defaults",
     ]
+    # No mirror and no mirror_url: upstream is read into the cache alone.
+    path = tmp_path / "alone.yaml"
+    path.write_text("packages:\n  ok:\n    upstream: https://github.com/a/c.git\n")
+    assert load_config(path).packages["ok"].mirror is None
 
 
 def test_missing_file_says_what_to_do(tmp_path: Path) -> None:

@@ -82,7 +82,13 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
 
 @click.group()
 def ci() -> None:
-    """The nightly as a GitLab CI pipeline that spreads over the runners."""
+    """The nightly as a GitLab CI pipeline that spreads over the runners.
+
+    \b
+    Examples:
+      mirrorctl ci generate -o .gitlab-ci.yml
+      mirrorctl ci generate --push --install "pip install ./dist/riscv64_mirrorctl-*.whl"
+    """
 
 
 @ci.command("generate")

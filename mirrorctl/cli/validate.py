@@ -4,8 +4,8 @@ its file and line."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import click
 
@@ -47,7 +47,9 @@ def validate(g: Globals, fmt: str) -> None:
         problems += check_versions(config)
         result = ValidationResult(config=str(g.config_path), packages=len(config.packages),
                                   problems=tuple(problems), patches=patches,
-                                  vocabulary=config.check_vocabulary)
+                                  vocabulary=config.check_vocabulary,
+                                  modes={name: "mirror" if p.mirror else "upstream-only"
+                                         for name, p in config.packages.items()})
     except ConfigError as exc:
         result = ValidationResult(config=str(g.config_path), packages=0, problems=exc.problems)
     g.echo(VALIDATE_RENDERERS[fmt](result))
@@ -62,12 +64,13 @@ class ValidationResult:
     problems: tuple[ConfigProblem, ...]
     patches: int = 0
     vocabulary: str | None = None  # the Upstream-Status values the queues were held to
+    modes: Mapping[str, str] = field(default_factory=dict)  # package -> mirror | upstream-only
 
 
 def validation_json(result: ValidationResult) -> str:
     return json.dumps({
         "config": result.config, "ok": not result.problems, "packages": result.packages,
-        "patches": result.patches, "vocabulary": result.vocabulary,
+        "patches": result.patches, "vocabulary": result.vocabulary, "modes": dict(result.modes),
         "errors": [{"file": p.file, "line": p.line, "path": p.path, "message": p.message}
                    for p in result.problems]}, indent=2)
 
@@ -75,11 +78,15 @@ def validation_json(result: ValidationResult) -> str:
 def validation_table(result: ValidationResult) -> str:
     held = f" (Upstream-Status checked as {_VOCABULARY[result.vocabulary]})" \
         if result.vocabulary else ""
-    if result.problems:
+    if result.problems:  # the stricter vocabulary is named where a status may be its cause
+        strict = held if result.vocabulary == "builders" else ""
         return "\n".join(str(p) for p in result.problems) + \
             f"\n{plural(len(result.problems), 'problem')} in {result.config} or its patch " \
-            f"queues{held}"
-    return (f"{result.config}: OK, {plural(result.packages, 'package')}, "
+            f"queues{strict}"
+    alone = sorted(name for name, mode in result.modes.items() if mode == "upstream-only")
+    modes = (f" ({len(result.modes) - len(alone)} with a mirror; without one, read from "
+             f"upstream into the cache alone: {', '.join(alone)})" if alone else "")
+    return (f"{result.config}: OK, {plural(result.packages, 'package')}{modes}, "
             f"{plural(result.patches, 'patch', 'patches')} in the queues{held}")
 
 

@@ -127,6 +127,14 @@ def _grades(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _local_label(value: Any) -> str:
+    text = _string(value)
+    if not re.fullmatch(r"[a-z0-9]+(?:[.][a-z0-9]+)*", text):
+        raise _Invalid(f"{text!r} must be a PEP 440 local version label: lower-case letters "
+                       "and digits, dot-separated (cpu, cu128)")
+    return text
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise _Invalid("must be true or false")
@@ -273,10 +281,15 @@ SETTINGS: Mapping[str, Setting] = {
 # Keys only a package has; `upstream` is required.
 PACKAGE_KEYS: Mapping[str, Setting] = {
     "upstream": Setting(lambda v: _no_option(_string(v)), None, "upstream git URL"),
-    "mirror": Setting(lambda v: _no_option(_string(v)), None, "mirror git URL"),
+    "mirror": Setting(lambda v: v if v is False else _no_option(_string(v)), None,
+                      "mirror git URL; false: no mirror, upstream read into the cache alone"),
     "version": Setting(_version, None, "version whose patch queue is current"),
     "pypi": Setting(_package_name, None, "PyPI project name"),
     "rank": Setting(_positive_int, None, "download rank on PyPI"),
+    "local_version": Setting(_local_label, None, "the local version label the wheel adds to "
+                                                 "upstream's version (torch: cpu)"),
+    "wheel_major": Setting(_positive_int, None, "a leading major the wheel's version puts "
+                                                "before upstream's (protobuf: 7, for v35.1)"),
     "pin": Setting(_bool, False, "true: version's queue stays current, whatever newer queue "
                                  "folders hold (hold a package back)"),
     "pin_grade": Setting(_pin_grade, None, "a grade this package always gets, with why"),
@@ -285,13 +298,15 @@ PACKAGE_KEYS: Mapping[str, Setting] = {
 }
 
 _TOP_KEYS = ("defaults", "packages")
+_NO_MIRROR = "\0no mirror"  # what _mirror says for a package read without a mirror
+_INVALID = "\0invalid"  # and for a mirror URL it refused (a problem says why)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Package:
     name: str
     upstream: str
-    mirror: str
+    mirror: str | None  # None: no mirror; upstream is read into the cache alone
     tag_format: TagFormat
     version: str | None
     pypi: str
@@ -485,24 +500,41 @@ class _Validator:
         if values.get("protected"):
             settings["protected"] = tuple(dict.fromkeys([*defaults["protected"],
                                                          *values["protected"]]))
+        if values.get("local_version") or values.get("wheel_major"):
+            settings["tag_format"] = TagFormat(settings["tag_format"].template,
+                                               local=values.get("local_version"),
+                                               wheel_major=values.get("wheel_major"))
+            try:
+                if values.get("version"):
+                    settings["tag_format"].tag_for(values["version"])
+            except InvalidVersion as exc:
+                self._fail((*path, "version"), f"is no wheel version of this package: {exc}")
         upstream = self._url(values.get("upstream"), (*path, "upstream"), settings)
         mirror = self._mirror(name, values.get("mirror"), defaults["mirror_url"], path, settings)
-        if upstream is None or mirror is None or None in values.values():
+        if upstream is None or mirror is _INVALID or None in values.values():
             return None
-        return Package(name=name, upstream=upstream, mirror=mirror, version=values.get("version"),
+        has_mirror = mirror if mirror is not _NO_MIRROR else None
+        return Package(name=name, upstream=upstream, mirror=has_mirror,
+                       version=values.get("version"),
                        pypi=values.get("pypi") or name, rank=values.get("rank"),
                        pin_grade=values.get("pin_grade"), pin=bool(values.get("pin", False)),
-                       mirror_web=values.get("mirror_web") or web_url(mirror), **settings)
+                       mirror_web=values.get("mirror_web") or (web_url(has_mirror)
+                                                               if has_mirror else None),
+                       **settings)
 
-    def _mirror(self, name: str, url: str | None, template: str | None, path: KeyPath,
-                settings: dict[str, Any]) -> str | None:
-        if url is not None:
-            return self._url(url, (*path, "mirror"), settings)
+    def _mirror(self, name: str, url: str | bool | None, template: str | None, path: KeyPath,
+                settings: dict[str, Any]) -> str:
+        """The mirror's URL; _NO_MIRROR (mirror: false, or no mirror_url template: upstream
+        is read into the cache alone), or _INVALID (a problem is reported)."""
+        if url is False:
+            return _NO_MIRROR
+        if isinstance(url, str):
+            return self._url(url, (*path, "mirror"), settings) or _INVALID
         if template is None:
-            if not self._reported((*path, "mirror"), ("defaults", "mirror_url")):
-                self._fail(path, "no mirror: set 'mirror:' here or 'mirror_url:' under defaults")
-            return None
-        return self._url(template.format(name=name), ("defaults", "mirror_url"), settings)
+            return _INVALID if self._reported((*path, "mirror"), ("defaults", "mirror_url")) \
+                else _NO_MIRROR
+        return self._url(template.format(name=name), ("defaults", "mirror_url"),
+                         settings) or _INVALID
 
     def _url(self, url: str | None, path: KeyPath, settings: dict[str, Any]) -> str | None:
         if url is None:
@@ -521,6 +553,8 @@ class _Validator:
     def _check_unique_mirrors(self, packages: Mapping[str, Package]) -> None:
         owners: dict[str, str] = {}
         for name, package in packages.items():
+            if package.mirror is None:
+                continue
             if package.mirror in owners:
                 self._fail(("packages", name),
                            f"mirror {package.mirror} is also the mirror of "

@@ -91,8 +91,9 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     for package in due:
         progress.start(package.name)
         try:
+            push = options.push and package.mirror is not None  # no mirror: nothing to push
             rebased = rebase_queue(config, package, RebaseOptions(
-                workdir=options.workdir, push=options.push, range_diff=options.push), runner)
+                workdir=options.workdir, push=push, range_diff=push), runner)
             if options.push and options.forges is not None and rebased.push in PUSHED:
                 rebased = deliver_mirror_request(config, package, rebased,
                                                  workdir=options.workdir, runner=runner,

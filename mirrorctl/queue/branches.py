@@ -127,9 +127,18 @@ def push_branch(cache: Repository, url: str, branch: str, commit: str, *,
     return ("created" if current is None else "updated"), pushed.detail
 
 
+def mirror_of(package: Package) -> str:
+    """The package's mirror, for the commands that push to or read from it."""
+    if package.mirror is None:
+        raise UsageError(f"{package.name} has no mirror (mirror: false, or no mirror_url): "
+                         "its upstream is read into the cache alone, so there is no mirror "
+                         "branch to push to or export from")
+    return package.mirror
+
+
 def _push(cache: Repository, package: Package, report: ApplyReport, *,
           force: bool) -> ApplyReport:
-    result, detail = push_branch(cache, package.mirror, report.branch, report.commit,
+    result, detail = push_branch(cache, mirror_of(package), report.branch, report.commit,
                                  force=force)
     return replace(report, push=result, push_detail=detail)
 
@@ -210,7 +219,7 @@ def _fetch_branch(cache: Repository, package: Package, branch: str) -> str:
                                          check=False).returncode != 0:
         raise UsageError(f"--from-branch {branch!r} is not a valid branch name")
     try:
-        cache.fetch_refspecs(package.mirror, [f"+refs/heads/{name}:{_EXPORT_REF}"])
+        cache.fetch_refspecs(mirror_of(package), [f"+refs/heads/{name}:{_EXPORT_REF}"])
     except GitError as exc:
         if "couldn't find remote ref" in exc.stderr:
             raise UsageError(f"the mirror {package.mirror} has no branch {name}") from None

@@ -24,6 +24,7 @@ from mirrorctl.queue.branches import (
     PushResult,
     checked_queue,
     checked_version,
+    mirror_of,
     push_branch,
     remove_stale_scratch,
     remove_stale_staging,
@@ -189,8 +190,9 @@ def _finish(run: _Run, options: RebaseOptions, result: RebaseResult) -> RebaseRe
     push_detail = ""
     if options.push:
         if result.status == "clean":
-            push, push_detail = push_branch(run.cache, run.package.mirror, f"refs/heads/{branch}",
-                                            result.head, force=options.force)
+            push, push_detail = push_branch(run.cache, mirror_of(run.package),
+                                            f"refs/heads/{branch}", result.head,
+                                            force=options.force)
         else:
             push, push_detail = "refused", "a patch conflicts: nothing is pushed"
     return RebaseReport(package=run.package.name, from_version=run.queue.version,

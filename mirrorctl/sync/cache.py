@@ -44,7 +44,7 @@ def package_runner(runner: GitRunner, package: Package) -> GitRunner:
     """`runner` with the package's time-out, transports and mirror credentials."""
     return runner.with_options(timeout=package.timeout,
                                allowed_protocols=package.allowed_protocols,
-                               token_urls=_origins(package.mirror))
+                               token_urls=_origins(package.mirror) if package.mirror else ())
 
 
 def _origins(url: str) -> tuple[str, ...]:

@@ -157,7 +157,9 @@ class _PackageSyncer:
 
     def run(self) -> PackageSync:
         cache, state = self._open_cache_and_state()
-        upstream, mirror = self._read_both_sides()
+        if self.package.mirror is None:
+            return self._refresh_only(cache, state)
+        upstream, mirror = self._read_both_sides(self.package.mirror)
         if state.settle_pending(mirror):
             state.save(self.state_path)  # a push killed mid-way: learn what it did
         # A push of an earlier attempt that landed although its answer was lost.
@@ -177,7 +179,7 @@ class _PackageSyncer:
         if self.options.dry_run or not changes:
             status: Status = "planned" if changes else "unchanged"
         else:
-            plan = self._push_and_verify(cache, state, plan, changes)
+            plan = self._push_and_verify(cache, state, plan, changes, self.package.mirror)
             status = "updated" if any(u.result == "pushed" for u in plan) else "unchanged"
         if cached is not None and not self.options.dry_run:
             # Only once the mirror has followed (never on a dry run): until then upstream's
@@ -189,6 +191,21 @@ class _PackageSyncer:
         if landed:
             plan, status = _with_landed(plan, landed), "updated"
         return PackageSync(name=self.package.name, status=status, refs=tuple(plan),
+                           fetched=cached is not None, warnings=self.warnings)
+
+    def _refresh_only(self, cache: Repository, state: PackageState) -> PackageSync:
+        """A package without a mirror: one ls-remote of upstream, a fetch of what moved
+        into the cache, nothing pushed."""
+        self.step = f"reading upstream refs ({self.package.upstream})"
+        upstream = self.runner.ls_remote(self.package.upstream)
+        cached = self._refresh_cache_if_upstream_moved(cache, state, upstream)
+        self.cache_current = True
+        if cached is not None or state.upstream_error is not None:
+            state.upstream = cached if cached is not None else state.upstream
+            state.upstream_error = None
+            state.save(self.state_path)
+        return PackageSync(name=self.package.name,
+                           status="updated" if cached is not None else "unchanged",
                            fetched=cached is not None, warnings=self.warnings)
 
     def note_stale_cache(self, error: str) -> None:
@@ -213,14 +230,14 @@ class _PackageSyncer:
             state.upstream = {}  # whatever the state says, this cache holds nothing yet
         return cache, state
 
-    def _read_both_sides(self) -> tuple[dict[str, str], dict[str, str]]:
+    def _read_both_sides(self, mirror_url: str) -> tuple[dict[str, str], dict[str, str]]:
         # Both at once: over a network each is a round trip.
         asking = [self.runner.start_ls_remote(self.package.upstream)]
         try:
-            asking.append(self.runner.start_ls_remote(self.package.mirror))
+            asking.append(self.runner.start_ls_remote(mirror_url))
             self.step = f"reading upstream refs ({self.package.upstream})"
             upstream = parse_ls_remote(asking[0].wait().stdout)
-            self.step = f"reading mirror refs ({self.package.mirror})"
+            self.step = f"reading mirror refs ({mirror_url})"
             mirror = parse_ls_remote(asking[1].wait().stdout)
         finally:
             for call in asking:
@@ -240,9 +257,8 @@ class _PackageSyncer:
         upstream.update(cached)
         return cached
 
-    def _push_and_verify(self, cache: Repository, state: PackageState,
-                         plan: list[RefUpdate], changes: list[RefUpdate]) -> list[RefUpdate]:
-        mirror_url = self.package.mirror
+    def _push_and_verify(self, cache: Repository, state: PackageState, plan: list[RefUpdate],
+                         changes: list[RefUpdate], mirror_url: str) -> list[RefUpdate]:
         self.step = f"pushing to the mirror ({mirror_url})"
         # Written before the push, so a run killed mid-push still learns what it did.
         state.pending = {u.ref: u.new for u in changes}

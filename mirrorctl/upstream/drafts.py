@@ -171,7 +171,7 @@ class DraftContext:
     package: str
     version: str
     upstream: str
-    mirror: str
+    mirror: str | None  # None: the package has no mirror
     mirror_web: str | None
     target_branch: str
     patch_path: str  # as the builders' repository names it
@@ -212,14 +212,14 @@ def _sections(patch: PatchFile, context: DraftContext, kind: Kind) -> dict[str, 
     }
 
 
-def _browse(web: str | None, git_url: str, branch: str) -> str:
+def _browse(web: str | None, git_url: str | None, branch: str) -> str:
     """A link to the mirror's branch: its web page (Package.mirror_web) where known."""
     forge = forge_of(web)[0] if web else "unknown"
     if forge == "gitlab":
         return f"{web}/-/tree/{branch}"
     if forge == "github":
         return f"{web}/tree/{branch}"
-    return f"{git_url} (branch {branch})"
+    return f"{git_url} (branch {branch})" if git_url else "(no mirror: the patch file below)"
 
 
 _DEFAULT_MR = ("What fails on riscv64", "problem"), ("What this change does", "change"), (

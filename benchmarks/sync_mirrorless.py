@@ -1,0 +1,75 @@
+"""No-op sync of 30 mirror-less packages against 30 plain `git ls-remote` calls.
+
+Goal (issue 13): at most 1.2x. Without a mirror a no-op sync is one ls-remote of
+upstream a package and nothing else; mirrorctl's time includes starting Python and
+loading mirrors.yaml, as a nightly job pays it. Two settings, as for the mirror sync:
+local repositories, and the same behind a 30 ms round trip per connection.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.sandbox import interleaved, make_site, mirrorctl, ssh_config, with_latency
+
+PACKAGES = 30
+REPEATS = 9
+
+
+def _without_mirrors(config: Path, target: Path) -> Path:
+    data = yaml.safe_load(config.read_text())
+    for package in data["packages"].values():
+        package["mirror"] = False
+    target.write_text(yaml.safe_dump(data))
+    return target
+
+
+def _measure(label: str, env: dict[str, str], config: Path, workdir: Path,
+             upstreams: list[str]) -> float:
+    def ls_remote() -> None:
+        for url in upstreams:
+            subprocess.run(["git", "ls-remote", "--heads", "--tags", "--refs", url],
+                           env=env, check=True, stdout=subprocess.DEVNULL)
+
+    mirrorctl(env, config, workdir)  # the first sync fills the caches: then no-ops
+    medians = interleaved({
+        "30 x git ls-remote (sequential)": ls_remote,
+        "mirrorctl sync, no mirrors, no-op (jobs 4)": lambda: mirrorctl(env, config, workdir),
+        "mirrorctl sync, no mirrors, no-op (jobs 1)":
+            lambda: mirrorctl(env, config, workdir, "-j1"),
+    }, REPEATS)
+    baseline = medians["30 x git ls-remote (sequential)"]
+    print(f"no-op sync of {PACKAGES} mirror-less packages, {label}, median of {REPEATS} "
+          "interleaved runs")
+    for name, seconds in medians.items():
+        print(f"  {name:<46} {seconds:7.3f} s  {seconds / baseline:5.2f}x")
+    ratio = medians["mirrorctl sync, no mirrors, no-op (jobs 4)"] / baseline
+    print(f"  ratio no-op sync / 30 ls-remote: {ratio:.2f}x (goal <= 1.2x)\n")
+    return ratio
+
+
+def main() -> dict[str, float]:
+    root, env, config, _ = make_site(PACKAGES)
+    try:
+        bare = _without_mirrors(config, root / "bare.yaml")
+        upstreams = [str(p) for p in sorted((root / "up").iterdir())]
+        local = _measure("local repositories", env, bare, root / "work-bare", upstreams)
+        slow_env = with_latency(env, root, 0.03)
+        slow = _measure("30 ms per connection", slow_env,
+                        _without_mirrors(ssh_config(config, root / "ssh.yaml"),
+                                         root / "ssh-bare.yaml"),
+                        root / "work-ssh-bare", [f"ssh://bench{u}" for u in upstreams])
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return {"mirrorless_local": local, "mirrorless_30ms": slow}
+
+
+if __name__ == "__main__":
+    main()
