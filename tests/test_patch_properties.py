@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from mirrorctl.core.git import GitRunner, GitSettings, Repository
 from mirrorctl.queue.branches import FORMAT_PATCH_STABLE, rewrite_statuses
-from mirrorctl.queue.patches import STATUS_KINDS, PatchFile, parse_patch, read_queue
+from mirrorctl.queue.patches import PatchFile, parse_patch, read_queue
 from mirrorctl.queue.replay import apply_queue
+from mirrorctl.queue.status import STATUS_KINDS
 
 # Every example runs git (two to eight commands): a few dozen examples a property, and
 # no deadline, since a busy machine turns milliseconds into tenths of a second.

@@ -18,23 +18,12 @@ import pytest
 
 from tests.conftest import Site
 from tests.gitrepos import Repo, make_mirror, write_config
+from tests.test_kill import export_each
 
 pytestmark = pytest.mark.e2e
 
 CORE = "".join(f"int f{n}(void) {{ return {n}; }}\n" for n in range(1, 13))
 STATUS = "Upstream-Status: Submitted [https://github.com/up/proj/pull/{}]"
-
-
-def export_each(repo: Repo, base: str, out: Path,
-                changes: list[tuple[str, str, dict[str, str]]]) -> None:
-    out.mkdir(parents=True)
-    for name, message, files in changes:
-        repo.git("checkout", "--quiet", "--detach", base)
-        repo.commit(message, files)
-        (out / name).write_text(repo.git("format-patch", "--stdout", "--zero-commit",
-                                         "--no-signature", "--no-stat", "--full-index", "-1",
-                                         "HEAD") + "\n")
-    repo.git("checkout", "--quiet", "main")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mirrorctl.queue.patches import builders_status_problem
+from mirrorctl.queue.status import builders_status_problem
 from tests.conftest import Site
 from tests.gitrepos import write_config
 from tests.test_patches import make_queue

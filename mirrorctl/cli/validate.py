@@ -38,7 +38,8 @@ def validate(g: Globals, fmt: str) -> None:
       mirrorctl --config other.yaml validate --format json
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.queue.patches import check_queues, check_versions
+    from mirrorctl.queue.folders import check_versions
+    from mirrorctl.queue.patches import check_queues
 
     try:
         config = load_config(g.config_path)

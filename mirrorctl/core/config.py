@@ -1,26 +1,32 @@
 """mirrors.yaml: its schema, loading and validation.
 
-The schema is data (SETTINGS, PACKAGE_KEYS); load_config() is the only reader of
-the file and returns frozen dataclasses. Every problem names file, line and key,
+The schema is data (SETTINGS, PACKAGE_KEYS, in settings.py); load_config() is the only
+reader of the file and returns frozen dataclasses. Every problem names file, line and key,
 and all problems are reported at once.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 
 from mirrorctl.core.errors import ConfigError, ConfigProblem, UsageError
-from mirrorctl.core.grades import LEVELS, default_levels
-from mirrorctl.core.tagformat import TagFormat, TagFormatError
+from mirrorctl.core.settings import (
+    PACKAGE_KEYS,
+    SETTINGS,
+    Fork,
+    Invalid,
+    Setting,
+    did_you_mean,
+    package_name,
+)
+from mirrorctl.core.tagformat import TagFormat
 from mirrorctl.core.urls import (
-    KNOWN_PROTOCOLS,
     embedded_credentials,
     resolve_local,
     url_protocol,
@@ -36,266 +42,6 @@ __all__ = [
     "Package",
     "load_config",
 ]
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-class _Invalid(ValueError):
-    """Raised by a setting's parser; the message is shown after the key path."""
-
-
-def _string(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _Invalid(f"must be a non-empty string, not {value!r}")
-    return value
-
-
-def _no_option(value: str) -> str:
-    if value.startswith("-"):
-        raise _Invalid(f"{value!r} starts with '-', which git would read as an option")
-    return value
-
-
-def _globs(value: Any) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items:
-        raise _Invalid("must be a glob or a non-empty list of globs")
-    return tuple(_no_option(_string(item)) for item in items)
-
-
-def _ref_globs(value: Any) -> tuple[str, ...]:
-    if value == []:
-        return ()
-    globs = _globs(value)
-    for glob in globs:
-        if not glob.startswith("refs/"):
-            raise _Invalid(f"{glob!r} must be a full ref glob, e.g. refs/heads/riscv64/*")
-    return globs
-
-
-def _protocols(value: Any) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items:
-        raise _Invalid("must be a list of protocols, e.g. [https, ssh]")
-    for item in items:
-        if item not in KNOWN_PROTOCOLS:
-            raise _Invalid(f"{item!r} is not allowed; choose from {', '.join(KNOWN_PROTOCOLS)}")
-    return tuple(items)
-
-
-def _positive_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _Invalid(f"must be a whole number of at least 1, not {value!r}")
-    return value
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Invalid(f"must be a whole number of at least 0, not {value!r}")
-    return value
-
-
-def _seconds(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise _Invalid(f"must be a number of seconds above 0, not {value!r}")
-    return float(value)
-
-
-def _http_url(value: Any) -> str:
-    text = _string(value).rstrip("/")
-    if not text.startswith(("https://", "http://")) or embedded_credentials(text):
-        raise _Invalid(f"{text!r} must be an http(s) URL without credentials")
-    return text
-
-
-def _python_versions(value: Any) -> tuple[str, ...]:
-    items = value if isinstance(value, list) else None
-    if not items or not all(isinstance(v, str) and re.fullmatch(r"3\.\d+", v) for v in items):
-        raise _Invalid("must be a list of quoted Python versions, e.g. [\"3.10\", \"3.13\"]")
-    return tuple(items)
-
-
-def _grades(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise _Invalid("must map reason codes to easy, medium or hard")
-    codes = list(default_levels())
-    for code, level in value.items():
-        if code not in codes:
-            raise _Invalid(f"{code!r} is not a reason code{_did_you_mean(code, codes)}")
-        if level not in LEVELS:
-            raise _Invalid(f"{code}: {level!r} must be easy, medium or hard")
-    return dict(value)
-
-
-def _local_label(value: Any) -> str:
-    text = _string(value)
-    if not re.fullmatch(r"[a-z0-9]+(?:[.][a-z0-9]+)*", text):
-        raise _Invalid(f"{text!r} must be a PEP 440 local version label: lower-case letters "
-                       "and digits, dot-separated (cpu, cu128)")
-    return text
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _Invalid("must be true or false")
-    return value
-
-
-def _pin_grade(value: Any) -> tuple[str, str]:
-    if not isinstance(value, dict) or set(value) != {"level", "reason"}:
-        raise _Invalid("must be {level: easy|medium|hard, reason: why}")
-    if value["level"] not in LEVELS:
-        raise _Invalid(f"level {value['level']!r} must be easy, medium or hard")
-    return value["level"], _string(value["reason"])
-
-
-def _vocabulary(value: Any) -> str:
-    if value not in ("builders", "yocto"):
-        raise _Invalid(f"{value!r} must be builders (Issue, Submitted, To upstream, "
-                       "Inappropriate, Backport) or yocto (adds Pending, Denied, ...)")
-    return str(value)
-
-
-def _forge_apis(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise _Invalid("must map a forge's web host to its API URL, e.g. "
-                       "{github.com: https://api.github.com}")
-    return {str(host).lower(): _http_url(url) for host, url in value.items()}
-
-
-@dataclass(frozen=True)
-class Fork:
-    """Where the builders' fork of an upstream on one forge host lives."""
-
-    namespace: str  # user, org or group: the fork is <namespace>/<upstream repo name>
-    git_url: str | None = None  # a template with {namespace} and {repo}; default https
-
-    def url(self, host: str, repo: str) -> str:
-        template = self.git_url or "https://{host}/{namespace}/{repo}.git"
-        return template.format(host=host, namespace=self.namespace, repo=repo)
-
-
-def _forks(value: Any) -> dict[str, Fork]:
-    if not isinstance(value, dict):
-        raise _Invalid("must map a forge host to {namespace: ..., git_url: ...}")
-    forks = {}
-    for host, spec in value.items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("namespace"), str) or \
-                set(spec) - {"namespace", "git_url"}:
-            raise _Invalid(f"{host}: must be {{namespace: owner, git_url: optional template}}")
-        git_url = spec.get("git_url")
-        if git_url is not None:
-            _no_option(_string(git_url))
-            if embedded_credentials(git_url):
-                raise _Invalid(f"{host}: git_url carries credentials")
-        forks[str(host).lower()] = Fork(namespace=_no_option(spec["namespace"]),
-                                        git_url=git_url)
-    return forks
-
-
-def _mirror_template(value: Any) -> str:
-    template = _no_option(_string(value))
-    try:
-        template.format(name="x")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise _Invalid(f"{template!r} may use only the field {{name}} ({exc})") from exc
-    return template
-
-
-# What git refuses in a ref name (git check-ref-format), for the tags a format makes.
-_NOT_IN_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|^[/.]|[/.]$|\.lock$")
-
-
-def _tag_format(value: Any) -> TagFormat:
-    try:
-        tag_format = TagFormat(_no_option(_string(value)))
-    except TagFormatError as exc:
-        raise _Invalid(str(exc)) from exc
-    example = tag_format.tag_for("1.2.3")
-    if _NOT_IN_REF.search(example):
-        raise _Invalid(f"{tag_format.template!r} makes tags like {example!r}, which is not a "
-                       "valid git tag name")
-    return tag_format
-
-
-def _version(value: Any) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise _Invalid(f"must be a quoted string: YAML reads {value!r} as a number "
-                       f"(write version: \"{value}\")")
-    text = _string(value)
-    try:
-        Version(text)
-    except InvalidVersion as exc:
-        raise _Invalid(f"{text!r} is not a PEP 440 version") from exc
-    return text
-
-
-def _package_name(value: Any) -> str:
-    text = _string(value)
-    if not _NAME.match(text):
-        raise _Invalid(f"{text!r} must be letters, digits, '.', '_' or '-', starting with a "
-                       "letter or digit")
-    return text
-
-
-@dataclass(frozen=True)
-class Setting:
-    parse: Callable[[Any], Any]
-    default: Any
-    help: str
-    per_package: bool = True
-
-
-# The keys of `defaults:`; those with per_package=True may be overridden per package.
-SETTINGS: Mapping[str, Setting] = {
-    "mirror_url": Setting(_mirror_template, None,
-                          "mirror URL template with {name}", per_package=False),
-    "branches": Setting(_globs, ("main", "master"), "globs of upstream branch names to mirror"),
-    "tags": Setting(_globs, ("*",), "globs of upstream tag names to mirror"),
-    "protected": Setting(_ref_globs, ("refs/heads/riscv64/*",),
-                         "mirror ref globs sync never touches (per package: added to defaults)"),
-    "allowed_protocols": Setting(_protocols, ("https", "ssh"), "transports git may use"),
-    "tag_format": Setting(_tag_format, TagFormat("v{version}"), "release tag for {version}"),
-    "jobs": Setting(_positive_int, 4, "packages synced at once", per_package=False),
-    "patchsets": Setting(lambda v: _no_option(_string(v)), "patchsets",
-                         "folder of the patch queues, relative to this file", per_package=False),
-    "pypi_url": Setting(_http_url, "https://pypi.org", "PyPI (or a mirror of its JSON API)",
-                        per_package=False),
-    "python_versions": Setting(_python_versions, ("3.10", "3.11", "3.12", "3.13"),
-                               "the Pythons the builders make wheels for", per_package=False),
-    "grades": Setting(_grades, {}, "reason code -> grade, over grading.yaml's",
-                      per_package=False),
-    "status_vocabulary": Setting(_vocabulary, "builders",
-                                 "the Upstream-Status values the queues' checker accepts",
-                                 per_package=False),
-    "forge_apis": Setting(_forge_apis, {}, "forge web host -> API URL (GitHub Enterprise, "
-                                          "self-hosted GitLab)", per_package=False),
-    "forks": Setting(_forks, {}, "forge host -> where the builders' forks live",
-                     per_package=False),
-    "credential_helper": Setting(lambda v: _string(v), None,
-                                 "git credential helper for HTTPS remotes", per_package=False),
-    "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),
-    "retries": Setting(_count, 2, "retries after a transient network error"),
-}
-
-# Keys only a package has; `upstream` is required.
-PACKAGE_KEYS: Mapping[str, Setting] = {
-    "upstream": Setting(lambda v: _no_option(_string(v)), None, "upstream git URL"),
-    "mirror": Setting(lambda v: v if v is False else _no_option(_string(v)), None,
-                      "mirror git URL; false: no mirror, upstream read into the cache alone"),
-    "version": Setting(_version, None, "version whose patch queue is current"),
-    "pypi": Setting(_package_name, None, "PyPI project name"),
-    "rank": Setting(_positive_int, None, "download rank on PyPI"),
-    "local_version": Setting(_local_label, None, "the local version label the wheel adds to "
-                                                 "upstream's version (torch: cpu)"),
-    "wheel_major": Setting(_positive_int, None, "a leading major the wheel's version puts "
-                                                "before upstream's (protobuf: 7, for v35.1)"),
-    "pin": Setting(_bool, False, "true: version's queue stays current, whatever newer queue "
-                                 "folders hold (hold a package back)"),
-    "pin_grade": Setting(_pin_grade, None, "a grade this package always gets, with why"),
-    "mirror_web": Setting(_http_url, None, "the mirror's web page, when its git URL does not "
-                                           "say it (for merge requests and links)"),
-}
 
 _TOP_KEYS = ("defaults", "packages")
 _NO_MIRROR = "\0no mirror"  # what _mirror says for a package read without a mirror
@@ -357,16 +103,9 @@ class Config:
         by_name = {canonicalize_name(name): package for name, package in self.packages.items()}
         unknown = [n for n in names if canonicalize_name(n) not in by_name]
         if unknown:
-            hints = [f"{n!r}{_did_you_mean(n, self.packages)}" for n in unknown]
+            hints = [f"{n!r}{did_you_mean(n, self.packages)}" for n in unknown]
             raise UsageError(f"unknown package {', '.join(hints)} (not in {self.path})")
         return list({id(p): p for p in (by_name[canonicalize_name(n)] for n in names)}.values())
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    import difflib  # only a config with a mistake pays for it
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f", did you mean {close[0]}?" if close else ""
 
 
 def load_config(path: Path) -> Config:
@@ -408,7 +147,7 @@ class _Validator:
         allowed = list(keys)
         for key in value:
             if key not in allowed:
-                self._fail((*path, key), f"unknown key{_did_you_mean(key, allowed)}")
+                self._fail((*path, key), f"unknown key{did_you_mean(key, allowed)}")
         return {k: v for k, v in value.items() if k in allowed}
 
     def _reported(self, *paths: KeyPath) -> bool:
@@ -419,7 +158,7 @@ class _Validator:
     def _parse(self, setting: Setting, value: Any, path: KeyPath) -> Any:
         try:
             return setting.parse(value)
-        except _Invalid as exc:
+        except Invalid as exc:
             if not self._loaded.refused_within(path):  # else the loader has said why
                 self._fail(path, str(exc))
             return None
@@ -480,8 +219,8 @@ class _Validator:
     def _package(self, name: Any, raw: Any, defaults: dict[str, Any]) -> Package | None:
         path: KeyPath = ("packages", name)
         try:
-            _package_name(name)
-        except _Invalid as exc:
+            package_name(name)
+        except Invalid as exc:
             self._fail(path, f"package name {exc}")
             return None
         overridable = [k for k, setting in SETTINGS.items() if setting.per_package]

@@ -23,7 +23,8 @@ from mirrorctl.grade.grading import grade
 from mirrorctl.queue.branches import checked_version
 from mirrorctl.queue.carry import RebaseReport
 from mirrorctl.queue.engine import PatchOutcome, rebase_patches
-from mirrorctl.queue.patches import current_version, read_queue
+from mirrorctl.queue.folders import current_version
+from mirrorctl.queue.patches import read_queue
 from mirrorctl.queue.replay import PatchDoesNotApply
 from mirrorctl.sync.cache import (
     newest_release,

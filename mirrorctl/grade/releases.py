@@ -17,7 +17,7 @@ from packaging.version import Version
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner
-from mirrorctl.queue.patches import current_version
+from mirrorctl.queue.folders import current_version
 from mirrorctl.sync.cache import new_releases, open_cache, release_tags, tag_names, upstream_problem
 
 if TYPE_CHECKING:

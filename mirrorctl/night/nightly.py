@@ -20,7 +20,7 @@ from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
 from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport, rebase_queue
-from mirrorctl.queue.patches import queue_dir
+from mirrorctl.queue.folders import queue_dir
 from mirrorctl.report.report import Report, build_report, write_record
 from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 

@@ -17,7 +17,8 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import ConfigError, GitError, UsageError
 from mirrorctl.core.files import replace_dir, same_files
 from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
-from mirrorctl.queue.patches import PatchFile, PatchQueue, current_version, queue_dir, read_queue
+from mirrorctl.queue.folders import current_version, queue_dir
+from mirrorctl.queue.patches import PatchFile, PatchQueue, read_queue
 from mirrorctl.queue.replay import AppliedPatch, apply_queue
 from mirrorctl.sync.cache import open_cache, package_runner, release_tag
 

@@ -30,7 +30,8 @@ from mirrorctl.queue.branches import (
     remove_stale_staging,
 )
 from mirrorctl.queue.engine import PatchOutcome, RebaseResult, rebase_patches
-from mirrorctl.queue.patches import PARTIAL_MARK, PatchQueue
+from mirrorctl.queue.folders import PARTIAL_MARK
+from mirrorctl.queue.patches import PatchQueue
 from mirrorctl.queue.replay import commit_patch
 from mirrorctl.queue.resolve import (
     Resolutions,
@@ -48,6 +49,9 @@ __all__ = ["AbortReport", "ForgetReport", "RebaseOptions", "RebaseReport", "abor
 # nothing-to-carry: every patch went upstream; the new release's folder is written with
 # only a series file saying so, and is the package's current (empty) queue from then on.
 WriteResult = Literal["written", "unchanged", "not-written", "nothing-to-carry"]
+# What a rebase waiting for --continue remembers (rebase/<package>.json).
+_STATE_KEYS = frozenset({"from", "to", "onto", "worktree", "waiting_on", "patches", "decided",
+                         "keep_partial", "force"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,8 +127,9 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
         raise UsageError(f"no rebase of {package.name} is waiting for --continue")
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-        state["from"], state["to"], state["onto"], state["worktree"]
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+        if not isinstance(state, dict) or not state.keys() >= _STATE_KEYS:
+            raise ValueError("it is not a whole rebase state")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"the waiting rebase of {package.name} cannot be read ({path}: {exc}); "
                          f"end it with `mirrorctl rebase {package.name} --abort`") from None
     cache = open_cache(options.workdir, package, package_runner(runner, package))

@@ -19,59 +19,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import ConfigProblem
+from mirrorctl.queue.folders import queue_dir
+from mirrorctl.queue.status import (
+    PatchProblem,
+    UpstreamStatus,
+    check_builders_status,
+    parse_upstream_status,
+)
 
 if TYPE_CHECKING:
     from unidiff.patch import PatchedFile
 
 __all__ = [
-    "STATUS_KINDS",
     "PatchFile",
     "PatchQueue",
-    "UpstreamStatus",
     "changed_paths",
     "check_queues",
-    "check_versions",
     "conflict_markers",
-    "current_version",
-    "is_partial",
     "parse_patch",
-    "parse_upstream_status",
-    "queue_dir",
-    "queue_versions",
     "read_queue",
 ]
 
 MAX_PATCH_BYTES = 10 * 1024 * 1024  # a 50 MB "patch" is an accident or an attack
 
 
-class _Problem(ValueError):
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
 
 
-@dataclass(frozen=True)
-class _Kind:
-    argument: str  # "required", "optional" or "none"
-    what: str  # what the argument is, for messages
 
 
-# The builders' own vocabulary (Issue, Submitted, Backport, To upstream, Inappropriate)
-# and Yocto's (Pending, Denied, Inactive-Upstream).
-STATUS_KINDS: dict[str, _Kind] = {
-    "Pending": _Kind("optional", "comment"),
-    "To upstream": _Kind("optional", "comment"),
-    "Submitted": _Kind("required", "url"),
-    "Issue": _Kind("required", "url"),
-    "Backport": _Kind("required", "url"),
-    "Inappropriate": _Kind("required", "reason"),
-    "Denied": _Kind("optional", "url"),
-    "Inactive-Upstream": _Kind("optional", "lastcommit: ..., lastrelease: ..."),
-}
-_STATUS_LINE = re.compile(r"^Upstream-Status:[ \t]*(?P<value>.*?)[ \t]*$", re.M)
-_STATUS_VALUE = re.compile(r"^(?P<kind>[A-Za-z][A-Za-z -]*?)[ \t]*(?:\[(?P<arg>.*)\])?$")
 _PATCH_PREFIX = re.compile(r"^(\[[^\]]*PATCH[^\]]*\]\s*)+", re.I)
 _RFC822_SPECIALS = frozenset('()<>[]:;@,."\\')  # names with these are quoted (git's pretty.c)
 _HUNK_HEADER = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
@@ -84,14 +60,6 @@ _DOT_GIT = re.compile(r"\.git[. ]*|git~1", re.I)
 _FULL_INDEX = re.compile(r"^index [0-9a-f]{40}\.\.[0-9a-f]{40}", re.M)
 
 
-@dataclass(frozen=True, kw_only=True)
-class UpstreamStatus:
-    kind: str  # a key of STATUS_KINDS
-    argument: str | None
-    line: int  # in the patch file
-
-    def __str__(self) -> str:
-        return self.kind + (f" [{self.argument}]" if self.argument else "")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,136 +86,33 @@ class PatchQueue:
     patches: tuple[PatchFile, ...]
 
 
-def queue_dir(patchsets: Path, package: str, version: str) -> Path:
-    return patchsets / package / version
 
 
-def queue_versions(patchsets: Path, package: str) -> list[str]:
-    """The versions of a package's queue folders, oldest first (PEP 440 order); hidden
-    folders (.rr-cache) and names that are no version are not queues."""
-    from packaging.version import InvalidVersion, Version
-
-    found = []
-    folder = patchsets / package
-    for entry in folder.iterdir() if folder.is_dir() else ():
-        if entry.name.startswith(".") or not entry.is_dir():
-            continue
-        try:
-            found.append((Version(entry.name), entry.name))
-        except InvalidVersion:
-            continue
-    return [name for _, name in sorted(found)]
 
 
-def current_version(config: Config, package: Package) -> str | None:
-    """The version whose queue is the package's current one: the newest whole queue folder
-    at or after mirrors.yaml's `version:` (a partial one, written by --keep-partial, never
-    is), else `version:` itself; `pin: true` holds it at `version:`. A release carried by
-    `rebase` becomes current this way, without a hand edit."""
-    from packaging.version import Version
-
-    start = package.version
-    if package.pin:
-        return start
-    floor = Version(start) if start is not None else None
-    for version in reversed(queue_versions(config.patchsets, package.name)):
-        if floor is not None and Version(version) < floor:
-            break
-        if not is_partial(queue_dir(config.patchsets, package.name, version)):
-            return version
-    return start
 
 
-PARTIAL_MARK = "# partial:"  # the first line of the series file of a partial queue
 
 
-def is_partial(directory: Path) -> bool:
-    """A queue written by --keep-partial: a patch that conflicted is missing from it."""
-    try:
-        with (directory / "series").open("rb") as series:
-            return series.readline().startswith(PARTIAL_MARK.encode())
-    except OSError:
-        return False
 
 
-def parse_upstream_status(message: str, *, first_line: int = 1) -> UpstreamStatus:
-    matches = list(_STATUS_LINE.finditer(message))
-    if not matches:
-        raise _Problem("no Upstream-Status: line; add one, e.g. 'Upstream-Status: Pending'")
-    if len(matches) > 1:
-        line = first_line + message.count("\n", 0, matches[1].start())
-        raise _Problem("more than one Upstream-Status: line", line)
-    match = matches[0]
-    line = first_line + message.count("\n", 0, match.start())
-    value = _STATUS_VALUE.match(match.group("value"))
-    known = {k.lower(): k for k in STATUS_KINDS}
-    kind = known.get(value.group("kind").strip().lower()) if value else None
-    if value is None or kind is None:
-        import difflib  # only a queue with a mistake pays for it
-
-        choices = ", ".join(STATUS_KINDS)
-        written = value.group("kind").strip() if value else match.group("value")
-        close = difflib.get_close_matches(written.lower(), list(known), n=1, cutoff=0.6)
-        hint = f"did you mean {known[close[0]]}? " if close else ""
-        raise _Problem(f"unknown Upstream-Status {match.group('value')!r}; {hint}use one of "
-                       f"{choices}", line)
-    argument = (value.group("arg") or "").strip() or None
-    rule = STATUS_KINDS[kind]
-    if rule.argument == "required" and argument is None:
-        raise _Problem(f"Upstream-Status: {kind} needs a [{rule.what}]", line)
-    return UpstreamStatus(kind=kind, argument=argument, line=line)
 
 
-# The builders' pull-request check (builders.md): the kind as written (case counts), then
-# its argument: a URL in brackets for three of them, an optional comment, a reason.
-_BUILDERS_KIND = re.compile(r"(Issue|Submitted|To upstream|Inappropriate|Backport|\w+) *(.*)",
-                            re.S)
-_BUILDERS_ARGUMENT = {
-    "Issue": (re.compile(r"\[https?://\S+\]"), "[url], an http(s) URL without spaces"),
-    "Submitted": (re.compile(r"\[https?://\S+\]"), "[url], an http(s) URL without spaces"),
-    "Backport": (re.compile(r"\[https?://\S+\]"), "[url], an http(s) URL without spaces"),
-    "To upstream": (re.compile(r"(\[.*\])?"), "nothing, or a [comment]"),
-    "Inappropriate": (re.compile(r"\[.+\]"), "a [reason]"),
-}
 
 
-def builders_status_problem(value: str) -> str | None:
-    """Why the builders' pull-request check refuses `value` (what follows
-    "Upstream-Status:" and its spaces, as written), or None when it passes."""
-    match = _BUILDERS_KIND.fullmatch(value)
-    kind = match.group(1) if match else value.split(" ", 1)[0]
-    if match is None or kind not in _BUILDERS_ARGUMENT:
-        import difflib  # only a queue with a mistake pays for it
-
-        close = difflib.get_close_matches(kind, list(_BUILDERS_ARGUMENT), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close and close[0] != kind else ""
-        return (f"{kind or value!r} is not a status the builders' check accepts{hint} "
-                f"(theirs: {', '.join(_BUILDERS_ARGUMENT)})")
-    pattern, wanted = _BUILDERS_ARGUMENT[kind]
-    if not pattern.fullmatch(match.group(2)):
-        return f"Upstream-Status: {kind} takes {wanted}, not {match.group(2)!r}"
-    return None
 
 
-def _check_builders_status(text: str) -> None:
-    """The first Upstream-Status line, as the builders' check reads it."""
-    for number, line in enumerate(text.split("\n"), 1):
-        if line.startswith("Upstream-Status:"):
-            problem = builders_status_problem(line.removeprefix("Upstream-Status:").lstrip(" "))
-            if problem:
-                raise _Problem(f"{problem} (status_vocabulary: builders)", number)
-            return
 
 
 def parse_patch(path: Path, vocabulary: str = "yocto") -> PatchFile:
-    """Read one format-patch file; raises _Problem (with a line where there is one).
+    """Read one format-patch file; raises PatchProblem (with a line where there is one).
     With the builders' vocabulary, Upstream-Status is checked as their CI checks it."""
     _check_plain_file(path)
     if path.stat().st_size > MAX_PATCH_BYTES:
-        raise _Problem(f"is larger than {MAX_PATCH_BYTES // (1024 * 1024)} MB")
+        raise PatchProblem(f"is larger than {MAX_PATCH_BYTES // (1024 * 1024)} MB")
     raw = path.read_bytes()
     if (crlf := raw.find(b"\r\n")) != -1:
-        raise _Problem("has CRLF line endings; git format-patch writes LF",
+        raise PatchProblem("has CRLF line endings; git format-patch writes LF",
                        raw.count(b"\n", 0, crlf) + 1)
     text = _utf8(raw)
     head, diff_start = _split_diff(text)
@@ -255,7 +120,7 @@ def parse_patch(path: Path, vocabulary: str = "yocto") -> PatchFile:
     body = _mail_body(mail)
     author, date, subject = _author(mail), _header(mail, "Date"), _header(mail, "Subject")
     if not subject:
-        raise _Problem("has no Subject: header; is it a git format-patch file?", 1)
+        raise PatchProblem("has no Subject: header; is it a git format-patch file?", 1)
     # As git am does: runs of ASCII white space are one space; others (a no-break
     # space, an ideographic space) are the author's.
     subject = _PATCH_PREFIX.sub("", re.sub(r"[ \t\r\n]+", " ", subject).strip(" "))
@@ -263,7 +128,7 @@ def parse_patch(path: Path, vocabulary: str = "yocto") -> PatchFile:
     body_line = head.count("\n", 0, head.find("\n\n") + 2) + 1 if "\n\n" in head else 1
     status = parse_upstream_status(message_body, first_line=body_line)
     if vocabulary == "builders":
-        _check_builders_status(text)
+        check_builders_status(text)
     message = subject + ("\n\n" + message_body.strip("\n") if message_body.strip() else "")
     diff = text[diff_start:]
     first_diff_line = text.count("\n", 0, diff_start) + 1
@@ -275,22 +140,22 @@ def parse_patch(path: Path, vocabulary: str = "yocto") -> PatchFile:
 
 def _check_plain_file(path: Path) -> None:
     if path.is_symlink():
-        raise _Problem("is a symbolic link; a queue holds plain files")
+        raise PatchProblem("is a symbolic link; a queue holds plain files")
     if not path.is_file():  # reading a FIFO or a device would never end
-        raise _Problem("is not a regular file; a queue holds plain files")
+        raise PatchProblem("is not a regular file; a queue holds plain files")
 
 
 def _utf8(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _Problem("is not UTF-8 text", raw.count(b"\n", 0, exc.start) + 1) from exc
+        raise PatchProblem("is not UTF-8 text", raw.count(b"\n", 0, exc.start) + 1) from exc
 
 
 def _split_diff(text: str) -> tuple[str, int]:
     match = re.search(r"^diff --git ", text, re.M)
     if match is None:
-        raise _Problem("contains no 'diff --git' section; is it a git format-patch file?")
+        raise PatchProblem("contains no 'diff --git' section; is it a git format-patch file?")
     return text[:match.start()], match.start()
 
 
@@ -360,13 +225,14 @@ def _check_diff(diff: str, first_line: int) -> tuple[str, ...]:
     _check_hunks(diff, first_line)
     if markers := conflict_markers(diff, first_line):
         line, marker = markers[0]
-        raise _Problem(f"adds a conflict marker ({marker}): a conflict left unresolved; "
+        raise PatchProblem(f"adds a conflict marker ({marker}): a conflict left unresolved; "
                        "resolve it and export the patch again", line)
     try:
         patch_set = PatchSet(diff)
     except UnidiffParseError as exc:
         message = str(exc).strip()
-        raise _Problem(f"malformed diff: {message}", _line_of_error(diff, message, first_line)) \
+        raise PatchProblem(f"malformed diff: {message}",
+                           _line_of_error(diff, message, first_line)) \
             from exc
     files: list[str] = []
     for patched in patch_set:
@@ -378,13 +244,13 @@ def _check_diff(diff: str, first_line: int) -> tuple[str, ...]:
         if patched.is_symlink:  # made, turned into one, or retargeted
             _check_symlink(patched, header_line)
         if patched.is_binary_file and not _FULL_INDEX.search(info):
-            raise _Problem(f"{patched.path}: binary patch without full index; re-export with "
+            raise PatchProblem(f"{patched.path}: binary patch without full index; re-export with "
                            "git format-patch --binary --full-index", header_line)
         if "Binary files " in info and "differ" in info:
-            raise _Problem(f"{patched.path}: binary change without its data; re-export with "
+            raise PatchProblem(f"{patched.path}: binary change without its data; re-export with "
                            "git format-patch --binary", header_line)
     if not files:
-        raise _Problem("changes no file")
+        raise PatchProblem("changes no file")
     return tuple(dict.fromkeys(files))
 
 
@@ -409,10 +275,10 @@ def _check_hunks(diff: str, first_line: int) -> None:
         elif line.startswith("@@"):
             hunk = _HUNK_HEADER.match(line)
             if hunk is None:
-                raise _Problem("malformed diff: a hunk header must read "
+                raise PatchProblem("malformed diff: a hunk header must read "
                                "'@@ -start,count +start,count @@'", number)
             if not file_header:
-                raise _Problem("malformed diff: a hunk without its file's --- and +++ lines",
+                raise PatchProblem("malformed diff: a hunk without its file's --- and +++ lines",
                                number)
             header, old, new = number, int(hunk.group(1) or 1), int(hunk.group(2) or 1)
         elif line.startswith("diff --git "):
@@ -420,10 +286,10 @@ def _check_hunks(diff: str, first_line: int) -> None:
         elif line.startswith("+++ "):
             file_header = number
         elif line[:1] in ("+", "-", " ") and not line.startswith("--- "):
-            raise _Problem("malformed diff: a line outside any hunk, which git apply would "
+            raise PatchProblem("malformed diff: a line outside any hunk, which git apply would "
                            "ignore", number)
     if old != 0 or new != 0:
-        raise _Problem("malformed diff: the hunk's lines do not match the counts in its header",
+        raise PatchProblem("malformed diff: the hunk's lines do not match the counts in its header",
                        header)
 
 
@@ -491,11 +357,12 @@ def _unescaped(escape: re.Match[bytes]) -> bytes:
 def _check_path(name: str, line: int) -> None:
     parts = name.split("/")
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise _Problem(f"{name}: absolute path; a patch may only touch the source tree", line)
+        raise PatchProblem(f"{name}: absolute path; a patch may only touch the source tree", line)
     if ".." in parts:
-        raise _Problem(f"{name}: path leaves the source tree (..)", line)
+        raise PatchProblem(f"{name}: path leaves the source tree (..)", line)
     if any(_DOT_GIT.fullmatch(part) for part in parts):
-        raise _Problem(f"{name}: path inside .git; a patch may only touch the source tree", line)
+        raise PatchProblem(f"{name}: path inside .git; a patch may only touch the source tree",
+                           line)
 
 
 def _check_symlink(patched: PatchedFile, line: int) -> None:
@@ -504,10 +371,10 @@ def _check_symlink(patched: PatchedFile, line: int) -> None:
     link = str(patched.path)
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(link), target))
     if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
-        raise _Problem(f"{link}: symbolic link to {target!r} points outside the source tree",
+        raise PatchProblem(f"{link}: symbolic link to {target!r} points outside the source tree",
                        line)
     if any(_DOT_GIT.fullmatch(part) for part in resolved.split("/")):
-        raise _Problem(f"{link}: symbolic link to {target!r} points inside .git", line)
+        raise PatchProblem(f"{link}: symbolic link to {target!r} points inside .git", line)
 
 
 def _line_of_error(diff: str, message: str, first_line: int) -> int | None:
@@ -527,7 +394,7 @@ def _order(directory: Path) -> tuple[list[Path], list[ConfigProblem]]:
     try:  # a series linked to /etc/passwd must not show its lines as "no such patch"
         _check_plain_file(series)
         lines = _utf8(series.read_bytes()).splitlines()
-    except _Problem as exc:
+    except PatchProblem as exc:
         return [], [ConfigProblem(str(series), exc.line, "", str(exc))]
     problems, files = [], []
     for number, raw in enumerate(lines, 1):
@@ -547,21 +414,6 @@ def _order(directory: Path) -> tuple[list[Path], list[ConfigProblem]]:
     return files, problems
 
 
-def check_versions(config: Config) -> list[ConfigProblem]:
-    """A `version:` that names no queue folder while the package has others (a typo, or a
-    folder removed): its current queue would silently be no queue at all."""
-    problems = []
-    for name, package in config.packages.items():
-        versions = queue_versions(config.patchsets, name)
-        if package.version is None or not versions:
-            continue  # no patches yet: nothing to find
-        if current_version(config, package) == package.version and not queue_dir(
-                config.patchsets, name, package.version).is_dir():
-            problems.append(config.problem(
-                ("packages", name, "version"),
-                f"{package.version} has no queue folder in {config.patchsets / name} (it holds "
-                f"{', '.join(versions)}); correct version:, or add the folder"))
-    return problems
 
 
 def check_queues(patchsets: Path, packages: Iterable[str],
@@ -601,7 +453,7 @@ def read_queue(patchsets: Path, package: str, version: str, *,
     for path in paths:
         try:
             patches.append(parse_patch(path, vocabulary))
-        except _Problem as exc:
+        except PatchProblem as exc:
             problems.append(ConfigProblem(str(path), exc.line, "", str(exc)))
         except OSError as exc:
             problems.append(ConfigProblem(str(path), None, "", f"cannot read: {exc}"))

@@ -26,7 +26,8 @@ from mirrorctl.core.grades import LEVELS, Grade, Reason
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.classify import ClassifyOptions, classify_package, grade_rebase
 from mirrorctl.queue.engine import Outcome
-from mirrorctl.queue.patches import PatchFile, current_version, read_queue
+from mirrorctl.queue.folders import current_version
+from mirrorctl.queue.patches import PatchFile, read_queue
 from mirrorctl.report.history import (
     Record,
     RecordedPackage,

@@ -16,7 +16,9 @@ from typing import Literal
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import ConfigError
 from mirrorctl.queue.branches import checked_version, rewrite_statuses
-from mirrorctl.queue.patches import STATUS_KINDS, PatchFile, PatchQueue, current_version, read_queue
+from mirrorctl.queue.folders import current_version
+from mirrorctl.queue.patches import PatchFile, PatchQueue, read_queue
+from mirrorctl.queue.status import STATUS_KINDS
 from mirrorctl.upstream.forge import (
     ForgeError,
     ForgeSettings,

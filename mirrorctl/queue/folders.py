@@ -1,0 +1,84 @@
+"""Which queue folder is a package's current queue, and the folders a version names.
+
+patchsets/<package>/<version>/ holds the queue of one wheel version; old folders stay.
+The current one is the newest whole folder at or after mirrors.yaml's `version:`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mirrorctl.core.config import Config, Package
+from mirrorctl.core.errors import ConfigProblem
+
+__all__ = ["PARTIAL_MARK", "check_versions", "current_version", "is_partial", "queue_dir",
+           "queue_versions"]
+
+
+def queue_dir(patchsets: Path, package: str, version: str) -> Path:
+    return patchsets / package / version
+
+
+def queue_versions(patchsets: Path, package: str) -> list[str]:
+    """The versions of a package's queue folders, oldest first (PEP 440 order); hidden
+    folders (.rr-cache) and names that are no version are not queues."""
+    from packaging.version import InvalidVersion, Version
+
+    found = []
+    folder = patchsets / package
+    for entry in folder.iterdir() if folder.is_dir() else ():
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        try:
+            found.append((Version(entry.name), entry.name))
+        except InvalidVersion:
+            continue
+    return [name for _, name in sorted(found)]
+
+
+def current_version(config: Config, package: Package) -> str | None:
+    """The version whose queue is the package's current one: the newest whole queue folder
+    at or after mirrors.yaml's `version:` (a partial one, written by --keep-partial, never
+    is), else `version:` itself; `pin: true` holds it at `version:`. A release carried by
+    `rebase` becomes current this way, without a hand edit."""
+    from packaging.version import Version
+
+    start = package.version
+    if package.pin:
+        return start
+    floor = Version(start) if start is not None else None
+    for version in reversed(queue_versions(config.patchsets, package.name)):
+        if floor is not None and Version(version) < floor:
+            break
+        if not is_partial(queue_dir(config.patchsets, package.name, version)):
+            return version
+    return start
+
+
+PARTIAL_MARK = "# partial:"  # the first line of the series file of a partial queue
+
+
+def is_partial(directory: Path) -> bool:
+    """A queue written by --keep-partial: a patch that conflicted is missing from it."""
+    try:
+        with (directory / "series").open("rb") as series:
+            return series.readline().startswith(PARTIAL_MARK.encode())
+    except OSError:
+        return False
+
+
+def check_versions(config: Config) -> list[ConfigProblem]:
+    """A `version:` that names no queue folder while the package has others (a typo, or a
+    folder removed): its current queue would silently be no queue at all."""
+    problems = []
+    for name, package in config.packages.items():
+        versions = queue_versions(config.patchsets, name)
+        if package.version is None or not versions:
+            continue  # no patches yet: nothing to find
+        if current_version(config, package) == package.version and not queue_dir(
+                config.patchsets, name, package.version).is_dir():
+            problems.append(config.problem(
+                ("packages", name, "version"),
+                f"{package.version} has no queue folder in {config.patchsets / name} (it holds "
+                f"{', '.join(versions)}); correct version:, or add the folder"))
+    return problems
