@@ -116,16 +116,19 @@ def parse_patch(path: Path, vocabulary: str = "yocto") -> PatchFile:
                        raw.count(b"\n", 0, crlf) + 1)
     text = _utf8(raw)
     head, diff_start = _split_diff(text)
-    mail = email.message_from_string(head, policy=email.policy.compat32)
-    body = _mail_body(mail)
-    author, date, subject = _author(mail), _header(mail, "Date"), _header(mail, "Subject")
-    if not subject:
-        raise PatchProblem("has no Subject: header; is it a git format-patch file?", 1)
-    # As git am does: runs of ASCII white space are one space; others (a no-break
-    # space, an ideographic space) are the author's.
-    subject = _PATCH_PREFIX.sub("", re.sub(r"[ \t\r\n]+", " ", subject).strip(" "))
-    message_body = body.split("\n---\n", 1)[0].rstrip("\n")
-    body_line = head.count("\n", 0, head.find("\n\n") + 2) + 1 if "\n\n" in head else 1
+    if _is_mail(head):  # git format-patch, or git am's input as people edit it
+        mail = email.message_from_string(head, policy=email.policy.compat32)
+        body = _mail_body(mail)
+        author, date, subject = _author(mail), _header(mail, "Date"), _header(mail, "Subject")
+        # As git am does: runs of ASCII white space are one space; others (a no-break
+        # space, an ideographic space) are the author's.
+        subject = _PATCH_PREFIX.sub("", re.sub(r"[ \t\r\n]+", " ", subject).strip(" "))
+        message_body = body.split("\n---\n", 1)[0].rstrip("\n")
+        body_line = head.count("\n", 0, head.find("\n\n") + 2) + 1 if "\n\n" in head else 1
+    else:  # a plain diff with its description above it, as `git apply` takes it
+        author, date, subject = "", "", ""
+        message_body, body_line = head.strip("\n"), 1 + len(head) - len(head.lstrip("\n"))
+    subject = subject or _subject_of(path)
     status = parse_upstream_status(message_body, first_line=body_line)
     if vocabulary == "builders":
         check_builders_status(text)
@@ -153,10 +156,25 @@ def _utf8(raw: bytes) -> str:
 
 
 def _split_diff(text: str) -> tuple[str, int]:
-    match = re.search(r"^diff --git ", text, re.M)
+    """(what stands before the diff, where the diff starts): a git diff, or a plain
+    unified diff (--- then +++), which git apply takes too."""
+    match = re.search(r"^diff --git |^--- [^\n]*\n\+\+\+ ", text, re.M)
     if match is None:
         raise PatchProblem("contains no 'diff --git' section; is it a git format-patch file?")
     return text[:match.start()], match.start()
+
+
+def _is_mail(head: str) -> bool:
+    """A mail (format-patch's From line, or mail headers), not a plain description."""
+    return head.startswith("From ") or bool(
+        re.match(r"(From|Subject|Date): ", head))
+
+
+def _subject_of(path: Path) -> str:
+    """A subject where the patch has none: its file name, as format-patch made it from
+    the subject (0002-TST-skip-nan.patch: TST skip nan)."""
+    name = re.sub(r"^\d+-", "", path.name.removesuffix(".patch"))
+    return name.replace("-", " ").strip() or path.name
 
 
 def _mail_body(mail: email.message.Message) -> str:

@@ -75,8 +75,10 @@ def commit_patch(repo: Repository, tree: str, parent: str, patch: PatchFile) -> 
         "GIT_COMMITTER_NAME": name or "Unknown",
         "GIT_COMMITTER_EMAIL": address or "unknown@invalid",
     }
-    if patch.date:
-        identity["GIT_AUTHOR_DATE"] = identity["GIT_COMMITTER_DATE"] = patch.date
+    # A patch without a date (a plain diff) gets a fixed one: the same queue always gives
+    # the same commits.
+    identity["GIT_AUTHOR_DATE"] = identity["GIT_COMMITTER_DATE"] = \
+        patch.date or "1970-01-01T00:00:00 +0000"
     return repo.git("commit-tree", tree, "-p", parent, "-F", "-", input=patch.message,
                     env=identity).stdout.strip()
 
