@@ -63,7 +63,7 @@ def releases(g: Globals, packages: tuple[str, ...], pre: bool, limit: int, pypi:
     options = ReleaseOptions(workdir=g.workdir, pre=pre, limit=limit, pypi=pypi)
     found = check_releases(config, selected, options, runner)
     g.echo(RELEASES_RENDERERS[fmt](found))
-    if any(r.problems or r.pypi_error for r in found):
+    if any(r.problems or r.pypi_error or r.registry_error for r in found):
         raise SystemExit(EXIT_FAILURE)
 
 
@@ -121,7 +121,8 @@ def releases_data(found: list[ReleaseList]) -> dict[str, Any]:
          "tags": dict(r.tags), "can_retire": r.can_retire, "retire_detail": r.retire_detail,
          "skipped": r.skipped, "flags": list(r.flags), "pypi_latest": r.pypi_latest,
          "pypi_error": r.pypi_error, "problems": list(r.problems),
-         "upstream_unknown": r.upstream_unknown} for r in found]}
+         "upstream_unknown": r.upstream_unknown, "built": r.built, "due": list(r.due),
+         "registry_error": r.registry_error} for r in found]}
 
 
 def releases_json(found: list[ReleaseList]) -> str:
@@ -130,14 +131,26 @@ def releases_json(found: list[ReleaseList]) -> str:
 
 def releases_table(found: list[ReleaseList]) -> str:
     width = max([len(r.name) for r in found] + [7])
-    lines = [f"{'PACKAGE':<{width}}  {'CURRENT':<10}  {'LATEST':<10}  NEW"]
+    # The registry's column, when one was asked: what is built already.
+    registry = any(r.built is not None or r.registry_error for r in found)
+    built = f"{'BUILT':<10}  " if registry else ""
+    lines = [f"{'PACKAGE':<{width}}  {built}{'CURRENT':<10}  {'LATEST':<10}  NEW"]
     for r in found:
         new = " ".join(r.new) + (f" (+{r.skipped} older)" if r.skipped else "") or "-"
         latest = "unknown" if r.upstream_unknown else r.latest or "-"
-        lines.append(f"{r.name:<{width}}  {r.current or '-':<10}  {latest:<10}  {new}")
+        built = (f"{'unknown' if r.registry_error else r.built or '-':<10}  " if registry
+                 else "")
+        lines.append(f"{r.name:<{width}}  {built}{r.current or '-':<10}  {latest:<10}  {new}")
         notes = list(r.problems)
         if r.pypi_error:
             notes.append(f"PyPI: {r.pypi_error}")
+        if r.registry_error:
+            notes.append(f"registry: {r.registry_error}")
+        elif registry and r.due:
+            notes.append(f"due after the built {r.built or '(nothing built)'}: "
+                         + " ".join(r.due))
+        elif r.built is not None or any(x.built for x in found):
+            notes.append(f"built (registry): {r.built or 'nothing yet'}")
         notes += r.flags
         if r.can_retire:
             notes.append(f"can retire: {r.retire_detail}")

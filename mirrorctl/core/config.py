@@ -76,6 +76,8 @@ class Config:
     patchsets: Path
     pypi_url: str = "https://pypi.org"
     python_versions: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
+    registry_url: str | None = None
+    registry_platforms: tuple[str, ...] = ()
     retries: int = 2  # defaults.retries, for what is not a package's (PyPI, forges)
     grades: Mapping[str, str] = field(default_factory=dict)
     status_vocabulary: str = "builders"
@@ -195,6 +197,8 @@ class _Validator:
                       credential_helper=defaults["credential_helper"],
                       patchsets=self._base / defaults["patchsets"], packages=packages,
                       pypi_url=defaults["pypi_url"], python_versions=defaults["python_versions"],
+                      registry_url=defaults["registry_url"],
+                      registry_platforms=defaults["registry_platforms"],
                       retries=defaults["retries"], grades=defaults["grades"],
                       status_vocabulary=defaults["status_vocabulary"],
                       check_vocabulary=self._check_vocabulary(raw_defaults, defaults),

@@ -93,10 +93,19 @@ def _http_url(value: Any) -> str:
     return text
 
 
+def _platforms(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else None
+    if not items or not all(isinstance(v, str) and re.fullmatch(r"[a-z0-9_]+_riscv64", v)
+                            for v in items):
+        raise Invalid("must be a list of riscv64 platform tags, e.g. [manylinux_2_39_riscv64]")
+    return tuple(items)
+
+
 def _python_versions(value: Any) -> tuple[str, ...]:
     items = value if isinstance(value, list) else None
-    if not items or not all(isinstance(v, str) and re.fullmatch(r"3\.\d+", v) for v in items):
-        raise Invalid("must be a list of quoted Python versions, e.g. [\"3.10\", \"3.13\"]")
+    if not items or not all(isinstance(v, str) and re.fullmatch(r"3\.\d+t?", v) for v in items):
+        raise Invalid("must be a list of quoted Python versions, e.g. [\"3.13\", \"3.14t\"] "
+                      "(t: free-threaded)")
     return tuple(items)
 
 
@@ -246,6 +255,14 @@ SETTINGS: Mapping[str, Setting] = {
                          "folder of the patch queues, relative to this file", per_package=False),
     "pypi_url": Setting(_http_url, "https://pypi.org", "PyPI (or a mirror of its JSON API)",
                         per_package=False),
+    "registry_url": Setting(_http_url, None, "the builders' package registry: a Simple "
+                                             "Repository API index that says what is built",
+                            per_package=False),
+    "registry_platforms": Setting(_platforms, ("manylinux_2_34_riscv64",
+                                               "manylinux_2_35_riscv64",
+                                               "manylinux_2_39_riscv64"),
+                                  "the wheel platform tags that count as built",
+                                  per_package=False),
     "python_versions": Setting(_python_versions, ("3.10", "3.11", "3.12", "3.13"),
                                "the Pythons the builders make wheels for", per_package=False),
     "grades": Setting(_grades, {}, "reason code -> grade, over grading.yaml's",

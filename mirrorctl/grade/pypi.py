@@ -90,11 +90,14 @@ class PypiClient:
 
 
 def _covers(tag: Tag, python: str) -> bool:
-    """Whether a wheel tag installs on CPython `python` ("3.12")."""
-    major, minor = (int(part) for part in python.split(".")[:2])
+    """Whether a wheel tag installs on CPython `python` ("3.12", "3.14t" free-threaded)."""
+    free_threaded = python.endswith("t")
+    major, minor = (int(part) for part in python.removesuffix("t").split(".")[:2])
     cp = f"cp{major}{minor}"
     if tag.interpreter == cp:
-        return True
+        return (tag.abi == f"{cp}t") == free_threaded or tag.abi == "none"
+    if free_threaded:
+        return False  # the stable ABI and pure wheels' py3 tags say nothing of 3.14t
     if tag.abi == "abi3" and tag.interpreter.startswith(f"cp{major}"):
         return int(tag.interpreter[3:] or 0) <= minor
     return tag.interpreter in (f"py{major}", f"py{major}{minor}") and tag.abi == "none"

@@ -22,6 +22,7 @@ from mirrorctl.sync.cache import new_releases, open_cache, release_tags, tag_nam
 
 if TYPE_CHECKING:
     from mirrorctl.grade.pypi import PypiClient, PypiProject
+    from mirrorctl.grade.registry import RegistryClient
 
 __all__ = [
     "ReleaseList",
@@ -46,6 +47,9 @@ class ReleaseList:
     pypi_latest: str | None = None
     problems: tuple[str, ...] = field(default=())
     upstream_unknown: bool = False  # the last sync could not read upstream
+    built: str | None = None  # the newest release the registry holds a riscv64 wheel of
+    due: tuple[str, ...] = ()  # with a registry: the releases after `built`, oldest first
+    registry_error: str | None = None  # why the registry could not say
 
     @property
     def latest(self) -> str | None:
@@ -87,26 +91,32 @@ class ReleaseOptions:
 def check_releases(config: Config, packages: Sequence[Package], options: ReleaseOptions,
                    runner: GitRunner) -> list[ReleaseList]:
     """The new releases of each package; one package's trouble never stops the others."""
-    client = None
+    client = registry = None
     if options.pypi:
         from mirrorctl.grade.pypi import PypiClient  # requests costs start-up time: only when asked
 
         client = PypiClient(config.pypi_url, retries=config.retries)
-    return [_one(config, package, options, runner, client) for package in packages]
+    if config.registry_url is not None:
+        from mirrorctl.grade.registry import RegistryClient  # the same: only when configured
+
+        registry = RegistryClient(config.registry_url, retries=config.retries)
+    return [_one(config, package, options, runner, client, registry) for package in packages]
 
 
 def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitRunner,
-         client: PypiClient | None) -> ReleaseList:
+         client: PypiClient | None, registry: RegistryClient | None) -> ReleaseList:
     current = current_version(config, package)
     try:
         cache = open_cache(options.workdir, package, runner)
     except UsageError as exc:
         return ReleaseList(name=package.name, current=current, new=(), tags={},
                            problems=(str(exc),))
-    names = tag_names(cache)  # one read of the tags serves both questions
+    names = tag_names(cache)  # one read of the tags serves every question
     found = list_releases(names, package, current, pre=options.pre, limit=options.limit)
     if problem := upstream_problem(options.workdir, package):
         found = replace(found, upstream_unknown=True, problems=(problem,))
+    if registry is not None:
+        found = _with_built(config, package, options, found, names, registry)
     if client is None:
         return found
     from mirrorctl.grade.pypi import riscv64_coverage
@@ -124,3 +134,20 @@ def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitR
     retire, detail = riscv64_coverage(files, config.python_versions)
     return replace(found, flags=tuple(flags), can_retire=retire, retire_detail=detail,
                    pypi_latest=str(latest) if latest else None)
+
+
+def _with_built(config: Config, package: Package, options: ReleaseOptions,
+                found: ReleaseList, names: Sequence[str],
+                registry: RegistryClient) -> ReleaseList:
+    """What the registry has built, and what is due: the releases after it (after the
+    current queue when nothing is built yet), at most --max, the newest kept."""
+    from mirrorctl.grade.registry import newest_built
+
+    try:
+        files = registry.files(package.pypi)
+    except MirrorctlError as exc:  # RegistryError: this package is marked, the others go on
+        return replace(found, registry_error=str(exc))
+    built = newest_built(files, config.registry_platforms, config.python_versions)
+    due, tags, _ = new_releases(names, package.tag_format, built or found.current,
+                                pre=options.pre, limit=options.limit)
+    return replace(found, built=built, due=tuple(due), tags={**found.tags, **tags})

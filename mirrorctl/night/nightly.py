@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packaging.version import Version
+
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import FileSystemError, MirrorctlError
 from mirrorctl.core.git import GitRunner
@@ -81,9 +83,11 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs),
                            runner, sleep=sleep, progress=progress)
     found = check_releases(config, packages, ReleaseOptions(workdir=options.workdir), runner)
-    due = [package for package, releases in zip(packages, found, strict=True)
-           if releases.new and releases.current is not None
-           and _carries_patches(queue_dir(config.patchsets, package.name, releases.current))]
+    targets = {package.name: target for package, releases in zip(packages, found, strict=True)
+               if (target := _target(releases)) is not None and releases.current is not None
+               and _carries_patches(queue_dir(config.patchsets, package.name,
+                                              releases.current))}
+    due = [package for package in packages if package.name in targets]
     rebases: list[RebaseReport] = []
     errors: list[tuple[str, str]] = []
     if due:
@@ -93,7 +97,8 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         try:
             push = options.push and package.mirror is not None  # no mirror: nothing to push
             rebased = rebase_queue(config, package, RebaseOptions(
-                workdir=options.workdir, push=push, range_diff=push), runner)
+                workdir=options.workdir, onto=targets[package.name], push=push,
+                range_diff=push), runner)
             if options.push and options.forges is not None and rebased.push in PUSHED:
                 rebased = deliver_mirror_request(config, package, rebased,
                                                  workdir=options.workdir, runner=runner,
@@ -122,6 +127,17 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                          history=history)
 
 
+def _target(releases: ReleaseList) -> str | None:
+    """The release the nightly carries a queue onto: the newest one due (after what the
+    registry has built), or with no registry the newest after the current queue; None
+    when that is not newer than the current queue."""
+    wanted = releases.due if releases.built is not None or releases.due else releases.new
+    if not wanted or releases.current is None:
+        return None
+    newest = wanted[-1]
+    return newest if Version(newest) > Version(releases.current) else None
+
+
 def _carries_patches(queue: Path) -> bool:
     """A queue folder with patches in it (one upstream took whole has none to carry)."""
     return queue.is_dir() and any(queue.glob("*.patch"))
@@ -136,6 +152,8 @@ def _needs_human(synced: SyncReport, found: Sequence[ReleaseList],
               for u in p.refs if u.needs_human]
     needs += [Need(r.name, "releases-unknown", "", problem) for r in found
               for problem in r.problems]
+    needs += [Need(r.name, "registry-unreadable", "", r.registry_error) for r in found
+              if r.registry_error]
     needs += [Need(r.package, "conflict", o.patch.name, f"conflicts on {r.onto}")
               for r in rebases for o in r.result.outcomes if o.outcome == "conflict"]
     needs += [Need(r.package, "push-refused", r.branch, f"pushing {r.branch} was {r.push}: "
