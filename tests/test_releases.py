@@ -141,3 +141,50 @@ def test_a_package_without_a_cache(run_cli, site: Site, tmp_path: Path) -> None:
     packages = json.loads(result.out)["packages"]
     assert packages[0]["new"] == ["1.1.0"]
     assert "run `mirrorctl sync other` first" in packages[1]["problems"][0]
+
+
+def test_retirement_as_the_builders_judge_it() -> None:
+    from mirrorctl.grade.pypi import riscv64_coverage
+
+    pythons = ["3.12", "3.13"]
+    one = ["demo-2.0-cp312-cp312-manylinux_2_39_riscv64.whl", "demo-2.0.tar.gz"]
+    assert riscv64_coverage(one, pythons) == (
+        True, "upstream publishes riscv64 wheels (not for Python 3.13)")
+    pure = ["demo-2.0-py3-none-any.whl", "demo-2.0.tar.gz"]
+    assert riscv64_coverage(pure, pythons)[0] is True
+    assert "only pure-Python wheels" in riscv64_coverage(pure, pythons)[1]
+    x86 = ["demo-2.0-py3-none-any.whl", "demo-2.0-cp312-cp312-manylinux_2_17_x86_64.whl"]
+    assert riscv64_coverage(x86, pythons) == (False, "no riscv64 wheels on PyPI")
+    assert riscv64_coverage(["demo-2.0.tar.gz"], pythons)[0] is False
+    free = ["demo-2.0-cp314-cp314t-manylinux_2_39_riscv64.whl"]
+    assert riscv64_coverage(free, ["3.14t"]) == (
+        True, "upstream publishes riscv64 wheels for Python 3.14t")
+    assert riscv64_coverage(free, ["3.14"])[1] == (
+        "upstream publishes riscv64 wheels (not for Python 3.14)")
+
+
+def test_a_retired_package_is_watched_and_calls_a_person_when_wheels_stop(
+        run_cli, site: Site) -> None:
+    write_config(site.config, {
+        "demo": {"upstream": str(site.upstream.path), "mirror": str(site.mirror.path),
+                 "version": "1.1.0"},
+        "gone": {"upstream": str(site.upstream.path), "mirror": False, "retired": True}})
+    riscv = ["gone-3.0-cp312-cp312-manylinux_2_39_riscv64.whl"]
+    answers = {"/pypi/gone/json": pypi_json({"3.0": riscv}),
+               "/pypi/demo/json": pypi_json({"1.1.0": ["demo-1.1.0.tar.gz"]})}
+    with http_server(lambda request, index: (200, {}, answers[request.path])) as server:
+        site.config.write_text(site.config.read_text().replace(
+            "defaults:\n", f"defaults:\n  pypi_url: {server.url}\n"))
+        night = json.loads(run_cli(*site.args("nightly", "--format", "json")).out)
+        assert [p["name"] for p in night["sync"]["packages"]] == ["demo"]  # no work for it
+        watched = {r["name"]: r for r in night["releases"]["packages"]}["gone"]
+        assert watched["retired"] is True and watched["retire_alarm"] is None
+        assert [p["name"] for p in night["report"]["packages"]] == ["demo"]
+        assert run_cli(*site.args("report")).code == 0  # a retired package is no unknown
+        # The next release stops shipping riscv64 wheels: a person must bring it back.
+        answers["/pypi/gone/json"] = pypi_json({"3.0": riscv, "3.1": ["gone-3.1.tar.gz"]})
+        result = run_cli(*site.args("releases", "--pypi", "--format", "json"))
+        night = json.loads(run_cli(*site.args("nightly", "--format", "json")).out)
+    gone = {r["name"]: r for r in json.loads(result.out)["packages"]}["gone"]
+    assert result.code == 1 and "ships no riscv64 wheel" in gone["retire_alarm"]
+    assert [n["kind"] for n in night["needs"]] == ["retired-needs-building"]

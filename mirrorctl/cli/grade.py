@@ -63,7 +63,7 @@ def releases(g: Globals, packages: tuple[str, ...], pre: bool, limit: int, pypi:
     options = ReleaseOptions(workdir=g.workdir, pre=pre, limit=limit, pypi=pypi)
     found = check_releases(config, selected, options, runner)
     g.echo(RELEASES_RENDERERS[fmt](found))
-    if any(r.problems or r.pypi_error or r.registry_error for r in found):
+    if any(r.problems or r.pypi_error or r.registry_error or r.retire_alarm for r in found):
         raise SystemExit(EXIT_FAILURE)
 
 
@@ -105,7 +105,7 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
     from mirrorctl.grade.classify import ClassifyOptions, classify_packages
 
     config = load_config(g.config_path)
-    selected = config.select(packages)
+    selected = config.active(packages)
     options = ClassifyOptions(workdir=g.workdir, onto=onto, jobs=jobs or config.jobs)
     # The dry run writes objects into the caches: keep sync and rebase out meanwhile.
     with reading(g) as lock_fd:
@@ -122,6 +122,7 @@ def releases_data(found: list[ReleaseList]) -> dict[str, Any]:
          "skipped": r.skipped, "flags": list(r.flags), "pypi_latest": r.pypi_latest,
          "pypi_error": r.pypi_error, "problems": list(r.problems),
          "upstream_unknown": r.upstream_unknown, "built": r.built, "due": list(r.due),
+         "retired": r.retired, "retire_alarm": r.retire_alarm,
          "registry_error": r.registry_error} for r in found]}
 
 
@@ -142,6 +143,11 @@ def releases_table(found: list[ReleaseList]) -> str:
                  else "")
         lines.append(f"{r.name:<{width}}  {built}{r.current or '-':<10}  {latest:<10}  {new}")
         notes = list(r.problems)
+        if r.retire_alarm:
+            notes.append(r.retire_alarm)
+        elif r.retired:
+            notes.append("retired: watched only" + ("" if r.pypi_latest or r.pypi_error
+                                                     else " (--pypi checks it)"))
         if r.pypi_error:
             notes.append(f"PyPI: {r.pypi_error}")
         if r.registry_error:
@@ -152,7 +158,7 @@ def releases_table(found: list[ReleaseList]) -> str:
         elif r.built is not None or any(x.built for x in found):
             notes.append(f"built (registry): {r.built or 'nothing yet'}")
         notes += r.flags
-        if r.can_retire:
+        if r.can_retire and not r.retired:
             notes.append(f"can retire: {r.retire_detail}")
         lines += [f"{'':<{width}}  ! {note}" for note in notes]
     upgrades = sum(1 for r in found if r.new)

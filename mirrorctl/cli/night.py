@@ -145,7 +145,7 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
     config = load_config(g.config_path)
     install = install or _pinned_install()
     root = output.absolute().parent if output is not None else Path.cwd()
-    text = generate_pipeline(config, config.select(packages), PipelineOptions(
+    text = generate_pipeline(config, config.active(packages), PipelineOptions(
         root=root, config=g.config_path, image=image or None, install=install, push=push))
     if output is None:
         g.echo(text.rstrip("\n"))

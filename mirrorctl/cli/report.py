@@ -92,13 +92,13 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     held = writing(g, "report --record") if record else reading(g)
     with held as lock_fd, progress_on_stderr(g) as progress:
         if merge_dir is not None:
-            expected = (tuple(load_config(g.config_path).packages.values())
+            expected = (tuple(load_config(g.config_path).active(()))
                         if g.config_path.exists() else ())
             built = assemble(merged_packages(merge_dir, expected), read_history(g.workdir),
                              stamp=stamp)
         else:
             config = load_config(g.config_path)
-            built = build_report(config, config.select(packages), workdir=g.workdir,
+            built = build_report(config, config.active(packages), workdir=g.workdir,
                                  stamp=stamp, runner=git_runner(g, config, lock_fd),
                                  progress=progress)
         if record:

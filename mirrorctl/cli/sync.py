@@ -65,7 +65,7 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
     from mirrorctl.sync.run import SyncOptions, sync_packages
 
     config = load_config(g.config_path)
-    selected = config.select(packages)
+    selected = config.active(packages)
     options = SyncOptions(workdir=g.workdir, jobs=jobs or config.jobs, force_tags=force_tags,
                           prune=prune, dry_run=dry_run)
     with writing(g, "sync") as lock_fd, progress_on_stderr(g) as progress:

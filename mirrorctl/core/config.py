@@ -66,6 +66,7 @@ class Package:
     pin_grade: tuple[str, str] | None = None
     mirror_web: str | None = None
     pin: bool = False
+    retired: bool = False  # upstream ships riscv64 wheels: watched, no nightly work
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +97,12 @@ class Config:
         if self.source is None:
             return ConfigProblem(str(self.path), None, render_path(path), message)
         return self.source.problem(path, message)
+
+    def active(self, names: Sequence[str]) -> list[Package]:
+        """As select(), but with no name given, the retired packages are left out: they
+        are only watched (releases), never synced, carried or graded."""
+        return self.select(names) if names else [p for p in self.packages.values()
+                                                 if not p.retired]
 
     def select(self, names: Sequence[str]) -> list[Package]:
         """The named packages (all of them when none is named), in config order. Names
@@ -261,6 +268,7 @@ class _Validator:
                        version=values.get("version"),
                        pypi=values.get("pypi") or name, rank=values.get("rank"),
                        pin_grade=values.get("pin_grade"), pin=bool(values.get("pin", False)),
+                       retired=bool(values.get("retired", False)),
                        mirror_web=values.get("mirror_web") or (web_url(has_mirror)
                                                                if has_mirror else None),
                        **settings)

@@ -294,6 +294,8 @@ PACKAGE_KEYS: Mapping[str, Setting] = {
                                                 "before upstream's (protobuf: 7, for v35.1)"),
     "pin": Setting(_bool, False, "true: version's queue stays current, whatever newer queue "
                                  "folders hold (hold a package back)"),
+    "retired": Setting(_bool, False, "true: upstream ships riscv64 wheels; the package is "
+                                     "watched (releases --pypi), no nightly work"),
     "pin_grade": Setting(_pin_grade, None, "a grade this package always gets, with why"),
     "mirror_web": Setting(_http_url, None, "the mirror's web page, when its git URL does not "
                                            "say it (for merge requests and links)"),

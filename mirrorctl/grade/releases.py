@@ -49,6 +49,8 @@ class ReleaseList:
     upstream_unknown: bool = False  # the last sync could not read upstream
     built: str | None = None  # the newest release the registry holds a riscv64 wheel of
     due: tuple[str, ...] = ()  # with a registry: the releases after `built`, oldest first
+    retired: bool = False  # retired: in mirrors.yaml: only watched
+    retire_alarm: str | None = None  # retired, but PyPI's latest ships no riscv64 wheel
     registry_error: str | None = None  # why the registry could not say
 
     @property
@@ -106,6 +108,8 @@ def check_releases(config: Config, packages: Sequence[Package], options: Release
 def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitRunner,
          client: PypiClient | None, registry: RegistryClient | None) -> ReleaseList:
     current = current_version(config, package)
+    if package.retired:
+        return _watched(config, package, current, client)
     try:
         cache = open_cache(options.workdir, package, runner)
     except UsageError as exc:
@@ -133,6 +137,30 @@ def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitR
     files = project.files_of(latest) if latest else ()
     retire, detail = riscv64_coverage(files, config.python_versions)
     return replace(found, flags=tuple(flags), can_retire=retire, retire_detail=detail,
+                   pypi_latest=str(latest) if latest else None)
+
+
+def _watched(config: Config, package: Package, current: str | None,
+             client: PypiClient | None) -> ReleaseList:
+    """A retired package: no cache, no new releases to carry; with PyPI asked, whether its
+    latest release still ships riscv64 wheels (if not, it needs building again)."""
+    found = ReleaseList(name=package.name, current=current, new=(), tags={}, retired=True)
+    if client is None:
+        return found
+    from mirrorctl.grade.pypi import riscv64_coverage
+
+    try:
+        project = client.project(package.pypi)
+    except MirrorctlError as exc:
+        return replace(found, pypi_error=str(exc))
+    versions = project.versions()
+    latest = versions[-1] if versions else None
+    retire, detail = riscv64_coverage(project.files_of(latest) if latest else (),
+                                      config.python_versions)
+    alarm = None if retire else (
+        f"retired, but PyPI's latest release {latest} ships no riscv64 wheel ({detail}): it "
+        f"needs building again; remove `retired: true` from {package.name} in mirrors.yaml")
+    return replace(found, can_retire=retire, retire_detail=detail, retire_alarm=alarm,
                    pypi_latest=str(latest) if latest else None)
 
 

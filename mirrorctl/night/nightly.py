@@ -80,9 +80,16 @@ class NightlyResult:
 def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOptions,
                 runner: GitRunner, *, sleep: Callable[[float], None],
                 progress: Progress = SILENT) -> NightlyResult:
+    # Retired packages (upstream ships riscv64 wheels) are only watched: PyPI is asked
+    # whether their latest release still does; nothing is synced, carried or graded.
+    retired = [p for p in packages if p.retired]
+    packages = [p for p in packages if not p.retired]
     synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs),
                            runner, sleep=sleep, progress=progress)
     found = check_releases(config, packages, ReleaseOptions(workdir=options.workdir), runner)
+    watched = check_releases(config, retired, ReleaseOptions(workdir=options.workdir,
+                                                             pypi=True), runner) if retired \
+        else []
     targets = {package.name: target for package, releases in zip(packages, found, strict=True)
                if (target := _target(releases)) is not None and releases.current is not None
                and _carries_patches(queue_dir(config.patchsets, package.name,
@@ -114,7 +121,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
                           progress=progress)
-    needs = _needs_human(synced, found, rebases, errors, report)
+    needs = _needs_human(synced, [*found, *watched], rebases, errors, report)
     history: Path | None = None
     try:
         history = write_record(options.workdir, options.stamp, report,
@@ -122,7 +129,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     except OSError as exc:  # the report is still shown; the person learns why it is not kept
         needs.append(Need("", "history-not-written", "",
                           f"the history record is not written: {FileSystemError(exc)}"))
-    return NightlyResult(sync=synced, releases=tuple(found), rebases=tuple(rebases),
+    return NightlyResult(sync=synced, releases=(*found, *watched), rebases=tuple(rebases),
                          rebase_errors=tuple(errors), report=report, needs=tuple(needs),
                          history=history)
 
@@ -154,6 +161,10 @@ def _needs_human(synced: SyncReport, found: Sequence[ReleaseList],
               for problem in r.problems]
     needs += [Need(r.name, "registry-unreadable", "", r.registry_error) for r in found
               if r.registry_error]
+    needs += [Need(r.name, "retired-needs-building", "", r.retire_alarm) for r in found
+              if r.retire_alarm]
+    needs += [Need(r.name, "retired-unwatched", "", f"PyPI could not be asked: {r.pypi_error}")
+              for r in found if r.retired and r.pypi_error]
     needs += [Need(r.package, "conflict", o.patch.name, f"conflicts on {r.onto}")
               for r in rebases for o in r.result.outcomes if o.outcome == "conflict"]
     needs += [Need(r.package, "push-refused", r.branch, f"pushing {r.branch} was {r.push}: "
