@@ -130,15 +130,55 @@ def test_the_nightly_carries_the_queue_onto_what_is_due(run_cli, site: Site) -> 
     for tag in ("v1.2.0", "v1.3.0"):
         site.upstream.commit(f"work for {tag}")
         site.upstream.tag(tag, annotated=True)
+    pypi = json.dumps({"info": {"name": "demo"}, "releases": {
+        v: [{"filename": f"demo-{v}.tar.gz", "yanked": False}] for v in ("1.2.0", "1.3.0")}})
+
+    def serving(built: str):  # type: ignore[no-untyped-def]
+        def respond(request: Recorded, index: int):  # type: ignore[no-untyped-def]
+            if request.path.startswith("/simple/"):
+                return registry_holding(built)
+            return 200, {"Content-Type": "application/json"}, pypi.encode()
+        return respond
+
+    def night(server_url: str) -> dict:  # type: ignore[type-arg]
+        with_registry(site, f"{server_url}/simple/")
+        text = re.sub(r"  pypi_url: .*\n", "", site.config.read_text())
+        site.config.write_text(text.replace("defaults:\n",
+                                            f"defaults:\n  pypi_url: {server_url}\n"))
+        return json.loads(run_cli(*site.args("nightly", "--format", "json")).out)
+
     # The registry has built 1.3.0 already (a person carried it by hand): nothing is due.
-    with http_server(lambda request, index: registry_holding("1.3.0")) as server:
-        with_registry(site, f"{server.url}/simple/")
-        data = json.loads(run_cli(*site.args("nightly", "--format", "json")).out)
+    with http_server(serving("1.3.0")) as server:
+        data = night(server.url)
     assert data["releases"]["packages"][0]["due"] == [] and data["rebases"] == []
     # Built only up to 1.1.0: 1.2.0 and 1.3.0 are due, the queue goes to the newest.
-    with http_server(lambda request, index: registry_holding("1.1.0")) as server:
-        with_registry(site, f"{server.url}/simple/")
-        data = json.loads(run_cli(*site.args("nightly", "--format", "json")).out)
+    with http_server(serving("1.1.0")) as server:
+        data = night(server.url)
     assert data["releases"]["packages"][0]["due"] == ["1.2.0", "1.3.0"]
     [rebased] = data["rebases"]
     assert (rebased["to"], rebased["status"]) == ("1.3.0", "clean")
+
+
+def test_what_is_due_is_on_pypi_and_not_yanked(run_cli, site: Site) -> None:
+    for tag in ("v1.2.0", "v1.3.0", "v1.4.0"):
+        site.upstream.commit(f"work for {tag}")
+        site.upstream.tag(tag, annotated=True)
+    pypi = json.dumps({"info": {"name": "demo"}, "releases": {
+        "1.2.0": [{"filename": "demo-1.2.0.tar.gz", "yanked": True}],  # yanked
+        "1.3.0": [{"filename": "demo-1.3.0.tar.gz", "yanked": False}]}}).encode()
+    # (1.4.0 is tagged upstream but not released on PyPI)
+
+    def respond(request: Recorded, index: int):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/simple/"):
+            return registry_holding("1.1.0")
+        return 200, {"Content-Type": "application/json"}, pypi
+
+    with http_server(respond) as server:
+        with_registry(site, f"{server.url}/simple/")
+        site.config.write_text(site.config.read_text().replace(
+            "defaults:\n", f"defaults:\n  pypi_url: {server.url}\n"))
+        assert run_cli(*site.args("sync")).code == 0
+        plain = json.loads(run_cli(*site.args("releases", "--format", "json")).out)
+        checked = json.loads(run_cli(*site.args("releases", "--pypi", "--format", "json")).out)
+    assert plain["packages"][0]["due"] == ["1.2.0", "1.3.0", "1.4.0"]
+    assert checked["packages"][0]["due"] == ["1.3.0"]

@@ -136,8 +136,12 @@ def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitR
     latest = versions[-1] if versions else None
     files = project.files_of(latest) if latest else ()
     retire, detail = riscv64_coverage(files, config.python_versions)
+    # What is due is also on PyPI, not yanked: a tag without a release builds nothing.
+    # (PyPI knows torch's 2.13.0, the wheel is 2.13.0+cpu: the public part compares.)
+    published = set(project.versions(pre=options.pre))
+    due = tuple(v for v in found.due if Version(Version(v).public) in published)
     return replace(found, flags=tuple(flags), can_retire=retire, retire_detail=detail,
-                   pypi_latest=str(latest) if latest else None)
+                   pypi_latest=str(latest) if latest else None, due=due)
 
 
 def _watched(config: Config, package: Package, current: str | None,

@@ -86,7 +86,9 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     packages = [p for p in packages if not p.retired]
     synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs),
                            runner, sleep=sleep, progress=progress)
-    found = check_releases(config, packages, ReleaseOptions(workdir=options.workdir), runner)
+    # With the builders' registry, PyPI is asked too: what is due must be released there.
+    found = check_releases(config, packages, ReleaseOptions(
+        workdir=options.workdir, pypi=config.registry_url is not None), runner)
     watched = check_releases(config, retired, ReleaseOptions(workdir=options.workdir,
                                                              pypi=True), runner) if retired \
         else []
