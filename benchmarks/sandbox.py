@@ -92,6 +92,25 @@ def interleaved(contenders: dict[str, Callable[[], None]], repeats: int,
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def ls_remote(env: dict[str, str], urls: list[str]) -> None:
+    """The baseline of a no-op sync: one plain `git ls-remote` a repository, in turn."""
+    for url in urls:
+        subprocess.run(["git", "ls-remote", "--heads", "--tags", "--refs", url],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def print_no_op(title: str, medians: dict[str, float], measured: str, goal: str) -> float:
+    """Print the medians of a no-op sync against the first one (the baseline), and return
+    the ratio of `measured` to it."""
+    baseline = next(iter(medians.values()))
+    print(f"{title}, median of the interleaved runs")
+    for name, seconds in medians.items():
+        print(f"  {name:<46} {seconds:7.3f} s  {seconds / baseline:5.2f}x")
+    ratio = medians[measured] / baseline
+    print(f"  ratio no-op sync / 30 ls-remote: {ratio:.2f}x (goal {goal})\n")
+    return ratio
+
+
 def with_latency(env: dict[str, str], root: Path, seconds: float) -> dict[str, str]:
     """An environment whose ssh:// URLs reach local repositories after `seconds` of delay,
     like a network round trip (GIT_SSH_COMMAND runs git-upload-pack/receive-pack locally)."""

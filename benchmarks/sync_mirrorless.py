@@ -9,7 +9,6 @@ local repositories, and the same behind a 30 ms round trip per connection.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +16,15 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.sandbox import interleaved, make_site, mirrorctl, ssh_config, with_latency
+from benchmarks.sandbox import (
+    interleaved,
+    ls_remote,
+    make_site,
+    mirrorctl,
+    print_no_op,
+    ssh_config,
+    with_latency,
+)
 
 PACKAGES = 30
 REPEATS = 9
@@ -33,26 +40,15 @@ def _without_mirrors(config: Path, target: Path) -> Path:
 
 def _measure(label: str, env: dict[str, str], config: Path, workdir: Path,
              upstreams: list[str]) -> float:
-    def ls_remote() -> None:
-        for url in upstreams:
-            subprocess.run(["git", "ls-remote", "--heads", "--tags", "--refs", url],
-                           env=env, check=True, stdout=subprocess.DEVNULL)
-
     mirrorctl(env, config, workdir)  # the first sync fills the caches: then no-ops
     medians = interleaved({
-        "30 x git ls-remote (sequential)": ls_remote,
+        "30 x git ls-remote (sequential)": lambda: ls_remote(env, upstreams),
         "mirrorctl sync, no mirrors, no-op (jobs 4)": lambda: mirrorctl(env, config, workdir),
         "mirrorctl sync, no mirrors, no-op (jobs 1)":
             lambda: mirrorctl(env, config, workdir, "-j1"),
     }, REPEATS)
-    baseline = medians["30 x git ls-remote (sequential)"]
-    print(f"no-op sync of {PACKAGES} mirror-less packages, {label}, median of {REPEATS} "
-          "interleaved runs")
-    for name, seconds in medians.items():
-        print(f"  {name:<46} {seconds:7.3f} s  {seconds / baseline:5.2f}x")
-    ratio = medians["mirrorctl sync, no mirrors, no-op (jobs 4)"] / baseline
-    print(f"  ratio no-op sync / 30 ls-remote: {ratio:.2f}x (goal <= 1.2x)\n")
-    return ratio
+    return print_no_op(f"no-op sync of {PACKAGES} mirror-less packages, {label}", medians,
+                       "mirrorctl sync, no mirrors, no-op (jobs 4)", "<= 1.2x")
 
 
 def main() -> dict[str, float]:

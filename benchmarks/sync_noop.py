@@ -9,7 +9,6 @@ start-up cost), and the same repositories behind a 30 ms round trip per connecti
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,8 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.sandbox import (
     interleaved,
+    ls_remote,
     make_site,
     mirrorctl,
+    print_no_op,
     ssh_config,
     with_latency,
 )
@@ -29,25 +30,16 @@ REPEATS = 9
 
 def _measure(label: str, env: dict[str, str], config: Path, workdir: Path,
              upstreams: list[str], mirrors: list[str]) -> float:
-    def ls_remote(urls: list[str]) -> None:
-        for url in urls:
-            subprocess.run(["git", "ls-remote", "--heads", "--tags", "--refs", url],
-                           env=env, check=True, stdout=subprocess.DEVNULL)
-
     mirrorctl(env, config, workdir)  # the first sync: everything after is a no-op
     medians = interleaved({
-        "30 x git ls-remote (sequential)": lambda: ls_remote(upstreams),
-        "60 x git ls-remote (both sides, sequential)": lambda: ls_remote(upstreams + mirrors),
+        "30 x git ls-remote (sequential)": lambda: ls_remote(env, upstreams),
+        "60 x git ls-remote (both sides, sequential)":
+            lambda: ls_remote(env, upstreams + mirrors),
         "mirrorctl sync, no-op (jobs 4)": lambda: mirrorctl(env, config, workdir),
         "mirrorctl sync, no-op (jobs 1)": lambda: mirrorctl(env, config, workdir, "-j1"),
     }, REPEATS)
-    baseline = medians["30 x git ls-remote (sequential)"]
-    print(f"no-op sync of {PACKAGES} packages, {label}, median of {REPEATS} interleaved runs")
-    for name, seconds in medians.items():
-        print(f"  {name:<46} {seconds:7.3f} s  {seconds / baseline:5.2f}x")
-    ratio = medians["mirrorctl sync, no-op (jobs 4)"] / baseline
-    print(f"  ratio no-op sync / 30 ls-remote: {ratio:.2f}x (goal <= 1.5x)\n")
-    return ratio
+    return print_no_op(f"no-op sync of {PACKAGES} packages, {label}", medians,
+                       "mirrorctl sync, no-op (jobs 4)", "<= 1.5x")
 
 
 def main() -> dict[str, float]:
