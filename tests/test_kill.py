@@ -377,12 +377,19 @@ def test_resolutions_are_saved_whole_or_not_at_all(tmp_path: Path,
             copied.append(shutil.copy2(a, b))
         return real_copytree(source, target, copy_function=copy, dirs_exist_ok=True)
 
+    def learnt() -> Resolutions:  # the resolutions a --continue took for its patch
+        resolutions = Resolutions(cache, store)
+        resolutions.note(["new", "newer"], "0002-ENH-constants.patch")
+        return resolutions
+
     monkeypatch.setattr(shutil, "copytree", copy_then_die)
     with pytest.raises(KeyboardInterrupt):
-        Resolutions(cache, store).save()
+        learnt().save()
     assert snapshot(store) == before
     monkeypatch.undo()
-    Resolutions(cache, store).save()
-    assert snapshot(store) == {**before, "new/preimage": b"c", "new/postimage": b"d",
-                               "newer/postimage": b"e"}
+    learnt().save()
+    index = json.loads(snapshot(store).pop("mirrorctl-patches.json"))
+    assert index == {"new": "ENH-constants.patch", "newer": "ENH-constants.patch"}
+    assert {k: v for k, v in snapshot(store).items() if k != "mirrorctl-patches.json"} == {
+        **before, "new/preimage": b"c", "new/postimage": b"d", "newer/postimage": b"e"}
     assert sorted(p.name for p in store.parent.iterdir()) == [".rr-cache"]

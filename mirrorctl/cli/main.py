@@ -43,6 +43,7 @@ _crash_dir: list[Path] = []
 # imported (a nightly job starts in a few hundredths of a second; --help loads them all).
 COMMANDS = {
     "sync": "mirrorctl.cli.sync", "validate": "mirrorctl.cli.validate",
+    "inventory": "mirrorctl.cli.validate",
     "patches": "mirrorctl.cli.queue", "rebase": "mirrorctl.cli.queue",
     "releases": "mirrorctl.cli.grade", "classify": "mirrorctl.cli.grade",
     "upstream": "mirrorctl.cli.upstream", "report": "mirrorctl.cli.report",
@@ -121,17 +122,21 @@ def _rebase_site(here: Path) -> tuple[Path, Path] | None:
             continue
         text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
         registration = (folder / text.removeprefix("gitdir:").strip()).resolve()
-        # <workdir>/cache/<package>.git/worktrees/<name>
+        # <workdir>/cache/<cache>.git/worktrees/<name>; wheels of one upstream share a cache,
+        # so the rebase is the one whose state names this worktree.
         cache = registration.parent.parent
         if registration.parent.name != "worktrees" or cache.parent.name != "cache":
             return None
         workdir = cache.parent.parent
-        state = workdir / "rebase" / (cache.name.removesuffix(".git") + ".json")
-        try:
-            config = json.loads(state.read_text(encoding="utf-8")).get("config")
-        except (OSError, ValueError, AttributeError):
-            return None
-        return (Path(config), workdir) if isinstance(config, str) else None
+        for state in sorted((workdir / "rebase").glob("*.json")):
+            try:
+                data = json.loads(state.read_text(encoding="utf-8"))
+                if Path(data["worktree"]).resolve() == folder.resolve():
+                    config = data.get("config")
+                    return (Path(config), workdir) if isinstance(config, str) else None
+            except (OSError, ValueError, AttributeError, TypeError, KeyError):
+                continue
+        return None
     return None
 
 

@@ -8,7 +8,7 @@ and all problems are reported at once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from mirrorctl.core.tagformat import TagFormat
 from mirrorctl.core.urls import (
     embedded_credentials,
     resolve_local,
+    same_repository,
     url_protocol,
     web_url,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "Config",
     "Fork",
     "Package",
+    "config_from_text",
     "load_config",
 ]
 
@@ -67,6 +69,13 @@ class Package:
     mirror_web: str | None = None
     pin: bool = False
     retired: bool = False  # upstream ships riscv64 wheels: watched, no nightly work
+    # The cache the package reads (<workdir>/cache/<cache>.git): its own, or the one it
+    # shares with the other wheels built from the same upstream (polars-runtime-32, -64).
+    cache: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.cache:
+            object.__setattr__(self, "cache", self.name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +85,7 @@ class Config:
     credential_helper: str | None
     patchsets: Path
     pypi_url: str = "https://pypi.org"
-    python_versions: tuple[str, ...] = ("3.10", "3.11", "3.12", "3.13")
+    python_versions: tuple[str, ...] = ("3.12", "3.13", "3.14", "3.14t")
     registry_url: str | None = None
     registry_platforms: tuple[str, ...] = ()
     retries: int = 2  # defaults.retries, for what is not a package's (PyPI, forges)
@@ -131,6 +140,11 @@ def load_config(path: Path) -> Config:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise ConfigError([ConfigProblem(str(path), line, "", "is not UTF-8 text")]) from exc
+    return config_from_text(text, path)
+
+
+def config_from_text(text: str, path: Path) -> Config:
+    """The config `text` would be as the file at `path` (checked before it is written)."""
     loaded = load_yaml(text, str(path))
     config = _Validator(loaded, path.resolve().parent).config(path)
     if loaded.problems:
@@ -200,6 +214,7 @@ class _Validator:
             seen[canonical] = name
             packages[name] = package
         self._check_unique_mirrors(packages)
+        packages = self._share_caches(packages)
         return Config(path=path, jobs=defaults["jobs"], source=self._loaded,
                       credential_helper=defaults["credential_helper"],
                       patchsets=self._base / defaults["patchsets"], packages=packages,
@@ -300,6 +315,26 @@ class _Validator:
             self._fail(path, f"protocol {protocol!r} is not allowed (allowed_protocols: {allowed})")
             return None
         return resolve_local(url, self._base)
+
+    def _share_caches(self, packages: dict[str, Package]) -> dict[str, Package]:
+        """Wheels built from one upstream share one cache, named after the one whose name
+        sorts first, so that one fetch serves them all. Its refs are one set, so they must
+        select the same branches and tags."""
+        groups: dict[str, list[str]] = {}
+        for name, package in packages.items():
+            groups.setdefault(same_repository(package.upstream), []).append(name)
+        for names in groups.values():
+            first = min(names, key=canonicalize_name)
+            owner = packages[first]
+            for name in names:
+                package = packages[name]
+                if name != first and (package.branches, package.tags) != (owner.branches,
+                                                                          owner.tags):
+                    self._fail(("packages", name, "upstream"),
+                               f"is also {first}'s upstream, whose cache it shares: its "
+                               f"branches and tags must be {first}'s")
+                packages[name] = replace(package, cache=owner.name)
+        return packages
 
     def _check_unique_mirrors(self, packages: Mapping[str, Package]) -> None:
         owners: dict[str, str] = {}

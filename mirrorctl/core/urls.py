@@ -13,6 +13,7 @@ __all__ = [
     "KNOWN_PROTOCOLS",
     "embedded_credentials",
     "resolve_local",
+    "same_repository",
     "url_protocol",
     "web_url",
 ]
@@ -55,6 +56,16 @@ def resolve_local(url: str, base: Path) -> str:
     if url_protocol(url) != "file" or url.startswith("file://"):
         return url
     return str((base / Path(url).expanduser()).resolve())
+
+
+def same_repository(url: str) -> str:
+    """A key equal for the URLs of one repository: host case, a trailing slash and .git
+    do not count."""
+    text = url.rstrip("/").removesuffix(".git")
+    if _SCHEME.match(text):
+        parts = urlsplit(text)
+        return parts._replace(netloc=parts.netloc.lower(), scheme=parts.scheme.lower()).geturl()
+    return text
 
 
 def web_url(git_url: str) -> str | None:

@@ -315,7 +315,11 @@ def remove_stale_scratch(cache: Repository) -> None:
         if where.is_relative_to(git_dir) and \
                 where.relative_to(git_dir).parts[0].startswith("mirrorctl-"):
             shutil.rmtree(registration.parent, ignore_errors=True)
-
+    # Killed before git wrote where it is: only "locked" (initializing) is there, and
+    # `git worktree prune` never removes a locked one.
+    for locked in cache.git_dir.glob("worktrees/*/locked"):
+        if not (locked.parent / "gitdir").exists():
+            shutil.rmtree(locked.parent, ignore_errors=True)
 
 
 def rewrite_statuses(queue: PatchQueue, statuses: Mapping[str, str]) -> None:

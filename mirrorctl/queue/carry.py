@@ -239,14 +239,16 @@ def abort_rebase(config: Config, package: Package, options: RebaseOptions,
     """End a waiting rebase whatever its state: worktree gone, state file corrupt or
     missing. The queues are not touched; the worktree of the person goes."""
     path = _state_path(options.workdir, package)
-    recorded: Path | None = None
-    with contextlib.suppress(OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
-        recorded = Path(json.loads(path.read_text(encoding="utf-8"))["worktree"])
+    recorded = _recorded_worktree(path)
+    # The waiting rebases of the other wheels sharing this cache keep their worktrees.
+    others = {w for p in config.packages.values()
+              if p.cache == package.cache and p.name != package.name
+              and (w := _recorded_worktree(_state_path(options.workdir, p))) is not None}
     removed: list[Path] = []
-    cache_path = cache_dir(options.workdir, package.name)
+    cache_path = cache_dir(options.workdir, package)
     if (cache_path / "HEAD").is_file():
         cache = Repository(cache_path, package_runner(runner, package))
-        removed = remove_person_worktrees(cache, recorded)
+        removed = remove_person_worktrees(cache, recorded, keep=others)
         _tidy(options.workdir, cache)
     ended = path.exists() or path.is_symlink() or bool(removed)
     path.unlink(missing_ok=True)
@@ -288,6 +290,13 @@ def _tidy(workdir: Path, cache: Repository) -> None:
 
 def _state_path(workdir: Path, package: Package) -> Path:
     return workdir / "rebase" / f"{package.name}.json"
+
+
+def _recorded_worktree(state: Path) -> Path | None:
+    """The worktree a waiting rebase's state names, if it can be read."""
+    with contextlib.suppress(OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
+        return Path(json.loads(state.read_text(encoding="utf-8"))["worktree"])
+    return None
 
 
 def _outcome_json(outcome: PatchOutcome) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from mirrorctl.core.errors import MirrorctlError, UsageError
@@ -73,8 +73,16 @@ class Resolutions:
             if _holds_markers(entry):
                 shutil.rmtree(entry, ignore_errors=True)
         index = {**self._index(), **self._taken}
-        self._write_store(lambda staging: shutil.copytree(self._git_side, staging,
-                                                          dirs_exist_ok=True), index)
+        # Only this package's: the store's and those it took in this run. A cache shared by
+        # wheels of one upstream also holds the other wheels' (a rebase of theirs waiting).
+        ours = set(self._taken) | ({p.name for p in self.store.iterdir()}
+                                   if self.store.is_dir() else set())
+
+        def copy(staging: Path) -> None:
+            for entry in self._git_side.iterdir():
+                if entry.name in ours and entry.is_dir():
+                    shutil.copytree(entry, staging / entry.name, dirs_exist_ok=True)
+        self._write_store(copy, index)
 
     def forget(self, patch: str) -> int:
         """Forget every resolution remembered for `patch` (its file name, with or without its
@@ -253,10 +261,13 @@ def remove_worktree(cache: Repository, directory: Path) -> None:
     cache.git("worktree", "prune", check=False)
 
 
-def remove_person_worktrees(cache: Repository, recorded: Path | None) -> list[Path]:
+def remove_person_worktrees(cache: Repository, recorded: Path | None, *,
+                            keep: Iterable[Path] = ()) -> list[Path]:
     """Remove the worktrees opened for a person in `cache` (not mirrorctl's own scratch
-    ones), and `recorded` if it is one whose registration is gone; the removed paths."""
+    ones, nor those in `keep`: the waiting rebases of other wheels sharing the cache), and
+    `recorded` if it is one whose registration is gone; the removed paths."""
     git_dir = cache.git_dir.resolve()
+    kept = {path.resolve() for path in keep}
     found: set[Path] = set()
     for registration in cache.git_dir.glob("worktrees/*/gitdir"):
         with contextlib.suppress(OSError):
@@ -268,7 +279,7 @@ def remove_person_worktrees(cache: Repository, recorded: Path | None) -> list[Pa
     if recorded is not None and _points_into(recorded, git_dir):
         found.add(recorded.resolve())
     removed = []
-    for worktree in sorted(found):
+    for worktree in sorted(found - kept):
         cache.git("worktree", "remove", "--force", str(worktree), check=False)
         if worktree.exists() and _points_into(worktree, git_dir):
             shutil.rmtree(worktree, ignore_errors=True)  # its registration was already gone

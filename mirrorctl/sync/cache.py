@@ -36,8 +36,9 @@ __all__ = [
 ]
 
 
-def cache_dir(workdir: Path, name: str) -> Path:
-    return workdir / "cache" / f"{name}.git"
+def cache_dir(workdir: Path, package: Package) -> Path:
+    """The package's cache; wheels of one upstream share one (Package.cache)."""
+    return workdir / "cache" / f"{package.cache}.git"
 
 
 def package_runner(runner: GitRunner, package: Package) -> GitRunner:
@@ -67,7 +68,7 @@ def upstream_problem(workdir: Path, package: Package) -> str | None:
 
 
 def open_cache(workdir: Path, package: Package, runner: GitRunner) -> Repository:
-    path = cache_dir(workdir, package.name)
+    path = cache_dir(workdir, package)
     if not (path / "HEAD").is_file():
         raise UsageError(f"no cache for {package.name} in {workdir}; run "
                          f"`mirrorctl sync {package.name}` first")

@@ -86,12 +86,11 @@ def sync_packages(packages: Sequence[Package], options: SyncOptions, runner: Git
     pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
     progress.stage("sync", [p.name for p in packages])
     try:
-        futures = [pool.submit(_sync_with_retries, p, options, runner, sleep, progress)
-                   for p in packages]
+        futures = [pool.submit(_sync_sharing_a_cache, group, options, runner, sleep, progress)
+                   for group in _by_cache(packages)]
         for future in as_completed(futures):
-            result = future.result()
-            results[result.name] = result
-            progress.finish(result.name, result.status, result.error or "")
+            for result in future.result():
+                results[result.name] = result
     except BaseException:
         # Ctrl-C: git runs in sessions of its own and never sees it; end it here.
         pool.shutdown(wait=False, cancel_futures=True)
@@ -102,10 +101,33 @@ def sync_packages(packages: Sequence[Package], options: SyncOptions, runner: Git
     return SyncReport(tuple(results[p.name] for p in packages), dry_run=options.dry_run)
 
 
+def _by_cache(packages: Sequence[Package]) -> list[list[Package]]:
+    """The packages in groups that share a cache: a group syncs in one thread, one package
+    after the other, so that no two git processes write one cache at once."""
+    groups: dict[str, list[Package]] = {}
+    for package in packages:
+        groups.setdefault(package.cache, []).append(package)
+    return list(groups.values())
+
+
+def _sync_sharing_a_cache(group: Sequence[Package], options: SyncOptions, runner: GitRunner,
+                          sleep: Callable[[float], None], progress: Progress) -> list[PackageSync]:
+    """Sync the packages of one cache; upstream's refs, read once, serve them all (its
+    fetch too: the next finds the cache already holding what upstream has)."""
+    read: dict[str, dict[str, str]] = {}  # upstream URL -> its refs, as read in this sync
+    results = []
+    for package in group:
+        result = _sync_with_retries(package, options, runner, sleep, progress, read)
+        progress.finish(result.name, result.status, result.error or "")
+        results.append(result)
+    return results
+
+
 def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner,
-                       sleep: Callable[[float], None], progress: Progress) -> PackageSync:
+                       sleep: Callable[[float], None], progress: Progress,
+                       read: dict[str, dict[str, str]]) -> PackageSync:
     progress.start(package.name)
-    syncer = _PackageSyncer(package, options, package_runner(runner, package))
+    syncer = _PackageSyncer(package, options, package_runner(runner, package), read)
     attempts = 0
 
     def attempt() -> PackageSync:
@@ -133,8 +155,10 @@ def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner
 
 
 class _PackageSyncer:
-    def __init__(self, package: Package, options: SyncOptions, runner: GitRunner) -> None:
+    def __init__(self, package: Package, options: SyncOptions, runner: GitRunner,
+                 read: dict[str, dict[str, str]]) -> None:
         self.package = package
+        self.read = read  # upstream refs another package of this cache read in this sync
         self.options = options
         self.runner = runner
         self.step = "starting"
@@ -196,8 +220,7 @@ class _PackageSyncer:
     def _refresh_only(self, cache: Repository, state: PackageState) -> PackageSync:
         """A package without a mirror: one ls-remote of upstream, a fetch of what moved
         into the cache, nothing pushed."""
-        self.step = f"reading upstream refs ({self.package.upstream})"
-        upstream = self.runner.ls_remote(self.package.upstream)
+        upstream = self._read_upstream()
         cached = self._refresh_cache_if_upstream_moved(cache, state, upstream)
         self.cache_current = True
         if cached is not None or state.upstream_error is not None:
@@ -220,7 +243,7 @@ class _PackageSyncer:
 
     def _open_cache_and_state(self) -> tuple[Repository, PackageState]:
         self.step = "opening the cache"
-        cache_path = cache_dir(self.options.workdir, self.package.name)
+        cache_path = cache_dir(self.options.workdir, self.package)
         new_cache = not (cache_path / "HEAD").is_file()
         cache = Repository.open_or_init_bare(cache_path, self.runner)
         cache.remove_stale_locks()
@@ -230,13 +253,23 @@ class _PackageSyncer:
             state.upstream = {}  # whatever the state says, this cache holds nothing yet
         return cache, state
 
+    def _read_upstream(self) -> dict[str, str]:
+        if self.package.upstream not in self.read:
+            self.step = f"reading upstream refs ({self.package.upstream})"
+            self.read[self.package.upstream] = self.runner.ls_remote(self.package.upstream)
+        return dict(self.read[self.package.upstream])
+
     def _read_both_sides(self, mirror_url: str) -> tuple[dict[str, str], dict[str, str]]:
+        if self.package.upstream in self.read:
+            self.step = f"reading mirror refs ({mirror_url})"
+            return self._read_upstream(), self.runner.ls_remote(mirror_url)
         # Both at once: over a network each is a round trip.
         asking = [self.runner.start_ls_remote(self.package.upstream)]
         try:
             asking.append(self.runner.start_ls_remote(mirror_url))
             self.step = f"reading upstream refs ({self.package.upstream})"
             upstream = parse_ls_remote(asking[0].wait().stdout)
+            self.read[self.package.upstream] = dict(upstream)
             self.step = f"reading mirror refs ({mirror_url})"
             mirror = parse_ls_remote(asking[1].wait().stdout)
         finally:
@@ -255,6 +288,7 @@ class _PackageSyncer:
         self.step = f"fetching from upstream ({self.package.upstream})"
         cached = self._refresh_cache(cache, wanted)
         upstream.update(cached)
+        self.read[self.package.upstream] = dict(upstream)  # what the next of this cache finds
         return cached
 
     def _push_and_verify(self, cache: Repository, state: PackageState, plan: list[RefUpdate],
