@@ -148,9 +148,29 @@ def test_local_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
 
 
 def test_shipped_inventory_is_valid() -> None:
+    """The builders' active list, mirror-less, and the talk's top-30 they retired."""
     config = load_config(ROOT / "mirrors.yaml")
-    assert len(config.packages) >= 30
-    for name in ("numpy", "pyyaml", "cryptography", "scipy", "psycopg2-binary", "sqlalchemy"):
-        assert name in config.packages
-    assert all(p.upstream.startswith("https://") for p in config.packages.values())
-    assert all("refs/heads/riscv64/*" in p.protected for p in config.packages.values())
+    active = [p for p in config.packages.values() if not p.retired]
+    retired = sorted(p.name for p in config.packages.values() if p.retired)
+    assert len(active) == 42 and len(retired) == 11
+    assert {"numpy", "PyYAML", "torch", "polars-runtime-32", "polars-runtime-64"} <= \
+        {p.name for p in active}
+    assert all(p.mirror is None and p.upstream.startswith("https://")
+               for p in config.packages.values())
+    packages = config.packages
+    assert packages["torch"].tag_format.tag_for(packages["torch"].version or "") == "v2.13.0"
+    assert packages["protobuf"].tag_format.tag_for("7.35.1") == "v35.1"
+    assert packages["psutil"].tag_format.tag_for("7.1.0") == "release-7.1.0"
+    assert packages["polars-runtime-64"].cache == "polars-runtime-32"
+    assert config.check_vocabulary == "builders" and config.patchsets == ROOT / "patches"
+    assert "3.14t" in config.python_versions
+
+
+def test_shipped_inventory_is_what_the_import_of_their_lists_gives(run_cli) -> None:
+    """mirrors.yaml is regenerated from the builders' packages.txt / deprecated.txt: the
+    pair as builders.md lists them leaves it exactly as it is."""
+    lists = ROOT / "tests" / "data" / "builders"
+    result = run_cli("--config", str(ROOT / "mirrors.yaml"), "inventory", "--check",
+                     str(lists / "packages.txt"), str(lists / "deprecated.txt"))
+    assert result.code == 0, result.out
+    assert result.out.strip().endswith("already in line with the lists")

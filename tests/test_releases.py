@@ -114,7 +114,8 @@ def test_a_pypi_failure_marks_its_package_and_exits_1(run_cli, releases_site: Si
 
 def test_can_retire_when_the_latest_release_ships_riscv64_wheels(
         run_cli, releases_site: Site) -> None:
-    wheels = [f"demo-1.4.0-cp3{m}-cp3{m}-manylinux_2_39_riscv64.whl" for m in (10, 11, 12, 13)]
+    wheels = [f"demo-1.4.0-{python}-{abi}-manylinux_2_39_riscv64.whl" for python, abi in (
+        ("cp312", "cp312"), ("cp313", "cp313"), ("cp314", "cp314"), ("cp314", "cp314t"))]
     body = pypi_json({"1.3.0": ["demo-1.3.0.tar.gz"], "1.4.0": wheels})
     with http_server(lambda request, index: (200, {}, body)) as server:
         text = releases_site.config.read_text().replace(
@@ -124,7 +125,7 @@ def test_can_retire_when_the_latest_release_ships_riscv64_wheels(
     assert result.code == 0
     assert packages[0]["can_retire"] is True
     assert packages[0]["retire_detail"] == ("upstream publishes riscv64 wheels for Python "
-                                            "3.10, 3.11, 3.12, 3.13")
+                                            "3.12, 3.13, 3.14, 3.14t")
 
 
 def test_a_package_without_a_cache(run_cli, site: Site, tmp_path: Path) -> None:

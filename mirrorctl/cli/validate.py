@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +17,9 @@ from mirrorctl.cli.base import (
     plural,
 )
 from mirrorctl.core.errors import ConfigError, ConfigProblem
+
+if TYPE_CHECKING:
+    from mirrorctl.core.inventory import InventoryResult
 
 
 @click.command()
@@ -85,8 +90,11 @@ def validation_table(result: ValidationResult) -> str:
             f"\n{plural(len(result.problems), 'problem')} in {result.config} or its patch " \
             f"queues{strict}"
     alone = sorted(name for name, mode in result.modes.items() if mode == "upstream-only")
-    modes = (f" ({len(result.modes) - len(alone)} with a mirror; without one, read from "
-             f"upstream into the cache alone: {', '.join(alone)})" if alone else "")
+    named = ", ".join(alone) if len(alone) <= 12 else f"{len(alone)} packages"
+    modes = (" (none with a mirror: upstream read into the cache alone)"
+             if alone and len(alone) == len(result.modes) and len(alone) > 12
+             else f" ({len(result.modes) - len(alone)} with a mirror; without one, read from "
+                  f"upstream into the cache alone: {named})" if alone else "")
     return (f"{result.config}: OK, {plural(result.packages, 'package')}{modes}, "
             f"{plural(result.patches, 'patch', 'patches')} in the queues{held}")
 
@@ -97,3 +105,97 @@ _VOCABULARY = {"builders": "the builders' pull-request check does: status_vocabu
 
 VALIDATE_RENDERERS: dict[str, Callable[[ValidationResult], str]] = {
     "table": validation_table, "json": validation_json}
+
+
+@click.command()
+@click.argument("packages_txt", metavar="PACKAGES_TXT",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("deprecated_txt", metavar="[DEPRECATED_TXT]", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--workflows", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The builders' .github/workflows: each build-<package>.yml says the "
+                   "package's upstream, tag format and the version it builds now.")
+@click.option("--docs", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The builders' docs/packages: each <package>.yaml says the upstream "
+                   "(source-code) and the versions built.")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 when mirrors.yaml is not in line with the lists.")
+@format_option
+@click.pass_obj
+def inventory(g: Globals, packages_txt: Path, deprecated_txt: Path | None,
+              workflows: Path | None, docs: Path | None, check: bool, fmt: str) -> None:
+    """Bring mirrors.yaml in line with the builders' packages.txt and deprecated.txt.
+
+    A package of packages.txt that mirrors.yaml lacks is added, with the upstream,
+    tag format and version its build workflow says (--workflows), or its page in
+    their docs (--docs: upstream and newest version built); one whose upstream or
+    tag format is not known is named and left out, never guessed. An entry's
+    version only moves forward. A package of deprecated.txt gets
+    `retired: true` (kept and watched, no nightly work); back in packages.txt, it
+    loses it. Every key an entry has is kept, and a package in neither list stays
+    (and is named). Packages are written in name order, the file's leading comment
+    kept; a comment inside an entry is not (say it with `note:`). The new file is
+    checked as validate checks it before it replaces the old one, whole.
+
+    \b
+    Exit status 0 when mirrors.yaml is (now) in line, 1 with --check when it is
+    not, or when a listed package's upstream or tag format is not known (a person
+    says it in mirrors.yaml), 2 on bad input, 130/143 interrupted.
+
+    \b
+    Examples:
+      mirrorctl inventory ci_scripts/packages.txt ci_scripts/deprecated.txt \\
+          --workflows .github/workflows --docs docs/packages
+      mirrorctl inventory packages.txt deprecated.txt --check
+    """
+    from mirrorctl.core.inventory import bring_in_line
+
+    result = bring_in_line(g.config_path, packages_txt, deprecated_txt, workflows, docs=docs,
+                           check=check)
+    g.echo(INVENTORY_RENDERERS[fmt](result))
+    if (check and not result.current) or result.change.no_upstream \
+            or result.change.tag_unknown:
+        raise SystemExit(1)
+
+
+def inventory_json(result: InventoryResult) -> str:
+    change = result.change
+    return json.dumps({
+        "config": result.config, "current": result.current, "written": result.written,
+        "added": list(change.added), "retired": list(change.retired),
+        "reactivated": list(change.reactivated),
+        "versions": [{"package": n, "from": old or None, "to": new}
+                     for n, old, new in change.versions],
+        "filled": [{"package": n, "key": k} for n, k in change.filled],
+        "disagreements": list(change.disagreements), "unlisted": list(change.unlisted),
+        "no_upstream": list(change.no_upstream), "tag_unknown": list(change.tag_unknown),
+        "untracked": list(change.untracked)},
+        indent=2)
+
+
+def inventory_table(result: InventoryResult) -> str:
+    change = result.change
+    lines = [f"{'ADDED':<12} {name}" for name in change.added]
+    lines += [f"{'RETIRED':<12} {name}" for name in change.retired]
+    lines += [f"{'REACTIVATED':<12} {name}" for name in change.reactivated]
+    lines += [f"{'VERSION':<12} {name} {old or '(none)'} -> {new}"
+              for name, old, new in change.versions]
+    lines += [f"{'FILLED':<12} {name} {key}" for name, key in change.filled]
+    lines += [f"{'DISAGREES':<12} {text}" for text in change.disagreements]
+    lines += [f"{'NO UPSTREAM':<12} {name} (in packages.txt; give its upstream in "
+              "mirrors.yaml or --workflows)" for name in change.no_upstream]
+    lines += [f"{'TAG UNKNOWN':<12} {name} (not added: its workflow computes the tag; give its "
+              "tag_format, and wheel_major if the wheel adds a major, in mirrors.yaml)"
+              for name in change.tag_unknown]
+    if change.unlisted:
+        lines.append(f"kept, in neither list: {', '.join(change.unlisted)}")
+    if change.untracked:
+        lines.append(f"retired, not in mirrors.yaml (nothing to watch): "
+                     f"{plural(len(change.untracked), 'package')}")
+    state = ("already in line with the lists" if result.current
+             else "rewritten" if result.written else "not in line with the lists (--check)")
+    return "\n".join([*lines, f"{result.config}: {state}"])
+
+
+INVENTORY_RENDERERS: dict[str, Callable[[InventoryResult], str]] = {
+    "table": inventory_table, "json": inventory_json}

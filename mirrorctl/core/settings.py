@@ -263,7 +263,7 @@ SETTINGS: Mapping[str, Setting] = {
                                                "manylinux_2_39_riscv64"),
                                   "the wheel platform tags that count as built",
                                   per_package=False),
-    "python_versions": Setting(_python_versions, ("3.10", "3.11", "3.12", "3.13"),
+    "python_versions": Setting(_python_versions, ("3.12", "3.13", "3.14", "3.14t"),
                                "the Pythons the builders make wheels for", per_package=False),
     "grades": Setting(_grades, {}, "reason code -> grade, over grading.yaml's",
                       per_package=False),
@@ -299,6 +299,8 @@ PACKAGE_KEYS: Mapping[str, Setting] = {
     "pin_grade": Setting(_pin_grade, None, "a grade this package always gets, with why"),
     "mirror_web": Setting(_http_url, None, "the mirror's web page, when its git URL does not "
                                            "say it (for merge requests and links)"),
+    "note": Setting(lambda v: _string(v), None, "what a person wants kept with the package "
+                                                "(a comment that `mirrorctl inventory` keeps)"),
 }
 
 
