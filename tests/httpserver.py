@@ -45,6 +45,9 @@ def http_server(respond: Responder) -> Iterator[Server]:
         def do_PUT(self) -> None:
             self.do_GET()
 
+        def do_PATCH(self) -> None:
+            self.do_GET()
+
         def do_GET(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             recorded = Recorded(self.path, self.headers.get("Authorization"),

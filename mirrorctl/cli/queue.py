@@ -158,12 +158,17 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
                    "this report, the grade and the range-diff.")
 @click.option("--mr-target", default="main", show_default=True,
               help="The mirror branch the merge request targets.")
+@click.option("--open-pr", "open_pr", is_flag=True,
+              help="Deliver the upgrade as a pull request in the repository that holds the "
+                   "queues (defaults.pull_requests): its branch with the new queue folder "
+                   "and the version bump, this report as its body; an open one is updated.")
 @format_option
 @wait_option
 @click.pass_obj
 def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force: bool,
            range_diff: bool, worktree: Path | None, resume: bool, abort: bool,
-           forget: str | None, push: bool, open_mr: bool, mr_target: str, fmt: str) -> None:
+           forget: str | None, push: bool, open_mr: bool, mr_target: str, open_pr: bool,
+           fmt: str) -> None:
     """Carry a package's patch queue onto a new release, without a checkout.
 
     The queue of the package's current version is replayed on the new release's tag
@@ -186,8 +191,9 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
 
     \b
     Exit status 0 clean, 1 a patch conflicts (or conflict markers are left in a
-    resolution), 2 bad usage (an --onto that is no tag or version of the package, or
-    older than the current queue; a bad queue), 130/143 interrupted.
+    resolution, or the pull request of --open-pr could not be delivered), 2 bad
+    usage (an --onto that is no tag or version of the package, or older than the
+    current queue; a bad queue), 130/143 interrupted.
 
     \b
     Examples:
@@ -198,9 +204,11 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
       mirrorctl rebase numpy --continue
       mirrorctl rebase numpy --abort
       mirrorctl rebase numpy --forget 0002-ENH-constants.patch
+      mirrorctl rebase numpy --open-pr          # and deliver it as a pull request
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
+    from mirrorctl.night.upgrade_request import with_upgrade_request
     from mirrorctl.queue.carry import RebaseOptions, continue_rebase, rebase_queue
 
     if sum((resume, abort, forget is not None)) > 1:
@@ -214,13 +222,15 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     if abort or forget is not None:
         _end_or_forget(g, package, forget, fmt)
         return
+    if open_pr and (abort or forget is not None):
+        raise click.UsageError("--open-pr goes with a rebase or --continue")
     if open_mr and not push:
         raise click.UsageError("--open-mr needs --push: the merge request shows the pushed "
                                "branch")
     config = load_config(g.config_path)
     [selected] = config.select([package])
     options = RebaseOptions(workdir=g.workdir, onto=onto, keep_partial=keep_partial,
-                            force=force, range_diff=range_diff or open_mr,
+                            force=force, range_diff=range_diff or open_mr or open_pr,
                             worktree=worktree, push=push)
     with writing(g, "rebase") as lock_fd:
         runner = git_runner(g, config, lock_fd)
@@ -230,8 +240,12 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
             report = deliver_mirror_request(config, selected, report, workdir=g.workdir,
                                             runner=runner, forges=forge_settings(config),
                                             target=mr_target)
+        if open_pr:
+            report = with_upgrade_request(config, selected, report, workdir=g.workdir,
+                                          runner=runner, forges=forge_settings(config))
     g.echo(REBASE_RENDERERS[fmt](report))
-    if report.status == "conflict" or report.push in ("refused", "rejected"):
+    if report.status == "conflict" or report.push in ("refused", "rejected") \
+            or report.pull_request_action == "failed":
         raise SystemExit(EXIT_FAILURE)
 
 
@@ -316,6 +330,9 @@ def rebase_data(report: RebaseReport) -> dict[str, Any]:
         "push": {"branch": report.branch, "result": report.push, "detail": report.push_detail}
         if report.push else None,
         "merge_request": report.merge_request,
+        "pull_request": {"url": report.pull_request, "action": report.pull_request_action,
+                         "detail": report.pull_request_detail}
+        if report.pull_request_action else None,
     }
 
 
@@ -348,6 +365,9 @@ def rebase_table(report: RebaseReport) -> str:
     if report.merge_request:
         lines.append(f"mirror merge request {report.merge_request_action}: "
                      f"{report.merge_request}")
+    if report.pull_request_action:
+        lines.append(f"pull request {report.pull_request_action}: "
+                     f"{report.pull_request or report.pull_request_detail}")
     if report.worktree and report.waiting_patch:
         lines.append(f"{report.waiting_patch} waits in {report.worktree}: resolve the "
                      f"conflicts, `git add` the files, then run `mirrorctl rebase "

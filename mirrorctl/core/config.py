@@ -21,6 +21,7 @@ from mirrorctl.core.settings import (
     SETTINGS,
     Fork,
     Invalid,
+    PullRequests,
     Setting,
     did_you_mean,
     package_name,
@@ -72,6 +73,7 @@ class Package:
     # The cache the package reads (<workdir>/cache/<cache>.git): its own, or the one it
     # shares with the other wheels built from the same upstream (polars-runtime-32, -64).
     cache: str = ""
+    version_file: str | None = None  # over pull_requests.version_file (build-{name}.yml)
 
     def __post_init__(self) -> None:
         if not self.cache:
@@ -96,6 +98,7 @@ class Config:
     check_vocabulary: str = "yocto"
     forge_apis: Mapping[str, str] = field(default_factory=dict)
     forks: Mapping[str, Fork] = field(default_factory=dict)
+    pull_requests: PullRequests | None = None  # upgrades delivered as pull requests
     packages: Mapping[str, Package]
     # Where each key stands, for problems found later.
     source: LoadedYaml | None = field(default=None, compare=False, repr=False)
@@ -224,7 +227,8 @@ class _Validator:
                       retries=defaults["retries"], grades=defaults["grades"],
                       status_vocabulary=defaults["status_vocabulary"],
                       check_vocabulary=self._check_vocabulary(raw_defaults, defaults),
-                      forge_apis=defaults["forge_apis"], forks=defaults["forks"])
+                      forge_apis=defaults["forge_apis"], forks=defaults["forks"],
+                      pull_requests=defaults["pull_requests"])
 
     @staticmethod
     def _check_vocabulary(raw: Any, defaults: dict[str, Any]) -> str:
@@ -284,6 +288,7 @@ class _Validator:
                        pypi=values.get("pypi") or name, rank=values.get("rank"),
                        pin_grade=values.get("pin_grade"), pin=bool(values.get("pin", False)),
                        retired=bool(values.get("retired", False)),
+                       version_file=values.get("version_file"),
                        mirror_web=values.get("mirror_web") or (web_url(has_mirror)
                                                                if has_mirror else None),
                        **settings)

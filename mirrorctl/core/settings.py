@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
@@ -187,6 +187,55 @@ def _forks(value: Any) -> dict[str, Fork]:
     return forks
 
 
+@dataclass(frozen=True)
+class PullRequests:
+    """Where an upgrade is delivered as a pull request: the repository that holds the
+    queues (the builders' python-wheels), as they would open it by hand."""
+
+    repository: str  # its web page: https://github.com/owner/repo or a GitLab project's
+    remote: str  # the git URL its branches are pushed to (default: repository + .git)
+    base: str = "main"
+    # The file whose version the build reads, {name} the package; None: no bump.
+    version_file: str | None = ".github/workflows/build-{name}.yml"
+    branch: str = "mirrorctl/upgrade-{name}-{version}"
+    on_conflict: Literal["skip", "draft"] = "skip"  # a draft says what conflicts
+    stale: Literal["comment", "close"] = "comment"  # an open request a newer one replaces
+
+
+_PULL_REQUEST_KEYS = ("repository", "remote", "base", "version_file", "branch", "on_conflict",
+                      "stale")
+
+
+def _pull_requests(value: Any) -> PullRequests:
+    if not isinstance(value, dict) or "repository" not in value:
+        raise Invalid("must be a mapping with at least repository: (the web page of the "
+                      "repository that holds the queues)")
+    unknown = sorted(set(map(str, value)) - set(_PULL_REQUEST_KEYS))
+    if unknown:
+        raise Invalid(f"unknown key {unknown[0]!r}{did_you_mean(unknown[0], _PULL_REQUEST_KEYS)}")
+    repository = _http_url(value["repository"]).rstrip("/").removesuffix(".git")
+    remote = _no_option(_string(value.get("remote", repository + ".git")))
+    if embedded_credentials(remote):
+        raise Invalid("remote carries credentials; let git's credential helper or "
+                      "MIRRORCTL_SITE_TOKEN provide them")
+    branch = _string(value.get("branch", PullRequests.branch))
+    try:
+        branch.format(name="x", version="1.0")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise Invalid(f"branch {branch!r} may use only {{name}} and {{version}} ({exc})") \
+            from None
+    choices = {"on_conflict": ("skip", "draft"), "stale": ("comment", "close")}
+    for key, allowed in choices.items():
+        if value.get(key, allowed[0]) not in allowed:
+            raise Invalid(f"{key} must be one of {', '.join(allowed)}")
+    version_file = value.get("version_file", PullRequests.version_file)
+    return PullRequests(repository=repository, remote=remote,
+                        base=_no_option(_string(value.get("base", "main"))),
+                        version_file=None if version_file is None else _string(version_file),
+                        branch=branch, on_conflict=value.get("on_conflict", "skip"),
+                        stale=value.get("stale", "comment"))
+
+
 def _mirror_template(value: Any) -> str:
     template = _no_option(_string(value))
     try:
@@ -274,6 +323,9 @@ SETTINGS: Mapping[str, Setting] = {
                                           "self-hosted GitLab)", per_package=False),
     "forks": Setting(_forks, {}, "forge host -> where the builders' forks live",
                      per_package=False),
+    "pull_requests": Setting(_pull_requests, None, "deliver each upgrade as a pull request "
+                                                   "in the repository holding the queues",
+                             per_package=False),
     "credential_helper": Setting(lambda v: _string(v), None,
                                  "git credential helper for HTTPS remotes", per_package=False),
     "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),
@@ -299,6 +351,8 @@ PACKAGE_KEYS: Mapping[str, Setting] = {
     "pin_grade": Setting(_pin_grade, None, "a grade this package always gets, with why"),
     "mirror_web": Setting(_http_url, None, "the mirror's web page, when its git URL does not "
                                            "say it (for merge requests and links)"),
+    "version_file": Setting(lambda v: _string(v), None, "the file whose version its build "
+                                                        "reads, over pull_requests' template"),
     "note": Setting(lambda v: _string(v), None, "what a person wants kept with the package "
                                                 "(a comment that `mirrorctl inventory` keeps)"),
 }

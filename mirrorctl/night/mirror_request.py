@@ -53,8 +53,9 @@ def deliver_mirror_request(config: Config, package: Package, report: RebaseRepor
     return replace(report, merge_request=url, merge_request_action=action)
 
 
-def request_description(report: RebaseReport) -> str:
-    """The rebase report in markdown: the merge request's description."""
+def request_description(report: RebaseReport, footer: str | None = None) -> str:
+    """The rebase report in markdown: the merge request's description (`footer` in place
+    of the mirror merge request's last line)."""
     outcomes = report.result.outcomes
     lines = [f"**{report.package} {report.from_version} → {report.to_version}** "
              f"(`{report.onto}`): {report.status}", "",
@@ -68,6 +69,7 @@ def request_description(report: RebaseReport) -> str:
         lines += [f"- `{r.code}`: {r.detail}" for r in report.grade.reasons]
     if report.range_diff:
         lines += ["", "### Range-diff", "", "```", report.range_diff.rstrip(), "```"]
-    lines += ["", f"The queue: `{report.patchset.name}` under patchsets/{report.package}/. "
-                  "Made by `mirrorctl rebase --push --open-mr`."]
+    lines += ["", footer if footer is not None else
+              f"The queue: `{report.patchset.name}` under patchsets/{report.package}/. "
+              "Made by `mirrorctl rebase --push --open-mr`."]
     return "\n".join(lines)

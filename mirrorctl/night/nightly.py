@@ -21,6 +21,7 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
 from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
+from mirrorctl.night.upgrade_request import with_upgrade_request
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport, rebase_queue
 from mirrorctl.queue.folders import queue_dir
 from mirrorctl.report.report import Report, build_report, write_record
@@ -105,15 +106,21 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         progress.start(package.name)
         try:
             push = options.push and package.mirror is not None  # no mirror: nothing to push
+            forges = options.forges if options.push else None
             rebased = rebase_queue(config, package, RebaseOptions(
                 workdir=options.workdir, onto=targets[package.name], push=push,
-                range_diff=push), runner)
-            if options.push and options.forges is not None and rebased.push in PUSHED:
+                range_diff=options.push), runner)
+            if forges is not None and rebased.push in PUSHED:
                 rebased = deliver_mirror_request(config, package, rebased,
                                                  workdir=options.workdir, runner=runner,
-                                                 forges=options.forges, target="main")
+                                                 forges=forges, target="main")
+            if forges is not None and config.pull_requests is not None:
+                rebased = with_upgrade_request(config, package, rebased,
+                                               workdir=options.workdir, runner=runner,
+                                               forges=forges)
             rebases.append(rebased)
-            outcome, detail = rebased.status, ""
+            outcome, detail = rebased.status, rebased.pull_request_detail \
+                if rebased.pull_request_action == "failed" else ""
         except (MirrorctlError, OSError) as exc:  # one package's trouble stops no other
             if isinstance(exc, OSError):  # its queue folder is read-only, the disk full, ...
                 exc = FileSystemError(exc)
@@ -171,6 +178,9 @@ def _needs_human(synced: SyncReport, found: Sequence[ReleaseList],
               for r in rebases for o in r.result.outcomes if o.outcome == "conflict"]
     needs += [Need(r.package, "push-refused", r.branch, f"pushing {r.branch} was {r.push}: "
                    f"{r.push_detail}") for r in rebases if r.push in ("refused", "rejected")]
+    needs += [Need(r.package, "pull-request-failed", r.to_version,
+                   f"the upgrade's pull request was not delivered: {r.pull_request_detail}")
+              for r in rebases if r.pull_request_action == "failed"]
     needs += [Need(name, "rebase-failed", "", f"rebase failed: {error}")
               for name, error in errors]
     return needs

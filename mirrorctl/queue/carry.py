@@ -83,6 +83,10 @@ class RebaseReport:
     grade: Grade | None = None  # set by who delivers the rebase (night.mirror_request)
     merge_request: str | None = None  # the mirror MR's URL
     merge_request_action: str | None = None  # opened | updated
+    # The upgrade's pull request in the builders' repository (night.upgrade_request).
+    pull_request: str | None = None
+    pull_request_action: str | None = None  # opened | updated | unchanged | skipped
+    pull_request_detail: str = ""
 
     @property
     def status(self) -> str:
@@ -186,10 +190,11 @@ def _finish(run: _Run, options: RebaseOptions, result: RebaseResult) -> RebaseRe
         worktree = options.worktree.resolve()
         waiting = _stop_for_a_person(run, options, result, worktree)
     range_diff = None
-    if options.range_diff:
-        range_diff = run.cache.git("range-diff", "--no-color",
-                                   f"{run.old_base}..{result.old_head}",
-                                   f"{run.new_base}..{result.head}").stdout
+    if options.range_diff and result.head and result.old_head:
+        # Shown, never needed: one git cannot draw (a range left empty) costs no rebase.
+        shown = run.cache.git("range-diff", "--no-color", f"{run.old_base}..{result.old_head}",
+                              f"{run.new_base}..{result.head}", check=False)
+        range_diff = shown.stdout if shown.returncode == 0 else None
     branch = f"riscv64/{run.new_version}"
     push: PushResult | None = None
     push_detail = ""

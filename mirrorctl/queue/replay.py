@@ -67,6 +67,12 @@ class ScratchIndex:
     def write(self) -> str:
         return self.repo.git("write-tree", env=self._env).stdout.strip()
 
+    def put(self, files: dict[str, str | None]) -> None:
+        """Set files to blobs ({path: blob id}), or remove them (None)."""
+        lines = "".join(f"0 {'0' * 40}\t{path}\n" if oid is None else
+                        f"100644 {oid}\t{path}\n" for path, oid in files.items())
+        self.repo.git("update-index", "--index-info", input=lines, env=self._env)
+
 
 def commit_patch(repo: Repository, tree: str, parent: str, patch: PatchFile) -> str:
     name, address = parseaddr(patch.author)

@@ -1,0 +1,156 @@
+"""A loopback forge holding pull requests (GitHub REST) and merge requests (GitLab v4) of
+one repository, with state: list (paginated as each forge paginates), open, update,
+label, comment, close; token checks, their error bodies and rate-limit headers."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from tests.httpserver import Answer, Recorded, http_server
+
+GITHUB_TOKEN = "gh-pulls-token-123456"
+GITLAB_TOKEN = "glpat-pulls-token-123456"
+
+
+@dataclass
+class PullForge:
+    url: str = ""
+    page_size: int = 100  # what one page of a list holds
+    pulls: list[dict[str, Any]] = field(default_factory=list)  # GitHub, every state
+    mrs: list[dict[str, Any]] = field(default_factory=list)  # GitLab, every state
+    comments: list[tuple[int, str]] = field(default_factory=list)  # (number, body)
+    requests: list[str] = field(default_factory=list)
+
+    def respond(self, request: Recorded, index: int) -> Answer:
+        path, _, query = request.path.partition("?")
+        self.requests.append(f"{request.method} {path}")
+        body = json.loads(request.body or b"{}") if request.body else {}
+        if path.startswith("/api/v4/"):
+            if request.headers.get("PRIVATE-TOKEN") != GITLAB_TOKEN:
+                return _json(401, {"message": "401 Unauthorized"})
+            return self._gitlab(request.method, path[len("/api/v4"):], parse_qs(query), body)
+        if request.headers.get("Authorization") != f"Bearer {GITHUB_TOKEN}":
+            return _json(401, {"message": "Bad credentials",
+                               "documentation_url": "https://docs.github.com/rest"})
+        return self._github(request.method, path, parse_qs(query), body)
+
+    # GitHub
+    def _github(self, method: str, path: str, query: dict[str, list[str]],
+                body: dict[str, Any]) -> Answer:
+        limits = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4990"}
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls", path):
+            if method == "GET":
+                wanted = [p for p in self.pulls if p["state"] == query.get("state", ["open"])[0]]
+                page = int(query.get("page", ["1"])[0])
+                items = wanted[(page - 1) * self.page_size:page * self.page_size]
+                more = len(wanted) > page * self.page_size
+                link = {"Link": f'<{self.url}{path}?page={page + 1}>; rel="next"'} if more else {}
+                return _json(200, items, {**limits, **link})
+            head = str(body.get("head", ""))
+            branch = head.partition(":")[2]
+            if any(p["head"]["ref"] == branch and p["state"] == "open" for p in self.pulls):
+                return _json(422, {"message": "Validation Failed", "errors": [{
+                    "resource": "PullRequest", "code": "custom",
+                    "message": f"A pull request already exists for {head}."}]})
+            number = len(self.pulls) + len(self.mrs) + 1
+            pull = {"number": number, "state": "open", "title": body["title"],
+                    "body": body.get("body", ""), "draft": bool(body.get("draft")),
+                    "html_url": f"https://github.com/{m.group(1)}/pull/{number}",
+                    "head": {"ref": branch, "repo": {"full_name": m.group(1)}},
+                    "base": {"ref": body.get("base")}, "labels": []}
+            self.pulls.append(pull)
+            return _json(201, pull, limits)
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls/(\d+)", path):
+            pull = self._pull(int(m.group(2)))
+            if pull is None:
+                return _json(404, {"message": "Not Found"})
+            if method == "PATCH":
+                pull.update({k: v for k, v in body.items() if k in ("title", "body", "state")})
+            return _json(200, pull, limits)
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/labels", path):
+            pull = self._pull(int(m.group(2)))
+            if pull is None:
+                return _json(404, {"message": "Not Found"})
+            names = [*([] if method == "PUT" else [x["name"] for x in pull["labels"]]),
+                     *body.get("labels", [])]
+            pull["labels"] = [{"name": n} for n in dict.fromkeys(names)]
+            return _json(200, pull["labels"], limits)
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", path):
+            self.comments.append((int(m.group(2)), str(body.get("body", ""))))
+            return _json(201, {"id": len(self.comments)}, limits)
+        return _json(404, {"message": "Not Found"})
+
+    def _pull(self, number: int) -> dict[str, Any] | None:
+        return next((p for p in self.pulls if p["number"] == number), None)
+
+    # GitLab
+    def _gitlab(self, method: str, path: str, query: dict[str, list[str]],
+                body: dict[str, Any]) -> Answer:
+        if m := re.fullmatch(r"/projects/([^/]+)/merge_requests", path):
+            project = unquote(m.group(1))
+            if method == "GET":
+                wanted = [r for r in self.mrs if r["state"] == query.get("state", ["opened"])[0]]
+                page = int(query.get("page", ["1"])[0])
+                items = wanted[(page - 1) * self.page_size:page * self.page_size]
+                more = len(wanted) > page * self.page_size
+                pages = {"X-Page": str(page), "X-Per-Page": str(self.page_size),
+                         "X-Total": str(len(wanted)),
+                         "X-Total-Pages": str(max(1, -(-len(wanted) // self.page_size))),
+                         "X-Next-Page": str(page + 1) if more else "", "X-Prev-Page": ""}
+                if more:
+                    pages["Link"] = f'<{self.url}/api/v4{path}?state=opened&page={page + 1}>; ' \
+                                    'rel="next"'
+                return _json(200, items, pages)
+            if any(r["source_branch"] == body.get("source_branch") and r["state"] == "opened"
+                   for r in self.mrs):
+                return _json(409, {"message": ["Another open merge request already exists for "
+                                               "this source branch"]})
+            iid = len(self.pulls) + len(self.mrs) + 1
+            labels = body.get("labels", "")
+            mr = {"iid": iid, "state": "opened", "title": body["title"],
+                  "description": body.get("description", ""),
+                  "source_branch": body["source_branch"], "target_branch": body["target_branch"],
+                  "labels": [x for x in (labels.split(",") if isinstance(labels, str) else labels)
+                             if x],
+                  "draft": str(body["title"]).startswith("Draft:"),
+                  "web_url": f"https://gitlab.example.org/{project}/-/merge_requests/{iid}"}
+            self.mrs.append(mr)
+            return _json(201, mr)
+        if m := re.fullmatch(r"/projects/([^/]+)/merge_requests/(\d+)", path):
+            mr = next((r for r in self.mrs if r["iid"] == int(m.group(2))), None)
+            if mr is None:
+                return _json(404, {"message": "404 Not found"})
+            if method == "PUT":
+                for key in ("title", "description"):
+                    if key in body:
+                        mr[key] = body[key]
+                if "labels" in body:
+                    labels = body["labels"]
+                    mr["labels"] = [x for x in (labels.split(",") if isinstance(labels, str)
+                                                else labels) if x]
+                if body.get("state_event") == "close":
+                    mr["state"] = "closed"
+            return _json(200, mr)
+        if m := re.fullmatch(r"/projects/([^/]+)/merge_requests/(\d+)/notes", path):
+            self.comments.append((int(m.group(2)), str(body.get("body", ""))))
+            return _json(201, {"id": len(self.comments), "body": body.get("body")})
+        return _json(404, {"message": "404 Not found"})
+
+
+def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Answer:
+    return status, {"Content-Type": "application/json", **(headers or {})}, \
+        json.dumps(data).encode()
+
+
+@contextmanager
+def pull_forge() -> Iterator[PullForge]:
+    forge = PullForge()
+    with http_server(forge.respond) as server:
+        forge.url = server.url
+        yield forge
