@@ -188,8 +188,70 @@ def test_the_pipeline_installs_exactly_this_mirrorctl(direct_url: dict | None,  
     assert pinned_install(direct_url, "0.2.0") == expected
 
 
-def test_an_install_that_cannot_be_pinned_needs_install(run_cli, demo_root: Path) -> None:
+def test_an_install_that_cannot_be_pinned_needs_install(run_cli, demo_root: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     # The suite runs from an editable install of a local folder: no runner can get that.
-    result = run_cli(*in_demo(demo_root, "ci", "generate"))
-    assert result.code == 2 and "pass --install" in result.err
-    assert "pip install mirrorctl" not in result.err
+    for forge in ("gitlab", "github"):
+        result = run_cli(*in_demo(demo_root, "ci", "generate", "--forge", forge))
+        assert result.code == 2 and "pass --install" in result.err
+        assert "pip install mirrorctl" not in result.err
+    # The workflow's jobs install exactly what --install names, both of them.
+    monkeypatch.chdir(demo_root)
+    pinned = run_cli(*in_demo(demo_root, "ci", "generate", "--forge", "github",
+                              "--install", PIN))
+    jobs = yaml.safe_load(pinned.out)["jobs"].values()
+    assert [[s["run"] for s in job["steps"] if s.get("name") == "Install mirrorctl"]
+            for job in jobs] == [[PIN], [PIN]]
+
+
+def thousand_packages(tmp_path: Path, count: int = 1000) -> Path:
+    from tests.gitrepos import write_config
+
+    packages: dict[str, dict[str, object]] = {
+        f"pkg{n:04d}": {"upstream": f"https://github.com/up/pkg{n:04d}.git"}
+        for n in range(count - 2)}
+    for bits in ("32", "64"):  # two wheels of one upstream share a cache, and a batch
+        packages[f"polars-runtime-{bits}"] = {"upstream": "https://github.com/pola-rs/polars.git"}
+    (tmp_path / "patches").mkdir(exist_ok=True)
+    return write_config(tmp_path / "mirrors.yaml", packages, patchsets="patches",
+                        allowed_protocols=["https"])
+
+
+def _batches(run_cli, config: Path, forge: str, *extra: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    out = config.parent / f"{forge}.yml"
+    result = run_cli("--config", str(config), "ci", "generate", "--forge", forge,
+                     "--install", PIN, "-o", str(out), *extra)
+    assert result.code == 0, result.err
+    data = yaml.safe_load(out.read_text())
+    if forge == "github":
+        entries = data["jobs"]["packages"]["strategy"]["matrix"]["include"]
+        return {e["batch"]: e["packages"].split() for e in entries}
+    return {e["BATCH"]: e["PACKAGES"].split() for e in data["nightly"]["parallel"]["matrix"]}
+
+
+@pytest.mark.parametrize(("forge", "limit"), [("gitlab", 200), ("github", 256)])
+def test_a_thousand_packages_make_a_pipeline_within_the_hosts_limits(
+        run_cli, tmp_path: Path, forge: str, limit: int) -> None:
+    config = thousand_packages(tmp_path)
+    for extra, jobs in (((), 100), (("--max-jobs", str(limit)), limit)):
+        batches = _batches(run_cli, config, forge, *extra)
+        assert len(batches) <= jobs <= limit
+        placed = [name for names in batches.values() for name in names]
+        assert len(placed) == len(set(placed)) == 1000  # each package exactly once
+        [together] = [b for b in batches.values() if "polars-runtime-32" in b]
+        assert "polars-runtime-64" in together
+    too_many = run_cli("--config", str(config), "ci", "generate", "--forge", forge,
+                       "--install", PIN, "--max-jobs", str(limit + 1))
+    assert too_many.code == 2 and f"1 to {limit}" in too_many.err
+
+
+def test_adding_a_package_moves_no_other_between_batches(run_cli, tmp_path: Path) -> None:
+    config = thousand_packages(tmp_path)
+    before = {name: batch for batch, names in _batches(run_cli, config, "gitlab").items()
+              for name in names}
+    data = yaml.safe_load(config.read_text())
+    data["packages"]["newcomer"] = {"upstream": "https://github.com/up/newcomer.git"}
+    config.write_text(yaml.safe_dump(data))
+    after = {name: batch for batch, names in _batches(run_cli, config, "gitlab").items()
+             for name in names}
+    assert {n: b for n, b in after.items() if n != "newcomer"} == before

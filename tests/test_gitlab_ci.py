@@ -97,3 +97,26 @@ def _artifact(state: Path, package: str) -> tuple[str, ...]:
         if (folder / "results" / f"{package}.json").exists() and folder.name != "report":
             return (folder.name,)
     raise AssertionError(f"no artifacts of nightly: [{package}]")
+
+
+def test_batches_of_packages_run_in_gitlab_ci_local(run_cli, tmp_path: Path) -> None:
+    """Beyond --max-jobs, one job a batch (BATCH, PACKAGES): each package is still its own
+    entry in the report."""
+    tool = _gitlab_ci_local()
+    project = project_from_demo(run_cli, tmp_path)
+    result: CliResult = run_cli(
+        "--config", str(project / "mirrors.yaml"), "ci", "generate", "--image", "",
+        "--install", "mirrorctl --version", "--max-jobs", "2",
+        "-o", str(project / ".gitlab-ci.yml"))
+    assert result.code == 0, result.err
+    matrix = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["nightly"]["parallel"][
+        "matrix"]
+    assert len(matrix) <= 2 and sorted(" ".join(m["PACKAGES"] for m in matrix).split()) == [
+        "numpy", "pyyaml", "scipy"]
+    Repo(project).git("commit", "--quiet", "-am", "batches")
+    run = run_pipeline(tool, project)
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads((project / ".gitlab-ci-local" / "artifacts" / "report" /
+                         "report.json").read_text())
+    assert [p["name"] for p in report["packages"]] == ["numpy", "pyyaml", "scipy"]
+    assert [c["package"] for c in report["conflicts"]] == ["scipy"]

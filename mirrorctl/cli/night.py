@@ -82,7 +82,7 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
 
 @click.group()
 def ci() -> None:
-    """The nightly as a GitLab CI pipeline that spreads over the runners.
+    """The nightly as a GitLab CI pipeline or a GitHub Actions workflow.
 
     \b
     Examples:
@@ -107,10 +107,18 @@ def ci() -> None:
               help="The nightly pushes new riscv64 branches and opens the mirrors' merge "
                    "requests (set MIRRORCTL_MIRROR_TOKEN and the forge tokens as masked "
                    "CI/CD variables).")
+@click.option("--forge", type=click.Choice(["gitlab", "github"]), default="gitlab",
+              show_default=True,
+              help="A GitLab CI pipeline (.gitlab-ci.yml) or a GitHub Actions workflow "
+                   "(.github/workflows/mirrorctl.yml).")
+@click.option("--max-jobs", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Package jobs at most; beyond, packages go in batches (GitLab allows "
+                   "200 jobs a matrix, GitHub 256).")
 @click.pass_obj
 def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, image: str,
-                install: str | None, push: bool) -> None:
-    """Write a GitLab CI pipeline for the nightly: one job a package, then the report.
+                install: str | None, push: bool, forge: str, max_jobs: int) -> None:
+    """Write a GitLab CI pipeline or a GitHub Actions workflow for the nightly: one job
+    a package (batches of packages beyond --max-jobs), then the report.
 
     The package jobs are one parallel:matrix over PACKAGE, so GitLab spreads them over
     its runners; each runs `mirrorctl nightly PACKAGE --format json`, keeps its cache
@@ -120,8 +128,17 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
     (a GitLab cache of its own) and keeps report.html, report.md and report.json.
     The pipeline runs on schedules, and by hand from the web or the API.
 
-    The paths in the pipeline are relative to the directory of --output (the current
-    directory when it goes to stdout), which must hold mirrors.yaml and the queues.
+    With --forge github, a workflow does the same with GitHub's parts: a matrix with
+    fail-fast: false, actions/cache for each job's cache and sync state and for the
+    history, artifacts for the results and new queues, a report job (needs, if:
+    always()) that also writes the run's summary; tokens only from secrets, and
+    permissions: contents: read. Beyond --max-jobs packages, both spread them over
+    that many batches by a stable hash (adding a package moves no other), so 1,000
+    packages make a valid pipeline under GitLab's 200 and GitHub's 256 jobs.
+
+    The paths in the pipeline are relative to the repository's root: the directory of
+    --output (its grandparent's parent for .github/workflows/FILE), or the current
+    directory when it goes to stdout. It must hold mirrors.yaml and the queues.
 
     The jobs install exactly the mirrorctl that wrote the pipeline: its git commit, or
     its wheel by hash, or its version from the index it came from, as the
@@ -137,16 +154,24 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
       mirrorctl ci generate -o .gitlab-ci.yml
       mirrorctl ci generate --push --install "pip install ./dist/riscv64_mirrorctl-*.whl"
       mirrorctl ci generate numpy scipy --image "" -o .gitlab-ci.yml
+      mirrorctl ci generate --forge github --push -o .github/workflows/mirrorctl.yml
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.core.files import atomic_write_text
+    from mirrorctl.night.github_workflow import generate_workflow
     from mirrorctl.night.pipeline import PipelineOptions, generate_pipeline
 
     config = load_config(g.config_path)
     install = install or _pinned_install()
-    root = output.absolute().parent if output is not None else Path.cwd()
-    text = generate_pipeline(config, config.active(packages), PipelineOptions(
-        root=root, config=g.config_path, image=image or None, install=install, push=push))
+    root = Path.cwd()
+    if output is not None:
+        folder = output.absolute().parent
+        root = folder.parent.parent if (folder.name, folder.parent.name) == (
+            "workflows", ".github") else folder
+    generate = generate_workflow if forge == "github" else generate_pipeline
+    text = generate(config, config.active(packages), PipelineOptions(
+        root=root, config=g.config_path, image=image or None, install=install, push=push,
+        max_jobs=max_jobs))
     if output is None:
         g.echo(text.rstrip("\n"))
     else:

@@ -1,7 +1,8 @@
 """`mirrorctl ci generate`: the nightly as a GitLab CI pipeline that spreads over runners.
 
 One job a package (a `parallel: matrix` over PACKAGE) runs `mirrorctl nightly PACKAGE
---format json` with that package's cache kept in a GitLab cache, and leaves its JSON
+--format json` with that package's cache kept in a GitLab cache (beyond --max-jobs
+packages, one job a batch of packages: BATCH and PACKAGES), and leaves its JSON
 result and any new patch queue as artifacts; then one report job merges the results
 (`mirrorctl report --merge`), appends the run to the history (kept in a GitLab cache of
 its own) and keeps the report as markdown, JSON and HTML.
@@ -14,6 +15,7 @@ package whose result is missing. The pipeline is built as data and written with 
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,8 @@ import yaml
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
 
-__all__ = ["DISTRIBUTION", "PipelineOptions", "generate_pipeline", "pinned_install"]
+__all__ = ["DISTRIBUTION", "PipelineOptions", "generate_pipeline", "pinned_install",
+           "repository_path", "spread"]
 
 MATRIX_LIMIT = 200  # GitLab runs at most 200 jobs from one parallel:matrix
 # mirrorctl's distribution name: "mirrorctl" on PyPI is someone else's project, and a job
@@ -42,20 +45,41 @@ class PipelineOptions:
     push: bool = False
     workdir: str = ".mirrorctl"
     expire_in: str = "30 days"
+    max_jobs: int = 100  # package jobs at most: beyond, packages go in batches
+
+
+def spread(packages: Sequence[Package], max_jobs: int) -> list[tuple[str, list[str]]]:
+    """(batch, its packages): one job a package while they fit in `max_jobs`; beyond,
+    `max_jobs` batches, each package placed by a stable hash of its cache's name, so
+    that adding a package moves no other (a batch's CI cache stays its own) and wheels
+    sharing a cache share a batch. Empty batches are left out."""
+    if len(packages) <= max_jobs:
+        return [(p.name, [p.name]) for p in packages]
+    width = len(str(max_jobs - 1))
+    placed: dict[int, list[str]] = {}
+    for package in packages:
+        placed.setdefault(zlib.crc32(package.cache.encode()) % max_jobs, []).append(
+            package.name)
+    return [(f"batch-{index:0{width}d}", names) for index, names in sorted(placed.items())]
 
 
 def generate_pipeline(config: Config, packages: Sequence[Package],
                       options: PipelineOptions) -> str:
     if not packages:
         raise UsageError("no packages to put in the pipeline")
-    if len(packages) > MATRIX_LIMIT:
-        raise UsageError(f"{len(packages)} packages, but GitLab runs at most {MATRIX_LIMIT} "
-                         "jobs from one parallel:matrix; generate a pipeline for each part "
-                         "by naming the packages")
-    patchsets = _relative(config.patchsets, options.root, "the patch queues")
-    nightly = 'mirrorctl nightly "$PACKAGE" --format json' + (" --push" if options.push
-                                                               else "")
-    result = f'{RESULTS}/"$PACKAGE"'
+    if not 1 <= options.max_jobs <= MATRIX_LIMIT:
+        raise UsageError(f"--max-jobs {options.max_jobs}: GitLab runs 1 to {MATRIX_LIMIT} "
+                         "jobs from one parallel:matrix")
+    batches = spread(packages, options.max_jobs)
+    patchsets = repository_path(config.patchsets, options.root, "the patch queues")
+    one_each = len(batches) == len(packages)
+    # One job a package (PACKAGE), or batches of packages (BATCH and PACKAGES).
+    names = '"$PACKAGE"' if one_each else "$PACKAGES"
+    nightly = f"mirrorctl nightly {names} --format json" + (" --push" if options.push
+                                                            else "")
+    result = f'{RESULTS}/"$PACKAGE"' if one_each else f'{RESULTS}/"$BATCH"'
+    matrix: list[dict[str, Any]] = [{"PACKAGE": [p.name for p in packages]}] if one_each \
+        else [{"BATCH": batch, "PACKAGES": " ".join(members)} for batch, members in batches]
     default: dict[str, Any] = {"before_script": [options.install]}
     if options.image:
         default = {"image": options.image, **default}
@@ -64,15 +88,15 @@ def generate_pipeline(config: Config, packages: Sequence[Package],
                                {"if": '$CI_PIPELINE_SOURCE == "web"'},
                                {"if": '$CI_PIPELINE_SOURCE == "api"'}]},
         "stages": ["packages", "report"],
-        "variables": {"MIRRORCTL_CONFIG": _relative(options.config, options.root,
+        "variables": {"MIRRORCTL_CONFIG": repository_path(options.config, options.root,
                                                     "the configuration"),
                       "MIRRORCTL_WORKDIR": options.workdir,
                       "GIT_DEPTH": "1"},
         "default": default,
         "nightly": {
             "stage": "packages",
-            "parallel": {"matrix": [{"PACKAGE": [p.name for p in packages]}]},
-            "cache": {"key": "mirrorctl-$PACKAGE",
+            "parallel": {"matrix": matrix},
+            "cache": {"key": "mirrorctl-$PACKAGE" if one_each else "mirrorctl-$BATCH",
                       "paths": [f"{options.workdir}/cache/", f"{options.workdir}/state/"],
                       "when": "always"},
             "script": [
@@ -131,7 +155,7 @@ def pinned_install(direct_url: Mapping[str, Any] | None, version: str) -> str | 
     return None
 
 
-def _relative(path: Path, root: Path, what: str) -> str:
+def repository_path(path: Path, root: Path, what: str) -> str:
     """`path` as the jobs see it: relative to the repository's root, and inside it."""
     relative = os.path.relpath(path.resolve(), root.resolve())
     if relative == ".." or relative.startswith(".." + os.sep):
