@@ -102,7 +102,15 @@ def check_releases(config: Config, packages: Sequence[Package], options: Release
         from mirrorctl.grade.registry import RegistryClient  # the same: only when configured
 
         registry = RegistryClient(config.registry_url, retries=config.retries)
-    return [_one(config, package, options, runner, client, registry) for package in packages]
+    if len(packages) < 2:
+        return [_one(config, package, options, runner, client, registry) for package in packages]
+    # Each package waits on git and on the indexes, not on Python: `jobs` of them at once
+    # (300 packages read one by one spent 1.4 s of a 2.8 s no-op nightly in for-each-ref).
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
+        return list(pool.map(lambda p: _one(config, p, options, runner, client, registry),
+                             packages))
 
 
 def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitRunner,

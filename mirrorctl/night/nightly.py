@@ -20,8 +20,6 @@ from mirrorctl.core.errors import FileSystemError, MirrorctlError
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
-from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
-from mirrorctl.night.upgrade_request import with_upgrade_request
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport, rebase_queue
 from mirrorctl.queue.folders import queue_dir
 from mirrorctl.report.report import Report, build_report, write_record
@@ -110,6 +108,9 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
             rebased = rebase_queue(config, package, RebaseOptions(
                 workdir=options.workdir, onto=targets[package.name], push=push,
                 range_diff=options.push), runner)
+            if forges is not None:  # only a delivering night pays for their imports
+                from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
+                from mirrorctl.night.upgrade_request import with_upgrade_request
             if forges is not None and rebased.push in PUSHED:
                 rebased = deliver_mirror_request(config, package, rebased,
                                                  workdir=options.workdir, runner=runner,
