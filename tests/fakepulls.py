@@ -26,6 +26,11 @@ class PullForge:
     mrs: list[dict[str, Any]] = field(default_factory=list)  # GitLab, every state
     comments: list[tuple[int, str]] = field(default_factory=list)  # (number, body)
     requests: list[str] = field(default_factory=list)
+    # Builds: GitHub workflow runs ({"id", "head_branch", "status", "jobs", "artifacts":
+    # {name: zip bytes}}) and GitLab pipelines ({"id", "ref", "status", "jobs",
+    # "test_suites"}).
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    pipelines: list[dict[str, Any]] = field(default_factory=list)
 
     def respond(self, request: Recorded, index: int) -> Answer:
         path, _, query = request.path.partition("?")
@@ -44,6 +49,24 @@ class PullForge:
     def _github(self, method: str, path: str, query: dict[str, list[str]],
                 body: dict[str, Any]) -> Answer:
         limits = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4990"}
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/runs", path):
+            branch = query.get("branch", [None])[0]
+            runs = [{k: v for k, v in r.items() if k not in ("jobs", "artifacts")}
+                    for r in reversed(self.runs) if branch in (None, r["head_branch"])]
+            return _json(200, {"total_count": len(runs), "workflow_runs": runs}, limits)
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/runs/(\d+)/(jobs|artifacts)", path):
+            run = next((r for r in self.runs if r["id"] == int(m.group(2))), None)
+            if run is None:
+                return _json(404, {"message": "Not Found"})
+            if m.group(3) == "jobs":
+                return _json(200, {"total_count": len(run["jobs"]), "jobs": run["jobs"]})
+            artifacts = [{"id": n, "name": name, "size_in_bytes": len(data),
+                          "archive_download_url": f"{self.url}/download/{run['id']}/{name}"}
+                         for n, (name, data) in enumerate(run["artifacts"].items())]
+            return _json(200, {"total_count": len(artifacts), "artifacts": artifacts})
+        if m := re.fullmatch(r"/download/(\d+)/(.+)", path):
+            run = next(r for r in self.runs if r["id"] == int(m.group(1)))
+            return 200, {"Content-Type": "application/zip"}, run["artifacts"][m.group(2)]
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls", path):
             if method == "GET":
                 wanted = [p for p in self.pulls if p["state"] == query.get("state", ["open"])[0]]
@@ -92,6 +115,22 @@ class PullForge:
     # GitLab
     def _gitlab(self, method: str, path: str, query: dict[str, list[str]],
                 body: dict[str, Any]) -> Answer:
+        if re.fullmatch(r"/projects/([^/]+)/pipelines", path):
+            ref = query.get("ref", [None])[0]
+            found = [{k: v for k, v in p.items() if k not in ("jobs", "test_suites")}
+                     for p in reversed(self.pipelines) if ref in (None, p["ref"])]
+            return _json(200, found, {"X-Page": "1", "X-Per-Page": "20", "X-Total-Pages": "1",
+                                      "X-Total": str(len(found)), "X-Next-Page": ""})
+        if m := re.fullmatch(r"/projects/([^/]+)/pipelines/(\d+)/(jobs|test_report)", path):
+            pipeline = next((p for p in self.pipelines if p["id"] == int(m.group(2))), None)
+            if pipeline is None:
+                return _json(404, {"message": "404 Not found"})
+            if m.group(3) == "jobs":
+                return _json(200, pipeline["jobs"], {"X-Page": "1", "X-Total-Pages": "1",
+                                                     "X-Next-Page": ""})
+            suites = pipeline["test_suites"]
+            return _json(200, {"total_count": sum(len(t["test_cases"]) for t in suites),
+                               "test_suites": suites})
         if m := re.fullmatch(r"/projects/([^/]+)/merge_requests", path):
             project = unquote(m.group(1))
             if method == "GET":

@@ -13,6 +13,7 @@ import click
 
 from mirrorctl.cli.base import (
     Globals,
+    forge_settings,
     format_option,
     git_runner,
     plural,
@@ -91,6 +92,12 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
     run of the queue; nothing is checked out or written. Reason levels are in
     grading.yaml, overridable under `defaults: grades:`; `pin_grade:` pins a package.
 
+    With `pull_requests:` set, the builds of each upgrade's branch count too: the
+    newest finished GitHub Actions run (jobs, JUnit artifacts) or GitLab pipeline
+    (jobs, test report), compared per Python version with the current release's kept
+    results (<workdir>/results/); new failures are classed (canonical NaN, timing,
+    missing library, unknown). No results yet: "not-built-yet", the sources grade.
+
     \b
     Exit status 0, 1 when a package could not be graded (it is "unknown"), 2 for bad
     usage (an --onto that is no tag or version of the package), 130/143 interrupted.
@@ -106,7 +113,13 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
 
     config = load_config(g.config_path)
     selected = config.active(packages)
-    options = ClassifyOptions(workdir=g.workdir, onto=onto, jobs=jobs or config.jobs)
+    builds = None
+    if config.pull_requests is not None:  # where the upgrades build: their results count
+        from mirrorctl.night.build_results import BuildResults
+
+        builds = BuildResults(config, forge_settings(config), g.workdir).reasons
+    options = ClassifyOptions(workdir=g.workdir, onto=onto, jobs=jobs or config.jobs,
+                              builds=builds)
     # The dry run writes objects into the caches: keep sync and rebase out meanwhile.
     with reading(g) as lock_fd:
         found = classify_packages(config, selected, options, git_runner(g, config, lock_fd))

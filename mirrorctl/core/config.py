@@ -74,6 +74,7 @@ class Package:
     # shares with the other wheels built from the same upstream (polars-runtime-32, -64).
     cache: str = ""
     version_file: str | None = None  # over pull_requests.version_file (build-{name}.yml)
+    failure_rules: Mapping[str, tuple[str, ...]] | None = None  # over core/failures.yaml
 
     def __post_init__(self) -> None:
         if not self.cache:
@@ -289,6 +290,7 @@ class _Validator:
                        pin_grade=values.get("pin_grade"), pin=bool(values.get("pin", False)),
                        retired=bool(values.get("retired", False)),
                        version_file=values.get("version_file"),
+                       failure_rules=values.get("failure_rules"),
                        mirror_web=values.get("mirror_web") or (web_url(has_mirror)
                                                                if has_mirror else None),
                        **settings)

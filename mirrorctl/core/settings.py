@@ -236,6 +236,29 @@ def _pull_requests(value: Any) -> PullRequests:
                         stale=value.get("stale", "comment"))
 
 
+_FAILURE_CLASSES = ("nan", "timing", "missing-library")
+
+
+def _failure_rules(value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise Invalid("must map a failure class (nan, timing, missing-library) to a list of "
+                      "regular expressions")
+    rules = {}
+    for kind, patterns in value.items():
+        if kind not in _FAILURE_CLASSES:
+            raise Invalid(f"{kind!r} is no failure class"
+                          f"{did_you_mean(str(kind), _FAILURE_CLASSES)}")
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise Invalid(f"{kind}: must be a list of regular expressions")
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise Invalid(f"{kind}: {pattern!r} is no regular expression ({exc})") from None
+        rules[str(kind)] = tuple(patterns)
+    return rules
+
+
 def _mirror_template(value: Any) -> str:
     template = _no_option(_string(value))
     try:
@@ -353,6 +376,9 @@ PACKAGE_KEYS: Mapping[str, Setting] = {
                                            "say it (for merge requests and links)"),
     "version_file": Setting(lambda v: _string(v), None, "the file whose version its build "
                                                         "reads, over pull_requests' template"),
+    "failure_rules": Setting(_failure_rules, None, "patterns of the package's own that "
+                                                   "class a test failure (nan, timing, "
+                                                   "missing-library), before the shipped ones"),
     "note": Setting(lambda v: _string(v), None, "what a person wants kept with the package "
                                                 "(a comment that `mirrorctl inventory` keeps)"),
 }

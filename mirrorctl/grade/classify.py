@@ -8,7 +8,7 @@ nothing is written but git objects in the cache.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +39,17 @@ __all__ = ["Classification", "ClassifyOptions", "classify_packages", "grade_reba
            "grade_upgrade"]
 
 
+# What the builds of an upgrade say, as grade reasons: (package, new version, current
+# version, the queue's outcomes) -> reasons. Supplied by who can ask the forges.
+BuildReasons = Callable[[Package, str, str, "Sequence[PatchOutcome] | None"], list[Reason]]
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClassifyOptions:
     workdir: Path
     onto: str | None = None
     jobs: int = 4
+    builds: BuildReasons | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +101,8 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
     old_tag, old_base = release_tag(cache, package, current)
     new_base = release_tag(cache, package, version)[1]
     outcomes, extra = _dry_run(config, package, cache, current, old_base, new_base, old_tag)
+    if options.builds is not None:
+        extra = [*extra, *options.builds(package, version, current, outcomes)]
     result = grade_upgrade(config, package, cache, old_tag, tag, outcomes, extra)
     return Classification(name=package.name, from_version=current, to_version=version,
                           onto=tag, grade=result, outcomes=tuple(outcomes or ()))
@@ -112,14 +120,17 @@ def grade_upgrade(config: Config, package: Package, cache: Repository, old_tag: 
 
 
 def grade_rebase(config: Config, package: Package, rebased: RebaseReport, *, workdir: Path,
-                 runner: GitRunner) -> Grade:
-    """The grade of an upgrade a rebase just made, from its outcomes (no second dry run)."""
+                 runner: GitRunner, builds: BuildReasons | None = None) -> Grade:
+    """The grade of an upgrade a rebase just made, from its outcomes (no second dry run),
+    and from its builds when `builds` can say."""
     if rebased.grade is not None:
         return rebased.grade
     cache = open_cache(workdir, package, package_runner(runner, package))
     old_tag = package.tag_format.tag_for(rebased.from_version)
+    extra = builds(package, rebased.to_version, rebased.from_version,
+                   rebased.result.outcomes) if builds is not None else []
     return grade_upgrade(config, package, cache, old_tag, rebased.onto,
-                         rebased.result.outcomes)
+                         rebased.result.outcomes, extra)
 
 
 def _facts(cache: Repository, tag: str) -> BuildFacts:

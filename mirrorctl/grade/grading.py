@@ -15,7 +15,7 @@ from mirrorctl.core.grades import LEVELS, Grade, Level, Reason
 from mirrorctl.grade.buildconfig import BuildFacts
 from mirrorctl.queue.engine import PatchOutcome
 
-__all__ = ["grade"]
+__all__ = ["grade", "nan_tests_patched"]
 
 _NAN = re.compile(r"\b(nan|isnan|signbit|copysign|canonical|floating[- ]point|fpe?)\b", re.I)
 
@@ -71,6 +71,11 @@ def _patch_reasons(outcomes: Sequence[PatchOutcome]) -> list[Reason]:
         reasons.append(Reason("nan-tests-patched", "tests about NaN or floating point: "
                               + ", ".join(nan)))
     return reasons
+
+
+def nan_tests_patched(outcomes: Sequence[PatchOutcome]) -> bool:
+    """Whether the queue carries a patch about NaN or floating-point tests."""
+    return any(_touches_nan_tests(o) for o in outcomes)
 
 
 def _touches_nan_tests(outcome: PatchOutcome) -> bool:

@@ -72,7 +72,7 @@ def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
     host = urlsplit(site.repository).hostname or ""
     branch = site.branch.format(name=package.name, version=version)
     graded = report if report.grade is not None else _graded(config, package, report,
-                                                            workdir, runner)
+                                                            workdir, runner, forges)
     pushed, bumped, note = _push_branch(config, package, graded, site, branch, workdir,
                                         _site_runner(runner, host, package))
     title = f"Upgrade {package.name} to {version}"
@@ -104,11 +104,16 @@ def with_upgrade_request(config: Config, package: Package, report: RebaseReport,
 
 
 def _graded(config: Config, package: Package, report: RebaseReport, workdir: Path,
-            runner: GitRunner) -> RebaseReport:
+            runner: GitRunner, forges: ForgeSettings) -> RebaseReport:
+    """The report with its grade, the builds of the request's branch included: a rerun
+    after they ran updates the body and the label with what they say."""
     from dataclasses import replace
 
+    from mirrorctl.night.build_results import BuildResults
+
+    builds = BuildResults(config, forges, workdir).reasons
     return replace(report, grade=grade_rebase(config, package, report, workdir=workdir,
-                                              runner=runner))
+                                              runner=runner, builds=builds))
 
 
 def _site_runner(runner: GitRunner, host: str, package: Package) -> GitRunner:

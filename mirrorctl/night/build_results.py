@@ -1,0 +1,104 @@
+"""The builds' results of an upgrade, for its grade: read from the forge where the
+upgrade's pull request builds (the branch `pull_requests.branch` names), kept in
+<workdir>/results/<package>/<version>.json, and compared with the kept results of the
+current release. This composes the forge (upstream wing) with the grade wing, which is
+why it lives here; classify asks it through ClassifyOptions.builds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from mirrorctl.core.config import Config, Package
+from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.grades import Reason
+from mirrorctl.grade.builds import Build, Case, Results, build_reasons, compare, failure_rules
+from mirrorctl.grade.grading import nan_tests_patched
+from mirrorctl.queue.engine import PatchOutcome
+
+if TYPE_CHECKING:
+    from mirrorctl.upstream.forge import ForgeSettings
+
+__all__ = ["BuildResults"]
+
+
+class BuildResults:
+    """Build reasons of one classify run (thread-safe: each package writes its own file)."""
+
+    def __init__(self, config: Config, forges: ForgeSettings, workdir: Path) -> None:
+        self.config, self.forges, self.workdir = config, forges, workdir
+
+    def reasons(self, package: Package, version: str, current: str,
+                outcomes: Sequence[PatchOutcome] | None) -> list[Reason]:
+        site = self.config.pull_requests
+        if site is None:
+            return []  # no repository where upgrades build: the sources alone grade
+        from mirrorctl.upstream.drafts import forge_of
+        from mirrorctl.upstream.results import read_results
+
+        kind, project = forge_of(site.repository)
+        if kind not in ("github", "gitlab") or project is None:
+            return []
+        branch = site.branch.format(name=package.name, version=version)
+        try:
+            new = read_results("github" if kind == "github" else "gitlab",
+                               urlsplit(site.repository).hostname or "", project,
+                               self.forges, branch=branch, version=version)
+        except MirrorctlError as exc:
+            return [Reason("not-built-yet", f"the build results of {branch} could not be "
+                                            f"read ({exc}): the grade is the sources'")]
+        if new is None:
+            return build_reasons(None, nan_patched=False)
+        self._keep(package, new)
+        comparison = compare(new, self._previous(package, current, kind, project),
+                             failure_rules(package.failure_rules))
+        return build_reasons(comparison, nan_patched=nan_tests_patched(outcomes or ()))
+
+    def _previous(self, package: Package, current: str, kind: str,
+                  project: str) -> Results | None:
+        """The current release's results: kept by an earlier run, or else read from the
+        branch its own upgrade was built on, if that still has runs."""
+        kept = self._kept(package, current)
+        if kept is not None:
+            return kept
+        from mirrorctl.upstream.results import read_results
+
+        site = self.config.pull_requests
+        assert site is not None
+        try:
+            found = read_results("github" if kind == "github" else "gitlab",
+                                 urlsplit(site.repository).hostname or "", project,
+                                 self.forges, version=current,
+                                 branch=site.branch.format(name=package.name, version=current))
+        except MirrorctlError:
+            return None  # compared with nothing: every failure counts as new
+        if found is not None:
+            self._keep(package, found)
+        return found
+
+    def _path(self, package: Package, version: str) -> Path:
+        return self.workdir / "results" / package.name / f"{version}.json"
+
+    def _keep(self, package: Package, results: Results) -> None:
+        atomic_write_text(self._path(package, results.version),
+                          json.dumps(asdict(results), indent=1) + "\n")
+
+    def _kept(self, package: Package, version: str) -> Results | None:
+        try:
+            data: Any = json.loads(self._path(package, version).read_text(encoding="utf-8"))
+            return Results(version=str(data["version"]), source=str(data.get("source", "")),
+                           builds=tuple(Build(
+                               python=str(b["python"]), built=bool(b["built"]),
+                               tested=bool(b.get("tested")),
+                               cases=tuple(Case(str(c["name"]), c["outcome"],
+                                                str(c.get("message", "")))
+                                           for c in b.get("cases", ())))
+                               for b in data["builds"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # never read, or unreadable: compared with nothing
