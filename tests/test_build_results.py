@@ -88,6 +88,26 @@ def test_github_runs_grade_the_upgrade(run_cli, tmp_path: Path, tokens: None) ->
     kept_now = json.loads((site.workdir / "results" / "demo" / "1.1.0.json").read_text())
     assert kept_now["source"].endswith("/actions/runs/7")
 
+    # The report shows the builds a Python at a time, and its JSON merges back whole.
+    with pull_forge() as again:
+        again.runs.extend(forge.runs)
+        site.config.write_text(site.config.read_text().replace(forge.url, again.url))
+        report = run_cli(*site.args("report", "--format", "json"))
+        markdown = run_cli(*site.args("report", "--format", "md"))
+    [package] = json.loads(report.out)["packages"]
+    assert package["builds"]["source"].endswith("/actions/runs/7")
+    assert package["builds"]["pythons"] == [
+        {"python": "3.12", "built": True, "tested": True, "passed": 1, "failed": 1,
+         "skipped": 0},
+        {"python": "3.14t", "built": False, "tested": False, "passed": 0, "failed": 0,
+         "skipped": 0}]
+    assert "| 3.12: 1 passed, 1 failed; 3.14t: not built |" in markdown.out
+    results = tmp_path / "merge"
+    results.mkdir()
+    (results / "demo.json").write_text(report.out)
+    merged = run_cli(*site.args("report", "--merge", str(results), "--format", "json"))
+    assert json.loads(merged.out)["packages"][0]["builds"] == package["builds"]
+
 
 def test_gitlab_pipeline_test_report_grades_the_upgrade(run_cli, tmp_path: Path,
                                                         tokens: None) -> None:

@@ -193,3 +193,22 @@ def test_likely_duplicates() -> None:
     assert [u for u, _, _ in likely_duplicates(found, title, ["numpy/core/tests/test_umath.py"])
             ] == ["u1", "u2"]
     assert likely_duplicates(found, "MAINT: unrelated change", ["setup.py"]) == []
+
+
+def test_a_nan_issue_draft_names_the_tests_the_builds_saw_fail(run_cli,
+                                                               numpy_drafts: Site) -> None:
+    results = numpy_drafts.workdir / "results" / "numpy" / "2.2.4.json"
+    results.parent.mkdir(parents=True)
+    results.write_text(json.dumps({"version": "2.2.4", "source": "", "builds": [
+        {"python": "3.12", "built": True, "tested": True, "cases": [
+            {"name": "numpy.core.tests.test_a.test_sign", "outcome": "failed",
+             "message": "assert not signbit(nan)"},
+            {"name": "numpy.core.tests.test_a.test_solve", "outcome": "failed",
+             "message": "assert 3 == 4"},  # a failure, but not a NaN one
+            {"name": "numpy.core.tests.test_a.test_ok", "outcome": "passed"}]}]}))
+    result, drafts = draft(run_cli, numpy_drafts, "--patch", "0002-TST-skip-nan-sign-test.patch")
+    assert result.code == 0, result.err
+    _, body = front_and_body(Path(drafts[0]["path"]))
+    assert "The riscv64 builds of 2.2.4 fail these tests so:\n" \
+           "- `numpy.core.tests.test_a.test_sign (3.12)`" in body
+    assert "test_solve" not in body

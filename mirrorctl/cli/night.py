@@ -70,7 +70,10 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     config = load_config(g.config_path)
     selected = config.select(packages)
     options = NightlyOptions(workdir=g.workdir, jobs=jobs or config.jobs, push=push,
-                             forges=forge_settings(config) if push else None,
+                             # The upgrades' builds are read when their repository is
+                             # known; requests and branches are delivered only with --push.
+                             forges=forge_settings(config)
+                             if push or config.pull_requests is not None else None,
                              stamp=utc_stamp())
     with writing(g, "nightly") as lock_fd, progress_on_stderr(g) as progress:
         result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),

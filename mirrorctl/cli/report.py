@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ import click
 
 from mirrorctl.cli.base import (
     Globals,
+    forge_settings,
     git_runner,
     progress_on_stderr,
     reading,
@@ -98,9 +100,14 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
                              stamp=stamp)
         else:
             config = load_config(g.config_path)
+            builds = None
+            if config.pull_requests is not None:  # where the upgrades build
+                from mirrorctl.night.build_results import BuildResults
+
+                builds = BuildResults(config, forge_settings(config), g.workdir).reasons
             built = build_report(config, config.active(packages), workdir=g.workdir,
                                  stamp=stamp, runner=git_runner(g, config, lock_fd),
-                                 progress=progress)
+                                 progress=progress, builds=builds)
         if record:
             write_record(g.workdir, stamp, built, ())
     if not outputs:
@@ -129,13 +136,14 @@ def _changes(title: str, changes: Sequence[Change], since: str | None) -> list[s
 
 def report_markdown(report: Report) -> str:
     lines = ["# riscv64 upstreaming report", "", report.summary, "",
-             "| package | mirrored | upstream latest | grade | main reason |",
-             "|---|---|---|---|---|"]
+             "| package | mirrored | upstream latest | grade | main reason | builds |",
+             "|---|---|---|---|---|---|"]
     for p in report.packages:
         main = p.grade.main_reason if p.grade else None
         reason = f"{main.code}: {main.detail}" if main else "; ".join(p.problems) or "-"
         lines.append(f"| {p.name} | {p.current or '-'} | {p.latest or '-'} | "
-                     f"{p.grade.level if p.grade else '-'} | {reason.replace('|', '/')} |")
+                     f"{p.grade.level if p.grade else '-'} | {reason.replace('|', '/')} | "
+                     f"{p.builds_line} |")
     if report.conflicts:
         lines += ["", "## Conflicts waiting for a person", ""]
         lines += [f"- {c.package}: `{c.patch}` {c.detail}" for c in report.conflicts]
@@ -181,6 +189,9 @@ def report_data(report: Report) -> dict[str, Any]:
                          "argument": patch.argument, "outcome": patch.outcome}
                         for patch in p.patches],
             "problems": list(p.problems),
+            "builds": {"version": p.latest, "source": p.builds_source,
+                       "pythons": [asdict(b) for b in p.builds]}
+            if p.builds is not None else None,
             "state": "graded" if p.grade else "unknown" if p.problems else "none"}
             for p in report.packages],
         "since": report.since,

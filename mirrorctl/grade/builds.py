@@ -8,9 +8,10 @@ report says) and reasons go out. Where results come from is the edge (the forges
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -19,8 +20,22 @@ import yaml
 
 from mirrorctl.core.grades import Reason
 
-__all__ = ["Build", "Case", "Comparison", "Failure", "Results", "build_reasons",
-           "classify_failure", "compare", "failure_rules", "junit_cases"]
+__all__ = [
+    "Build",
+    "BuildSummary",
+    "Case",
+    "Comparison",
+    "Failure",
+    "Results",
+    "build_reasons",
+    "classify_failure",
+    "compare",
+    "failure_rules",
+    "junit_cases",
+    "keep_results",
+    "kept_results",
+    "summary",
+]
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 FAILURE_CLASSES = ("nan", "timing", "missing-library")
@@ -209,3 +224,60 @@ def _listed(failures: Sequence[Failure], limit: int = 5) -> str:
              f"{f.test} ({f.python})" for f in failures[:limit]]
     return ", ".join(shown) + (f" and {len(failures) - limit} more"
                                if len(failures) > limit else "")
+
+
+def _results_path(workdir: Path, package: str, version: str) -> Path:
+    return workdir / "results" / package / f"{version}.json"
+
+
+def keep_results(workdir: Path, package: str, results: Results) -> None:
+    """Keep a release's results (<workdir>/results/<package>/<version>.json), whole."""
+    from mirrorctl.core.files import atomic_write_text
+
+    atomic_write_text(_results_path(workdir, package, results.version),
+                      json.dumps(asdict(results), indent=1) + "\n")
+
+
+def kept_results(workdir: Path, package: str, version: str | None) -> Results | None:
+    """The results kept for a release; None when none were read (or cannot be read)."""
+    if version is None:
+        return None
+    try:
+        data: Any = json.loads(_results_path(workdir, package, version).read_text(
+            encoding="utf-8"))
+        return Results(version=str(data["version"]), source=str(data.get("source", "")),
+                       builds=tuple(Build(
+                           python=str(b["python"]), built=bool(b["built"]),
+                           tested=bool(b.get("tested")),
+                           cases=tuple(Case(str(c["name"]), c["outcome"],
+                                            str(c.get("message", "")))
+                                       for c in b.get("cases", ())))
+                           for b in data["builds"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """A build in a few numbers, for the report and the history."""
+
+    python: str
+    built: bool
+    tested: bool
+    passed: int = 0
+    failed: int = 0  # failures and errors
+    skipped: int = 0
+
+    @property
+    def text(self) -> str:
+        said = ("not built" if not self.built else
+                f"{self.passed} passed, {self.failed} failed" if self.tested
+                else "built, no test report")
+        return f"{self.python}: {said}"
+
+
+def summary(build: Build) -> BuildSummary:
+    counted = {o: sum(1 for c in build.cases if c.outcome == o)
+               for o in ("passed", "failed", "error", "skipped")}
+    return BuildSummary(build.python, build.built, build.tested, counted["passed"],
+                        counted["failed"] + counted["error"], counted["skipped"])

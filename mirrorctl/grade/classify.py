@@ -35,8 +35,8 @@ from mirrorctl.sync.cache import (
     upstream_problem,
 )
 
-__all__ = ["Classification", "ClassifyOptions", "classify_packages", "grade_rebase",
-           "grade_upgrade"]
+__all__ = ["BuildReasons", "Classification", "ClassifyOptions", "classify_packages",
+           "grade_rebase", "grade_upgrade"]
 
 
 # What the builds of an upgrade say, as grade reasons: (package, new version, current

@@ -7,18 +7,22 @@ why it lives here; classify asks it through ClassifyOptions.builds.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError
-from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.grades import Reason
-from mirrorctl.grade.builds import Build, Case, Results, build_reasons, compare, failure_rules
+from mirrorctl.grade.builds import (
+    Results,
+    build_reasons,
+    compare,
+    failure_rules,
+    keep_results,
+    kept_results,
+)
 from mirrorctl.grade.grading import nan_tests_patched
 from mirrorctl.queue.engine import PatchOutcome
 
@@ -82,23 +86,8 @@ class BuildResults:
             self._keep(package, found)
         return found
 
-    def _path(self, package: Package, version: str) -> Path:
-        return self.workdir / "results" / package.name / f"{version}.json"
-
     def _keep(self, package: Package, results: Results) -> None:
-        atomic_write_text(self._path(package, results.version),
-                          json.dumps(asdict(results), indent=1) + "\n")
+        keep_results(self.workdir, package.name, results)
 
     def _kept(self, package: Package, version: str) -> Results | None:
-        try:
-            data: Any = json.loads(self._path(package, version).read_text(encoding="utf-8"))
-            return Results(version=str(data["version"]), source=str(data.get("source", "")),
-                           builds=tuple(Build(
-                               python=str(b["python"]), built=bool(b["built"]),
-                               tested=bool(b.get("tested")),
-                               cases=tuple(Case(str(c["name"]), c["outcome"],
-                                                str(c.get("message", "")))
-                                           for c in b.get("cases", ())))
-                               for b in data["builds"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # never read, or unreadable: compared with nothing
+        return kept_results(self.workdir, package.name, version)

@@ -36,7 +36,9 @@ class NightlyOptions:
     workdir: Path
     jobs: int
     push: bool = False  # push new riscv64 branches (and open mirror merge requests)
-    forges: ForgeSettings | None = None  # for the mirror merge requests, with push
+    # For the mirror merge requests and pull requests (with push), and for reading the
+    # upgrades' builds (with pull_requests set).
+    forges: ForgeSettings | None = None
     stamp: str  # when the run started, for the history record (the CLI reads the clock)
 
 
@@ -128,9 +130,14 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
             errors.append((package.name, str(exc)))
             outcome, detail = "failed", str(exc)
         progress.finish(package.name, outcome, detail)
+    builds = None
+    if options.forges is not None and config.pull_requests is not None:
+        from mirrorctl.night.build_results import BuildResults
+
+        builds = BuildResults(config, options.forges, options.workdir).reasons
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
-                          progress=progress)
+                          progress=progress, builds=builds)
     needs = _needs_human(synced, [*found, *watched], rebases, errors, report)
     history: Path | None = None
     try:

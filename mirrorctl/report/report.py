@@ -15,7 +15,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -24,7 +24,13 @@ from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.grades import LEVELS, Grade, Reason
 from mirrorctl.core.progress import SILENT, Progress
-from mirrorctl.grade.classify import ClassifyOptions, classify_package, grade_rebase
+from mirrorctl.grade.builds import BuildSummary, kept_results, summary
+from mirrorctl.grade.classify import (
+    BuildReasons,
+    ClassifyOptions,
+    classify_package,
+    grade_rebase,
+)
 from mirrorctl.queue.engine import Outcome
 from mirrorctl.queue.folders import current_version
 from mirrorctl.queue.patches import PatchFile, read_queue
@@ -80,6 +86,15 @@ class PackageReport:
     grade: Grade | None
     patches: tuple[PatchRow, ...]
     problems: tuple[str, ...] = ()
+    # The builds of `latest`, as last read (<workdir>/results): a Python each, and where
+    # they ran; None: none read yet.
+    builds: tuple[BuildSummary, ...] | None = None
+    builds_source: str = ""
+
+    @property
+    def builds_line(self) -> str:
+        """`3.12: 118 passed, 2 failed; 3.14t: not built`; `-` when none were read."""
+        return "; ".join(b.text for b in self.builds or ()) or "-"
 
 
 @dataclass(frozen=True)
@@ -124,11 +139,12 @@ def summary_line(counts: Counter[str]) -> str:
 def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
                  runner: GitRunner, stamp: str,
                  rebased: Mapping[str, RebaseReport] | None = None,
-                 progress: Progress = SILENT) -> Report:
+                 progress: Progress = SILENT, builds: BuildReasons | None = None) -> Report:
     """The report now, against the history so far. `rebased`: rebases just made (by the
-    nightly), whose outcomes grade their packages instead of a second rebase dry run."""
+    nightly), whose outcomes grade their packages instead of a second rebase dry run.
+    `builds`: what the upgrades' builds say, for their grades (who can ask the forges)."""
     return assemble(package_reports(config, packages, workdir=workdir, runner=runner,
-                                    rebased=rebased, progress=progress),
+                                    rebased=rebased, progress=progress, builds=builds),
                     read_history(workdir), stamp=stamp)
 
 
@@ -166,12 +182,14 @@ def _compare(package: PackageReport, before: RecordedPackage, accepted: list[Cha
 
 def package_reports(config: Config, packages: Sequence[Package], *, workdir: Path,
                     runner: GitRunner, rebased: Mapping[str, RebaseReport] | None = None,
-                    progress: Progress = SILENT) -> tuple[PackageReport, ...]:
+                    progress: Progress = SILENT,
+                    builds: BuildReasons | None = None) -> tuple[PackageReport, ...]:
     progress.stage("grade", [p.name for p in packages])
     reports = []
     for package in packages:
         progress.start(package.name)
-        found = _package(config, package, workdir, runner, (rebased or {}).get(package.name))
+        found = _package(config, package, workdir, runner, (rebased or {}).get(package.name),
+                         builds)
         progress.finish(found.name, found.grade.level if found.grade else "no grade",
                         "; ".join(found.problems))
         reports.append(found)
@@ -179,11 +197,11 @@ def package_reports(config: Config, packages: Sequence[Package], *, workdir: Pat
 
 
 def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
-             rebased: RebaseReport | None) -> PackageReport:
+             rebased: RebaseReport | None, builds: BuildReasons | None) -> PackageReport:
     """One package as classify sees it, or, when this run rebased it, as the rebase left it:
     the old queue's patches with their outcomes, and the new queue current once written."""
     if rebased is not None:
-        return _rebased_package(config, package, workdir, runner, rebased)
+        return _rebased_package(config, package, workdir, runner, rebased, builds)
     current = current_version(config, package)
     problems: list[str] = []
     patches: tuple[PatchFile, ...] = ()
@@ -193,22 +211,25 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
         problems += [str(p) for p in found] if queue.directory.is_dir() else []
     grade, latest, outcomes = None, current, {}
     try:
-        graded = classify_package(config, package, ClassifyOptions(workdir=workdir), runner)
+        graded = classify_package(config, package,
+                                  ClassifyOptions(workdir=workdir, builds=builds), runner)
         grade, latest = graded.grade, graded.to_version
         outcomes = {o.patch.name: o.outcome for o in graded.outcomes}
     except MirrorctlError as exc:  # no cache, no version: the report says so and goes on
         problems.append(str(exc))
         latest = None  # what upstream has is not known
     return PackageReport(name=package.name, current=current, latest=latest, grade=grade,
-                         patches=_rows(patches, outcomes), problems=tuple(problems))
+                         patches=_rows(patches, outcomes), problems=tuple(problems),
+                         **_builds(workdir, package.name, latest))
 
 
 def _rebased_package(config: Config, package: Package, workdir: Path, runner: GitRunner,
-                     rebased: RebaseReport) -> PackageReport:
+                     rebased: RebaseReport, builds: BuildReasons | None) -> PackageReport:
     problems: list[str] = []
     grade = None
     try:
-        grade = grade_rebase(config, package, rebased, workdir=workdir, runner=runner)
+        grade = grade_rebase(config, package, rebased, workdir=workdir, runner=runner,
+                             builds=builds)
     except MirrorctlError as exc:
         problems.append(str(exc))
     carried = rebased.written in ("written", "unchanged", "nothing-to-carry")
@@ -217,7 +238,15 @@ def _rebased_package(config: Config, package: Package, workdir: Path, runner: Gi
                          current=rebased.to_version if carried else rebased.from_version,
                          latest=rebased.to_version, grade=grade,
                          patches=_rows([o.patch for o in rebased.result.outcomes], outcomes),
-                         problems=tuple(problems))
+                         problems=tuple(problems),
+                         **_builds(workdir, package.name, rebased.to_version))
+
+
+def _builds(workdir: Path, name: str, version: str | None) -> dict[str, Any]:
+    kept = kept_results(workdir, name, version)
+    if kept is None:
+        return {}
+    return {"builds": tuple(summary(b) for b in kept.builds), "builds_source": kept.source}
 
 
 def _rows(patches: Sequence[PatchFile], outcomes: Mapping[str, Outcome]) -> tuple[PatchRow, ...]:
@@ -237,6 +266,7 @@ def write_record(workdir: Path, stamp: str, report: Report, needs_human: Sequenc
         "packages": {p.name: {
             "current": p.current, "latest": p.latest,
             "level": p.grade.level if p.grade else None,
+            "builds": [asdict(b) for b in p.builds] if p.builds is not None else None,
             "patches": {patch.name: patch.header for patch in p.patches},
             "accepted": sorted(patch.name for patch in p.patches if patch.accepted),
             "conflicts": sorted(patch.name for patch in p.patches
@@ -303,6 +333,12 @@ def _package_from_json(data: Mapping[str, Any]) -> PackageReport:
             raise ValueError(f"unknown outcome {outcome!r} for {p['patch']}")
         patches.append(PatchRow(name=str(p["patch"]), status=str(p["status"]),
                                 argument=p.get("argument"), outcome=outcome))
+    builds = data.get("builds")  # older results have none
+    summaries = None if not isinstance(builds, dict) else tuple(
+        BuildSummary(str(b["python"]), bool(b["built"]), bool(b["tested"]),
+                     int(b.get("passed", 0)), int(b.get("failed", 0)), int(b.get("skipped", 0)))
+        for b in builds["pythons"])
     return PackageReport(name=str(data["name"]), current=data["current"],
                          latest=data["latest"], grade=grade, patches=tuple(patches),
-                         problems=tuple(str(x) for x in data.get("problems", ())))
+                         problems=tuple(str(x) for x in data.get("problems", ())),
+                         builds=summaries, builds_source=str((builds or {}).get("source") or ""))

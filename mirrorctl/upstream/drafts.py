@@ -176,15 +176,20 @@ class DraftContext:
     target_branch: str
     patch_path: str  # as the builders' repository names it
     pythons: Sequence[str]
+    # Canonical-NaN failures the builds of the release showed ("test (3.12)"), if read.
+    nan_failures: Sequence[str] = ()
 
 
-def _problem(patch: PatchFile) -> str:
+def _problem(patch: PatchFile, context: DraftContext) -> str:
     body = patch.message.split("\n", 1)[1] if "\n" in patch.message else ""
     kept = [line for line in body.strip().splitlines()
             if not re.match(r"^[A-Za-z-]+: ", line)]  # trailers: Upstream-Status, Signed-off-by
     text = "\n".join(kept).strip()
     if _NAN.search(patch.message + patch.diff):
         text = (text + "\n\n" if text else "") + _CANONICAL_NAN
+        if context.nan_failures:
+            text += ("\n\nThe riscv64 builds of " + context.version + " fail these tests so:\n"
+                     + "\n".join(f"- `{test}`" for test in context.nan_failures))
     return text or _TODO.format(what="say what fails on riscv64, and why")
 
 
@@ -197,7 +202,7 @@ def _sections(patch: PatchFile, context: DraftContext, kind: Kind) -> dict[str, 
                  f"{' '.join(tests)}\n```" if tests else
                  _TODO.format(what="say how to reproduce the failure on riscv64"))
     return {
-        "problem": _problem(patch),
+        "problem": _problem(patch, context),
         "reproduce": reproduce,
         "change": (f"{patch.subject}\n\nFiles:\n{files}" if kind == "mr" else
                    f"The riscv64 wheel builds carry this workaround: {patch.subject}\n\n"
@@ -341,13 +346,25 @@ def write_drafts(config: Config, package: Package, options: DraftOptions,
         package=package.name, version=version, upstream=package.upstream,
         mirror=package.mirror, mirror_web=package.mirror_web,
         target_branch=_target_branch(cache, package),
-        patch_path="", pythons=config.python_versions)
+        patch_path="", pythons=config.python_versions,
+        nan_failures=_nan_failures(options.workdir, package, version))
     written = []
     for patch in candidates:
         relative = _relative(patch.path, config.path.parent)
         draft = draft_for(patch, replace(context, patch_path=relative), conventions)
         written.append(_write(draft, out / f"{patch.path.stem}.md", force=options.force))
     return written
+
+
+def _nan_failures(workdir: Path, package: Package, version: str) -> tuple[str, ...]:
+    """The failing tests of the release's kept build results that are canonical NaN."""
+    from mirrorctl.grade.builds import classify_failure, failure_rules, kept_results
+
+    results = kept_results(workdir, package.name, version)
+    rules = failure_rules(package.failure_rules)
+    return tuple(f"{case.name} ({build.python})" for build in (results.builds if results else ())
+                 for case in build.cases
+                 if case.failed and classify_failure(case.name, case.message, rules) == "nan")
 
 
 def _candidates(patches: Sequence[PatchFile], name: str | None) -> list[PatchFile]:
