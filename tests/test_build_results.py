@@ -178,3 +178,73 @@ def test_failure_rules_are_checked_where_they_are_written(run_cli, tmp_path: Pat
         result = run_cli("--config", str(config), "validate")
         assert result.code == 2 and "packages.demo.failure_rules" in result.out, result.out
         assert said in result.out
+
+
+NAN_PATCH = ("TST: skip the NaN sign test on riscv64\n\nThe sign of a NaN is lost.\n\n"
+             "Upstream-Status: To upstream",
+             {"tests/test_nan.py": "import pytest\n@pytest.mark.skip(reason='signbit of nan "
+                                   "is lost on riscv64')\ndef test_nan_copysign(): pass\n"})
+MESON_314T = ("<testsuites><testsuite name='demo'><testsuite name='math'>{}</testsuite>"
+              "</testsuite></testsuites>")
+OLD_FAILING = ("<testcase classname='demo.tests.test_math' name='test_old'>"
+               "<failure message='assert 1 == 2'/></testcase>")
+OLD_PASSING = "<testcase classname='demo.tests.test_math' name='test_old'/>"
+
+
+def meson_zip(*cases: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("meson-logs/testlog.junit.xml", MESON_314T.format("".join(cases)))
+    return buffer.getvalue()
+
+
+# (scenario, jobs' conclusions, artifacts, expected level, reason codes, builds column)
+SCENARIOS = [
+    ("canonical NaN failures only", {"cp312": "failure", "cp314t": "success"},
+     {"junit-cp312": junit_zip(NAN, PASSED, OLD_FAILING),
+      "junit-cp314t": meson_zip(PASSED)}, "medium",
+     {"nan-test-failures-covered", "nan-tests-patched-checked"},
+     "3.12: 1 passed, 2 failed; 3.14t: 1 passed, 0 failed"),
+    ("a real regression", {"cp312": "failure", "cp314t": "success"},
+     {"junit-cp312": junit_zip(REGRESSION, OLD_FAILING), "junit-cp314t": meson_zip(PASSED)},
+     "hard", {"new-test-failures"}, "3.12: 0 passed, 2 failed; 3.14t: 1 passed, 0 failed"),
+    ("3.14t alone does not build", {"cp312": "success", "cp314t": "failure"},
+     {"junit-cp312": junit_zip(PASSED, OLD_FAILING)}, "hard", {"build-failed"},
+     "3.12: 1 passed, 1 failed; 3.14t: not built"),
+    ("a test fixed", {"cp312": "success", "cp314t": "success"},
+     {"junit-cp312": junit_zip(PASSED, OLD_PASSING), "junit-cp314t": meson_zip(PASSED)},
+     "easy", {"built-and-tested", "tests-fixed", "nan-tests-patched-checked"},
+     "3.12: 2 passed, 0 failed; 3.14t: 1 passed, 0 failed"),
+]
+
+
+@pytest.mark.parametrize(("scenario", "jobs", "artifacts", "level", "codes", "column"),
+                         SCENARIOS, ids=[s[0] for s in SCENARIOS])
+def test_four_releases_as_their_builds_went(run_cli, tmp_path: Path, tokens: None,
+                                            scenario: str, jobs: dict[str, str],
+                                            artifacts: dict[str, bytes], level: str,
+                                            codes: set[str], column: str) -> None:
+    with pull_forge() as forge:
+        site = wheels_site(tmp_path, forge, patches=(NAN_PATCH,))
+        path = site.workdir / "results" / "demo" / "1.0.0.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"version": "1.0.0", "source": "", "builds": [
+            {"python": "3.12", "built": True, "tested": True, "cases": [
+                {"name": "demo.tests.test_math.test_add", "outcome": "passed"},
+                {"name": "demo.tests.test_math.test_nan_sign", "outcome": "passed"},
+                {"name": "demo.tests.test_math.test_old", "outcome": "failed"}]},
+            {"python": "3.14t", "built": True, "tested": True, "cases": [
+                {"name": "math.test_add", "outcome": "passed"}]}]}))
+        forge.runs.append({
+            "id": 11, "head_branch": BRANCH, "status": "completed",
+            "html_url": "https://github.com/rise/python-wheels/actions/runs/11",
+            "jobs": [{"name": f"Build demo 1.1.0 {py}-manylinux_riscv64", "conclusion": c}
+                     for py, c in jobs.items()], "artifacts": artifacts})
+        code, graded = classify(run_cli, site)
+        report = json.loads(run_cli(*site.args("report", "--format", "json")).out)
+        markdown = run_cli(*site.args("report", "--format", "md")).out
+    reasons = {r["code"]: r["detail"] for r in graded["reasons"]}
+    assert code == 0 and graded["level"] == level, (scenario, reasons)
+    assert codes <= set(reasons), (scenario, reasons)
+    assert report["packages"][0]["level"] == level  # the report grades as classify does
+    assert f"| {column} |" in markdown, markdown

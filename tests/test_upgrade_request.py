@@ -43,6 +43,7 @@ class Wheels:
 
 
 def wheels_site(root: Path, forge: PullForge, *, gitlab: bool = False,
+                patches: tuple[tuple[str, dict[str, str]], ...] = (),
                 **pull_requests: object) -> Wheels:
     """A mirror-less package `demo` whose queue lives in a checkout of the builders'
     repository, which their forge holds at `remote`."""
@@ -52,7 +53,7 @@ def wheels_site(root: Path, forge: PullForge, *, gitlab: bool = False,
     upstream.tag("v1.0.0", annotated=True)
     site = root / "python-wheels"
     make_queue(upstream, site / "patches" / "demo" / "1.0.0", [
-        (f"BLD: riscv64\n\n{STATUS}", {"riscv.txt": "rv64\n"})])
+        (f"BLD: riscv64\n\n{STATUS}", {"riscv.txt": "rv64\n"}), *patches])
     upstream.git("checkout", "--quiet", "main")
     upstream.commit("work", {"README": "demo, better\n"})
     upstream.tag("v1.1.0", annotated=True)

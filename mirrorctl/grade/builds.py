@@ -87,6 +87,7 @@ class Comparison:
     new_failures: tuple[Failure, ...] = ()  # failing now, passing (or absent) before
     fixed: tuple[tuple[str, str], ...] = ()  # (python, test) failing before, passing now
     untested: tuple[str, ...] = field(default=())  # built, but no test report was read
+    pythons: tuple[str, ...] = ()  # every Python the release's builds are for
 
 
 def junit_cases(xml: bytes | str) -> list[Case]:
@@ -184,7 +185,7 @@ def compare(new: Results, old: Results | None,
     return Comparison(version=new.version, previous=old.version if old else None,
                       not_built=tuple(not_built), no_longer_built=tuple(no_longer),
                       new_failures=tuple(failures), fixed=tuple(fixed),
-                      untested=tuple(untested))
+                      untested=tuple(untested), pythons=tuple(b.python for b in new.builds))
 
 
 def build_reasons(comparison: Comparison | None, *, nan_patched: bool) -> list[Reason]:
@@ -212,6 +213,11 @@ def build_reasons(comparison: Comparison | None, *, nan_patched: bool) -> list[R
             "nan-test-failures"
         reasons.append(Reason(code, f"{len(nan)} canonical-NaN failure(s) {since}: "
                               + _listed(nan)))
+    if not reasons:
+        built = [b for b in comparison.pythons if b not in comparison.untested]
+        reasons.append(Reason("built-and-tested", "built for Python " + ", ".join(
+            comparison.pythons) + (f", tested on {', '.join(built)}" if built else "")
+            + f"; no new failures {since}"))
     if comparison.fixed:
         reasons.append(Reason("tests-fixed", f"{len(comparison.fixed)} test(s) pass again: "
                               + ", ".join(f"{t} ({p})" for p, t in comparison.fixed[:5])

@@ -17,6 +17,9 @@ from mirrorctl.queue.engine import PatchOutcome
 
 __all__ = ["grade", "nan_tests_patched"]
 
+# Reasons that say the builds of the release ran (grade.builds).
+_BUILDS_RAN = frozenset({"build-failed", "new-test-failures", "nan-test-failures",
+                         "nan-test-failures-covered", "tests-fixed", "built-and-tested"})
 _NAN = re.compile(r"\b(nan|isnan|signbit|copysign|canonical|floating[- ]point|fpe?)\b", re.I)
 
 
@@ -98,6 +101,11 @@ def grade(old: BuildFacts, new: BuildFacts, outcomes: Sequence[PatchOutcome] | N
         reasons.append(Reason("no-patches", "no riscv64 patches to carry"))
     else:
         reasons += _patch_reasons(outcomes)
+    if any(r.code in _BUILDS_RAN for r in extra):
+        # The builds ran the tests that patched NaN tests leave in doubt: their own
+        # reasons say what came of it, so the doubt itself no longer grades.
+        reasons = [Reason("nan-tests-patched-checked", r.detail + "; the builds ran them")
+                   if r.code == "nan-tests-patched" else r for r in reasons]
     if not [r for r in reasons if levels.get(r.code, "hard") != "easy"]:
         reasons.append(Reason("nothing-changed", "no patch needs work and the build set-up "
                                                  "did not change"))
