@@ -64,3 +64,16 @@ def test_each_stage_reports_each_package_in_the_log(run_cli, numpy_site: Site) -
     assert result.code == 1
     stages = [line.split("] ", 1)[1] for line in result.err.splitlines() if "] " in line]
     assert stages == ["sync numpy: updated", "rebase numpy: conflict", "grade numpy: hard"]
+
+
+def test_the_nightly_writes_the_report_it_computed(run_cli, numpy_site: Site,  # noqa: F811
+                                                   tmp_path: Path) -> None:
+    page, data = tmp_path / "out" / "report.html", tmp_path / "out" / "report.json"
+    result = run_cli(*numpy_site.args("nightly", "--format", "json", "-o", str(page),
+                                      "-o", str(data)))
+    night = json.loads(result.out)  # stdout stays the nightly's own JSON, whole
+    written = json.loads(data.read_text())
+    assert written["packages"] == night["report"]["packages"]
+    assert [t["stamp"] for t in written["trend"]] == [t["stamp"] for t in
+                                                      night["report"]["trend"]]
+    assert page.read_text().startswith("<!DOCTYPE html>") and "numpy" in page.read_text()

@@ -43,11 +43,16 @@ if TYPE_CHECKING:
               help="Push new riscv64/<version> branches and open the mirrors' merge requests.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Packages synced at once [default: defaults.jobs].")
+@click.option("-o", "--output", "outputs", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report this run computed to this file (whole, never "
+                   "half): a .md, .json or .html name picks its format (others: markdown). "
+                   "Repeatable.")
 @format_option
 @wait_option
 @click.pass_obj
 def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
-            fmt: str) -> None:
+            outputs: tuple[Path, ...], fmt: str) -> None:
     """The nightly run: sync, releases, rebases of new releases, and the report.
 
     Every package with a new release has its queue carried onto the newest release
@@ -63,6 +68,7 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     Examples:
       mirrorctl nightly
       mirrorctl nightly --push --format json > nightly.json
+      mirrorctl nightly -o report.html -o report.json   # and the run's own report
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.night.nightly import NightlyOptions, run_nightly
@@ -79,6 +85,12 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
         result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),
                              sleep=time.sleep, progress=progress)
     g.echo(NIGHTLY_RENDERERS[fmt](result))
+    if outputs:  # the run's own report: what people read is what this run found
+        from mirrorctl.cli.report import write_report_files
+
+        for output in write_report_files(g, result.report, outputs, "md"):
+            if not g.quiet:
+                click.echo(f"wrote {output}", err=True)
     if result.needs_human:
         raise SystemExit(EXIT_FAILURE)
 

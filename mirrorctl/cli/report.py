@@ -84,7 +84,6 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
       mirrorctl report --merge results/ --record -o report.html -o report.json
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.core.files import atomic_write_text
     from mirrorctl.report.history import read_history
     from mirrorctl.report.report import assemble, build_report, merged_packages, write_record
 
@@ -112,9 +111,7 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
             write_record(g.workdir, stamp, built, ())
     if not outputs:
         g.echo(REPORT_RENDERERS[fmt](built).rstrip("\n"))
-    for output in outputs:
-        text = REPORT_RENDERERS[_REPORT_SUFFIXES.get(output.suffix.lower(), fmt)](built)
-        atomic_write_text(output, g.redactor(text))
+    for output in write_report_files(g, built, outputs, fmt):
         g.echo(f"wrote {output}")
     if any(p.grade is None and p.problems for p in built.packages):
         raise SystemExit(EXIT_FAILURE)  # a package is unknown: a person should look
@@ -132,6 +129,18 @@ def _changes(title: str, changes: Sequence[Change], since: str | None) -> list[s
         return []
     lines = ["", f"## {title} since {stamp_text(since)}", ""]
     return lines + ([f"- {c.package}: `{c.patch}`: {c.detail}" for c in changes] or ["none"])
+
+
+def write_report_files(g: Globals, report: Report, outputs: Sequence[Path],
+                       fmt: str) -> list[Path]:
+    """Write the report to each file, whole, in the format its name says (.md, .json,
+    .html; any other name gets `fmt`), credentials redacted; the files written."""
+    from mirrorctl.core.files import atomic_write_text
+
+    for output in outputs:
+        text = REPORT_RENDERERS[_REPORT_SUFFIXES.get(output.suffix.lower(), fmt)](report)
+        atomic_write_text(output, g.redactor(text))
+    return list(outputs)
 
 
 def report_markdown(report: Report) -> str:
