@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Site
+from tests.gitrepos import Repo
 from tests.test_rebase import numpy_site  # noqa: F401 - the fixture
 
 
@@ -77,3 +78,39 @@ def test_the_nightly_writes_the_report_it_computed(run_cli, numpy_site: Site,  #
     assert [t["stamp"] for t in written["trend"]] == [t["stamp"] for t in
                                                       night["report"]["trend"]]
     assert page.read_text().startswith("<!DOCTYPE html>") and "numpy" in page.read_text()
+
+
+def test_the_report_leads_with_what_needs_a_person(run_cli, numpy_site: Site,  # noqa: F811
+                                                   tmp_path: Path) -> None:
+    from tests.gitrepos import write_config
+
+    calm = Repo(tmp_path / "calm")
+    calm.commit("release")
+    calm.tag("v1.0.0", annotated=True)
+    write_config(numpy_site.config, {
+        "aardvark": {"upstream": str(tmp_path / "gone"), "mirror": False},  # sync fails
+        "calm": {"upstream": str(calm.path), "mirror": False, "version": "1.0.0"},
+        "numpy": {"upstream": str(numpy_site.upstream.path),
+                  "mirror": str(numpy_site.mirror.path), "version": "1.0.0"}})
+    page, data, md = (tmp_path / f"report.{x}" for x in ("html", "json", "md"))
+    result = run_cli(*numpy_site.args("nightly", "-o", str(page), "-o", str(data),
+                                      "-o", str(md)))
+    assert result.code == 1
+    actions = {(a["package"], a["kind"]): a["command"]
+               for a in json.loads(data.read_text())["actions"]}
+    assert actions[("aardvark", "sync-failed")] == "mirrorctl -v sync aardvark"
+    assert ("aardvark", "unknown") not in actions  # the sync's failure says why, once
+    assert actions[("numpy", "conflict")] == "mirrorctl rebase numpy --worktree ../numpy-rebase"
+    states = json.loads(data.read_text())["states"]
+    assert (states["hard"], states["unknown"], states["up-to-date"]) == (1, 1, 1)
+    text = md.read_text()
+    # What needs a person comes before the table, and the table is worst first.
+    assert text.index("## Needs a person (") < text.index("| package |")
+    assert "`mirrorctl -v sync aardvark`" in text
+    assert "hard 1 · unknown 1 · medium 0 · easy 0 · up to date 1" in text
+    rows = [line.split("|")[1].strip() for line in text.splitlines()
+            if line.startswith("| ") and not line.startswith("| package")]
+    assert rows == ["numpy", "aardvark", "calm"]
+    html = page.read_text()
+    assert html.index('id="needs"') < html.index('id="trend"') < html.index('id="packages"')
+    assert "mirrorctl rebase numpy --worktree ../numpy-rebase" in html

@@ -143,11 +143,26 @@ def write_report_files(g: Globals, report: Report, outputs: Sequence[Path],
     return list(outputs)
 
 
+def states_line(report: Report) -> str:
+    """`hard 1 · unknown 0 · medium 2 · easy 5 · up to date 10` (every state, worst
+    first)."""
+    from mirrorctl.report.report import WORST_FIRST
+
+    states = report.states
+    return " · ".join(f"{state.replace('-', ' ')} {states[state]}" for state in WORST_FIRST
+                      if state != "none" or states[state])
+
+
 def report_markdown(report: Report) -> str:
+    actions = report.actions
     lines = ["# riscv64 upstreaming report", "", report.summary, "",
-             "| package | mirrored | upstream latest | grade | main reason | builds |",
-             "|---|---|---|---|---|---|"]
-    for p in report.packages:
+             f"## Needs a person ({len(actions)})", ""]
+    lines += [f"- **{a.package or 'the run'}** {a.kind}: {a.detail.replace(chr(10), ' ')} "
+              f"— `{a.command}`" for a in actions] or ["Nothing needs a person."]
+    lines += ["", states_line(report), "",
+              "| package | mirrored | upstream latest | grade | main reason | builds |",
+              "|---|---|---|---|---|---|"]
+    for p in report.worst_first:
         main = p.grade.main_reason if p.grade else None
         reason = f"{main.code}: {main.detail}" if main else "; ".join(p.problems) or "-"
         lines.append(f"| {p.name} | {p.current or '-'} | {p.latest or '-'} | "
@@ -203,6 +218,9 @@ def report_data(report: Report) -> dict[str, Any]:
             if p.builds is not None else None,
             "state": "graded" if p.grade else "unknown" if p.problems else "none"}
             for p in report.packages],
+        "actions": [{"package": a.package, "kind": a.kind, "detail": a.detail,
+                     "command": a.command} for a in report.actions],
+        "states": dict(report.states),
         "since": report.since,
         "accepted": _change_data(report.accepted),
         "dropped": _change_data(report.dropped),

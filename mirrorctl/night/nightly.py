@@ -9,7 +9,7 @@ says what needs a person. Each run leaves a JSON record under <workdir>/history/
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport, rebase_queue
 from mirrorctl.queue.folders import queue_dir
-from mirrorctl.report.report import Report, build_report, write_record
+from mirrorctl.report.report import Action, Report, build_report, write_record
 from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 
 if TYPE_CHECKING:
@@ -139,6 +139,8 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
                           progress=progress, builds=builds)
     needs = _needs_human(synced, [*found, *watched], rebases, errors, report)
+    report = replace(report, run_actions=tuple(_action(n) for n in needs
+                                               if n.kind not in _IN_THE_REPORT))
     history: Path | None = None
     try:
         history = write_record(options.workdir, options.stamp, report,
@@ -149,6 +151,29 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     return NightlyResult(sync=synced, releases=(*found, *watched), rebases=tuple(rebases),
                          rebase_errors=tuple(errors), report=report, needs=tuple(needs),
                          history=history)
+
+
+# Needs the report finds in the packages themselves (report.package_actions).
+_IN_THE_REPORT = ("conflict",)
+# What to run next, by kind of need.
+_NEXT = {
+    "sync-failed": "mirrorctl -v sync {package}",
+    "ref-needs-decision": "mirrorctl sync {package} --dry-run  # then --force-tags or --prune",
+    "releases-unknown": "mirrorctl sync {package}",
+    "registry-unreadable": "mirrorctl releases {package}",
+    "retired-needs-building": "mirrorctl releases {package} --pypi",
+    "retired-unwatched": "mirrorctl releases {package} --pypi",
+    "push-refused": "mirrorctl rebase {package} --push",
+    "pull-request-failed": "mirrorctl rebase {package} --open-pr",
+    "rebase-failed": "mirrorctl rebase {package}",
+    "history-not-written": "mirrorctl report --record",
+}
+
+
+def _action(need: Need) -> Action:
+    command = _NEXT.get(need.kind, "mirrorctl nightly {package}")
+    return Action(need.package, need.kind, need.detail,
+                  command.format(package=need.package).replace("  ", " ").strip())
 
 
 def _target(releases: ReleaseList) -> str | None:

@@ -95,7 +95,11 @@ def _nice_step(top: int) -> int:
 
 
 def render_html(report: Report) -> str:
+    from mirrorctl.report.report import WORST_FIRST
+
+    states = [s for s in WORST_FIRST if s != "none" or report.states[s]]
     return _template().render(report=report, chart=trend_chart(report.trend),
+                              worst_first_states=states,
                               stamp=stamp_text(report.trend[-1].stamp) if report.trend else "",
                               since=stamp_text(report.since) if report.since else None)
 

@@ -45,9 +45,22 @@ from mirrorctl.report.history import (
 if TYPE_CHECKING:
     from mirrorctl.queue.carry import RebaseReport
 
-__all__ = ["Change", "PackageReport", "PatchRow", "Report", "assemble", "build_report",
-           "merged_packages", "package_reports", "packages_from_json", "summary_line",
-           "write_record"]
+__all__ = [
+    "WORST_FIRST",
+    "Action",
+    "Change",
+    "PackageReport",
+    "PatchRow",
+    "Report",
+    "assemble",
+    "build_report",
+    "merged_packages",
+    "package_actions",
+    "package_reports",
+    "packages_from_json",
+    "summary_line",
+    "write_record",
+]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +109,50 @@ class PackageReport:
         """`3.12: 118 passed, 2 failed; 3.14t: not built`; `-` when none were read."""
         return "; ".join(b.text for b in self.builds or ()) or "-"
 
+    @property
+    def state(self) -> str:
+        """hard, unknown, medium, easy, up-to-date or none (no grade, no problem)."""
+        if self.grade is None:
+            return "unknown" if self.problems else "none"
+        if self.grade.main_reason.code == "up-to-date":
+            return "up-to-date"
+        return self.grade.level
+
+
+# The order a person reads packages in: what needs them first.
+WORST_FIRST = ("hard", "unknown", "medium", "easy", "up-to-date", "none")
+# Reasons of the builds that a person must look at, and what to run then.
+_BUILD_ACTIONS = ("build-failed", "new-test-failures", "nan-test-failures")
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something that needs a person, with the command to run next."""
+
+    package: str
+    kind: str
+    detail: str
+    command: str
+
+
+def package_actions(package: PackageReport) -> list[Action]:
+    """What a package's report says needs a person: an unknown state, a conflict, a
+    build that failed or tests that newly fail."""
+    name = package.name
+    actions = []
+    if package.state == "unknown":
+        actions.append(Action(name, "unknown", "; ".join(package.problems),
+                              f"mirrorctl sync {name}"))
+    actions += [Action(name, "conflict", f"{p.name} conflicts on {package.latest}",
+                       f"mirrorctl rebase {name} --worktree ../{name}-rebase")
+                for p in package.patches if p.outcome == "conflict"]
+    if package.grade is not None:
+        actions += [Action(name, r.code, r.detail, f"mirrorctl classify {name}"
+                           + (f"  # the run: {package.builds_source}"
+                              if package.builds_source else ""))
+                    for r in package.grade.reasons if r.code in _BUILD_ACTIONS]
+    return actions
+
 
 @dataclass(frozen=True)
 class Change:
@@ -113,10 +170,31 @@ class Report:
     accepted: tuple[Change, ...] = ()
     dropped: tuple[Change, ...] = ()
     trend: tuple[TrendPoint, ...] = ()  # oldest first; the last point is this report
+    # What the run that made the report found needs a person beyond the packages' own
+    # reports (the nightly: failed syncs, refs to decide, refused pushes, ...).
+    run_actions: tuple[Action, ...] = ()
 
     @property
     def counts(self) -> Counter[str]:
         return Counter(p.status for package in self.packages for p in package.patches)
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        """Everything that needs a person, the run's first, each once."""
+        told = {a.package for a in self.run_actions}  # the run said why it is unknown
+        found = [*self.run_actions, *(a for p in self.packages for a in package_actions(p)
+                                      if not (a.kind == "unknown" and a.package in told))]
+        return tuple(dict.fromkeys(found))
+
+    @property
+    def states(self) -> Counter[str]:
+        """How many packages are in each state (WORST_FIRST)."""
+        return Counter(p.state for p in self.packages)
+
+    @property
+    def worst_first(self) -> tuple[PackageReport, ...]:
+        return tuple(sorted(self.packages, key=lambda p: (WORST_FIRST.index(p.state),
+                                                          p.name.lower())))
 
     @property
     def summary(self) -> str:
