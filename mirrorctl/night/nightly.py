@@ -158,7 +158,7 @@ _IN_THE_REPORT = ("conflict",)
 # What to run next, by kind of need.
 _NEXT = {
     "sync-failed": "mirrorctl -v sync {package}",
-    "ref-needs-decision": "mirrorctl sync {package} --dry-run  # then --force-tags or --prune",
+    "ref-needs-decision": "mirrorctl sync {package} --dry-run",  # its detail says which flag
     "releases-unknown": "mirrorctl sync {package}",
     "registry-unreadable": "mirrorctl releases {package}",
     "retired-needs-building": "mirrorctl releases {package} --pypi",
@@ -173,7 +173,7 @@ _NEXT = {
 def _action(need: Need) -> Action:
     command = _NEXT.get(need.kind, "mirrorctl nightly {package}")
     return Action(need.package, need.kind, need.detail,
-                  command.format(package=need.package).replace("  ", " ").strip())
+                  command.format(package=need.package).strip())
 
 
 def _target(releases: ReleaseList) -> str | None:
