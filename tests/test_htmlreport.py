@@ -76,6 +76,19 @@ def test_the_chart_scales_to_the_largest_count() -> None:
     assert [text for _, _, text in chart.x_labels] == ["2026-11-01", "2026-11-07"]
 
 
+def test_the_trend_is_drawn_against_time() -> None:
+    # Nights on the 1st, 2nd and 21st: the third point is far to the right, not evenly.
+    points = [TrendPoint(f"202611{day}T020000.000000Z", 5, 1, 1) for day in ("01", "02", "21")]
+    dots = trend_chart(points).series[0].dots
+    gaps = [dots[1][0] - dots[0][0], dots[2][0] - dots[1][0]]
+    assert dots[0][0] == trend_chart(points).left and dots[2][0] == trend_chart(points).right
+    assert round(gaps[1] / gaps[0]) == 19  # 19 days against 1
+    # A stamp that is no time: evenly spaced, as before.
+    odd = [TrendPoint("a", 1, 0, 0), TrendPoint("b", 2, 0, 0), TrendPoint("c", 3, 0, 0)]
+    xs = [x for x, _, _ in trend_chart(odd).series[0].dots]
+    assert xs[1] - xs[0] == xs[2] - xs[1]
+
+
 def _chromium() -> str | None:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None and os.environ.get("TESTS_REQUIRE_BROWSER"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
@@ -50,15 +51,24 @@ class Chart:
 
 
 def trend_chart(points: Sequence[TrendPoint]) -> Chart:
-    """The trend's geometry: runs evenly spaced left to right, counts from zero up."""
+    """The trend's geometry: runs placed left to right by when they ran (evenly, if a
+    stamp cannot be read), counts from zero up."""
     right, bottom = _WIDTH - _RIGHT, _HEIGHT - _BOTTOM
     top_value = max([1] + [int(getattr(p, name)) for p in points for name, _ in _SERIES])
     step = _nice_step(top_value)
     top_value = -(-top_value // step) * step
+    times = [_when(p.stamp) for p in points]
+    known = [t for t in times if t is not None]
+    by_time = len(known) == len(points) > 1 and known[-1] > known[0]
 
     def x(i: int) -> float:
         span = right - _LEFT
-        return round(_LEFT + (span * i / (len(points) - 1) if len(points) > 1 else span / 2), 1)
+        if len(points) < 2:
+            return round(_LEFT + span / 2, 1)
+        if by_time:
+            elapsed = (times[i] - known[0]).total_seconds()  # type: ignore[operator]
+            return round(_LEFT + span * elapsed / (known[-1] - known[0]).total_seconds(), 1)
+        return round(_LEFT + span * i / (len(points) - 1), 1)
 
     def y(value: int) -> float:
         return round(bottom - (bottom - _TOP) * value / top_value, 1)
@@ -82,6 +92,13 @@ def trend_chart(points: Sequence[TrendPoint]) -> Chart:
                  bottom=bottom, series=tuple(series),
                  y_ticks=tuple((y(v), v) for v in range(0, top_value + 1, step)),
                  x_labels=tuple(labels))
+
+
+def _when(stamp: str) -> datetime | None:
+    try:
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ")
+    except ValueError:
+        return None
 
 
 def _nice_step(top: int) -> int:
