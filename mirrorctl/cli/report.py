@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +85,13 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.report.history import read_history
-    from mirrorctl.report.report import assemble, build_report, merged_packages, write_record
+    from mirrorctl.report.report import (
+        assemble,
+        build_report,
+        merged_packages,
+        queue_debt,
+        write_record,
+    )
 
     if merge_dir is not None and packages:
         raise click.UsageError("--merge reports the packages in its results; name none")
@@ -95,8 +101,11 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
         if merge_dir is not None:
             expected = (tuple(load_config(g.config_path).active(()))
                         if g.config_path.exists() else ())
-            built = assemble(merged_packages(merge_dir, expected), read_history(g.workdir),
-                             stamp=stamp)
+            history = read_history(g.workdir)
+            built = assemble(merged_packages(merge_dir, expected), history, stamp=stamp)
+            if g.config_path.exists():  # the queue folders are here too: their debt
+                config = load_config(g.config_path)
+                built = replace(built, debt=queue_debt(config, config.active(()), history))
         else:
             config = load_config(g.config_path)
             builds = None
@@ -143,6 +152,40 @@ def write_report_files(g: Globals, report: Report, outputs: Sequence[Path],
     return list(outputs)
 
 
+def _debt_lines(report: Report) -> list[str]:
+    debt = report.debt
+    if debt is None or not debt.patches:
+        return []
+    median = debt.median_days_to_upstream
+    lines = ["", "## Patch debt", "",
+             f"{len(debt.patches)} patches carried; median time to upstream: "
+             + (f"{median:g} days ({len(debt.upstreamed_days)} patches)" if median is not None
+                else "not known yet (no patch seen Submitted, then taken, in the history)")]
+    for title, ages in (("Oldest pending", debt.oldest_pending),
+                        ("Carried across the most releases", debt.most_carried)):
+        if ages:
+            lines += ["", f"{title}:", ""]
+            lines += [f"- {a.package}: `{a.patch}` {a.status} since {a.status_since}, "
+                      f"in the queue since {a.entered} ({a.releases} releases)" for a in ages]
+    return lines
+
+
+def debt_data(report: Report) -> dict[str, Any] | None:
+    debt = report.debt
+    if debt is None:
+        return None
+
+    def age(a: Any) -> dict[str, Any]:
+        return {"package": a.package, "patch": a.patch, "status": a.status,
+                "entered": a.entered, "releases": a.releases, "status_since": a.status_since}
+    return {"patches": [age(a) for a in debt.patches],
+            "oldest_pending": [age(a) for a in debt.oldest_pending],
+            "most_carried": [age(a) for a in debt.most_carried],
+            "median_days_to_upstream": debt.median_days_to_upstream,
+            "upstreamed": [{"package": p, "patch": n, "days": d}
+                           for p, n, d in debt.upstreamed_days]}
+
+
 def states_line(report: Report) -> str:
     """`hard 1 · unknown 0 · medium 2 · easy 5 · up to date 10` (every state, worst
     first)."""
@@ -173,6 +216,7 @@ def report_markdown(report: Report) -> str:
         lines += [f"- {c.package}: `{c.patch}` {c.detail}" for c in report.conflicts]
     lines += _changes("Accepted upstream", report.accepted, report.since)
     lines += _changes("Dropped", report.dropped, report.since)
+    lines += _debt_lines(report)
     for p in report.packages:
         if not p.patches and not p.problems:
             continue
@@ -221,6 +265,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "actions": [{"package": a.package, "kind": a.kind, "detail": a.detail,
                      "command": a.command} for a in report.actions],
         "states": dict(report.states),
+        "debt": debt_data(report),
         "since": report.since,
         "accepted": _change_data(report.accepted),
         "dropped": _change_data(report.dropped),

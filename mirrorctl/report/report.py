@@ -15,7 +15,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -32,8 +32,9 @@ from mirrorctl.grade.classify import (
     grade_rebase,
 )
 from mirrorctl.queue.engine import Outcome
-from mirrorctl.queue.folders import current_version
+from mirrorctl.queue.folders import current_version, queue_versions
 from mirrorctl.queue.patches import PatchFile, read_queue
+from mirrorctl.report.debt import DebtReport, patch_debt
 from mirrorctl.report.history import (
     Record,
     RecordedPackage,
@@ -58,6 +59,7 @@ __all__ = [
     "package_actions",
     "package_reports",
     "packages_from_json",
+    "queue_debt",
     "summary_line",
     "write_record",
 ]
@@ -173,6 +175,7 @@ class Report:
     # What the run that made the report found needs a person beyond the packages' own
     # reports (the nightly: failed syncs, refs to decide, refused pushes, ...).
     run_actions: tuple[Action, ...] = ()
+    debt: DebtReport | None = None  # patch debt over the queue folders and the history
 
     @property
     def counts(self) -> Counter[str]:
@@ -221,9 +224,28 @@ def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
     """The report now, against the history so far. `rebased`: rebases just made (by the
     nightly), whose outcomes grade their packages instead of a second rebase dry run.
     `builds`: what the upgrades' builds say, for their grades (who can ask the forges)."""
-    return assemble(package_reports(config, packages, workdir=workdir, runner=runner,
-                                    rebased=rebased, progress=progress, builds=builds),
-                    read_history(workdir), stamp=stamp)
+    history = read_history(workdir)
+    return replace(assemble(package_reports(config, packages, workdir=workdir,
+                                            runner=runner, rebased=rebased,
+                                            progress=progress, builds=builds),
+                            history, stamp=stamp),
+                   debt=queue_debt(config, packages, history))
+
+
+def queue_debt(config: Config, packages: Sequence[Package],
+               history: Sequence[Record]) -> DebtReport:
+    """Patch debt of these packages: every queue folder they keep, and the history."""
+    queues: dict[str, dict[str, dict[str, str]]] = {}
+    current: dict[str, str | None] = {}
+    for package in packages:
+        current[package.name] = current_version(config, package)
+        for version in queue_versions(config.patchsets, package.name):
+            queue, _ = read_queue(config.patchsets, package.name, version)
+            queues.setdefault(package.name, {})[version] = {
+                p.name: p.status.kind for p in queue.patches}
+    records = [(r.stamp, {name: (p.patches, p.accepted) for name, p in r.packages.items()})
+               for r in history]
+    return patch_debt(queues, records, current)
 
 
 def assemble(packages: Sequence[PackageReport], history: Sequence[Record], *,
