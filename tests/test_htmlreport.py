@@ -128,3 +128,50 @@ def test_chromium_draws_the_page(run_cli, numpy_site: Site, tmp_path: Path) -> N
     if kept != tmp_path:  # for a person to look at
         kept.mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, kept / "report.png")
+
+
+def thousand_packages_report() -> Report:
+    """1,000 packages as a night of the builders' scale would report them: a few need
+    a person (conflicts, an unknown one), most are up to date or easy."""
+    packages = []
+    for n in range(1000):
+        conflict = n % 250 == 7
+        level = "hard" if conflict else ("medium" if n % 10 == 0 else "easy")
+        code = "patch-conflict" if conflict else ("patch-merged" if level == "medium"
+                                                  else "up-to-date")
+        packages.append(PackageReport(
+            name=f"pkg{n:04d}", current="1.0.0", latest="1.1.0",
+            grade=Grade(level=level, reasons=(Reason(code, "detail"),)),  # type: ignore[arg-type]
+            patches=(PatchRow(name="0001-BLD-riscv64.patch", status="Pending", argument=None,
+                              outcome="conflict" if conflict else "applied"),)))
+    packages.append(PackageReport(name="lost", current="1.0", latest=None, grade=None,
+                                  patches=(), problems=("no cache; run mirrorctl sync",)))
+    return Report(packages=tuple(packages), trend=(TrendPoint("20261126T020000.000000Z",
+                                                              1001, 0, 0),))
+
+
+@pytest.mark.e2e
+def test_a_thousand_packages_page_leads_with_the_actions(tmp_path: Path) -> None:
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("no chromium here; .ci/run installs Debian's")
+    from PIL import Image
+
+    report = thousand_packages_report()
+    assert [a.package for a in report.actions] == [
+        "pkg0007", "pkg0257", "pkg0507", "pkg0757", "lost"]
+    page = tmp_path / "report.html"
+    page.write_text(render_html(report))
+    assert page.stat().st_size < 1_500_000  # stays a page one can open
+    shot = tmp_path / "top.png"
+    subprocess.run([chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", "--no-first-run",
+                    "--host-resolver-rules=MAP * ~NOTFOUND",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,900",
+                    f"--screenshot={shot}", page.as_uri()],
+                   env={**os.environ, "HOME": str(tmp_path)}, capture_output=True,
+                   timeout=120, check=True)
+    colours = {colour: count for count, colour in
+               Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20) or []}
+    # The five actions' pink boxes are on the first screen, above the fold.
+    assert colours.get((0xfd, 0xec, 0xea), 0) > 5 * 2000, colours.get((0xfd, 0xec, 0xea))

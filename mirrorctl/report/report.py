@@ -285,15 +285,21 @@ def package_reports(config: Config, packages: Sequence[Package], *, workdir: Pat
                     progress: Progress = SILENT,
                     builds: BuildReasons | None = None) -> tuple[PackageReport, ...]:
     progress.stage("grade", [p.name for p in packages])
-    reports = []
-    for package in packages:
+
+    def one(package: Package) -> PackageReport:
         progress.start(package.name)
         found = _package(config, package, workdir, runner, (rebased or {}).get(package.name),
                          builds)
         progress.finish(found.name, found.grade.level if found.grade else "no grade",
                         "; ".join(found.problems))
-        reports.append(found)
-    return tuple(reports)
+        return found
+
+    # Each package waits on git (and on the forges for its builds): `jobs` at once, as
+    # classify does; the order stays the packages'.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
+        return tuple(pool.map(one, packages))
 
 
 def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
