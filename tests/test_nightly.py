@@ -111,6 +111,12 @@ def test_the_report_leads_with_what_needs_a_person(run_cli, numpy_site: Site,  #
     rows = [line.split("|")[1].strip() for line in text.splitlines()
             if line.startswith("| ") and not line.startswith("| package")]
     assert rows == ["numpy", "aardvark", "calm"]
+    # Sync health is a column: the night's failed sync shows where the package is.
+    sync = {p["name"]: p["sync"] for p in json.loads(data.read_text())["packages"]}
+    assert (sync["numpy"], sync["calm"]) == ("ok", "ok")
+    assert sync["aardvark"].startswith("failed: reading upstream refs"), sync["aardvark"]
+    [row] = [line for line in text.splitlines() if line.startswith("| aardvark |")]
+    assert row.endswith(f"| {sync['aardvark'].split(':')[0]} |")
     html = page.read_text()
     assert html.index('id="needs"') < html.index('id="trend"') < html.index('id="packages"')
     assert "mirrorctl rebase numpy --worktree ../numpy-rebase" in html

@@ -152,6 +152,10 @@ def write_report_files(g: Globals, report: Report, outputs: Sequence[Path],
     return list(outputs)
 
 
+def _sync_cell(sync: str) -> str:
+    return (sync.split(":", 1)[0] if sync.startswith("failed") else sync) or "-"
+
+
 def _debt_lines(report: Report) -> list[str]:
     debt = report.debt
     if debt is None or not debt.patches:
@@ -203,14 +207,14 @@ def report_markdown(report: Report) -> str:
     lines += [f"- **{a.package or 'the run'}** {a.kind}: {a.detail.replace(chr(10), ' ')} "
               f"— `{a.command}`" for a in actions] or ["Nothing needs a person."]
     lines += ["", states_line(report), "",
-              "| package | mirrored | upstream latest | grade | main reason | builds |",
-              "|---|---|---|---|---|---|"]
+              "| package | mirrored | upstream latest | grade | main reason | builds | sync |",
+              "|---|---|---|---|---|---|---|"]
     for p in report.worst_first:
         main = p.grade.main_reason if p.grade else None
         reason = f"{main.code}: {main.detail}" if main else "; ".join(p.problems) or "-"
         lines.append(f"| {p.name} | {p.current or '-'} | {p.latest or '-'} | "
                      f"{p.grade.level if p.grade else '-'} | {reason.replace('|', '/')} | "
-                     f"{p.builds_line} |")
+                     f"{p.builds_line} | {_sync_cell(p.sync)} |")
     if report.conflicts:
         lines += ["", "## Conflicts waiting for a person", ""]
         lines += [f"- {c.package}: `{c.patch}` {c.detail}" for c in report.conflicts]
@@ -257,6 +261,7 @@ def report_data(report: Report) -> dict[str, Any]:
                          "argument": patch.argument, "outcome": patch.outcome}
                         for patch in p.patches],
             "problems": list(p.problems),
+            "sync": p.sync or None,
             "builds": {"version": p.latest, "source": p.builds_source,
                        "pythons": [asdict(b) for b in p.builds]}
             if p.builds is not None else None,

@@ -105,6 +105,9 @@ class PackageReport:
     # they ran; None: none read yet.
     builds: tuple[BuildSummary, ...] | None = None
     builds_source: str = ""
+    # The last sync of its upstream: "ok", "failed: why", or "never" (no cache yet);
+    # "" when not known (a merged result that did not say).
+    sync: str = ""
 
     @property
     def builds_line(self) -> str:
@@ -288,8 +291,9 @@ def package_reports(config: Config, packages: Sequence[Package], *, workdir: Pat
 
     def one(package: Package) -> PackageReport:
         progress.start(package.name)
-        found = _package(config, package, workdir, runner, (rebased or {}).get(package.name),
-                         builds)
+        found = replace(_package(config, package, workdir, runner,
+                                 (rebased or {}).get(package.name), builds),
+                        sync=sync_health(workdir, package))
         progress.finish(found.name, found.grade.level if found.grade else "no grade",
                         "; ".join(found.problems))
         return found
@@ -346,6 +350,17 @@ def _rebased_package(config: Config, package: Package, workdir: Path, runner: Gi
                          patches=_rows([o.patch for o in rebased.result.outcomes], outcomes),
                          problems=tuple(problems),
                          **_builds(workdir, package.name, rebased.to_version))
+
+
+def sync_health(workdir: Path, package: Package) -> str:
+    """How the last sync of the package's upstream went, as its state keeps it."""
+    from mirrorctl.sync.cache import cache_dir
+    from mirrorctl.sync.state import PackageState, state_path
+
+    if not (cache_dir(workdir, package) / "HEAD").is_file():
+        return "never"
+    error = PackageState.load(state_path(workdir, package.name)).upstream_error
+    return f"failed: {error}" if error else "ok"
 
 
 def _builds(workdir: Path, name: str, version: str | None) -> dict[str, Any]:
@@ -447,4 +462,5 @@ def _package_from_json(data: Mapping[str, Any]) -> PackageReport:
     return PackageReport(name=str(data["name"]), current=data["current"],
                          latest=data["latest"], grade=grade, patches=tuple(patches),
                          problems=tuple(str(x) for x in data.get("problems", ())),
-                         builds=summaries, builds_source=str((builds or {}).get("source") or ""))
+                         builds=summaries, builds_source=str((builds or {}).get("source") or ""),
+                         sync=str(data.get("sync") or ""))
