@@ -1,5 +1,8 @@
 """GitHub (REST, through requests) and GitLab (v4, through python-gitlab): the state of
-an upstream request, with every failure mapped to one clear message.
+an upstream request, with every failure mapped to one clear message; and the small
+client every forge module of this wing shares (pulls, results): the API base and
+headers, a retrying session for reads, a python-gitlab client, and forge_call, which
+maps every way a call can fail to one ForgeError.
 
 Imported only by commands that talk to a forge: requests and python-gitlab cost start-up
 time. Tokens come in as arguments (the CLI reads MIRRORCTL_GITHUB_TOKEN and
@@ -20,9 +23,10 @@ from urllib3.util.retry import Retry
 
 from mirrorctl.core.errors import MirrorctlError
 
-__all__ = ["ForgeError", "ForgeSettings", "Found", "RequestRef", "RequestState", "State",
-           "open_issue", "open_merge_request", "open_or_update_mr", "parse_request_url",
-           "request_state", "search_open"]
+__all__ = ["Forge", "ForgeError", "ForgeSettings", "Found", "RequestRef", "RequestState",
+           "State", "forge_call", "github_api", "github_headers", "gitlab_client",
+           "http_session", "open_issue", "open_merge_request", "open_or_update_mr",
+           "parse_request_url", "project_ref", "request_state", "search_open"]
 
 State = Literal["open", "merged", "closed-unmerged", "closed-completed"]
 
@@ -101,7 +105,7 @@ def _message(status: int, ref: RequestRef) -> str:
     return template.format(token=token, project=ref.project, url=ref.url, status=status)
 
 
-def _session(settings: ForgeSettings) -> requests.Session:
+def http_session(settings: ForgeSettings) -> requests.Session:
     session = requests.Session()
     retry = Retry(total=settings.retries, backoff_factor=1.0, allowed_methods={"GET"},
                   status_forcelist=(429, 500, 502, 503, 504), respect_retry_after_header=True,
@@ -112,10 +116,10 @@ def _session(settings: ForgeSettings) -> requests.Session:
 
 
 def _github_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
-    api = _github_api(ref.host, settings)
+    api = github_api(ref.host, settings)
     path = "pulls" if ref.kind == "mr" else "issues"
-    response = _call(None, ref, settings, lambda: _session(settings).get(
-        f"{api}/repos/{ref.project}/{path}/{ref.number}", headers=_github_headers(settings),
+    response = forge_call(None, ref, settings, lambda: http_session(settings).get(
+        f"{api}/repos/{ref.project}/{path}/{ref.number}", headers=github_headers(settings),
         timeout=settings.timeout))
     data: dict[str, Any] = response.json()
     return RequestState(ref=ref, state=_github(data, ref.kind), title=str(data.get("title", "")))
@@ -132,11 +136,11 @@ def _github(data: Mapping[str, Any], kind: str) -> State:
 def _gitlab_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
     def fetch() -> Any:
         # python-gitlab retries 429 (honouring Retry-After) and 5xx itself.
-        project = _gitlab_client(ref.host, settings).projects.get(ref.project, lazy=True)
+        project = gitlab_client(ref.host, settings).projects.get(ref.project, lazy=True)
         manager = project.mergerequests if ref.kind == "mr" else project.issues
         return manager.get(ref.number, max_retries=settings.retries)
 
-    item = _call(None, ref, settings, fetch)
+    item = forge_call(None, ref, settings, fetch)
     raw = getattr(item, "state", "")
     state: State = ("open" if raw == "opened" else "merged" if raw == "merged" else
                     "closed-unmerged" if ref.kind == "mr" else "closed-completed")
@@ -156,18 +160,18 @@ class Found:
     body: str
 
 
-def _github_api(host: str, settings: ForgeSettings) -> str:
+def github_api(host: str, settings: ForgeSettings) -> str:
     return settings.apis.get(host, "https://api.github.com").rstrip("/")
 
 
-def _github_headers(settings: ForgeSettings) -> dict[str, str]:
+def github_headers(settings: ForgeSettings) -> dict[str, str]:
     headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
     if settings.github_token:
         headers["Authorization"] = f"Bearer {settings.github_token}"
     return headers
 
 
-def _gitlab_client(host: str, settings: ForgeSettings) -> Any:
+def gitlab_client(host: str, settings: ForgeSettings) -> Any:
     import gitlab
 
     api = settings.apis.get(host, f"https://{host}").rstrip("/")
@@ -199,19 +203,19 @@ def _gitlab_config_section(api: str, settings: ForgeSettings) -> tuple[str, str]
 
 def _gitlab_project(host: str, project: str, settings: ForgeSettings) -> Any:
     """A project handle that asks nothing until used."""
-    return _gitlab_client(host, settings).projects.get(project, lazy=True)
+    return gitlab_client(host, settings).projects.get(project, lazy=True)
 
 
 Forge = Literal["github", "gitlab"]
 
 
-def _project_ref(forge: Forge, host: str, project: str) -> RequestRef:
+def project_ref(forge: Forge, host: str, project: str) -> RequestRef:
     """A project, as the error messages name it."""
     return RequestRef(url=f"https://{host}/{project}", forge=forge, host=host, project=project,
                       kind="issue", number=0)
 
 
-def _call(what: str | None, ref: RequestRef, settings: ForgeSettings, action: Any) -> Any:
+def forge_call(what: str | None, ref: RequestRef, settings: ForgeSettings, action: Any) -> Any:
     """Run `action`, mapping every way it can fail to one ForgeError; `what` (doing what)
     starts the message when given."""
     import gitlab.exceptions
@@ -235,11 +239,11 @@ def _call(what: str | None, ref: RequestRef, settings: ForgeSettings, action: An
 
 def search_open(forge: Forge, host: str, project: str, settings: ForgeSettings) -> list[Found]:
     """Open issues and requests of `project` that mention riscv64."""
-    ref = _project_ref(forge, host, project)
+    ref = project_ref(forge, host, project)
     if forge == "github":
-        api = _github_api(host, settings)
-        response = _call("searching", ref, settings, lambda: _session(
-            settings).get(f"{api}/search/issues", headers=_github_headers(settings),
+        api = github_api(host, settings)
+        response = forge_call("searching", ref, settings, lambda: http_session(
+            settings).get(f"{api}/search/issues", headers=github_headers(settings),
                           params={"q": f"repo:{project} is:open riscv64", "per_page": "50"},
                           timeout=settings.timeout))
         return [Found(url=str(i.get("html_url", "")), title=str(i.get("title", "")),
@@ -247,7 +251,7 @@ def search_open(forge: Forge, host: str, project: str, settings: ForgeSettings) 
     gl_project = _gitlab_project(host, project, settings)
     found = []
     for manager in ("issues", "mergerequests"):
-        items = _call("searching", ref, settings, lambda m=manager: getattr(
+        items = forge_call("searching", ref, settings, lambda m=manager: getattr(
             gl_project, m).list(state="opened", search="riscv64", per_page=50, get_all=False))
         found += [Found(url=str(i.web_url), title=str(i.title),
                         body=str(getattr(i, "description", "") or "")) for i in items]
@@ -257,18 +261,18 @@ def search_open(forge: Forge, host: str, project: str, settings: ForgeSettings) 
 def open_issue(forge: Forge, host: str, project: str, settings: ForgeSettings, *, title: str,
                body: str, labels: list[str]) -> str:
     """Open an issue; its web URL. Never retried: a second POST would open it twice."""
-    ref = _project_ref(forge, host, project)
+    ref = project_ref(forge, host, project)
     if forge == "github":
-        api = _github_api(host, settings)
-        response = _call("opening the issue", ref, settings,
+        api = github_api(host, settings)
+        response = forge_call("opening the issue", ref, settings,
                          lambda: requests.post(f"{api}/repos/{project}/issues",
-                                               headers=_github_headers(settings),
+                                               headers=github_headers(settings),
                                                json={"title": title, "body": body,
                                                      "labels": labels},
                                                timeout=settings.timeout))
         return str(response.json()["html_url"])
     gl_project = _gitlab_project(host, project, settings)
-    issue = _call("opening the issue", ref, settings,
+    issue = forge_call("opening the issue", ref, settings,
                   lambda: gl_project.issues.create({"title": title, "description": body,
                                                     "labels": ",".join(labels)}))
     return str(issue.web_url)
@@ -278,22 +282,22 @@ def open_merge_request(forge: Forge, host: str, project: str, settings: ForgeSet
                        fork: str, branch: str, target: str, title: str, body: str) -> str:
     """Open a draft pull/merge request from `fork`'s `branch` into `project`'s `target`;
     its web URL. Never retried, like open_issue."""
-    ref = _project_ref(forge, host, project)
+    ref = project_ref(forge, host, project)
     if forge == "github":
-        api = _github_api(host, settings)
+        api = github_api(host, settings)
         owner = fork.split("/", 1)[0]
-        response = _call("opening the pull request", ref, settings,
+        response = forge_call("opening the pull request", ref, settings,
                          lambda: requests.post(f"{api}/repos/{project}/pulls",
-                                               headers=_github_headers(settings),
+                                               headers=github_headers(settings),
                                                json={"title": title, "body": body,
                                                      "head": f"{owner}:{branch}",
                                                      "base": target, "draft": True},
                                                timeout=settings.timeout))
         return str(response.json()["html_url"])
-    upstream = _call("reading the upstream project", ref, settings,
-                     lambda: _gitlab_client(host, settings).projects.get(project))
+    upstream = forge_call("reading the upstream project", ref, settings,
+                     lambda: gitlab_client(host, settings).projects.get(project))
     fork_project = _gitlab_project(host, fork, settings)
-    request = _call("opening the merge request", ref, settings,
+    request = forge_call("opening the merge request", ref, settings,
                     lambda: fork_project.mergerequests.create({
                         "source_branch": branch, "target_branch": target,
                         "title": f"Draft: {title}", "description": body,
@@ -305,21 +309,21 @@ def open_or_update_mr(host: str, project: str, settings: ForgeSettings, *, sourc
                       target: str, title: str, description: str) -> tuple[str, str]:
     """The mirror's merge request from `source`: updated if one is open, else opened.
     (web URL, "opened" | "updated")."""
-    ref = _project_ref("gitlab", host, project)
+    ref = project_ref("gitlab", host, project)
 
     def where() -> Any:
-        return _gitlab_client(host, settings).projects.get(project)
+        return gitlab_client(host, settings).projects.get(project)
 
-    mirror = _call("reading the mirror project", ref, settings, where)
-    existing = _call("listing the mirror's merge requests", ref, settings,
+    mirror = forge_call("reading the mirror project", ref, settings, where)
+    existing = forge_call("listing the mirror's merge requests", ref, settings,
                      lambda: mirror.mergerequests.list(state="opened", source_branch=source,
                                                        get_all=False))
     if existing:
         request = existing[0]
         request.title, request.description = title, description
-        _call("updating the merge request", ref, settings, request.save)
+        forge_call("updating the merge request", ref, settings, request.save)
         return str(request.web_url), "updated"
-    request = _call("opening the merge request", ref, settings,
+    request = forge_call("opening the merge request", ref, settings,
                     lambda: mirror.mergerequests.create({
                         "source_branch": source, "target_branch": target, "title": title,
                         "description": description}))

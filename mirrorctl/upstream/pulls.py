@@ -17,12 +17,12 @@ import requests
 from mirrorctl.upstream.forge import (
     Forge,
     ForgeSettings,
-    _call,
-    _github_api,
-    _github_headers,
-    _gitlab_client,
-    _project_ref,
-    _session,
+    forge_call,
+    github_api,
+    github_headers,
+    gitlab_client,
+    http_session,
+    project_ref,
 )
 
 __all__ = ["OpenRequest", "close_request", "comment_request", "create_request",
@@ -47,14 +47,17 @@ def open_requests(forge: Forge, host: str, project: str, settings: ForgeSettings
                   branch_prefix: str) -> list[OpenRequest]:
     """The open requests of `project` from its own branches starting with
     `branch_prefix`."""
-    ref = _project_ref(forge, host, project)
+    ref = project_ref(forge, host, project)
     if forge == "github":
-        api, found, page = _github_api(host, settings), [], 1
+        api, found, page = github_api(host, settings), [], 1
         while True:
-            response = _call("listing the pull requests", ref, settings, lambda p=page: _session(
-                settings).get(f"{api}/repos/{project}/pulls", headers=_github_headers(settings),
-                              params={"state": "open", "per_page": "100", "page": str(p)},
-                              timeout=settings.timeout))
+            response = forge_call("listing the pull requests", ref, settings,
+                                  lambda p=page: http_session(settings).get(
+                                      f"{api}/repos/{project}/pulls",
+                                      headers=github_headers(settings),
+                                      params={"state": "open", "per_page": "100",
+                                              "page": str(p)},
+                                      timeout=settings.timeout))
             items = response.json()
             found += [_github_request(item) for item in items
                       if str(item.get("head", {}).get("ref", "")).startswith(branch_prefix)
@@ -62,8 +65,8 @@ def open_requests(forge: Forge, host: str, project: str, settings: ForgeSettings
             if "rel=\"next\"" not in response.headers.get("Link", "") or not items:
                 return found
             page += 1
-    gl_project = _gitlab_client(host, settings).projects.get(project, lazy=True)
-    items = _call("listing the merge requests", ref, settings,
+    gl_project = gitlab_client(host, settings).projects.get(project, lazy=True)
+    items = forge_call("listing the merge requests", ref, settings,
                   lambda: gl_project.mergerequests.list(state="opened", get_all=True))
     return [_gitlab_request(item) for item in items
             if str(item.source_branch).startswith(branch_prefix)]
@@ -73,20 +76,20 @@ def create_request(forge: Forge, host: str, project: str, settings: ForgeSetting
                    branch: str, base: str, title: str, body: str,
                    labels: list[str]) -> OpenRequest:
     """Open a draft request from `branch` into `base`, labelled."""
-    ref = _project_ref(forge, host, project)
+    ref = project_ref(forge, host, project)
     if forge == "github":
-        api = _github_api(host, settings)
+        api = github_api(host, settings)
         owner = project.split("/", 1)[0]
-        response = _call("opening the pull request", ref, settings, lambda: requests.post(
-            f"{api}/repos/{project}/pulls", headers=_github_headers(settings),
+        response = forge_call("opening the pull request", ref, settings, lambda: requests.post(
+            f"{api}/repos/{project}/pulls", headers=github_headers(settings),
             json={"title": title, "body": body, "head": f"{owner}:{branch}", "base": base,
                   "draft": True}, timeout=settings.timeout))
         opened = _github_request(response.json())
         if labels:
             _github_labels(api, project, ref, settings, opened.number, labels)
         return OpenRequest(**{**opened.__dict__, "labels": tuple(labels)})
-    gl_project = _gitlab_client(host, settings).projects.get(project, lazy=True)
-    item = _call("opening the merge request", ref, settings, lambda: gl_project.mergerequests
+    gl_project = gitlab_client(host, settings).projects.get(project, lazy=True)
+    item = forge_call("opening the merge request", ref, settings, lambda: gl_project.mergerequests
                  .create({"source_branch": branch, "target_branch": base,
                           "title": f"Draft: {title}", "description": body,
                           "labels": ",".join(labels)}))
@@ -97,12 +100,12 @@ def update_request(forge: Forge, host: str, project: str, settings: ForgeSetting
                    request: OpenRequest, *, title: str, body: str, labels: list[str]) -> None:
     """Set the title, body and mirrorctl's labels of an open request (a person's labels
     stay)."""
-    ref = _project_ref(forge, host, project)
+    ref = project_ref(forge, host, project)
     kept = [label for label in request.labels if not label.startswith(LABEL_PREFIX)]
     if forge == "github":
-        api = _github_api(host, settings)
-        _call("updating the pull request", ref, settings, lambda: requests.patch(
-            f"{api}/repos/{project}/pulls/{request.number}", headers=_github_headers(settings),
+        api = github_api(host, settings)
+        forge_call("updating the pull request", ref, settings, lambda: requests.patch(
+            f"{api}/repos/{project}/pulls/{request.number}", headers=github_headers(settings),
             json={"title": title, "body": body}, timeout=settings.timeout))
         _github_labels(api, project, ref, settings, request.number, [*kept, *labels],
                        replace=True)
@@ -111,43 +114,43 @@ def update_request(forge: Forge, host: str, project: str, settings: ForgeSetting
     item.title = f"Draft: {title}" if request.draft else title
     item.description = body
     item.labels = [*kept, *labels]
-    _call("updating the merge request", ref, settings, item.save)
+    forge_call("updating the merge request", ref, settings, item.save)
 
 
 def comment_request(forge: Forge, host: str, project: str, settings: ForgeSettings,
                     request: OpenRequest, text: str) -> None:
-    ref = _project_ref(forge, host, project)
+    ref = project_ref(forge, host, project)
     if forge == "github":
-        api = _github_api(host, settings)
-        _call("commenting on the pull request", ref, settings, lambda: requests.post(
+        api = github_api(host, settings)
+        forge_call("commenting on the pull request", ref, settings, lambda: requests.post(
             f"{api}/repos/{project}/issues/{request.number}/comments",
-            headers=_github_headers(settings), json={"body": text}, timeout=settings.timeout))
+            headers=github_headers(settings), json={"body": text}, timeout=settings.timeout))
         return
     item = _gitlab_item(host, project, settings, request.number, ref)
-    _call("commenting on the merge request", ref, settings,
+    forge_call("commenting on the merge request", ref, settings,
           lambda: item.notes.create({"body": text}))
 
 
 def close_request(forge: Forge, host: str, project: str, settings: ForgeSettings,
                   request: OpenRequest) -> None:
-    ref = _project_ref(forge, host, project)
+    ref = project_ref(forge, host, project)
     if forge == "github":
-        api = _github_api(host, settings)
-        _call("closing the pull request", ref, settings, lambda: requests.patch(
-            f"{api}/repos/{project}/pulls/{request.number}", headers=_github_headers(settings),
+        api = github_api(host, settings)
+        forge_call("closing the pull request", ref, settings, lambda: requests.patch(
+            f"{api}/repos/{project}/pulls/{request.number}", headers=github_headers(settings),
             json={"state": "closed"}, timeout=settings.timeout))
         return
     item = _gitlab_item(host, project, settings, request.number, ref)
     item.state_event = "close"
-    _call("closing the merge request", ref, settings, item.save)
+    forge_call("closing the merge request", ref, settings, item.save)
 
 
 def _github_labels(api: str, project: str, ref: Any, settings: ForgeSettings, number: int,
                    labels: list[str], *, replace: bool = False) -> None:
     # Labels live on the issue side of a pull request: PUT replaces them, POST adds.
     method = requests.put if replace else requests.post
-    _call("labelling the pull request", ref, settings, lambda: method(
-        f"{api}/repos/{project}/issues/{number}/labels", headers=_github_headers(settings),
+    forge_call("labelling the pull request", ref, settings, lambda: method(
+        f"{api}/repos/{project}/issues/{number}/labels", headers=github_headers(settings),
         json={"labels": labels}, timeout=settings.timeout))
 
 
@@ -170,6 +173,6 @@ def _gitlab_request(item: Any) -> OpenRequest:
 
 
 def _gitlab_item(host: str, project: str, settings: ForgeSettings, iid: int, ref: Any) -> Any:
-    gl_project = _gitlab_client(host, settings).projects.get(project, lazy=True)
-    return _call("reading the merge request", ref, settings,
+    gl_project = gitlab_client(host, settings).projects.get(project, lazy=True)
+    return forge_call("reading the merge request", ref, settings,
                  lambda: gl_project.mergerequests.get(iid))

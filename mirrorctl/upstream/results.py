@@ -17,12 +17,12 @@ from mirrorctl.grade.builds import Build, Case, Results, junit_cases
 from mirrorctl.upstream.forge import (
     Forge,
     ForgeSettings,
-    _call,
-    _github_api,
-    _github_headers,
-    _gitlab_client,
-    _project_ref,
-    _session,
+    forge_call,
+    github_api,
+    github_headers,
+    gitlab_client,
+    http_session,
+    project_ref,
 )
 
 __all__ = ["python_of", "read_results"]
@@ -50,12 +50,12 @@ def read_results(forge: Forge, host: str, project: str, settings: ForgeSettings,
 
 def _github(host: str, project: str, settings: ForgeSettings, branch: str,
             version: str) -> Results | None:
-    ref = _project_ref("github", host, project)
-    api, session = _github_api(host, settings), _session(settings)
+    ref = project_ref("github", host, project)
+    api, session = github_api(host, settings), http_session(settings)
 
     def get(url: str, **params: str) -> Any:
-        return _call("reading the build results", ref, settings, lambda: session.get(
-            url, headers=_github_headers(settings), params=params, timeout=settings.timeout))
+        return forge_call("reading the build results", ref, settings, lambda: session.get(
+            url, headers=github_headers(settings), params=params, timeout=settings.timeout))
 
     runs = get(f"{api}/repos/{project}/actions/runs", branch=branch, per_page="20").json()
     finished = [r for r in runs.get("workflow_runs", []) if r.get("status") == "completed"]
@@ -97,18 +97,18 @@ def _junit_in_zip(archive: bytes) -> list[Case]:
 
 def _gitlab(host: str, project: str, settings: ForgeSettings, branch: str,
             version: str) -> Results | None:
-    ref = _project_ref("gitlab", host, project)
-    gl_project = _gitlab_client(host, settings).projects.get(project, lazy=True)
-    pipelines = _call("reading the build results", ref, settings, lambda: gl_project
+    ref = project_ref("gitlab", host, project)
+    gl_project = gitlab_client(host, settings).projects.get(project, lazy=True)
+    pipelines = forge_call("reading the build results", ref, settings, lambda: gl_project
                       .pipelines.list(ref=branch, order_by="id", sort="desc", per_page=10,
                                       get_all=False))
     finished = [p for p in pipelines if p.status in ("success", "failed")]
     if not finished:
         return None
     pipeline = gl_project.pipelines.get(finished[0].id, lazy=True)
-    jobs = _call("reading the build results", ref, settings,
+    jobs = forge_call("reading the build results", ref, settings,
                  lambda: pipeline.jobs.list(get_all=True))
-    report = _call("reading the build results", ref, settings,
+    report = forge_call("reading the build results", ref, settings,
                    lambda: pipeline.test_report.get())
     reports: dict[str, list[Case]] = {}
     for suite in getattr(report, "test_suites", []) or []:
