@@ -119,4 +119,9 @@ def test_the_report_leads_with_what_needs_a_person(run_cli, numpy_site: Site,  #
     assert row.endswith(f"| {sync['aardvark'].split(':')[0]} |")
     html = page.read_text()
     assert html.index('id="needs"') < html.index('id="trend"') < html.index('id="packages"')
+    # The counts lead to their rows: each state's first row is an anchor.
+    assert '<a href="#state-hard">' in html and '<a href="#state-unknown">' in html
+    assert html.index('id="state-hard"') < html.index('id="state-unknown"') < \
+        html.index('id="state-up-to-date"')
+    assert '<a href="#state-medium">' not in html  # no package is medium: no link
     assert "mirrorctl rebase numpy --worktree ../numpy-rebase" in html
