@@ -18,19 +18,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.sandbox import interleaved, ls_remote, make_site
+from benchmarks.sandbox import interleaved, ls_remote, make_site, without_mirrors
 
 PACKAGES = 300
 REPEATS = 5
 GENERATED = 1000
-
-
-def _mirrorless(config: Path, target: Path) -> Path:
-    data = yaml.safe_load(config.read_text())
-    for package in data["packages"].values():
-        package["mirror"] = False
-    target.write_text(yaml.safe_dump(data))
-    return target
 
 
 def _nightly(env: dict[str, str], config: Path, workdir: Path) -> None:
@@ -51,7 +43,7 @@ def _generate(env: dict[str, str], config: Path, forge: str) -> float:
 def main() -> dict[str, float]:
     root, env, config, _ = make_site(PACKAGES, commits=20, tags=5, branches=1)
     try:
-        bare = _mirrorless(config, root / "bare.yaml")
+        bare = without_mirrors(config, root / "bare.yaml")
         workdir = root / "work"
         _nightly(env, bare, workdir)  # the first night fills the caches
         upstreams = [str(p) for p in sorted((root / "up").iterdir())]

@@ -12,11 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.sandbox import interleaved, make_site
+from benchmarks.sandbox import interleaved, make_site, without_mirrors
 
 PACKAGES = 1000
 REPEATS = 3
@@ -25,12 +23,8 @@ REPEATS = 3
 def main() -> dict[str, float]:
     root, env, config, _ = make_site(PACKAGES, commits=8, tags=3, branches=1)
     try:
-        data = yaml.safe_load(config.read_text())
-        for package in data["packages"].values():
-            # Release 0.1 current, 0.2 new: each package is graded from its cache.
-            package.update(mirror=False, version="0.1")
-        bare = root / "bare.yaml"
-        bare.write_text(yaml.safe_dump(data))
+        # Release 0.1 current, 0.2 new: each package is graded from its cache.
+        bare = without_mirrors(config, root / "bare.yaml", version="0.1")
         workdir, page = root / "work", root / "report.html"
         base = [sys.executable, "-m", "mirrorctl", "--config", str(bare), "--workdir",
                 str(workdir), "-q"]

@@ -84,6 +84,15 @@ def mirrorctl(env: dict[str, str], config: Path, workdir: Path, *args: str) -> N
                    stdout=subprocess.DEVNULL)
 
 
+def without_mirrors(config: Path, target: Path, **settings: object) -> Path:
+    """A copy of `config` whose packages have no mirror (and these settings each)."""
+    data = yaml.safe_load(config.read_text())
+    for package in data["packages"].values():
+        package.update(mirror=False, **settings)
+    target.write_text(yaml.safe_dump(data))
+    return target
+
+
 def interleaved(contenders: dict[str, Callable[[], None]], repeats: int,
                 before_each_round: Callable[[int], None] | None = None) -> dict[str, float]:
     """Median wall time of each contender, run in turn `repeats` times."""

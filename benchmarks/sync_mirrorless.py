@@ -12,8 +12,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.sandbox import (
@@ -24,18 +22,11 @@ from benchmarks.sandbox import (
     print_no_op,
     ssh_config,
     with_latency,
+    without_mirrors,
 )
 
 PACKAGES = 30
 REPEATS = 9
-
-
-def _without_mirrors(config: Path, target: Path) -> Path:
-    data = yaml.safe_load(config.read_text())
-    for package in data["packages"].values():
-        package["mirror"] = False
-    target.write_text(yaml.safe_dump(data))
-    return target
 
 
 def _measure(label: str, env: dict[str, str], config: Path, workdir: Path,
@@ -54,12 +45,12 @@ def _measure(label: str, env: dict[str, str], config: Path, workdir: Path,
 def main() -> dict[str, float]:
     root, env, config, _ = make_site(PACKAGES)
     try:
-        bare = _without_mirrors(config, root / "bare.yaml")
+        bare = without_mirrors(config, root / "bare.yaml")
         upstreams = [str(p) for p in sorted((root / "up").iterdir())]
         local = _measure("local repositories", env, bare, root / "work-bare", upstreams)
         slow_env = with_latency(env, root, 0.03)
         slow = _measure("30 ms per connection", slow_env,
-                        _without_mirrors(ssh_config(config, root / "ssh.yaml"),
+                        without_mirrors(ssh_config(config, root / "ssh.yaml"),
                                          root / "ssh-bare.yaml"),
                         root / "work-ssh-bare", [f"ssh://bench{u}" for u in upstreams])
     finally:

@@ -236,7 +236,8 @@ def _pull_requests(value: Any) -> PullRequests:
                         stale=value.get("stale", "comment"))
 
 
-_FAILURE_CLASSES = ("nan", "timing", "missing-library")
+# The classes of a test failure (grade.builds), and the key failure_rules: checks.
+FAILURE_CLASSES = ("nan", "timing", "missing-library")
 
 
 def _failure_rules(value: Any) -> dict[str, tuple[str, ...]]:
@@ -245,9 +246,9 @@ def _failure_rules(value: Any) -> dict[str, tuple[str, ...]]:
                       "regular expressions")
     rules = {}
     for kind, patterns in value.items():
-        if kind not in _FAILURE_CLASSES:
+        if kind not in FAILURE_CLASSES:
             raise Invalid(f"{kind!r} is no failure class"
-                          f"{did_you_mean(str(kind), _FAILURE_CLASSES)}")
+                          f"{did_you_mean(str(kind), FAILURE_CLASSES)}")
         if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise Invalid(f"{kind}: must be a list of regular expressions")
         for pattern in patterns:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 
 from mirrorctl.core.grades import Reason
+from mirrorctl.core.settings import FAILURE_CLASSES
 
 __all__ = [
     "Build",
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
-FAILURE_CLASSES = ("nan", "timing", "missing-library")
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class BuildResults:
                                             f"read ({exc}): the grade is the sources'")]
         if new is None:
             return build_reasons(None, nan_patched=False)
-        self._keep(package, new)
+        keep_results(self.workdir, package.name, new)
         comparison = compare(new, self._previous(package, current, kind, project),
                              failure_rules(package.failure_rules))
         return build_reasons(comparison, nan_patched=nan_tests_patched(outcomes or ()))
@@ -68,7 +68,7 @@ class BuildResults:
                   project: str) -> Results | None:
         """The current release's results: kept by an earlier run, or else read from the
         branch its own upgrade was built on, if that still has runs."""
-        kept = self._kept(package, current)
+        kept = kept_results(self.workdir, package.name, current)
         if kept is not None:
             return kept
         from mirrorctl.upstream.results import read_results
@@ -83,11 +83,5 @@ class BuildResults:
         except MirrorctlError:
             return None  # compared with nothing: every failure counts as new
         if found is not None:
-            self._keep(package, found)
+            keep_results(self.workdir, package.name, found)
         return found
-
-    def _keep(self, package: Package, results: Results) -> None:
-        keep_results(self.workdir, package.name, results)
-
-    def _kept(self, package: Package, version: str) -> Results | None:
-        return kept_results(self.workdir, package.name, version)

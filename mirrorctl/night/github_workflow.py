@@ -78,8 +78,7 @@ _Dumper.add_representer(str, _Dumper.literal_when_multiline)
 def _packages_job(packages: Sequence[Package], options: PipelineOptions,
                   patchsets: str) -> dict[str, Any]:
     work = options.workdir
-    state = f"{work}/cache\n{work}/state"
-    key = "mirrorctl-${{ matrix.batch }}"
+    restore, save = _cache_steps(f"{work}/cache\n{work}/state", "mirrorctl-${{ matrix.batch }}")
     nightly = "mirrorctl nightly ${{ matrix.packages }} --format json" + (
         " --push" if options.push else "")
     result = f"{RESULTS}/${{{{ matrix.batch }}}}"
@@ -105,12 +104,9 @@ def _packages_job(packages: Sequence[Package], options: PipelineOptions,
         "steps": [
             {"uses": CHECKOUT, "with": {"persist-credentials": False}},
             {"name": "Install mirrorctl", "run": options.install},
-            {"uses": CACHE_RESTORE, "with": {
-                "path": state, "key": f"{key}-${{{{ github.run_id }}}}",
-                "restore-keys": f"{key}-"}},
+            restore,
             {"name": "Nightly", "run": run, **({"env": step_env} if step_env else {})},
-            {"uses": CACHE_SAVE, "if": "always()", "with": {
-                "path": state, "key": f"{key}-${{{{ github.run_id }}}}"}},
+            save,
             {"uses": UPLOAD, "if": "always()", "with": {
                 "name": "result-${{ matrix.batch }}",
                 "path": f"{RESULTS}/\n{patchsets}/\n{work}/logs/",
@@ -119,9 +115,17 @@ def _packages_job(packages: Sequence[Package], options: PipelineOptions,
     }
 
 
+def _cache_steps(path: str, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Restore `path` from the newest cache of `key`, and save it after, whatever
+    happened: keys carry the run id, since a cache entry is never overwritten."""
+    run_key = f"{key}-${{{{ github.run_id }}}}"
+    return ({"uses": CACHE_RESTORE, "with": {"path": path, "key": run_key,
+                                             "restore-keys": f"{key}-"}},
+            {"uses": CACHE_SAVE, "if": "always()", "with": {"path": path, "key": run_key}})
+
+
 def _report_job(options: PipelineOptions) -> dict[str, Any]:
-    history = f"{options.workdir}/history"
-    key = "mirrorctl-history"
+    restore, save = _cache_steps(f"{options.workdir}/history", "mirrorctl-history")
     return {
         "needs": "packages",
         "if": "always()",
@@ -129,9 +133,7 @@ def _report_job(options: PipelineOptions) -> dict[str, Any]:
         "steps": [
             {"uses": CHECKOUT, "with": {"persist-credentials": False}},
             {"name": "Install mirrorctl", "run": options.install},
-            {"uses": CACHE_RESTORE, "with": {
-                "path": history, "key": f"{key}-${{{{ github.run_id }}}}",
-                "restore-keys": f"{key}-"}},
+            restore,
             {"uses": DOWNLOAD, "with": {"pattern": "result-*", "path": "artifacts",
                                         "merge-multiple": True}},
             {"name": "Report", "run": "\n".join([
@@ -142,8 +144,7 @@ def _report_job(options: PipelineOptions) -> dict[str, Any]:
                 'cat report.md >> "$GITHUB_STEP_SUMMARY" || true',
                 # 1: a package is unknown, which the report shows as such.
                 '[ "$status" -le 1 ]'])},
-            {"uses": CACHE_SAVE, "if": "always()", "with": {
-                "path": history, "key": f"{key}-${{{{ github.run_id }}}}"}},
+            save,
             {"uses": UPLOAD, "if": "always()", "with": {
                 "name": "report", "path": f"report.html\nreport.md\nreport.json\n{RESULTS}/",
                 "retention-days": 365}},

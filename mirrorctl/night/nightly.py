@@ -102,6 +102,9 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     errors: list[tuple[str, str]] = []
     if due:
         progress.stage("rebase", [p.name for p in due])
+    if options.push and options.forges is not None:  # only a delivering night pays for them
+        from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
+        from mirrorctl.night.upgrade_request import with_upgrade_request
     for package in due:
         progress.start(package.name)
         try:
@@ -110,9 +113,6 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
             rebased = rebase_queue(config, package, RebaseOptions(
                 workdir=options.workdir, onto=targets[package.name], push=push,
                 range_diff=options.push), runner)
-            if forges is not None:  # only a delivering night pays for their imports
-                from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
-                from mirrorctl.night.upgrade_request import with_upgrade_request
             if forges is not None and rebased.push in PUSHED:
                 rebased = deliver_mirror_request(config, package, rebased,
                                                  workdir=options.workdir, runner=runner,

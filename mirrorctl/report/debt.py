@@ -19,6 +19,8 @@ from datetime import datetime
 
 from packaging.version import InvalidVersion, Version
 
+from mirrorctl.report.history import stamp_time
+
 __all__ = ["DebtReport", "PatchAge", "patch_debt"]
 
 _NUMBER = re.compile(r"^\d+-")
@@ -96,7 +98,7 @@ def _days_to_upstream(history: Sequence[tuple[str, Mapping[str, tuple[Mapping[st
     submitted: dict[tuple[str, str], datetime] = {}
     accepted: dict[tuple[str, str], datetime] = {}
     for stamp, packages in history:
-        when = _when(stamp)
+        when = stamp_time(stamp)
         if when is None:
             continue
         for package, (headers, taken) in packages.items():
@@ -111,9 +113,3 @@ def _days_to_upstream(history: Sequence[tuple[str, Mapping[str, tuple[Mapping[st
                         for (package, patch), at in submitted.items()
                         if (package, patch) in accepted and accepted[(package, patch)] >= at))
 
-
-def _when(stamp: str) -> datetime | None:
-    try:
-        return datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ")
-    except ValueError:
-        return None

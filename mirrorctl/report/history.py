@@ -27,6 +27,7 @@ __all__ = [
     "read_history",
     "save_record",
     "stamp_text",
+    "stamp_time",
 ]
 
 _FORMAT = 1
@@ -55,13 +56,18 @@ class Record:
     trend: TrendPoint
 
 
+def stamp_time(stamp: str) -> datetime | None:
+    """When a record's stamp (20261123T225021.123456Z) says it ran; None if it says not."""
+    try:
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ")
+    except ValueError:
+        return None
+
+
 def stamp_text(stamp: str) -> str:
     """A record's stamp (20261123T225021.123456Z) as people read it: 2026-11-23 22:50 UTC."""
-    try:
-        when = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ")
-    except ValueError:
-        return stamp
-    return when.strftime("%Y-%m-%d %H:%M UTC")
+    when = stamp_time(stamp)
+    return when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else stamp
 
 
 def history_dir(workdir: Path) -> Path:

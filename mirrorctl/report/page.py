@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
-from mirrorctl.report.history import TrendPoint, stamp_text
+from mirrorctl.report.history import TrendPoint, stamp_text, stamp_time
 from mirrorctl.report.report import Report
 
 __all__ = ["Chart", "render_html", "trend_chart"]
@@ -57,7 +56,7 @@ def trend_chart(points: Sequence[TrendPoint]) -> Chart:
     top_value = max([1] + [int(getattr(p, name)) for p in points for name, _ in _SERIES])
     step = _nice_step(top_value)
     top_value = -(-top_value // step) * step
-    times = [_when(p.stamp) for p in points]
+    times = [stamp_time(p.stamp) for p in points]
     known = [t for t in times if t is not None]
     by_time = len(known) == len(points) > 1 and known[-1] > known[0]
 
@@ -93,12 +92,6 @@ def trend_chart(points: Sequence[TrendPoint]) -> Chart:
                  y_ticks=tuple((y(v), v) for v in range(0, top_value + 1, step)),
                  x_labels=tuple(labels))
 
-
-def _when(stamp: str) -> datetime | None:
-    try:
-        return datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ")
-    except ValueError:
-        return None
 
 
 def _nice_step(top: int) -> int:
