@@ -1,6 +1,8 @@
 """A loopback forge holding pull requests (GitHub REST) and merge requests (GitLab v4) of
 one repository, with state: list (paginated as each forge paginates), open, update,
-label, comment, close; token checks, their error bodies and rate-limit headers."""
+label, comment, close; its issues (list by label, open, edit, comment, close, reopen);
+token checks, their error bodies and rate-limit headers, and rate limits served on
+demand (`throttle`)."""
 
 from __future__ import annotations
 
@@ -31,11 +33,21 @@ class PullForge:
     # "test_suites"}).
     runs: list[dict[str, Any]] = field(default_factory=list)
     pipelines: list[dict[str, Any]] = field(default_factory=list)
+    # Issues: GitHub's ({"number", "state", "state_reason", "title", "body", "labels"}) or
+    # GitLab's ({"iid", "state", "title", "description", "labels"}).
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    # (method, answer): served instead of the next request of that method, in order.
+    throttle: list[tuple[str, Answer]] = field(default_factory=list)
+
+    def _number(self) -> int:
+        return len(self.pulls) + len(self.mrs) + len(self.issues) + 1
 
     def respond(self, request: Recorded, index: int) -> Answer:
         path, _, query = request.path.partition("?")
         self.requests.append(f"{request.method} {path}")
         body = json.loads(request.body or b"{}") if request.body else {}
+        if self.throttle and self.throttle[0][0] == request.method:
+            return self.throttle.pop(0)[1]
         if path.startswith("/api/v4/"):
             if request.headers.get("PRIVATE-TOKEN") != GITLAB_TOKEN:
                 return _json(401, {"message": "401 Unauthorized"})
@@ -81,7 +93,7 @@ class PullForge:
                 return _json(422, {"message": "Validation Failed", "errors": [{
                     "resource": "PullRequest", "code": "custom",
                     "message": f"A pull request already exists for {head}."}]})
-            number = len(self.pulls) + len(self.mrs) + 1
+            number = self._number()
             pull = {"number": number, "state": "open", "title": body["title"],
                     "body": body.get("body", ""), "draft": bool(body.get("draft")),
                     "html_url": f"https://github.com/{m.group(1)}/pull/{number}",
@@ -96,6 +108,36 @@ class PullForge:
             if method == "PATCH":
                 pull.update({k: v for k, v in body.items() if k in ("title", "body", "state")})
             return _json(200, pull, limits)
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues", path):
+            if method == "GET":
+                label, state = query.get("labels", [""])[0], query.get("state", ["open"])[0]
+                # GitHub lists pull requests among the issues, marked as such.
+                wanted = [i for i in [*self.issues, *({**p, "pull_request": {}}
+                                                      for p in self.pulls)]
+                          if (not label or label in [x["name"] for x in i["labels"]])
+                          and state in ("all", i["state"])]
+                page = int(query.get("page", ["1"])[0])
+                items = wanted[(page - 1) * self.page_size:page * self.page_size]
+                more = len(wanted) > page * self.page_size
+                link = {"Link": f'<{self.url}{path}?page={page + 1}>; rel="next"'} if more else {}
+                return _json(200, items, {**limits, **link})
+            number = self._number()
+            issue = {"number": number, "state": "open", "state_reason": None,
+                     "title": body["title"], "body": body.get("body", ""),
+                     "html_url": f"https://github.com/{m.group(1)}/issues/{number}",
+                     "labels": [{"name": n} for n in body.get("labels", [])]}
+            self.issues.append(issue)
+            return _json(201, issue, limits)
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)", path):
+            issue = next((i for i in self.issues if i["number"] == int(m.group(2))), None)
+            if issue is None:
+                return _json(404, {"message": "Not Found"})
+            if method == "PATCH":
+                issue.update({k: v for k, v in body.items()
+                              if k in ("title", "body", "state", "state_reason")})
+                if body.get("state") == "open":
+                    issue["state_reason"] = "reopened"
+            return _json(200, issue, limits)
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/labels", path):
             pull = self._pull(int(m.group(2)))
             if pull is None:
@@ -131,6 +173,37 @@ class PullForge:
             suites = pipeline["test_suites"]
             return _json(200, {"total_count": sum(len(t["test_cases"]) for t in suites),
                                "test_suites": suites})
+        if m := re.fullmatch(r"/projects/([^/]+)/issues", path):
+            project = unquote(m.group(1))
+            if method == "GET":
+                labels = [x for x in query.get("labels", [""])[0].split(",") if x]
+                wanted = [i for i in self.issues if all(x in i["labels"] for x in labels)
+                          and query.get("state", [i["state"]])[0] == i["state"]]
+                return _json(200, wanted, {"X-Page": "1", "X-Per-Page": "100",
+                                           "X-Total": str(len(wanted)), "X-Total-Pages": "1",
+                                           "X-Next-Page": "", "X-Prev-Page": ""})
+            iid = self._number()
+            labels = body.get("labels", "")
+            issue = {"iid": iid, "state": "opened", "title": body["title"],
+                     "description": body.get("description", ""),
+                     "labels": [x for x in (labels.split(",") if isinstance(labels, str)
+                                            else labels) if x],
+                     "web_url": f"https://gitlab.example.org/{project}/-/issues/{iid}"}
+            self.issues.append(issue)
+            return _json(201, issue)
+        if m := re.fullmatch(r"/projects/([^/]+)/issues/(\d+)", path):
+            issue = next((i for i in self.issues if i["iid"] == int(m.group(2))), None)
+            if issue is None:
+                return _json(404, {"message": "404 Not found"})
+            if method == "PUT":
+                issue.update({k: v for k, v in body.items() if k in ("title", "description")})
+                event = body.get("state_event")
+                if event in ("close", "reopen"):
+                    issue["state"] = "closed" if event == "close" else "opened"
+            return _json(200, issue)
+        if m := re.fullmatch(r"/projects/([^/]+)/issues/(\d+)/notes", path):
+            self.comments.append((int(m.group(2)), str(body.get("body", ""))))
+            return _json(201, {"id": len(self.comments), "body": body.get("body")})
         if m := re.fullmatch(r"/projects/([^/]+)/merge_requests", path):
             project = unquote(m.group(1))
             if method == "GET":
@@ -150,7 +223,7 @@ class PullForge:
                    for r in self.mrs):
                 return _json(409, {"message": ["Another open merge request already exists for "
                                                "this source branch"]})
-            iid = len(self.pulls) + len(self.mrs) + 1
+            iid = self._number()
             labels = body.get("labels", "")
             mr = {"iid": iid, "state": "opened", "title": body["title"],
                   "description": body.get("description", ""),

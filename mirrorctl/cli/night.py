@@ -27,7 +27,7 @@ from mirrorctl.cli.base import (
 )
 from mirrorctl.cli.grade import releases_data, releases_table
 from mirrorctl.cli.queue import rebase_data, rebase_table
-from mirrorctl.cli.report import REPORT_RENDERERS, report_data
+from mirrorctl.cli.report import REPORT_RENDERERS, notices_data, notices_lines, report_data
 from mirrorctl.cli.sync import sync_data, sync_table
 from mirrorctl.core.errors import EXIT_FAILURE
 
@@ -48,11 +48,14 @@ if TYPE_CHECKING:
               help="Also write the report this run computed to this file (whole, never "
                    "half): a .md, .json or .html name picks its format (others: markdown). "
                    "Repeatable.")
+@click.option("--notify", is_flag=True,
+              help="File what needs a person as tracking issues where defaults.notices says "
+                   "(one a package and kind, updated, reopened, closed when it clears).")
 @format_option
 @wait_option
 @click.pass_obj
 def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
-            outputs: tuple[Path, ...], fmt: str) -> None:
+            outputs: tuple[Path, ...], notify: bool, fmt: str) -> None:
     """The nightly run: sync, releases, rebases of new releases, and the report.
 
     Every package with a new release has its queue carried onto the newest release
@@ -69,21 +72,25 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
       mirrorctl nightly
       mirrorctl nightly --push --format json > nightly.json
       mirrorctl nightly -o report.html -o report.json   # and the run's own report
+      mirrorctl nightly --push --notify   # deliver, and keep the tracking issues
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.night.nightly import NightlyOptions, run_nightly
 
     config = load_config(g.config_path)
     selected = config.select(packages)
+    if notify and config.notices is None:
+        raise click.UsageError(f"--notify: no notices: under defaults in {g.config_path} "
+                               "says which tracker keeps the notices (see the README)")
     options = NightlyOptions(workdir=g.workdir, jobs=jobs or config.jobs, push=push,
                              # The upgrades' builds are read when their repository is
                              # known; requests and branches are delivered only with --push.
                              forges=forge_settings(config)
-                             if push or config.pull_requests is not None else None,
-                             stamp=utc_stamp())
+                             if push or notify or config.pull_requests is not None else None,
+                             stamp=utc_stamp(), notify=notify, every_package=not packages)
     with writing(g, "nightly") as lock_fd, progress_on_stderr(g) as progress:
         result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),
-                             sleep=time.sleep, progress=progress)
+                             sleep=time.sleep, clock=time.time, progress=progress)
     g.echo(NIGHTLY_RENDERERS[fmt](result))
     if outputs:  # the run's own report: what people read is what this run found
         from mirrorctl.cli.report import write_report_files
@@ -186,7 +193,7 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
     generate = generate_workflow if forge == "github" else generate_pipeline
     text = generate(config, config.active(packages), PipelineOptions(
         root=root, config=g.config_path, image=image or None, install=install, push=push,
-        max_jobs=max_jobs))
+        max_jobs=max_jobs, notify=config.notices is not None))
     if output is None:
         g.echo(text.rstrip("\n"))
     else:
@@ -331,7 +338,8 @@ def nightly_json(result: NightlyResult) -> str:
                    else None,
                    "patch": n.subject if n.kind == "conflict" else None, "detail": n.detail}
                   for n in result.needs],
-        "history": str(result.history) if result.history else None}, indent=2)
+        "history": str(result.history) if result.history else None,
+        "notices": notices_data(result.notices) if result.notices else None}, indent=2)
 
 
 def nightly_table(result: NightlyResult) -> str:
@@ -342,6 +350,8 @@ def nightly_table(result: NightlyResult) -> str:
         parts += [rebase_table(r) for r in result.rebases]
         parts += [f"{name}: rebase failed: {error}" for name, error in result.rebase_errors]
     parts += ["", "== upstreaming ==", result.report.summary, ""]
+    if result.notices is not None:
+        parts += ["== notices ==", *notices_lines(result.notices), ""]
     if result.needs_human:
         parts.append(f"== needs a person ({len(result.needs_human)}) ==")
         parts += [f"- {need}" for need in result.needs_human]

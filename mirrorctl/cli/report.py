@@ -4,6 +4,7 @@ self-contained HTML page."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -25,6 +26,8 @@ from mirrorctl.core.errors import EXIT_FAILURE
 from mirrorctl.report.history import stamp_text
 
 if TYPE_CHECKING:
+    from mirrorctl.core.settings import Notices
+    from mirrorctl.night.notices import NoticeOutcome, NoticesResult
     from mirrorctl.report.report import Change, PatchRow, Report
 
 
@@ -50,10 +53,13 @@ _REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".html": "h
 @click.option("--record", is_flag=True,
               help="Append this report to the history in the work directory, as a nightly "
                    "run does (the CI pipeline's report job uses it).")
+@click.option("--notify", is_flag=True,
+              help="File what needs a person as tracking issues where defaults.notices says "
+                   "(the CI pipeline's report job does, after --merge).")
 @wait_option
 @click.pass_obj
 def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path, ...],
-           merge_dir: Path | None, record: bool) -> None:
+           merge_dir: Path | None, record: bool, notify: bool) -> None:
     """The upstreaming report over all packages.
 
     For each package: the mirrored version against upstream's latest release, the
@@ -89,12 +95,17 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
         assemble,
         build_report,
         merged_packages,
+        merged_run_actions,
         queue_debt,
         write_record,
     )
 
     if merge_dir is not None and packages:
         raise click.UsageError("--merge reports the packages in its results; name none")
+    notices = load_config(g.config_path).notices if notify else None
+    if notify and notices is None:
+        raise click.UsageError(f"--notify: no notices: under defaults in {g.config_path} "
+                               "says which tracker keeps the notices (see the README)")
     stamp = utc_stamp()
     held = writing(g, "report --record") if record else reading(g)
     with held as lock_fd, progress_on_stderr(g) as progress:
@@ -102,7 +113,8 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
             expected = (tuple(load_config(g.config_path).active(()))
                         if g.config_path.exists() else ())
             history = read_history(g.workdir)
-            built = assemble(merged_packages(merge_dir, expected), history, stamp=stamp)
+            built = replace(assemble(merged_packages(merge_dir, expected), history,
+                                     stamp=stamp), run_actions=merged_run_actions(merge_dir))
             if g.config_path.exists():  # the queue folders are here too: their debt
                 config = load_config(g.config_path)
                 built = replace(built, debt=queue_debt(config, config.active(()), history))
@@ -118,12 +130,34 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
                                  progress=progress, builds=builds)
         if record:
             write_record(g.workdir, stamp, built, ())
+    noticed = None
+    if notices is not None:
+        noticed = _notify(g, built, notices, every_package=not packages, stamp=stamp)
     if not outputs:
         g.echo(REPORT_RENDERERS[fmt](built).rstrip("\n"))
     for output in write_report_files(g, built, outputs, fmt):
         g.echo(f"wrote {output}")
-    if any(p.grade is None and p.problems for p in built.packages):
+    if any(p.grade is None and p.problems for p in built.packages) \
+            or (noticed is not None and noticed.problems):
         raise SystemExit(EXIT_FAILURE)  # a package is unknown: a person should look
+
+
+def _notify(g: Globals, built: Report, notices: Notices, *, every_package: bool,
+            stamp: str) -> NoticesResult:
+    """The report's actions as tracking issues; what was done goes to stderr."""
+    import time
+
+    from mirrorctl.core.config import load_config
+    from mirrorctl.night.notices import notify
+    from mirrorctl.upstream.tracker import Pace
+
+    result = notify(built, notices, forge_settings(load_config(g.config_path)),
+                    every_package=every_package, stamp=stamp,
+                    pace=Pace(sleep=time.sleep, clock=time.time), redact=g.redactor)
+    if not g.quiet or result.problems:
+        for line in notices_lines(result):
+            click.echo(g.redactor(f"notices: {line}"), err=True)
+    return result
 
 
 def _status_link(patch: PatchRow) -> str:
@@ -281,3 +315,38 @@ def report_data(report: Report) -> dict[str, Any]:
 
 REPORT_RENDERERS: dict[str, Callable[[Report], str]] = {
     "md": report_markdown, "json": report_json, "html": report_html}
+
+
+def notices_data(result: NoticesResult) -> dict[str, Any]:
+    def outcome(o: NoticeOutcome, **extra: Any) -> dict[str, Any]:
+        issue = o.step.issue
+        return {"action": o.step.action, "package": o.step.package, "kind": o.step.kind,
+                "issue": issue.number if issue else None, **extra}
+
+    return {"tracker": result.tracker, "wanted": result.wanted, "unchanged": result.unchanged,
+            "error": result.error or None,
+            "done": [outcome(o, url=o.url) for o in result.done],
+            "deferred": [outcome(o, why=o.error.removeprefix("deferred: "))
+                         for o in result.deferred],
+            "failed": [outcome(o, error=o.error) for o in result.failed]}
+
+
+_DONE = {"open": "opened", "update": "updated", "reopen": "reopened", "close": "closed",
+         "close-duplicate": "closed as duplicates"}
+
+
+def notices_lines(result: NoticesResult) -> list[str]:
+    """What the run did to the tracking issues, a line a kind of step."""
+    if result.error:
+        return [f"{result.tracker}: not delivered: {result.error}"]
+    done: Counter[str] = Counter(o.step.action for o in result.done)
+    parts = [f"{done[a]} {word}" for a, word in _DONE.items() if done[a]]
+    parts.append(f"{result.unchanged} unchanged")
+    lines = [f"{result.tracker}: " + ", ".join(parts)]
+    lines += [f"- {_DONE[o.step.action]} {o.url}  ({o.step.package}: {o.step.kind})"
+              for o in result.done]
+    if result.deferred:
+        lines.append(f"{len(result.deferred)} deferred to the next run: "
+                     f"{result.deferred[0].error.removeprefix('deferred: ')}")
+    lines += [f"- failed: {o.step.package} {o.step.kind}: {o.error}" for o in result.failed]
+    return lines

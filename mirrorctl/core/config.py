@@ -21,6 +21,7 @@ from mirrorctl.core.settings import (
     SETTINGS,
     Fork,
     Invalid,
+    Notices,
     PullRequests,
     Setting,
     did_you_mean,
@@ -100,6 +101,7 @@ class Config:
     forge_apis: Mapping[str, str] = field(default_factory=dict)
     forks: Mapping[str, Fork] = field(default_factory=dict)
     pull_requests: PullRequests | None = None  # upgrades delivered as pull requests
+    notices: Notices | None = None  # what needs a person, as tracking issues
     packages: Mapping[str, Package]
     # Where each key stands, for problems found later.
     source: LoadedYaml | None = field(default=None, compare=False, repr=False)
@@ -229,7 +231,7 @@ class _Validator:
                       status_vocabulary=defaults["status_vocabulary"],
                       check_vocabulary=self._check_vocabulary(raw_defaults, defaults),
                       forge_apis=defaults["forge_apis"], forks=defaults["forks"],
-                      pull_requests=defaults["pull_requests"])
+                      pull_requests=defaults["pull_requests"], notices=defaults["notices"])
 
     @staticmethod
     def _check_vocabulary(raw: Any, defaults: dict[str, Any]) -> str:

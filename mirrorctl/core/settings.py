@@ -15,11 +15,12 @@ from typing import Any, Literal
 from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.grades import LEVELS, default_levels
+from mirrorctl.core.redact import Redactor
 from mirrorctl.core.tagformat import TagFormat, TagFormatError
 from mirrorctl.core.urls import KNOWN_PROTOCOLS, embedded_credentials
 
-__all__ = ["PACKAGE_KEYS", "SETTINGS", "Fork", "Invalid", "Setting", "did_you_mean",
-           "package_name"]
+__all__ = ["NEED_KINDS", "PACKAGE_KEYS", "SETTINGS", "Fork", "Invalid", "Notices", "Setting",
+           "did_you_mean", "package_name"]
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -89,7 +90,7 @@ def _seconds(value: Any) -> float:
 def _http_url(value: Any) -> str:
     text = _string(value).rstrip("/")
     if not text.startswith(("https://", "http://")) or embedded_credentials(text):
-        raise Invalid(f"{text!r} must be an http(s) URL without credentials")
+        raise Invalid(f"{Redactor()(text)!r} must be an http(s) URL without credentials")
     return text
 
 
@@ -236,6 +237,53 @@ def _pull_requests(value: Any) -> PullRequests:
                         stale=value.get("stale", "comment"))
 
 
+@dataclass(frozen=True)
+class Notices:
+    """Where what needs a person becomes tracking issues: one issue a package and kind
+    of need, found again by its marker, closed when it clears (night.notices)."""
+
+    tracker: str  # the web page of a GitHub repository or GitLab project
+    label: str = "mirrorctl-notice"  # every notice carries it; it is how they are listed
+    limit: int = 20  # issues touched (opened, reopened, updated, closed) a run at most
+    kinds: tuple[str, ...] | None = None  # the kinds of need that get one; None: all
+
+
+_NOTICE_KEYS = ("tracker", "label", "limit", "kinds")
+# The kinds of thing that need a person after a night (the nightly's needs, the report's
+# actions); notices.kinds chooses among them.
+NEED_KINDS = ("sync-failed", "ref-needs-decision", "releases-unknown", "registry-unreadable",
+              "retired-needs-building", "retired-unwatched", "conflict", "push-refused",
+              "pull-request-failed", "rebase-failed", "unknown", "build-failed",
+              "new-test-failures", "nan-test-failures")
+
+
+def _notices(value: Any) -> Notices:
+    if not isinstance(value, dict) or "tracker" not in value:
+        raise Invalid("must be a mapping with at least tracker: (the web page of the "
+                      "repository or project whose issues track what needs a person)")
+    unknown = sorted(set(map(str, value)) - set(_NOTICE_KEYS))
+    if unknown:
+        raise Invalid(f"unknown key {unknown[0]!r}{did_you_mean(unknown[0], _NOTICE_KEYS)}")
+    label = _string(value.get("label", Notices.label))
+    if "," in label:
+        raise Invalid(f"label {label!r}: one label, without a comma")
+    kinds = value.get("kinds")
+    if kinds is not None and (not isinstance(kinds, list) or not kinds
+                              or not all(isinstance(k, str) and k for k in kinds)):
+        raise Invalid("kinds must be a list of kinds of need, e.g. [conflict, sync-failed]")
+    for kind in kinds or ():
+        if kind not in NEED_KINDS:
+            raise Invalid(f"kinds: {kind!r} is no kind of need{did_you_mean(kind, NEED_KINDS)}"
+                          f" (one of {', '.join(NEED_KINDS)})")
+    limit = value.get("limit", Notices.limit)
+    try:
+        limit = _positive_int(limit)
+    except Invalid as exc:
+        raise Invalid(f"limit {exc}") from None
+    return Notices(tracker=_http_url(value["tracker"]).removesuffix(".git"), label=label,
+                   limit=limit, kinds=None if kinds is None else tuple(kinds))
+
+
 # The classes of a test failure (grade.builds), and the key failure_rules: checks.
 FAILURE_CLASSES = ("nan", "timing", "missing-library")
 
@@ -350,6 +398,8 @@ SETTINGS: Mapping[str, Setting] = {
     "pull_requests": Setting(_pull_requests, None, "deliver each upgrade as a pull request "
                                                    "in the repository holding the queues",
                              per_package=False),
+    "notices": Setting(_notices, None, "what needs a person becomes one tracking issue a "
+                                       "package and kind, in this tracker", per_package=False),
     "credential_helper": Setting(lambda v: _string(v), None,
                                  "git credential helper for HTTPS remotes", per_package=False),
     "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),

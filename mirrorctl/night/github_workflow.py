@@ -23,7 +23,13 @@ import yaml
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
-from mirrorctl.night.pipeline import RESULTS, PipelineOptions, repository_path, spread
+from mirrorctl.night.pipeline import (
+    RESULTS,
+    PipelineOptions,
+    report_command,
+    repository_path,
+    spread,
+)
 
 __all__ = ["MATRIX_LIMIT", "generate_workflow"]
 
@@ -139,11 +145,13 @@ def _report_job(options: PipelineOptions) -> dict[str, Any]:
             {"name": "Report", "run": "\n".join([
                 f"mkdir -p {RESULTS} && cp artifacts/{RESULTS}/*.json {RESULTS}/ "
                 "2>/dev/null || true",
-                "status=0; mirrorctl report --merge results --record -o report.html "
-                "-o report.md -o report.json || status=$?",
+                f"status=0; {report_command(options, RESULTS)} || status=$?",
                 'cat report.md >> "$GITHUB_STEP_SUMMARY" || true',
                 # 1: a package is unknown, which the report shows as such.
-                '[ "$status" -le 1 ]'])},
+                '[ "$status" -le 1 ]']),
+             # The notices are filed with the forge token, only when asked for.
+             **({"env": {name: f"${{{{ secrets.{name} }}}}" for name in SECRETS[:2]}}
+                if options.notify else {})},
             save,
             {"uses": UPLOAD, "if": "always()", "with": {
                 "name": "report", "path": f"report.html\nreport.md\nreport.json\n{RESULTS}/",

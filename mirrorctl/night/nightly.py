@@ -26,6 +26,7 @@ from mirrorctl.report.report import Action, Report, build_report, write_record
 from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 
 if TYPE_CHECKING:
+    from mirrorctl.night.notices import NoticesResult
     from mirrorctl.upstream.forge import ForgeSettings
 
 __all__ = ["Need", "NightlyOptions", "NightlyResult", "run_nightly"]
@@ -40,6 +41,9 @@ class NightlyOptions:
     # upgrades' builds (with pull_requests set).
     forges: ForgeSettings | None = None
     stamp: str  # when the run started, for the history record (the CLI reads the clock)
+    # What needs a person becomes tracking issues (defaults.notices says where).
+    notify: bool = False
+    every_package: bool = True  # the run covers every active package (not some named)
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class Need:
 
     package: str
     kind: str  # sync-failed, ref-needs-decision, releases-unknown, conflict, push-refused,
-    # rebase-failed, history-not-written
+    # rebase-failed, history-not-written, notices-failed
     subject: str
     detail: str
 
@@ -72,6 +76,7 @@ class NightlyResult:
     report: Report
     needs: tuple[Need, ...]
     history: Path | None  # None when the record could not be written (a need says why)
+    notices: NoticesResult | None = None  # None: not asked for
 
     @property
     def needs_human(self) -> tuple[str, ...]:
@@ -80,6 +85,7 @@ class NightlyResult:
 
 def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOptions,
                 runner: GitRunner, *, sleep: Callable[[float], None],
+                clock: Callable[[], float] | None = None,
                 progress: Progress = SILENT) -> NightlyResult:
     # Retired packages (upstream ships riscv64 wheels) are only watched: PyPI is asked
     # whether their latest release still does; nothing is synced, carried or graded.
@@ -141,6 +147,20 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     needs = _needs_human(synced, [*found, *watched], rebases, errors, report)
     report = replace(report, run_actions=tuple(_action(n) for n in needs
                                                if n.kind not in _IN_THE_REPORT))
+    noticed = None
+    if options.notify and config.notices is not None and options.forges is not None:
+        from mirrorctl.night.notices import notify
+        from mirrorctl.upstream.tracker import Pace
+
+        if clock is None:
+            raise ValueError("notices need the run's clock")
+        noticed = notify(report, config.notices, options.forges,
+                         every_package=options.every_package, stamp=options.stamp,
+                         pace=Pace(sleep=sleep, clock=clock),
+                         redact=runner.settings.redactor)
+        failed = [Need("", "notices-failed", "", problem) for problem in noticed.problems]
+        needs += failed
+        report = replace(report, run_actions=(*report.run_actions, *map(_action, failed)))
     history: Path | None = None
     try:
         history = write_record(options.workdir, options.stamp, report,
@@ -150,7 +170,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                           f"the history record is not written: {FileSystemError(exc)}"))
     return NightlyResult(sync=synced, releases=(*found, *watched), rebases=tuple(rebases),
                          rebase_errors=tuple(errors), report=report, needs=tuple(needs),
-                         history=history)
+                         history=history, notices=noticed)
 
 
 # Needs the report finds in the packages themselves (report.package_actions).
@@ -167,6 +187,7 @@ _NEXT = {
     "pull-request-failed": "mirrorctl rebase {package} --open-pr",
     "rebase-failed": "mirrorctl rebase {package}",
     "history-not-written": "mirrorctl report --record",
+    "notices-failed": "mirrorctl nightly --notify",
 }
 
 

@@ -27,6 +27,7 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
 
 __all__ = ["DISTRIBUTION", "PipelineOptions", "generate_pipeline", "pinned_install",
+           "report_command",
            "repository_path", "spread"]
 
 MATRIX_LIMIT = 200  # GitLab runs at most 200 jobs from one parallel:matrix
@@ -46,6 +47,13 @@ class PipelineOptions:
     workdir: str = ".mirrorctl"
     expire_in: str = "30 days"
     max_jobs: int = 100  # package jobs at most: beyond, packages go in batches
+    notify: bool = False  # the report job files the notices (defaults.notices is set)
+
+
+def report_command(options: PipelineOptions, results: str) -> str:
+    """The report job's mirrorctl command: merge, record, write, and notify if asked."""
+    return (f"mirrorctl report --merge {results} --record -o report.html -o report.md "
+            "-o report.json" + (" --notify" if options.notify else ""))
 
 
 def spread(packages: Sequence[Package], max_jobs: int) -> list[tuple[str, list[str]]]:
@@ -118,8 +126,7 @@ def generate_pipeline(config: Config, packages: Sequence[Package],
             "allow_failure": {"exit_codes": [1]},  # 1: a package is unknown, shown as such
             "cache": {"key": "mirrorctl-history", "paths": [f"{options.workdir}/history/"],
                       "when": "always"},
-            "script": [f"mirrorctl report --merge {RESULTS} --record -o report.html "
-                       "-o report.md -o report.json"],
+            "script": [report_command(options, RESULTS)],
             "artifacts": {"when": "always", "expire_in": "1 year", "expose_as": "report",
                           "paths": ["report.html", "report.md", "report.json", f"{RESULTS}/"]},
         },
@@ -129,7 +136,9 @@ def generate_pipeline(config: Config, packages: Sequence[Package],
               "change.\n# Runs on schedules, and by hand from the web or the API. The sync "
               "pushes to the\n# mirrors: set MIRRORCTL_MIRROR_TOKEN as a masked CI/CD "
               "variable" + (", and the forge\n# tokens for the riscv64 branches and merge "
-                            "requests.\n" if options.push else ".\n"))
+                            "requests.\n" if options.push else ".\n")
+              + ("# The report job files the notices (defaults.notices): set the forge "
+                 "token of its tracker.\n" if options.notify else ""))
     return header + yaml.safe_dump(pipeline, sort_keys=False, width=1000)
 
 

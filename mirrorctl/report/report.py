@@ -56,6 +56,7 @@ __all__ = [
     "assemble",
     "build_report",
     "merged_packages",
+    "merged_run_actions",
     "package_actions",
     "package_reports",
     "packages_from_json",
@@ -128,6 +129,8 @@ class PackageReport:
 WORST_FIRST = ("hard", "unknown", "medium", "easy", "up-to-date", "none")
 # Reasons of the builds that a person must look at, and what to run then.
 _BUILD_ACTIONS = ("build-failed", "new-test-failures", "nan-test-failures")
+# The kinds package_actions finds in a package's own report.
+_PACKAGE_ACTION_KINDS = ("unknown", "conflict", *_BUILD_ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -425,6 +428,25 @@ def merged_packages(directory: Path, expected: Sequence[Package] = (),
             problems=(f"no result in {directory}: its CI job failed before writing one; "
                       "see that job's log",)))
     return tuple(found[name] for name in sorted(found))
+
+
+def merged_run_actions(directory: Path) -> tuple[Action, ...]:
+    """What the runs whose JSON results are in `directory` found needs a person beyond
+    their packages' reports (a failed sync, a refused push, ...): merged reports keep
+    them, for their action list and notices. A result that cannot be read gives none
+    (merged_packages names it)."""
+    found: list[Action] = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data = data.get("report", data)
+            found += [Action(str(a["package"]), str(a["kind"]), str(a["detail"]),
+                             str(a["command"])) for a in data.get("actions", ())
+                      if a["kind"] not in _PACKAGE_ACTION_KINDS]
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError,
+                AttributeError):
+            continue
+    return tuple(dict.fromkeys(found))
 
 
 def packages_from_json(text: str, source: str) -> tuple[PackageReport, ...]:

@@ -215,9 +215,11 @@ def project_ref(forge: Forge, host: str, project: str) -> RequestRef:
                       kind="issue", number=0)
 
 
-def forge_call(what: str | None, ref: RequestRef, settings: ForgeSettings, action: Any) -> Any:
+def forge_call(what: str | None, ref: RequestRef, settings: ForgeSettings, action: Any, *,
+               accept: tuple[int, ...] = ()) -> Any:
     """Run `action`, mapping every way it can fail to one ForgeError; `what` (doing what)
-    starts the message when given."""
+    starts the message when given. A response whose status is in `accept` is returned
+    for the caller to read (a rate limit it waits out)."""
     import gitlab.exceptions
 
     prefix = f"{what}: " if what else ""
@@ -232,7 +234,8 @@ def forge_call(what: str | None, ref: RequestRef, settings: ForgeSettings, actio
     except requests.RequestException as exc:
         raise ForgeError(f"{prefix}{ref.forge} unreachable for {ref.url} "
                          f"({type(exc).__name__})") from None
-    if isinstance(response, requests.Response) and response.status_code >= 300:
+    if isinstance(response, requests.Response) and response.status_code >= 300 \
+            and response.status_code not in accept:
         raise ForgeError(prefix + _message(response.status_code, ref))
     return response
 

@@ -1,0 +1,296 @@
+"""Notices that never pile up: what needs a person, as tracking issues in the builders'
+tracker (GitHub or GitLab), one a package and kind of need.
+
+Each issue carries the label of the site's `notices:` and a marker in its body
+(`<!-- mirrorctl-notice numpy conflict -->`) by which the next run finds it again,
+whatever a person did to its title. A run opens what is new, updates the body of what
+changed, reopens with a comment what comes back, closes with a comment what cleared,
+and closes as duplicates any second open issue of one marker. It closes an issue only
+for a package whose facts it established (in the run, not unknown, not failing to
+sync): a fact it could not read is never taken for good news. A kind of need that more
+packages share than the run's limit becomes one issue for all of them (package `*`),
+so a forge outage is one issue, not a thousand. At most `limit` issues are touched a
+run; the rest, like what a rate limit stops, waits for the next run.
+
+The plan is a pure function (plan_notices); deliver_notices carries it out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from mirrorctl.core.redact import Redactor
+from mirrorctl.core.settings import Notices
+from mirrorctl.report.report import Action, Report
+from mirrorctl.upstream.forge import ForgeError, ForgeSettings
+from mirrorctl.upstream.tracker import Pace, RateLimited, TrackedIssue, Tracker, open_tracker
+
+__all__ = ["ALL", "TITLES", "Notice", "NoticeOutcome", "NoticesResult", "Step",
+           "deliver_notices", "marker", "marker_of", "notices_from", "notify", "plan_notices"]
+
+ALL = "*"  # the package of a notice many packages share
+_AFTER_SYNC = frozenset({"releases-unknown", "unknown"})  # what a failed sync leaves
+_MARKER = re.compile(r"<!-- mirrorctl-notice (\S+) (\S+) -->")
+# Needs after which a package's other facts are not established this run.
+_UNSETTLING = frozenset({"unknown", "sync-failed", "releases-unknown", "rebase-failed"})
+TITLES = {  # by kind of need (core.settings.NEED_KINDS)
+    "conflict": "a patch conflicts",
+    "sync-failed": "the sync fails",
+    "ref-needs-decision": "a ref needs a decision",
+    "releases-unknown": "its releases are unknown",
+    "registry-unreadable": "the registry cannot be read",
+    "retired-needs-building": "a retired package needs building again",
+    "retired-unwatched": "a retired package cannot be watched",
+    "push-refused": "a push was refused",
+    "pull-request-failed": "the upgrade's pull request was not delivered",
+    "rebase-failed": "the rebase failed",
+    "unknown": "its state is unknown",
+    "build-failed": "the upgrade does not build",
+    "new-test-failures": "the upgrade's tests newly fail",
+    "nan-test-failures": "the upgrade's tests fail on NaN",
+}
+
+
+def marker(package: str, kind: str) -> str:
+    return f"<!-- mirrorctl-notice {package} {kind} -->"
+
+
+def marker_of(body: str) -> tuple[str, str] | None:
+    """(package, kind) of the marker in an issue's body, or None."""
+    found = _MARKER.search(body)
+    return (found.group(1), found.group(2)) if found else None
+
+
+@dataclass(frozen=True)
+class Notice:
+    package: str  # ALL for a need many packages share
+    kind: str
+    title: str
+    body: str  # with its marker
+    packages: tuple[str, ...] = ()  # for ALL: the packages it stands for
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.package, self.kind
+
+
+def notices_from(actions: Iterable[Action], *, limit: int,
+                 kinds: Sequence[str] | None = None) -> list[Notice]:
+    """One notice a package and kind, in the order the actions come (the report's: the
+    run's first, then worst first); a kind more than `limit` packages share is one
+    notice for all of them."""
+    chosen = [a for a in actions if a.package and (kinds is None or a.kind in kinds)]
+    failing = {a.package for a in chosen if a.kind == "sync-failed"}
+    grouped: dict[tuple[str, str], list[Action]] = {}
+    for action in chosen:
+        # What a failed sync leaves unknown is that sync's issue, not one more.
+        kind = "sync-failed" if action.package in failing and action.kind in _AFTER_SYNC \
+            else action.kind
+        grouped.setdefault((action.package, kind), []).append(action)
+    by_kind: dict[str, list[str]] = {}
+    for package, kind in grouped:
+        by_kind.setdefault(kind, []).append(package)
+    shared = {kind for kind, packages in by_kind.items() if len(packages) > limit}
+    notices = [_notice(package, kind, found) for (package, kind), found in grouped.items()
+               if kind not in shared]
+    notices += [_shared_notice(kind, [grouped[(p, kind)] for p in by_kind[kind]])
+                for kind in sorted(shared)]
+    return notices
+
+
+def _notice(package: str, kind: str, actions: Sequence[Action]) -> Notice:
+    what = TITLES.get(kind, kind)
+    lines = [marker(package, kind), "",
+             f"mirrorctl's nightly finds that **{package}** needs a person: {what}.", "",
+             *(f"- {a.detail}" for a in actions if a.detail), "",
+             "Next: " + ", then ".join(f"`{c}`" for c in dict.fromkeys(
+                 a.command for a in actions)), "", _FOOTER]
+    return Notice(package, kind, f"{package}: {what}", "\n".join(lines))
+
+
+def _shared_notice(kind: str, groups: Sequence[Sequence[Action]]) -> Notice:
+    what = TITLES.get(kind, kind)
+    packages = tuple(group[0].package for group in groups)
+    lines = [marker(ALL, kind), "",
+             f"mirrorctl's nightly finds that {len(packages)} packages need a person: {what}. "
+             "So many at once usually share one cause (a forge or the network down, a "
+             "token expired).", "",
+             *(f"- **{group[0].package}**: {group[0].detail}" for group in groups), "",
+             f"Next, for one of them: `{groups[0][0].command}`", "", _FOOTER]
+    return Notice(ALL, kind, f"{len(packages)} packages: {what}", "\n".join(lines), packages)
+
+
+_FOOTER = ("<sub>mirrorctl keeps this issue: it updates it while this lasts, closes it when "
+           "the nightly no longer finds it, and reopens it if it comes back. Closed as "
+           "\"not planned\", it stays closed.</sub>")
+
+
+@dataclass(frozen=True)
+class Step:
+    action: Literal["open", "update", "reopen", "close", "close-duplicate"]
+    package: str
+    kind: str
+    notice: Notice | None = None  # what the issue should say (open, update, reopen)
+    issue: TrackedIssue | None = None  # the issue it acts on (all but open)
+    duplicate_of: TrackedIssue | None = None
+
+
+def plan_notices(wanted: Sequence[Notice], filed: Sequence[TrackedIssue], *,
+                 settled: Callable[[str, str], bool]) -> list[Step]:
+    """What to do so that the tracker says what `wanted` says: opens and reopens first
+    (in `wanted`'s order), then updates, closes, and duplicates closed. `settled(package,
+    kind)`: whether the run established that this need of this package is gone (an issue
+    is closed only then)."""
+    by_key: dict[tuple[str, str], list[TrackedIssue]] = {}
+    for issue in sorted(filed, key=lambda i: i.number):
+        if (key := marker_of(issue.body)) is not None:
+            by_key.setdefault(key, []).append(issue)
+    covered = {(p, n.kind) for n in wanted for p in n.packages}  # inside a shared notice
+    first: list[Step] = []
+    updates: list[Step] = []
+    closes: list[Step] = []
+    for notice in wanted:
+        issues = by_key.get(notice.key, [])
+        opened = [i for i in issues if i.state == "open"]
+        if opened:
+            keep = opened[0]
+            closes += [Step("close-duplicate", *notice.key, issue=i, duplicate_of=keep)
+                       for i in opened[1:]]
+            if _differs(keep, notice):
+                updates.append(Step("update", *notice.key, notice=notice, issue=keep))
+        elif issues:
+            last = issues[-1]
+            if not last.not_planned:  # a person said to leave it closed
+                first.append(Step("reopen", *notice.key, notice=notice, issue=last))
+        else:
+            first.append(Step("open", *notice.key, notice=notice))
+    wanted_keys = {n.key for n in wanted}
+    for key, issues in by_key.items():
+        if key in wanted_keys or key in covered or not settled(*key):
+            continue
+        closes += [Step("close", *key, issue=i) for i in issues if i.state == "open"]
+    return [*first, *updates, *closes]
+
+
+def _differs(issue: TrackedIssue, notice: Notice) -> bool:
+    def same(text: str) -> str:
+        return text.replace("\r\n", "\n").strip()
+
+    return same(issue.body) != same(notice.body) or issue.title != notice.title
+
+
+@dataclass(frozen=True)
+class NoticeOutcome:
+    step: Step
+    url: str = ""
+    error: str = ""  # why this step failed, or "deferred: why" when it waits
+
+
+@dataclass(frozen=True)
+class NoticesResult:
+    tracker: str
+    done: tuple[NoticeOutcome, ...] = ()
+    deferred: tuple[NoticeOutcome, ...] = ()  # past the limit or a rate limit
+    failed: tuple[NoticeOutcome, ...] = ()
+    error: str = ""  # the tracker could not be read: nothing was done
+    wanted: int = 0  # notices the run wants open
+    unchanged: int = 0  # of which the tracker already says what they say
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """What a person should hear about the notices themselves."""
+        if self.error:
+            return (f"the notices were not delivered: {self.error}",)
+        return tuple(f"notice {o.step.action} for {o.step.package} {o.step.kind} failed: "
+                     f"{o.error}" for o in self.failed)
+
+
+def deliver_notices(actions: Sequence[Action], notices: Notices, tracker: Tracker, *,
+                    scope: Callable[[str], bool], stamp: str,
+                    redact: Callable[[str], str]) -> NoticesResult:
+    """Make the tracker say what `actions` say. `scope(package)`: whether this run
+    established the package's facts (ALL: whether it covered every package)."""
+    wanted = [Notice(n.package, n.kind, redact(n.title), redact(n.body), n.packages)
+              for n in notices_from(actions, limit=notices.limit, kinds=notices.kinds)]
+    unsettled = {n.package for n in wanted if n.kind in _UNSETTLING}
+
+    def settled(package: str, kind: str) -> bool:
+        return scope(package) and (kind in _UNSETTLING or package not in unsettled)
+
+    try:
+        filed = tracker.issues(notices.label)
+    except ForgeError as exc:
+        return NoticesResult(tracker=tracker.url, error=str(exc), wanted=len(wanted))
+    steps = plan_notices(wanted, filed, settled=settled)
+    done, failed, deferred = [], [], []
+    stopped = ""
+    for number, step in enumerate(steps):
+        if stopped or number >= notices.limit:
+            deferred.append(NoticeOutcome(step, error=stopped or
+                                          f"deferred: past the limit of {notices.limit} a run"))
+            continue
+        try:
+            done.append(NoticeOutcome(step, url=_carry_out(step, tracker, notices, stamp)))
+        except RateLimited as exc:
+            stopped = f"deferred: {exc}"
+            deferred.append(NoticeOutcome(step, error=stopped))
+        except ForgeError as exc:
+            failed.append(NoticeOutcome(step, error=str(exc)))
+    changed = {s.notice.key for s in steps if s.notice is not None}
+    return NoticesResult(tracker=tracker.url, done=tuple(done), deferred=tuple(deferred),
+                         failed=tuple(failed), wanted=len(wanted),
+                         unchanged=sum(1 for n in wanted if n.key not in changed))
+
+
+def _carry_out(step: Step, tracker: Tracker, notices: Notices, stamp: str) -> str:
+    notice, issue = step.notice, step.issue
+    if step.action == "open":
+        assert notice is not None
+        return tracker.open(notice.title, notice.body, [notices.label]).url
+    assert issue is not None
+    if step.action == "update":
+        assert notice is not None
+        tracker.edit(issue, title=notice.title, body=notice.body)
+    elif step.action == "reopen":
+        assert notice is not None
+        tracker.reopen(issue)
+        if _differs(issue, notice):
+            tracker.edit(issue, title=notice.title, body=notice.body)
+        tracker.comment(issue, f"Back in the nightly of {stamp}: {notice.title}.")
+    elif step.action == "close":
+        tracker.comment(issue, f"Cleared in the nightly of {stamp}: the nightly no longer "
+                               "finds this. Closing; it is reopened if it comes back.")
+        tracker.close(issue)
+    else:
+        assert step.duplicate_of is not None
+        tracker.comment(issue, f"Duplicate of #{step.duplicate_of.number}: mirrorctl tracks "
+                               f"{step.package} {step.kind} there.")
+        tracker.close(issue)
+    return issue.url
+
+
+def notify(report: Report, notices: Notices, forges: ForgeSettings, *, every_package: bool,
+           stamp: str, pace: Pace, redact: Callable[[str], str] | None = None) -> NoticesResult:
+    """The report's actions as tracking issues. A package's issues may close only when
+    the report established its facts (it is in the report and not unknown);
+    `every_package`: the report covers every active package, so shared notices may close
+    too."""
+    from urllib.parse import urlsplit
+
+    from mirrorctl.upstream.drafts import forge_of
+
+    kind, project = forge_of(notices.tracker)
+    if kind not in ("github", "gitlab") or project is None:
+        return NoticesResult(tracker=notices.tracker, error=f"notices.tracker "
+                             f"{notices.tracker}: not a GitHub or GitLab project page")
+    tracker = open_tracker("github" if kind == "github" else "gitlab",
+                           urlsplit(notices.tracker).hostname or "", project, forges, pace)
+    established = {p.name for p in report.packages if p.state != "unknown"}
+    known = Redactor([t for t in (forges.github_token, forges.gitlab_token) if t])
+    return deliver_notices(
+        report.actions, notices, tracker, stamp=stamp,
+        scope=lambda package: every_package if package == ALL else package in established,
+        redact=lambda text: known(redact(text) if redact is not None else text))
