@@ -33,8 +33,11 @@ def test_report_over_all_packages(run_cli, numpy_site: Site, tmp_path: Path) -> 
     [numpy] = data["packages"]
     assert (numpy["current"], numpy["latest"], numpy["level"]) == ("1.0.0", "1.1.0", "hard")
     assert numpy["reasons"][0]["code"] == "patch-conflict"
+    queue = "patchsets/numpy/1.0.0"  # beside mirrors.yaml: no repository page is known
     assert {"patch": "0001-TST-skip-nan.patch", "status": "Submitted", "outcome": "upstreamed",
-            "argument": "https://github.com/numpy/numpy/pull/25280"} in numpy["patches"]
+            "argument": "https://github.com/numpy/numpy/pull/25280",
+            "url": f"{queue}/0001-TST-skip-nan.patch"} in numpy["patches"]
+    assert numpy["links"]["queue"] == queue
     assert data["conflicts"] == [{"package": "numpy", "patch": "0002-ENH-constants.patch",
                                   "detail": "conflicts on 1.1.0"}]
     # No nightly has run: nothing to compare with, and the trend is this report alone.
@@ -46,7 +49,8 @@ def test_report_over_all_packages(run_cli, numpy_site: Site, tmp_path: Path) -> 
     text = (tmp_path / "r.md").read_text()
     assert text.startswith("# riscv64 upstreaming report\n\n6 patches: 1 submitted, 5 pending")
     assert "| numpy | 1.0.0 | 1.1.0 | hard | patch-conflict: 0002-ENH-constants.patch |" in text
-    assert ("- `0001-TST-skip-nan.patch`: Submitted [https://github.com/numpy/numpy/pull/25280]"
+    assert (f"- [`0001-TST-skip-nan.patch`]({queue}/0001-TST-skip-nan.patch): Submitted "
+            "[https://github.com/numpy/numpy/pull/25280]"
             "(https://github.com/numpy/numpy/pull/25280) (upstreamed on 1.1.0)") in text
     assert ("## Conflicts waiting for a person\n\n"
             "- numpy: `0002-ENH-constants.patch` conflicts on 1.1.0\n") in text
@@ -123,3 +127,39 @@ def test_an_unreadable_history_record_is_skipped_not_fatal(
     assert [r.trend for r in records] == [TrendPoint("20261101T000000.000000Z", 0, 0, 0)]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 2 and all("cannot be read" in w for w in warnings)
+
+
+def test_every_row_links_to_what_it_names(tmp_path: Path) -> None:
+    from mirrorctl.core.config import config_from_text
+    from mirrorctl.report.report import package_links
+
+    text = """defaults:
+  patchsets: patches
+  pull_requests: {repository: https://github.com/rise/python-wheels}
+packages:
+  numpy:
+    upstream: https://github.com/numpy/numpy.git
+    mirror: git@gitlab.example.org:riscv/numpy.git
+    version: 2.3.0
+  torch:
+    upstream: https://example.org/torch.git
+    mirror: false
+    version: 2.9.0
+"""
+    (tmp_path / "patches" / "numpy" / "2.3.0").mkdir(parents=True)
+    config = config_from_text(text, tmp_path / "mirrors.yaml")
+    numpy = dict(package_links(config, config.packages["numpy"], "2.3.0", "2.4.0"))
+    assert numpy == {
+        "queue": "https://github.com/rise/python-wheels/tree/main/patches/numpy/2.3.0",
+        "upgrade": "https://github.com/rise/python-wheels/pulls?q=is%3Apr%20head%3A"
+                   "mirrorctl/upgrade-numpy-2.4.0",
+        "mirror": "https://gitlab.example.org/riscv/numpy/-/tree/riscv64/2.3.0",
+        "upstream": "https://github.com/numpy/numpy/tree/v2.4.0"}
+    # The nightly that delivered the request knows it; an up-to-date package has none;
+    # an upstream on an unknown forge gets no link rather than a guessed one.
+    delivered = dict(package_links(config, config.packages["numpy"], "2.3.0", "2.4.0",
+                                   pull_request="https://github.com/rise/python-wheels/pull/9"))
+    assert delivered["upgrade"] == "https://github.com/rise/python-wheels/pull/9"
+    torch = dict(package_links(config, config.packages["torch"], "2.9.0", "2.9.0"))
+    assert torch == {"queue": "https://github.com/rise/python-wheels/tree/main/patches/torch/"
+                              "2.9.0"}

@@ -28,7 +28,7 @@ from mirrorctl.report.history import stamp_text
 if TYPE_CHECKING:
     from mirrorctl.core.settings import Notices
     from mirrorctl.night.notices import NoticeOutcome, NoticesResult
-    from mirrorctl.report.report import Change, PatchRow, Report
+    from mirrorctl.report.report import Change, PackageReport, PatchRow, Report
 
 
 _REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".html": "html",
@@ -160,6 +160,10 @@ def _notify(g: Globals, built: Report, notices: Notices, *, every_package: bool,
     return result
 
 
+def _patch_name(package: PackageReport, name: str) -> str:
+    return f"[`{name}`]({package.queue_url}/{name})" if package.queue_url else f"`{name}`"
+
+
 def _status_link(patch: PatchRow) -> str:
     argument = patch.argument or ""
     if argument.startswith(("https://", "http://")):
@@ -259,7 +263,9 @@ def report_markdown(report: Report) -> str:
         if not p.patches and not p.problems:
             continue
         lines += ["", f"## {p.name} {p.current or ''}".rstrip(), ""]
-        lines += [f"- `{patch.name}`: {_status_link(patch)}"
+        if p.links:
+            lines += [" · ".join(f"[{label}]({url})" for label, url in p.links), ""]
+        lines += [f"- {_patch_name(p, patch.name)}: {_status_link(patch)}"
                   + (f" ({patch.outcome} on {p.latest})" if patch.outcome else "")
                   for patch in p.patches]
         lines += [f"- problem: {problem}" for problem in p.problems]
@@ -292,8 +298,10 @@ def report_data(report: Report) -> dict[str, Any]:
             "reasons": [{"code": r.code, "detail": r.detail} for r in p.grade.reasons]
             if p.grade else [],
             "patches": [{"patch": patch.name, "status": patch.status,
-                         "argument": patch.argument, "outcome": patch.outcome}
+                         "argument": patch.argument, "outcome": patch.outcome,
+                         "url": f"{p.queue_url}/{patch.name}" if p.queue_url else None}
                         for patch in p.patches],
+            "links": dict(p.links),
             "problems": list(p.problems),
             "sync": p.sync or None,
             "builds": {"version": p.latest, "source": p.builds_source,

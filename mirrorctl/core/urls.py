@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 __all__ = [
     "KNOWN_PROTOCOLS",
     "embedded_credentials",
+    "forge_kind",
     "resolve_local",
     "same_repository",
+    "tree_url",
     "url_protocol",
     "web_url",
 ]
@@ -75,3 +77,24 @@ def web_url(git_url: str) -> str | None:
     if git_url.startswith(("https://", "http://")):
         return git_url.removesuffix("/").removesuffix(".git")
     return None
+
+
+def forge_kind(host: str) -> str:
+    """"github", "gitlab" or "unknown": the forge a web host runs, as far as its name
+    says (GitHub Enterprise and other GitLabs are named under defaults.forge_apis)."""
+    host = host.lower()
+    if host == "github.com":
+        return "github"
+    if host == "gitlab.com" or host.startswith("gitlab."):
+        return "gitlab"
+    return "unknown"
+
+
+def tree_url(web: str, ref: str, path: str = "") -> str | None:
+    """The web page of `path` (a folder or a file) at `ref` in the repository whose page
+    is `web`, or None when its forge is not known."""
+    kind = forge_kind(urlsplit(web).hostname or "")
+    if kind == "unknown":
+        return None
+    tree = "/-/tree/" if kind == "gitlab" else "/tree/"
+    return web.rstrip("/") + tree + ref + (f"/{path.strip('/')}" if path else "")

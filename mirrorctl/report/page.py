@@ -9,6 +9,8 @@ arguments become links.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -104,12 +106,46 @@ def _nice_step(top: int) -> int:
         step *= 10
 
 
+# The page's one script: the search and the state filter over the packages' table (at a
+# thousand rows, find-in-page finds one name but cannot show "every hard package with a
+# NaN failure"). It adds nothing the page needs: without it, the form stays hidden and
+# the state anchors still lead to each state's rows. `?q=...&state=...` in the page's
+# address fills it, so a filtered view can be linked. The CSP lets this script alone run,
+# by its hash; nothing is loaded.
+SEARCH_SCRIPT = """(function () {
+  var form = document.getElementById("filter"), box = document.getElementById("search"),
+      state = document.getElementById("state"), shown = document.getElementById("shown");
+  var rows = document.getElementById("packages").tBodies[0].rows;
+  function apply() {
+    var words = box.value.toLowerCase().split(/\\s+/).filter(Boolean), count = 0;
+    for (var i = 0; i < rows.length; i++) {
+      var row = rows[i], text = row.getAttribute("data-search") || "";
+      var show = (!state.value || row.getAttribute("data-state") === state.value) &&
+        words.every(function (w) { return text.indexOf(w) >= 0; });
+      row.hidden = !show;
+      if (show) { count++; }
+    }
+    shown.textContent = count + " of " + rows.length + " packages";
+  }
+  var asked = new URLSearchParams(location.search);  // report.html?q=nan&state=hard
+  box.value = asked.get("q") || "";
+  state.value = asked.get("state") || "";
+  form.hidden = false;
+  form.addEventListener("submit", function (e) { e.preventDefault(); });
+  box.addEventListener("input", apply);
+  state.addEventListener("change", apply);
+  apply();
+})();"""
+
+
 def render_html(report: Report) -> str:
     from mirrorctl.report.report import WORST_FIRST
 
     states = [s for s in WORST_FIRST if s != "none" or report.states[s]]
+    digest = base64.b64encode(hashlib.sha256(SEARCH_SCRIPT.encode()).digest()).decode()
     return _template().render(report=report, chart=trend_chart(report.trend),
-                              worst_first_states=states,
+                              worst_first_states=states, script=SEARCH_SCRIPT,
+                              script_hash=f"sha256-{digest}",
                               stamp=stamp_text(report.trend[-1].stamp) if report.trend else "",
                               since=stamp_text(report.since) if report.since else None)
 
@@ -121,4 +157,7 @@ def _template() -> Template:
                       lstrip_blocks=True, keep_trailing_newline=True)
     env.tests["linkable"] = lambda url: isinstance(url, str) and url.startswith(
         ("https://", "http://"))
+    # A web page, or a path beside the page (a queue folder): never another scheme.
+    env.tests["href"] = lambda url: isinstance(url, str) and bool(url) and (
+        url.startswith(("https://", "http://")) or ":" not in url.split("/", 1)[0])
     return env.get_template("report.html.j2")

@@ -18,12 +18,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
+from urllib.parse import quote, urlsplit
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.grades import LEVELS, Grade, Reason
 from mirrorctl.core.progress import SILENT, Progress
+from mirrorctl.core.urls import forge_kind, tree_url, web_url
 from mirrorctl.grade.builds import BuildSummary, kept_results, summary
 from mirrorctl.grade.classify import (
     BuildReasons,
@@ -58,6 +60,7 @@ __all__ = [
     "merged_packages",
     "merged_run_actions",
     "package_actions",
+    "package_links",
     "package_reports",
     "packages_from_json",
     "queue_debt",
@@ -109,6 +112,14 @@ class PackageReport:
     # The last sync of its upstream: "ok", "failed: why", or "never" (no cache yet);
     # "" when not known (a merged result that did not say).
     sync: str = ""
+    # What the row names, where it can be seen: (label, URL or path), e.g. the queue
+    # folder, the upgrade's pull request, the mirror's branch, upstream's release.
+    links: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def queue_url(self) -> str | None:
+        """Where the current queue's files are (a patch is this + "/" + its name)."""
+        return next((url for label, url in self.links if label == "queue"), None)
 
     @property
     def builds_line(self) -> str:
@@ -333,6 +344,7 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
         latest = None  # what upstream has is not known
     return PackageReport(name=package.name, current=current, latest=latest, grade=grade,
                          patches=_rows(patches, outcomes), problems=tuple(problems),
+                         links=package_links(config, package, current, latest),
                          **_builds(workdir, package.name, latest))
 
 
@@ -347,12 +359,50 @@ def _rebased_package(config: Config, package: Package, workdir: Path, runner: Gi
         problems.append(str(exc))
     carried = rebased.written in ("written", "unchanged", "nothing-to-carry")
     outcomes = {o.patch.name: o.outcome for o in rebased.result.outcomes}
-    return PackageReport(name=package.name,
-                         current=rebased.to_version if carried else rebased.from_version,
-                         latest=rebased.to_version, grade=grade,
+    current = rebased.to_version if carried else rebased.from_version
+    return PackageReport(name=package.name, current=current, latest=rebased.to_version,
+                         grade=grade,
                          patches=_rows([o.patch for o in rebased.result.outcomes], outcomes),
                          problems=tuple(problems),
+                         links=package_links(config, package, current, rebased.to_version,
+                                             pull_request=rebased.pull_request),
                          **_builds(workdir, package.name, rebased.to_version))
+
+
+def package_links(config: Config, package: Package, current: str | None,
+                  latest: str | None, *, pull_request: str | None = None,
+                  ) -> tuple[tuple[str, str], ...]:
+    """Where a person sees what a package's row names: its queue folder (on the
+    repository's forge when pull_requests says where, else its path beside mirrors.yaml),
+    the upgrade's pull request (or the search that finds it), the mirror's branch,
+    upstream's latest release."""
+    links: list[tuple[str, str]] = []
+    site = config.pull_requests
+    if current is not None:
+        try:
+            folder = (config.patchsets / package.name / current).resolve().relative_to(
+                config.path.resolve().parent).as_posix()
+        except ValueError:
+            folder = None
+        page = tree_url(site.repository, site.base, folder) if site and folder else None
+        if page or folder:
+            links.append(("queue", page or folder or ""))
+    if site is not None and latest is not None and latest != current:
+        branch = site.branch.format(name=package.name, version=latest)
+        search = (f"{site.repository}/-/merge_requests?source_branch={quote(branch)}"
+                  if forge_kind(urlsplit(site.repository).hostname or "") == "gitlab" else
+                  f"{site.repository}/pulls?q={quote(f'is:pr head:{branch}')}")
+        links.append(("upgrade", pull_request or search))
+    mirror = package.mirror_web and current is not None and tree_url(
+        package.mirror_web, f"riscv64/{current}")
+    if mirror:
+        links.append(("mirror", mirror))
+    upstream = web_url(package.upstream)
+    release = upstream and latest is not None and tree_url(
+        upstream, package.tag_format.tag_for(latest))
+    if release:
+        links.append(("upstream", release))
+    return tuple(links)
 
 
 def sync_health(workdir: Path, package: Package) -> str:
@@ -485,4 +535,6 @@ def _package_from_json(data: Mapping[str, Any]) -> PackageReport:
                          latest=data["latest"], grade=grade, patches=tuple(patches),
                          problems=tuple(str(x) for x in data.get("problems", ())),
                          builds=summaries, builds_source=str((builds or {}).get("source") or ""),
-                         sync=str(data.get("sync") or ""))
+                         sync=str(data.get("sync") or ""),
+                         links=tuple((str(k), str(v)) for k, v in
+                                     (data.get("links") or {}).items()))

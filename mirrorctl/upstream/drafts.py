@@ -24,6 +24,7 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
 from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.urls import forge_kind, tree_url
 from mirrorctl.queue.branches import checked_queue, checked_version
 from mirrorctl.queue.patches import PatchFile
 from mirrorctl.sync.cache import open_cache, package_runner, release_tag
@@ -94,12 +95,7 @@ def forge_of(url: str) -> tuple[str, str | None]:
     """("github" | "gitlab" | "unknown", "owner/project") of an upstream URL."""
     parts = urlsplit(url if "://" in url else "ssh://" + url.replace(":", "/", 1))
     path = parts.path.strip("/").removesuffix(".git") or None
-    host = (parts.hostname or "").lower()
-    if host == "github.com":
-        return "github", path
-    if host == "gitlab.com" or host.startswith("gitlab."):
-        return "gitlab", path
-    return "unknown", path
+    return forge_kind(parts.hostname or ""), path
 
 
 def _added_lines(patch: PatchFile) -> list[str]:
@@ -219,11 +215,8 @@ def _sections(patch: PatchFile, context: DraftContext, kind: Kind) -> dict[str, 
 
 def _browse(web: str | None, git_url: str | None, branch: str) -> str:
     """A link to the mirror's branch: its web page (Package.mirror_web) where known."""
-    forge = forge_of(web)[0] if web else "unknown"
-    if forge == "gitlab":
-        return f"{web}/-/tree/{branch}"
-    if forge == "github":
-        return f"{web}/tree/{branch}"
+    if web and (page := tree_url(web, branch)):
+        return page
     return f"{git_url} (branch {branch})" if git_url else "(no mirror: the patch file below)"
 
 
