@@ -158,3 +158,23 @@ def test_mirror_token_is_offered_by_the_helper_and_never_shown(tmp_path: Path) -
     result = report.packages[0]
     assert result.status == "failed"
     assert token not in repr(result)
+
+
+def test_tags_read_at_once_name_the_commits_git_would(tmp_path: Path) -> None:
+    from tests.gitrepos import Repo
+
+    upstream = Repo(tmp_path / "up")
+    first = upstream.commit("one", {"a": "1\n"})
+    upstream.tag("light")
+    upstream.tag("annotated", annotated=True)
+    upstream.git("tag", "-a", "-m", "a tag of a tag", "nested", "annotated")
+    upstream.git("tag", "tree", f"{first}^{{tree}}")
+    repo = Repository(upstream.path / ".git", runner())
+    names = ("light", "annotated", "nested", "tree", "missing")
+    one_by_one = {name: repo.tag_commit(name) for name in names}
+    assert one_by_one == {"light": first, "annotated": first, "nested": first, "tree": None,
+                          "missing": None}
+    assert sorted(repo.tag_names()) == ["annotated", "light", "nested", "tree"]
+    repo.read_tags()
+    assert {name: repo.tag_commit(name) for name in names} == one_by_one
+    assert sorted(repo.tag_names()) == ["annotated", "light", "nested", "tree"]

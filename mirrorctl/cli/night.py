@@ -63,6 +63,11 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     mirror's merge request is opened or updated). One package failing never stops the
     others. A JSON record of the run goes to <workdir>/history/.
 
+    With --notify, what needs a person also becomes tracking issues where
+    defaults.notices says: one a package and kind of need, updated while it lasts,
+    reopened when it comes back, closed when it clears; at most notices.limit touched
+    a run.
+
     \b
     Exit status 0 when nothing needs a person, 1 when something does (the output
     says what), 2 for bad usage or configuration, 130/143 interrupted.

@@ -78,9 +78,13 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     A package whose facts could not be read (no cache, an upstream the last sync could
     not reach, a broken queue) is "unknown", grey in the page, never graded.
 
+    With --notify, what needs a person becomes tracking issues in the tracker that
+    defaults.notices names: one a package and kind, updated, reopened, closed when it
+    clears (only for packages this report established); what was done goes to stderr.
+
     \b
-    Exit status 0, 1 when a package is unknown (the report is still written), 2 for
-    bad usage, 130/143 interrupted.
+    Exit status 0, 1 when a package is unknown or the notices failed (the report is
+    still written), 2 for bad usage, 130/143 interrupted.
 
     \b
     Examples:
@@ -88,6 +92,7 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
       mirrorctl report --format html -o report.html
       mirrorctl report -o report.md -o report.json -o report.html
       mirrorctl report --merge results/ --record -o report.html -o report.json
+      mirrorctl report --merge results/ --record -o report.html --notify
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.report.history import read_history

@@ -89,6 +89,7 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     if options.onto is None and (problem := upstream_problem(options.workdir, package)):
         raise MirrorctlError(problem)
+    cache.read_tags()  # grading moves no tag: every tag it asks about, from one read
     onto = options.onto
     if onto is None:
         onto = newest_release(cache, package, above=current)

@@ -204,7 +204,7 @@ def export_queue(config: Config, package: Package, options: ExportOptions,
 
 def _base_tag(cache: Repository, package: Package, base: str) -> str:
     name = base.removeprefix("refs/tags/")
-    if cache.resolve(f"refs/tags/{name}^{{commit}}") is not None:
+    if cache.tag_commit(name) is not None:
         return name
     try:
         return release_tag(cache, package, base)[0]

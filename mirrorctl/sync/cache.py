@@ -78,7 +78,7 @@ def open_cache(workdir: Path, package: Package, runner: GitRunner) -> Repository
 def release_tag(cache: Repository, package: Package, version: str) -> tuple[str, str]:
     """(tag name, commit) of `version`'s release in the cache."""
     tag = package.tag_format.tag_for(version)
-    commit = cache.resolve(f"refs/tags/{tag}^{{commit}}")
+    commit = cache.tag_commit(tag)
     if commit is None:
         raise UsageError(f"{package.name}: tag {tag} (version {version}, tag_format "
                          f"{package.tag_format.template}) is not in the cache; run "
@@ -129,7 +129,7 @@ def new_releases(tag_names: Iterable[str], tag_format: TagFormat, current: str |
 
 
 def tag_names(cache: Repository) -> list[str]:
-    return [ref.removeprefix("refs/tags/") for ref in cache.refs("refs/tags")]
+    return cache.tag_names()
 
 
 def newest_release(cache: Repository, package: Package, *, above: str) -> str | None:
@@ -158,7 +158,7 @@ def _target(cache: Repository, package: Package, onto: str | None,
                              f"(run `mirrorctl sync {package.name}`, or pass --onto)")
         return newest, package.tag_format.tag_for(newest)
     name = onto.removeprefix("refs/tags/")
-    if cache.resolve(f"refs/tags/{name}^{{commit}}") is not None:
+    if cache.tag_commit(name) is not None:
         version = package.tag_format.version_of(name)
         if version is None:
             raise UsageError(f"--onto {onto}: the tag does not fit tag_format "
@@ -168,7 +168,7 @@ def _target(cache: Repository, package: Package, onto: str | None,
         tag: str | None = package.tag_format.tag_for(onto)
     except InvalidVersion:
         tag = None
-    if tag is None or cache.resolve(f"refs/tags/{tag}^{{commit}}") is None:
+    if tag is None or cache.tag_commit(tag) is None:
         raise UsageError(f"--onto {onto!r} is no tag or version of {package.name} in the cache "
                          f"(run `mirrorctl sync {package.name}` if it is new)")
     return onto, tag
