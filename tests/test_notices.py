@@ -95,6 +95,13 @@ def test_a_kind_more_packages_share_than_the_limit_is_one_notice() -> None:
     assert "**pkg24**: sync failed: github.com unreachable" in shared.body
 
 
+def test_a_notice_stays_within_what_an_issue_body_holds() -> None:
+    actions = [sync_failed(f"pkg{n:04}", "x" * 5000) for n in range(1000)]
+    [shared] = notices_from(actions, limit=20)
+    assert len(shared.body) < 65536 and "… and 900 more" in shared.body
+    assert shared.title == "1000 packages: the sync fails"
+
+
 def test_what_a_failed_sync_leaves_unknown_is_that_syncs_notice() -> None:
     notices = notices_from([sync_failed("numpy"), Action("numpy", "releases-unknown",
                                                          "no cache yet", "mirrorctl sync numpy")],

@@ -101,11 +101,24 @@ def notices_from(actions: Iterable[Action], *, limit: int,
     return notices
 
 
+# An issue's body holds 65,536 characters on GitHub: lists are cut well before.
+_MAX_ITEMS = 100
+_MAX_DETAIL = 400
+
+
+def _items(lines: Sequence[str]) -> list[str]:
+    shown = [line if len(line) <= _MAX_DETAIL else line[:_MAX_DETAIL] + " …"
+             for line in lines[:_MAX_ITEMS]]
+    if len(lines) > _MAX_ITEMS:
+        shown.append(f"- … and {len(lines) - _MAX_ITEMS} more (the report lists them all)")
+    return shown
+
+
 def _notice(package: str, kind: str, actions: Sequence[Action]) -> Notice:
     what = TITLES.get(kind, kind)
     lines = [marker(package, kind), "",
              f"mirrorctl's nightly finds that **{package}** needs a person: {what}.", "",
-             *(f"- {a.detail}" for a in actions if a.detail), "",
+             *_items([f"- {a.detail}" for a in actions if a.detail]), "",
              "Next: " + ", then ".join(f"`{c}`" for c in dict.fromkeys(
                  a.command for a in actions)), "", _FOOTER]
     return Notice(package, kind, f"{package}: {what}", "\n".join(lines))
@@ -118,7 +131,8 @@ def _shared_notice(kind: str, groups: Sequence[Sequence[Action]]) -> Notice:
              f"mirrorctl's nightly finds that {len(packages)} packages need a person: {what}. "
              "So many at once usually share one cause (a forge or the network down, a "
              "token expired).", "",
-             *(f"- **{group[0].package}**: {group[0].detail}" for group in groups), "",
+             *_items([f"- **{group[0].package}**: {group[0].detail}" for group in groups]),
+             "",
              f"Next, for one of them: `{groups[0][0].command}`", "", _FOOTER]
     return Notice(ALL, kind, f"{len(packages)} packages: {what}", "\n".join(lines), packages)
 
