@@ -80,6 +80,29 @@ def test_the_nightly_writes_the_report_it_computed(run_cli, numpy_site: Site,  #
     assert page.read_text().startswith("<!DOCTYPE html>") and "numpy" in page.read_text()
 
 
+def test_report_last_shows_the_nightlys_own_report_whole(run_cli, numpy_site: Site,  # noqa: F811
+                                                         tmp_path: Path) -> None:
+    missing = run_cli(*numpy_site.args("report", "--last"))
+    assert missing.code == 2 and "no nightly has kept its report" in missing.err
+    for _ in range(2):  # two nights: a trend, a since, the patch debt
+        result, night = nightly(run_cli, numpy_site)
+        assert result.code == 1
+    # Upstream moves on after the night: a report computed now would differ, --last not.
+    numpy_site.upstream.commit("after the night", {"late.txt": "x\n"})
+    numpy_site.upstream.tag("v1.2.0", annotated=True)
+    assert run_cli(*numpy_site.args("sync")).code == 0
+    last = run_cli(*numpy_site.args("report", "--last", "--format", "json"))
+    assert last.code == 0, last.err
+    assert json.loads(last.out) == night["report"]  # every field, as the night wrote it
+    now = json.loads(run_cli(*numpy_site.args("report", "--format", "json")).out)
+    assert now["packages"][0]["latest"] == "1.2.0" != night["report"]["packages"][0]["latest"]
+    page = tmp_path / "last.html"
+    assert run_cli(*numpy_site.args("report", "--last", "-o", str(page))).code == 0
+    assert "0002-ENH-constants.patch conflicts on 1.1.0" in page.read_text()
+    refused = run_cli(*numpy_site.args("report", "--last", "--record"))
+    assert refused.code == 2 and "--last" in refused.err
+
+
 def test_the_report_leads_with_what_needs_a_person(run_cli, numpy_site: Site,  # noqa: F811
                                                    tmp_path: Path) -> None:
     from tests.gitrepos import write_config

@@ -97,14 +97,34 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
         result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),
                              sleep=time.sleep, clock=time.time, progress=progress)
     g.echo(NIGHTLY_RENDERERS[fmt](result))
+    kept = _keep_last_report(g, result)
     if outputs:  # the run's own report: what people read is what this run found
         from mirrorctl.cli.report import write_report_files
 
         for output in write_report_files(g, result.report, outputs, "md"):
             if not g.quiet:
                 click.echo(f"wrote {output}", err=True)
-    if result.needs_human:
+    if result.needs_human or not kept:
         raise SystemExit(EXIT_FAILURE)
+
+
+def _keep_last_report(g: Globals, result: NightlyResult) -> bool:
+    """Keep the run's report whole in the history folder, for `report --last`."""
+    from mirrorctl.cli.report import report_json
+    from mirrorctl.core.errors import FileSystemError
+    from mirrorctl.core.files import atomic_write_text
+    from mirrorctl.report.report import LAST_REPORT
+
+    if result.history is None:  # the history could not be written; a need said why
+        return True
+    try:
+        atomic_write_text(result.history.parent / LAST_REPORT,
+                          g.redactor(report_json(result.report)))
+    except OSError as exc:
+        click.echo(f"mirrorctl: the run's report is not kept for `report --last`: "
+                   f"{FileSystemError(exc)}", err=True)
+        return False
+    return True
 
 
 @click.group()

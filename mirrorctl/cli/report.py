@@ -53,13 +53,16 @@ _REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".html": "h
 @click.option("--record", is_flag=True,
               help="Append this report to the history in the work directory, as a nightly "
                    "run does (the CI pipeline's report job uses it).")
+@click.option("--last", is_flag=True,
+              help="Show the newest nightly's own report again, as that run found it (kept "
+                   "in <workdir>/history/), instead of computing one now.")
 @click.option("--notify", is_flag=True,
               help="File what needs a person as tracking issues where defaults.notices says "
                    "(the CI pipeline's report job does, after --merge).")
 @wait_option
 @click.pass_obj
 def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path, ...],
-           merge_dir: Path | None, record: bool, notify: bool) -> None:
+           merge_dir: Path | None, record: bool, last: bool, notify: bool) -> None:
     """The upstreaming report over all packages.
 
     For each package: the mirrored version against upstream's latest release, the
@@ -93,6 +96,7 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
       mirrorctl report -o report.md -o report.json -o report.html
       mirrorctl report --merge results/ --record -o report.html -o report.json
       mirrorctl report --merge results/ --record -o report.html --notify
+      mirrorctl report --last --format html -o report.html   # the night's own, again
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.report.history import read_history
@@ -107,6 +111,9 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
 
     if merge_dir is not None and packages:
         raise click.UsageError("--merge reports the packages in its results; name none")
+    if last and (packages or merge_dir is not None or record):
+        raise click.UsageError("--last shows the nightly's report whole, already recorded: "
+                               "no package names, --merge or --record with it")
     notices = load_config(g.config_path).notices if notify else None
     if notify and notices is None:
         raise click.UsageError(f"--notify: no notices: under defaults in {g.config_path} "
@@ -114,7 +121,9 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     stamp = utc_stamp()
     held = writing(g, "report --record") if record else reading(g)
     with held as lock_fd, progress_on_stderr(g) as progress:
-        if merge_dir is not None:
+        if last:
+            built = _last_report(g.workdir)
+        elif merge_dir is not None:
             expected = (tuple(load_config(g.config_path).active(()))
                         if g.config_path.exists() else ())
             history = read_history(g.workdir)
@@ -145,6 +154,24 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     if any(p.grade is None and p.problems for p in built.packages) \
             or (noticed is not None and noticed.problems):
         raise SystemExit(EXIT_FAILURE)  # a package is unknown: a person should look
+
+
+def _last_report(workdir: Path) -> Report:
+    from mirrorctl.core.errors import FileSystemError, UsageError
+    from mirrorctl.report.report import LAST_REPORT, report_from_json
+
+    path = workdir / "history" / LAST_REPORT
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"no nightly has kept its report in {path.parent} yet; run "
+                         "`mirrorctl nightly`, or `mirrorctl report` for one computed now") \
+            from None
+    except OSError as exc:
+        raise FileSystemError(exc) from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not the JSON a nightly keeps ({exc})") from None
+    return report_from_json(text, str(path))
 
 
 def _notify(g: Globals, built: Report, notices: Notices, *, every_package: bool,

@@ -36,7 +36,7 @@ from mirrorctl.grade.classify import (
 from mirrorctl.queue.engine import Outcome
 from mirrorctl.queue.folders import current_version, queue_versions
 from mirrorctl.queue.patches import PatchFile, read_queue
-from mirrorctl.report.debt import DebtReport, patch_debt
+from mirrorctl.report.debt import DebtReport, PatchAge, patch_debt
 from mirrorctl.report.history import (
     Record,
     RecordedPackage,
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from mirrorctl.queue.carry import RebaseReport
 
 __all__ = [
+    "LAST_REPORT",
     "WORST_FIRST",
     "Action",
     "Change",
@@ -64,6 +65,7 @@ __all__ = [
     "package_reports",
     "packages_from_json",
     "queue_debt",
+    "report_from_json",
     "summary_line",
     "write_record",
 ]
@@ -497,6 +499,47 @@ def merged_run_actions(directory: Path) -> tuple[Action, ...]:
                 AttributeError):
             continue
     return tuple(dict.fromkeys(found))
+
+
+LAST_REPORT = "last-report.json"  # in <workdir>/history/: the newest nightly's own report
+
+
+def report_from_json(text: str, source: str) -> Report:
+    """The report a `--format json` output holds, whole (`report --last` shows the
+    nightly's own report again, as it found it, rather than computing another)."""
+    packages = packages_from_json(text, source)
+    try:
+        data = json.loads(text)
+        data = data.get("report", data)
+        debt = data.get("debt")
+        return Report(
+            packages=packages, since=data.get("since"),
+            accepted=tuple(Change(str(c["package"]), str(c["patch"]), str(c["detail"]))
+                           for c in data.get("accepted", ())),
+            dropped=tuple(Change(str(c["package"]), str(c["patch"]), str(c["detail"]))
+                          for c in data.get("dropped", ())),
+            trend=tuple(TrendPoint(str(t["stamp"]), int(t["pending"]), int(t["submitted"]),
+                                   int(t["accepted"])) for t in data.get("trend", ())),
+            run_actions=tuple(Action(str(a["package"]), str(a["kind"]), str(a["detail"]),
+                                     str(a["command"])) for a in data.get("actions", ())
+                              if a["kind"] not in _PACKAGE_ACTION_KINDS),
+            debt=None if not isinstance(debt, dict) else _debt_from_json(debt))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise UsageError(f"{source}: not the JSON output of `mirrorctl report` or "
+                         f"`mirrorctl nightly` ({type(exc).__name__}: {exc})") from None
+
+
+def _debt_from_json(data: Mapping[str, Any]) -> DebtReport:
+    def ages(key: str) -> tuple[PatchAge, ...]:
+        return tuple(PatchAge(str(a["package"]), str(a["patch"]), str(a["status"]),
+                              str(a["entered"]), int(a["releases"]), str(a["status_since"]))
+                     for a in data.get(key, ()))
+
+    return DebtReport(patches=ages("patches"), oldest_pending=ages("oldest_pending"),
+                      most_carried=ages("most_carried"),
+                      upstreamed_days=tuple((str(u["package"]), str(u["patch"]),
+                                             float(u["days"]))
+                                            for u in data.get("upstreamed", ())))
 
 
 def packages_from_json(text: str, source: str) -> tuple[PackageReport, ...]:
