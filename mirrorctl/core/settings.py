@@ -207,13 +207,19 @@ _PULL_REQUEST_KEYS = ("repository", "remote", "base", "version_file", "branch", 
                       "stale")
 
 
-def _pull_requests(value: Any) -> PullRequests:
-    if not isinstance(value, dict) or "repository" not in value:
-        raise Invalid("must be a mapping with at least repository: (the web page of the "
-                      "repository that holds the queues)")
-    unknown = sorted(set(map(str, value)) - set(_PULL_REQUEST_KEYS))
+def _keyed(value: Any, keys: tuple[str, ...], required: str, what: str) -> dict[str, Any]:
+    """`value` as a mapping of only `keys`, with `required` among them."""
+    if not isinstance(value, dict) or required not in value:
+        raise Invalid(f"must be a mapping with at least {required}: ({what})")
+    unknown = sorted(set(map(str, value)) - set(keys))
     if unknown:
-        raise Invalid(f"unknown key {unknown[0]!r}{did_you_mean(unknown[0], _PULL_REQUEST_KEYS)}")
+        raise Invalid(f"unknown key {unknown[0]!r}{did_you_mean(unknown[0], keys)}")
+    return value
+
+
+def _pull_requests(value: Any) -> PullRequests:
+    value = _keyed(value, _PULL_REQUEST_KEYS, "repository",
+                   "the web page of the repository that holds the queues")
     repository = _http_url(value["repository"]).rstrip("/").removesuffix(".git")
     remote = _no_option(_string(value.get("remote", repository + ".git")))
     if embedded_credentials(remote):
@@ -258,12 +264,8 @@ NEED_KINDS = ("sync-failed", "ref-needs-decision", "releases-unknown", "registry
 
 
 def _notices(value: Any) -> Notices:
-    if not isinstance(value, dict) or "tracker" not in value:
-        raise Invalid("must be a mapping with at least tracker: (the web page of the "
-                      "repository or project whose issues track what needs a person)")
-    unknown = sorted(set(map(str, value)) - set(_NOTICE_KEYS))
-    if unknown:
-        raise Invalid(f"unknown key {unknown[0]!r}{did_you_mean(unknown[0], _NOTICE_KEYS)}")
+    value = _keyed(value, _NOTICE_KEYS, "tracker", "the web page of the repository or "
+                   "project whose issues track what needs a person")
     label = _string(value.get("label", Notices.label))
     if "," in label:
         raise Invalid(f"label {label!r}: one label, without a comma")
