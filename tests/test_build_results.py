@@ -123,6 +123,11 @@ def test_gitlab_pipeline_test_report_grades_the_upgrade(run_cli, tmp_path: Path,
                 {"status": "failed", "name": "test_add", "classname": "demo.tests.test_math",
                  "system_output": "assert 3 == 4"}]}]})
         code, graded = classify(run_cli, site)
+        # Read once: the next classify asks for the pipelines, not their jobs or report.
+        forge.requests.clear()
+        _, again = classify(run_cli, site)
+        assert not [r for r in forge.requests if r.endswith(("/jobs", "/test_report"))]
+        assert again["reasons"] == graded["reasons"]
     reasons = {r["code"]: r["detail"] for r in graded["reasons"]}
     assert code == 0 and graded["level"] == "hard"
     assert "demo.tests.test_math.test_add (3.12, unknown)" in reasons["new-test-failures"]
@@ -248,3 +253,37 @@ def test_four_releases_as_their_builds_went(run_cli, tmp_path: Path, tokens: Non
     assert codes <= set(reasons), (scenario, reasons)
     assert report["packages"][0]["level"] == level  # the report grades as classify does
     assert f"| {column} |" in markdown, markdown
+
+
+def test_a_run_already_read_is_not_downloaded_again_but_a_rerun_is(run_cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                   tokens: None) -> None:
+    with pull_forge() as forge:
+        site = wheels_site(tmp_path, forge)
+        run = {"id": 7, "run_attempt": 1, "updated_at": "2026-11-26T03:00:00Z",
+               "head_branch": BRANCH, "status": "completed", "conclusion": "success",
+               "html_url": "https://github.com/rise/python-wheels/actions/runs/7",
+               "jobs": [{"name": "Build demo 1.1.0 cp312-manylinux_riscv64",
+                         "conclusion": "success"}],
+               "artifacts": {"junit-cp312": junit_zip(PASSED)}}
+        forge.runs.append(run)
+        classify(run_cli, site)
+        downloads = [r for r in forge.requests if "/download/" in r or r.endswith("/jobs")]
+        assert len(downloads) == 2  # the jobs, the one artifact
+
+        forge.requests.clear()
+        _, again = classify(run_cli, site)
+        read = [r for r in forge.requests if "/actions/" in r or "/download/" in r]
+        # The upgrade's runs, and the current release's (none kept, none found yet): no
+        # jobs, no artifact downloaded again.
+        assert read == ["GET /repos/rise/python-wheels/actions/runs"] * 2
+        assert "built-and-tested" in [r["code"] for r in again["reasons"]]
+
+        # A re-run of the same run (a new attempt) fails: it is read again.
+        run.update(run_attempt=2, updated_at="2026-11-26T05:00:00Z", conclusion="failure",
+                   artifacts={"junit-cp312": junit_zip(REGRESSION)})
+        forge.requests.clear()
+        _, rerun = classify(run_cli, site)
+        assert any("/download/" in r for r in forge.requests)
+        assert "new-test-failures" in [r["code"] for r in rerun["reasons"]]
+        kept_now = json.loads((site.workdir / "results" / "demo" / "1.1.0.json").read_text())
+        assert kept_now["run"] == "7/2/2026-11-26T05:00:00Z"

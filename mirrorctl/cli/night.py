@@ -109,7 +109,8 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
 
 
 def _keep_last_report(g: Globals, result: NightlyResult) -> bool:
-    """Keep the run's report whole in the history folder, for `report --last`."""
+    """Keep the run's report whole in the work directory, for `report --last` (beside
+    the history, not in it: the history's records are another format)."""
     from mirrorctl.cli.report import report_json
     from mirrorctl.core.errors import FileSystemError
     from mirrorctl.core.files import atomic_write_text
@@ -118,7 +119,7 @@ def _keep_last_report(g: Globals, result: NightlyResult) -> bool:
     if result.history is None:  # the history could not be written; a need said why
         return True
     try:
-        atomic_write_text(result.history.parent / LAST_REPORT,
+        atomic_write_text(g.workdir / LAST_REPORT,
                           g.redactor(report_json(result.report)))
     except OSError as exc:
         click.echo(f"mirrorctl: the run's report is not kept for `report --last`: "

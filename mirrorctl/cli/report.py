@@ -55,7 +55,7 @@ _REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".html": "h
                    "run does (the CI pipeline's report job uses it).")
 @click.option("--last", is_flag=True,
               help="Show the newest nightly's own report again, as that run found it (kept "
-                   "in <workdir>/history/), instead of computing one now.")
+                   "in <workdir>/last-report.json), instead of computing one now.")
 @click.option("--notify", is_flag=True,
               help="File what needs a person as tracking issues where defaults.notices says "
                    "(the CI pipeline's report job does, after --merge).")
@@ -160,11 +160,11 @@ def _last_report(workdir: Path) -> Report:
     from mirrorctl.core.errors import FileSystemError, UsageError
     from mirrorctl.report.report import LAST_REPORT, report_from_json
 
-    path = workdir / "history" / LAST_REPORT
+    path = workdir / LAST_REPORT
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"no nightly has kept its report in {path.parent} yet; run "
+        raise UsageError(f"no nightly has kept its report in {path} yet; run "
                          "`mirrorctl nightly`, or `mirrorctl report` for one computed now") \
             from None
     except OSError as exc:

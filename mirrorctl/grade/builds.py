@@ -65,6 +65,9 @@ class Results:
     version: str
     builds: tuple[Build, ...]
     source: str = ""  # where they were read (a workflow run, a pipeline)
+    # Which run, attempt and update they are (the forge's words): a later read of the
+    # same run need not download it again.
+    run: str = ""
 
     def build(self, python: str) -> Build | None:
         return next((b for b in self.builds if b.python == python), None)
@@ -252,6 +255,7 @@ def kept_results(workdir: Path, package: str, version: str | None) -> Results | 
         data: Any = json.loads(_results_path(workdir, package, version).read_text(
             encoding="utf-8"))
         return Results(version=str(data["version"]), source=str(data.get("source", "")),
+                       run=str(data.get("run", "")),
                        builds=tuple(Build(
                            python=str(b["python"]), built=bool(b["built"]),
                            tested=bool(b.get("tested")),

@@ -50,16 +50,18 @@ class BuildResults:
         if kind not in ("github", "gitlab") or project is None:
             return []
         branch = site.branch.format(name=package.name, version=version)
+        known = kept_results(self.workdir, package.name, version)
         try:
             new = read_results("github" if kind == "github" else "gitlab",
                                urlsplit(site.repository).hostname or "", project,
-                               self.forges, branch=branch, version=version)
+                               self.forges, branch=branch, version=version, known=known)
         except MirrorctlError as exc:
             return [Reason("not-built-yet", f"the build results of {branch} could not be "
                                             f"read ({exc}): the grade is the sources'")]
         if new is None:
             return build_reasons(None, nan_patched=False)
-        keep_results(self.workdir, package.name, new)
+        if new is not known:
+            keep_results(self.workdir, package.name, new)
         comparison = compare(new, self._previous(package, current, kind, project),
                              failure_rules(package.failure_rules))
         return build_reasons(comparison, nan_patched=nan_tests_patched(outcomes or ()))

@@ -501,7 +501,7 @@ def merged_run_actions(directory: Path) -> tuple[Action, ...]:
     return tuple(dict.fromkeys(found))
 
 
-LAST_REPORT = "last-report.json"  # in <workdir>/history/: the newest nightly's own report
+LAST_REPORT = "last-report.json"  # in <workdir>: the newest nightly's own report, whole
 
 
 def report_from_json(text: str, source: str) -> Report:

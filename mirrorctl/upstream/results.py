@@ -41,15 +41,17 @@ def python_of(name: str) -> str | None:
 
 
 def read_results(forge: Forge, host: str, project: str, settings: ForgeSettings, *,
-                 branch: str, version: str) -> Results | None:
-    """The results of the newest finished run of `branch`; None when it has none yet."""
+                 branch: str, version: str, known: Results | None = None) -> Results | None:
+    """The results of the newest finished run of `branch`; None when it has none yet.
+    When that run is the one `known` was read from (same id, attempt and last update),
+    `known` is returned without reading the run again: one request a package."""
     if forge == "github":
-        return _github(host, project, settings, branch, version)
-    return _gitlab(host, project, settings, branch, version)
+        return _github(host, project, settings, branch, version, known)
+    return _gitlab(host, project, settings, branch, version, known)
 
 
 def _github(host: str, project: str, settings: ForgeSettings, branch: str,
-            version: str) -> Results | None:
+            version: str, known: Results | None) -> Results | None:
     ref = project_ref("github", host, project)
     api, session = github_api(host, settings), http_session(settings)
 
@@ -62,6 +64,9 @@ def _github(host: str, project: str, settings: ForgeSettings, branch: str,
     if not finished:
         return None
     run = finished[0]
+    identity = f"{run.get('id')}/{run.get('run_attempt', 1)}/{run.get('updated_at', '')}"
+    if known is not None and known.run == identity:
+        return known
     jobs = get(f"{api}/repos/{project}/actions/runs/{run['id']}/jobs", per_page="100").json()
     artifacts = get(f"{api}/repos/{project}/actions/runs/{run['id']}/artifacts",
                     per_page="100").json()
@@ -77,7 +82,7 @@ def _github(host: str, project: str, settings: ForgeSettings, branch: str,
         python = python_of(str(job.get("name", "")))
         if python is not None and job.get("conclusion") is not None:
             built[python] = built.get(python, False) or job["conclusion"] == "success"
-    return _results(version, built, reports, str(run.get("html_url", "")))
+    return _results(version, built, reports, str(run.get("html_url", "")), identity)
 
 
 def _junit_in_zip(archive: bytes) -> list[Case]:
@@ -96,7 +101,7 @@ def _junit_in_zip(archive: bytes) -> list[Case]:
 
 
 def _gitlab(host: str, project: str, settings: ForgeSettings, branch: str,
-            version: str) -> Results | None:
+            version: str, known: Results | None) -> Results | None:
     ref = project_ref("gitlab", host, project)
     gl_project = gitlab_client(host, settings).projects.get(project, lazy=True)
     pipelines = forge_call("reading the build results", ref, settings, lambda: gl_project
@@ -105,6 +110,9 @@ def _gitlab(host: str, project: str, settings: ForgeSettings, branch: str,
     finished = [p for p in pipelines if p.status in ("success", "failed")]
     if not finished:
         return None
+    identity = f"{finished[0].id}/{getattr(finished[0], 'updated_at', '')}"
+    if known is not None and known.run == identity:
+        return known
     pipeline = gl_project.pipelines.get(finished[0].id, lazy=True)
     jobs = forge_call("reading the build results", ref, settings,
                  lambda: pipeline.jobs.list(get_all=True))
@@ -125,13 +133,14 @@ def _gitlab(host: str, project: str, settings: ForgeSettings, branch: str,
         python = python_of(str(job.name))
         if python is not None and job.status in ("success", "failed"):
             built[python] = built.get(python, False) or job.status == "success"
-    return _results(version, built, reports, str(getattr(finished[0], "web_url", "")))
+    return _results(version, built, reports, str(getattr(finished[0], "web_url", "")),
+                    identity)
 
 
 def _results(version: str, built: dict[str, bool], reports: dict[str, list[Case]],
-             source: str) -> Results:
+             source: str, run: str) -> Results:
     pythons = sorted(built.keys() | reports.keys(), key=_python_order)
-    return Results(version=version, source=source, builds=tuple(
+    return Results(version=version, source=source, run=run, builds=tuple(
         # Tests that ran mean the wheel was built, whatever the job's verdict.
         Build(python, built.get(python, False) or python in reports,
               tuple(reports.get(python, ())), tested=python in reports)
