@@ -97,7 +97,7 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
         result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),
                              sleep=time.sleep, clock=time.time, progress=progress)
     g.echo(NIGHTLY_RENDERERS[fmt](result))
-    kept = _keep_last_report(g, result)
+    kept = _keep_last_report(g, g.workdir, result)
     if outputs:  # the run's own report: what people read is what this run found
         from mirrorctl.cli.report import write_report_files
 
@@ -108,7 +108,7 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
         raise SystemExit(EXIT_FAILURE)
 
 
-def _keep_last_report(g: Globals, result: NightlyResult) -> bool:
+def _keep_last_report(g: Globals, workdir: Path, result: NightlyResult) -> bool:
     """Keep the run's report whole in the work directory, for `report --last` (beside
     the history, not in it: the history's records are another format)."""
     from mirrorctl.cli.report import report_json
@@ -119,7 +119,7 @@ def _keep_last_report(g: Globals, result: NightlyResult) -> bool:
     if result.history is None:  # the history could not be written; a need said why
         return True
     try:
-        atomic_write_text(g.workdir / LAST_REPORT,
+        atomic_write_text(workdir / LAST_REPORT,
                           g.redactor(report_json(result.report)))
     except OSError as exc:
         click.echo(f"mirrorctl: the run's report is not kept for `report --last`: "
@@ -301,6 +301,7 @@ def demo(g: Globals, root: Path, fmt: str) -> None:
             workdir=site.workdir, jobs=config.jobs, stamp=utc_stamp()), runner,
             sleep=time.sleep, progress=progress)
     report, html = site.root / "report.md", site.root / "report.html"
+    _keep_last_report(g, site.workdir, night)  # `report --last` there, as after a nightly
     atomic_write_text(report, REPORT_RENDERERS["md"](night.report))
     atomic_write_text(html, REPORT_RENDERERS["html"](night.report))
     g.echo(DEMO_RENDERERS[fmt](DemoRun(site=site, changes=tuple(changes), first=first,
