@@ -494,3 +494,38 @@ def test_notices_settings_read_whole(tmp_path: Path) -> None:
         "    upstream: https://github.com/numpy/numpy\n", tmp_path / "mirrors.yaml")
     assert config.notices == Notices(tracker="https://github.com/o/r", label="nightly",
                                      limit=5, kinds=("conflict", "sync-failed"))
+
+
+def test_self_hosted_forges_are_known_by_their_api(tmp_path: Path) -> None:
+    from mirrorctl.core.urls import forge_kind, tree_url
+    from mirrorctl.upstream.forge import parse_request_url
+
+    apis = {"git.example.org": "https://git.example.org",
+            "ghe.example.org": "https://ghe.example.org/api/v3/"}
+    assert [forge_kind(h, apis) for h in ("github.com", "gitlab.com", "gitlab.corp",
+                                          "git.example.org", "ghe.example.org",
+                                          "elsewhere.org")] == [
+        "github", "gitlab", "gitlab", "gitlab", "github", "unknown"]
+    assert tree_url("https://git.example.org/riscv/numpy", "riscv64/2.3.0", apis=apis) == \
+        "https://git.example.org/riscv/numpy/-/tree/riscv64/2.3.0"
+    assert tree_url("https://ghe.example.org/riscv/numpy", "main", "patches", apis) == \
+        "https://ghe.example.org/riscv/numpy/tree/main/patches"
+    assert tree_url("https://elsewhere.org/riscv/numpy", "main") is None
+    ghe = parse_request_url("https://ghe.example.org/numpy/numpy/pull/12", apis=apis)
+    assert ghe is not None and (ghe.forge, ghe.kind, ghe.number) == ("github", "mr", 12)
+    assert parse_request_url("https://ghe.example.org/numpy/numpy/pull/12") is None
+
+
+def test_notices_in_a_self_hosted_gitlab() -> None:
+    clock = Clock()
+    with pull_forge() as forge:
+        forges = ForgeSettings(apis={"git.example.org": forge.url}, gitlab_token=GITLAB_TOKEN,
+                               timeout=10)
+        from mirrorctl.night.notices import notify
+        from mirrorctl.report.report import Report
+
+        result = notify(Report(packages=(), run_actions=(sync_failed("numpy"),)),
+                        Notices(tracker="https://git.example.org/rise/python-wheels"), forges,
+                        every_package=True, stamp=STAMP, pace=clock.pace())
+        assert not result.error and [o.step.action for o in result.done] == ["open"]
+        assert forge.issues[0]["title"] == "numpy: the sync fails"

@@ -6,6 +6,7 @@ Pure functions, so config validation and the git runner agree on what a URL mean
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -79,21 +80,26 @@ def web_url(git_url: str) -> str | None:
     return None
 
 
-def forge_kind(host: str) -> str:
-    """"github", "gitlab" or "unknown": the forge a web host runs, as far as its name
-    says (GitHub Enterprise and other GitLabs are named under defaults.forge_apis)."""
+def forge_kind(host: str, apis: Mapping[str, str] | None = None) -> str:
+    """"github", "gitlab" or "unknown": the forge a web host runs. github.com, gitlab.com
+    and gitlab.* say it by name; another host is known when defaults.forge_apis (`apis`)
+    names its API: GitHub Enterprise's ends in /api/v3, any other is a GitLab's."""
     host = host.lower()
     if host == "github.com":
         return "github"
     if host == "gitlab.com" or host.startswith("gitlab."):
         return "gitlab"
+    if apis and host in apis:
+        return "github" if urlsplit(apis[host]).path.rstrip("/").endswith("/api/v3") \
+            else "gitlab"
     return "unknown"
 
 
-def tree_url(web: str, ref: str, path: str = "") -> str | None:
+def tree_url(web: str, ref: str, path: str = "",
+             apis: Mapping[str, str] | None = None) -> str | None:
     """The web page of `path` (a folder or a file) at `ref` in the repository whose page
     is `web`, or None when its forge is not known."""
-    kind = forge_kind(urlsplit(web).hostname or "")
+    kind = forge_kind(urlsplit(web).hostname or "", apis)
     if kind == "unknown":
         return None
     tree = "/-/tree/" if kind == "gitlab" else "/tree/"

@@ -46,7 +46,7 @@ class BuildResults:
         from mirrorctl.upstream.drafts import forge_of
         from mirrorctl.upstream.results import read_results
 
-        kind, project = forge_of(site.repository)
+        kind, project = forge_of(site.repository, self.config.forge_apis)
         if kind not in ("github", "gitlab") or project is None:
             return []
         branch = site.branch.format(name=package.name, version=version)

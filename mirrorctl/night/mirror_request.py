@@ -39,7 +39,7 @@ def deliver_mirror_request(config: Config, package: Package, report: RebaseRepor
     from mirrorctl.upstream.forge import open_or_update_mr
 
     web = package.mirror_web or ""
-    forge, project = forge_of(web)
+    forge, project = forge_of(web, config.forge_apis)
     if forge != "gitlab" or project is None:
         raise UsageError(f"{package.name}: mirror merge requests need a GitLab mirror; set "
                          "`mirror_web:` to the mirror project's page")

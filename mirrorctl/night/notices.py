@@ -296,7 +296,7 @@ def notify(report: Report, notices: Notices, forges: ForgeSettings, *, every_pac
 
     from mirrorctl.upstream.drafts import forge_of
 
-    kind, project = forge_of(notices.tracker)
+    kind, project = forge_of(notices.tracker, forges.apis)
     if kind not in ("github", "gitlab") or project is None:
         return NoticesResult(tracker=notices.tracker, error=f"notices.tracker "
                              f"{notices.tracker}: not a GitHub or GitLab project page")

@@ -64,7 +64,7 @@ def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
                                      "settles it (rebase --worktree, then --continue)")
     from mirrorctl.upstream.drafts import forge_of
 
-    kind, project = forge_of(site.repository)
+    kind, project = forge_of(site.repository, config.forge_apis)
     if kind not in ("github", "gitlab") or project is None:
         raise UsageError(f"pull_requests.repository {site.repository}: not a GitHub or "
                          "GitLab project page")

@@ -379,29 +379,29 @@ def package_links(config: Config, package: Package, current: str | None,
     the upgrade's pull request (or the search that finds it), the mirror's branch,
     upstream's latest release."""
     links: list[tuple[str, str]] = []
-    site = config.pull_requests
+    site, apis = config.pull_requests, config.forge_apis
     if current is not None:
         try:
             folder = (config.patchsets / package.name / current).resolve().relative_to(
                 config.path.resolve().parent).as_posix()
         except ValueError:
             folder = None
-        page = tree_url(site.repository, site.base, folder) if site and folder else None
+        page = tree_url(site.repository, site.base, folder, apis) if site and folder else None
         if page or folder:
             links.append(("queue", page or folder or ""))
     if site is not None and latest is not None and latest != current:
         branch = site.branch.format(name=package.name, version=latest)
         search = (f"{site.repository}/-/merge_requests?source_branch={quote(branch)}"
-                  if forge_kind(urlsplit(site.repository).hostname or "") == "gitlab" else
+                  if forge_kind(urlsplit(site.repository).hostname or "", apis) == "gitlab" else
                   f"{site.repository}/pulls?q={quote(f'is:pr head:{branch}')}")
         links.append(("upgrade", pull_request or search))
     mirror = package.mirror_web and current is not None and tree_url(
-        package.mirror_web, f"riscv64/{current}")
+        package.mirror_web, f"riscv64/{current}", apis=apis)
     if mirror:
         links.append(("mirror", mirror))
     upstream = web_url(package.upstream)
     release = upstream and latest is not None and tree_url(
-        upstream, package.tag_format.tag_for(latest))
+        upstream, package.tag_format.tag_for(latest), apis=apis)
     if release:
         links.append(("upstream", release))
     return tuple(links)

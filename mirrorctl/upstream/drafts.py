@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -91,11 +91,12 @@ class Draft:
         return f"---\n{header}---\n\n{self.body.rstrip()}\n"
 
 
-def forge_of(url: str) -> tuple[str, str | None]:
-    """("github" | "gitlab" | "unknown", "owner/project") of an upstream URL."""
+def forge_of(url: str, apis: Mapping[str, str] | None = None) -> tuple[str, str | None]:
+    """("github" | "gitlab" | "unknown", "owner/project") of a repository's URL; `apis`:
+    defaults.forge_apis, which names self-hosted forges."""
     parts = urlsplit(url if "://" in url else "ssh://" + url.replace(":", "/", 1))
     path = parts.path.strip("/").removesuffix(".git") or None
-    return forge_kind(parts.hostname or ""), path
+    return forge_kind(parts.hostname or "", apis), path
 
 
 def _added_lines(patch: PatchFile) -> list[str]:

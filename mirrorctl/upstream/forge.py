@@ -22,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.urls import forge_kind
 
 __all__ = ["Forge", "ForgeError", "ForgeSettings", "Found", "RequestRef", "RequestState",
            "State", "forge_call", "github_api", "github_headers", "gitlab_client",
@@ -78,19 +79,21 @@ class ForgeSettings:
     gitlab_config_files: tuple[str, ...] = ()
 
 
-def parse_request_url(url: str, gitlab_hosts: tuple[str, ...] = ()) -> RequestRef | None:
-    """The request a Submitted/Issue URL names, or None when it names none we can read."""
+def parse_request_url(url: str, gitlab_hosts: tuple[str, ...] = (),
+                      apis: Mapping[str, str] | None = None) -> RequestRef | None:
+    """The request a Submitted/Issue URL names, or None when it names none we can read.
+    `apis` (defaults.forge_apis) makes a GitHub Enterprise host's URLs readable too."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return None
-    if host == "github.com" and (m := _GITHUB.match(parts.path)):
+    if forge_kind(host, apis) == "github" and (m := _GITHUB.match(parts.path)):
         kind: Literal["mr", "issue"] = "mr" if m.group(3) == "pull" else "issue"
         return RequestRef(url=url, forge="github", host=host,
                           project=f"{m.group(1)}/{m.group(2)}", kind=kind,
                           number=int(m.group(4)))
-    if (m := _GITLAB.match(parts.path)) and (host.startswith("gitlab.") or host in gitlab_hosts
-                                              or "gitlab" in host):
+    if (m := _GITLAB.match(parts.path)) and (forge_kind(host, apis) == "gitlab"
+                                              or host in gitlab_hosts or "gitlab" in host):
         kind = "mr" if m.group(2) == "merge_requests" else "issue"
         return RequestRef(url=url, forge="gitlab", host=host, project=m.group(1), kind=kind,
                           number=int(m.group(3)))

@@ -101,7 +101,7 @@ def refresh_packages(config: Config, packages: Sequence[Package], options: Refre
 def _stand(package: Package, patch: PatchFile, forges: ForgeSettings,
            vocabulary: str) -> Standing:
     url = patch.status.argument or ""
-    ref = parse_request_url(url, tuple(forges.apis))
+    ref = parse_request_url(url, apis=forges.apis)
     if ref is None:
         return Standing(package=package.name, patch=patch, url=url, verdict="unknown",
                         detail="not a GitHub or GitLab request URL mirrorctl can read")
