@@ -529,3 +529,32 @@ def test_notices_in_a_self_hosted_gitlab() -> None:
                         every_package=True, stamp=STAMP, pace=clock.pace())
         assert not result.error and [o.step.action for o in result.done] == ["open"]
         assert forge.issues[0]["title"] == "numpy: the sync fails"
+
+
+def test_notices_from_the_last_night_with_a_dry_run_first(run_cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                           tokens: None) -> None:  # noqa: F811
+    with pull_forge() as forge:
+        site = wheels_site(tmp_path, forge)
+        site.config.write_text(site.config.read_text().replace(
+            "defaults:\n", "defaults:\n  notices:\n    tracker: "
+                           "https://github.com/rise/python-wheels\n", 1))
+        none_yet = run_cli(*site.args("notices", "--dry-run"))
+        assert none_yet.code == 2 and "no nightly has kept its report" in none_yet.err
+        site.upstream.path.rename(site.upstream.path.with_name("moved"))
+        assert run_cli(*site.args("nightly")).code == 1  # without --notify: nothing filed
+        assert forge.issues == []
+
+        dry = run_cli(*site.args("notices", "--dry-run"))
+        assert dry.code == 0, dry.err
+        assert dry.out.splitlines() == [
+            "https://github.com/rise/python-wheels/issues: a dry run, nothing written: 1 to "
+            "do, 0 unchanged", '- would open "demo: the sync fails"']
+        assert forge.issues == [] and not writes(forge)
+
+        delivered = json.loads(run_cli(*site.args("notices", "--format", "json")).out)
+        assert (delivered["dry_run"], [d["action"] for d in delivered["done"]]) == (
+            False, ["open"])
+        again = json.loads(run_cli(*site.args("notices", "--dry-run", "--format",
+                                              "json")).out)
+        assert (again["dry_run"], again["planned"], again["unchanged"]) == (True, [], 1)
+        assert len(forge.issues) == 1

@@ -15,6 +15,7 @@ import click
 from mirrorctl.cli.base import (
     Globals,
     forge_settings,
+    format_option,
     git_runner,
     progress_on_stderr,
     reading,
@@ -175,8 +176,8 @@ def _last_report(workdir: Path) -> Report:
 
 
 def _notify(g: Globals, built: Report, notices: Notices, *, every_package: bool,
-            stamp: str) -> NoticesResult:
-    """The report's actions as tracking issues; what was done goes to stderr."""
+            stamp: str, dry_run: bool = False, echo: bool = True) -> NoticesResult:
+    """The report's actions as tracking issues; what was done goes to stderr (`echo`)."""
     import time
 
     from mirrorctl.core.config import load_config
@@ -185,8 +186,9 @@ def _notify(g: Globals, built: Report, notices: Notices, *, every_package: bool,
 
     result = notify(built, notices, forge_settings(load_config(g.config_path)),
                     every_package=every_package, stamp=stamp,
-                    pace=Pace(sleep=time.sleep, clock=time.time), redact=g.redactor)
-    if not g.quiet or result.problems:
+                    pace=Pace(sleep=time.sleep, clock=time.time), redact=g.redactor,
+                    dry_run=dry_run)
+    if echo and (not g.quiet or result.problems):
         for line in notices_lines(result):
             click.echo(g.redactor(f"notices: {line}"), err=True)
     return result
@@ -363,30 +365,85 @@ def notices_data(result: NoticesResult) -> dict[str, Any]:
         return {"action": o.step.action, "package": o.step.package, "kind": o.step.kind,
                 "issue": issue.number if issue else None, **extra}
 
-    return {"tracker": result.tracker, "wanted": result.wanted, "unchanged": result.unchanged,
+    return {"tracker": result.tracker, "dry_run": result.dry_run, "wanted": result.wanted,
+            "unchanged": result.unchanged,
             "error": result.error or None,
             "done": [outcome(o, url=o.url) for o in result.done],
             "deferred": [outcome(o, why=o.error.removeprefix("deferred: "))
                          for o in result.deferred],
-            "failed": [outcome(o, error=o.error) for o in result.failed]}
+            "failed": [outcome(o, error=o.error) for o in result.failed],
+            "planned": [outcome(o, title=o.step.notice.title if o.step.notice else None)
+                        for o in result.planned]}
 
 
 _DONE = {"open": "opened", "update": "updated", "reopen": "reopened", "close": "closed",
          "close-duplicate": "closed as duplicates"}
+_WOULD = {"open": "open", "update": "update", "reopen": "reopen", "close": "close",
+          "close-duplicate": "close as a duplicate"}
 
 
 def notices_lines(result: NoticesResult) -> list[str]:
-    """What the run did to the tracking issues, a line a kind of step."""
+    """What the run did (or, a dry run, would do) to the tracking issues."""
     if result.error:
         return [f"{result.tracker}: not delivered: {result.error}"]
-    done: Counter[str] = Counter(o.step.action for o in result.done)
-    parts = [f"{done[a]} {word}" for a, word in _DONE.items() if done[a]]
-    parts.append(f"{result.unchanged} unchanged")
-    lines = [f"{result.tracker}: " + ", ".join(parts)]
-    lines += [f"- {_DONE[o.step.action]} {o.url}  ({o.step.package}: {o.step.kind})"
-              for o in result.done]
+    if result.dry_run:
+        lines = [f"{result.tracker}: a dry run, nothing written: {len(result.planned)} to do, "
+                 f"{result.unchanged} unchanged"]
+        lines += [f"- would {_WOULD[o.step.action]} "
+                  + (f"\"{o.step.notice.title}\"" if o.step.notice
+                     else f"{o.step.package}: {o.step.kind}")
+                  + (f"  {o.url}" if o.url else "") for o in result.planned]
+    else:
+        done: Counter[str] = Counter(o.step.action for o in result.done)
+        parts = [f"{done[a]} {word}" for a, word in _DONE.items() if done[a]]
+        lines = [f"{result.tracker}: " + ", ".join([*parts, f"{result.unchanged} unchanged"])]
+        lines += [f"- {_DONE[o.step.action]} {o.url}  ({o.step.package}: {o.step.kind})"
+                  for o in result.done]
     if result.deferred:
         lines.append(f"{len(result.deferred)} deferred to the next run: "
                      f"{result.deferred[0].error.removeprefix('deferred: ')}")
     lines += [f"- failed: {o.step.package} {o.step.kind}: {o.error}" for o in result.failed]
     return lines
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True,
+              help="Read the tracker and say what would be done; write nothing.")
+@format_option
+@click.pass_obj
+def notices(g: Globals, dry_run: bool, fmt: str) -> None:
+    """Make the tracker say what the newest nightly's report says needs a person.
+
+    The nightly's own report (what `report --last` shows) becomes tracking issues in
+    the tracker defaults.notices names, as `nightly --notify` does: one issue a
+    package and kind of need, opened, updated, reopened or closed, at most
+    notices.limit a run. With --dry-run, the tracker is read and the steps are shown,
+    nothing is written: try it before the first `--notify`.
+
+    \b
+    Exit status 0, 1 when the notices could not be delivered, 2 for bad usage (no
+    notices: in mirrors.yaml, no nightly report yet).
+
+    \b
+    Examples:
+      mirrorctl notices --dry-run
+      mirrorctl notices --format json
+    """
+    from mirrorctl.core.config import load_config
+
+    config = load_config(g.config_path)
+    if config.notices is None:
+        raise click.UsageError(f"no notices: under defaults in {g.config_path} says which "
+                               "tracker keeps the notices (see the README)")
+    with reading(g):
+        built = _last_report(g.workdir)
+    # Shared notices may close only when the night covered every active package.
+    covered = {p.name for p in built.packages} >= {p.name for p in config.active(())}
+    result = _notify(g, built, config.notices, every_package=covered, stamp=utc_stamp(),
+                     dry_run=dry_run, echo=False)
+    if fmt == "json":
+        g.echo(json.dumps(notices_data(result), indent=2))
+    else:
+        g.echo("\n".join(notices_lines(result)))
+    if result.problems:
+        raise SystemExit(EXIT_FAILURE)

@@ -209,6 +209,8 @@ class NoticesResult:
     done: tuple[NoticeOutcome, ...] = ()
     deferred: tuple[NoticeOutcome, ...] = ()  # past the limit or a rate limit
     failed: tuple[NoticeOutcome, ...] = ()
+    planned: tuple[NoticeOutcome, ...] = ()  # a dry run: what it would do, nothing done
+    dry_run: bool = False
     error: str = ""  # the tracker could not be read: nothing was done
     wanted: int = 0  # notices the run wants open
     unchanged: int = 0  # of which the tracker already says what they say
@@ -224,9 +226,10 @@ class NoticesResult:
 
 def deliver_notices(actions: Sequence[Action], notices: Notices, tracker: Tracker, *,
                     scope: Callable[[str], bool], stamp: str,
-                    redact: Callable[[str], str]) -> NoticesResult:
-    """Make the tracker say what `actions` say. `scope(package)`: whether this run
-    established the package's facts (ALL: whether it covered every package)."""
+                    redact: Callable[[str], str], dry_run: bool = False) -> NoticesResult:
+    """Make the tracker say what `actions` say (with `dry_run`, only read it and say what
+    would be done). `scope(package)`: whether this run established the package's facts
+    (ALL: whether it covered every package)."""
     wanted = [Notice(n.package, n.kind, redact(n.title), redact(n.body), n.packages)
               for n in notices_from(actions, limit=notices.limit, kinds=notices.kinds)]
     unsettled = {n.package for n in wanted if n.kind in _UNSETTLING}
@@ -239,6 +242,15 @@ def deliver_notices(actions: Sequence[Action], notices: Notices, tracker: Tracke
     except ForgeError as exc:
         return NoticesResult(tracker=tracker.url, error=str(exc), wanted=len(wanted))
     steps = plan_notices(wanted, filed, settled=settled)
+    if dry_run:
+        return NoticesResult(
+            tracker=tracker.url, wanted=len(wanted), dry_run=True,
+            unchanged=len(wanted) - len({s.notice.key for s in steps if s.notice}),
+            planned=tuple(NoticeOutcome(s, url=s.issue.url if s.issue else "")
+                          for s in steps[:notices.limit]),
+            deferred=tuple(NoticeOutcome(s, error=f"deferred: past the limit of "
+                                                  f"{notices.limit} a run")
+                           for s in steps[notices.limit:]))
     done, failed, deferred = [], [], []
     stopped = ""
     for number, step in enumerate(steps):
@@ -287,7 +299,8 @@ def _carry_out(step: Step, tracker: Tracker, notices: Notices, stamp: str) -> st
 
 
 def notify(report: Report, notices: Notices, forges: ForgeSettings, *, every_package: bool,
-           stamp: str, pace: Pace, redact: Callable[[str], str] | None = None) -> NoticesResult:
+           stamp: str, pace: Pace, redact: Callable[[str], str] | None = None,
+           dry_run: bool = False) -> NoticesResult:
     """The report's actions as tracking issues. A package's issues may close only when
     the report established its facts (it is in the report and not unknown);
     `every_package`: the report covers every active package, so shared notices may close
@@ -307,4 +320,5 @@ def notify(report: Report, notices: Notices, forges: ForgeSettings, *, every_pac
     return deliver_notices(
         report.actions, notices, tracker, stamp=stamp,
         scope=lambda package: every_package if package == ALL else package in established,
-        redact=lambda text: known(redact(text) if redact is not None else text))
+        redact=lambda text: known(redact(text) if redact is not None else text),
+        dry_run=dry_run)
