@@ -80,8 +80,8 @@ def test_one_notice_a_package_and_kind_listing_every_detail() -> None:
     numpy = notices[0]
     assert numpy.title == "numpy: a patch conflicts"
     assert marker_of(numpy.body) == ("numpy", "conflict")
-    assert "- 0001-a.patch conflicts on 2.0" in numpy.body
-    assert "- 0002-b.patch conflicts on 2.0" in numpy.body
+    assert "- ` 0001-a.patch conflicts on 2.0 `" in numpy.body
+    assert "- ` 0002-b.patch conflicts on 2.0 `" in numpy.body
     assert numpy.body.count("mirrorctl rebase numpy --worktree") == 1
 
 
@@ -92,7 +92,7 @@ def test_a_kind_more_packages_share_than_the_limit_is_one_notice() -> None:
     shared = notices[1]
     assert shared.title == "25 packages: the sync fails"
     assert shared.packages == tuple(f"pkg{n:02}" for n in range(25))
-    assert "**pkg24**: sync failed: github.com unreachable" in shared.body
+    assert "**pkg24**: ` sync failed: github.com unreachable `" in shared.body
 
 
 def test_a_notice_stays_within_what_an_issue_body_holds() -> None:
@@ -107,7 +107,16 @@ def test_what_a_failed_sync_leaves_unknown_is_that_syncs_notice() -> None:
                                                          "no cache yet", "mirrorctl sync numpy")],
                            limit=20)
     assert [n.key for n in notices] == [("numpy", "sync-failed")]
-    assert "- no cache yet" in notices[0].body
+    assert "- ` no cache yet `" in notices[0].body
+
+
+def test_what_patches_and_errors_say_is_text_not_a_mention_or_markup() -> None:
+    [notice] = notices_from([conflict("numpy", "0001-thanks-@octocat-fix-#12.patch"),
+                             conflict("numpy", "0002-`tick`<b>x</b>.patch")], limit=20)
+    assert "- ` 0001-thanks-@octocat-fix-#12.patch conflicts on 2.0 `" in notice.body
+    assert "- `` 0002-`tick`<b>x</b>.patch conflicts on 2.0 ``" in notice.body
+    outside = [line for line in notice.body.splitlines() if not line.startswith("- `")]
+    assert not any("@" in line or "<b>" in line for line in outside)
 
 
 def test_kinds_choose_which_needs_get_a_notice() -> None:

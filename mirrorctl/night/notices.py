@@ -106,9 +106,18 @@ _MAX_ITEMS = 100
 _MAX_DETAIL = 400
 
 
+def _code(text: str) -> str:
+    """`text` as a code span: what a patch name or an error says (`@someone`, `#12`,
+    markup) reaches the tracker as text, never as a mention, a cross-reference or HTML."""
+    text = " ".join(text.split())
+    if len(text) > _MAX_DETAIL:
+        text = text[:_MAX_DETAIL] + " …"
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
+
+
 def _items(lines: Sequence[str]) -> list[str]:
-    shown = [line if len(line) <= _MAX_DETAIL else line[:_MAX_DETAIL] + " …"
-             for line in lines[:_MAX_ITEMS]]
+    shown = list(lines[:_MAX_ITEMS])
     if len(lines) > _MAX_ITEMS:
         shown.append(f"- … and {len(lines) - _MAX_ITEMS} more (the report lists them all)")
     return shown
@@ -118,7 +127,7 @@ def _notice(package: str, kind: str, actions: Sequence[Action]) -> Notice:
     what = TITLES.get(kind, kind)
     lines = [marker(package, kind), "",
              f"mirrorctl's nightly finds that **{package}** needs a person: {what}.", "",
-             *_items([f"- {a.detail}" for a in actions if a.detail]), "",
+             *_items([f"- {_code(a.detail)}" for a in actions if a.detail]), "",
              "Next: " + ", then ".join(f"`{c}`" for c in dict.fromkeys(
                  a.command for a in actions)), "", _FOOTER]
     return Notice(package, kind, f"{package}: {what}", "\n".join(lines))
@@ -131,7 +140,8 @@ def _shared_notice(kind: str, groups: Sequence[Sequence[Action]]) -> Notice:
              f"mirrorctl's nightly finds that {len(packages)} packages need a person: {what}. "
              "So many at once usually share one cause (a forge or the network down, a "
              "token expired).", "",
-             *_items([f"- **{group[0].package}**: {group[0].detail}" for group in groups]),
+             *_items([f"- **{group[0].package}**: {_code(group[0].detail)}"
+                      for group in groups]),
              "",
              f"Next, for one of them: `{groups[0][0].command}`", "", _FOOTER]
     return Notice(ALL, kind, f"{len(packages)} packages: {what}", "\n".join(lines), packages)
