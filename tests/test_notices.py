@@ -372,6 +372,16 @@ def test_a_rate_limit_past_the_runs_patience_defers_the_rest() -> None:
         assert len(later.done) == 2 and len(forge.issues) == 2
 
 
+def test_a_forge_that_asks_for_no_wait_forever_is_given_up_on() -> None:
+    clock = Clock()
+    with pull_forge() as forge:
+        forge.throttle = [("POST", answer(429, {"Retry-After": "0"}, "slow down"))] * 50
+        result = deliver(forge, [conflict("numpy")], clock)
+        assert not result.done and "still refuses after 6 tries" in result.deferred[0].error
+        assert len([r for r in forge.requests if r.startswith("POST")]) == 6
+        assert forge.issues == []
+
+
 def test_gitlab_429_is_waited_out_by_python_gitlab_and_opens_once() -> None:
     clock = Clock()
     with pull_forge() as forge:

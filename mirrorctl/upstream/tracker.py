@@ -34,6 +34,9 @@ __all__ = ["Pace", "RateLimited", "TrackedIssue", "Tracker", "open_tracker",
            "rate_limit_wait"]
 
 
+_MAX_TRIES = 6  # a request, its first try included, before the run gives up on it
+
+
 class RateLimited(ForgeError):
     """The forge asks for a longer wait than the run will give it."""
 
@@ -178,6 +181,9 @@ class _GitHub(_Paced):
                 checked: requests.Response = forge_call(what, self._ref, self._settings,
                                                         lambda answer=response: answer)
                 return checked
+            if attempt + 1 >= _MAX_TRIES:  # a forge that asks for no wait, again and again
+                raise RateLimited(f"{what}: github still refuses after {attempt + 1} tries "
+                                  f"(status {status}); the rest waits for the next run")
             self._wait(wait, "github")
             attempt += 1
 
