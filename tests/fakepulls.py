@@ -38,6 +38,8 @@ class PullForge:
     issues: list[dict[str, Any]] = field(default_factory=list)
     # (method, answer): served instead of the next request of that method, in order.
     throttle: list[tuple[str, Answer]] = field(default_factory=list)
+    # GitHub drops the labels of a new issue when the token may not set them.
+    drop_labels: bool = False
 
     def _number(self) -> int:
         return len(self.pulls) + len(self.mrs) + len(self.issues) + 1
@@ -125,7 +127,8 @@ class PullForge:
             issue = {"number": number, "state": "open", "state_reason": None,
                      "title": body["title"], "body": body.get("body", ""),
                      "html_url": f"https://github.com/{m.group(1)}/issues/{number}",
-                     "labels": [{"name": n} for n in body.get("labels", [])]}
+                     "labels": [] if self.drop_labels else
+                     [{"name": n} for n in body.get("labels", [])]}
             self.issues.append(issue)
             return _json(201, issue, limits)
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)", path):

@@ -372,6 +372,20 @@ def test_a_rate_limit_past_the_runs_patience_defers_the_rest() -> None:
         assert len(later.done) == 2 and len(forge.issues) == 2
 
 
+def test_a_tracker_that_drops_the_label_stops_the_notices_loudly() -> None:
+    clock = Clock()
+    with pull_forge() as forge:
+        forge.drop_labels = True  # a token without triage rights on GitHub
+        result = deliver(forge, [conflict("numpy"), conflict("scipy")], clock)
+        assert not result.done and len(result.failed) == 1 and len(result.deferred) == 1
+        assert "without the label 'mirrorctl-notice'" in result.failed[0].error
+        assert result.problems
+        # The one it opened is closed, saying why: the next run cannot pile them up.
+        [lost] = forge.issues
+        assert lost["state"] == "closed"
+        assert "could not label this issue" in forge.comments[-1][1]
+
+
 def test_a_forge_that_asks_for_no_wait_forever_is_given_up_on() -> None:
     clock = Clock()
     with pull_forge() as forge:

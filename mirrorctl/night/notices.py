@@ -273,6 +273,9 @@ def deliver_notices(actions: Sequence[Action], notices: Notices, tracker: Tracke
         except RateLimited as exc:
             stopped = f"deferred: {exc}"
             deferred.append(NoticeOutcome(step, error=stopped))
+        except LabelDropped as exc:  # every issue it opened would be lost the same way
+            failed.append(NoticeOutcome(step, error=str(exc)))
+            stopped = "deferred: the tracker drops the notices' label (see above)"
         except ForgeError as exc:
             failed.append(NoticeOutcome(step, error=str(exc)))
     changed = {s.notice.key for s in steps if s.notice is not None}
@@ -281,11 +284,27 @@ def deliver_notices(actions: Sequence[Action], notices: Notices, tracker: Tracke
                          unchanged=sum(1 for n in wanted if n.key not in changed))
 
 
+class LabelDropped(ForgeError):
+    """The tracker opened the issue without its label (GitHub drops labels silently
+    when the token may not set them): no later run could find it again."""
+
+
 def _carry_out(step: Step, tracker: Tracker, notices: Notices, stamp: str) -> str:
     notice, issue = step.notice, step.issue
     if step.action == "open":
         assert notice is not None
-        return tracker.open(notice.title, notice.body, [notices.label]).url
+        opened = tracker.open(notice.title, notice.body, [notices.label])
+        if notices.label not in opened.labels:
+            # Unlabelled, the next run would not see it and open another: closed now.
+            tracker.comment(opened, f"mirrorctl could not label this issue "
+                                    f"`{notices.label}`, by which it finds its notices, so "
+                                    "it closes it. The token needs the right to label "
+                                    "issues here (triage on GitHub).")
+            tracker.close(opened)
+            raise LabelDropped(f"{tracker.url} opened {opened.url} without the label "
+                               f"{notices.label!r} and mirrorctl closed it: give the token "
+                               "the right to label issues (triage on GitHub)")
+        return opened.url
     assert issue is not None
     if step.action == "update":
         assert notice is not None

@@ -49,6 +49,7 @@ class TrackedIssue:
     body: str
     state: Literal["open", "closed"]
     not_planned: bool = False  # closed by a person as "not planned" (GitHub)
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,7 +193,9 @@ def _github_issue(item: dict[str, Any]) -> TrackedIssue:
     return TrackedIssue(number=int(item["number"]), url=str(item.get("html_url", "")),
                         title=str(item.get("title", "")), body=str(item.get("body") or ""),
                         state="open" if item.get("state") == "open" else "closed",
-                        not_planned=item.get("state_reason") == "not_planned")
+                        not_planned=item.get("state_reason") == "not_planned",
+                        labels=tuple(str(label.get("name", "")) for label in
+                                     item.get("labels") or () if isinstance(label, dict)))
 
 
 class _GitLab(_Paced):
@@ -239,4 +242,5 @@ class _GitLab(_Paced):
 def _gitlab_issue(item: Any) -> TrackedIssue:
     return TrackedIssue(number=int(item.iid), url=str(item.web_url), title=str(item.title),
                         body=str(getattr(item, "description", "") or ""),
-                        state="open" if item.state == "opened" else "closed")
+                        state="open" if item.state == "opened" else "closed",
+                        labels=tuple(str(x) for x in getattr(item, "labels", ()) or ()))
