@@ -28,7 +28,7 @@ from mirrorctl.report.report import _PACKAGE_ACTION_KINDS, Action
 from mirrorctl.upstream.forge import ForgeSettings
 from mirrorctl.upstream.tracker import Pace, TrackedIssue, open_tracker, rate_limit_wait
 from tests.fakepulls import GITHUB_TOKEN, GITLAB_TOKEN, PullForge, pull_forge
-from tests.test_upgrade_request import tokens, wheels_site  # noqa: F401 (a fixture)
+from tests.test_upgrade_request import Wheels, tokens, wheels_site  # noqa: F401 (a fixture)
 
 STAMP = "20261126T030000.000000Z"
 
@@ -420,13 +420,19 @@ def test_a_refused_token_fails_the_notices_and_says_so_without_the_token() -> No
 # The nightly, end to end
 
 
+def noticed_site(root: Path, forge: PullForge, more: str = "") -> Wheels:
+    """The builders' site of test_upgrade_request, its notices kept in its GitHub."""
+    site = wheels_site(root, forge)
+    site.config.write_text(site.config.read_text().replace(
+        "defaults:\n", "defaults:\n  notices:\n    tracker: "
+                       f"https://github.com/rise/python-wheels\n{more}", 1))
+    return site
+
+
 def test_the_nightly_notifies_and_a_clear_night_closes_it(run_cli, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                           tokens: None) -> None:  # noqa: F811
     with pull_forge() as forge:
-        site = wheels_site(tmp_path, forge)
-        text = site.config.read_text()
-        site.config.write_text(text.replace("defaults:\n", "defaults:\n  notices:\n    tracker: "
-                                            "https://github.com/rise/python-wheels\n", 1))
+        site = noticed_site(tmp_path, forge)
         upstream = site.upstream.path
         moved = upstream.with_name("moved")
         upstream.rename(moved)  # tonight upstream cannot be reached
@@ -464,10 +470,7 @@ def test_the_pipelines_report_job_notifies_from_the_merged_results(run_cli, tmp_
     import yaml
 
     with pull_forge() as forge:
-        site = wheels_site(tmp_path, forge)
-        site.config.write_text(site.config.read_text().replace(
-            "defaults:\n", "defaults:\n  notices:\n    tracker: "
-                           "https://github.com/rise/python-wheels\n    limit: 5\n", 1))
+        site = noticed_site(tmp_path, forge, "    limit: 5\n")
         # The pipelines run the report job with --notify, and GitHub's gets the tokens.
         for forge_name in ("gitlab", "github"):
             out = site.root / "python-wheels" / f"{forge_name}.yml"
@@ -567,10 +570,7 @@ def test_notices_in_a_self_hosted_gitlab() -> None:
 def test_notices_from_the_last_night_with_a_dry_run_first(run_cli, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                            tokens: None) -> None:  # noqa: F811
     with pull_forge() as forge:
-        site = wheels_site(tmp_path, forge)
-        site.config.write_text(site.config.read_text().replace(
-            "defaults:\n", "defaults:\n  notices:\n    tracker: "
-                           "https://github.com/rise/python-wheels\n", 1))
+        site = noticed_site(tmp_path, forge)
         none_yet = run_cli(*site.args("notices", "--dry-run"))
         assert none_yet.code == 2 and "no nightly has kept its report" in none_yet.err
         site.upstream.path.rename(site.upstream.path.with_name("moved"))
