@@ -591,3 +591,52 @@ def test_notices_from_the_last_night_with_a_dry_run_first(run_cli, tmp_path: Pat
                                               "json")).out)
         assert (again["dry_run"], again["planned"], again["unchanged"]) == (True, [], 1)
         assert len(forge.issues) == 1
+
+
+@pytest.mark.e2e
+def test_a_conflict_notice_lives_through_releases(run_cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                  tokens: None) -> None:  # noqa: F811
+    """One package's releases with notices on: a conflict opens its issue, a person
+    settles it and the next night closes it, the next release's conflict reopens it."""
+    import yaml
+
+    from tests.gitrepos import Repo
+    from tests.test_season import CORE, release, season_site
+
+    site = season_site(tmp_path)
+    with pull_forge() as forge:
+        data = yaml.safe_load(site.config.read_text())
+        data["defaults"].update(forge_apis={"github.com": forge.url}, notices={
+            "tracker": "https://github.com/rise/python-wheels"})
+        site.config.write_text(yaml.safe_dump(data, sort_keys=False))
+
+        def night() -> dict:  # type: ignore[type-arg]
+            result = run_cli(*site.args("nightly", "--notify", "--format", "json"))
+            return json.loads(result.out)["notices"]  # type: ignore[no-any-return]
+
+        assert night()["done"] == [] and forge.issues == []  # nothing needs a person
+
+        release(site, "1.1.0", {"src/core.c": CORE.replace("return 6;", "return 6 + 0;")})
+        assert [d["action"] for d in night()["done"]] == ["open"]
+        [issue] = forge.issues
+        assert issue["title"] == "proj: a patch conflicts"
+        assert "0002-MAINT-core-riscv64.patch conflicts on 1.1.0" in issue["body"]
+        forge.requests.clear()
+        assert night()["unchanged"] == 1 and not writes(forge)  # the same night again
+
+        # A person settles it; the next night finds nothing, and closes the issue.
+        worktree = tmp_path / "resolve"
+        assert run_cli(*site.args("rebase", "proj", "--worktree", str(worktree))).code == 1
+        (worktree / "src" / "core.c").write_text(
+            CORE.replace("return 6;", "return 6 + 0 /* rv64 */;"))
+        Repo(worktree).git("add", "src/core.c")
+        assert run_cli(*site.args("rebase", "proj", "--continue")).code == 0
+        assert [d["action"] for d in night()["done"]] == ["close"]
+        assert issue["state"] == "closed" and forge.comments[-1][1].startswith("Cleared")
+
+        # 1.2.0 reworks the line again: the same issue comes back, says so, is updated.
+        release(site, "1.2.0", {"src/core.c": CORE.replace("return 6;", "return 6 - 0;")})
+        assert [d["action"] for d in night()["done"]] == ["reopen"]
+        assert issue["state"] == "open" and len(forge.issues) == 1
+        assert "conflicts on 1.2.0" in issue["body"]
+        assert forge.comments[-1][1].startswith("Back in the nightly")

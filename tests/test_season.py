@@ -28,6 +28,11 @@ STATUS = "Upstream-Status: Submitted [https://github.com/up/proj/pull/{}]"
 
 @pytest.fixture
 def season(tmp_path: Path) -> Site:
+    return season_site(tmp_path)
+
+
+def season_site(tmp_path: Path) -> Site:
+    """proj 1.0.0 with two patches, one on the line later releases rework; a mirror."""
     up = Repo(tmp_path / "upstream")
     up.commit("release 1.0.0", {"setup.py": "flags = []\n", "src/core.c": CORE,
                                 "README": "Proj.\n"})
