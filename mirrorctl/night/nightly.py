@@ -147,6 +147,13 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     needs = _needs_human(synced, [*found, *watched], rebases, errors, report)
     report = replace(report, run_actions=tuple(_action(n) for n in needs
                                                if n.kind not in _IN_THE_REPORT))
+    history: Path | None = None
+    try:  # before the notices, whose rate limits may wait long: a killed job keeps it
+        history = write_record(options.workdir, options.stamp, report,
+                               [str(n) for n in needs])
+    except OSError as exc:  # the report is still shown; the person learns why it is not kept
+        needs.append(Need("", "history-not-written", "",
+                          f"the history record is not written: {FileSystemError(exc)}"))
     noticed = None
     if options.notify and config.notices is not None and options.forges is not None:
         from mirrorctl.night.notices import notify
@@ -161,13 +168,6 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         failed = [Need("", "notices-failed", "", problem) for problem in noticed.problems]
         needs += failed
         report = replace(report, run_actions=(*report.run_actions, *map(_action, failed)))
-    history: Path | None = None
-    try:
-        history = write_record(options.workdir, options.stamp, report,
-                               [str(n) for n in needs])
-    except OSError as exc:  # the report is still shown; the person learns why it is not kept
-        needs.append(Need("", "history-not-written", "",
-                          f"the history record is not written: {FileSystemError(exc)}"))
     return NightlyResult(sync=synced, releases=(*found, *watched), rebases=tuple(rebases),
                          rebase_errors=tuple(errors), report=report, needs=tuple(needs),
                          history=history, notices=noticed)
