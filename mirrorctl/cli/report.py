@@ -242,7 +242,8 @@ def _debt_lines(report: Report) -> list[str]:
         if ages:
             lines += ["", f"{title}:", ""]
             lines += [f"- {a.package}: `{a.patch}` {a.status} since {a.status_since}, "
-                      f"in the queue since {a.entered} ({a.releases} releases)" for a in ages]
+                      f"in the queue since {a.entered} ({a.releases} "
+                      f"release{'' if a.releases == 1 else 's'})" for a in ages]
     return lines
 
 
