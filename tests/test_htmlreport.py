@@ -55,6 +55,22 @@ def test_the_page_is_self_contained(run_cli, numpy_site: Site, tmp_path: Path) -
                      r"0002-ENH-constants.patch</code> conflicts on 1.1.0</li></ul>", text)
 
 
+def test_links_a_merged_result_brings_lead_nowhere_else() -> None:
+    def row(name: str, queue: str) -> PackageReport:
+        return PackageReport(name=name, current="1.0", latest="1.0", grade=None,
+                             patches=(PatchRow(name="0001-x.patch", status="Pending"),),
+                             links=(("queue", queue),))
+
+    text = render_html(Report(packages=(
+        row("a", "javascript:alert(1)"), row("b", "//evil.example/x"),
+        row("c", "\\\\evil.example\\x"), row("d", "/etc/passwd"),
+        row("e", "patches/e/1.0"), row("f", "https://github.com/o/r/tree/main/patches/f/1.0"))))
+    hrefs = re.findall(r'href="([^"#][^"]*)"', text)
+    assert hrefs == ["patches/e/1.0", "https://github.com/o/r/tree/main/patches/f/1.0",
+                     "patches/e/1.0/0001-x.patch",
+                     "https://github.com/o/r/tree/main/patches/f/1.0/0001-x.patch"]
+
+
 def test_what_patches_and_forges_say_is_escaped_and_only_http_links() -> None:
     report = Report(packages=(PackageReport(
         name="evil", current="1.0", latest="1.1",

@@ -157,7 +157,9 @@ def _template() -> Template:
                       lstrip_blocks=True, keep_trailing_newline=True)
     env.tests["linkable"] = lambda url: isinstance(url, str) and url.startswith(
         ("https://", "http://"))
-    # A web page, or a path beside the page (a queue folder): never another scheme.
+    # A web page, or a path below the page's folder (a queue folder): never another
+    # scheme, never //host (another site), never a backslash browsers read as a slash.
     env.tests["href"] = lambda url: isinstance(url, str) and bool(url) and (
-        url.startswith(("https://", "http://")) or ":" not in url.split("/", 1)[0])
+        url.startswith(("https://", "http://")) or (
+            ":" not in url.split("/", 1)[0] and not url.startswith("/") and "\\" not in url))
     return env.get_template("report.html.j2")
