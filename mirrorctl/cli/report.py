@@ -27,7 +27,7 @@ from mirrorctl.core.errors import EXIT_FAILURE
 from mirrorctl.report.history import stamp_text
 
 if TYPE_CHECKING:
-    from mirrorctl.core.settings import Notices
+    from mirrorctl.core.config import Config
     from mirrorctl.night.notices import NoticeOutcome, NoticesResult
     from mirrorctl.report.report import Change, PackageReport, PatchRow, Report
 
@@ -115,8 +115,8 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     if last and (packages or merge_dir is not None or record):
         raise click.UsageError("--last shows the nightly's report whole, already recorded: "
                                "no package names, --merge or --record with it")
-    notices = load_config(g.config_path).notices if notify else None
-    if notify and notices is None:
+    site = load_config(g.config_path) if notify else None
+    if site is not None and site.notices is None:
         raise click.UsageError(f"--notify: no notices: under defaults in {g.config_path} "
                                "says which tracker keeps the notices (see the README)")
     stamp = utc_stamp()
@@ -145,9 +145,7 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
                                  progress=progress, builds=builds)
         if record:
             write_record(g.workdir, stamp, built, ())
-    noticed = None
-    if notices is not None:
-        noticed = _notify(g, built, notices, every_package=not packages, stamp=stamp)
+    noticed = _notify(g, built, site, stamp=stamp) if site is not None else None
     if not outputs:
         g.echo(REPORT_RENDERERS[fmt](built).rstrip("\n"))
     for output in write_report_files(g, built, outputs, fmt):
@@ -175,17 +173,19 @@ def _last_report(workdir: Path) -> Report:
     return report_from_json(text, str(path))
 
 
-def _notify(g: Globals, built: Report, notices: Notices, *, every_package: bool,
-            stamp: str, dry_run: bool = False, echo: bool = True) -> NoticesResult:
-    """The report's actions as tracking issues; what was done goes to stderr (`echo`)."""
+def _notify(g: Globals, built: Report, config: Config, *, stamp: str, dry_run: bool = False,
+            echo: bool = True) -> NoticesResult:
+    """The report's actions as tracking issues; what was done goes to stderr (`echo`).
+    Shared notices may close only when the report covers every active package."""
     import time
 
-    from mirrorctl.core.config import load_config
     from mirrorctl.night.notices import notify
     from mirrorctl.upstream.tracker import Pace
 
-    result = notify(built, notices, forge_settings(load_config(g.config_path)),
-                    every_package=every_package, stamp=stamp,
+    assert config.notices is not None
+    covered = {p.name for p in built.packages} >= {p.name for p in config.active(())}
+    result = notify(built, config.notices, forge_settings(config),
+                    every_package=covered, stamp=stamp,
                     pace=Pace(sleep=time.sleep, clock=time.time), redact=g.redactor,
                     dry_run=dry_run)
     if echo and (not g.quiet or result.problems):
@@ -438,10 +438,7 @@ def notices(g: Globals, dry_run: bool, fmt: str) -> None:
                                "tracker keeps the notices (see the README)")
     with reading(g):
         built = _last_report(g.workdir)
-    # Shared notices may close only when the night covered every active package.
-    covered = {p.name for p in built.packages} >= {p.name for p in config.active(())}
-    result = _notify(g, built, config.notices, every_package=covered, stamp=utc_stamp(),
-                     dry_run=dry_run, echo=False)
+    result = _notify(g, built, config, stamp=utc_stamp(), dry_run=dry_run, echo=False)
     if fmt == "json":
         g.echo(json.dumps(notices_data(result), indent=2))
     else:
