@@ -400,8 +400,11 @@ def package_links(config: Config, package: Package, current: str | None,
     if mirror:
         links.append(("mirror", mirror))
     upstream = web_url(package.upstream)
-    release = upstream and latest is not None and tree_url(
-        upstream, package.tag_format.tag_for(latest), apis=apis)
+    try:  # a link is never worth a package's report
+        release = upstream and latest is not None and tree_url(
+            upstream, package.tag_format.tag_for(latest), apis=apis)
+    except ValueError:
+        release = None
     if release:
         links.append(("upstream", release))
     return tuple(links)
