@@ -38,6 +38,8 @@ __all__ = [
     "check_queues",
     "conflict_markers",
     "parse_patch",
+    "patch_status",
+    "queue_statuses",
     "read_queue",
 ]
 
@@ -107,27 +109,16 @@ class PatchQueue:
 def parse_patch(path: Path, vocabulary: str = "yocto") -> PatchFile:
     """Read one format-patch file; raises PatchProblem (with a line where there is one).
     With the builders' vocabulary, Upstream-Status is checked as their CI checks it."""
-    _check_plain_file(path)
-    if path.stat().st_size > MAX_PATCH_BYTES:
-        raise PatchProblem(f"is larger than {MAX_PATCH_BYTES // (1024 * 1024)} MB")
-    raw = path.read_bytes()
-    if (crlf := raw.find(b"\r\n")) != -1:
-        raise PatchProblem("has CRLF line endings; git format-patch writes LF",
-                       raw.count(b"\n", 0, crlf) + 1)
-    text = _utf8(raw)
+    text = _read_text(path)
     head, diff_start = _split_diff(text)
-    if _is_mail(head):  # git format-patch, or git am's input as people edit it
-        mail = email.message_from_string(head, policy=email.policy.compat32)
-        body = _mail_body(mail)
+    mail, message_body, body_line = _message(head)
+    if mail is not None:
         author, date, subject = _author(mail), _header(mail, "Date"), _header(mail, "Subject")
         # As git am does: runs of ASCII white space are one space; others (a no-break
         # space, an ideographic space) are the author's.
         subject = _PATCH_PREFIX.sub("", re.sub(r"[ \t\r\n]+", " ", subject).strip(" "))
-        message_body = body.split("\n---\n", 1)[0].rstrip("\n")
-        body_line = head.count("\n", 0, head.find("\n\n") + 2) + 1 if "\n\n" in head else 1
     else:  # a plain diff with its description above it, as `git apply` takes it
         author, date, subject = "", "", ""
-        message_body, body_line = head.strip("\n"), 1 + len(head) - len(head.lstrip("\n"))
     subject = subject or _subject_of(path)
     status = parse_upstream_status(message_body, first_line=body_line)
     if vocabulary == "builders":
@@ -139,6 +130,35 @@ def parse_patch(path: Path, vocabulary: str = "yocto") -> PatchFile:
     return PatchFile(path=path, author=author or "Unknown <unknown@invalid>", date=date or "",
                      subject=subject, message=message + "\n", diff=_strip_signature(diff),
                      files=files, status=status)
+
+
+def patch_status(path: Path) -> UpstreamStatus:
+    """The Upstream-Status of a patch file, read as parse_patch reads it, without
+    checking its diff: what the patch debt asks of every version folder kept."""
+    head, _ = _split_diff(_read_text(path))
+    _, message_body, body_line = _message(head)
+    return parse_upstream_status(message_body, first_line=body_line)
+
+
+def _read_text(path: Path) -> str:
+    _check_plain_file(path)
+    if path.stat().st_size > MAX_PATCH_BYTES:
+        raise PatchProblem(f"is larger than {MAX_PATCH_BYTES // (1024 * 1024)} MB")
+    raw = path.read_bytes()
+    if (crlf := raw.find(b"\r\n")) != -1:
+        raise PatchProblem("has CRLF line endings; git format-patch writes LF",
+                           raw.count(b"\n", 0, crlf) + 1)
+    return _utf8(raw)
+
+
+def _message(head: str) -> tuple[email.message.Message | None, str, int]:
+    """(the mail, when it is one; the commit message's body; its first line)."""
+    if _is_mail(head):  # git format-patch, or git am's input as people edit it
+        mail = email.message_from_string(head, policy=email.policy.compat32)
+        message_body = _mail_body(mail).split("\n---\n", 1)[0].rstrip("\n")
+        body_line = head.count("\n", 0, head.find("\n\n") + 2) + 1 if "\n\n" in head else 1
+        return mail, message_body, body_line
+    return None, head.strip("\n"), 1 + len(head) - len(head.lstrip("\n"))
 
 
 def _check_plain_file(path: Path) -> None:
@@ -456,6 +476,19 @@ def check_queues(patchsets: Path, packages: Iterable[str],
             count += len(queue.patches)
             problems += found
     return count, problems
+
+
+def queue_statuses(patchsets: Path, package: str, version: str) -> dict[str, str]:
+    """{patch name: its Upstream-Status kind} of a queue folder, its patches in order;
+    a patch that cannot be read is left out (read_queue names it)."""
+    paths, _ = _order(queue_dir(patchsets, package, version))
+    statuses = {}
+    for path in paths:
+        try:
+            statuses[path.name] = patch_status(path).kind
+        except (PatchProblem, OSError):
+            continue
+    return statuses
 
 
 def read_queue(patchsets: Path, package: str, version: str, *,

@@ -35,7 +35,7 @@ from mirrorctl.grade.classify import (
 )
 from mirrorctl.queue.engine import Outcome
 from mirrorctl.queue.folders import current_version, queue_versions
-from mirrorctl.queue.patches import PatchFile, read_queue
+from mirrorctl.queue.patches import PatchFile, queue_statuses, read_queue
 from mirrorctl.report.debt import DebtReport, PatchAge, patch_debt
 from mirrorctl.report.history import (
     Record,
@@ -259,9 +259,10 @@ def queue_debt(config: Config, packages: Sequence[Package],
     for package in packages:
         current[package.name] = current_version(config, package)
         for version in queue_versions(config.patchsets, package.name):
-            queue, _ = read_queue(config.patchsets, package.name, version)
-            queues.setdefault(package.name, {})[version] = {
-                p.name: p.status.kind for p in queue.patches}
+            # Names and statuses only: every folder kept, every night (their diffs are
+            # the business of whoever applies them).
+            queues.setdefault(package.name, {})[version] = queue_statuses(
+                config.patchsets, package.name, version)
     records = [(r.stamp, {name: (p.patches, p.accepted) for name, p in r.packages.items()})
                for r in history]
     return patch_debt(queues, records, current)
