@@ -21,7 +21,13 @@ from hypothesis import strategies as st
 
 from mirrorctl.core.git import GitRunner, GitSettings, Repository
 from mirrorctl.queue.branches import FORMAT_PATCH_STABLE, rewrite_statuses
-from mirrorctl.queue.patches import PatchFile, parse_patch, read_queue
+from mirrorctl.queue.patches import (
+    PatchFile,
+    parse_patch,
+    patch_status,
+    plain_mail_body,
+    read_queue,
+)
 from mirrorctl.queue.replay import apply_queue
 from mirrorctl.queue.status import STATUS_KINDS
 
@@ -250,6 +256,11 @@ def test_reading_a_patch_gives_what_its_author_wrote(repo: Repository, scratch: 
     assert (patch.status.kind, patch.status.argument) == example.status
     changed = {c.path for c in example.changes if c.before != c.after or c.executable}
     assert set(patch.files) == changed
+    # The patch debt's reader (no diff, no email parser for plain headers) agrees.
+    path = scratch / "read" / "0001-example.patch"
+    assert patch_status(path) == patch.status
+    head = path.read_text().split("\ndiff --git ", 1)[0]
+    assert plain_mail_body(head) is not None  # format-patch's headers take the fast path
     event(f"hunks: {min(3, patch.diff.count(chr(10) + '@@ '))}, "
           f"renames: {min(1, patch.diff.count(chr(10) + 'rename from '))}")
 
@@ -296,3 +307,27 @@ def test_rewriting_the_status_changes_that_line_and_nothing_else(
     at = before.status.line - 1
     assert new_lines[:at] + new_lines[at + 1:] == old_lines[:at] + old_lines[at + 1:]
     assert new_lines[at] == f"Upstream-Status: {value}".encode()
+
+
+_HEADER_NAMES = st.sampled_from(["From", "Subject", "Date", "Content-Type", "X-Y", "MIME-Version",
+                                 "Content-Transfer-Encoding", "from", ":", "Bad Header", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.one_of(
+    st.tuples(_HEADER_NAMES, st.text(_LINE_CHARS, max_size=20)).map(lambda h: f"{h[0]}: {h[1]}"),
+    st.text(_LINE_CHARS, max_size=20).map(lambda t: " " + t),  # a folded continuation
+    _CONTENT_LINE), max_size=8),
+       mbox=st.booleans(), blank=st.booleans(), body=st.lists(_CONTENT_LINE, max_size=6))
+def test_the_fast_mail_body_is_what_the_email_parser_reads_or_none(
+        lines: list[str], mbox: bool, blank: bool, body: list[str]) -> None:
+    import email
+    import email.policy
+
+    head = "\n".join([*(["From 0123 Mon Sep 17 00:00:00 2001"] if mbox else []), *lines,
+                      *([""] if blank else []), *body]) + "\n"
+    fast = plain_mail_body(head)
+    if fast is not None:
+        payload = email.message_from_string(head, policy=email.policy.compat32).get_payload()
+        assert fast == payload
+    event("fast" if fast is not None else "parser")

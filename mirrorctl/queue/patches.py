@@ -39,6 +39,7 @@ __all__ = [
     "conflict_markers",
     "parse_patch",
     "patch_status",
+    "plain_mail_body",
     "queue_statuses",
     "read_queue",
 ]
@@ -136,7 +137,7 @@ def patch_status(path: Path) -> UpstreamStatus:
     """The Upstream-Status of a patch file, read as parse_patch reads it, without
     checking its diff: what the patch debt asks of every version folder kept."""
     head, _ = _split_diff(_read_text(path))
-    _, message_body, body_line = _message(head)
+    _, message_body, body_line = _message(head, headers=False)
     return parse_upstream_status(message_body, first_line=body_line)
 
 
@@ -151,14 +152,42 @@ def _read_text(path: Path) -> str:
     return _utf8(raw)
 
 
-def _message(head: str) -> tuple[email.message.Message | None, str, int]:
-    """(the mail, when it is one; the commit message's body; its first line)."""
+def _message(head: str, *, headers: bool = True,
+             ) -> tuple[email.message.Message | None, str, int]:
+    """(the mail, when it is one and `headers` are wanted; the commit message's body; its
+    first line)."""
     if _is_mail(head):  # git format-patch, or git am's input as people edit it
-        mail = email.message_from_string(head, policy=email.policy.compat32)
-        message_body = _mail_body(mail).split("\n---\n", 1)[0].rstrip("\n")
+        body = None if headers else plain_mail_body(head)
+        mail = None
+        if body is None:
+            mail = email.message_from_string(head, policy=email.policy.compat32)
+            body = _mail_body(mail)
+        message_body = body.split("\n---\n", 1)[0].rstrip("\n")
         body_line = head.count("\n", 0, head.find("\n\n") + 2) + 1 if "\n\n" in head else 1
         return mail, message_body, body_line
     return None, head.strip("\n"), 1 + len(head) - len(head.lstrip("\n"))
+
+
+# A header line as Python's email parser knows one (email.feedparser's headerRE, with a
+# name of one character at least): a name and a colon, or a folded continuation.
+_HEADER_LINE = re.compile(r"[\041-\071\073-\176]+:|[\t ]")
+
+
+def plain_mail_body(head: str) -> str | None:
+    """The body of a mail whose headers are plain, as git format-patch writes them: the
+    text after the first empty line, which is what Python's email parser gives for such
+    a mail, without its cost. None when the email parser must decide (a line that is no
+    header, MIME parts)."""
+    end = head.find("\n\n")
+    if end == -1:
+        return None
+    lines = head[:end].split("\n")
+    if lines[0].startswith("From "):  # the mbox From line
+        lines = lines[1:]
+    if not lines or not all(_HEADER_LINE.match(line) for line in lines) \
+            or "multipart" in head[:end].lower():
+        return None
+    return head[end + 2:]
 
 
 def _check_plain_file(path: Path) -> None:
