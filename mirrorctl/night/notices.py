@@ -10,7 +10,10 @@ for a package whose facts it established (in the run, not unknown, not failing t
 sync): a fact it could not read is never taken for good news. A kind of need that more
 packages share than the run's limit becomes one issue for all of them (package `*`),
 so a forge outage is one issue, not a thousand. At most `limit` issues are touched a
-run; the rest, like what a rate limit stops, waits for the next run.
+run; the rest, like what a rate limit stops, waits for the next run. What an issue
+quotes is a code span (no mention, cross-reference or markup), and an issue the
+tracker opened without its label (which would be lost, and opened again each night) is
+closed at once and stops the run's notices, saying which right the token lacks.
 
 The plan is a pure function (plan_notices); deliver_notices carries it out.
 """

@@ -7,7 +7,8 @@ wait the seconds `Retry-After` says; when `X-RateLimit-Remaining` is 0, wait unt
 `X-RateLimit-Reset`; else (a secondary limit that says nothing) wait a minute, longer
 each time. Mutating requests go one at a time, a second apart. python-gitlab waits out
 GitLab's 429s itself (its Retry-After, ten times at most). A wait longer than the
-run's patience raises RateLimited: the caller keeps the rest for the next run.
+run's patience, or a sixth refusal, raises RateLimited: the caller keeps the rest for
+the next run.
 """
 
 from __future__ import annotations
