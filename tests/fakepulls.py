@@ -158,6 +158,21 @@ class PullForge:
         return next((p for p in self.pulls if p["number"] == number), None)
 
     # GitLab
+    def _gitlab_page(self, path: str, query: dict[str, list[str]],
+                     wanted: list[dict[str, Any]]) -> Answer:
+        """One page of a list, with the headers and Link python-gitlab follows."""
+        page = int(query.get("page", ["1"])[0])
+        items = wanted[(page - 1) * self.page_size:page * self.page_size]
+        more = len(wanted) > page * self.page_size
+        pages = {"X-Page": str(page), "X-Per-Page": str(self.page_size),
+                 "X-Total": str(len(wanted)),
+                 "X-Total-Pages": str(max(1, -(-len(wanted) // self.page_size))),
+                 "X-Next-Page": str(page + 1) if more else "", "X-Prev-Page": ""}
+        if more:
+            rest = "&".join(f"{k}={v[0]}" for k, v in query.items() if k != "page")
+            pages["Link"] = f'<{self.url}/api/v4{path}?{rest}&page={page + 1}>; rel="next"'
+        return _json(200, items, pages)
+
     def _gitlab(self, method: str, path: str, query: dict[str, list[str]],
                 body: dict[str, Any]) -> Answer:
         if re.fullmatch(r"/projects/([^/]+)/pipelines", path):
@@ -182,9 +197,7 @@ class PullForge:
                 labels = [x for x in query.get("labels", [""])[0].split(",") if x]
                 wanted = [i for i in self.issues if all(x in i["labels"] for x in labels)
                           and query.get("state", [i["state"]])[0] == i["state"]]
-                return _json(200, wanted, {"X-Page": "1", "X-Per-Page": "100",
-                                           "X-Total": str(len(wanted)), "X-Total-Pages": "1",
-                                           "X-Next-Page": "", "X-Prev-Page": ""})
+                return self._gitlab_page(path, query, wanted)
             iid = self._number()
             labels = body.get("labels", "")
             issue = {"iid": iid, "state": "opened", "title": body["title"],

@@ -278,6 +278,19 @@ def test_nights_open_update_close_and_reopen_never_two(gitlab: bool) -> None:
             f"Back in the nightly of {STAMP}")
 
 
+@pytest.mark.parametrize("gitlab", [False, True], ids=["github", "gitlab"])
+def test_issues_are_found_again_across_pages(gitlab: bool) -> None:
+    clock = Clock()
+    with pull_forge() as forge:
+        forge.page_size = 2
+        actions = [conflict(f"pkg{n}") for n in range(5)]
+        assert len(deliver(forge, actions, clock, gitlab=gitlab).done) == 5
+        again = deliver(forge, actions, clock, gitlab=gitlab)
+        assert (again.done, again.unchanged, len(forge.issues)) == ((), 5, 5)
+        listed = [r for r in forge.requests if r.startswith("GET") and r.endswith("issues")]
+        assert len(listed) == 1 + 3  # the empty tracker, then five issues in three pages
+
+
 def test_a_person_edit_of_the_title_is_put_back_and_the_marker_finds_it() -> None:
     clock = Clock()
     with pull_forge() as forge:
