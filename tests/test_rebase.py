@@ -271,3 +271,35 @@ def test_a_merged_patch_names_paths_with_spaces_and_quoting_where_they_went(
     [patch] = json.loads(result.out)["patches"]
     assert patch["outcome"] == "merged"
     assert patch["files"] == ["doc/release notes.txt", "src/naïve.c"]
+
+
+def test_a_request_named_in_a_header_is_found_as_git_log_grep_finds_it(tmp_path: Path) -> None:
+    """The upstream evidence reads the releases' messages once; a request number matches
+    as `git log -E --grep='(#N|!N)([^0-9]|$)'` matches it: a whole number, on any line,
+    the newest commit first."""
+    import os
+
+    from mirrorctl.core.git import GitRunner, GitSettings, Repository
+    from mirrorctl.queue.engine import _UpstreamEvidence
+    from mirrorctl.queue.patches import PatchFile
+    from mirrorctl.queue.status import UpstreamStatus
+
+    up = Repo(tmp_path / "up")
+    old = up.commit("release", {"a": "1\n"})
+    up.commit("ENH: speed (#123456)", {"a": "2\n"})  # a longer number: no match
+    older = up.commit("MAINT: merge !1234\n\nSee also #99.", {"a": "3\n"})
+    newest = up.commit("BUG: fix\n\nCloses #1234", {"a": "4\n"})
+    repo = Repository(up.path / ".git", GitRunner(GitSettings(base_env=dict(os.environ))))
+
+    def found(url: str) -> str | None:
+        patch = PatchFile(path=tmp_path / "p.patch", author="", date="", subject="s",
+                          message="s\n", diff="", files=(),
+                          status=UpstreamStatus(kind="Submitted", argument=url, line=1))
+        named = _UpstreamEvidence(repo, old, newest).named_commit(patch)
+        return named[0] if named else None
+
+    for number, expected in (("1234", newest), ("99", older), ("123", None)):
+        assert found(f"https://github.com/o/r/pull/{number}") == expected, number
+        assert [c for c in up.git("log", "-E", f"--grep=(#{number}|!{number})([^0-9]|$)",
+                                  "--format=%H", "-1", f"{old}..{newest}").split()] == \
+            ([expected] if expected else [])

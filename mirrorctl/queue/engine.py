@@ -134,6 +134,17 @@ class _UpstreamEvidence:
     old_base: str
     new_base: str
     _patch_ids: dict[str, str] | None = field(default=None, init=False)
+    _messages: list[tuple[str, str]] | None = field(default=None, init=False)
+
+    def messages(self) -> list[tuple[str, str]]:
+        """(commit, message) of every commit upstream made between the releases, newest
+        first, as `git log` lists them: read once for every request a queue names."""
+        if self._messages is None:
+            out = self.repo.git("log", "-z", "--format=%H%n%B", self._range()).stdout
+            self._messages = [(commit, message) for commit, _, message in
+                              (entry.partition("\n") for entry in out.split("\0"))
+                              if commit]
+        return self._messages
 
     def _range(self) -> str:
         return f"{self.old_base}..{self.new_base}"
@@ -162,9 +173,10 @@ class _UpstreamEvidence:
                     return commit, "the commit its Backport header names is in the new release"
         if patch.status.kind in ("Submitted", "Backport", "Issue"):
             for number in requests_named(patch.status.argument):
-                pattern = rf"(#{number}|!{number})([^0-9]|$)"
-                found = self.repo.git("log", "-E", f"--grep={pattern}", "--format=%H", "-1",
-                                      self._range()).stdout.strip()
+                # As `git log -E --grep` reads a message: line by line.
+                pattern = re.compile(rf"(#{number}|!{number})([^0-9]|$)", re.MULTILINE)
+                found = next((c for c, message in self.messages() if pattern.search(message)),
+                             None)
                 if found:
                     return found, f"request {number}, named in its header, was merged upstream"
         return None
