@@ -27,6 +27,7 @@ from typing import Literal
 
 from mirrorctl.core.redact import Redactor
 from mirrorctl.core.settings import Notices
+from mirrorctl.report.history import stamp_text
 from mirrorctl.report.report import Action, Report
 from mirrorctl.upstream.forge import ForgeError, ForgeSettings
 from mirrorctl.upstream.tracker import Pace, RateLimited, TrackedIssue, Tracker, open_tracker
@@ -317,10 +318,12 @@ def _carry_out(step: Step, tracker: Tracker, notices: Notices, stamp: str) -> st
         tracker.reopen(issue)
         if _differs(issue, notice):
             tracker.edit(issue, title=notice.title, body=notice.body)
-        tracker.comment(issue, f"Back in the nightly of {stamp}: {notice.title}.")
+        tracker.comment(issue, f"Back in the nightly of {stamp_text(stamp)}: "
+                               f"{notice.title}.")
     elif step.action == "close":
-        tracker.comment(issue, f"Cleared in the nightly of {stamp}: the nightly no longer "
-                               "finds this. Closing; it is reopened if it comes back.")
+        tracker.comment(issue, f"Cleared in the nightly of {stamp_text(stamp)}: the nightly "
+                               "no longer finds this. Closing; it is reopened if it comes "
+                               "back.")
         tracker.close(issue)
     else:
         assert step.duplicate_of is not None
