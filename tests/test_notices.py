@@ -399,6 +399,16 @@ def test_a_tracker_that_drops_the_label_stops_the_notices_loudly() -> None:
         assert "could not label this issue" in forge.comments[-1][1]
 
 
+def test_an_answer_that_is_no_json_is_a_clear_failure_not_a_crash() -> None:
+    clock = Clock()
+    with pull_forge() as forge:
+        forge.throttle = [("GET", (200, {"Content-Type": "text/html"}, b"<html>proxy</html>"))]
+        result = deliver(forge, [conflict("numpy")], clock)
+        assert result.error.startswith("listing the tracking issues: github answered 200 "
+                                       "with something that is no list of JSON")
+        assert result.problems and forge.issues == []
+
+
 def test_a_forge_that_asks_for_no_wait_forever_is_given_up_on() -> None:
     clock = Clock()
     with pull_forge() as forge:

@@ -135,8 +135,9 @@ class _GitHub(_Paced):
         while True:
             response = self._call("listing the tracking issues", "GET", "", params={
                 "labels": label, "state": "all", "per_page": "100", "page": str(page)})
-            items = response.json()
-            found += [_github_issue(i) for i in items if "pull_request" not in i]
+            items = _answer(response, what="listing the tracking issues", shape=list)
+            found += [_github_issue(i) for i in items
+                      if isinstance(i, dict) and "pull_request" not in i]
             if 'rel="next"' not in response.headers.get("Link", "") or not items:
                 return found
             page += 1
@@ -144,7 +145,7 @@ class _GitHub(_Paced):
     def open(self, title: str, body: str, labels: list[str]) -> TrackedIssue:
         response = self._call("opening the tracking issue", "POST", "",
                               json={"title": title, "body": body, "labels": labels})
-        return _github_issue(response.json())
+        return _github_issue(_answer(response, what="opening the tracking issue", shape=dict))
 
     def edit(self, issue: TrackedIssue, *, title: str, body: str) -> None:
         self._call("updating the tracking issue", "PATCH", f"/{issue.number}",
@@ -190,7 +191,22 @@ class _GitHub(_Paced):
             attempt += 1
 
 
+def _answer(response: requests.Response, *, what: str, shape: type) -> Any:
+    """The JSON of a forge's answer, of the shape expected, or a ForgeError that says so
+    (a proxy's HTML page, a truncated body)."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, shape):
+        raise ForgeError(f"{what}: github answered {response.status_code} with something "
+                         f"that is no {shape.__name__} of JSON ({response.url})")
+    return data
+
+
 def _github_issue(item: dict[str, Any]) -> TrackedIssue:
+    if not isinstance(item.get("number"), int):
+        raise ForgeError(f"the forge listed an issue without a number: {str(item)[:80]}")
     return TrackedIssue(number=int(item["number"]), url=str(item.get("html_url", "")),
                         title=str(item.get("title", "")), body=str(item.get("body") or ""),
                         state="open" if item.get("state") == "open" else "closed",
