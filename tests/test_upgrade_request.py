@@ -270,3 +270,17 @@ def test_nothing_left_to_carry_says_the_apply_step_must_go(run_cli, tmp_path: Pa
         assert "`git apply` step has nothing to apply and must go" in pull["body"]
         added = set(site.files("mirrorctl/upgrade-demo-1.2.0")) - set(site.files("main"))
         assert added == {"patches/demo/1.2.0/series"}
+
+
+def test_a_forge_answering_html_fails_the_delivery_not_the_night(run_cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                 tokens: None) -> None:
+    html = (200, {"Content-Type": "text/html"}, b"<html>a proxy's sign-in page</html>")
+    with pull_forge() as forge:
+        site = wheels_site(tmp_path, forge)
+        forge.throttle = [("GET", html)] * 20
+        code, data = night(run_cli, site)
+    assert code == 1  # something needs a person; no crash (3)
+    [rebased] = data["rebases"]
+    assert rebased["pull_request"]["action"] == "failed"
+    assert "no JSON list" in rebased["pull_request"]["detail"]
+    assert forge.pulls == []

@@ -26,7 +26,7 @@ from mirrorctl.core.urls import forge_kind
 
 __all__ = ["Forge", "ForgeError", "ForgeSettings", "Found", "RequestRef", "RequestState",
            "State", "forge_call", "github_api", "github_headers", "gitlab_client",
-           "http_session", "open_issue", "open_merge_request", "open_or_update_mr",
+           "http_session", "json_answer", "open_issue", "open_merge_request", "open_or_update_mr",
            "parse_request_url", "project_ref", "request_state", "search_open"]
 
 State = Literal["open", "merged", "closed-unmerged", "closed-completed"]
@@ -124,7 +124,7 @@ def _github_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
     response = forge_call(None, ref, settings, lambda: http_session(settings).get(
         f"{api}/repos/{ref.project}/{path}/{ref.number}", headers=github_headers(settings),
         timeout=settings.timeout))
-    data: dict[str, Any] = response.json()
+    data: dict[str, Any] = json_answer(response, f"reading {ref.url}")
     return RequestState(ref=ref, state=_github(data, ref.kind), title=str(data.get("title", "")))
 
 
@@ -243,6 +243,19 @@ def forge_call(what: str | None, ref: RequestRef, settings: ForgeSettings, actio
     return response
 
 
+def json_answer(response: requests.Response, what: str, shape: type = dict) -> Any:
+    """The JSON of a forge's answer, of the shape expected, or a ForgeError that says so
+    (a proxy's HTML page, a truncated body): never a crash in the middle of a night."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, shape):
+        raise ForgeError(f"{what}: the forge answered {response.status_code} with something "
+                         f"that is no JSON {shape.__name__} ({response.url})")
+    return data
+
+
 def search_open(forge: Forge, host: str, project: str, settings: ForgeSettings) -> list[Found]:
     """Open issues and requests of `project` that mention riscv64."""
     ref = project_ref(forge, host, project)
@@ -253,7 +266,9 @@ def search_open(forge: Forge, host: str, project: str, settings: ForgeSettings) 
                           params={"q": f"repo:{project} is:open riscv64", "per_page": "50"},
                           timeout=settings.timeout))
         return [Found(url=str(i.get("html_url", "")), title=str(i.get("title", "")),
-                      body=str(i.get("body") or "")) for i in response.json().get("items", [])]
+                      body=str(i.get("body") or ""))
+                for i in json_answer(response, "searching").get("items", [])
+                if isinstance(i, dict)]
     gl_project = _gitlab_project(host, project, settings)
     found = []
     for manager in ("issues", "mergerequests"):
@@ -276,7 +291,7 @@ def open_issue(forge: Forge, host: str, project: str, settings: ForgeSettings, *
                                                json={"title": title, "body": body,
                                                      "labels": labels},
                                                timeout=settings.timeout))
-        return str(response.json()["html_url"])
+        return str(json_answer(response, "opening the issue").get("html_url", ""))
     gl_project = _gitlab_project(host, project, settings)
     issue = forge_call("opening the issue", ref, settings,
                   lambda: gl_project.issues.create({"title": title, "description": body,
@@ -299,7 +314,7 @@ def open_merge_request(forge: Forge, host: str, project: str, settings: ForgeSet
                                                      "head": f"{owner}:{branch}",
                                                      "base": target, "draft": True},
                                                timeout=settings.timeout))
-        return str(response.json()["html_url"])
+        return str(json_answer(response, "opening the pull request").get("html_url", ""))
     upstream = forge_call("reading the upstream project", ref, settings,
                      lambda: gitlab_client(host, settings).projects.get(project))
     fork_project = _gitlab_project(host, fork, settings)

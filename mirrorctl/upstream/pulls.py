@@ -22,6 +22,7 @@ from mirrorctl.upstream.forge import (
     github_headers,
     gitlab_client,
     http_session,
+    json_answer,
     project_ref,
 )
 
@@ -58,9 +59,9 @@ def open_requests(forge: Forge, host: str, project: str, settings: ForgeSettings
                                       params={"state": "open", "per_page": "100",
                                               "page": str(p)},
                                       timeout=settings.timeout))
-            items = response.json()
-            found += [_github_request(item) for item in items
-                      if str(item.get("head", {}).get("ref", "")).startswith(branch_prefix)
+            items = json_answer(response, "listing the pull requests", list)
+            found += [_github_request(item) for item in items if isinstance(item, dict)
+                      and str(item.get("head", {}).get("ref", "")).startswith(branch_prefix)
                       and (item.get("head", {}).get("repo") or {}).get("full_name") == project]
             if "rel=\"next\"" not in response.headers.get("Link", "") or not items:
                 return found
@@ -84,7 +85,7 @@ def create_request(forge: Forge, host: str, project: str, settings: ForgeSetting
             f"{api}/repos/{project}/pulls", headers=github_headers(settings),
             json={"title": title, "body": body, "head": f"{owner}:{branch}", "base": base,
                   "draft": True}, timeout=settings.timeout))
-        opened = _github_request(response.json())
+        opened = _github_request(json_answer(response, "opening the pull request"))
         if labels:
             _github_labels(api, project, ref, settings, opened.number, labels)
         return OpenRequest(**{**opened.__dict__, "labels": tuple(labels)})

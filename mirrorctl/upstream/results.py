@@ -22,6 +22,7 @@ from mirrorctl.upstream.forge import (
     github_headers,
     gitlab_client,
     http_session,
+    json_answer,
     project_ref,
 )
 
@@ -59,26 +60,30 @@ def _github(host: str, project: str, settings: ForgeSettings, branch: str,
         return forge_call("reading the build results", ref, settings, lambda: session.get(
             url, headers=github_headers(settings), params=params, timeout=settings.timeout))
 
-    runs = get(f"{api}/repos/{project}/actions/runs", branch=branch, per_page="20").json()
-    finished = [r for r in runs.get("workflow_runs", []) if r.get("status") == "completed"]
+    runs = json_answer(get(f"{api}/repos/{project}/actions/runs", branch=branch,
+                           per_page="20"), "reading the build results")
+    finished = [r for r in runs.get("workflow_runs", [])
+                if isinstance(r, dict) and r.get("status") == "completed" and "id" in r]
     if not finished:
         return None
     run = finished[0]
     identity = f"{run.get('id')}/{run.get('run_attempt', 1)}/{run.get('updated_at', '')}"
     if known is not None and known.run == identity:
         return known
-    jobs = get(f"{api}/repos/{project}/actions/runs/{run['id']}/jobs", per_page="100").json()
-    artifacts = get(f"{api}/repos/{project}/actions/runs/{run['id']}/artifacts",
-                    per_page="100").json()
+    jobs = json_answer(get(f"{api}/repos/{project}/actions/runs/{run['id']}/jobs",
+                           per_page="100"), "reading the build jobs")
+    artifacts = json_answer(get(f"{api}/repos/{project}/actions/runs/{run['id']}/artifacts",
+                                per_page="100"), "reading the build artifacts")
     reports: dict[str, list[Case]] = {}
-    for artifact in artifacts.get("artifacts", []):
+    for artifact in [a for a in artifacts.get("artifacts", []) if isinstance(a, dict)]:
         python = python_of(str(artifact.get("name", "")))
-        if python is None or int(artifact.get("size_in_bytes", 0)) > _MAX_ARTIFACT:
+        if python is None or int(artifact.get("size_in_bytes", 0)) > _MAX_ARTIFACT \
+                or not artifact.get("archive_download_url"):
             continue
         archive = get(str(artifact["archive_download_url"])).content
         reports.setdefault(python, []).extend(_junit_in_zip(archive))
     built: dict[str, bool] = {}
-    for job in jobs.get("jobs", []):
+    for job in [j for j in jobs.get("jobs", []) if isinstance(j, dict)]:
         python = python_of(str(job.get("name", "")))
         if python is not None and job.get("conclusion") is not None:
             built[python] = built.get(python, False) or job["conclusion"] == "success"

@@ -28,6 +28,7 @@ from mirrorctl.upstream.forge import (
     github_api,
     github_headers,
     gitlab_client,
+    json_answer,
     project_ref,
 )
 
@@ -135,7 +136,7 @@ class _GitHub(_Paced):
         while True:
             response = self._call("listing the tracking issues", "GET", "", params={
                 "labels": label, "state": "all", "per_page": "100", "page": str(page)})
-            items = _answer(response, what="listing the tracking issues", shape=list)
+            items = json_answer(response, "listing the tracking issues", list)
             found += [_github_issue(i) for i in items
                       if isinstance(i, dict) and "pull_request" not in i]
             if 'rel="next"' not in response.headers.get("Link", "") or not items:
@@ -145,7 +146,7 @@ class _GitHub(_Paced):
     def open(self, title: str, body: str, labels: list[str]) -> TrackedIssue:
         response = self._call("opening the tracking issue", "POST", "",
                               json={"title": title, "body": body, "labels": labels})
-        return _github_issue(_answer(response, what="opening the tracking issue", shape=dict))
+        return _github_issue(json_answer(response, "opening the tracking issue"))
 
     def edit(self, issue: TrackedIssue, *, title: str, body: str) -> None:
         self._call("updating the tracking issue", "PATCH", f"/{issue.number}",
@@ -189,19 +190,6 @@ class _GitHub(_Paced):
                                   f"(status {status}); the rest waits for the next run")
             self._wait(wait, "github")
             attempt += 1
-
-
-def _answer(response: requests.Response, *, what: str, shape: type) -> Any:
-    """The JSON of a forge's answer, of the shape expected, or a ForgeError that says so
-    (a proxy's HTML page, a truncated body)."""
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if not isinstance(data, shape):
-        raise ForgeError(f"{what}: github answered {response.status_code} with something "
-                         f"that is no {shape.__name__} of JSON ({response.url})")
-    return data
 
 
 def _github_issue(item: dict[str, Any]) -> TrackedIssue:
