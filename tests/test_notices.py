@@ -404,8 +404,8 @@ def test_an_answer_that_is_no_json_is_a_clear_failure_not_a_crash() -> None:
     with pull_forge() as forge:
         forge.throttle = [("GET", (200, {"Content-Type": "text/html"}, b"<html>proxy</html>"))]
         result = deliver(forge, [conflict("numpy")], clock)
-        assert result.error.startswith("listing the tracking issues: github answered 200 "
-                                       "with something that is no list of JSON")
+        assert result.error.startswith("listing the tracking issues: the forge answered "
+                                       "200 with something that is no JSON list")
         assert result.problems and forge.issues == []
 
 
