@@ -156,6 +156,20 @@ def test_the_mirror_link_uses_the_mirror_web_page(run_cli, numpy_drafts: Site) -
             "riscv64/2.2.4") in body
 
 
+def test_a_self_hosted_mirror_named_in_forge_apis_gets_its_link(run_cli,
+                                                               numpy_drafts: Site) -> None:
+    text = numpy_drafts.config.read_text().replace(
+        "    version: 2.2.4\n", "    version: 2.2.4\n    mirror_web: "
+        "https://git.example.org/rise/mirrors/numpy\n").replace(
+        "defaults:\n", "defaults:\n  forge_apis:\n    git.example.org: "
+                       "https://git.example.org\n", 1)
+    numpy_drafts.config.write_text(text)
+    _, drafts = draft(run_cli, numpy_drafts)
+    _, body = front_and_body(Path(drafts[0]["path"]))
+    assert ("- Mirror branch: https://git.example.org/rise/mirrors/numpy/-/tree/"
+            "riscv64/2.2.4") in body
+
+
 def test_one_patch_into_another_folder(run_cli, numpy_drafts: Site, tmp_path: Path) -> None:
     result, drafts = draft(run_cli, numpy_drafts, "--patch", "0002-TST-skip-nan-sign-test",
                            "--out", str(tmp_path / "out"))

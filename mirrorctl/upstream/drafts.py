@@ -175,6 +175,8 @@ class DraftContext:
     pythons: Sequence[str]
     # Canonical-NaN failures the builds of the release showed ("test (3.12)"), if read.
     nan_failures: Sequence[str] = ()
+    # defaults.forge_apis: which self-hosted hosts are GitHub Enterprise or GitLab.
+    forge_apis: Mapping[str, str] = field(default_factory=dict)
 
 
 def _problem(patch: PatchFile, context: DraftContext) -> str:
@@ -192,7 +194,8 @@ def _problem(patch: PatchFile, context: DraftContext) -> str:
 
 def _sections(patch: PatchFile, context: DraftContext, kind: Kind) -> dict[str, str]:
     files = "\n".join(f"- `{path}`" for path in patch.files)
-    mirror_tree = _browse(context.mirror_web, context.mirror, f"riscv64/{context.version}")
+    mirror_tree = _browse(context.mirror_web, context.mirror, f"riscv64/{context.version}",
+                          context.forge_apis)
     pythons = ", ".join(context.pythons)
     tests = [path for path in patch.files if "test" in path.lower()]
     reproduce = (f"On riscv64 (hardware or qemu-user), run:\n\n```\npython -m pytest "
@@ -214,9 +217,10 @@ def _sections(patch: PatchFile, context: DraftContext, kind: Kind) -> dict[str, 
     }
 
 
-def _browse(web: str | None, git_url: str | None, branch: str) -> str:
+def _browse(web: str | None, git_url: str | None, branch: str,
+            apis: Mapping[str, str]) -> str:
     """A link to the mirror's branch: its web page (Package.mirror_web) where known."""
-    if web and (page := tree_url(web, branch)):
+    if web and (page := tree_url(web, branch, apis=apis)):
         return page
     return f"{git_url} (branch {branch})" if git_url else "(no mirror: the patch file below)"
 
@@ -294,7 +298,7 @@ def draft_for(patch: PatchFile, context: DraftContext, conventions: Conventions)
     else:
         pairs = _DEFAULT_MR if kind == "mr" else _DEFAULT_ISSUE
         body = "\n\n".join(f"## {heading}\n\n{sections[key]}" for heading, key in pairs)
-    forge, project = forge_of(context.upstream)
+    forge, project = forge_of(context.upstream, context.forge_apis)
     front = {
         "package": context.package, "upstream": context.upstream, "forge": forge,
         "host": urlsplit(context.upstream).hostname if forge != "unknown" else None,
@@ -341,7 +345,8 @@ def write_drafts(config: Config, package: Package, options: DraftOptions,
         mirror=package.mirror, mirror_web=package.mirror_web,
         target_branch=_target_branch(cache, package),
         patch_path="", pythons=config.python_versions,
-        nan_failures=_nan_failures(options.workdir, package, version))
+        nan_failures=_nan_failures(options.workdir, package, version),
+        forge_apis=config.forge_apis)
     written = []
     for patch in candidates:
         relative = _relative(patch.path, config.path.parent)
