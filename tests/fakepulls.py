@@ -84,11 +84,7 @@ class PullForge:
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls", path):
             if method == "GET":
                 wanted = [p for p in self.pulls if p["state"] == query.get("state", ["open"])[0]]
-                page = int(query.get("page", ["1"])[0])
-                items = wanted[(page - 1) * self.page_size:page * self.page_size]
-                more = len(wanted) > page * self.page_size
-                link = {"Link": f'<{self.url}{path}?page={page + 1}>; rel="next"'} if more else {}
-                return _json(200, items, {**limits, **link})
+                return self._github_page(path, query, wanted, limits)
             head = str(body.get("head", ""))
             branch = head.partition(":")[2]
             if any(p["head"]["ref"] == branch and p["state"] == "open" for p in self.pulls):
@@ -118,11 +114,7 @@ class PullForge:
                                                       for p in self.pulls)]
                           if (not label or label in [x["name"] for x in i["labels"]])
                           and state in ("all", i["state"])]
-                page = int(query.get("page", ["1"])[0])
-                items = wanted[(page - 1) * self.page_size:page * self.page_size]
-                more = len(wanted) > page * self.page_size
-                link = {"Link": f'<{self.url}{path}?page={page + 1}>; rel="next"'} if more else {}
-                return _json(200, items, {**limits, **link})
+                return self._github_page(path, query, wanted, limits)
             number = self._number()
             issue = {"number": number, "state": "open", "state_reason": None,
                      "title": body["title"], "body": body.get("body", ""),
@@ -157,21 +149,36 @@ class PullForge:
     def _pull(self, number: int) -> dict[str, Any] | None:
         return next((p for p in self.pulls if p["number"] == number), None)
 
-    # GitLab
-    def _gitlab_page(self, path: str, query: dict[str, list[str]],
-                     wanted: list[dict[str, Any]]) -> Answer:
-        """One page of a list, with the headers and Link python-gitlab follows."""
+    # Lists, a page at a time
+    def _page(self, query: dict[str, list[str]], wanted: list[dict[str, Any]],
+              ) -> tuple[int, list[dict[str, Any]], str | None]:
+        """(page number, its items, the query of the next page or None)."""
         page = int(query.get("page", ["1"])[0])
         items = wanted[(page - 1) * self.page_size:page * self.page_size]
+        rest = "&".join(f"{k}={v[0]}" for k, v in query.items() if k != "page")
         more = len(wanted) > page * self.page_size
+        return page, items, f"{rest}&page={page + 1}".lstrip("&") if more else None
+
+    def _github_page(self, path: str, query: dict[str, list[str]],
+                     wanted: list[dict[str, Any]], limits: dict[str, str]) -> Answer:
+        """One page, with the Link header GitHub sends."""
+        _, items, following = self._page(query, wanted)
+        link = {"Link": f'<{self.url}{path}?{following}>; rel="next"'} if following else {}
+        return _json(200, items, {**limits, **link})
+
+    def _gitlab_page(self, path: str, query: dict[str, list[str]],
+                     wanted: list[dict[str, Any]]) -> Answer:
+        """One page, with the headers and Link python-gitlab follows."""
+        page, items, following = self._page(query, wanted)
         pages = {"X-Page": str(page), "X-Per-Page": str(self.page_size),
                  "X-Total": str(len(wanted)),
                  "X-Total-Pages": str(max(1, -(-len(wanted) // self.page_size))),
-                 "X-Next-Page": str(page + 1) if more else "", "X-Prev-Page": ""}
-        if more:
-            rest = "&".join(f"{k}={v[0]}" for k, v in query.items() if k != "page")
-            pages["Link"] = f'<{self.url}/api/v4{path}?{rest}&page={page + 1}>; rel="next"'
+                 "X-Next-Page": str(page + 1) if following else "", "X-Prev-Page": ""}
+        if following:
+            pages["Link"] = f'<{self.url}/api/v4{path}?{following}>; rel="next"'
         return _json(200, items, pages)
+
+    # GitLab
 
     def _gitlab(self, method: str, path: str, query: dict[str, list[str]],
                 body: dict[str, Any]) -> Answer:
@@ -224,17 +231,7 @@ class PullForge:
             project = unquote(m.group(1))
             if method == "GET":
                 wanted = [r for r in self.mrs if r["state"] == query.get("state", ["opened"])[0]]
-                page = int(query.get("page", ["1"])[0])
-                items = wanted[(page - 1) * self.page_size:page * self.page_size]
-                more = len(wanted) > page * self.page_size
-                pages = {"X-Page": str(page), "X-Per-Page": str(self.page_size),
-                         "X-Total": str(len(wanted)),
-                         "X-Total-Pages": str(max(1, -(-len(wanted) // self.page_size))),
-                         "X-Next-Page": str(page + 1) if more else "", "X-Prev-Page": ""}
-                if more:
-                    pages["Link"] = f'<{self.url}/api/v4{path}?state=opened&page={page + 1}>; ' \
-                                    'rel="next"'
-                return _json(200, items, pages)
+                return self._gitlab_page(path, query, wanted)
             if any(r["source_branch"] == body.get("source_branch") and r["state"] == "opened"
                    for r in self.mrs):
                 return _json(409, {"message": ["Another open merge request already exists for "
