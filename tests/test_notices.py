@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.core.settings import NEED_KINDS, Notices
-from mirrorctl.night.nightly import _NEXT
+from mirrorctl.core.settings import Notices
 from mirrorctl.night.notices import (
     ALL,
-    TITLES,
     Notice,
     deliver_notices,
     marker,
@@ -24,7 +22,7 @@ from mirrorctl.night.notices import (
     notices_from,
     plan_notices,
 )
-from mirrorctl.report.report import _PACKAGE_ACTION_KINDS, Action
+from mirrorctl.report.report import Action
 from mirrorctl.upstream.forge import ForgeSettings
 from mirrorctl.upstream.tracker import Pace, TrackedIssue, open_tracker, rate_limit_wait
 from tests.fakepulls import GITHUB_TOKEN, GITLAB_TOKEN, PullForge, pull_forge
@@ -54,12 +52,6 @@ def everything_settled(package: str, kind: str) -> bool:
 
 
 # The vocabulary
-
-
-def test_every_kind_of_need_has_a_title_and_notices_kinds_name_them() -> None:
-    assert set(TITLES) == set(NEED_KINDS)
-    assert set(_NEXT) - {"history-not-written", "notices-failed"} <= set(NEED_KINDS)
-    assert set(_PACKAGE_ACTION_KINDS) <= set(NEED_KINDS)
 
 
 def test_the_marker_is_found_again_whatever_surrounds_it() -> None:

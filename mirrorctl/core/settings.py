@@ -15,11 +15,12 @@ from typing import Any, Literal
 from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.grades import LEVELS, default_levels
+from mirrorctl.core.needs import NEED_KINDS
 from mirrorctl.core.redact import Redactor
 from mirrorctl.core.tagformat import TagFormat, TagFormatError
 from mirrorctl.core.urls import KNOWN_PROTOCOLS, embedded_credentials
 
-__all__ = ["NEED_KINDS", "PACKAGE_KEYS", "SETTINGS", "Fork", "Invalid", "Notices", "Setting",
+__all__ = ["PACKAGE_KEYS", "SETTINGS", "Fork", "Invalid", "Notices", "Setting",
            "did_you_mean", "package_name"]
 
 
@@ -255,12 +256,6 @@ class Notices:
 
 
 _NOTICE_KEYS = ("tracker", "label", "limit", "kinds")
-# The kinds of thing that need a person after a night (the nightly's needs, the report's
-# actions); notices.kinds chooses among them.
-NEED_KINDS = ("sync-failed", "ref-needs-decision", "releases-unknown", "registry-unreadable",
-              "retired-needs-building", "retired-unwatched", "conflict", "push-refused",
-              "pull-request-failed", "rebase-failed", "unknown", "build-failed",
-              "new-test-failures", "nan-test-failures")
 
 
 def _notices(value: Any) -> Notices:

@@ -18,6 +18,7 @@ from packaging.version import Version
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import FileSystemError, MirrorctlError
 from mirrorctl.core.git import GitRunner
+from mirrorctl.core.needs import NeedKind, next_command
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport, rebase_queue
@@ -52,8 +53,7 @@ class Need:
     the ref or patch it is about (or ""), and the detail."""
 
     package: str
-    kind: str  # sync-failed, ref-needs-decision, releases-unknown, conflict, push-refused,
-    # rebase-failed, history-not-written, notices-failed
+    kind: NeedKind
     subject: str
     detail: str
 
@@ -175,26 +175,10 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
 
 # Needs the report finds in the packages themselves (report.package_actions).
 _IN_THE_REPORT = ("conflict",)
-# What to run next, by kind of need.
-_NEXT = {
-    "sync-failed": "mirrorctl -v sync {package}",
-    "ref-needs-decision": "mirrorctl sync {package} --dry-run",  # its detail says which flag
-    "releases-unknown": "mirrorctl sync {package}",
-    "registry-unreadable": "mirrorctl releases {package}",
-    "retired-needs-building": "mirrorctl releases {package} --pypi",
-    "retired-unwatched": "mirrorctl releases {package} --pypi",
-    "push-refused": "mirrorctl rebase {package} --push",
-    "pull-request-failed": "mirrorctl rebase {package} --open-pr",
-    "rebase-failed": "mirrorctl rebase {package}",
-    "history-not-written": "mirrorctl report --record",
-    "notices-failed": "mirrorctl nightly --notify",
-}
 
 
 def _action(need: Need) -> Action:
-    command = _NEXT.get(need.kind, "mirrorctl nightly {package}")
-    return Action(need.package, need.kind, need.detail,
-                  command.format(package=need.package).strip())
+    return Action(need.package, need.kind, need.detail, next_command(need.kind, need.package))
 
 
 def _target(releases: ReleaseList) -> str | None:

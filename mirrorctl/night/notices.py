@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from mirrorctl.core.needs import NEEDS
 from mirrorctl.core.redact import Redactor
 from mirrorctl.core.settings import Notices
 from mirrorctl.report.history import stamp_text
@@ -39,23 +40,9 @@ ALL = "*"  # the package of a notice many packages share
 _AFTER_SYNC = frozenset({"releases-unknown", "unknown"})  # what a failed sync leaves
 _MARKER = re.compile(r"<!-- mirrorctl-notice (\S+) (\S+) -->")
 # Needs after which a package's other facts are not established this run.
-_UNSETTLING = frozenset({"unknown", "sync-failed", "releases-unknown", "rebase-failed"})
-TITLES = {  # by kind of need (core.settings.NEED_KINDS)
-    "conflict": "a patch conflicts",
-    "sync-failed": "the sync fails",
-    "ref-needs-decision": "a ref needs a decision",
-    "releases-unknown": "its releases are unknown",
-    "registry-unreadable": "the registry cannot be read",
-    "retired-needs-building": "a retired package needs building again",
-    "retired-unwatched": "a retired package cannot be watched",
-    "push-refused": "a push was refused",
-    "pull-request-failed": "the upgrade's pull request was not delivered",
-    "rebase-failed": "the rebase failed",
-    "unknown": "its state is unknown",
-    "build-failed": "the upgrade does not build",
-    "new-test-failures": "the upgrade's tests newly fail",
-    "nan-test-failures": "the upgrade's tests fail on NaN",
-}
+_UNSETTLING = frozenset(kind for kind, spec in NEEDS.items() if spec.unsettling)
+# What a notice of each kind is called (core.needs).
+TITLES: dict[str, str] = {kind: spec.title for kind, spec in NEEDS.items()}
 
 
 def marker(package: str, kind: str) -> str:

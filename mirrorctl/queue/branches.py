@@ -81,12 +81,15 @@ def checked_queue(config: Config, package: Package, version: str) -> PatchQueue:
     return queue
 
 
-def checked_version(version: str | None, package: Package, config: Config) -> str:
-    """A version from the command line or mirrors.yaml; it becomes a path and a ref name."""
+def checked_version(version: str | None, package: Package, config: Config, *,
+                    option: bool = False) -> str:
+    """A version from the command line (`option`: the command has --version) or the
+    current queue; it becomes a path and a ref name."""
     version = version or current_version(config, package)
     if version is None:
-        raise UsageError(f"{package.name} has no version in {config.path} and no queue folder "
-                         "under patchsets/; pass --version")
+        raise UsageError(f"{package.name} has no `version:` in {config.path} and no queue "
+                         f"folder under {config.patchsets}; give it `version:` (the release "
+                         "its queue starts from)" + (", or pass --version" if option else ""))
     try:
         Version(version)
     except InvalidVersion:
@@ -96,7 +99,7 @@ def checked_version(version: str | None, package: Package, config: Config) -> st
 
 def apply_package_queue(config: Config, package: Package, options: ApplyOptions,
                         runner: GitRunner) -> ApplyReport:
-    version = checked_version(options.version, package, config)
+    version = checked_version(options.version, package, config, option=True)
     queue = checked_queue(config, package, version)
     runner = package_runner(runner, package)
     cache = open_cache(options.workdir, package, runner)
@@ -176,7 +179,7 @@ def export_queue(config: Config, package: Package, options: ExportOptions,
     if version is None:
         raise UsageError(f"{tag} does not fit tag_format {package.tag_format.template}, so its "
                          "version is unknown; pass --version")
-    version = checked_version(version, package, config)
+    version = checked_version(version, package, config, option=True)
     branch = _fetch_branch(cache, package, options.from_branch)
     try:
         _check_range(cache, tag, options.from_branch)

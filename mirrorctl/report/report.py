@@ -24,6 +24,7 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.grades import LEVELS, Grade, Reason
+from mirrorctl.core.needs import next_command
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.urls import forge_kind, tree_url, web_url
 from mirrorctl.grade.builds import BuildSummary, kept_results, summary
@@ -163,12 +164,12 @@ def package_actions(package: PackageReport) -> list[Action]:
     actions = []
     if package.state == "unknown":
         actions.append(Action(name, "unknown", "; ".join(package.problems),
-                              f"mirrorctl sync {name}"))
+                              next_command("unknown", name)))
     actions += [Action(name, "conflict", f"{p.name} conflicts on {package.latest}",
-                       f"mirrorctl rebase {name} --worktree ../{name}-rebase")
+                       next_command("conflict", name))
                 for p in package.patches if p.outcome == "conflict"]
     if package.grade is not None:
-        actions += [Action(name, r.code, r.detail, f"mirrorctl classify {name}"
+        actions += [Action(name, r.code, r.detail, next_command(r.code, name)
                            + (f"  # the run: {package.builds_source}"
                               if package.builds_source else ""))
                     for r in package.grade.reasons if r.code in _BUILD_ACTIONS]

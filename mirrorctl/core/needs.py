@@ -1,0 +1,79 @@
+"""What can need a person after mirrorctl ran: one vocabulary, each kind with its title
+(what a tracking issue calls it) and the command to run next.
+
+Every wing that finds a need names it with a NeedKind; the nightly's needs, the
+report's actions, the notices and the `notices.kinds` setting all read this table, so
+that a kind is spelt, titled and followed up the same way everywhere. A next command
+may name `{package}` and `{version}` (the release the need is about); the test suite
+checks each against the command line's real commands and options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+__all__ = ["NEEDS", "NEED_KINDS", "NeedKind", "NeedSpec", "next_command"]
+
+NeedKind = Literal[
+    "sync-failed", "ref-needs-decision", "releases-unknown", "registry-unreadable",
+    "retired-needs-building", "retired-unwatched", "conflict", "push-refused",
+    "pull-request-failed", "rebase-failed", "unknown", "queue-unreadable", "build-failed",
+    "new-test-failures", "nan-test-failures", "history-not-written", "notices-failed",
+]
+
+
+@dataclass(frozen=True)
+class NeedSpec:
+    title: str  # "numpy: <title>" is the notice's title
+    next: str  # the command to run next; {package} and {version} are filled in
+    # Whether the package's other facts are still established when it has this need (a
+    # failed sync leaves its releases, its grade, its conflicts unknown: notices about
+    # them must not be closed as if they cleared).
+    unsettling: bool = False
+
+
+NEEDS: Mapping[NeedKind, NeedSpec] = {
+    "sync-failed": NeedSpec("the sync fails", "mirrorctl -v sync {package}", unsettling=True),
+    "ref-needs-decision": NeedSpec("a ref needs a decision",
+                                   "mirrorctl sync {package} --dry-run"),  # detail says which flag
+    "releases-unknown": NeedSpec("its releases are unknown", "mirrorctl sync {package}",
+                                 unsettling=True),
+    "registry-unreadable": NeedSpec("the registry cannot be read",
+                                    "mirrorctl releases {package}"),
+    "retired-needs-building": NeedSpec("a retired package needs building again",
+                                       "mirrorctl releases {package} --pypi"),
+    "retired-unwatched": NeedSpec("a retired package cannot be watched",
+                                  "mirrorctl releases {package} --pypi"),
+    "conflict": NeedSpec("a patch conflicts",
+                         "mirrorctl rebase {package} --worktree ../{package}-rebase"),
+    # After a clean carry the new queue is current: applying it pushes its branch again.
+    "push-refused": NeedSpec("a push was refused", "mirrorctl patches apply {package} --push"),
+    "pull-request-failed": NeedSpec("the upgrade's pull request was not delivered",
+                                    "mirrorctl rebase {package} --open-pr"),
+    "rebase-failed": NeedSpec("the rebase failed", "mirrorctl rebase {package}",
+                              unsettling=True),
+    "unknown": NeedSpec("its state is unknown", "mirrorctl sync {package}", unsettling=True),
+    "queue-unreadable": NeedSpec("its patch queue cannot be read", "mirrorctl validate",
+                                 unsettling=True),
+    "build-failed": NeedSpec("the upgrade does not build", "mirrorctl classify {package}"),
+    "new-test-failures": NeedSpec("the upgrade's tests newly fail",
+                                  "mirrorctl classify {package}"),
+    "nan-test-failures": NeedSpec("the upgrade's tests fail on NaN",
+                                  "mirrorctl classify {package}"),
+    "history-not-written": NeedSpec("the night's history record is not written",
+                                    "mirrorctl report --record"),
+    "notices-failed": NeedSpec("the notices were not delivered", "mirrorctl notices --dry-run"),
+}
+
+NEED_KINDS: tuple[NeedKind, ...] = get_args(NeedKind)
+
+
+def next_command(kind: str, package: str, version: str | None = None) -> str:
+    """The command to run next for a need of this kind (a kind not in the vocabulary,
+    which only an old report could bring, gets the package's nightly)."""
+    spec = NEEDS.get(kind)  # type: ignore[call-overload]
+    template = spec.next if spec is not None else "mirrorctl nightly {package}"
+    command = template.format(package=package, version=version or "")
+    return " ".join(command.split())
