@@ -18,6 +18,8 @@ from mirrorctl.sync.run import SyncOptions, sync_packages
 from tests.gitrepos import make_mirror, make_upstream
 from tests.httpserver import Recorded, http_server
 
+STAMP = "20260101T000000.000000Z"  # when the syncs of these tests ran
+
 
 def runner(**overrides: object) -> GitRunner:
     settings = {"base_env": dict(os.environ), "allowed_protocols": ("file",), "timeout": 60.0,
@@ -110,7 +112,7 @@ def _package(tmp_path: Path, upstream: str, *, retries: int) -> Package:
 def _sync_one(tmp_path: Path, package: Package, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     make_mirror(tmp_path / "mirror.git")
     sleeps: list[float] = []
-    report = sync_packages([package], SyncOptions(workdir=tmp_path / "work", jobs=1),
+    report = sync_packages([package], SyncOptions(workdir=tmp_path / "work", jobs=1, stamp=STAMP),
                            runner(base_env=env or dict(os.environ)), sleep=sleeps.append)
     return report.packages[0], sleeps
 
@@ -150,7 +152,8 @@ def test_mirror_token_is_offered_by_the_helper_and_never_shown(tmp_path: Path) -
         package = Package(**{**package.__dict__, "upstream": str(upstream.path),
                              "mirror": f"{server.url}/mirrors/numpy.git"})
         env = {**os.environ, "MIRRORCTL_MIRROR_TOKEN": token}
-        report = sync_packages([package], SyncOptions(workdir=tmp_path / "work", jobs=1),
+        options = SyncOptions(workdir=tmp_path / "work", jobs=1, stamp=STAMP)
+        report = sync_packages([package], options,
                                runner(base_env=env, redactor=Redactor([token])),
                                sleep=lambda s: None)
     sent = [r.authorization for r in server.requests if r.authorization]

@@ -218,11 +218,12 @@ def test_interrupted_push_is_settled_on_the_next_run(run_cli, site: Site) -> Non
     """A run killed after its push but before recording it still learns what it pushed."""
     sync(run_cli, site)
     state_path = site.workdir / "state" / "demo.json"
-    state = json.loads(state_path.read_text())
+    record = json.loads(state_path.read_text())
+    state = record["facts"]["sync"]["value"]
     # Simulate the crash window: the push happened, the record did not.
     state["pending"] = {"refs/heads/maintenance/1.0.x": state["pushed"].pop(
         "refs/heads/maintenance/1.0.x")}
-    state_path.write_text(json.dumps(state))
+    state_path.write_text(json.dumps(record))
     sync(run_cli, site)
     site.upstream.git("branch", "-D", "maintenance/1.0.x")
     _, data = sync(run_cli, site, "--prune")

@@ -118,7 +118,9 @@ def utc_stamp() -> str:
     """Now, to the microsecond: two runs never share a history record."""
     from datetime import datetime, timezone
 
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    from mirrorctl.core.stamps import STAMP_FORMAT
+
+    return datetime.now(timezone.utc).strftime(STAMP_FORMAT)
 
 
 def program() -> str:

@@ -294,7 +294,8 @@ def demo(g: Globals, root: Path, fmt: str) -> None:
     with workdir_lock(site.workdir, "demo") as lock_fd, progress_on_stderr(g) as progress:
         runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
                                        inherit_fds=(lock_fd,)))
-        first = sync_packages(packages, SyncOptions(workdir=site.workdir, jobs=config.jobs),
+        first = sync_packages(packages, SyncOptions(workdir=site.workdir, jobs=config.jobs,
+                                                    stamp=utc_stamp()),
                               runner, sleep=time.sleep)
         changes = evolve_upstreams(site, setup)
         night = run_nightly(config, packages, NightlyOptions(

@@ -24,7 +24,7 @@ from mirrorctl.cli.base import (
     writing,
 )
 from mirrorctl.core.errors import EXIT_FAILURE
-from mirrorctl.report.history import stamp_text
+from mirrorctl.core.stamps import stamp_text
 
 if TYPE_CHECKING:
     from mirrorctl.core.config import Config

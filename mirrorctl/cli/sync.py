@@ -17,6 +17,7 @@ from mirrorctl.cli.base import (
     plural,
     progress_on_stderr,
     short_sha,
+    utc_stamp,
     wait_option,
     writing,
 )
@@ -67,7 +68,7 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
     config = load_config(g.config_path)
     selected = config.active(packages)
     options = SyncOptions(workdir=g.workdir, jobs=jobs or config.jobs, force_tags=force_tags,
-                          prune=prune, dry_run=dry_run)
+                          prune=prune, dry_run=dry_run, stamp=utc_stamp())
     with writing(g, "sync") as lock_fd, progress_on_stderr(g) as progress:
         runner = git_runner(g, config, lock_fd)
         report = sync_packages(selected, options, runner, sleep=time.sleep, progress=progress)

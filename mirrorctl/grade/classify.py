@@ -32,8 +32,8 @@ from mirrorctl.sync.cache import (
     package_runner,
     release_tag,
     target_release,
-    upstream_problem,
 )
+from mirrorctl.sync.standing import sync_standing
 
 __all__ = ["BuildReasons", "Classification", "ClassifyOptions", "classify_packages",
            "grade_rebase", "grade_upgrade"]
@@ -87,9 +87,10 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
                      runner: GitRunner) -> Classification:
     current = checked_version(None, package, config)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
-    if options.onto is None and (problem := upstream_problem(options.workdir, package)):
-        raise MirrorctlError(problem)
     cache.read_tags()  # grading moves no tag: every tag it asks about, from one read
+    standing = sync_standing(options.workdir, package, tags=cache.tag_names())
+    if options.onto is None and standing.upstream_problem is not None:
+        raise MirrorctlError(standing.upstream_problem)
     onto = options.onto
     if onto is None:
         onto = newest_release(cache, package, above=current)

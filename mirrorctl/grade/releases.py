@@ -18,7 +18,8 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner
 from mirrorctl.queue.folders import current_version
-from mirrorctl.sync.cache import new_releases, open_cache, release_tags, tag_names, upstream_problem
+from mirrorctl.sync.cache import new_releases, open_cache, release_tags, tag_names
+from mirrorctl.sync.standing import sync_standing
 
 if TYPE_CHECKING:
     from mirrorctl.grade.pypi import PypiClient, PypiProject
@@ -120,13 +121,13 @@ def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitR
         return _watched(config, package, current, client)
     try:
         cache = open_cache(options.workdir, package, runner)
-    except UsageError as exc:
-        return ReleaseList(name=package.name, current=current, new=(), tags={},
-                           problems=(str(exc),))
-    names = tag_names(cache)  # one read of the tags serves every question
+    except UsageError:
+        cache = None
+    names = tag_names(cache) if cache is not None else []  # one read serves every question
     found = list_releases(names, package, current, pre=options.pre, limit=options.limit)
-    if problem := upstream_problem(options.workdir, package):
-        found = replace(found, upstream_unknown=True, problems=(problem,))
+    standing = sync_standing(options.workdir, package, tags=names if cache else None)
+    if standing.upstream_problem is not None:
+        found = replace(found, upstream_unknown=True, problems=(standing.upstream_problem,))
     if registry is not None:
         found = _with_built(config, package, options, found, names, registry)
     if client is None:

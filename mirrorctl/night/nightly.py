@@ -91,7 +91,8 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     # whether their latest release still does; nothing is synced, carried or graded.
     retired = [p for p in packages if p.retired]
     packages = [p for p in packages if not p.retired]
-    synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs),
+    synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs,
+                                                       stamp=options.stamp),
                            runner, sleep=sleep, progress=progress)
     # With the builders' registry, PyPI is asked too: what is due must be released there.
     found = check_releases(config, packages, ReleaseOptions(

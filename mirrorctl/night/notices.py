@@ -28,7 +28,7 @@ from typing import Literal
 from mirrorctl.core.needs import NEEDS
 from mirrorctl.core.redact import Redactor
 from mirrorctl.core.settings import Notices
-from mirrorctl.report.history import stamp_text
+from mirrorctl.core.stamps import stamp_text
 from mirrorctl.report.report import Action, Report
 from mirrorctl.upstream.forge import ForgeError, ForgeSettings
 from mirrorctl.upstream.tracker import Pace, RateLimited, TrackedIssue, Tracker, open_tracker

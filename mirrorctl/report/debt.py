@@ -19,7 +19,7 @@ from datetime import datetime
 
 from packaging.version import InvalidVersion, Version
 
-from mirrorctl.report.history import stamp_time
+from mirrorctl.core.stamps import stamp_time
 
 __all__ = ["DebtReport", "PatchAge", "patch_debt"]
 

@@ -14,7 +14,6 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,6 @@ __all__ = [
     "TrendPoint",
     "read_history",
     "save_record",
-    "stamp_text",
-    "stamp_time",
 ]
 
 _FORMAT = 1
@@ -54,20 +51,6 @@ class Record:
     stamp: str
     packages: Mapping[str, RecordedPackage]
     trend: TrendPoint
-
-
-def stamp_time(stamp: str) -> datetime | None:
-    """When a record's stamp (20261123T225021.123456Z) says it ran; None if it says not."""
-    try:
-        return datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ")
-    except ValueError:
-        return None
-
-
-def stamp_text(stamp: str) -> str:
-    """A record's stamp (20261123T225021.123456Z) as people read it: 2026-11-23 22:50 UTC."""
-    when = stamp_time(stamp)
-    return when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else stamp
 
 
 def history_dir(workdir: Path) -> Path:

@@ -17,7 +17,8 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
-from mirrorctl.report.history import TrendPoint, stamp_text, stamp_time
+from mirrorctl.core.stamps import stamp_text, stamp_time
+from mirrorctl.report.history import TrendPoint
 from mirrorctl.report.report import Report
 
 __all__ = ["Chart", "render_html", "trend_chart"]

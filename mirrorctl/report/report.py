@@ -413,14 +413,10 @@ def package_links(config: Config, package: Package, current: str | None,
 
 
 def sync_health(workdir: Path, package: Package) -> str:
-    """How the last sync of the package's upstream went, as its state keeps it."""
-    from mirrorctl.sync.cache import cache_dir
-    from mirrorctl.sync.state import PackageState, state_path
+    """How the last sync of the package's upstream went, as its record keeps it."""
+    from mirrorctl.sync.standing import sync_standing
 
-    if not (cache_dir(workdir, package) / "HEAD").is_file():
-        return "never"
-    error = PackageState.load(state_path(workdir, package.name)).upstream_error
-    return f"failed: {error}" if error else "ok"
+    return sync_standing(workdir, package).health
 
 
 def _builds(workdir: Path, name: str, version: str | None) -> dict[str, Any]:

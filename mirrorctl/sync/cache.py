@@ -32,7 +32,6 @@ __all__ = [
     "release_tags",
     "tag_names",
     "target_release",
-    "upstream_problem",
 ]
 
 
@@ -53,18 +52,6 @@ def _origins(url: str) -> tuple[str, ...]:
     if parts.scheme in ("http", "https") and parts.hostname:
         return (f"{parts.scheme}://{parts.netloc}",)
     return ()
-
-
-def upstream_problem(workdir: Path, package: Package) -> str | None:
-    """Why the cache may not hold upstream as it is: the last sync could not read or fetch
-    it. None when the last sync brought upstream in (or none ran yet: open_cache says so)."""
-    from mirrorctl.sync.state import PackageState, state_path
-
-    error = PackageState.load(state_path(workdir, package.name)).upstream_error
-    if error is None:
-        return None
-    return (f"upstream unknown: the last sync could not bring it into the cache ({error}); "
-            f"what is newer is not known until `mirrorctl sync {package.name}` succeeds")
 
 
 def open_cache(workdir: Path, package: Package, runner: GitRunner) -> Repository:

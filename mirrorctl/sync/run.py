@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from mirrorctl.core.config import Package
 from mirrorctl.core.errors import FileSystemError, GitError, MirrorctlError
@@ -28,7 +28,9 @@ from mirrorctl.core.git import (
     parse_ls_remote,
 )
 from mirrorctl.core.progress import SILENT, Progress
+from mirrorctl.core.record import Fact, FactKind, write_facts
 from mirrorctl.core.retry import call_with_retries
+from mirrorctl.core.stamps import stamp_text
 from mirrorctl.sync.cache import cache_dir, package_runner
 from mirrorctl.sync.refplan import (
     RefRules,
@@ -37,7 +39,15 @@ from mirrorctl.sync.refplan import (
     plan_ref_updates,
     select_mirrored,
 )
-from mirrorctl.sync.state import PackageState, state_path
+from mirrorctl.sync.state import (
+    MIRROR,
+    UPSTREAM,
+    MirrorRead,
+    PackageState,
+    RefNeed,
+    UpstreamRead,
+    riscv64_branches,
+)
 
 __all__ = ["PackageSync", "SyncOptions", "SyncReport", "sync_packages"]
 
@@ -50,6 +60,7 @@ Status = Literal["updated", "unchanged", "failed", "planned"]
 class SyncOptions:
     workdir: Path
     jobs: int
+    stamp: str  # when the run started: the record's facts say it (the CLI reads the clock)
     force_tags: bool = False
     prune: bool = False
     dry_run: bool = False
@@ -128,6 +139,11 @@ def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner
                        read: dict[str, dict[str, str]]) -> PackageSync:
     progress.start(package.name)
     syncer = _PackageSyncer(package, options, package_runner(runner, package), read)
+    try:
+        syncer.record_start()
+    except OSError as exc:  # the record cannot be written: touch nothing
+        return PackageSync(name=package.name, status="failed",
+                           error=f"recording the sync: {FileSystemError(exc)}", attempts=0)
     attempts = 0
 
     def attempt() -> PackageSync:
@@ -144,13 +160,14 @@ def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner
     except (MirrorctlError, OSError) as exc:
         if isinstance(exc, OSError):  # the work directory is full, read-only, ...
             exc = FileSystemError(exc)
-        syncer.note_stale_cache(syncer.describe(exc))
+        syncer.record_failure(syncer.describe(exc))
         return PackageSync(name=package.name, status="failed", error=syncer.describe(exc),
                            attempts=attempts, warnings=syncer.warnings)
     except Exception as exc:  # a bug in one package's sync must not stop the others
         log.exception("%s: unexpected error", package.name)
-        return PackageSync(name=package.name, status="failed", attempts=attempts,
-                           error=f"unexpected {type(exc).__name__}: {exc} (a bug in mirrorctl)")
+        error = f"unexpected {type(exc).__name__}: {exc} (a bug in mirrorctl)"
+        syncer.record_failure(error)
+        return PackageSync(name=package.name, status="failed", attempts=attempts, error=error)
     return replace(result, attempts=attempts)
 
 
@@ -166,9 +183,10 @@ class _PackageSyncer:
         self.rules = RefRules(branches=package.branches, tags=package.tags,
                               protected=package.protected, force_tags=options.force_tags,
                               prune=options.prune)
-        self.state_path = state_path(options.workdir, package.name)
+        self.workdir, self.stamp = options.workdir, options.stamp
         self.pushing: list[RefUpdate] = []  # the last push tried, kept for a retry
         self.cache_current = False  # upstream is in the cache, as of this sync
+        self.cache_read: UpstreamRead | None = None  # what it holds, once it is current
 
     def describe(self, exc: Exception) -> str:
         if not isinstance(exc, GitError):
@@ -185,14 +203,11 @@ class _PackageSyncer:
             return self._refresh_only(cache, state)
         upstream, mirror = self._read_both_sides(self.package.mirror)
         if state.settle_pending(mirror):
-            state.save(self.state_path)  # a push killed mid-way: learn what it did
+            self._save(state)  # a push killed mid-way: learn what it did
         # A push of an earlier attempt that landed although its answer was lost.
         landed = [replace(u, result="pushed") for u in self.pushing if mirror.get(u.ref) == u.new]
         cached = self._refresh_cache_if_upstream_moved(cache, state, upstream)
-        self.cache_current = True
-        if state.upstream_error is not None:
-            state.upstream_error = None
-            state.save(self.state_path)
+        self._cache_is_current(cached if cached is not None else state.upstream)
 
         self.step = "planning"
         plan = plan_ref_updates(upstream=upstream, mirror=mirror, pushed=state.pushed,
@@ -203,7 +218,8 @@ class _PackageSyncer:
         if self.options.dry_run or not changes:
             status: Status = "planned" if changes else "unchanged"
         else:
-            plan = self._push_and_verify(cache, state, plan, changes, self.package.mirror)
+            plan, mirror = self._push_and_verify(cache, state, plan, changes,
+                                                 self.package.mirror)
             status = "updated" if any(u.result == "pushed" for u in plan) else "unchanged"
         if cached is not None and not self.options.dry_run:
             # Only once the mirror has followed (never on a dry run): until then upstream's
@@ -211,9 +227,12 @@ class _PackageSyncer:
             # force-push is followed) from one made in the mirror (diverged), on a retry
             # and after a kill too.
             state.upstream = cached
-            state.save(self.state_path)
+            self._save(state)
         if landed:
             plan, status = _with_landed(plan, landed), "updated"
+        self._record_done(MirrorRead(
+            riscv64=riscv64_branches(mirror), refs=len(mirror),
+            needs=tuple(RefNeed(u.ref, u.detail) for u in plan if u.needs_human)))
         return PackageSync(name=self.package.name, status=status, refs=tuple(plan),
                            fetched=cached is not None, warnings=self.warnings)
 
@@ -222,24 +241,52 @@ class _PackageSyncer:
         into the cache, nothing pushed."""
         upstream = self._read_upstream()
         cached = self._refresh_cache_if_upstream_moved(cache, state, upstream)
-        self.cache_current = True
-        if cached is not None or state.upstream_error is not None:
-            state.upstream = cached if cached is not None else state.upstream
-            state.upstream_error = None
-            state.save(self.state_path)
+        self._cache_is_current(cached if cached is not None else state.upstream)
+        if cached is not None:
+            state.upstream = cached
+            self._save(state)
+        self._record_done(None)
         return PackageSync(name=self.package.name,
                            status="updated" if cached is not None else "unchanged",
                            fetched=cached is not None, warnings=self.warnings)
 
-    def note_stale_cache(self, error: str) -> None:
-        """Remember that upstream could not be brought into the cache, and why; a failure
-        after that (the mirror's side) leaves the cache current and notes nothing."""
-        if self.cache_current:
-            return
-        state = PackageState.load(self.state_path)
-        state.upstream_error = self.runner.settings.redactor(error)  # it may name a URL
+    def _save(self, state: PackageState) -> None:
+        state.save(self.workdir, self.package.name, stamp=self.stamp)
+
+    def _cache_is_current(self, refs: dict[str, str]) -> None:
+        self.cache_current = True
+        self.cache_read = UpstreamRead(refs=len(refs),
+                                       tags=sum(r.startswith("refs/tags/") for r in refs))
+
+    def _facts(self, *facts: tuple[FactKind[Any], Fact[Any]]) -> None:
+        write_facts(self.workdir, self.package.name, facts)
+
+    def record_start(self) -> None:
+        """Before anything is touched: until this sync records what it found, the
+        package's upstream and mirror are unknown (a kill, Ctrl-C or a full disk then
+        leaves them so, never as the last good run found them)."""
+        why = (f"a sync started at {stamp_text(self.stamp)} and did not finish: killed, "
+               "interrupted or out of disk")
+        unknown: Fact[Any] = Fact.missing(why, by="sync", at=self.stamp)
+        self._facts((UPSTREAM, unknown),
+                    *([(MIRROR, unknown)] if self.package.mirror is not None else []))
+
+    def _record_done(self, mirror: MirrorRead | None) -> None:
+        assert self.cache_read is not None
+        self._facts((UPSTREAM, Fact.known(self.cache_read, by="sync", at=self.stamp)),
+                    *([(MIRROR, Fact.known(mirror, by="sync", at=self.stamp))]
+                      if mirror is not None else []))
+
+    def record_failure(self, error: str) -> None:
+        """Why this sync failed, in place of its start: upstream is unknown unless the
+        cache became current before the failure (the mirror's side failed)."""
+        error = self.runner.settings.redactor(error)  # it may name a URL
+        failed: Fact[Any] = Fact.missing(error, by="sync", at=self.stamp)
+        upstream = failed if self.cache_read is None else Fact.known(
+            self.cache_read, by="sync", at=self.stamp)
         with contextlib.suppress(OSError):  # the sync's own error is what gets reported
-            state.save(self.state_path)
+            self._facts((UPSTREAM, upstream),
+                        *([(MIRROR, failed)] if self.package.mirror is not None else []))
 
     def _open_cache_and_state(self) -> tuple[Repository, PackageState]:
         self.step = "opening the cache"
@@ -247,7 +294,7 @@ class _PackageSyncer:
         new_cache = not (cache_path / "HEAD").is_file()
         cache = Repository.open_or_init_bare(cache_path, self.runner)
         cache.remove_stale_locks()
-        state = PackageState.load(self.state_path)
+        state = PackageState.load(self.workdir, self.package.name)
         self.warnings = (state.warning,) if state.warning else ()
         if new_cache:
             state.upstream = {}  # whatever the state says, this cache holds nothing yet
@@ -292,19 +339,21 @@ class _PackageSyncer:
         return cached
 
     def _push_and_verify(self, cache: Repository, state: PackageState, plan: list[RefUpdate],
-                         changes: list[RefUpdate], mirror_url: str) -> list[RefUpdate]:
+                         changes: list[RefUpdate], mirror_url: str,
+                         ) -> tuple[list[RefUpdate], dict[str, str]]:
+        """The plan with each update's result, and the mirror's refs after the push."""
         self.step = f"pushing to the mirror ({mirror_url})"
         # Written before the push, so a run killed mid-push still learns what it did.
         state.pending = {u.ref: u.new for u in changes}
-        state.save(self.state_path)
+        self._save(state)
         self.pushing = changes
         pushed = cache.push(mirror_url, [
             LeasedUpdate(ref=u.ref, expected=u.old, new=u.new) for u in changes])
         self.step = f"verifying the mirror ({mirror_url})"
         after = self.runner.ls_remote(mirror_url)
         state.settle_pending(after)
-        state.save(self.state_path)
-        return _apply_push_results(plan, pushed, after)
+        self._save(state)
+        return _apply_push_results(plan, pushed, after), after
 
     def _refresh_cache(self, cache: Repository, wanted: dict[str, str]) -> dict[str, str]:
         """Make the cache's refs upstream's mirrored refs; return what the cache now holds."""

@@ -1,0 +1,157 @@
+"""The record of each package's state: what mirrorctl knows of it, one file a package
+(<workdir>/state/<package>.json, where sync always kept its state, so that it travels
+with the package's cache in the generated pipelines).
+
+A fact is a value, or unknown with why, and each says which command established it and
+when. Facts are written where they are established (sync, rebase, nightly: the commands
+that hold the work directory's lock) and read everywhere else; a reader never fills a
+gap with a default: a fact never recorded is None, one the record cannot give back (a
+damaged file, an entry that does not decode) is unknown, saying why.
+
+The storage knows no fact's type. Each wing declares its facts beside their type (a
+FactKind: a name and the codec of the type), so the layers still point down: sync's
+refs live in sync/, a carry in queue/, a grade in grade/.
+
+Format 1 files (sync's state before the record) still read: they become the `sync`
+fact, established by sync at an unknown time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from mirrorctl.core.files import atomic_write_text
+
+__all__ = ["FORMAT", "Fact", "FactKind", "PackageRecord", "read_record", "record_path",
+           "write_facts"]
+
+FORMAT = 2
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Fact(Generic[T]):
+    """One thing mirrorctl knows about a package, or knows it does not know."""
+
+    value: T | None
+    unknown: str | None  # why it could not be established; None when it was
+    by: str  # the command that established it: sync, rebase, nightly, settle ...
+    at: str | None  # when (a UTC stamp, 20261201T020000.000000Z); None: not recorded
+
+    @classmethod
+    def known(cls, value: T, *, by: str, at: str) -> Fact[T]:
+        return cls(value, None, by, at)
+
+    @classmethod
+    def missing(cls, why: str, *, by: str, at: str | None) -> Fact[T]:
+        return cls(None, why, by, at)
+
+    @property
+    def is_known(self) -> bool:
+        return self.unknown is None
+
+
+@dataclass(frozen=True)
+class FactKind(Generic[T]):
+    """A fact's name in the record and the codec of its type (declared by its wing)."""
+
+    name: str
+    encode: Callable[[T], Any]  # to JSON-able data
+    decode: Callable[[Any], T]  # back; raises (ValueError, TypeError, KeyError) if it cannot
+
+
+@dataclass(frozen=True)
+class PackageRecord:
+    package: str
+    path: Path
+    exists: bool  # a record file was found
+    problem: str | None  # why the file could not be read: every fact is then unknown
+    entries: Mapping[str, Mapping[str, Any]]  # fact name -> {value|unknown, by, at}
+
+    def get(self, kind: FactKind[T]) -> Fact[T] | None:
+        """The fact as recorded; None when it never was (and the record reads)."""
+        if self.problem is not None:
+            return Fact.missing(self.problem, by="record", at=None)
+        entry = self.entries.get(kind.name)
+        if entry is None:
+            return None
+        by, at = str(entry.get("by") or "unknown"), entry.get("at")
+        at = str(at) if at is not None else None
+        if entry.get("unknown") is not None:
+            return Fact.missing(str(entry["unknown"]), by=by, at=at)
+        try:
+            return Fact(kind.decode(entry["value"]), None, by, at)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return Fact.missing(f"{self.path}: its {kind.name} cannot be read "
+                                f"({type(exc).__name__}: {exc})", by=by, at=at)
+
+
+def record_path(workdir: Path, package: str) -> Path:
+    return workdir / "state" / f"{package}.json"
+
+
+def read_record(workdir: Path, package: str) -> PackageRecord:
+    path = record_path(workdir, package)
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return PackageRecord(package, path, False, None, {})
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return PackageRecord(package, path, True, f"{path} cannot be read ({exc})", {})
+    entries = _entries(data)
+    if entries is None:
+        return PackageRecord(package, path, True, f"{path} is not a record mirrorctl knows "
+                                                  "(an unknown format)", {})
+    return PackageRecord(package, path, True, None, entries)
+
+
+def _entries(data: Any) -> dict[str, Mapping[str, Any]] | None:
+    if not isinstance(data, dict):
+        return None
+    if data.get("format") == 1:  # sync's state, before the record
+        value = {k: v for k, v in data.items() if k != "format"}
+        return {"sync": {"value": value, "by": "sync", "at": None}}
+    facts = data.get("facts")
+    if data.get("format") != FORMAT or not isinstance(facts, dict):
+        return None
+    return {str(name): entry for name, entry in facts.items() if isinstance(entry, dict)}
+
+
+# One writer at a time a record file in this process (sync writes its packages from
+# several threads; each package is its own file, but a file is read, changed, written).
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def _lock(path: Path) -> threading.Lock:
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault(path, threading.Lock())
+
+
+def write_facts(workdir: Path, package: str, facts: Iterable[tuple[FactKind[Any], Fact[Any]]],
+                *, forget: Iterable[FactKind[Any]] = ()) -> None:
+    """Set these facts of the package (and forget those in `forget`), keeping the others,
+    in one atomic write: the file is whole old or whole new, even under kill -9. A
+    record that cannot be read is replaced by these facts alone (what it held was lost
+    already). Raises FileSystemError when the file cannot be written."""
+    path = record_path(workdir, package)
+    with _lock(path):
+        record = read_record(workdir, package)
+        entries = {name: dict(entry) for name, entry in record.entries.items()}
+        for kind in forget:
+            entries.pop(kind.name, None)
+        for kind, fact in facts:
+            entry: dict[str, Any] = {"by": fact.by, "at": fact.at}
+            if fact.is_known:
+                entry["value"] = kind.encode(fact.value)
+            else:
+                entry["unknown"] = fact.unknown
+            entries[kind.name] = entry
+        text = json.dumps({"format": FORMAT, "package": package, "facts": entries},
+                          indent=1, sort_keys=True)
+        atomic_write_text(path, text + "\n")

@@ -1,0 +1,125 @@
+"""How a package's last sync stands, read from its record and its cache: what every
+reader shows of it (the sync's health, whether the cache holds upstream, what the
+mirror holds, the refs that wait for a person).
+
+Nothing here writes. A fact the record does not hold, or one the cache contradicts
+(a cache deleted or emptied, a cache with no record beside it), is unknown with why,
+never "ok".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from packaging.version import InvalidVersion, Version
+
+from mirrorctl.core.config import Package
+from mirrorctl.core.record import PackageRecord, read_record
+from mirrorctl.sync.cache import cache_dir
+from mirrorctl.sync.state import MIRROR, RefNeed, upstream_fact
+
+__all__ = ["Mirrored", "SyncStanding", "sync_standing"]
+
+
+@dataclass(frozen=True)
+class Mirrored:
+    """What the mirror holds of the package's riscv64 branches, as the last sync read it."""
+
+    state: Literal["read", "no-mirror", "unknown"]
+    version: str | None = None  # the newest riscv64/<version> branch it holds
+    at: str | None = None  # when it was read
+    why: str = ""  # why it is unknown
+
+    @property
+    def text(self) -> str:
+        if self.state == "no-mirror":
+            return "no mirror"
+        if self.state == "unknown":
+            return "unknown"
+        return self.version or "none"
+
+
+@dataclass(frozen=True)
+class SyncStanding:
+    health: str  # ok | failed: why | never (no sync yet)
+    upstream_problem: str | None  # why the cache is not known to hold upstream
+    mirrored: Mirrored
+    ref_needs: tuple[RefNeed, ...] = ()  # refs the last sync left for a person
+    at: str | None = None  # when the last sync brought upstream into the cache
+
+    @property
+    def failed(self) -> bool:
+        return self.health.startswith("failed")
+
+
+def sync_standing(workdir: Path, package: Package, *, tags: Sequence[str] | None = None,
+                  record: PackageRecord | None = None) -> SyncStanding:
+    """The package's sync as its record and its cache show it; `tags`: the cache's tags,
+    when the caller read them (a cache that lost them is then found out)."""
+    record = record if record is not None else read_record(workdir, package.name)
+    problem, at = _upstream(workdir, package, record, tags)
+    mirrored = _mirrored(package, record)
+    needs: tuple[RefNeed, ...] = ()
+    if mirrored.state == "read":
+        fact = record.get(MIRROR)
+        needs = fact.value.needs if fact is not None and fact.value is not None else ()
+    if problem is None and mirrored.state == "unknown" and mirrored.why:
+        health = f"failed: the mirror: {mirrored.why}"
+    elif problem is None:
+        health = "ok"
+    elif problem.startswith("no cache"):
+        health = "never"
+    else:
+        health = f"failed: {problem}"
+    upstream = None if problem is None else (
+        problem if problem.startswith("no cache") else
+        f"upstream unknown: the last sync could not bring it into the cache ({problem}); "
+        f"what is newer is not known until `mirrorctl sync {package.name}` succeeds")
+    return SyncStanding(health=health, upstream_problem=upstream, mirrored=mirrored,
+                        ref_needs=needs, at=at)
+
+
+def _upstream(workdir: Path, package: Package, record: PackageRecord,
+              tags: Sequence[str] | None) -> tuple[str | None, str | None]:
+    """(why the cache is not known to hold upstream, or None; when it was brought in)."""
+    cache = cache_dir(workdir, package)
+    fact = upstream_fact(record)
+    if not (cache / "HEAD").is_file():
+        if fact is not None and fact.is_known:
+            return f"its cache {cache} is gone (deleted?) although a sync filled it", None
+        if fact is not None:
+            return fact.unknown, None
+        return (f"no cache for {package.name} in {workdir}; run `mirrorctl sync "
+                f"{package.name}` first", None)
+    if not record.exists:
+        return (f"its cache {cache} has no record beside it ({record.path} is missing), so "
+                "what it holds is not known to be upstream's", None)
+    if fact is None:
+        return f"no sync is recorded in {record.path}", None
+    if not fact.is_known or fact.value is None:
+        return fact.unknown, None
+    if tags is not None and not tags and fact.value.tags:
+        return (f"its cache {cache} holds none of the {fact.value.tags} tags the last sync "
+                "brought (emptied?)", None)
+    return None, fact.at
+
+
+def _mirrored(package: Package, record: PackageRecord) -> Mirrored:
+    if package.mirror is None:
+        return Mirrored("no-mirror")
+    fact = record.get(MIRROR)
+    if fact is None:
+        return Mirrored("unknown")  # no sync has recorded the mirror yet
+    if not fact.is_known or fact.value is None:
+        return Mirrored("unknown", at=fact.at, why=fact.unknown or "")
+    versions = []
+    for branch in fact.value.riscv64:
+        try:
+            versions.append((Version(branch.removeprefix("riscv64/")), branch))
+        except InvalidVersion:
+            continue
+    newest = max(versions)[1].removeprefix("riscv64/") if versions else None
+    return Mirrored("read", version=newest, at=fact.at)
