@@ -113,8 +113,6 @@ def cli(ctx: click.Context, config_path: Path, workdir: Path | None, verbose: in
 def _rebase_site(here: Path) -> tuple[Path, Path] | None:
     """(mirrors.yaml, work directory) of the rebase whose worktree holds `here`, so that
     `mirrorctl rebase PACKAGE --continue` works from inside the worktree."""
-    import json
-
     for folder in (here, *here.parents):
         dot_git = folder / ".git"
         if dot_git.is_dir():
@@ -128,16 +126,11 @@ def _rebase_site(here: Path) -> tuple[Path, Path] | None:
         cache = registration.parent.parent
         if registration.parent.name != "worktrees" or cache.parent.name != "cache":
             return None
+        from mirrorctl.queue.waiting import find_waiting
+
         workdir = cache.parent.parent
-        for state in sorted((workdir / "rebase").glob("*.json")):
-            try:
-                data = json.loads(state.read_text(encoding="utf-8"))
-                if Path(data["worktree"]).resolve() == folder.resolve():
-                    config = data.get("config")
-                    return (Path(config), workdir) if isinstance(config, str) else None
-            except (OSError, ValueError, AttributeError, TypeError, KeyError):
-                continue
-        return None
+        waiting = find_waiting(workdir, folder)
+        return (waiting.config, workdir) if waiting and waiting.config else None
     return None
 
 

@@ -138,7 +138,7 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
 @click.option("--keep-partial", is_flag=True,
               help="Write the new queue even when a patch conflicts (without that patch).")
 @click.option("--force", is_flag=True, help="Replace a different existing queue of the new "
-                                            "version.")
+                                            "version (with --continue too).")
 @click.option("--range-diff", "range_diff", is_flag=True,
               help="Show how each patch changed between the old and the new queue.")
 @click.option("--worktree", type=click.Path(file_okay=False, path_type=Path),
@@ -175,8 +175,10 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     in the package's cache (run `mirrorctl sync` first). Each patch is "applied" (as it
     is), "merged" (3-way, renamed paths or shifted context: refreshed), "upstreamed"
     (the new release has it) or "conflict" (files and hunks shown); a conflict does
-    not stop the later patches. The new queue is written to
-    patchsets/<package>/<new version>/ when nothing conflicts; nothing else changes.
+    not stop the later patches. A conflict resolved by keeping the new release's side
+    makes the patch "dropped": it leaves the queue, and no empty patch is written.
+    The new queue is written to patchsets/<package>/<new version>/ when nothing
+    conflicts; nothing else changes.
 
     To resolve a conflict by hand, add --worktree DIR: the first conflicting patch
     waits there, cherry-picked with its conflict markers. Resolve the files, `git add`
@@ -213,9 +215,10 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
 
     if sum((resume, abort, forget is not None)) > 1:
         raise click.UsageError("--continue, --abort and --forget go alone")
-    if resume and (onto or worktree or keep_partial or force):
+    if resume and (onto or worktree or keep_partial):
         raise click.UsageError("--continue goes on with the stopped rebase's own options; "
-                               "pass only --range-diff and --format with it")
+                               "pass only --force, --range-diff, --format and the delivery "
+                               "options with it")
     if (abort or forget is not None) and (onto or worktree or keep_partial or force or push
                                           or range_diff):
         raise click.UsageError("--abort and --forget take only --format")
@@ -339,7 +342,7 @@ def rebase_data(report: RebaseReport) -> dict[str, Any]:
 def rebase_table(report: RebaseReport) -> str:
     outcomes = report.result.outcomes
     tally: Counter[str] = Counter(o.outcome for o in outcomes)
-    order = ("applied", "merged", "upstreamed", "conflict")
+    order = ("applied", "merged", "upstreamed", "dropped", "conflict")
     lines = [f"{report.package} {report.from_version} -> {report.to_version} ({report.onto}): "
              f"{report.status}; " + ", ".join(f"{tally[k]} {k}" for k in order if tally[k])]
     width = max([len(o.patch.name) for o in outcomes] + [10])

@@ -65,7 +65,7 @@ def _build_reasons(old: BuildFacts, new: BuildFacts, patched: Sequence[str]) -> 
 def _patch_reasons(outcomes: Sequence[PatchOutcome]) -> list[Reason]:
     reasons = []
     for code, outcome in (("patch-conflict", "conflict"), ("patch-merged", "merged"),
-                          ("patch-upstreamed", "upstreamed")):
+                          ("patch-dropped", "dropped"), ("patch-upstreamed", "upstreamed")):
         names = [o.patch.name for o in outcomes if o.outcome == outcome]
         if names:
             reasons.append(Reason(code, ", ".join(names)))

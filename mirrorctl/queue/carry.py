@@ -6,16 +6,15 @@ remembered beside the queue for the next time the same conflict comes up.
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, cast
 
 from mirrorctl.core.config import Config, Package
-from mirrorctl.core.errors import UsageError
-from mirrorctl.core.files import atomic_write_text, replace_dir, same_files
+from mirrorctl.core.errors import MirrorctlError, UsageError
+from mirrorctl.core.files import replace_dir, same_files
 from mirrorctl.core.git import GitRunner, Repository
 from mirrorctl.core.grades import Grade
 from mirrorctl.core.lock import no_readers
@@ -29,10 +28,15 @@ from mirrorctl.queue.branches import (
     remove_stale_scratch,
     remove_stale_staging,
 )
-from mirrorctl.queue.engine import PatchOutcome, RebaseResult, rebase_patches
-from mirrorctl.queue.folders import PARTIAL_MARK
+from mirrorctl.queue.engine import (
+    Outcome,
+    PatchOutcome,
+    RebaseResult,
+    rebase_patches,
+    settle_conflict,
+)
+from mirrorctl.queue.folders import PARTIAL_MARK, is_partial
 from mirrorctl.queue.patches import PatchQueue
-from mirrorctl.queue.replay import commit_patch
 from mirrorctl.queue.resolve import (
     Resolutions,
     conflict_ids,
@@ -41,6 +45,7 @@ from mirrorctl.queue.resolve import (
     remove_worktree,
     take_resolution,
 )
+from mirrorctl.queue.waiting import DecidedPatch, WaitingRebase, waiting_path, waiting_worktree
 from mirrorctl.sync.cache import cache_dir, open_cache, package_runner, release_tag, target_release
 
 __all__ = ["AbortReport", "ForgetReport", "RebaseOptions", "RebaseReport", "abort_rebase",
@@ -49,9 +54,6 @@ __all__ = ["AbortReport", "ForgetReport", "RebaseOptions", "RebaseReport", "abor
 # nothing-to-carry: every patch went upstream; the new release's folder is written with
 # only a series file saying so, and is the package's current (empty) queue from then on.
 WriteResult = Literal["written", "unchanged", "not-written", "nothing-to-carry"]
-# What a rebase waiting for --continue remembers (rebase/<package>.json).
-_STATE_KEYS = frozenset({"from", "to", "onto", "worktree", "waiting_on", "patches", "decided",
-                         "keep_partial", "force"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,51 +116,50 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
     """Carry the queue of the package's current version onto a newer release."""
     old_version = checked_version(None, package, config)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
-    if _state_path(options.workdir, package).exists():
+    if waiting_path(options.workdir, package.name).exists():
         raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, or "
                          f"end it with `mirrorctl rebase {package.name} --abort`")
     _tidy(options.workdir, cache)
     new_version, new_tag = target_release(cache, package, options.onto, old_version)
     run = _prepare(config, package, cache, old_version, new_version, new_tag)
-    return _finish(run, options, _replay(run, ()))
+    result = _replay(run, ())
+    return _finish(run, options, result, _write(run, options, result))
 
 
 def continue_rebase(config: Config, package: Package, options: RebaseOptions,
                     runner: GitRunner) -> RebaseReport:
-    """Take the person's resolution of the waiting patch and carry on with the rest."""
-    path = _state_path(options.workdir, package)
-    if not path.is_file():
+    """Take the person's resolution of the waiting patch and carry on with the rest. The
+    worktree and the waiting state go only once the new queue is written: a refusal
+    (a folder that holds another queue) leaves the rebase waiting, as it was."""
+    waiting = WaitingRebase.load(options.workdir, package.name)
+    if waiting is None:
         raise UsageError(f"no rebase of {package.name} is waiting for --continue")
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(state, dict) or not state.keys() >= _STATE_KEYS:
-            raise ValueError("it is not a whole rebase state")
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"the waiting rebase of {package.name} cannot be read ({path}: {exc}); "
-                         f"end it with `mirrorctl rebase {package.name} --abort`") from None
     cache = open_cache(options.workdir, package, package_runner(runner, package))
-    run = _prepare(config, package, cache, state["from"], state["to"], state["onto"])
-    names = [p.name for p in run.queue.patches]
-    if names != state["patches"]:
-        raise UsageError(f"the queue of {package.name} {state['from']} changed since the rebase "
-                         f"stopped; end this rebase with `mirrorctl rebase {package.name} "
-                         "--abort` and rebase again")
-    worktree = Path(state["worktree"])
-    waiting = run.queue.patches[len(state["decided"])]
-    tree = take_resolution(cache, worktree, state["waiting_on"], package=package.name)
-    run.resolutions.note(state.get("conflict_ids", []), waiting.name)
+    run = _prepare(config, package, cache, waiting.from_version, waiting.to_version,
+                   waiting.onto)
+    if tuple(p.name for p in run.queue.patches) != waiting.patches:
+        raise UsageError(f"the queue of {package.name} {waiting.from_version} changed since "
+                         f"the rebase stopped; end this rebase with `mirrorctl rebase "
+                         f"{package.name} --abort` and rebase again")
+    patch = run.queue.patches[len(waiting.decided)]
+    tree, committed = take_resolution(cache, waiting.worktree, waiting.waiting_on,
+                                      package=package.name)
+    learnt = run.resolutions.learn(waiting.waiting_commit, waiting.waiting_on, tree,
+                                   list(waiting.conflicted)) \
+        if committed and waiting.waiting_commit else []
+    run.resolutions.note([*waiting.conflict_ids, *learnt], patch.name)
     run.resolutions.save()
-    commit = commit_patch(cache, tree, state["waiting_on"], waiting)
-    decided = [*(_outcome_from_json(o, run.queue) for o in state["decided"]),
-               PatchOutcome(patch=waiting, outcome="merged", files=waiting.files,
-                            commit=commit, detail="conflict resolved by hand; the refreshed "
-                                                  "patch is written")]
-    remove_worktree(cache, worktree)
-    path.unlink()
-    options = RebaseOptions(workdir=options.workdir, keep_partial=state["keep_partial"],
-                            force=state["force"], range_diff=options.range_diff,
-                            worktree=worktree)
-    return _finish(run, options, _replay(run, decided))
+    settled = settle_conflict(cache, patch, None, tree, onto=waiting.waiting_on,
+                              how="conflict resolved by hand")
+    decided = [*(_outcome_of(d, run.queue) for d in waiting.decided), settled]
+    options = RebaseOptions(workdir=options.workdir, keep_partial=waiting.keep_partial,
+                            force=waiting.force or options.force,
+                            range_diff=options.range_diff, worktree=waiting.worktree)
+    result = _replay(run, decided)
+    written = _write(run, options, result)
+    remove_worktree(cache, waiting.worktree)
+    waiting_path(options.workdir, package.name).unlink()
+    return _finish(run, options, result, written)
 
 
 def _prepare(config: Config, package: Package, cache: Repository, old_version: str,
@@ -179,12 +180,18 @@ def _replay(run: _Run, decided: list[PatchOutcome] | tuple[()]) -> RebaseResult:
                           decided=decided)
 
 
-def _finish(run: _Run, options: RebaseOptions, result: RebaseResult) -> RebaseReport:
-    target = run.config.patchsets / run.package.name / run.new_version
-    written: WriteResult = "not-written"
+def _write(run: _Run, options: RebaseOptions, result: RebaseResult) -> WriteResult:
+    """Write the new queue when the rebase is clean (or --keep-partial says so)."""
     if result.status == "clean" or options.keep_partial:
-        written = _write_rebased(run.cache, run.queue, result, target, onto=run.new_tag,
-                                 force=options.force)
+        target = run.config.patchsets / run.package.name / run.new_version
+        return _write_rebased(run.cache, run.queue, result, target, onto=run.new_tag,
+                              force=options.force)
+    return "not-written"
+
+
+def _finish(run: _Run, options: RebaseOptions, result: RebaseResult,
+            written: WriteResult) -> RebaseReport:
+    target = run.config.patchsets / run.package.name / run.new_version
     worktree = waiting = None
     if result.status == "conflict" and options.worktree is not None:
         worktree = options.worktree.resolve()
@@ -218,16 +225,15 @@ def _stop_for_a_person(run: _Run, options: RebaseOptions, result: RebaseResult,
     index = next(i for i, o in enumerate(result.outcomes) if o.outcome == "conflict")
     onto = result.head_before(index, run.new_base)
     open_worktree(run.cache, worktree, onto, result.old_commits[index])
-    ids = conflict_ids(run.cache, worktree)
-    state = {
-        "from": run.queue.version, "to": run.new_version, "onto": run.new_tag,
-        "worktree": str(worktree), "waiting_on": onto,
-        "patches": [p.name for p in run.queue.patches],
-        "decided": [_outcome_json(o) for o in result.outcomes[:index]],
-        "keep_partial": options.keep_partial, "force": options.force,
-        "conflict_ids": ids, "config": str(run.config.path.resolve()),
-    }
-    atomic_write_text(_state_path(options.workdir, run.package), json.dumps(state, indent=1))
+    WaitingRebase(
+        package=run.package.name, from_version=run.queue.version, to_version=run.new_version,
+        onto=run.new_tag, worktree=worktree, waiting_on=onto,
+        patches=tuple(p.name for p in run.queue.patches),
+        decided=tuple(_decided(o) for o in result.outcomes[:index]),
+        keep_partial=options.keep_partial, force=options.force,
+        conflict_ids=tuple(conflict_ids(run.cache, worktree)),
+        config=run.config.path.resolve(), waiting_commit=result.old_commits[index],
+        conflicted=result.outcomes[index].files).save(options.workdir)
     return result.outcomes[index].patch.name
 
 
@@ -243,17 +249,23 @@ def abort_rebase(config: Config, package: Package, options: RebaseOptions,
                  runner: GitRunner) -> AbortReport:
     """End a waiting rebase whatever its state: worktree gone, state file corrupt or
     missing. The queues are not touched; the worktree of the person goes."""
-    path = _state_path(options.workdir, package)
-    recorded = _recorded_worktree(path)
+    path = waiting_path(options.workdir, package.name)
+    recorded = waiting_worktree(options.workdir, package.name)
     # The waiting rebases of the other wheels sharing this cache keep their worktrees.
     others = {w for p in config.packages.values()
               if p.cache == package.cache and p.name != package.name
-              and (w := _recorded_worktree(_state_path(options.workdir, p))) is not None}
+              and (w := waiting_worktree(options.workdir, p.name)) is not None}
     removed: list[Path] = []
     cache_path = cache_dir(options.workdir, package)
     if (cache_path / "HEAD").is_file():
         cache = Repository(cache_path, package_runner(runner, package))
         removed = remove_person_worktrees(cache, recorded, keep=others)
+        with contextlib.suppress(UsageError):  # a state that cannot be read has no ids
+            if (waiting := WaitingRebase.load(options.workdir, package.name)) is not None:
+                # Its conflicts were never resolved: forgotten, so that the next
+                # --worktree records them afresh rather than as a second variant.
+                Resolutions(cache, config.patchsets / package.name / ".rr-cache").forget_unresolved(
+                    waiting.conflict_ids)
         _tidy(options.workdir, cache)
     ended = path.exists() or path.is_symlink() or bool(removed)
     path.unlink(missing_ok=True)
@@ -276,9 +288,9 @@ def forget_resolution(config: Config, package: Package, patch: str, options: Reb
                       runner: GitRunner) -> ForgetReport:
     """Forget the remembered conflict resolutions of one patch, in the queue's .rr-cache and
     in the cache's copy of it."""
-    if _state_path(options.workdir, package).exists():
-        raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it or "
-                         f"--abort it first")
+    if waiting_path(options.workdir, package.name).exists():
+        raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, "
+                         f"or end it with `mirrorctl rebase {package.name} --abort`")
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     resolutions = Resolutions(cache, config.patchsets / package.name / ".rr-cache")
     return ForgetReport(package=package.name, patch=patch,
@@ -293,36 +305,28 @@ def _tidy(workdir: Path, cache: Repository) -> None:
             remove_stale_scratch(cache)
 
 
-def _state_path(workdir: Path, package: Package) -> Path:
-    return workdir / "rebase" / f"{package.name}.json"
+def _decided(outcome: PatchOutcome) -> DecidedPatch:
+    return DecidedPatch(patch=outcome.patch.name, outcome=outcome.outcome,
+                        files=tuple(outcome.files), upstream_commit=outcome.upstream_commit,
+                        detail=outcome.detail, commit=outcome.commit,
+                        old_commit=outcome.old_commit)
 
 
-def _recorded_worktree(state: Path) -> Path | None:
-    """The worktree a waiting rebase's state names, if it can be read."""
-    with contextlib.suppress(OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
-        return Path(json.loads(state.read_text(encoding="utf-8"))["worktree"])
-    return None
-
-
-def _outcome_json(outcome: PatchOutcome) -> dict[str, Any]:
-    return {"patch": outcome.patch.name, "outcome": outcome.outcome,
-            "files": list(outcome.files), "upstream_commit": outcome.upstream_commit,
-            "detail": outcome.detail, "commit": outcome.commit,
-            "old_commit": outcome.old_commit}
-
-
-def _outcome_from_json(data: dict[str, Any], queue: PatchQueue) -> PatchOutcome:
-    patch = next(p for p in queue.patches if p.name == data["patch"])
-    return PatchOutcome(patch=patch, outcome=data["outcome"], files=tuple(data["files"]),
-                        upstream_commit=data["upstream_commit"], detail=data["detail"],
-                        commit=data["commit"], old_commit=data["old_commit"])
+def _outcome_of(decided: DecidedPatch, queue: PatchQueue) -> PatchOutcome:
+    patch = next(p for p in queue.patches if p.name == decided.patch)
+    return PatchOutcome(patch=patch, outcome=cast(Outcome, decided.outcome),
+                        files=decided.files, upstream_commit=decided.upstream_commit,
+                        detail=decided.detail, commit=decided.commit,
+                        old_commit=decided.old_commit)
 
 
 def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, target: Path,
                    *, onto: str, force: bool) -> WriteResult:
     """Write the carried queue whole: applied patches keep their bytes, merged ones are
-    regenerated under their old names, upstreamed and conflicting ones are left out. When
-    upstream took every patch, the folder holds a series file that says so."""
+    regenerated under their old names, upstreamed, dropped and conflicting ones are left
+    out. When nothing is left to carry, the folder holds a series file that says so. A
+    partial queue (--keep-partial) of this release is replaced without --force: the
+    rebase that completes it is what it waited for."""
     if not any(o.outcome in ("applied", "merged") for o in result.outcomes) \
             and any(o.outcome == "conflict" for o in result.outcomes):
         return "not-written"  # --keep-partial with nothing but conflicts: nothing to write
@@ -337,6 +341,10 @@ def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, t
             elif outcome.outcome == "merged" and outcome.commit is not None:
                 text = cache.git("format-patch", "--stdout", *FORMAT_PATCH_STABLE, "-1",
                                  outcome.commit).stdout
+                if "\ndiff --git " not in text:  # never an empty patch, whatever led here
+                    raise MirrorctlError(f"{outcome.patch.name}: its refreshed commit "
+                                         f"{outcome.commit[:12]} changes nothing; no empty "
+                                         "patch is written")
                 (staging / outcome.patch.name).write_text(text, encoding="utf-8")
             else:
                 continue
@@ -344,9 +352,8 @@ def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, t
         if not kept:
             # The folder is still written, so that the new release is the current queue
             # (empty) from which the next one is carried, and a build finds its folder.
-            (staging / "series").write_text(
-                f"# Nothing left to carry: every patch of {queue.version} is upstream in "
-                f"{onto}.\n", encoding="utf-8")
+            (staging / "series").write_text(_nothing_left(queue.version, onto, result),
+                                            encoding="utf-8")
         elif conflicts := [o.patch.name for o in result.outcomes if o.outcome == "conflict"]:
             # --keep-partial: a queue to try builds with, never the current one (the next
             # release is carried from the whole queue, so no patch is lost).
@@ -358,10 +365,18 @@ def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, t
             (staging / "series").write_text("".join(f"{name}\n" for name in kept))
         if same_files(staging, target):
             return "unchanged" if kept else "nothing-to-carry"
-        if target.exists() and not force:
+        if target.exists() and not force and not is_partial(target):
             raise UsageError(f"{target} exists and differs from this rebase's result; pass "
                              "--force to replace it")
         replace_dir(staging, target)
         return "written" if kept else "nothing-to-carry"
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _nothing_left(version: str, onto: str, result: RebaseResult) -> str:
+    dropped = [o.patch.name for o in result.outcomes if o.outcome == "dropped"]
+    if not dropped:
+        return f"# Nothing left to carry: every patch of {version} is upstream in {onto}.\n"
+    return (f"# Nothing left to carry from {version} onto {onto}: "
+            + ", ".join(dropped) + " dropped by hand, the others upstream.\n")

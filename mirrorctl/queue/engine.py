@@ -11,6 +11,8 @@
    change is already in the new tag: named commit, patch-id, empty result or reverse
    apply) or conflict (the files and the conflicting hunks are kept for the report).
    A conflict does not end the run: later patches go on top of the last good tree.
+   A conflict that a resolution settles (remembered, or a person's) is merged, or
+   dropped when the resolution keeps nothing of the patch: no empty patch is written.
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ __all__ = [
     "carry_one",
     "rebase_patches",
     "same_change",
+    "settle_conflict",
 ]
 
-Outcome = Literal["applied", "merged", "upstreamed", "conflict"]
+# dropped: a conflict resolved by keeping the new release's side, nothing of the patch left.
+Outcome = Literal["applied", "merged", "upstreamed", "conflict", "dropped"]
+OUTCOMES: tuple[Outcome, ...] = ("applied", "merged", "upstreamed", "conflict", "dropped")
 
 _INDEX_LINE = re.compile(r"^index [0-9a-f]+\.\.[0-9a-f]+( [0-7]+)?$", re.M)
 _COMMIT_IN_URL = re.compile(r"(?:commit/|commits/|^)([0-9a-f]{7,40})\b")
@@ -281,12 +286,9 @@ def _carry(replayer: _Replayer, patch: PatchFile, commit: str, parent: str,
                       if outcome.outcome == "conflict" and replayer.resolver else None)
         if remembered is None:
             return outcome, head
-        new_commit = commit_patch(replayer.repo, remembered, head.commit, patch)
-        return PatchOutcome(patch=patch, old_commit=commit, outcome="merged",
-                            files=changed_paths(replayer.diff(head.commit, new_commit)) or
-                            patch.files, commit=new_commit,
-                            detail="conflict settled by a remembered resolution; the "
-                                   "refreshed patch is written"), _Head(new_commit, remembered)
+        settled = _settle(replayer, patch, commit, remembered, head,
+                          "conflict settled by a remembered resolution")
+        return settled, (head if settled.commit is None else _Head(settled.commit, remembered))
     if tree == head.tree:
         upstream = replayer.evidence.by_patch_id(patch.diff)
         return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed",
@@ -304,6 +306,36 @@ def _carry(replayer: _Replayer, patch: PatchFile, commit: str, parent: str,
                                commit=new_commit,
                                detail=f"{how}; the refreshed patch is written")
     return outcome, _Head(commit=new_commit, tree=tree)
+
+
+def settle_conflict(repo: Repository, patch: PatchFile, old_commit: str | None, tree: str, *,
+                    onto: str, how: str) -> PatchOutcome:
+    """The outcome of a conflicting patch that a person's resolution (`tree`, made on
+    commit `onto`) settles: merged, with its refreshed commit; or, when the resolution
+    keeps nothing of the patch, upstreamed if the new release has its change, else
+    dropped. An empty patch is never made."""
+    replayer = _Replayer(repo, onto, onto, None)
+    return _settle(replayer, patch, old_commit, tree, _Head(onto, replayer.tree_of(onto)), how)
+
+
+def _settle(replayer: _Replayer, patch: PatchFile, old_commit: str | None, tree: str,
+            head: _Head,
+            how: str) -> PatchOutcome:
+    if tree == head.tree:
+        if replayer.reverse_applies(patch, head.commit):
+            return PatchOutcome(patch=patch, old_commit=old_commit, outcome="upstreamed",
+                                files=patch.files,
+                                detail=f"{how}, which keeps the new release's side: the new "
+                                       "release already has this change (reverse applies)")
+        return PatchOutcome(patch=patch, old_commit=old_commit, outcome="dropped",
+                            files=patch.files,
+                            detail=f"{how}, which keeps the new release's side and nothing "
+                                   "of the patch: it is dropped from the queue")
+    new_commit = commit_patch(replayer.repo, tree, head.commit, patch)
+    return PatchOutcome(patch=patch, old_commit=old_commit, outcome="merged",
+                        files=changed_paths(replayer.diff(head.commit, new_commit))
+                        or patch.files, commit=new_commit,
+                        detail=f"{how}; the refreshed patch is written")
 
 
 def _conflict_or_upstreamed(replayer: _Replayer, patch: PatchFile, commit: str, tree: str,

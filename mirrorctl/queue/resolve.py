@@ -16,7 +16,7 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from mirrorctl.core.errors import MirrorctlError, UsageError
@@ -29,7 +29,8 @@ __all__ = ["Resolutions", "conflict_ids", "leftover_markers", "open_worktree",
 
 _RERERE = ("-c", "rerere.enabled=true", "-c", "rerere.autoUpdate=true")
 _INDEX = "mirrorctl-patches.json"  # conflict id -> the patch it belongs to (no number)
-_CONFLICT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+# rr-cache/<id>, and MERGE_RR's <id>.<n> for the n-th variant of one conflict.
+_CONFLICT_ID = re.compile(r"([0-9a-f]{40}|[0-9a-f]{64})(?:\.\d+)?")
 _MARKER_LINE = re.compile(rb"^(<{7}|>{7}|\|{7})(?: |$)")
 _NEW_START = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)")
 
@@ -122,29 +123,58 @@ class Resolutions:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
+    def forget_unresolved(self, conflict_ids: Iterable[str]) -> None:
+        """Forget, in the cache's copy, these conflicts when they were never resolved (a
+        rebase aborted): the next time they come up, rerere records them afresh."""
+        for conflict_id in conflict_ids:
+            entry = self._git_side / conflict_id
+            if entry.is_dir() and not any(entry.glob("postimage*")) \
+                    and not (self.store / conflict_id).is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+
     def any_remembered(self) -> bool:
         return self._git_side.is_dir() and any(self._git_side.glob("*/postimage*"))
 
     def try_pick(self, commit: str, onto: str, paths: list[str]) -> str | None:
         """Cherry-pick `commit` onto commit `onto` in a sparse worktree holding only `paths`;
         the tree when remembered resolutions settle every conflict, else None."""
+        with self._sparse(onto, paths) as here:
+            picked = self._run(*here, *_RERERE, "cherry-pick", "--no-commit", commit,
+                               check=False)
+            if picked.returncode != 0 and unmerged_paths(self.cache, Path(here[1])):
+                return None
+            return self._run(*here, "write-tree").stdout.strip()
+
+    def learn(self, commit: str, onto: str, resolution: str, paths: list[str]) -> list[str]:
+        """Have rerere remember `resolution` (a tree) for the conflict of cherry-picking
+        `commit` onto `onto`, as if a person had resolved it in place: for a resolution
+        committed in the worktree, since git's commit forgets the conflict it resolved.
+        The ids of the conflicts it learnt."""
+        with self._sparse(onto, paths) as here:
+            self._run(*here, *_RERERE, "cherry-pick", "--no-commit", commit, check=False)
+            conflicted = unmerged_paths(self.cache, Path(here[1]))
+            if not conflicted:
+                return []
+            ids = conflict_ids(self.cache, Path(here[1]))
+            self._run(*here, "checkout", resolution, "--", *conflicted)
+            self._run(*here, "add", "--", *conflicted)
+            self._run(*here, *_RERERE, "rerere")
+            return ids
+
+    @contextlib.contextmanager
+    def _sparse(self, onto: str, paths: list[str]) -> Iterator[tuple[str, str]]:
+        """A scratch worktree at `onto` holding only `paths`; yields git's -C arguments."""
         folder = Path(tempfile.mkdtemp(prefix="mirrorctl-rerere-", dir=self.cache.git_dir))
         worktree = folder / "tree"
         try:
             self.cache.git("worktree", "add", "--quiet", "--detach", "--no-checkout",
                            str(worktree), onto)
-            here = ["-C", str(worktree)]
+            here = ("-C", str(worktree))
             # Anchored patterns: exactly these files, wherever else the name occurs.
             self._run(*here, "sparse-checkout", "set", "--no-cone", "--",
                       *(f"/{path}" for path in paths))
             self._run(*here, "checkout", "--quiet", "--detach", onto)
-            picked = self._run(*here, *_RERERE, "cherry-pick", "--no-commit", commit,
-                               check=False)
-            if picked.returncode == 0:
-                return self._run(*here, "write-tree").stdout.strip()
-            if self._unmerged(worktree):
-                return None
-            return self._run(*here, "write-tree").stdout.strip()
+            yield here
         finally:
             self.cache.git("worktree", "remove", "--force", str(worktree), check=False)
             shutil.rmtree(folder, ignore_errors=True)
@@ -152,9 +182,6 @@ class Resolutions:
 
     def _run(self, *args: str, check: bool = True) -> Completed:
         return self.cache.runner.run(args, check=check, env=_IDENTITY)
-
-    def _unmerged(self, worktree: Path) -> list[str]:
-        return unmerged_paths(self.cache, worktree)
 
 
 # cherry-pick wants an identity even with --no-commit; nothing is committed with it.
@@ -184,7 +211,8 @@ def conflict_ids(cache: Repository, worktree: Path) -> list[str]:
     except OSError:
         return []
     ids = (entry.split(b"\t", 1)[0].decode("ascii", "replace") for entry in entries.split(b"\0"))
-    return [conflict_id for conflict_id in ids if _CONFLICT_ID.fullmatch(conflict_id)]
+    return list(dict.fromkeys(found.group(1) for conflict_id in ids
+                              if (found := _CONFLICT_ID.fullmatch(conflict_id))))
 
 
 def unmerged_paths(cache: Repository, worktree: Path) -> list[str]:
@@ -203,10 +231,12 @@ def open_worktree(cache: Repository, directory: Path, onto: str, commit: str) ->
 
 
 def take_resolution(cache: Repository, directory: Path, expected_head: str, *,
-                    package: str) -> str:
-    """The tree a person made in the worktree: their commit on `expected_head`, or the index
-    they resolved and `git add`ed. rerere records the resolution on the way, and only a
-    resolution without conflict markers: one with markers is refused, file and line."""
+                    package: str) -> tuple[str, bool]:
+    """(the tree a person made in the worktree, whether they committed it): their commit
+    on `expected_head`, or the index they resolved and `git add`ed. rerere records a staged
+    resolution on the way (a committed one, whose conflict git's commit forgot, is learnt
+    with Resolutions.learn), and only one without conflict markers: one with markers is
+    refused, file and line."""
     if not (directory / ".git").exists():
         raise UsageError(f"the rebase worktree {directory} is gone; end this rebase with "
                          f"`mirrorctl rebase {package} --abort` and rebase again with "
@@ -225,6 +255,7 @@ def take_resolution(cache: Repository, directory: Path, expected_head: str, *,
         tree = cache.runner.run([*here, "rev-parse", "HEAD^{tree}"]).stdout.strip()
     else:
         tree = cache.runner.run([*here, "write-tree"]).stdout.strip()
+    committed = head != expected_head
     markers = leftover_markers(cache, expected_head, tree)
     if markers:
         shown = "; ".join(f"{directory / path}:{line}: {marker}"
@@ -234,7 +265,7 @@ def take_resolution(cache: Repository, directory: Path, expected_head: str, *,
                              + "; edit them away, `git add` the files, then run --continue "
                                "again")
     cache.runner.run([*here, *_RERERE, "rerere"], check=False, env=_IDENTITY)
-    return tree
+    return tree, committed
 
 
 def leftover_markers(cache: Repository, base: str, tree: str) -> list[tuple[str, int, str]]:
