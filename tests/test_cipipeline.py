@@ -85,8 +85,10 @@ def test_the_report_job_merges_the_package_results(run_cli, demo_root: Path,
     args = ["--config", str(demo_root / "mirrors.yaml"), "--workdir", str(work), "-q",
             "report", "--merge", str(tmp_path / "results"), "--record"]
     merged = run_cli(*args, "-o", str(tmp_path / "r.json"), "-o", str(tmp_path / "r.html"))
-    assert merged.code == 0, merged.err
+    assert merged.code == 1, merged.err  # the re-tag and the conflict need a person
     data = json.loads((tmp_path / "r.json").read_text())
+    assert {(a["package"], a["kind"]) for a in data["actions"]} == {
+        ("numpy", "ref-needs-decision"), ("scipy", "conflict")}
     direct = json.loads(run_cli(*in_demo(demo_root, "report", "--format", "json")).out)
     assert data["packages"] == direct["packages"]
     assert data["summary"] == direct["summary"]

@@ -43,7 +43,7 @@ def test_an_upstream_the_sync_could_not_read_is_unknown_never_up_to_date(
     assert any("upstream unknown" in problem for problem in p["problems"])
     markdown = run_cli(*site.args("report")).out
     [row] = [line for line in markdown.splitlines() if line.startswith("| demo |")]
-    assert row.startswith("| demo | 1.1.0 | - | - |") and "easy" not in row
+    assert row.startswith("| demo | 1.1.0 | unknown | - | - |") and "easy" not in row
     assert "unknown 1 · medium 0 · easy 0" in markdown  # counted as unknown, never easy
 
     moved.rename(site.upstream.path)  # upstream is back: so is the truth

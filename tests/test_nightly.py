@@ -44,7 +44,12 @@ def test_a_clean_night_writes_the_new_queue_and_needs_nobody(run_cli, numpy_site
     assert data["rebases"] == [] and data["releases"]["packages"][0]["current"] == "1.1.0"
     [numpy] = data["report"]["packages"]
     assert (numpy["current"], numpy["latest"]) == ("1.1.0", "1.1.0")
-    assert numpy["reasons"][0]["code"] == "up-to-date"
+    # The upgrade the first night carried still stands: its grade, until it is settled.
+    assert numpy["upgrade"]["from"] == "1.0.0" and numpy["upgrade"]["to"] == "1.1.0"
+    assert (numpy["level"], numpy["reasons"][0]["code"]) == ("hard", "nan-tests-patched")
+    assert run_cli(*numpy_site.args("settle", "numpy")).code == 0
+    [numpy] = nightly(run_cli, numpy_site)[1]["report"]["packages"]
+    assert numpy["reasons"][0]["code"] == "up-to-date" and numpy["upgrade"] is None
 
 
 def test_the_report_grades_from_the_nightly_rebase_not_a_second_one(
@@ -92,13 +97,13 @@ def test_report_last_shows_the_nightlys_own_report_whole(run_cli, numpy_site: Si
     numpy_site.upstream.tag("v1.2.0", annotated=True)
     assert run_cli(*numpy_site.args("sync")).code == 0
     last = run_cli(*numpy_site.args("report", "--last", "--format", "json"))
-    assert last.code == 0, last.err
+    assert last.code == 1, last.err  # the night's conflict needs a person
     assert json.loads(last.out) == night["report"]  # every field, as the night wrote it
     assert "cannot be read" not in last.err + result.err  # and the history is untouched
     now = json.loads(run_cli(*numpy_site.args("report", "--format", "json")).out)
     assert now["packages"][0]["latest"] == "1.2.0" != night["report"]["packages"][0]["latest"]
     page = tmp_path / "last.html"
-    assert run_cli(*numpy_site.args("report", "--last", "-o", str(page))).code == 0
+    assert run_cli(*numpy_site.args("report", "--last", "-o", str(page))).code == 1
     assert "0002-ENH-constants.patch conflicts on 1.1.0" in page.read_text()
     refused = run_cli(*numpy_site.args("report", "--last", "--record"))
     assert refused.code == 2 and "--last" in refused.err

@@ -64,8 +64,11 @@ def standing(run_cli, site: Site) -> tuple[str | None, str | None, str | None]: 
     [r] = reported["packages"]
     markdown = run_cli(*site.args("report")).out
     page = run_cli(*site.args("report", "--format", "html")).out
-    assert (c["from"], c["to"], c["level"]) == (r["current"], r["latest"], r["level"])
-    assert f"| proj | {r['current']} | {r['latest']} | {r['level']} |" in markdown
+    # An upgrade carried and not yet settled is graded as carried: from where it came.
+    assert c["from"] == (r["upgrade"]["from"] if r["upgrade"] else r["current"])
+    assert (c["to"], c["level"]) == (r["latest"], r["level"])
+    assert (f"| proj | {r['current']} | {r['mirrored'] or '-'} | {r['latest']} | "
+            f"{r['level']} |") in markdown
     assert f">{r['level']}<" in page and r["current"] in page
     night_code, night = json_of(run_cli, site, "nightly")
     [n] = night["report"]["packages"]
@@ -124,6 +127,9 @@ def test_a_season_of_four_releases(run_cli, season: Site, tmp_path: Path) -> Non
     assert code == 0 and done["status"] == "clean", done
     assert "/* rv64 */" in (queue_of(site, "1.2.0") / "0002-MAINT-core-riscv64.patch").read_text()
     assert list(rr_cache.glob("*/postimage"))
+    # The person's resolution is a refreshed patch: medium, until the upgrade is settled.
+    assert standing(run_cli, site) == ("1.2.0", "1.2.0", "medium")
+    assert run_cli(*site.args("settle", "proj", "--note", "built by hand")).code == 0
     assert standing(run_cli, site) == ("1.2.0", "1.2.0", "easy")
 
     # Carried again (the folder removed), the remembered resolution settles the conflict;
@@ -143,7 +149,7 @@ def test_a_season_of_four_releases(run_cli, season: Site, tmp_path: Path) -> Non
     core.write_text(CORE.replace("return 6;", "return 6 + 0 /* rv64 */;"))
     Repo(worktree).git("add", "src/core.c")
     assert run_cli(*site.args("rebase", "proj", "--continue")).code == 0
-    assert standing(run_cli, site) == ("1.2.0", "1.2.0", "easy")
+    assert standing(run_cli, site) == ("1.2.0", "1.2.0", "medium")
 
     # 1.3.0: a conflict whose worktree is deleted: --continue cannot go on, --abort ends it
     # and leaves the queues as they were.
@@ -173,7 +179,7 @@ def test_a_season_of_four_releases(run_cli, season: Site, tmp_path: Path) -> Non
         os.chdir(here)
     assert inside.code == 0, inside.err
     assert not (worktree / ".mirrorctl").exists()  # no second work directory made there
-    assert standing(run_cli, site) == ("1.3.0", "1.3.0", "easy")
+    assert standing(run_cli, site) == ("1.3.0", "1.3.0", "medium")
 
     # A downgrade is refused.
     older = run_cli(*site.args("rebase", "proj", "--onto", "1.1.0"))

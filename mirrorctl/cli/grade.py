@@ -18,6 +18,9 @@ from mirrorctl.cli.base import (
     git_runner,
     plural,
     reading,
+    utc_stamp,
+    wait_option,
+    writing,
 )
 from mirrorctl.core.errors import EXIT_FAILURE
 
@@ -126,6 +129,45 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
     g.echo(CLASSIFY_RENDERERS[fmt](found))
     if any(c.error for c in found):
         raise SystemExit(EXIT_FAILURE)
+
+
+@click.command()
+@click.argument("package")
+@click.option("--note", default="", help="Why it is settled, kept with it (e.g. \"built and "
+                                         "tested by hand on a VisionFive 2\").")
+@format_option
+@wait_option
+@click.pass_obj
+def settle(g: Globals, package: str, note: str, fmt: str) -> None:
+    """Say that a package's last upgrade is settled, so its grade no longer stands.
+
+    After the nightly (or `rebase`) carries a queue onto a release, that upgrade's grade
+    stays on the package in `report` and `classify` until it is settled: its builds
+    passed, its pull request was merged, or a newer release replaced it. This is the
+    person's way to say so (built and checked by hand, merged elsewhere). An upgrade or
+    carry the record could not establish (a rebase killed or failed) is forgotten, so
+    the package is graded from its caches again. A conflict is settled by resolving it
+    (`rebase --worktree`, then `--continue`), not here.
+
+    \b
+    Exit status 0 settled, 1 the record could not be written, 2 nothing waits to be
+    settled (or bad usage), 130/143 interrupted.
+
+    \b
+    Examples:
+      mirrorctl settle numpy
+      mirrorctl settle numpy --note "built and tested by hand on a VisionFive 2"
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.grade.upgrade import settle_upgrade
+
+    config = load_config(g.config_path)
+    [selected] = config.select([package])
+    with writing(g, "settle"):
+        done = settle_upgrade(g.workdir, selected.name, note=note, by="settle",
+                              at=utc_stamp())
+    g.echo(json.dumps({"package": selected.name, "settled": done, "note": note or None},
+                      indent=2) if fmt == "json" else f"{selected.name}: {done}")
 
 
 def releases_data(found: list[ReleaseList]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from mirrorctl.cli.base import (
 )
 from mirrorctl.cli.grade import releases_data, releases_table
 from mirrorctl.cli.queue import rebase_data, rebase_table
-from mirrorctl.cli.report import REPORT_RENDERERS, notices_data, notices_lines, report_data
+from mirrorctl.cli.report import REPORT_RENDERERS, notices_data, notices_lines
 from mirrorctl.cli.sync import sync_data, sync_table
 from mirrorctl.core.errors import EXIT_FAILURE
 
@@ -114,7 +114,7 @@ def _keep_last_report(g: Globals, workdir: Path, result: NightlyResult) -> bool:
     from mirrorctl.cli.report import report_json
     from mirrorctl.core.errors import FileSystemError
     from mirrorctl.core.files import atomic_write_text
-    from mirrorctl.report.report import LAST_REPORT
+    from mirrorctl.report.wire import LAST_REPORT
 
     if result.history is None:  # the history could not be written; a need said why
         return True
@@ -356,11 +356,13 @@ def demo_table(run: DemoRun) -> str:
 
 
 def nightly_json(result: NightlyResult) -> str:
+    from mirrorctl.report.wire import report_to_json
+
     return json.dumps({
         "sync": sync_data(result.sync), "releases": releases_data(list(result.releases)),
         "rebases": [rebase_data(r) for r in result.rebases],
         "rebase_errors": [{"package": n, "error": e} for n, e in result.rebase_errors],
-        "report": report_data(result.report), "needs_human": list(result.needs_human),
+        "report": report_to_json(result.report), "needs_human": list(result.needs_human),
         "needs": [{"package": n.package or None, "kind": n.kind,
                    "ref": n.subject if n.kind in ("ref-needs-decision", "push-refused")
                    else None,

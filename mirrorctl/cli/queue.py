@@ -18,6 +18,7 @@ from mirrorctl.cli.base import (
     git_runner,
     plural,
     short_sha,
+    utc_stamp,
     wait_option,
     writing,
 )
@@ -209,9 +210,8 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
       mirrorctl rebase numpy --open-pr          # and deliver it as a pull request
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
-    from mirrorctl.night.upgrade_request import with_upgrade_request
-    from mirrorctl.queue.carry import RebaseOptions, continue_rebase, rebase_queue
+    from mirrorctl.night.upgrade import UpgradeOptions, carry_upgrade
+    from mirrorctl.queue.carry import RebaseOptions
 
     if sum((resume, abort, forget is not None)) > 1:
         raise click.UsageError("--continue, --abort and --forget go alone")
@@ -220,32 +220,30 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
                                "pass only --force, --range-diff, --format and the delivery "
                                "options with it")
     if (abort or forget is not None) and (onto or worktree or keep_partial or force or push
-                                          or range_diff):
+                                          or range_diff or open_mr or open_pr):
         raise click.UsageError("--abort and --forget take only --format")
     if abort or forget is not None:
         _end_or_forget(g, package, forget, fmt)
         return
-    if open_pr and (abort or forget is not None):
-        raise click.UsageError("--open-pr goes with a rebase or --continue")
     if open_mr and not push:
         raise click.UsageError("--open-mr needs --push: the merge request shows the pushed "
                                "branch")
     config = load_config(g.config_path)
     [selected] = config.select([package])
-    options = RebaseOptions(workdir=g.workdir, onto=onto, keep_partial=keep_partial,
-                            force=force, range_diff=range_diff or open_mr or open_pr,
-                            worktree=worktree, push=push)
+    forges = forge_settings(config) if open_mr or open_pr else None
+    builds = None
+    if open_pr and forges is not None and config.pull_requests is not None:
+        from mirrorctl.night.build_results import BuildResults
+
+        builds = BuildResults(config, forges, g.workdir).reasons  # the request's branch
+    options = UpgradeOptions(
+        rebase=RebaseOptions(workdir=g.workdir, onto=onto, keep_partial=keep_partial,
+                             force=force, range_diff=range_diff or open_mr or open_pr,
+                             worktree=worktree, push=push),
+        stamp=utc_stamp(), by="rebase", resume=resume, forges=forges, open_mr=open_mr,
+        mr_target=mr_target, open_pr=open_pr, builds=builds)
     with writing(g, "rebase") as lock_fd:
-        runner = git_runner(g, config, lock_fd)
-        run = continue_rebase if resume else rebase_queue
-        report = run(config, selected, options, runner)
-        if open_mr and report.push in PUSHED:
-            report = deliver_mirror_request(config, selected, report, workdir=g.workdir,
-                                            runner=runner, forges=forge_settings(config),
-                                            target=mr_target)
-        if open_pr:
-            report = with_upgrade_request(config, selected, report, workdir=g.workdir,
-                                          runner=runner, forges=forge_settings(config))
+        report = carry_upgrade(config, selected, options, git_runner(g, config, lock_fd))
     g.echo(REBASE_RENDERERS[fmt](report))
     if report.status == "conflict" or report.push in ("refused", "rejected") \
             or report.pull_request_action == "failed":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,8 +87,9 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     clears (only for packages this report established); what was done goes to stderr.
 
     \b
-    Exit status 0, 1 when a package is unknown or the notices failed (the report is
-    still written), 2 for bad usage, 130/143 interrupted.
+    Exit status 0 when nothing needs a person, 1 when something does (a package
+    unknown, a conflict, a ref to decide, ...: the report says what, and it is still
+    written) or the notices failed, 2 for bad usage, 130/143 interrupted.
 
     \b
     Examples:
@@ -100,15 +101,10 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
       mirrorctl report --last --format html -o report.html   # the night's own, again
     """
     from mirrorctl.core.config import load_config
+    from mirrorctl.report.build import build_report, queue_debt
     from mirrorctl.report.history import read_history
-    from mirrorctl.report.report import (
-        assemble,
-        build_report,
-        merged_packages,
-        merged_run_actions,
-        queue_debt,
-        write_record,
-    )
+    from mirrorctl.report.report import assemble, write_record
+    from mirrorctl.report.wire import merged_packages, merged_run_actions
 
     if merge_dir is not None and packages:
         raise click.UsageError("--merge reports the packages in its results; name none")
@@ -150,14 +146,13 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
         g.echo(REPORT_RENDERERS[fmt](built).rstrip("\n"))
     for output in write_report_files(g, built, outputs, fmt):
         g.echo(f"wrote {output}")
-    if any(p.grade is None and p.problems for p in built.packages) \
-            or (noticed is not None and noticed.problems):
-        raise SystemExit(EXIT_FAILURE)  # a package is unknown: a person should look
+    if built.actions or (noticed is not None and noticed.problems):
+        raise SystemExit(EXIT_FAILURE)  # something needs a person: the report says what
 
 
 def _last_report(workdir: Path) -> Report:
     from mirrorctl.core.errors import FileSystemError, UsageError
-    from mirrorctl.report.report import LAST_REPORT, report_from_json
+    from mirrorctl.report.wire import LAST_REPORT, report_from_json
 
     path = workdir / LAST_REPORT
     try:
@@ -247,22 +242,6 @@ def _debt_lines(report: Report) -> list[str]:
     return lines
 
 
-def debt_data(report: Report) -> dict[str, Any] | None:
-    debt = report.debt
-    if debt is None:
-        return None
-
-    def age(a: Any) -> dict[str, Any]:
-        return {"package": a.package, "patch": a.patch, "status": a.status,
-                "entered": a.entered, "releases": a.releases, "status_since": a.status_since}
-    return {"patches": [age(a) for a in debt.patches],
-            "oldest_pending": [age(a) for a in debt.oldest_pending],
-            "most_carried": [age(a) for a in debt.most_carried],
-            "median_days_to_upstream": debt.median_days_to_upstream,
-            "upstreamed": [{"package": p, "patch": n, "days": d}
-                           for p, n, d in debt.upstreamed_days]}
-
-
 def states_line(report: Report) -> str:
     """`hard 1 · unknown 0 · medium 2 · easy 5 · up to date 10` (every state, worst
     first)."""
@@ -280,12 +259,14 @@ def report_markdown(report: Report) -> str:
     lines += [f"- **{a.package or 'the run'}** {a.kind}: {a.detail.replace(chr(10), ' ')} "
               f"— `{a.command}`" for a in actions] or ["Nothing needs a person."]
     lines += ["", states_line(report), "",
-              "| package | mirrored | upstream latest | grade | main reason | builds | sync |",
-              "|---|---|---|---|---|---|---|"]
+              "| package | queue | mirrored | upstream latest | grade | main reason | builds "
+              "| sync |", "|---|---|---|---|---|---|---|---|"]
     for p in report.worst_first:
         main = p.grade.main_reason if p.grade else None
         reason = f"{main.code}: {main.detail}" if main else "; ".join(p.problems) or "-"
-        lines.append(f"| {p.name} | {p.current or '-'} | {p.latest or '-'} | "
+        if p.upgrade:
+            reason += f" (upgrade {p.upgrade[0]} -> {p.upgrade[1]}, not settled)"
+        lines.append(f"| {p.name} | {p.current or '-'} | {p.mirrored or '-'} | {p.latest or '-'} | "
                      f"{p.grade.level if p.grade else '-'} | {reason.replace('|', '/')} | "
                      f"{p.builds_line} | {_sync_cell(p.sync)} |")
     if report.conflicts:
@@ -295,7 +276,7 @@ def report_markdown(report: Report) -> str:
     lines += _changes("Dropped", report.dropped, report.since)
     lines += _debt_lines(report)
     for p in report.packages:
-        if not p.patches and not p.problems:
+        if not p.patches and not p.problems and not p.upgrade_note:
             continue
         lines += ["", f"## {p.name} {p.current or ''}".rstrip(), ""]
         if p.links:
@@ -304,56 +285,21 @@ def report_markdown(report: Report) -> str:
                   + (f" ({patch.outcome} on {p.latest})" if patch.outcome else "")
                   for patch in p.patches]
         lines += [f"- problem: {problem}" for problem in p.problems]
+        if p.upgrade_note:
+            lines.append(f"- upgrade: {p.upgrade_note}")
     return "\n".join(lines) + "\n"
 
 
 def report_json(report: Report) -> str:
-    return json.dumps(report_data(report), indent=2)
+    from mirrorctl.report.wire import report_to_json
+
+    return json.dumps(report_to_json(report), indent=2)
 
 
 def report_html(report: Report) -> str:
     from mirrorctl.report.page import render_html
 
     return render_html(report)
-
-
-def _change_data(changes: Sequence[Change]) -> list[dict[str, str]]:
-    return [{"package": c.package, "patch": c.patch, "detail": c.detail} for c in changes]
-
-
-def report_data(report: Report) -> dict[str, Any]:
-    counts = report.counts
-    return {
-        "summary": {"patches": sum(counts.values()), "by_status": dict(sorted(counts.items())),
-                    "line": report.summary},
-        "packages": [{
-            "name": p.name, "current": p.current, "latest": p.latest,
-            "level": p.grade.level if p.grade else None,
-            "pinned": p.grade.pinned if p.grade else False,
-            "reasons": [{"code": r.code, "detail": r.detail} for r in p.grade.reasons]
-            if p.grade else [],
-            "patches": [{"patch": patch.name, "status": patch.status,
-                         "argument": patch.argument, "outcome": patch.outcome,
-                         "url": f"{p.queue_url}/{patch.name}" if p.queue_url else None}
-                        for patch in p.patches],
-            "links": dict(p.links),
-            "problems": list(p.problems),
-            "sync": p.sync or None,
-            "builds": {"version": p.latest, "source": p.builds_source,
-                       "pythons": [asdict(b) for b in p.builds]}
-            if p.builds is not None else None,
-            "state": "graded" if p.grade else "unknown" if p.problems else "none"}
-            for p in report.packages],
-        "actions": [{"package": a.package, "kind": a.kind, "detail": a.detail,
-                     "command": a.command} for a in report.actions],
-        "states": dict(report.states),
-        "debt": debt_data(report),
-        "since": report.since,
-        "accepted": _change_data(report.accepted),
-        "dropped": _change_data(report.dropped),
-        "conflicts": _change_data(report.conflicts),
-        "trend": [{"stamp": t.stamp, "pending": t.pending, "submitted": t.submitted,
-                   "accepted": t.accepted} for t in report.trend]}
 
 
 REPORT_RENDERERS: dict[str, Callable[[Report], str]] = {

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
-__all__ = ["LEVELS", "Grade", "Level", "Reason", "default_levels"]
+__all__ = ["LEVELS", "Grade", "Level", "Reason", "default_levels", "grade_from_json",
+           "grade_to_json"]
 
 Level = Literal["easy", "medium", "hard"]
 LEVELS: tuple[Level, ...] = ("easy", "medium", "hard")
@@ -37,6 +38,20 @@ class Grade:
     @property
     def main_reason(self) -> Reason:
         return self.reasons[0]
+
+
+def grade_to_json(grade: Grade) -> dict[str, Any]:
+    return {"level": grade.level, "pinned": grade.pinned,
+            "reasons": [{"code": r.code, "detail": r.detail} for r in grade.reasons]}
+
+
+def grade_from_json(data: Mapping[str, Any]) -> Grade:
+    level = data["level"]
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}")
+    return Grade(level=level, pinned=bool(data.get("pinned", False)),
+                 reasons=tuple(Reason(str(r["code"]), str(r["detail"]))
+                               for r in data["reasons"]))
 
 
 @cache

@@ -19,7 +19,8 @@ __all__ = ["NEEDS", "NEED_KINDS", "NeedKind", "NeedSpec", "next_command"]
 NeedKind = Literal[
     "sync-failed", "ref-needs-decision", "releases-unknown", "registry-unreadable",
     "retired-needs-building", "retired-unwatched", "conflict", "push-refused",
-    "pull-request-failed", "rebase-failed", "unknown", "queue-unreadable", "build-failed",
+    "pull-request-failed", "rebase-failed", "unknown", "queue-unreadable", "carry-unknown",
+    "build-failed",
     "new-test-failures", "nan-test-failures", "history-not-written", "notices-failed",
 ]
 
@@ -57,6 +58,9 @@ NEEDS: Mapping[NeedKind, NeedSpec] = {
     "unknown": NeedSpec("its state is unknown", "mirrorctl sync {package}", unsettling=True),
     "queue-unreadable": NeedSpec("its patch queue cannot be read", "mirrorctl validate",
                                  unsettling=True),
+    # A carry killed or failed after it wrote its queue: look at the folders, then say so.
+    "carry-unknown": NeedSpec("its last carry is unknown", "mirrorctl settle {package}",
+                              unsettling=True),
     "build-failed": NeedSpec("the upgrade does not build", "mirrorctl classify {package}"),
     "new-test-failures": NeedSpec("the upgrade's tests newly fail",
                                   "mirrorctl classify {package}"),

@@ -44,7 +44,7 @@ class Fact(Generic[T]):
     at: str | None  # when (a UTC stamp, 20261201T020000.000000Z); None: not recorded
 
     @classmethod
-    def known(cls, value: T, *, by: str, at: str) -> Fact[T]:
+    def known(cls, value: T, *, by: str, at: str | None) -> Fact[T]:
         return cls(value, None, by, at)
 
     @classmethod

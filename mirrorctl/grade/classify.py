@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
 
@@ -18,13 +18,16 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner, Repository
 from mirrorctl.core.grades import Grade, Level, Reason, default_levels
+from mirrorctl.core.record import PackageRecord, read_record
 from mirrorctl.grade.buildconfig import BuildFacts, build_facts, interesting
 from mirrorctl.grade.grading import grade
+from mirrorctl.grade.upgrade import Upgrade, builds_settle, pending_upgrade, recorded_upgrade
 from mirrorctl.queue.branches import checked_version
+from mirrorctl.queue.carried import CARRY, recorded_outcomes
 from mirrorctl.queue.carry import RebaseReport
 from mirrorctl.queue.engine import PatchOutcome, rebase_patches
 from mirrorctl.queue.folders import current_version
-from mirrorctl.queue.patches import read_queue
+from mirrorctl.queue.patches import PatchQueue, read_queue
 from mirrorctl.queue.replay import PatchDoesNotApply
 from mirrorctl.sync.cache import (
     newest_release,
@@ -35,8 +38,8 @@ from mirrorctl.sync.cache import (
 )
 from mirrorctl.sync.standing import sync_standing
 
-__all__ = ["BuildReasons", "Classification", "ClassifyOptions", "classify_packages",
-           "grade_rebase", "grade_upgrade"]
+__all__ = ["BuildReasons", "CarryUnknown", "Classification", "ClassifyOptions", "QueueUnreadable",
+           "classify_packages", "grade_rebase", "grade_upgrade"]
 
 
 # What the builds of an upgrade say, as grade reasons: (package, new version, current
@@ -60,7 +63,22 @@ class Classification:
     onto: str | None = None
     grade: Grade | None = None
     error: str | None = None
-    outcomes: tuple[PatchOutcome, ...] = ()  # of the rebase dry run onto `onto`
+    outcomes: tuple[PatchOutcome, ...] = ()  # of the rebase onto `onto` (dry run, or recorded)
+    # The recorded upgrade this grade is, carried and not yet settled (its grade stays
+    # the package's until then); `settled`: how this run found it settled.
+    pending: Upgrade | None = None
+    settled: str | None = None
+    recorded: bool = False  # the outcomes are the record's carry, not a dry run
+    unreadable_queue: bool = False  # the error is the current queue's: it does not read
+    queue: PatchQueue | None = None  # the current queue as read (None: it has no folder)
+
+
+class QueueUnreadable(MirrorctlError):
+    """The current queue does not read: nothing about its carry can be established."""
+
+
+class CarryUnknown(MirrorctlError):
+    """The last carry was killed or failed after it wrote its queue (the record says)."""
 
 
 def classify_packages(config: Config, packages: Sequence[Package], options: ClassifyOptions,
@@ -80,34 +98,96 @@ def _classify(config: Config, package: Package, options: ClassifyOptions,
             raise  # a bad target for the one package asked about: exit 2
         # One package's trouble (no cache, no version) never stops the others.
         current = current_version(config, package)
-        return Classification(name=package.name, from_version=current, error=str(exc))
+        return Classification(name=package.name, from_version=current, error=str(exc),
+                              unreadable_queue=isinstance(exc, QueueUnreadable))
 
 
 def classify_package(config: Config, package: Package, options: ClassifyOptions,
                      runner: GitRunner) -> Classification:
     current = checked_version(None, package, config)
+    record = read_record(options.workdir, package.name)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     cache.read_tags()  # grading moves no tag: every tag it asks about, from one read
-    standing = sync_standing(options.workdir, package, tags=cache.tag_names())
+    standing = sync_standing(options.workdir, package, tags=cache.tag_names(), record=record)
     if options.onto is None and standing.upstream_problem is not None:
         raise MirrorctlError(standing.upstream_problem)
-    onto = options.onto
+    queue = _readable_queue(config, package, current)
+    onto = options.onto or newest_release(cache, package, above=current)
     if onto is None:
-        onto = newest_release(cache, package, above=current)
-        if onto is None:
-            up_to_date = Grade(level="easy", reasons=(
-                Reason("up-to-date", f"no release newer than {current} in the cache"),))
-            return Classification(name=package.name, from_version=current, to_version=current,
-                                  grade=up_to_date)
+        return replace(_nothing_newer(config, package, cache, record, current, options),
+                       queue=queue)
     version, tag = target_release(cache, package, onto, current)
     old_tag, old_base = release_tag(cache, package, current)
     new_base = release_tag(cache, package, version)[1]
-    outcomes, extra = _dry_run(config, package, cache, current, old_base, new_base, old_tag)
-    if options.builds is not None:
-        extra = [*extra, *options.builds(package, version, current, outcomes)]
-    result = grade_upgrade(config, package, cache, old_tag, tag, outcomes, extra)
+    carry = record.get(CARRY)
+    outcomes: list[PatchOutcome] | None = None
+    extra: list[Reason] = []
+    if carry is not None and carry.value is not None and queue is not None \
+            and carry.value.stands_for(current, new_base, queue.digest):
+        outcomes = recorded_outcomes(carry.value, queue)
+    if outcomes is None:  # no carry recorded of this queue onto this release: dry-run it
+        carry = None
+        outcomes, extra = _dry_run(cache, queue, old_base, new_base, old_tag)
+    recorded = recorded_upgrade(record)
+    if carry is not None and recorded is not None and recorded.value is not None \
+            and recorded.value.settled is None and options.builds is None \
+            and (recorded.value.from_version, recorded.value.to_version) == (current, version):
+        result = recorded.value.grade  # the night's own grade of this very carry
+    else:
+        if options.builds is not None:
+            extra = [*extra, *options.builds(package, version, current, outcomes)]
+        result = grade_upgrade(config, package, cache, old_tag, tag, outcomes, extra)
     return Classification(name=package.name, from_version=current, to_version=version,
-                          onto=tag, grade=result, outcomes=tuple(outcomes or ()))
+                          onto=tag, grade=result, outcomes=tuple(outcomes or ()),
+                          recorded=carry is not None, queue=queue)
+
+
+def _readable_queue(config: Config, package: Package, version: str) -> PatchQueue | None:
+    """The current queue (None when it has no folder: nothing to carry); a queue that does
+    not read makes the package's carry unknown, never 'up to date'."""
+    queue, problems = read_queue(config.patchsets, package.name, version)
+    if not queue.directory.is_dir():
+        return None
+    if problems:
+        more = f" (and {len(problems) - 1} more: `mirrorctl validate` lists them)" \
+            if len(problems) > 1 else ""
+        raise QueueUnreadable(f"its queue {queue.directory} does not read: {problems[0]}{more}")
+    return queue
+
+
+def _nothing_newer(config: Config, package: Package, cache: Repository, record: PackageRecord,
+                   current: str, options: ClassifyOptions) -> Classification:
+    """No release after the current queue: up to date, unless the upgrade that carried the
+    queue here is not settled yet, whose grade then stays the package's."""
+    recorded = recorded_upgrade(record)
+    if recorded is not None and not recorded.is_known:
+        raise CarryUnknown(f"its last carry is unknown: {recorded.unknown}")
+    pending = pending_upgrade(record, current)
+    if pending is None:
+        up_to_date = Grade(level="easy", reasons=(
+            Reason("up-to-date", f"no release newer than {current} in the cache"),))
+        return Classification(name=package.name, from_version=current, to_version=current,
+                              grade=up_to_date)
+    grade_now, settled = pending.grade, None
+    if options.builds is not None:  # what its builds say now, on top of the recorded carry
+        carry = record.get(CARRY)
+        old_queue = read_queue(config.patchsets, package.name, pending.from_version)[0]
+        outcomes = recorded_outcomes(carry.value, old_queue) \
+            if carry is not None and carry.value is not None else None
+        reasons = options.builds(package, pending.to_version, pending.from_version, outcomes)
+        if builds_settle(reasons):
+            settled = "its builds passed"
+        old_tag = package.tag_format.tag_for(pending.from_version)
+        if cache.tag_commit(old_tag) is not None:
+            grade_now = grade_upgrade(config, package, cache, old_tag, pending.onto,
+                                      outcomes, reasons)
+    if settled is not None:
+        grade_now = Grade(level="easy", reasons=(Reason(
+            "up-to-date", f"no release newer than {current} in the cache; the upgrade "
+                          f"{pending.from_version} -> {current} is settled: {settled}"),))
+    return Classification(name=package.name, from_version=pending.from_version,
+                          to_version=pending.to_version, onto=pending.onto, grade=grade_now,
+                          pending=pending, settled=settled, recorded=True)
 
 
 def grade_upgrade(config: Config, package: Package, cache: Repository, old_tag: str,
@@ -145,16 +225,12 @@ def _facts(cache: Repository, tag: str) -> BuildFacts:
     return build_facts(files, paths, submodules)
 
 
-def _dry_run(config: Config, package: Package, cache: Repository, version: str,
-             old_base: str, new_base: str,
+def _dry_run(cache: Repository, queue: PatchQueue | None, old_base: str, new_base: str,
              old_tag: str) -> tuple[list[PatchOutcome] | None, list[Reason]]:
     """The rebase outcomes of the current queue (None: no queue, or one that upstream took
     whole), and reasons it gave."""
-    queue, problems = read_queue(config.patchsets, package.name, version)
-    if not queue.directory.is_dir() or not (queue.patches or problems):
+    if queue is None or not queue.patches:
         return None, []
-    if problems:
-        return [], [Reason("queue-broken", str(problems[0]))]
     try:
         result = rebase_patches(cache, queue.patches, old_base=old_base, new_base=new_base,
                                 old_name=old_tag)

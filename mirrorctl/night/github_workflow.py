@@ -147,7 +147,7 @@ def _report_job(options: PipelineOptions) -> dict[str, Any]:
                 "2>/dev/null || true",
                 f"status=0; {report_command(options, RESULTS)} || status=$?",
                 'cat report.md >> "$GITHUB_STEP_SUMMARY" || true',
-                # 1: a package is unknown, which the report shows as such.
+                # 1: something needs a person, which the report says.
                 '[ "$status" -le 1 ]']),
              # The notices are filed with the forge token, only when asked for.
              **({"env": {name: f"${{{{ secrets.{name} }}}}" for name in SECRETS[:2]}}

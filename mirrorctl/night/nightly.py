@@ -21,9 +21,11 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.needs import NeedKind, next_command
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
-from mirrorctl.queue.carry import RebaseOptions, RebaseReport, rebase_queue
+from mirrorctl.night.upgrade import UpgradeOptions, carry_upgrade
+from mirrorctl.queue.carry import RebaseOptions, RebaseReport
 from mirrorctl.queue.folders import queue_dir
-from mirrorctl.report.report import Action, Report, build_report, write_record
+from mirrorctl.report.build import build_report
+from mirrorctl.report.report import Action, Report, write_record
 from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 
 if TYPE_CHECKING:
@@ -109,25 +111,23 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     errors: list[tuple[str, str]] = []
     if due:
         progress.stage("rebase", [p.name for p in due])
-    if options.push and options.forges is not None:  # only a delivering night pays for them
-        from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
-        from mirrorctl.night.upgrade_request import with_upgrade_request
+    builds = None
+    if options.forges is not None and config.pull_requests is not None:
+        from mirrorctl.night.build_results import BuildResults
+
+        builds = BuildResults(config, options.forges, options.workdir).reasons
     for package in due:
         progress.start(package.name)
         try:
-            push = options.push and package.mirror is not None  # no mirror: nothing to push
-            forges = options.forges if options.push else None
-            rebased = rebase_queue(config, package, RebaseOptions(
-                workdir=options.workdir, onto=targets[package.name], push=push,
-                range_diff=options.push), runner)
-            if forges is not None and rebased.push in PUSHED:
-                rebased = deliver_mirror_request(config, package, rebased,
-                                                 workdir=options.workdir, runner=runner,
-                                                 forges=forges, target="main")
-            if forges is not None and config.pull_requests is not None:
-                rebased = with_upgrade_request(config, package, rebased,
-                                               workdir=options.workdir, runner=runner,
-                                               forges=forges)
+            rebased = carry_upgrade(config, package, UpgradeOptions(
+                rebase=RebaseOptions(workdir=options.workdir, onto=targets[package.name],
+                                     # no mirror: nothing to push
+                                     push=options.push and package.mirror is not None,
+                                     range_diff=options.push),
+                stamp=options.stamp, by="nightly", builds=builds,
+                # Only a delivering night opens requests (and pays for the forges).
+                forges=options.forges if options.push else None, open_mr=True,
+                open_pr=True), runner)
             rebases.append(rebased)
             outcome, detail = rebased.status, rebased.pull_request_detail \
                 if rebased.pull_request_action == "failed" else ""
@@ -137,11 +137,6 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
             errors.append((package.name, str(exc)))
             outcome, detail = "failed", str(exc)
         progress.finish(package.name, outcome, detail)
-    builds = None
-    if options.forges is not None and config.pull_requests is not None:
-        from mirrorctl.night.build_results import BuildResults
-
-        builds = BuildResults(config, options.forges, options.workdir).reasons
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
                           progress=progress, builds=builds)

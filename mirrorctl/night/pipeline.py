@@ -123,7 +123,7 @@ def generate_pipeline(config: Config, packages: Sequence[Package],
             "stage": "report",
             "needs": [{"job": "nightly", "artifacts": True}],
             "when": "always",
-            "allow_failure": {"exit_codes": [1]},  # 1: a package is unknown, shown as such
+            "allow_failure": {"exit_codes": [1]},  # 1: something needs a person (it says what)
             "cache": {"key": "mirrorctl-history", "paths": [f"{options.workdir}/history/"],
                       "when": "always"},
             "script": [report_command(options, RESULTS)],

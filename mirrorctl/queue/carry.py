@@ -89,6 +89,8 @@ class RebaseReport:
     pull_request: str | None = None
     pull_request_action: str | None = None  # opened | updated | unchanged | skipped
     pull_request_detail: str = ""
+    onto_commit: str = ""  # the new release's commit
+    queue_digest: str = ""  # the queue carried (PatchQueue.digest)
 
     @property
     def status(self) -> str:
@@ -216,7 +218,8 @@ def _finish(run: _Run, options: RebaseOptions, result: RebaseResult,
                         to_version=run.new_version, onto=run.new_tag, result=result,
                         patchset=target, written=written, range_diff=range_diff,
                         worktree=worktree, waiting_patch=waiting, branch=branch, push=push,
-                        push_detail=push_detail)
+                        push_detail=push_detail, onto_commit=run.new_base,
+                        queue_digest=run.queue.digest)
 
 
 def _stop_for_a_person(run: _Run, options: RebaseOptions, result: RebaseResult,

@@ -47,10 +47,6 @@ __all__ = [
 MAX_PATCH_BYTES = 10 * 1024 * 1024  # a 50 MB "patch" is an accident or an attack
 
 
-
-
-
-
 _PATCH_PREFIX = re.compile(r"^(\[[^\]]*PATCH[^\]]*\]\s*)+", re.I)
 _RFC822_SPECIALS = frozenset('()<>[]:;@,."\\')  # names with these are quoted (git's pretty.c)
 _HUNK_HEADER = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
@@ -61,8 +57,6 @@ _C_ESCAPES = {b"a": b"\a", b"b": b"\b", b"t": b"\t", b"n": b"\n", b"v": b"\v", b
 # and spaces dropped, the 8.3 short name GIT~1), which git refuses everywhere.
 _DOT_GIT = re.compile(r"\.git[. ]*|git~1", re.I)
 _FULL_INDEX = re.compile(r"^index [0-9a-f]{40}\.\.[0-9a-f]{40}", re.M)
-
-
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,23 +82,17 @@ class PatchQueue:
     directory: Path
     patches: tuple[PatchFile, ...]
 
+    @property
+    def digest(self) -> str:
+        """What the queue carries, as one hash: each patch's name, author, date, message
+        and diff, in order. A carry recorded for this digest still describes the queue."""
+        import hashlib
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+        hashed = hashlib.sha256()
+        for patch in self.patches:
+            for part in (patch.name, patch.author, patch.date, patch.message, patch.diff):
+                hashed.update(part.encode("utf-8", "surrogateescape") + b"\0")
+        return hashed.hexdigest()
 
 
 def parse_patch(path: Path, vocabulary: str = "yocto") -> PatchFile:
@@ -479,8 +467,6 @@ def _order(directory: Path) -> tuple[list[Path], list[ConfigProblem]]:
                                "in series, so nothing applies it: list it, or remove it")
                  for patch in sorted(directory.glob("*.patch")) if patch.name not in listed]
     return files, problems
-
-
 
 
 def check_queues(patchsets: Path, packages: Iterable[str],

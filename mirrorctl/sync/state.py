@@ -144,4 +144,4 @@ def upstream_fact(record: PackageRecord) -> Fact[UpstreamRead] | None:
     refs = memory.value.upstream
     return Fact.known(UpstreamRead(refs=len(refs),
                                    tags=sum(r.startswith("refs/tags/") for r in refs)),
-                      by="sync", at=memory.at or "")
+                      by="sync", at=memory.at)

@@ -1,0 +1,135 @@
+"""One path for one job: a package's queue carried onto a release, graded, delivered
+where asked (the riscv64 branch and the mirror's merge request, the upgrade's pull
+request) and recorded, whether the nightly or `mirrorctl rebase` does it.
+
+The record (core.record) says, before the rebase touches anything, that a carry
+started; once done, what it carried (queue.carried) and how it grades (grade.upgrade).
+A rebase that fails before it changed anything leaves the record as it was; one that
+fails after its queue was written, or is killed, leaves the upgrade unknown, saying
+why, never "up to date".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from mirrorctl.core.config import Config, Package
+from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.git import GitRunner
+from mirrorctl.core.record import Fact, FactKind, read_record, write_facts
+from mirrorctl.core.stamps import stamp_text
+from mirrorctl.grade.classify import BuildReasons, grade_rebase
+from mirrorctl.grade.upgrade import UPGRADE, Upgrade
+from mirrorctl.queue.carried import CARRY, carry_of
+from mirrorctl.queue.carry import RebaseOptions, RebaseReport, continue_rebase, rebase_queue
+from mirrorctl.queue.folders import current_version
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mirrorctl.upstream.forge import ForgeSettings
+
+__all__ = ["UpgradeOptions", "carry_upgrade", "record_carry"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpgradeOptions:
+    rebase: RebaseOptions
+    stamp: str  # when the run started: the record says it
+    by: str  # the command: "nightly", "rebase"
+    resume: bool = False  # take the person's resolution (--continue)
+    forges: ForgeSettings | None = None  # for the requests and the builds
+    open_mr: bool = False  # the mirror's merge request, once its branch is pushed
+    mr_target: str = "main"
+    open_pr: bool = False  # the upgrade's pull request (defaults.pull_requests)
+    builds: BuildReasons | None = None  # what the upgrade's builds say, for its grade
+
+
+def carry_upgrade(config: Config, package: Package, options: UpgradeOptions,
+                  runner: GitRunner) -> RebaseReport:
+    """Rebase (or continue), grade, deliver and record one package's upgrade."""
+    workdir = options.rebase.workdir
+    before = read_record(workdir, package.name)
+    kinds: tuple[FactKind[Any], ...] = (CARRY, UPGRADE)
+    kept = [(kind, fact) for kind in kinds if (fact := before.get(kind)) is not None]
+    started_from = current_version(config, package)
+    started: Fact[Any] = Fact.missing(
+        f"a carry of {package.name} {started_from} started at {stamp_text(options.stamp)} "
+        "and did not finish (killed or interrupted); check its queue folders, then "
+        f"`mirrorctl settle {package.name}`", by=options.by, at=options.stamp)
+    write_facts(workdir, package.name, [(UPGRADE, started)])  # nothing is touched before it
+    try:
+        report = (continue_rebase if options.resume else rebase_queue)(
+            config, package, options.rebase, runner)
+    except BaseException as exc:
+        _after_failure(config, package, options, kept, started_from, exc)
+        raise
+    report = _graded(config, package, report, options, runner)
+    report = _delivered(config, package, report, options, runner)
+    record_carry(workdir, package, report, by=options.by, at=options.stamp)
+    return report
+
+
+def _after_failure(config: Config, package: Package, options: UpgradeOptions,
+                   kept: list[tuple[FactKind[Any], Fact[Any]]], started_from: str | None,
+                   exc: BaseException) -> None:
+    """A rebase that changed no queue leaves the record as it was; one that did (and
+    then failed) leaves the upgrade unknown, with why."""
+    workdir = options.rebase.workdir
+    if current_version(config, package) == started_from:
+        write_facts(workdir, package.name, kept, forget=[k for k in (CARRY, UPGRADE)
+                                                          if k not in dict(kept)])
+        if isinstance(exc, MirrorctlError | OSError) and options.by == "nightly":
+            failed: Fact[Any] = Fact.missing(f"the rebase failed: {exc}", by=options.by,
+                                             at=options.stamp)
+            write_facts(workdir, package.name, [(CARRY, failed)])
+        return
+    moved: Fact[Any] = Fact.missing(
+        f"the carry of {package.name} from {started_from} wrote its queue, then failed: "
+        f"{exc or type(exc).__name__}", by=options.by, at=options.stamp)
+    write_facts(workdir, package.name, [(UPGRADE, moved)])
+
+
+def _graded(config: Config, package: Package, report: RebaseReport, options: UpgradeOptions,
+            runner: GitRunner) -> RebaseReport:
+    """The upgrade's grade, its builds included where they can be read."""
+    try:
+        grade = grade_rebase(config, package, report, workdir=options.rebase.workdir,
+                             runner=runner, builds=options.builds)
+    except MirrorctlError:
+        return report  # recorded as unknown, with why (record_carry)
+    return replace(report, grade=grade)
+
+
+def _delivered(config: Config, package: Package, report: RebaseReport,
+               options: UpgradeOptions, runner: GitRunner) -> RebaseReport:
+    if options.forges is None:
+        return report
+    workdir = options.rebase.workdir
+    if options.open_mr:
+        from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
+
+        if report.push in PUSHED:
+            report = deliver_mirror_request(config, package, report, workdir=workdir,
+                                            runner=runner, forges=options.forges,
+                                            target=options.mr_target)
+    if options.open_pr and config.pull_requests is not None:
+        from mirrorctl.night.upgrade_request import with_upgrade_request
+
+        report = with_upgrade_request(config, package, report, workdir=workdir,
+                                      runner=runner, forges=options.forges)
+    return report
+
+
+def record_carry(workdir: Path, package: Package, report: RebaseReport, *, by: str,
+                 at: str) -> None:
+    """Keep the carry and its grade in the package's record."""
+    grade: Fact[Any] = Fact.known(
+        Upgrade(from_version=report.from_version, to_version=report.to_version,
+                onto=report.onto, grade=report.grade), by=by, at=at) \
+        if report.grade is not None else Fact.missing(
+            f"the upgrade {report.from_version} -> {report.to_version} could not be graded",
+            by=by, at=at)
+    write_facts(workdir, package.name,
+                [(CARRY, Fact.known(carry_of(report), by=by, at=at)), (UPGRADE, grade)])
