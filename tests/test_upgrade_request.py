@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mirrorctl.night.upgrade_request import bump_version
+from tests.cliwords import check_told
 from tests.fakepulls import GITHUB_TOKEN, GITLAB_TOKEN, PullForge, pull_forge
 from tests.gitrepos import Repo, git, write_config
 from tests.test_inventory import NUMPY_WORKFLOW
@@ -242,6 +243,43 @@ def test_a_refused_token_fails_the_package_alone_and_is_never_shown(
     assert [n["kind"] for n in data["needs"]] == ["pull-request-failed"]
     assert "gh-wrong-token" not in result.out + result.err
     shutil.rmtree(site.workdir)
+
+
+@pytest.mark.parametrize("how", ["the next command", "the next night"])
+def test_an_undelivered_request_stays_until_it_is_delivered(
+        run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", "gh-wrong-token-987654")
+    with pull_forge() as forge:
+        site = wheels_site(tmp_path, forge)
+        assert run_cli(*site.args("nightly", "--push")).code == 1
+        # The morning after: the plain report still says it, with a command that works.
+        morning = run_cli(*site.args("report", "--format", "json"))
+        assert morning.code == 1
+        [need] = [a for a in json.loads(morning.out)["actions"]
+                  if a["kind"] == "pull-request-failed"]
+        check_told(f"`{need['command']}`", "report")
+        assert "authentication failed" in need["detail"]
+        monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", GITHUB_TOKEN)  # the token is mended
+        if how == "the next command":
+            words = need["command"].split()[1:]
+            done = run_cli(*site.args(*words, "--format", "json"))
+            assert done.code == 0, done.err
+            assert json.loads(done.out)["pull_request"]["action"] == "opened"
+        else:
+            night = run_cli(*site.args("nightly", "--push", "--format", "json"))
+            assert night.code == 0, night.out
+            [rebased] = json.loads(night.out)["rebases"]
+            assert (rebased["pull_request"]["action"], rebased["written"]) == (
+                "opened", "unchanged")
+        [opened] = forge.pulls
+        assert opened["head"]["ref"] == BRANCH
+        after = run_cli(*site.args("report", "--format", "json"))
+        assert after.code == 0, after.out
+        [demo] = json.loads(after.out)["packages"]
+        assert demo["links"]["upgrade"] == opened["html_url"]
+        # Delivered, nothing more to deliver: the next night leaves it alone.
+        again = json.loads(run_cli(*site.args("nightly", "--push", "--format", "json")).out)
+        assert again["rebases"] == [] and len(forge.pulls) == 1
 
 
 def test_bump_version_sets_the_input_default_and_its_copies() -> None:

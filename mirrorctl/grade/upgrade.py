@@ -22,7 +22,7 @@ from mirrorctl.core.stamps import stamp_text
 from mirrorctl.queue.carried import CARRY
 
 __all__ = ["UPGRADE", "Settled", "Upgrade", "builds_settle", "pending_upgrade",
-           "recorded_upgrade", "settle_upgrade"]
+           "record_settled", "recorded_upgrade", "settle_upgrade"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +91,14 @@ def builds_settle(reasons: Sequence[Reason]) -> bool:
     """Whether the builds' reasons say the upgrade built and passed its tests."""
     codes = {r.code for r in reasons}
     return bool(codes & _PASSED) and not codes & _FAILED
+
+
+def record_settled(workdir: Path, package: str, how: str, *, by: str, at: str) -> None:
+    """The package's standing upgrade is settled (its builds passed): kept so."""
+    fact = read_record(workdir, package).get(UPGRADE)
+    if fact is not None and fact.value is not None and fact.value.settled is None:
+        write_facts(workdir, package, [(UPGRADE, Fact.known(
+            fact.value.settle(how, by=by, at=at), by=fact.by, at=fact.at))])
 
 
 def settle_upgrade(workdir: Path, package: str, *, note: str, by: str, at: str) -> str:

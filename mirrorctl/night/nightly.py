@@ -8,10 +8,11 @@ says what needs a person. Each run leaves a JSON record under <workdir>/history/
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from packaging.version import Version
 
@@ -21,7 +22,7 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.needs import NeedKind, next_command
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
-from mirrorctl.night.upgrade import UpgradeOptions, carry_upgrade
+from mirrorctl.night.upgrade import UpgradeOptions, carry_upgrade, undelivered_carry
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport
 from mirrorctl.queue.folders import queue_dir
 from mirrorctl.report.build import build_report
@@ -102,10 +103,16 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     watched = check_releases(config, retired, ReleaseOptions(workdir=options.workdir,
                                                              pypi=True), runner) if retired \
         else []
-    targets = {package.name: target for package, releases in zip(packages, found, strict=True)
-               if (target := _target(releases)) is not None and releases.current is not None
-               and _carries_patches(queue_dir(config.patchsets, package.name,
-                                              releases.current))}
+    # Each package's release to carry onto (None: the standing carry, delivered again).
+    targets: dict[str, str | None] = {
+        package.name: target for package, releases in zip(packages, found, strict=True)
+        if (target := _target(releases)) is not None and releases.current is not None
+        and _carries_patches(queue_dir(config.patchsets, package.name, releases.current))}
+    if options.push and config.pull_requests is not None:
+        # A carry whose request was never delivered is delivered again (its rebase made
+        # again: the queue it wrote is found unchanged).
+        targets.update({p.name: None for p in packages if p.name not in targets
+                        and undelivered_carry(config, p, options.workdir) is not None})
     due = [package for package in packages if package.name in targets]
     rebases: list[RebaseReport] = []
     errors: list[tuple[str, str]] = []
@@ -143,6 +150,12 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     needs = _needs_human(synced, [*found, *watched], rebases, errors, report)
     report = replace(report, run_actions=tuple(_action(n) for n in needs
                                                if n.kind not in _IN_THE_REPORT))
+    # What the packages' records still say needs a person, beyond tonight's findings
+    # (yesterday's undelivered request, a queue that does not read, ...).
+    said = {(n.package, n.kind) for n in needs}
+    needs += [Need(a.package, cast(NeedKind, a.kind), "", a.detail) for a in report.actions
+              if a.package and (a.package, a.kind) not in said]
+    _record_settled(options, report)
     history: Path | None = None
     try:  # before the notices, whose rate limits may wait long: a killed job keeps it
         history = write_record(options.workdir, options.stamp, report,
@@ -171,6 +184,18 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
 
 # Needs the report finds in the packages themselves (report.package_actions).
 _IN_THE_REPORT = ("conflict",)
+
+
+def _record_settled(options: NightlyOptions, report: Report) -> None:
+    """Keep what the builds settled (an upgrade whose builds passed), so that later
+    readers need not ask the forges again to know it."""
+    from mirrorctl.grade.upgrade import record_settled
+
+    for package in report.packages:
+        if package.settled:
+            with contextlib.suppress(OSError):  # not kept: the next run establishes it again
+                record_settled(options.workdir, package.name, package.settled,
+                               by="nightly", at=options.stamp)
 
 
 def _action(need: Need) -> Action:

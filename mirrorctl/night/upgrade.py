@@ -21,16 +21,17 @@ from mirrorctl.core.record import Fact, FactKind, read_record, write_facts
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.grade.classify import BuildReasons, grade_rebase
 from mirrorctl.grade.upgrade import UPGRADE, Upgrade
-from mirrorctl.queue.carried import CARRY, carry_of
+from mirrorctl.queue.carried import CARRY, Carry, carry_of
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport, continue_rebase, rebase_queue
 from mirrorctl.queue.folders import current_version
+from mirrorctl.sync.cache import newest_release, open_cache, package_runner
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from mirrorctl.upstream.forge import ForgeSettings
 
-__all__ = ["UpgradeOptions", "carry_upgrade", "record_carry"]
+__all__ = ["UpgradeOptions", "carry_upgrade", "record_carry", "undelivered_carry"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,8 +49,11 @@ class UpgradeOptions:
 
 def carry_upgrade(config: Config, package: Package, options: UpgradeOptions,
                   runner: GitRunner) -> RebaseReport:
-    """Rebase (or continue), grade, deliver and record one package's upgrade."""
+    """Rebase (or continue), grade, deliver and record one package's upgrade. With
+    `open_pr` and no release newer than the current queue, the upgrade that carried it
+    there is made again and delivered, if its request never was."""
     workdir = options.rebase.workdir
+    options = replace(options, rebase=_undelivered(config, package, options, runner))
     before = read_record(workdir, package.name)
     kinds: tuple[FactKind[Any], ...] = (CARRY, UPGRADE)
     kept = [(kind, fact) for kind in kinds if (fact := before.get(kind)) is not None]
@@ -69,6 +73,38 @@ def carry_upgrade(config: Config, package: Package, options: UpgradeOptions,
     report = _delivered(config, package, report, options, runner)
     record_carry(workdir, package, report, by=options.by, at=options.stamp)
     return report
+
+
+def _undelivered(config: Config, package: Package, options: UpgradeOptions,
+                 runner: GitRunner) -> RebaseOptions:
+    """The rebase to make: as asked; or, to deliver the request of the standing carry
+    (its delivery failed, the queue it wrote is current, nothing newer is released),
+    that carry again."""
+    rebase = options.rebase
+    if not options.open_pr or options.resume or rebase.onto is not None:
+        return rebase
+    done = undelivered_carry(config, package, rebase.workdir)
+    if done is None:
+        return rebase
+    cache = open_cache(rebase.workdir, package, package_runner(runner, package))
+    if newest_release(cache, package, above=done.to_version) is not None:
+        return rebase  # a newer release: carrying it supersedes this one
+    return replace(rebase, from_version=done.from_version, onto=done.onto)
+
+
+def undelivered_carry(config: Config, package: Package, workdir: Path) -> Carry | None:
+    """The standing carry whose pull request was never delivered (it failed, or it was
+    not asked for), when the queue it wrote is the current one."""
+    record = read_record(workdir, package.name)
+    carry, upgrade = record.get(CARRY), record.get(UPGRADE)
+    if carry is None or carry.value is None or upgrade is None or upgrade.value is None:
+        return None
+    done = carry.value
+    if upgrade.value.settled is not None or not done.carried \
+            or done.pull_request_action not in ("failed", None) \
+            or done.to_version != current_version(config, package):
+        return None
+    return done
 
 
 def _after_failure(config: Config, package: Package, options: UpgradeOptions,

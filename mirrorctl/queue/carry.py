@@ -65,6 +65,9 @@ class RebaseOptions:
     range_diff: bool = False
     worktree: Path | None = None  # where to leave the first conflict for a person
     push: bool = False  # push riscv64/<new version> to the mirror after a clean rebase
+    # The queue to carry, when not the current one: a carry made already, made again
+    # to deliver it (its folder is then found unchanged).
+    from_version: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,7 +119,7 @@ class _Run:
 def rebase_queue(config: Config, package: Package, options: RebaseOptions,
                  runner: GitRunner) -> RebaseReport:
     """Carry the queue of the package's current version onto a newer release."""
-    old_version = checked_version(None, package, config)
+    old_version = options.from_version or checked_version(None, package, config)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     if waiting_path(options.workdir, package.name).exists():
         raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, or "

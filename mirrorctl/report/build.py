@@ -138,6 +138,7 @@ def _classified_package(config: Config, package: Package, workdir: Path, runner:
                          upgrade=(graded.pending.from_version, graded.pending.to_version)
                          if graded.pending and not graded.settled else None,
                          upgrade_note=_upgrade_note(package, record, graded),
+                         settled=graded.settled or "",
                          **_builds(workdir, package.name, graded.to_version))
 
 

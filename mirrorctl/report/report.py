@@ -101,6 +101,7 @@ class PackageReport:
     # The recorded upgrade the grade is, carried and not settled yet: (from, to).
     upgrade: tuple[str, str] | None = None
     upgrade_note: str = ""  # when and by what it was carried, and what settles it
+    settled: str = ""  # how this report found the standing upgrade settled (its builds)
     # What else this package's facts say needs a person (a ref to decide, a failed
     # sync, a refused push, an undelivered request, a failed rebase, an unreadable
     # queue): the report lists them with the conflicts and the builds.

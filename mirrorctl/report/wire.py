@@ -76,6 +76,7 @@ def _package_to_json(p: PackageReport) -> dict[str, Any]:
         "mirrored": p.mirrored or None,
         "upgrade": {"from": p.upgrade[0], "to": p.upgrade[1], "note": p.upgrade_note}
         if p.upgrade else None,
+        "settled": p.settled or None,
         "needs": [_action_to_json(a) for a in p.needs],
         "unreadable": list(p.unreadable),
         "builds": {"version": p.latest, "source": p.builds_source,
@@ -208,6 +209,7 @@ def _package_from_json(data: Mapping[str, Any]) -> PackageReport:
                          if isinstance(upgrade, dict) else None,
                          upgrade_note=str(upgrade.get("note") or "")
                          if isinstance(upgrade, dict) else "",
+                         settled=str(data.get("settled") or ""),
                          needs=tuple(map(_action_from_json, data.get("needs", ()))),
                          unreadable=tuple(str(n) for n in data.get("unreadable", ())))
 
