@@ -391,6 +391,24 @@ class Repository:
             path.unlink(missing_ok=True)
         return candidates
 
+    def has_refs(self) -> bool:
+        """Whether the repository holds any branch or tag, read from git's files ref store
+        (loose refs under refs/, packed-refs) without starting git: a sync asks this of
+        every cache, every night. Another ref store asks git."""
+        if (self.git_dir / "reftable").exists():
+            return bool(self.git("for-each-ref", "--count=1", "refs/heads",
+                                 "refs/tags").stdout.strip())
+        packed = self.git_dir / "packed-refs"
+        with contextlib.suppress(OSError):
+            if any(line and line[0] not in "#^" for line in
+                   packed.read_text(encoding="utf-8", errors="replace").splitlines()):
+                return True
+        for kind in ("heads", "tags"):
+            for _, _, files in os.walk(self.git_dir / "refs" / kind):
+                if any(not name.endswith(".lock") for name in files):
+                    return True
+        return False
+
     def refs(self, *patterns: str) -> dict[str, str]:
         out = self.git("for-each-ref", "--format=%(objectname) %(refname)",
                        *(patterns or ("refs/heads", "refs/tags"))).stdout

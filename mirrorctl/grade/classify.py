@@ -109,8 +109,11 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     cache.read_tags()  # grading moves no tag: every tag it asks about, from one read
     standing = sync_standing(options.workdir, package, tags=cache.tag_names(), record=record)
-    if options.onto is None and standing.upstream_problem is not None:
-        raise MirrorctlError(standing.upstream_problem)
+    if options.onto is None and (standing.upstream_problem or standing.failed):
+        # Whatever side failed, the package's state is not established: never graded.
+        raise MirrorctlError(standing.upstream_problem or f"the last sync {standing.health}; "
+                             f"its state is not known until `mirrorctl sync {package.name}` "
+                             "succeeds")
     queue = _readable_queue(config, package, current)
     onto = options.onto or newest_release(cache, package, above=current)
     if onto is None:

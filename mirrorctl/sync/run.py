@@ -298,6 +298,11 @@ class _PackageSyncer:
         self.warnings = (state.warning,) if state.warning else ()
         if new_cache:
             state.upstream = {}  # whatever the state says, this cache holds nothing yet
+        elif state.upstream and not cache.has_refs():
+            # Emptied (by hand, a full disk, a tool): fetched again whatever the state says.
+            self.warnings += (f"the cache {cache_path} held none of the refs the last sync "
+                              "brought; they are fetched again",)
+            state.upstream = {}
         return cache, state
 
     def _read_upstream(self) -> dict[str, str]:

@@ -1,0 +1,285 @@
+"""The fault matrix: each way a disk, an interrupt or a person breaks what a package's
+morning answer rests on, and every reader of that morning. Unknown is never good news:
+the package is never easy, up to date or synced ok, it is listed as needing a person
+with a next command that exists, every command exits 1 as its table says, and the
+queues, the mirror and the cache stay as they were (the record and the history may
+gain entries). A nightly run into the fault either mends what it can mend (a cache
+fetched again) and says so truthfully, or reports it the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.cliwords import check_told
+from tests.conftest import Site
+from tests.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
+from tests.flakygit import flaky_git_server
+from tests.gitrepos import Repo, make_mirror, make_upstream, write_config
+from tests.test_faults import fill, read_only, tmpfs
+from tests.test_patches import make_queue
+
+pytestmark = pytest.mark.e2e
+
+QUEUE_PATCH = "0001-BLD-riscv64-core.patch"
+
+
+@dataclass
+class Morning:
+    site: Site
+    forge: PullForge
+
+    @property
+    def queue(self) -> Path:
+        return self.site.root / "patchsets" / "demo" / "1.1.0"
+
+    @property
+    def cache(self) -> Path:
+        return self.site.workdir / "cache" / "demo.git"
+
+
+def configure(site: Site, forge: PullForge, mirror: str | None = None) -> None:
+    write_config(site.config, {"demo": {
+        "upstream": str(site.upstream.path), "mirror": mirror or str(site.mirror.path),
+        "tag_format": "v{version}", "version": "1.1.0"}},
+        allowed_protocols=["file", "http"], forge_apis={"github.com": forge.url},
+        notices={"tracker": "https://github.com/rise/python-wheels"})
+
+
+@pytest.fixture
+def morning(run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Morning]:
+    """One package, `demo`, with a mirror carrying riscv64/1.1.0, a queue of one patch on
+    1.1.0 and a tracker for its notices; synced, and a nightly that found it up to date."""
+    monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", GITHUB_TOKEN)
+    upstream = make_upstream(tmp_path / "upstream")
+    make_queue(upstream, tmp_path / "patchsets" / "demo" / "1.1.0", [
+        ("BLD: riscv64 core\n\nUpstream-Status: Pending", {"src/core.c": "int rv64;\n"})])
+    (tmp_path / "patchsets" / "demo" / "1.1.0.tree").unlink(missing_ok=True)
+    upstream.git("checkout", "--quiet", "main")
+    mirror = make_mirror(tmp_path / "mirror.git")
+    upstream.git("push", "--quiet", str(mirror.path), "v1.1.0^{commit}:refs/heads/riscv64/1.1.0")
+    site = Site(tmp_path, upstream, mirror, tmp_path / "mirrors.yaml", tmp_path / "work")
+    with pull_forge() as forge:
+        configure(site, forge)
+        night = run_cli(*site.args("nightly", "--format", "json"))
+        assert night.code == 0, night.out + night.err  # the good morning, before the fault
+        [demo] = json.loads(night.out)["report"]["packages"]
+        assert (demo["level"], demo["reasons"][0]["code"], demo["sync"]) == (
+            "easy", "up-to-date", "ok")
+        yield Morning(site, forge)
+
+
+def snapshot(m: Morning) -> tuple[object, ...]:
+    """What no reader may change: the queues' bytes, the mirror's refs, the cache's refs."""
+    queues = {str(p.relative_to(m.site.root)): p.read_bytes()
+              for p in sorted((m.site.root / "patchsets").rglob("*")) if p.is_file()}
+    cache = Repo(m.cache, bare=True).refs() if (m.cache / "HEAD").is_file() else None
+    mirror = m.site.mirror.refs() if m.site.mirror.path.is_dir() else None
+    return queues, mirror, cache
+
+
+def told(result_text: str, command: str) -> None:
+    assert "unexpected error" not in result_text, result_text
+    check_told(result_text, command)
+
+
+def unknown_in_every_reader(run_cli, m: Morning, *, kind: str,  # type: ignore[no-untyped-def]
+                            releases_known: bool = False) -> None:
+    """Each reader, the fault in place: the package unknown, never good news, exit 1, a
+    need of `kind` with a command that exists, nothing changed. `releases_known`: the
+    fault leaves upstream's releases known (a queue's, the mirror's side of a sync)."""
+    before = snapshot(m)
+    args = m.site.args
+    result = run_cli(*args("report", "--format", "json"))
+    assert result.code == 1, result.out + result.err
+    data = json.loads(result.out)
+    [demo] = data["packages"]
+    assert demo["level"] is None and demo["state"] == "unknown", demo
+    assert data["states"].get("up-to-date", 0) == 0 and data["states"].get("easy", 0) == 0
+    needs = [a for a in data["actions"] if a["package"] == "demo"]
+    assert kind in [a["kind"] for a in needs], needs
+    for need in needs:
+        check_told(f"`{need['command']}`", "report")
+    markdown = run_cli(*args("report"))
+    assert markdown.code == 1 and "Nothing needs a person" not in markdown.out
+    assert "| demo |" in markdown.out and " easy |" not in markdown.out
+    told(markdown.out + markdown.err, "report")
+    page = run_cli(*args("report", "--format", "html"))
+    assert page.code == 1 and 'data-state="unknown"' in page.out
+    classify = run_cli(*args("classify", "--format", "json"))
+    assert classify.code == 1, classify.out
+    [graded] = json.loads(classify.out)["packages"]
+    assert graded["level"] is None and graded["error"], graded
+    told(run_cli(*args("classify")).out, "classify")
+    releases = run_cli(*args("releases", "--format", "json"))
+    [found] = json.loads(releases.out)["packages"]
+    if releases_known:  # what upstream released is known, and said
+        assert releases.code == 0 and found["latest"] == "1.1.0", found
+    else:
+        assert releases.code == 1 and found["latest"] is None and found["problems"], found
+    assert snapshot(m) == before, "a reader changed the queues, the mirror or the cache"
+
+
+def the_night_after(run_cli, m: Morning, *, kind: str, mends: bool) -> None:  # type: ignore[no-untyped-def]
+    """The nightly run into the fault, then what the morning reads of it (report --last,
+    the notices' dry run): the same answer, or the truth of what it mended."""
+    queues = snapshot(m)[0]
+    night = run_cli(*m.site.args("nightly", "--format", "json"))
+    data = json.loads(night.out)
+    told(night.err, "nightly")
+    [demo] = data["report"]["packages"]
+    if mends:
+        assert night.code == 0, data["needs_human"]
+        assert (demo["sync"], demo["reasons"][0]["code"]) == ("ok", "up-to-date")
+        assert Repo(m.cache, bare=True).refs(), "said mended, yet the cache holds nothing"
+        return
+    assert night.code == 1 and kind in [n["kind"] for n in data["needs"]], data["needs"]
+    assert demo["level"] is None, demo
+    for need in data["report"]["actions"]:
+        check_told(f"`{need['command']}`", "nightly")
+    assert snapshot(m)[0] == queues  # the queues as they were
+    last = run_cli(*m.site.args("report", "--last", "--format", "json"))
+    assert last.code == 1 and json.loads(last.out) == data["report"]
+    notices = run_cli(*m.site.args("notices", "--dry-run", "--format", "json"))
+    planned = json.loads(notices.out)["planned"]
+    assert notices.code == 0 and ("open", "demo") in [(s["action"], s["package"])
+                                                      for s in planned], planned
+    assert m.forge.issues == []  # a dry run writes nothing
+
+
+QUEUE_FAULTS: dict[str, Callable[[Path], None]] = {
+    "bytes appended to a current patch": lambda q: (q / QUEUE_PATCH).write_bytes(
+        (q / QUEUE_PATCH).read_bytes() + b"\xff\xfe garbage\n"),
+    "a patch cut in a hunk": lambda q: (q / QUEUE_PATCH).write_bytes(
+        (q / QUEUE_PATCH).read_bytes()[:-12]),
+    "an empty patch file": lambda q: (q / QUEUE_PATCH).write_bytes(b""),
+    "a series naming a missing file": lambda q: (q / "series").write_text(
+        f"{QUEUE_PATCH}\n0002-gone.patch\n"),
+}
+
+
+@pytest.mark.parametrize("fault", list(QUEUE_FAULTS))
+def test_a_broken_current_queue_is_unknown_never_up_to_date(run_cli, morning: Morning,
+                                                           fault: str) -> None:
+    QUEUE_FAULTS[fault](morning.queue)
+    unknown_in_every_reader(run_cli, morning, kind="queue-unreadable", releases_known=True)
+    the_night_after(run_cli, morning, kind="queue-unreadable", mends=False)
+    # The patch that does not read is a problem of its file, never a patch dropped.
+    data = json.loads(run_cli(*morning.site.args("report", "--format", "json")).out)
+    assert all(c["patch"] != QUEUE_PATCH for c in data["dropped"]), data["dropped"]
+
+
+CACHE_FAULTS: dict[str, Callable[[Morning], None]] = {
+    "a state file deleted": lambda m: (m.site.workdir / "state" / "demo.json").unlink(),
+    "a cache emptied": lambda m: Repo(m.cache, bare=True).git(
+        "update-ref", "--stdin", input="".join(f"delete {ref}\n" for ref in
+                                              Repo(m.cache, bare=True).refs())),
+    "a cache directory deleted": lambda m: shutil.rmtree(m.cache),
+}
+
+
+@pytest.mark.parametrize("fault", list(CACHE_FAULTS))
+def test_a_cache_the_record_cannot_vouch_for_is_unknown_until_a_sync(
+        run_cli, morning: Morning, fault: str) -> None:
+    CACHE_FAULTS[fault](morning)
+    kind = "sync-failed" if fault != "a cache emptied" else "unknown"
+    unknown_in_every_reader(run_cli, morning, kind=kind)
+    the_night_after(run_cli, morning, kind=kind, mends=True)
+
+
+def test_a_mirror_deleted_fails_its_sync_and_the_package_is_unknown(run_cli,
+                                                                   morning: Morning) -> None:
+    shutil.rmtree(morning.site.mirror.path)
+    sync = run_cli(*morning.site.args("sync"))
+    assert sync.code == 1
+    unknown_in_every_reader(run_cli, morning, kind="sync-failed")
+    the_night_after(run_cli, morning, kind="sync-failed", mends=False)
+
+
+def test_an_unreachable_upstream_leaves_the_package_unknown(run_cli, morning: Morning) -> None:
+    morning.site.upstream.path.rename(morning.site.root / "upstream-gone")
+    assert run_cli(*morning.site.args("sync")).code == 1
+    unknown_in_every_reader(run_cli, morning, kind="sync-failed")
+    the_night_after(run_cli, morning, kind="sync-failed", mends=False)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_first_push_is_never_taken_for_a_sync(run_cli, morning: Morning,
+                                                            sig: int) -> None:
+    """The mirror's first push, stopped while it waits on the mirror's server: the
+    mirror empty, and the report must not say 'ok, mirrored'."""
+    site = morning.site
+    served = site.root / "served"
+    make_mirror(served / "fresh.git")
+    with flaky_git_server(served) as server:
+        configure(site, morning.forge, mirror=server.repo_url("fresh.git"))
+        server.stall("fresh.git", after=1)  # its refs are read; the push hangs
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mirrorctl", *site.args("sync")], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not any(c.stalled for c in server.connections_to("fresh.git")):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        os.kill(proc.pid, sig)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (130, 143), err
+    assert "nothing is half written" in err
+    assert Repo(served / "fresh.git", bare=True).refs() == {}  # the mirror is still empty
+    # Upstream was in the cache before the push: its releases are known, the rest not.
+    unknown_in_every_reader(run_cli, morning, kind="sync-failed", releases_known=True)
+    report = json.loads(run_cli(*site.args("report", "--format", "json")).out)
+    assert report["packages"][0]["mirrored"] == "unknown"
+
+
+def test_a_disk_full_during_sync_leaves_the_package_unknown(run_cli, morning: Morning) -> None:
+    site = morning.site
+    with tmpfs(site.root / "small", size="2m") as small:
+        work = small / "work"
+        args = ["--config", str(site.config), "--workdir", str(work), "-q"]
+        fill(small)
+        # Room for the record, not for a fetch.
+        with contextlib.suppress(OSError), (small / "filler").open("r+b") as filler:
+            filler.truncate(filler.seek(0, 2) - 16384)
+        sync = run_cli(*args, "sync")
+        assert sync.code == 1 and "No space left" in sync.out + sync.err, sync.out
+        for command in (["report", "--format", "json"], ["classify", "--format", "json"]):
+            result = run_cli(*args, *command)
+            assert result.code == 1, (command, result.out, result.err)
+            [package] = json.loads(result.out)["packages"]
+            assert package["level"] is None, package
+            assert "unexpected error" not in result.err
+
+
+def test_a_read_only_work_directory_changes_nothing_and_says_so(run_cli,
+                                                              morning: Morning) -> None:
+    site = morning.site
+    with tmpfs(site.root / "ro", size="8m") as ro:
+        shutil.copytree(site.workdir, ro / "work", symlinks=True)
+        read_only(ro)
+        args = ["--config", str(site.config), "--workdir", str(ro / "work"), "-q"]
+        before = snapshot(morning)
+        night = run_cli(*args, "nightly", "--format", "json")
+        assert night.code == 1, night.out + night.err
+        assert "Read-only file system" in night.out + night.err
+        assert "unexpected error" not in night.err and "nothing needs a person" not in night.out
+        report = run_cli(*args, "report", "--format", "json")  # reading works, or says why
+        assert "unexpected error" not in report.err
+        if report.code == 0:
+            [demo] = json.loads(report.out)["packages"]
+            assert demo["sync"] == "ok"  # as the last sync that could write found it
+        else:
+            assert "Read-only file system" in report.err
+        assert snapshot(morning) == before
