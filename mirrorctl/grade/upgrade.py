@@ -117,6 +117,11 @@ def settle_upgrade(workdir: Path, package: str, *, note: str, by: str, at: str) 
     if upgrade is None or upgrade.value is None:
         raise UsageError(f"nothing of {package} waits to be settled: no upgrade is recorded "
                          f"for it (`mirrorctl report {package}` shows where it stands)")
+    if carry is not None and carry.value is not None and carry.value.status == "conflict" \
+            and carry.value.to_version == upgrade.value.to_version:
+        raise UsageError(f"{package}'s upgrade to {upgrade.value.to_version} waits on a "
+                         "conflict, which settles when it is resolved: run `mirrorctl "
+                         f"rebase {package} --worktree ../{package}-rebase`, then --continue")
     if upgrade.value.settled is not None:
         done = upgrade.value.settled
         raise UsageError(f"{package}'s upgrade {upgrade.value.from_version} -> "

@@ -151,15 +151,15 @@ def _outcomes(graded: Classification, record: PackageRecord) -> dict[str, Outcom
 
 
 def _upgrade_note(package: Package, record: PackageRecord, graded: Classification) -> str:
-    if graded.pending is None:
+    """When and by what the standing upgrade was carried, and what settles it ("" with
+    none standing: a settled one says how in `settled`)."""
+    if graded.pending is None or graded.settled:
         return ""
     fact = record.get(UPGRADE)
     when = f" by the {fact.by} of {stamp_text(fact.at)}" if fact and fact.at else ""
-    carried = f"carried {graded.pending.from_version} -> {graded.pending.to_version}{when}"
-    if graded.settled:
-        return f"{carried}; settled: {graded.settled}"
-    return (f"{carried}; its grade stands until its builds pass, its request is merged, a "
-            f"newer release is carried, or `mirrorctl settle {package.name}`")
+    return (f"carried {graded.pending.from_version} -> {graded.pending.to_version}{when}; its "
+            "grade stands until its builds pass, its request is merged, a newer release is "
+            f"carried, or `mirrorctl settle {package.name}`")
 
 
 def _unreadable_queue(config: Config, package: Package, current: str | None,
