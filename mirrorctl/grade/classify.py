@@ -103,9 +103,11 @@ def _classify(config: Config, package: Package, options: ClassifyOptions,
 
 
 def classify_package(config: Config, package: Package, options: ClassifyOptions,
-                     runner: GitRunner) -> Classification:
+                     runner: GitRunner, *, record: PackageRecord | None = None,
+                     ) -> Classification:
+    """The grade of the package's upgrade; `record`: its record, when the caller read it."""
     current = checked_version(None, package, config)
-    record = read_record(options.workdir, package.name)
+    record = record if record is not None else read_record(options.workdir, package.name)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     cache.read_tags()  # grading moves no tag: every tag it asks about, from one read
     standing = sync_standing(options.workdir, package, tags=cache.tag_names(), record=record)

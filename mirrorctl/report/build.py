@@ -29,6 +29,7 @@ from mirrorctl.core.urls import forge_kind, tree_url, web_url
 from mirrorctl.grade.builds import kept_results, summary
 from mirrorctl.grade.classify import (
     BuildReasons,
+    CarryUnknown,
     Classification,
     ClassifyOptions,
     QueueUnreadable,
@@ -124,17 +125,13 @@ def _classified_package(config: Config, package: Package, workdir: Path, runner:
     current = current_version(config, package)
     try:
         graded = classify_package(config, package,
-                                  ClassifyOptions(workdir=workdir, builds=builds), runner)
-    except QueueUnreadable as exc:
-        return _unreadable_queue(config, package, current, str(exc))
-    except MirrorctlError as exc:  # no cache, no version: the report says so and goes on
-        return PackageReport(name=package.name, current=current, latest=None, grade=None,
-                             patches=_queue_rows(config, package, current, {}),
-                             problems=(str(exc),))
-    outcomes = _outcomes(graded, record)
+                                  ClassifyOptions(workdir=workdir, builds=builds), runner,
+                                  record=record)
+    except MirrorctlError as exc:  # no cache, no version, a queue that does not read ...
+        return _unknown(config, package, current, exc)
+    rows = _rows(graded.queue.patches if graded.queue else (), _outcomes(graded, record))
     return PackageReport(name=package.name, current=current, latest=graded.to_version,
-                         grade=graded.grade,
-                         patches=_queue_rows(config, package, current, outcomes),
+                         grade=graded.grade, patches=rows,
                          upgrade=(graded.pending.from_version, graded.pending.to_version)
                          if graded.pending and not graded.settled else None,
                          upgrade_note=_upgrade_note(package, record, graded),
@@ -162,25 +159,26 @@ def _upgrade_note(package: Package, record: PackageRecord, graded: Classificatio
             f"carried, or `mirrorctl settle {package.name}`")
 
 
-def _unreadable_queue(config: Config, package: Package, current: str | None,
-                      error: str) -> PackageReport:
-    """A current queue that does not read: the patches that do are listed, each file that
-    does not is a problem of that file (never 'dropped'), and the package is unknown."""
-    queue, problems = read_queue(config.patchsets, package.name, current or "")
-    return PackageReport(
-        name=package.name, current=current, latest=None, grade=None,
-        patches=_rows(queue.patches, {}), problems=tuple(str(p) for p in problems),
-        needs=(Action(package.name, "queue-unreadable", error,
-                      next_command("queue-unreadable", package.name)),),
-        unreadable=tuple(Path(p.file).name for p in problems))
-
-
-def _queue_rows(config: Config, package: Package, current: str | None,
-                outcomes: Mapping[str, Outcome]) -> tuple[PatchRow, ...]:
-    if current is None:
-        return ()
-    queue, _ = read_queue(config.patchsets, package.name, current)
-    return _rows(queue.patches, outcomes)
+def _unknown(config: Config, package: Package, current: str | None,
+             error: MirrorctlError) -> PackageReport:
+    """A package whose grade could not be established. The patches of its current queue
+    that read are listed; a file that does not read is a problem of that file, never a
+    patch 'dropped', and the queue's need says so, whatever else failed."""
+    queue, found = read_queue(config.patchsets, package.name, current) \
+        if current is not None else (None, [])
+    unreadable = [p for p in found if queue is not None and queue.directory.is_dir()]
+    needs = []
+    if unreadable:
+        detail = str(error) if isinstance(error, QueueUnreadable) else str(unreadable[0])
+        needs.append(Action(package.name, "queue-unreadable", detail,
+                            next_command("queue-unreadable", package.name)))
+    problems = [str(p) for p in unreadable]
+    if not isinstance(error, QueueUnreadable | CarryUnknown):  # those say it in a need
+        problems.insert(0, str(error))
+    return PackageReport(name=package.name, current=current, latest=None, grade=None,
+                         patches=_rows(queue.patches if queue else (), {}),
+                         problems=tuple(problems) or (str(error),), needs=tuple(needs),
+                         unreadable=tuple(Path(p.file).name for p in unreadable))
 
 
 def _rebased_package(config: Config, package: Package, workdir: Path, runner: GitRunner,
