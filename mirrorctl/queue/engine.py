@@ -24,7 +24,8 @@ from typing import Literal
 
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.git import Repository
-from mirrorctl.queue.patches import PatchFile, changed_paths
+from mirrorctl.queue.diffs import changed_paths
+from mirrorctl.queue.patches import PatchFile
 from mirrorctl.queue.replay import ScratchIndex, apply_queue, commit_patch
 
 __all__ = [

@@ -22,7 +22,7 @@ from pathlib import Path
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.files import replace_dir
 from mirrorctl.core.git import Completed, Repository
-from mirrorctl.queue.patches import conflict_markers
+from mirrorctl.queue.diffs import conflict_markers
 
 __all__ = ["Resolutions", "conflict_ids", "leftover_markers", "open_worktree",
            "remove_person_worktrees", "remove_worktree", "take_resolution"]
