@@ -100,3 +100,18 @@ def test_a_package_without_a_mirror_says_so(run_cli, site: Site) -> None:
     package = load_config(site.config).packages["demo"]
     mirrored = sync_standing(site.workdir, package).mirrored
     assert (mirrored.state, mirrored.text) == ("no-mirror", "no mirror")
+
+
+def test_a_sync_that_finds_nothing_new_writes_nothing(run_cli, site: Site) -> None:
+    """The nightly no-op costs an ls-remote a side and no write: its facts are the
+    record's already (and a kill there leaves nothing to mark as unfinished)."""
+    assert run_cli(*site.args("sync")).code == 0
+    path = record_path(site.workdir, "demo")
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    assert run_cli(*site.args("sync")).code == 0
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    site.mirror.git("branch", "riscv64/1.2.0", "riscv64/1.1.0")  # the mirror's own change
+    assert run_cli(*site.args("sync")).code == 0
+    mirror = read_record(site.workdir, "demo").get(MIRROR)
+    assert mirror is not None and mirror.value is not None
+    assert set(mirror.value.riscv64) == {"riscv64/1.1.0", "riscv64/1.2.0"}

@@ -28,7 +28,7 @@ from mirrorctl.core.git import (
     parse_ls_remote,
 )
 from mirrorctl.core.progress import SILENT, Progress
-from mirrorctl.core.record import Fact, FactKind, write_facts
+from mirrorctl.core.record import Fact, FactKind, PackageRecord, read_record, write_facts
 from mirrorctl.core.retry import call_with_retries
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.sync.cache import cache_dir, package_runner
@@ -139,11 +139,6 @@ def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner
                        read: dict[str, dict[str, str]]) -> PackageSync:
     progress.start(package.name)
     syncer = _PackageSyncer(package, options, package_runner(runner, package), read)
-    try:
-        syncer.record_start()
-    except OSError as exc:  # the record cannot be written: touch nothing
-        return PackageSync(name=package.name, status="failed",
-                           error=f"recording the sync: {FileSystemError(exc)}", attempts=0)
     attempts = 0
 
     def attempt() -> PackageSync:
@@ -187,6 +182,8 @@ class _PackageSyncer:
         self.pushing: list[RefUpdate] = []  # the last push tried, kept for a retry
         self.cache_current = False  # upstream is in the cache, as of this sync
         self.cache_read: UpstreamRead | None = None  # what it holds, once it is current
+        self.started = False  # the record says this sync started (it touched something)
+        self.recorded = PackageRecord(package.name, Path(), False, None, {})  # as it began
 
     def describe(self, exc: Exception) -> str:
         if not isinstance(exc, GitError):
@@ -261,21 +258,35 @@ class _PackageSyncer:
     def _facts(self, *facts: tuple[FactKind[Any], Fact[Any]]) -> None:
         write_facts(self.workdir, self.package.name, facts)
 
-    def record_start(self) -> None:
-        """Before anything is touched: until this sync records what it found, the
-        package's upstream and mirror are unknown (a kill, Ctrl-C or a full disk then
-        leaves them so, never as the last good run found them)."""
+    def _record_start(self) -> None:
+        """Before the cache or the mirror is touched (a fetch, a push): until this sync
+        records what it found, the package's upstream and mirror are unknown, so that a
+        kill, Ctrl-C or a full disk leaves them so, never as the last good run found
+        them. A sync that touches nothing (the nightly no-op) writes nothing, and fails
+        before it touches anything when the record cannot be written."""
+        if self.started:
+            return
+        self.step = "recording the sync"
         why = (f"a sync started at {stamp_text(self.stamp)} and did not finish: killed, "
                "interrupted or out of disk")
         unknown: Fact[Any] = Fact.missing(why, by="sync", at=self.stamp)
         self._facts((UPSTREAM, unknown),
                     *([(MIRROR, unknown)] if self.package.mirror is not None else []))
+        self.started = True
 
     def _record_done(self, mirror: MirrorRead | None) -> None:
+        """What this sync found, unless the record says it already (a no-op: the facts
+        keep the time they were established)."""
         assert self.cache_read is not None
-        self._facts((UPSTREAM, Fact.known(self.cache_read, by="sync", at=self.stamp)),
-                    *([(MIRROR, Fact.known(mirror, by="sync", at=self.stamp))]
-                      if mirror is not None else []))
+        facts: list[tuple[FactKind[Any], Any]] = [(UPSTREAM, self.cache_read)]
+        if mirror is not None:
+            facts.append((MIRROR, mirror))
+        if not self.started and all(
+                (fact := self.recorded.get(kind)) is not None and fact.value == value
+                for kind, value in facts):
+            return
+        self._facts(*((kind, Fact.known(value, by="sync", at=self.stamp))
+                      for kind, value in facts))
 
     def record_failure(self, error: str) -> None:
         """Why this sync failed, in place of its start: upstream is unknown unless the
@@ -294,7 +305,8 @@ class _PackageSyncer:
         new_cache = not (cache_path / "HEAD").is_file()
         cache = Repository.open_or_init_bare(cache_path, self.runner)
         cache.remove_stale_locks()
-        state = PackageState.load(self.workdir, self.package.name)
+        self.recorded = read_record(self.workdir, self.package.name)
+        state = PackageState.of(self.recorded)
         self.warnings = (state.warning,) if state.warning else ()
         if new_cache:
             state.upstream = {}  # whatever the state says, this cache holds nothing yet
@@ -337,6 +349,7 @@ class _PackageSyncer:
         wanted = select_mirrored(upstream, self.rules)
         if wanted == state.upstream:
             return None
+        self._record_start()
         self.step = f"fetching from upstream ({self.package.upstream})"
         cached = self._refresh_cache(cache, wanted)
         upstream.update(cached)
@@ -349,6 +362,7 @@ class _PackageSyncer:
         """The plan with each update's result, and the mirror's refs after the push."""
         self.step = f"pushing to the mirror ({mirror_url})"
         # Written before the push, so a run killed mid-push still learns what it did.
+        self._record_start()
         state.pending = {u.ref: u.new for u in changes}
         self._save(state)
         self.pushing = changes

@@ -43,7 +43,12 @@ class PackageState:
 
     @classmethod
     def load(cls, workdir: Path, package: str) -> PackageState:
-        fact = read_record(workdir, package).get(SYNC)
+        return cls.of(read_record(workdir, package))
+
+    @classmethod
+    def of(cls, record: PackageRecord) -> PackageState:
+        """Sync's memory in a record read already."""
+        fact = record.get(SYNC)
         if fact is None:
             return cls()
         if not fact.is_known or fact.value is None:
