@@ -61,3 +61,38 @@ def test_demo_replaces_its_own_sandbox_but_no_other_folder(run_cli, tmp_path: Pa
     assert result.code == 2
     assert "is not a mirrorctl demo directory" in result.err
     assert (precious / "thesis.tex").read_text() == "years of work"
+
+
+def test_the_morning_after_the_demo_agrees_with_its_night(run_cli, tmp_path: Path) -> None:
+    """A plain report, the next morning, tells what the night told: every package's grade,
+    every need; classify grades the same upgrades; settling one changes that alone."""
+    root = tmp_path / "sandbox"
+    assert run_cli("-q", "demo", "--dir", str(root)).code == 0
+    args = ["--config", str(root / "mirrors.yaml"), "--workdir", str(root / ".mirrorctl"), "-q"]
+
+    def morning(*more: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+        result = run_cli(*args, "report", *more, "--format", "json")
+        return result.code, json.loads(result.out)
+
+    def grades(report: dict) -> dict[str, tuple[str, str]]:  # type: ignore[type-arg]
+        return {p["name"]: (p["level"], p["reasons"][0]["code"]) for p in report["packages"]}
+
+    def needs(report: dict) -> set[tuple[str, str]]:  # type: ignore[type-arg]
+        return {(a["package"], a["kind"]) for a in report["actions"]}
+
+    (code, now), (last_code, night) = morning(), morning("--last")
+    assert code == last_code == 1
+    assert grades(now) == grades(night) == {
+        "numpy": ("hard", "build-backend-changed"), "pyyaml": ("easy", "patch-upstreamed"),
+        "scipy": ("hard", "patch-conflict")}
+    assert needs(now) == needs(night) == {("numpy", "ref-needs-decision"),
+                                          ("scipy", "conflict")}
+    by_name = {p["name"]: p for p in now["packages"]}
+    assert by_name["numpy"]["upgrade"]["from"] == "1.25.2"
+    assert (by_name["numpy"]["current"], by_name["numpy"]["mirrored"]) == ("1.26.0", "1.25.2")
+    classified = json.loads(run_cli(*args, "classify", "--format", "json").out)
+    assert {p["name"]: (p["level"], p["reasons"][0]["code"]) for p in classified["packages"]} \
+        == grades(now)
+    assert run_cli(*args, "settle", "numpy", "--note", "built by hand").code == 0
+    assert grades(morning()[1])["numpy"] == ("easy", "up-to-date")
+    assert grades(morning()[1])["scipy"] == ("hard", "patch-conflict")
