@@ -70,9 +70,11 @@ def carry_upgrade(config: Config, package: Package, options: UpgradeOptions,
         _after_failure(config, package, options, kept, started_from, exc)
         raise
     report = _graded(config, package, report, options, runner)
-    report = _delivered(config, package, report, options, runner)
-    record_carry(workdir, package, report, by=options.by, at=options.stamp)
-    return report
+    record_carry(workdir, package, report, by=options.by, at=options.stamp)  # done, whatever
+    delivered = _delivered(config, package, report, options, runner)  # delivery does next
+    if delivered != report:
+        record_carry(workdir, package, delivered, by=options.by, at=options.stamp)
+    return delivered
 
 
 def _undelivered(config: Config, package: Package, options: UpgradeOptions,
