@@ -129,3 +129,35 @@ def test_a_refused_continue_keeps_the_worktree_and_names_a_command_that_works(
     data = carry_on(run_cli, numpy_site, "--force")
     assert by_patch(data)[WAITING]["outcome"] == "merged" and not worktree.exists()
     rebased_again(run_cli, numpy_site)
+
+
+def test_a_queue_left_empty_by_a_dropped_patch_says_so(run_cli, tmp_path: Path) -> None:
+    """One patch, resolved by keeping the new release's side: nothing is left to carry,
+    and what is written says why (not "every patch is upstream")."""
+    up = Repo(tmp_path / "up")
+    up.commit("release", {"core.c": "int x = 1;\n"})
+    up.tag("v1.0.0", annotated=True)
+    from tests.test_patches import make_queue
+
+    make_queue(up, tmp_path / "patchsets" / "demo" / "1.0.0",
+               [("BLD: rv64\n\nUpstream-Status: Pending", {"core.c": "int x = 64;\n"})])
+    up.commit("upstream's own", {"core.c": "int x = 2;\n"})
+    up.tag("v1.1.0", annotated=True)
+    (tmp_path / "patchsets" / "demo" / "1.0.0.tree").unlink()
+    from tests.gitrepos import make_mirror, write_config
+
+    config = write_config(tmp_path / "mirrors.yaml", {"demo": {
+        "upstream": str(up.path), "mirror": str(make_mirror(tmp_path / "m.git").path),
+        "version": "1.0.0"}})
+    site = Site(tmp_path, up, Repo(tmp_path / "m.git", bare=True), config, tmp_path / "work")
+    assert run_cli(*site.args("sync")).code == 0
+    worktree = tmp_path / "wt"
+    assert run_cli(*site.args("rebase", "demo", "--worktree", str(worktree))).code == 1
+    Repo(worktree).git("checkout", "--ours", "--", "core.c")
+    Repo(worktree).git("add", "core.c")
+    done = run_cli(*site.args("rebase", "demo", "--continue"))
+    assert done.code == 0, done.err
+    assert "every patch was dropped by hand, nothing is left to carry" in done.out
+    series = (tmp_path / "patchsets" / "demo" / "1.1.0" / "series").read_text()
+    assert "dropped by hand" in series
+    assert run_cli(*site.args("validate")).code == 0

@@ -356,9 +356,12 @@ def rebase_table(report: RebaseReport) -> str:
         lines.append(f"{report.patchset}: not written (a patch conflicts; --keep-partial "
                      "writes the others)")
     elif report.written == "nothing-to-carry":
-        lines.append(f"{report.patchset}: every patch is upstream, nothing is left to carry "
-                     "(the folder holds only a series file that says so; it is the current "
-                     "queue now)")
+        why = ("every patch is upstream" if not tally["dropped"] else
+               "every patch was dropped by hand" if not tally["upstreamed"] else
+               f"{plural(tally['dropped'], 'patch', 'patches')} dropped by hand, the others "
+               "upstream")
+        lines.append(f"{report.patchset}: {why}, nothing is left to carry (the folder holds "
+                     "only a series file that says so; it is the current queue now)")
     else:
         lines.append(f"{report.patchset}: {report.written}")
     if report.push:

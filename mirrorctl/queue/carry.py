@@ -384,5 +384,6 @@ def _nothing_left(version: str, onto: str, result: RebaseResult) -> str:
     dropped = [o.patch.name for o in result.outcomes if o.outcome == "dropped"]
     if not dropped:
         return f"# Nothing left to carry: every patch of {version} is upstream in {onto}.\n"
+    others = ", the others upstream" if len(dropped) < len(result.outcomes) else ""
     return (f"# Nothing left to carry from {version} onto {onto}: "
-            + ", ".join(dropped) + " dropped by hand, the others upstream.\n")
+            + ", ".join(dropped) + f" dropped by hand{others}.\n")
