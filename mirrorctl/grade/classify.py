@@ -121,6 +121,14 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
     if onto is None:
         return replace(_nothing_newer(config, package, cache, record, current, options),
                        queue=queue)
+    return _onto(config, package, cache, record, current, onto, queue, options)
+
+
+def _onto(config: Config, package: Package, cache: Repository, record: PackageRecord,
+          current: str, onto: str, queue: PatchQueue | None,
+          options: ClassifyOptions) -> Classification:
+    """The upgrade onto a release: the record's carry of this very queue onto it when it
+    holds one (its grade too, unless the builds have more to say), else a dry run."""
     version, tag = target_release(cache, package, onto, current)
     old_tag, old_base = release_tag(cache, package, current)
     new_base = release_tag(cache, package, version)[1]
