@@ -77,6 +77,18 @@ def test_keeping_upstreams_side_drops_the_patch_and_writes_no_empty_file(
     no_empty_patch(queue(numpy_site))
 
 
+def test_a_waiting_conflict_is_told_to_go_on_where_it_waits(
+        run_cli, numpy_site: Site, tmp_path: Path) -> None:
+    start(run_cli, numpy_site, tmp_path / "wt")
+    report = run_cli(*numpy_site.args("report", "--format", "json"))
+    [conflict] = [a for a in json.loads(report.out)["actions"] if a["kind"] == "conflict"]
+    assert conflict["command"] == "mirrorctl rebase numpy --continue"
+    assert str(tmp_path / "wt") in conflict["detail"]
+    resolve(tmp_path / "wt", CONSTANTS.replace("C5 5", "C5 559"))
+    done = run_cli(*numpy_site.args(*conflict["command"].split()[1:]))
+    assert done.code == 0, done.err
+
+
 def test_a_resolution_after_an_abort_and_a_second_worktree_is_remembered(
         run_cli, numpy_site: Site, tmp_path: Path) -> None:
     start(run_cli, numpy_site, tmp_path / "first")

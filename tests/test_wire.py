@@ -46,7 +46,8 @@ def packages(draw: st.DrawFn) -> PackageReport:
                | st.builds(lambda up, note: {"upgrade": up, "upgrade_note": note},
                            st.tuples(versions, versions), text)),
         needs=tuple(Action(name, k, draw(text), next_command(k, name)) for k in need_kinds),
-        unreadable=tuple(draw(st.lists(names.map(lambda n: f"{n}.patch"), max_size=1))))
+        unreadable=tuple(draw(st.lists(names.map(lambda n: f"{n}.patch"), max_size=1))),
+        waiting=draw(st.sampled_from(["", "/tmp/numpy-rebase"])))
 
 
 @st.composite

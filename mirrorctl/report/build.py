@@ -41,6 +41,7 @@ from mirrorctl.queue.carried import CARRY
 from mirrorctl.queue.engine import Outcome
 from mirrorctl.queue.folders import current_version, queue_versions
 from mirrorctl.queue.patches import PatchFile, queue_statuses, read_queue
+from mirrorctl.queue.waiting import waiting_worktree
 from mirrorctl.report.debt import DebtReport, patch_debt
 from mirrorctl.report.history import Record, read_history
 from mirrorctl.report.report import Action, PackageReport, PatchRow, Report, assemble
@@ -111,7 +112,9 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
     row = (_rebased_package(config, package, workdir, runner, rebased, builds)
            if rebased is not None else _classified_package(config, package, workdir, runner,
                                                           record, builds))
+    waiting = waiting_worktree(workdir, package.name)
     return replace(row, sync=standing.health, mirrored=standing.mirrored.text,
+                   waiting=str(waiting) if waiting is not None else "",
                    needs=(*row.needs, *recorded_needs(package, record, standing)),
                    links=package_links(config, package, row.current, row.latest,
                                        mirrored=standing.mirrored.version,

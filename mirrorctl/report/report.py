@@ -109,6 +109,7 @@ class PackageReport:
     # Files of the current queue that do not read: problems of those files, never
     # patches dropped from the queue.
     unreadable: tuple[str, ...] = ()
+    waiting: str = ""  # the worktree where a rebase of it waits for a person's resolution
 
     @property
     def queue_url(self) -> str | None:
@@ -150,8 +151,12 @@ def package_actions(package: PackageReport) -> list[Action]:
         actions.append(Action(name, "unknown", "; ".join(package.problems),
                               next_command("unknown", name)))
     actions += package.needs
-    actions += [Action(name, "conflict", f"{p.name} conflicts on {package.latest}",
-                       next_command("conflict", name))
+    # A rebase waiting in a worktree goes on there: a second one would be refused.
+    go_on = (f" (it waits in {package.waiting}: resolve the files, `git add` them)",
+             f"mirrorctl rebase {name} --continue") if package.waiting else (
+             "", next_command("conflict", name))
+    actions += [Action(name, "conflict", f"{p.name} conflicts on {package.latest}{go_on[0]}",
+                       go_on[1])
                 for p in package.patches if p.outcome == "conflict"]
     if package.grade is not None:
         actions += [Action(name, r.code, r.detail, next_command(r.code, name)

@@ -79,6 +79,7 @@ def _package_to_json(p: PackageReport) -> dict[str, Any]:
         "settled": p.settled or None,
         "needs": [_action_to_json(a) for a in p.needs],
         "unreadable": list(p.unreadable),
+        "waiting": p.waiting or None,
         "builds": {"version": p.latest, "source": p.builds_source,
                    "pythons": [asdict(b) for b in p.builds]}
         if p.builds is not None else None,
@@ -211,7 +212,8 @@ def _package_from_json(data: Mapping[str, Any]) -> PackageReport:
                          if isinstance(upgrade, dict) else "",
                          settled=str(data.get("settled") or ""),
                          needs=tuple(map(_action_from_json, data.get("needs", ()))),
-                         unreadable=tuple(str(n) for n in data.get("unreadable", ())))
+                         unreadable=tuple(str(n) for n in data.get("unreadable", ())),
+                         waiting=str(data.get("waiting") or ""))
 
 
 def merged_packages(directory: Path, expected: Sequence[Package] = (),
