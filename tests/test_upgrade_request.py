@@ -245,6 +245,25 @@ def test_a_refused_token_fails_the_package_alone_and_is_never_shown(
     shutil.rmtree(site.workdir)
 
 
+def test_an_upgrade_whose_request_is_merged_is_settled(run_cli, tmp_path: Path,
+                                                      tokens: None) -> None:
+    with pull_forge() as forge:
+        site = wheels_site(tmp_path, forge)
+        assert run_cli(*site.args("nightly", "--push")).code == 0
+        [demo] = json.loads(run_cli(*site.args("report", "--format", "json")).out)["packages"]
+        assert demo["upgrade"]["to"] == "1.1.0" and demo["settled"] is None
+        again = json.loads(run_cli(*site.args("nightly", "--push", "--format", "json")).out)
+        [demo] = again["report"]["packages"]
+        assert demo["upgrade"]["to"] == "1.1.0", "open, not merged: the upgrade stands"
+        [pull] = forge.pulls
+        pull.update(state="closed", merged=True, merged_at="2026-12-01T09:00:00Z")
+        run_cli(*site.args("nightly", "--push"))
+        [demo] = json.loads(run_cli(*site.args("report", "--format", "json")).out)["packages"]
+        assert demo["upgrade"] is None and demo["reasons"][0]["code"] == "up-to-date"
+        settled = json.loads((site.workdir / "state" / "demo.json").read_text())
+        assert "was merged" in settled["facts"]["upgrade"]["value"]["settled"]["how"]
+
+
 @pytest.mark.parametrize("how", ["the next command", "the next night"])
 def test_an_undelivered_request_stays_until_it_is_delivered(
         run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:

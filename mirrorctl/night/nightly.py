@@ -22,7 +22,12 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.needs import NeedKind, next_command
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
-from mirrorctl.night.upgrade import UpgradeOptions, carry_upgrade, undelivered_carry
+from mirrorctl.night.upgrade import (
+    UpgradeOptions,
+    carry_upgrade,
+    settle_merged,
+    undelivered_carry,
+)
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport
 from mirrorctl.queue.folders import queue_dir
 from mirrorctl.report.build import build_report
@@ -144,6 +149,8 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
             errors.append((package.name, str(exc)))
             outcome, detail = "failed", str(exc)
         progress.finish(package.name, outcome, detail)
+    if options.forges is not None:  # an upgrade whose request was merged is settled
+        _settle_merged(config, [p for p in packages if p.name not in targets], options)
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
                           progress=progress, builds=builds)
@@ -184,6 +191,14 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
 
 # Needs the report finds in the packages themselves (report.package_actions).
 _IN_THE_REPORT = ("conflict",)
+
+
+def _settle_merged(config: Config, packages: Sequence[Package], options: NightlyOptions) -> None:
+    assert options.forges is not None
+    for package in packages:
+        with contextlib.suppress(OSError):  # not kept: the next run asks again
+            settle_merged(config, package, options.workdir, options.forges, by="nightly",
+                          at=options.stamp)
 
 
 def _record_settled(options: NightlyOptions, report: Report) -> None:

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from mirrorctl.upstream.forge import ForgeSettings
 
-__all__ = ["UpgradeOptions", "carry_upgrade", "record_carry", "undelivered_carry"]
+__all__ = ["UpgradeOptions", "carry_upgrade", "record_carry", "settle_merged",
+           "undelivered_carry"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +108,35 @@ def undelivered_carry(config: Config, package: Package, workdir: Path) -> Carry 
             or done.to_version != current_version(config, package):
         return None
     return done
+
+
+def settle_merged(config: Config, package: Package, workdir: Path, forges: ForgeSettings, *,
+                  by: str, at: str) -> str | None:
+    """Ask the forge about the request of the package's standing upgrade; merged, the
+    upgrade is settled (and recorded so). How it was settled, or None (not merged, no
+    request, or the forge could not say: it stands, and is asked again next time)."""
+    from mirrorctl.grade.upgrade import record_settled
+    from mirrorctl.upstream.forge import parse_request_url, request_state
+
+    record = read_record(workdir, package.name)
+    carry, upgrade = record.get(CARRY), record.get(UPGRADE)
+    if carry is None or carry.value is None or upgrade is None or upgrade.value is None \
+            or upgrade.value.settled is not None \
+            or carry.value.to_version != upgrade.value.to_version:
+        return None
+    for url in (carry.value.pull_request, carry.value.merge_request):
+        ref = parse_request_url(url, apis=config.forge_apis) if url else None
+        if ref is None:
+            continue
+        try:
+            merged = request_state(ref, forges).state == "merged"
+        except MirrorctlError:
+            continue
+        if merged:
+            how = f"its request {url} was merged"
+            record_settled(workdir, package.name, how, by=by, at=at)
+            return how
+    return None
 
 
 def _after_failure(config: Config, package: Package, options: UpgradeOptions,
