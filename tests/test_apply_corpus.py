@@ -46,6 +46,9 @@ def variants(repo: Repo) -> dict[str, str]:
         "format-patch-default": default,
         "format-patch-no-signature": format_patch(repo, "--no-signature"),
         "format-patch-numbered": format_patch(repo, "--numbered", "--zero-commit"),
+        # Their torch 2.13.0+cpu queue: the separator lost its trailing space.
+        "signature-without-its-space": default.replace("\n-- \n", "\n--\n"),
+        "signature-of-two-lines": default.replace("\n-- \n", "\n-- \nA Builder\n"),
         "hand-edited-trailers": default.replace(
             f"{STATUS}\nSigned-off-by: Test Builder <builder@example.invalid>",
             f"Signed-off-by: Test Builder <builder@example.invalid>\n\n\n{STATUS}"),
@@ -67,7 +70,8 @@ def git_apply_check(site: Site, patch: Path) -> bool:
 
 
 @pytest.mark.parametrize("variant", ["format-patch-default", "format-patch-no-signature",
-                                     "format-patch-numbered", "hand-edited-trailers",
+                                     "format-patch-numbered", "signature-without-its-space",
+                                     "signature-of-two-lines", "hand-edited-trailers",
                                      "no-subject", "git-diff-with-a-description",
                                      "diff-u-with-a-description"])
 def test_what_git_apply_takes_validates_and_applies(run_cli, site: Site, variant: str) -> None:
@@ -108,3 +112,15 @@ def test_what_git_apply_takes_but_a_rule_forbids_is_refused(run_cli, site: Site)
     assert git_apply_check(site, queue / "0001-no-status.patch")
     result = run_cli(*site.args("validate"))
     assert result.code == 2 and "no Upstream-Status: line" in result.out
+
+
+def test_a_bare_separator_hides_no_change(run_cli, site: Site) -> None:
+    """A "--" line is a signature only when nothing diff-like follows it: a change hidden
+    after it is still a line outside any hunk, which git apply would ignore."""
+    queue = site.root / "patchsets" / "demo" / "1.1.0"
+    queue.mkdir(parents=True)
+    hidden = variants(site.upstream)["format-patch-default"].replace(
+        "\n-- \n", "\n--\n+print('never applied')\n")
+    (queue / "0001-BLD-riscv64-flags.patch").write_text(hidden)
+    result = run_cli(*site.args("validate"))
+    assert result.code == 2 and "a line outside any hunk" in result.out

@@ -31,7 +31,9 @@ _FULL_INDEX = re.compile(r"^index [0-9a-f]{40}\.\.[0-9a-f]{40}", re.M)
 
 def strip_signature(diff: str) -> str:
     """The diff without format-patch's "-- \n<git version>\n" signature. Inside a hunk
-    "-- " is a removed "- " line, so hunks are counted, not searched for the marker."""
+    "-- " is a removed "- " line, so hunks are counted, not searched for the marker. The
+    separator may have lost its space ("--", as an editor that trims lines leaves it,
+    which git apply takes): then only when no line after it could be a diff's."""
     old = new = offset = 0
     for line in diff.split("\n"):
         if old > 0 or new > 0:
@@ -41,12 +43,19 @@ def strip_signature(diff: str) -> str:
                 new -= 1
             elif not line.startswith("\\"):  # "\ No newline at end of file" is not counted
                 old, new = old - 1, new - 1
-        elif line == "-- ":
+        elif line == "-- " or (line == "--" and _only_a_signature(diff[offset + 3:])):
             return diff[:offset]
         elif hunk := _HUNK_HEADER.match(line):
             old, new = int(hunk.group(1) or 1), int(hunk.group(2) or 1)
         offset += len(line) + 1
     return diff
+
+
+def _only_a_signature(tail: str) -> bool:
+    """Whether what follows a "--" line is a signature's text (a git version, a name),
+    not more of a diff."""
+    return not any(line.startswith(("diff --git ", "@@", "+", "-", " ", "\\"))
+                   for line in tail.split("\n"))
 
 
 def check_diff(diff: str, first_line: int) -> tuple[str, ...]:
