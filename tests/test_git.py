@@ -59,6 +59,18 @@ def test_transports_outside_the_allowed_list_are_refused_by_git(tmp_path: Path) 
     assert not is_transient(info.value)
 
 
+@pytest.mark.parametrize(("stderr", "transient"), [
+    ("fatal: the remote end hung up unexpectedly", True),
+    ("error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502", True),
+    ("remote: fatal: bad object 1f2e\nremote: aborting due to possible repository corruption "
+     "on the remote side.\nfatal: the remote end hung up unexpectedly", False),
+    ("remote: Repository not found.\nfatal: repository 'https://x/y.git/' not found", False),
+    ("fatal: '/srv/gone.git' does not appear to be a git repository", False),
+])
+def test_only_what_a_retry_can_mend_is_retried(stderr: str, transient: bool) -> None:
+    assert is_transient(GitError(["git", "fetch"], 128, "", stderr)) is transient
+
+
 def test_a_hung_command_is_killed_at_its_timeout(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     never_answers = tmp_path / "ssh"

@@ -115,3 +115,15 @@ def test_a_sync_that_finds_nothing_new_writes_nothing(run_cli, site: Site) -> No
     mirror = read_record(site.workdir, "demo").get(MIRROR)
     assert mirror is not None and mirror.value is not None
     assert set(mirror.value.riscv64) == {"riscv64/1.1.0", "riscv64/1.2.0"}
+
+
+def test_the_work_directory_never_shows_in_the_repository_beside_it(run_cli, site: Site) -> None:
+    from tests.gitrepos import git
+
+    git(site.root, "init", "--quiet")
+    workdir = site.root / ".mirrorctl"  # the default: beside mirrors.yaml
+    args = ["--config", str(site.config), "-q"]
+    assert run_cli(*args, "sync").code == 0
+    assert (workdir / "cache").is_dir()
+    untracked = git(site.root, "status", "--porcelain", "--untracked-files=all")
+    assert ".mirrorctl" not in untracked, untracked

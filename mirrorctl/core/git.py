@@ -107,18 +107,31 @@ _TRANSIENT_MARKERS = (
 )
 
 
+# What no retry mends, whatever else the message says (a corrupt remote hangs up too).
+_PERMANENT_MARKERS = (
+    "possible repository corruption",
+    "corrupt",
+    "bad object",
+    "did not send all necessary objects",
+    "unable to read tree",
+)
+
+
 def is_auth_failure(error: GitError) -> bool:
     text = error.stderr.lower()
     return any(marker in text for marker in _AUTH_MARKERS)
 
 
 def is_transient(error: Exception) -> bool:
-    """Worth retrying: a network fault or overload, never an authentication failure."""
+    """Worth retrying: a network fault or overload, never an authentication failure, a
+    repository that is not there, or one that is corrupt (git hangs up then too)."""
     if not isinstance(error, GitError) or is_auth_failure(error):
         return False
     if isinstance(error, GitTimeout):
         return True
     text = error.stderr.lower()
+    if any(marker in text for marker in _PERMANENT_MARKERS):
+        return False
     return any(marker in text for marker in _TRANSIENT_MARKERS)
 
 

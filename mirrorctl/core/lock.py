@@ -12,6 +12,7 @@ crashed run never leaves a lock that a person has to remove.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -32,7 +33,7 @@ def workdir_lock(workdir: Path, command: str, *, wait: float | None = None) -> I
     """Hold the work directory; yields the lock's file descriptor. Processes that
     inherit the descriptor hold the lock with us, and after us if we are killed.
     `wait`: seconds to wait for another writer to finish (None: not at all)."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    _make_workdir(workdir)
     path = workdir / "lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -45,6 +46,18 @@ def workdir_lock(workdir: Path, command: str, *, wait: float | None = None) -> I
         yield fd
     finally:
         os.close(fd)
+
+
+def _make_workdir(workdir: Path) -> None:
+    """The work directory, with a .gitignore that ignores it whole: it defaults to a folder
+    beside mirrors.yaml, inside the builders' repository, where it must never show as
+    untracked (a `git add -A` would commit caches of hundreds of megabytes)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    ignore = workdir / ".gitignore"
+    if not ignore.exists():
+        with contextlib.suppress(OSError):  # a read-only work directory still reads
+            ignore.write_text("# mirrorctl's work directory: caches, records, logs.\n*\n",
+                              encoding="utf-8")
 
 
 def _take(fd: int, path: Path, wait: float | None) -> None:
@@ -69,7 +82,7 @@ def _take(fd: int, path: Path, wait: float | None) -> None:
 def reader_lock(workdir: Path) -> Iterator[int]:
     """Read the work directory beside any writer; yields the descriptor for git children
     to inherit (they read with us)."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    _make_workdir(workdir)
     fd = os.open(workdir / "readers.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a writer checks for readers
