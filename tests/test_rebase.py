@@ -303,3 +303,33 @@ def test_a_request_named_in_a_header_is_found_as_git_log_grep_finds_it(tmp_path:
         assert [c for c in up.git("log", "-E", f"--grep=(#{number}|!{number})([^0-9]|$)",
                                   "--format=%H", "-1", f"{old}..{newest}").split()] == \
             ([expected] if expected else [])
+
+
+def test_a_dry_run_says_what_the_rebase_would_do_and_writes_nothing(
+        run_cli, numpy_site: Site) -> None:
+    assert run_cli(*numpy_site.args("sync")).code == 0
+    patchsets = numpy_site.root / "patchsets"
+    record = numpy_site.workdir / "state" / "numpy.json"
+
+    def written() -> tuple[object, ...]:
+        return (sorted(str(p) for p in patchsets.rglob("*")), record.read_bytes(),
+                sorted(p.name for p in (numpy_site.workdir / "rebase").glob("*"))
+                if (numpy_site.workdir / "rebase").is_dir() else [])
+
+    before = written()
+    dry = run_cli(*numpy_site.args("rebase", "numpy", "--dry-run", "--format", "json"))
+    assert written() == before  # no queue, no record, no waiting rebase
+    real = run_cli(*numpy_site.args("rebase", "numpy", "--format", "json"))
+    assert dry.code == real.code == 1  # a conflict, as the rebase says
+    dry_data, real_data = json.loads(dry.out), json.loads(real.out)
+    assert dry_data["dry_run"] is True and real_data["dry_run"] is False
+    assert [p["outcome"] for p in dry_data["patches"]] == [
+        p["outcome"] for p in real_data["patches"]]
+    # Without the conflicting patch, what would be written, and still nothing written.
+    (patchsets / "numpy" / "1.0.0" / "0002-ENH-constants.patch").unlink()
+    before = written()
+    clean = run_cli(*numpy_site.args("rebase", "numpy", "--dry-run"))
+    assert clean.code == 0 and "would be written; a dry run, nothing was written" in clean.out
+    assert written() == before and not (patchsets / "numpy" / "1.1.0").exists()
+    refused = run_cli(*numpy_site.args("rebase", "numpy", "--dry-run", "--push"))
+    assert refused.code == 2 and "--dry-run writes nothing" in refused.err

@@ -17,6 +17,7 @@ from mirrorctl.cli.base import (
     format_option,
     git_runner,
     plural,
+    reading,
     short_sha,
     utc_stamp,
     wait_option,
@@ -154,6 +155,9 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
                    "name), so that its next conflict waits for a person again.")
 @click.option("--push", is_flag=True,
               help="After a clean rebase, push riscv64/<new version> to the mirror (leased).")
+@click.option("--dry-run", "-n", "dry_run", is_flag=True,
+              help="Say what the rebase would do (each patch's outcome, what it would "
+                   "write) and write nothing; exit as the rebase would.")
 @click.option("--open-mr", "open_mr", is_flag=True,
               help="With --push: open (or update) the mirror's merge request, described by "
                    "this report, the grade and the range-diff.")
@@ -168,8 +172,8 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
 @click.pass_obj
 def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force: bool,
            range_diff: bool, worktree: Path | None, resume: bool, abort: bool,
-           forget: str | None, push: bool, open_mr: bool, mr_target: str, open_pr: bool,
-           fmt: str) -> None:
+           forget: str | None, push: bool, dry_run: bool, open_mr: bool, mr_target: str,
+           open_pr: bool, fmt: str) -> None:
     """Carry a package's patch queue onto a new release, without a checkout.
 
     The queue of the package's current version is replayed on the new release's tag
@@ -202,6 +206,7 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     Examples:
       mirrorctl rebase numpy                    # onto the newest release
       mirrorctl rebase numpy --onto v2.3.0 --range-diff
+      mirrorctl rebase numpy --dry-run          # what it would do; nothing written
       mirrorctl rebase scipy --onto 1.15.0 --keep-partial --format json
       mirrorctl rebase numpy --worktree /tmp/numpy-rebase   # then resolve, git add, and:
       mirrorctl rebase numpy --continue
@@ -228,6 +233,9 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     if open_mr and not push:
         raise click.UsageError("--open-mr needs --push: the merge request shows the pushed "
                                "branch")
+    if dry_run and (resume or worktree or push or open_mr or open_pr):
+        raise click.UsageError("--dry-run writes nothing: it goes without --continue, "
+                               "--worktree, --push, --open-mr and --open-pr")
     config = load_config(g.config_path)
     [selected] = config.select([package])
     forges = forge_settings(config) if open_mr or open_pr else None
@@ -239,10 +247,11 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     options = UpgradeOptions(
         rebase=RebaseOptions(workdir=g.workdir, onto=onto, keep_partial=keep_partial,
                              force=force, range_diff=range_diff or open_mr or open_pr,
-                             worktree=worktree, push=push),
+                             worktree=worktree, push=push, dry_run=dry_run),
         stamp=utc_stamp(), by="rebase", resume=resume, forges=forges, open_mr=open_mr,
         mr_target=mr_target, open_pr=open_pr, builds=builds)
-    with writing(g, "rebase") as lock_fd:
+    # A dry run reads beside a nightly, as classify does; a rebase holds the directory.
+    with (reading(g) if dry_run else writing(g, "rebase")) as lock_fd:
         report = carry_upgrade(config, selected, options, git_runner(g, config, lock_fd))
     g.echo(REBASE_RENDERERS[fmt](report))
     if report.status == "conflict" or report.push in ("refused", "rejected") \
@@ -319,7 +328,7 @@ def rebase_data(report: RebaseReport) -> dict[str, Any]:
     return {
         "package": report.package, "from": report.from_version, "to": report.to_version,
         "onto": report.onto, "status": report.status, "patchset": str(report.patchset),
-        "written": report.written,
+        "written": report.written, "dry_run": report.dry_run,
         "patches": [{"patch": o.patch.name, "outcome": o.outcome, "files": list(o.files),
                      "upstream_commit": o.upstream_commit, "detail": o.detail,
                      "upstream_status": str(o.patch.status), "commit": o.commit,
@@ -352,7 +361,12 @@ def rebase_table(report: RebaseReport) -> str:
         for conflict in o.conflicts:
             lines.append(f"      {conflict.path}:")
             lines += [f"        {line}" for line in conflict.hunks.splitlines()]
-    if report.written == "not-written":
+    if report.dry_run:
+        would = {"written": "would be written", "unchanged": "would be unchanged",
+                 "nothing-to-carry": "would hold only a series file: nothing left to carry",
+                 "not-written": "would not be written (a patch conflicts)"}[report.written]
+        lines.append(f"{report.patchset}: {would}; a dry run, nothing was written")
+    elif report.written == "not-written":
         lines.append(f"{report.patchset}: not written (a patch conflicts; --keep-partial "
                      "writes the others)")
     elif report.written == "nothing-to-carry":

@@ -54,6 +54,8 @@ def carry_upgrade(config: Config, package: Package, options: UpgradeOptions,
     `open_pr` and no release newer than the current queue, the upgrade that carried it
     there is made again and delivered, if its request never was."""
     workdir = options.rebase.workdir
+    if options.rebase.dry_run:  # what the rebase would do: nothing recorded or delivered
+        return rebase_queue(config, package, options.rebase, runner)
     options = replace(options, rebase=_undelivered(config, package, options, runner))
     before = read_record(workdir, package.name)
     kinds: tuple[FactKind[Any], ...] = (CARRY, UPGRADE)

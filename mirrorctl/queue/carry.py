@@ -68,6 +68,7 @@ class RebaseOptions:
     # The queue to carry, when not the current one: a carry made already, made again
     # to deliver it (its folder is then found unchanged).
     from_version: str | None = None
+    dry_run: bool = False  # say what would be written; write nothing (queues, worktrees)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +93,7 @@ class RebaseReport:
     pull_request: str | None = None
     pull_request_action: str | None = None  # opened | updated | unchanged | skipped
     pull_request_detail: str = ""
+    dry_run: bool = False  # `written` says what would have been written
     onto_commit: str = ""  # the new release's commit
     queue_digest: str = ""  # the queue carried (PatchQueue.digest)
 
@@ -124,7 +126,8 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
     if waiting_path(options.workdir, package.name).exists():
         raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, or "
                          f"end it with `mirrorctl rebase {package.name} --abort`")
-    _tidy(options.workdir, cache)
+    if not options.dry_run:  # a dry run reads beside the others, as classify does
+        _tidy(options.workdir, cache)
     new_version, new_tag = target_release(cache, package, options.onto, old_version)
     run = _prepare(config, package, cache, old_version, new_version, new_tag)
     result = _replay(run, ())
@@ -190,7 +193,7 @@ def _write(run: _Run, options: RebaseOptions, result: RebaseResult) -> WriteResu
     if result.status == "clean" or options.keep_partial:
         target = run.config.patchsets / run.package.name / run.new_version
         return _write_rebased(run.cache, run.queue, result, target, onto=run.new_tag,
-                              force=options.force)
+                              force=options.force, dry_run=options.dry_run)
     return "not-written"
 
 
@@ -221,7 +224,8 @@ def _finish(run: _Run, options: RebaseOptions, result: RebaseResult,
                         to_version=run.new_version, onto=run.new_tag, result=result,
                         patchset=target, written=written, range_diff=range_diff,
                         worktree=worktree, waiting_patch=waiting, branch=branch, push=push,
-                        push_detail=push_detail, onto_commit=run.new_base,
+                        push_detail=push_detail, dry_run=options.dry_run,
+                        onto_commit=run.new_base,
                         queue_digest=run.queue.digest)
 
 
@@ -327,7 +331,7 @@ def _outcome_of(decided: DecidedPatch, queue: PatchQueue) -> PatchOutcome:
 
 
 def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, target: Path,
-                   *, onto: str, force: bool) -> WriteResult:
+                   *, onto: str, force: bool, dry_run: bool = False) -> WriteResult:
     """Write the carried queue whole: applied patches keep their bytes, merged ones are
     regenerated under their old names, upstreamed, dropped and conflicting ones are left
     out. When nothing is left to carry, the folder holds a series file that says so. A
@@ -336,9 +340,12 @@ def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, t
     if not any(o.outcome in ("applied", "merged") for o in result.outcomes) \
             and any(o.outcome == "conflict" for o in result.outcomes):
         return "not-written"  # --keep-partial with nothing but conflicts: nothing to write
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(target.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f".export-{target.name}-", dir=target.parent))
+    if dry_run:  # staged apart, compared, never put in place
+        staging = Path(tempfile.mkdtemp(prefix=f"mirrorctl-dry-run-{target.name}-"))
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(target.parent)
+        staging = Path(tempfile.mkdtemp(prefix=f".export-{target.name}-", dir=target.parent))
     try:
         kept = []
         for outcome in result.outcomes:
@@ -374,7 +381,8 @@ def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, t
         if target.exists() and not force and not is_partial(target):
             raise UsageError(f"{target} exists and differs from this rebase's result; pass "
                              "--force to replace it")
-        replace_dir(staging, target)
+        if not dry_run:
+            replace_dir(staging, target)
         return "written" if kept else "nothing-to-carry"
     finally:
         shutil.rmtree(staging, ignore_errors=True)
