@@ -10,6 +10,7 @@ import pytest
 
 from mirrorctl.core.config import load_config
 from mirrorctl.core.inventory import read_package_doc, read_workflow
+from tests.gitrepos import Repo
 
 # Shaped as their workflows are (build-numpy.yml, build-torch.yml, build-protobuf.yml).
 NUMPY_WORKFLOW = """\
@@ -235,3 +236,62 @@ def test_a_read_only_folder_leaves_mirrors_yaml_as_it_was(run_cli, builders_repo
         assert result.code == 1 and "Read-only file system" in result.err
         assert str(config) in result.err
         assert config.read_text() == INVENTORY
+
+
+def test_from_zero_a_complete_mirrors_yaml_that_validates(run_cli, builders_repo: Path) -> None:
+    """Adoption in minutes: no mirrors.yaml yet, and the first inventory writes one whose
+    defaults are the repository's (its queues, registry, Pythons), which validate reads."""
+    (builders_repo / "patches" / "numpy" / "2.5.2").mkdir(parents=True)
+    (builders_repo / ".github" / "workflows" / "build-numpy.yml").write_text(
+        NUMPY_WORKFLOW + "env:\n  UV_EXTRA_INDEX_URL: https://pypi.riseproject.dev/simple/\n"
+        "  CIBW_BUILD: \"cp312-* cp313-* cp314-* cp314t-*\"\n")
+    config = builders_repo / "mirrors.yaml"
+    result = run_inventory(run_cli, config, builders_repo, "--format", "json")
+    data = json.loads(result.out)
+    assert set(data["defaults"]) == {"patchsets", "status_vocabulary", "registry_url",
+                                     "python_versions"}
+    loaded = load_config(config)
+    assert loaded.patchsets == builders_repo / "patches"
+    assert loaded.registry_url == "https://pypi.riseproject.dev/simple"
+    assert loaded.python_versions == ("3.12", "3.13", "3.14", "3.14t")
+    assert loaded.status_vocabulary == "builders"
+    assert config.read_text().startswith("# The package inventory, made by `mirrorctl "
+                                         "inventory`")
+    checked = run_cli("--config", str(config), "validate", "--format", "json")
+    assert checked.code == 0, checked.out
+    # PyYAML has a docs page and no workflow: said so, not "its workflow computes the tag".
+    why = data["tag_unknown_why"]
+    assert why["PyYAML"].startswith("no build workflow says its tag")
+    assert why["protobuf"] == "its workflow computes the tag"
+    table = run_inventory(run_cli, config, builders_repo).out
+    assert "PyYAML (not added: no build workflow says its tag" in table
+    assert "--probe" in table.split("PyYAML", 1)[1].splitlines()[0]
+
+
+def test_probe_reads_a_tag_format_off_upstreams_tags(run_cli, builders_repo: Path,
+                                                     tmp_path: Path) -> None:
+    from tests.flakygit import flaky_git_server
+
+    served = tmp_path / "served"
+    up = Repo(served / "yaml" / "pyyaml.git")
+    up.commit("release", {"setup.py": "x = 1\n"})
+    for version in ("6.0.1", "6.0.2", "6.0.3"):
+        up.commit(f"release {version}", {"VERSION": version})
+        up.tag(version, annotated=True)
+    config = tmp_path / "mirrors.yaml"
+    config.write_text("defaults:\n  allowed_protocols: [https, http]\npackages:\n"
+                      "  numpy: {upstream: 'https://github.com/numpy/numpy.git'}\n")
+    with flaky_git_server(served) as server:
+        (builders_repo / "docs" / "packages" / "pyyaml.yaml").write_text(
+            f"source-code: {server.repo_url('yaml/pyyaml.git')}\nversions:\n"
+            "  - version: 6.0.3\n")
+        result = run_inventory(run_cli, config, builders_repo, "--probe", "--format", "json")
+    assert result.out.startswith("{"), result.err
+    data = json.loads(result.out)
+    assert {"package": "PyYAML", "tag_format": "{version}",
+            "evidence": "upstream's tag 6.0.3 is version 6.0.3"} in data["inferred"]
+    assert "PyYAML" in data["added"] and "PyYAML" not in data["tag_unknown"]
+    entry = load_config(config).packages["PyYAML"]
+    assert entry.tag_format.template == "{version}" and entry.version == "6.0.3"
+    assert "tag_format inferred by `mirrorctl inventory --probe`" in config.read_text()
+    assert "protobuf" in data["tag_unknown"]  # a computed tag is never probed

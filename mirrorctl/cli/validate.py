@@ -120,10 +120,15 @@ VALIDATE_RENDERERS: dict[str, Callable[[ValidationResult], str]] = {
                    "(source-code) and the versions built.")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 when mirrors.yaml is not in line with the lists.")
+@click.option("--probe", is_flag=True,
+              help="Read upstream's tags (one git ls-remote each) for the packages whose tag "
+                   "format nothing else says, and propose one, marked as inferred in the "
+                   "entry's note.")
 @format_option
 @click.pass_obj
 def inventory(g: Globals, packages_txt: Path, deprecated_txt: Path | None,
-              workflows: Path | None, docs: Path | None, check: bool, fmt: str) -> None:
+              workflows: Path | None, docs: Path | None, check: bool, probe: bool,
+              fmt: str) -> None:
     """Bring mirrors.yaml in line with the builders' packages.txt and deprecated.txt.
 
     A package of packages.txt that mirrors.yaml lacks is added, with the upstream,
@@ -137,6 +142,12 @@ def inventory(g: Globals, packages_txt: Path, deprecated_txt: Path | None,
     kept; a comment inside an entry is not (say it with `note:`). The new file is
     checked as validate checks it before it replaces the old one, whole.
 
+    From zero (no mirrors.yaml yet), the file gets the defaults the repository
+    implies: its queues in patches/ (and their Upstream-Status vocabulary), the
+    registry its workflows name most, the Pythons their cibuildwheel selectors build.
+    With --probe, a package whose tag format nothing says gets the one upstream's own
+    tags show (the tag of the version built), marked as inferred in its note.
+
     \b
     Exit status 0 when mirrors.yaml is (now) in line, 1 with --check when it is
     not, or when a listed package's upstream or tag format is not known (a person
@@ -147,15 +158,36 @@ def inventory(g: Globals, packages_txt: Path, deprecated_txt: Path | None,
       mirrorctl inventory ci_scripts/packages.txt ci_scripts/deprecated.txt \\
           --workflows .github/workflows --docs docs/packages
       mirrorctl inventory packages.txt deprecated.txt --check
+      mirrorctl inventory ci_scripts/packages.txt --docs docs/packages --probe
     """
     from mirrorctl.core.inventory import bring_in_line
 
     result = bring_in_line(g.config_path, packages_txt, deprecated_txt, workflows, docs=docs,
-                           check=check)
+                           check=check, probe=_tag_reader(g) if probe else None)
     g.echo(INVENTORY_RENDERERS[fmt](result))
     if (check and not result.current) or result.change.no_upstream \
             or result.change.tag_unknown:
         raise SystemExit(1)
+
+
+def _tag_reader(g: Globals) -> Callable[[str], list[str]]:
+    """upstream URL -> its ref names, read with the transports mirrors.yaml allows (those
+    of a new file's defaults: https and ssh)."""
+    import os
+
+    import yaml
+
+    from mirrorctl.core.git import GitRunner, GitSettings
+    from mirrorctl.core.settings import SETTINGS
+
+    protocols = SETTINGS["allowed_protocols"].default
+    if g.config_path.exists():  # bring_in_line loads (and so checks) it first
+        given = (yaml.safe_load(g.config_path.read_text(encoding="utf-8")) or {}).get(
+            "defaults", {}).get("allowed_protocols")
+        protocols = SETTINGS["allowed_protocols"].parse(given) if given else protocols
+    runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor,
+                                   allowed_protocols=tuple(protocols)))
+    return lambda url: list(runner.ls_remote(url))
 
 
 def inventory_json(result: InventoryResult) -> str:
@@ -169,6 +201,10 @@ def inventory_json(result: InventoryResult) -> str:
         "filled": [{"package": n, "key": k} for n, k in change.filled],
         "disagreements": list(change.disagreements), "unlisted": list(change.unlisted),
         "no_upstream": list(change.no_upstream), "tag_unknown": list(change.tag_unknown),
+        "tag_unknown_why": dict(change.tag_unknown_why),
+        "inferred": [{"package": n, "tag_format": t, "evidence": e}
+                     for n, t, e in change.inferred],
+        "defaults": list(change.defaults),
         "untracked": list(change.untracked)},
         indent=2)
 
@@ -184,9 +220,17 @@ def inventory_table(result: InventoryResult) -> str:
     lines += [f"{'DISAGREES':<12} {text}" for text in change.disagreements]
     lines += [f"{'NO UPSTREAM':<12} {name} (in packages.txt; give its upstream in "
               "mirrors.yaml or --workflows)" for name in change.no_upstream]
-    lines += [f"{'TAG UNKNOWN':<12} {name} (not added: its workflow computes the tag; give its "
-              "tag_format, and wheel_major if the wheel adds a major, in mirrors.yaml)"
+    why = dict(change.tag_unknown_why)
+    lines += [f"{'TAG UNKNOWN':<12} {name} (not added: "
+              f"{why.get(name, 'its tag format is not known')}; give its tag_format, and "
+              "wheel_major if the wheel adds a major, in mirrors.yaml"
+              + ("" if why.get(name, "").startswith("its workflow computes") else
+                 ", or run with --probe to read it off upstream's tags") + ")"
               for name in change.tag_unknown]
+    lines += [f"{'INFERRED':<12} {name} tag_format {template!r}: {evidence} (check it; its "
+              "note says so)" for name, template, evidence in change.inferred]
+    if change.defaults:
+        lines.append(f"{'DEFAULTS':<12} implied by the repository: {', '.join(change.defaults)}")
     if change.unlisted:
         lines.append(f"kept, in neither list: {', '.join(change.unlisted)}")
     if change.untracked:

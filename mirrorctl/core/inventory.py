@@ -11,8 +11,8 @@ entry lacks rather than overwriting what a person wrote.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 from mirrorctl.core.config import config_from_text, load_config
 from mirrorctl.core.errors import ConfigError, ConfigProblem, FileSystemError
 from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.implied import implied_defaults, infer_tag_format
 from mirrorctl.core.settings import Invalid, package_name
 
 __all__ = ["Checkout", "InventoryChange", "InventoryResult", "bring_in_line",
@@ -58,6 +59,8 @@ class Checkout:
     tag_format: str | None = None
     version: str | None = None  # the workflow's default version: the one built now
     local_version: str | None = None  # torch: the queue folder is <version>+cpu
+    computed_tag: bool = False  # its workflow checks out a ref not made of the version
+    inferred: str | None = None  # the tag format was read off upstream's tags: on what
 
 
 def read_workflow(text: str) -> Checkout:
@@ -83,7 +86,8 @@ def read_workflow(text: str) -> Checkout:
         break
     local = re.search(r"patches/[^/\s]+/\$\{\{[^}]*\}\}\+([A-Za-z0-9.]+)/", text)
     return Checkout(upstream=upstream, tag_format=tag_format, version=_default_version(data),
-                    local_version=local.group(1) if local else None)
+                    local_version=local.group(1) if local else None,
+                    computed_tag=upstream is not None and tag_format is None)
 
 
 def read_package_doc(text: str) -> Checkout:
@@ -96,6 +100,8 @@ def read_package_doc(text: str) -> Checkout:
     upstream = None
     if isinstance(source, str) and re.match(r"^https://github\.com/[\w.-]+/[\w.-]+/?$", source):
         upstream = source.rstrip("/").removesuffix(".git") + ".git"
+    elif isinstance(source, str) and re.match(r"^https?://[\w.:-]+/[\w.-]+/[\w./-]+$", source):
+        upstream = source.rstrip("/")  # another forge's page: its git URL, as far as git goes
     built = [str(v["version"]) for v in data.get("versions") or ()
              if isinstance(v, dict) and v.get("version") is not None]
     return Checkout(upstream=upstream, version=_newest(built))
@@ -154,8 +160,13 @@ class InventoryChange:
     disagreements: tuple[str, ...] = ()  # a workflow says otherwise than the entry: kept
     unlisted: tuple[str, ...] = ()  # in mirrors.yaml, in neither list: kept
     no_upstream: tuple[str, ...] = ()  # active, but no upstream known: not added
-    # Active, its workflow computes the tag (protobuf): not added, a person says it.
+    # Active, its tag format unknown (protobuf's workflow computes its tag; no workflow
+    # or docs page says it): not added, a person says it (or --probe reads it).
     tag_unknown: tuple[str, ...] = ()
+    tag_unknown_why: tuple[tuple[str, str], ...] = ()  # (name, why)
+    # (name, tag format, what it rests on): read off upstream's tags by --probe.
+    inferred: tuple[tuple[str, str, str], ...] = ()
+    defaults: tuple[str, ...] = ()  # the defaults a new mirrors.yaml was given
     untracked: tuple[str, ...] = ()  # retired, never in mirrors.yaml: nothing to watch
 
     @property
@@ -183,6 +194,8 @@ def update_inventory(packages: Mapping[str, Any], active: list[str], retired: li
                 # Never a guess: added, its tags would be read with a tag format it lacks.
                 change["no_upstream" if checkout.upstream is None else "tag_unknown"].append(
                     listed)
+                if checkout.upstream is not None:
+                    change["tag_unknown_why"].append((listed, _tag_unknown_why(checkout)))
                 continue
             name = listed
             result[name] = {}
@@ -204,16 +217,27 @@ def update_inventory(packages: Mapping[str, Any], active: list[str], retired: li
     return ordered, InventoryChange(**{k: tuple(v) for k, v in change.items()})
 
 
+def _tag_unknown_why(checkout: Checkout) -> str:
+    if checkout.computed_tag:
+        return "its workflow computes the tag"
+    return "no build workflow says its tag (a docs page gives its upstream)"
+
+
 def _take_workflow(name: str, entry: dict[str, Any], checkout: Checkout,
                    change: dict[str, list[Any]], *, new: bool) -> None:
     """Fill in what the workflow says and the entry lacks; a version only forward. What
-    a new entry got is said by its being added."""
+    a new entry got is said by its being added. A tag format read off upstream's tags
+    says so in the entry's note, for a person to check."""
     for key in ("upstream", "tag_format", "local_version"):
         said = getattr(checkout, key)
         if said is None:
             continue
         if key not in entry:
             entry[key] = said
+            if key == "tag_format" and checkout.inferred is not None:
+                change["inferred"].append((name, said, checkout.inferred))
+                entry.setdefault("note", f"tag_format inferred by `mirrorctl inventory "
+                                         f"--probe` ({checkout.inferred}): check it")
             if not new:
                 change["filled"].append((name, key))
         elif key != "upstream" and entry[key] != said:
@@ -287,10 +311,13 @@ class InventoryResult:
 
 def bring_in_line(config_path: Path, packages_txt: Path, deprecated_txt: Path | None,
                   workflows: Path | None, *, docs: Path | None = None,
-                  check: bool) -> InventoryResult:
+                  check: bool, probe: Callable[[str], Iterable[str]] | None = None,
+                  ) -> InventoryResult:
     """Rewrite mirrors.yaml so that its packages are the lists' (with --check, only say
     whether it would change). The new text is checked as `validate` checks a config
-    before it replaces the file, whole."""
+    before it replaces the file, whole. A mirrors.yaml that does not exist yet gets the
+    defaults the repository implies. `probe(upstream)`: upstream's tag names, to infer
+    the tag format of a package nothing else says it of (inventory --probe)."""
     active, problems = read_list(_read(packages_txt), str(packages_txt))
     retired: list[str] = []
     if deprecated_txt is not None:
@@ -307,14 +334,66 @@ def bring_in_line(config_path: Path, packages_txt: Path, deprecated_txt: Path | 
     if workflows is not None:  # the workflow says what builds now; the docs what was built
         for name, checkout in _workflows(workflows, active).items():
             said[name] = _combined(checkout, said.get(name, Checkout()))
+    if probe is not None:
+        said.update(_probed(said, set(raw.get("packages") or {}), probe))
+    defaults = raw.get("defaults") or {}
+    header = leading_comments(old)
+    if not old:  # from zero: what the repository implies, and where it came from
+        texts = [_read(w) for w in sorted(workflows.glob("*.y*ml"))] if workflows else []
+        defaults = implied_defaults(config_path.parent, texts)
+        header = _NEW_HEADER.format(command=" ".join(_command(packages_txt, deprecated_txt,
+                                                              workflows, docs)))
     packages, change = update_inventory(raw.get("packages") or {}, active, retired, said)
-    text = render_inventory(leading_comments(old), raw.get("defaults") or {}, packages)
+    if not old:
+        change = replace(change, defaults=tuple(defaults))
+    text = render_inventory(header, defaults, packages)
     if text == old:
         return InventoryResult(str(config_path), change, current=True, written=False)
     if not check:
         config_from_text(text, config_path)  # ConfigError: nothing is written
         atomic_write_text(config_path, text)
     return InventoryResult(str(config_path), change, current=False, written=not check)
+
+
+_NEW_HEADER = """\
+# The package inventory, made by `mirrorctl inventory` from the builders' own lists:
+#   {command}
+# `mirrorctl validate` checks it; the README explains every key. The defaults are what
+# the repository implies (its queues in patches/, the registry and Pythons its workflows
+# name): check them. Run the same command again to bring it in line with the lists.
+"""
+
+
+def _command(packages_txt: Path, deprecated_txt: Path | None, workflows: Path | None,
+             docs: Path | None) -> list[str]:
+    words = ["mirrorctl", "inventory", str(packages_txt)]
+    words += [str(deprecated_txt)] if deprecated_txt else []
+    words += ["--workflows", str(workflows)] if workflows else []
+    return words + (["--docs", str(docs)] if docs else [])
+
+
+def _probed(said: Mapping[str, Checkout], known: set[str],
+            probe: Callable[[str], Iterable[str]]) -> dict[str, Checkout]:
+    """What upstream's own tags say of the tag formats nothing else says: for each new
+    package whose upstream is known and whose tag is not computed by its workflow."""
+    from mirrorctl.core.errors import MirrorctlError
+
+    found = {}
+    known_names = {canonicalize_name(n) for n in known}
+    for name, checkout in said.items():
+        if checkout.upstream is None or checkout.tag_format is not None \
+                or checkout.computed_tag or canonicalize_name(name) in known_names:
+            continue
+        try:
+            tags = [t.removeprefix("refs/tags/") for t in probe(checkout.upstream)
+                    if t.startswith("refs/tags/") and not t.endswith("^{}")]
+        except MirrorctlError:
+            continue  # unreadable upstream: the tag stays unknown, and is said so
+        inferred = infer_tag_format(tags, checkout.version, name)
+        if inferred is not None:
+            found[name] = replace(checkout, tag_format=inferred.template,
+                                  inferred=inferred.evidence)
+    return found
 
 
 def _workflows(folder: Path, active: list[str]) -> dict[str, Checkout]:
