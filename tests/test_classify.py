@@ -85,22 +85,25 @@ def test_grades_of_four_upgrades(run_cli, grading_site: Site) -> None:
     assert result.code == 0, result.err
     numpy = graded["numpy"]
     assert (numpy["from"], numpy["to"], numpy["level"]) == ("1.25.2", "1.26.0", "hard")
-    assert numpy["reasons"][0] == {"code": "build-backend-changed",
-                                   "detail": f"{LEGACY_SETUPTOOLS} -> mesonpy"}
+    main = numpy["reasons"][0]
+    assert (main["code"], main["detail"]) == ("build-backend-changed",
+                                              f"{LEGACY_SETUPTOOLS} -> mesonpy")
+    assert main["todo"].startswith("port the build workflow to the new backend")
+    # A setup_requires pin that moved is a note the builds confirm; a new build
+    # requirement (meson-python) needs a person.
     assert {"nan-tests-patched", "build-requires-changed", "new-native-dependency",
-            "new-system-library", "setup-requires-changed"} <= set(codes(numpy))
+            "new-system-library", "setup-requires-noted"} <= set(codes(numpy))
     requires = next(r for r in numpy["reasons"] if r["code"] == "build-requires-changed")
     assert "Cython<3,>=0.29.34 -> Cython>=3.0" in requires["detail"]
     assert "+ meson-python>=0.13.1" in requires["detail"]
     crypto = graded["crypto"]
-    assert crypto["level"] == "hard" and crypto["reasons"][0] == {
-        "code": "new-toolchain", "detail": "Rust (a Cargo.toml appeared)"}
+    assert crypto["level"] == "hard" and crypto["reasons"][0]["code"] == "new-toolchain"
+    assert crypto["reasons"][0]["detail"] == "Rust (a Cargo.toml appeared)"
     assert "no-patches" in codes(crypto)
     assert (graded["plain"]["level"], codes(graded["plain"])) == (
         "easy", ["no-patches", "nothing-changed"])
-    cython = graded["cython"]
-    assert (cython["level"], cython["reasons"][0]["code"]) == ("medium",
-                                                              "build-requires-changed")
+    cython = graded["cython"]  # a Cython pin moved: a note the builds confirm, not work
+    assert (cython["level"], codes(cython)[:1]) == ("easy", ["build-requires-noted"])
 
 
 def test_text_format_is_one_line_a_package(run_cli, grading_site: Site) -> None:
@@ -146,7 +149,8 @@ def test_overrides_and_pins_from_mirrors_yaml(run_cli, grading_site: Site) -> No
     assert result.code == 0, result.err
     assert (graded["cython"]["level"], graded["cython"]["pinned"]) == ("hard", True)
     assert graded["cython"]["reasons"][0] == {"code": "pinned",
-                                              "detail": "the runners lack Cython 3"}
+                                              "detail": "the runners lack Cython 3",
+                                              "todo": ""}
     bad = text.replace("build-requires-changed: easy", "build-requirements-changed: easy")
     grading_site.config.write_text(bad)
     check = run_cli(*grading_site.args("validate"))

@@ -222,10 +222,12 @@ def releases_table(found: list[ReleaseList]) -> str:
 
 
 def classify_json(found: list[Classification]) -> str:
+    from mirrorctl.core.grades import reason_to_json
+
     return json.dumps({"packages": [
         {"name": c.name, "from": c.from_version, "to": c.to_version, "onto": c.onto,
          "level": c.grade.level if c.grade else None,
-         "reasons": [{"code": r.code, "detail": r.detail} for r in c.grade.reasons]
+         "reasons": [reason_to_json(r) for r in c.grade.reasons]
          if c.grade else [],
          "pinned": bool(c.grade and c.grade.pinned), "error": c.error,
          "state": "graded" if c.grade else "unknown"} for c in found]},
@@ -254,7 +256,7 @@ def classify_table(found: list[Classification]) -> str:
         if c.grade is None:
             lines.append(f"{c.name:<{width}}  {'':<20}  {'unknown':<6}  {c.error}")
             continue
-        reasons = [f"{r.code}: {r.detail}" for r in c.grade.reasons]
+        reasons = [r.text for r in c.grade.reasons]
         lines.append(f"{c.name:<{width}}  {_upgrade(c):<20}  {c.grade.level:<6}  {reasons[0]}")
         lines += [f"{'':<{width}}  {'':<20}  {'':<6}  {r}" for r in reasons[1:]]
     tally = Counter(c.grade.level if c.grade else "unknown" for c in found)

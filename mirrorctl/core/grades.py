@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 
 __all__ = ["LEVELS", "Grade", "Level", "Reason", "default_levels", "grade_from_json",
-           "grade_to_json"]
+           "grade_to_json", "reason_to_json"]
 
 Level = Literal["easy", "medium", "hard"]
 LEVELS: tuple[Level, ...] = ("easy", "medium", "hard")
@@ -27,6 +27,12 @@ LEVELS: tuple[Level, ...] = ("easy", "medium", "hard")
 class Reason:
     code: str
     detail: str
+    todo: str = ""  # what a person does about it (medium and hard reasons say it)
+
+    @property
+    def text(self) -> str:
+        """`code: detail`, and what to do, as people read it."""
+        return f"{self.code}: {self.detail}" + (f" (to do: {self.todo})" if self.todo else "")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,7 +48,11 @@ class Grade:
 
 def grade_to_json(grade: Grade) -> dict[str, Any]:
     return {"level": grade.level, "pinned": grade.pinned,
-            "reasons": [{"code": r.code, "detail": r.detail} for r in grade.reasons]}
+            "reasons": [reason_to_json(r) for r in grade.reasons]}
+
+
+def reason_to_json(reason: Reason) -> dict[str, str]:
+    return {"code": reason.code, "detail": reason.detail, "todo": reason.todo}
 
 
 def grade_from_json(data: Mapping[str, Any]) -> Grade:
@@ -50,7 +60,7 @@ def grade_from_json(data: Mapping[str, Any]) -> Grade:
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}")
     return Grade(level=level, pinned=bool(data.get("pinned", False)),
-                 reasons=tuple(Reason(str(r["code"]), str(r["detail"]))
+                 reasons=tuple(Reason(str(r["code"]), str(r["detail"]), str(r.get("todo", "")))
                                for r in data["reasons"]))
 
 

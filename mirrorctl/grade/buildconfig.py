@@ -12,7 +12,7 @@ import configparser
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -25,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["BuildFacts", "build_facts", "interesting"]
+__all__ = ["BuildFacts", "build_facts", "cibuildwheel_changes", "interesting"]
 
 LEGACY_SETUPTOOLS = "setuptools.build_meta:__legacy__"
 # The files whose content matters; everything else counts by its name only.
@@ -163,3 +163,58 @@ def build_facts(files: Mapping[str, str], paths: list[str],
         system_packages=frozenset(packages), native_dependencies=frozenset(native),
         toolchains=frozenset(toolchains), submodules=dict(submodules),
         problems=tuple(problems))
+
+
+# [tool.cibuildwheel] tables of other platforms than a Linux build's.
+_OTHER_PLATFORMS = frozenset({"macos", "windows", "ios", "android", "pyodide"})
+_IMAGE = re.compile(r"^(?:manylinux|musllinux)-(.+)-image$")
+
+
+def cibuildwheel_changes(old: str, new: str, pythons: Sequence[str]) -> list[tuple[str, str]]:
+    """(where, option) of each [tool.cibuildwheel] setting that differs between two
+    releases' settings (BuildFacts.cibuildwheel) and applies to a riscv64 Linux build of
+    `pythons` ("3.14t": cp314t): what applies only to macOS, Windows, Pyodide, another
+    architecture's image, or overrides that select none of those builds, does not."""
+    builds = [f"cp{p.replace('.', '')}-manylinux_riscv64" for p in pythons]
+    before, after = _settings(json.loads(old or "{}"), builds), \
+        _settings(json.loads(new or "{}"), builds)
+    return [(where, option) for where, option in sorted(before.keys() | after.keys())
+            if before.get((where, option)) != after.get((where, option))]
+
+
+def _settings(table: Any, builds: Sequence[str]) -> dict[tuple[str, str], str]:
+    """(where, option) -> its value (canonical JSON), for the settings a riscv64 Linux
+    build of `builds` reads."""
+    found: dict[tuple[str, str], str] = {}
+    if not isinstance(table, dict):
+        return found
+    for key, value in table.items():
+        if key in _OTHER_PLATFORMS:
+            continue
+        if key == "linux" and isinstance(value, dict):
+            found.update(((f"linux.{k}", k), _canonical(v)) for k, v in value.items()
+                         if _riscv64_option(k))
+        elif key == "overrides" and isinstance(value, list):
+            for override in value:
+                if isinstance(override, dict) and _selects(override.get("select"), builds):
+                    found.update(((f"overrides[{override.get('select')}].{k}", k),
+                                  _canonical(v)) for k, v in override.items()
+                                 if k not in ("select", "inherit") and _riscv64_option(k))
+        elif _riscv64_option(key):
+            found[(key, key)] = _canonical(value)
+    return found
+
+
+def _riscv64_option(option: str) -> bool:
+    image = _IMAGE.match(option)
+    return image is None or image.group(1) == "riscv64"
+
+
+def _selects(select: Any, builds: Sequence[str]) -> bool:
+    patterns = select.split() if isinstance(select, str) else \
+        [str(p) for p in select] if isinstance(select, list) else []
+    return any(fnmatchcase(build, pattern) for build in builds for pattern in patterns)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)

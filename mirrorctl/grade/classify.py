@@ -22,6 +22,7 @@ from mirrorctl.core.record import PackageRecord, read_record
 from mirrorctl.grade.buildconfig import BuildFacts, build_facts, interesting
 from mirrorctl.grade.grading import grade
 from mirrorctl.grade.upgrade import Upgrade, builds_settle, pending_upgrade, recorded_upgrade
+from mirrorctl.grade.workflows import cibuildwheel_options, package_workflows
 from mirrorctl.queue.branches import checked_version
 from mirrorctl.queue.carried import CARRY, recorded_outcomes
 from mirrorctl.queue.carry import RebaseReport
@@ -206,12 +207,14 @@ def _nothing_newer(config: Config, package: Package, cache: Repository, record: 
 def grade_upgrade(config: Config, package: Package, cache: Repository, old_tag: str,
                   new_tag: str, outcomes: Sequence[PatchOutcome] | None,
                   extra: Sequence[Reason] = ()) -> Grade:
-    """The grade from both tags' build facts and rebase outcomes already computed."""
+    """The grade from both tags' build facts and rebase outcomes already computed, and
+    what the builders' own workflows of the package set."""
     # config.grades and pin_grade hold levels the config loader checked.
     levels = {**default_levels(), **cast(Mapping[str, Level], config.grades)}
     pin = cast("tuple[Level, str] | None", package.pin_grade)
     return grade(_facts(cache, old_tag), _facts(cache, new_tag), outcomes, levels=levels,
-                 pin=pin, extra=extra)
+                 pin=pin, extra=extra, pythons=config.python_versions,
+                 overrides=cibuildwheel_options(package_workflows(config, package)))
 
 
 def grade_rebase(config: Config, package: Package, rebased: RebaseReport, *, workdir: Path,

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from mirrorctl.core.grades import LEVELS, Grade, Level, Reason
-from mirrorctl.grade.buildconfig import BuildFacts
+from mirrorctl.grade.buildconfig import BuildFacts, cibuildwheel_changes
 from mirrorctl.queue.engine import PatchOutcome
 
 __all__ = ["grade", "nan_tests_patched"]
@@ -31,17 +32,57 @@ def _changed(kind: str, old: Mapping[str, str], new: Mapping[str, str]) -> str |
     return f"{kind}: {'; '.join(parts)}" if parts else None
 
 
-def _build_reasons(old: BuildFacts, new: BuildFacts, patched: Sequence[str]) -> list[Reason]:
+# cibuildwheel options whose value carries what a build needs: a workflow that sets one
+# itself replaces upstream's, so a change of upstream's is lost to the builders' build.
+_CARRIES_NEEDS = frozenset({"environment", "environment-pass", "before-all", "before-build",
+                            "config-settings", "dependency-versions", "build-frontend",
+                            "repair-wheel-command", "manylinux-riscv64-image",
+                            "musllinux-riscv64-image"})
+
+
+def _requires_reasons(code: str, kind: str, old: Mapping[str, str],
+                      new: Mapping[str, str]) -> list[Reason]:
+    """A new build requirement needs a person (the builders' builds take binary wheels:
+    is there a riscv64 one?); a pin that moved is a note the builds confirm."""
+    detail = _changed(kind, old, new)
+    if detail is None:
+        return []
+    if new.keys() - old.keys():
+        return [Reason(code, detail)]
+    return [Reason(code.replace("-changed", "-noted"), detail + ": the builds will confirm")]
+
+
+def _cibuildwheel_reasons(old: BuildFacts, new: BuildFacts,
+                          overrides: frozenset[str] | None,
+                          pythons: Sequence[str]) -> list[Reason]:
+    """Upstream's [tool.cibuildwheel] changes that reach a riscv64 Linux build: one the
+    builders' own CIBW_ setting replaces, where upstream's carries what the build needs,
+    needs a person; the others are notes the builds confirm."""
+    changes = cibuildwheel_changes(old.cibuildwheel, new.cibuildwheel, pythons)
+    if not changes:
+        return []
+    lost = [where for where, option in changes
+            if overrides is not None and option in overrides and option in _CARRIES_NEEDS]
+    if lost:
+        return [Reason("cibuildwheel-changed", f"upstream's [tool.cibuildwheel] "
+                       f"{', '.join(lost)} changed, and the build workflow's own CIBW_ "
+                       "setting replaces it")]
+    set_here = [where for where, option in changes if overrides and option in overrides]
+    return [Reason("cibuildwheel-noted", f"[tool.cibuildwheel] "
+                   f"{', '.join(where for where, _ in changes)} changed: the builds will "
+                   "confirm" + (f" ({', '.join(set_here)}: the build workflow sets its own)"
+                                if set_here else ""))]
+
+
+def _build_reasons(old: BuildFacts, new: BuildFacts, patched: Sequence[str],
+                   overrides: frozenset[str] | None, pythons: Sequence[str]) -> list[Reason]:
     reasons = [Reason("unreadable-build-config", p) for p in new.problems]
     if old.backend_family != new.backend_family:
         reasons.append(Reason("build-backend-changed", f"{old.backend} -> {new.backend}"))
-    for code, kind, before, after in (
-            ("build-requires-changed", "[build-system] requires", old.build_requires,
-             new.build_requires),
-            ("setup-requires-changed", "setup_requires", old.setup_requires,
-             new.setup_requires)):
-        if detail := _changed(kind, before, after):
-            reasons.append(Reason(code, detail))
+    reasons += _requires_reasons("build-requires-changed", "[build-system] requires",
+                                 old.build_requires, new.build_requires)
+    reasons += _requires_reasons("setup-requires-changed", "setup_requires",
+                                 old.setup_requires, new.setup_requires)
     for toolchain in sorted(new.toolchains - old.toolchains):
         what = {"rust": "Rust (a Cargo.toml appeared)",
                 "fortran": "Fortran (Fortran sources appeared)"}[toolchain]
@@ -51,8 +92,7 @@ def _build_reasons(old: BuildFacts, new: BuildFacts, patched: Sequence[str]) -> 
     if added := sorted(new.native_dependencies - old.native_dependencies):
         reasons.append(Reason("new-native-dependency", "new build dependency " +
                               ", ".join(added)))
-    if old.cibuildwheel != new.cibuildwheel:
-        reasons.append(Reason("cibuildwheel-changed", "[tool.cibuildwheel] settings changed"))
+    reasons += _cibuildwheel_reasons(old, new, overrides, pythons)
     for path in sorted(p for p in old.submodules.keys() | new.submodules.keys()
                        if old.submodules.get(p) != new.submodules.get(p)):
         under = [f for f in patched if f == path or f.startswith(path + "/")]
@@ -76,6 +116,38 @@ def _patch_reasons(outcomes: Sequence[PatchOutcome]) -> list[Reason]:
     return reasons
 
 
+# What a person does about each reason that needs one.
+TO_DO = {
+    "build-backend-changed": "port the build workflow to the new backend (its build "
+                             "requirements, config settings and CIBW_ options)",
+    "new-toolchain": "give the build that toolchain for riscv64 (Rust: the target "
+                     "riscv64gc-unknown-linux-gnu)",
+    "patch-conflict": "resolve it: rebase --worktree, then --continue",
+    "nan-tests-patched": "review the test outputs for canonical-NaN failures the queue "
+                         "does not skip",
+    "submodule-changed-under-patch": "check the patched files in the moved submodule",
+    "unreadable-build-config": "read the file by hand: its build facts are not known",
+    "queue-broken": "mend the queue: it does not apply to its own release",
+    "build-requires-changed": "check the registry has riscv64 wheels of what is new (the "
+                              "builds take binary wheels only)",
+    "setup-requires-changed": "check the registry has riscv64 wheels of what is new",
+    "new-system-library": "install it in the build (CIBW_BEFORE_ALL)",
+    "new-native-dependency": "install it in the build (CIBW_BEFORE_ALL)",
+    "cibuildwheel-changed": "carry what upstream's setting now does into the workflow's own",
+    "patch-merged": "review the refreshed patch (the range-diff shows it)",
+    "patch-dropped": "check that riscv64 no longer needs what the patch did",
+    "build-failed": "read the failed job's log",
+    "new-test-failures": "review the new failures: fix, skip with a patch, or report them",
+    "nan-test-failures": "skip or fix the canonical-NaN tests for riscv64 (a patch)",
+    "nan-test-failures-covered": "check the queue's NaN skips cover the new failures",
+}
+
+
+def _with_to_do(reason: Reason) -> Reason:
+    todo = TO_DO.get(reason.code)
+    return reason if todo is None or reason.todo else replace(reason, todo=todo)
+
+
 def nan_tests_patched(outcomes: Sequence[PatchOutcome]) -> bool:
     """Whether the queue carries a patch about NaN or floating-point tests."""
     return any(_touches_nan_tests(o) for o in outcomes)
@@ -92,11 +164,15 @@ def _touches_nan_tests(outcome: PatchOutcome) -> bool:
 
 def grade(old: BuildFacts, new: BuildFacts, outcomes: Sequence[PatchOutcome] | None, *,
           levels: Mapping[str, Level], pin: tuple[Level, str] | None = None,
-          extra: Sequence[Reason] = ()) -> Grade:
+          extra: Sequence[Reason] = (), overrides: frozenset[str] | None = None,
+          pythons: Sequence[str] = ("3.12", "3.13", "3.14", "3.14t")) -> Grade:
     """The grade of an upgrade. `outcomes` is None when the package carries no queue;
-    `extra` are reasons found elsewhere (a queue that does not apply to its release)."""
+    `extra` are reasons found elsewhere (a queue that does not apply to its release);
+    `overrides`: the cibuildwheel options the builders' own workflow sets (None: no
+    workflow known); `pythons`: those they build. Every medium or hard reason says what
+    a person must do."""
     patched = [f for o in outcomes or () for f in o.patch.files]
-    reasons = [*extra, *_build_reasons(old, new, patched)]
+    reasons = [*extra, *_build_reasons(old, new, patched, overrides, pythons)]
     if outcomes is None:
         reasons.append(Reason("no-patches", "no riscv64 patches to carry"))
     else:
@@ -109,6 +185,7 @@ def grade(old: BuildFacts, new: BuildFacts, outcomes: Sequence[PatchOutcome] | N
     if not [r for r in reasons if levels.get(r.code, "hard") != "easy"]:
         reasons.append(Reason("nothing-changed", "no patch needs work and the build set-up "
                                                  "did not change"))
+    reasons = [_with_to_do(r) if levels.get(r.code, "hard") != "easy" else r for r in reasons]
     # Highest level first, so the first reason is the main one.
     reasons.sort(key=lambda r: -LEVELS.index(levels.get(r.code, "hard")))
     if pin is not None:

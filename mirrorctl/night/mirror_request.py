@@ -66,7 +66,8 @@ def request_description(report: RebaseReport, footer: str | None = None) -> str:
         lines.append(f"| `{o.patch.name}` | {o.outcome} | {detail} |")
     if report.grade is not None:
         lines += ["", f"### Grade: {report.grade.level}", ""]
-        lines += [f"- `{r.code}`: {r.detail}" for r in report.grade.reasons]
+        lines += [f"- `{r.code}`: {r.detail}" + (f" (to do: {r.todo})" if r.todo else "")
+                  for r in report.grade.reasons]
     if report.range_diff:
         lines += ["", "### Range-diff", "", "```", report.range_diff.rstrip(), "```"]
     lines += ["", footer if footer is not None else

@@ -19,7 +19,7 @@ from typing import Any, get_args
 
 from mirrorctl.core.config import Package
 from mirrorctl.core.errors import UsageError
-from mirrorctl.core.grades import grade_from_json
+from mirrorctl.core.grades import grade_from_json, reason_to_json
 from mirrorctl.grade.builds import BuildSummary
 from mirrorctl.queue.engine import Outcome
 from mirrorctl.report.debt import DebtReport, PatchAge
@@ -64,7 +64,7 @@ def _package_to_json(p: PackageReport) -> dict[str, Any]:
         "name": p.name, "current": p.current, "latest": p.latest,
         "level": p.grade.level if p.grade else None,
         "pinned": p.grade.pinned if p.grade else False,
-        "reasons": [{"code": r.code, "detail": r.detail} for r in p.grade.reasons]
+        "reasons": [reason_to_json(r) for r in p.grade.reasons]
         if p.grade else [],
         "patches": [{"patch": patch.name, "status": patch.status, "argument": patch.argument,
                      "outcome": patch.outcome,
