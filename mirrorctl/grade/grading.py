@@ -104,8 +104,9 @@ def _build_reasons(old: BuildFacts, new: BuildFacts, patched: Sequence[str],
 
 def _patch_reasons(outcomes: Sequence[PatchOutcome]) -> list[Reason]:
     reasons = []
-    for code, outcome in (("patch-conflict", "conflict"), ("patch-merged", "merged"),
-                          ("patch-dropped", "dropped"), ("patch-upstreamed", "upstreamed")):
+    for code, outcome in (("patch-conflict", "conflict"), ("patch-reverted", "reverted"),
+                          ("patch-merged", "merged"), ("patch-dropped", "dropped"),
+                          ("patch-upstreamed", "upstreamed")):
         names = [o.patch.name for o in outcomes if o.outcome == outcome]
         if names:
             reasons.append(Reason(code, ", ".join(names)))
@@ -123,6 +124,8 @@ TO_DO = {
     "new-toolchain": "give the build that toolchain for riscv64 (Rust: the target "
                      "riscv64gc-unknown-linux-gnu)",
     "patch-conflict": "resolve it: rebase --worktree, then --continue",
+    "patch-reverted": "decide, in rebase --worktree: carry it again, or drop it (and say "
+                      "why in its Upstream-Status)",
     "nan-tests-patched": "review the test outputs for canonical-NaN failures the queue "
                          "does not skip",
     "submodule-changed-under-patch": "check the patched files in the moved submodule",

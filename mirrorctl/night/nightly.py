@@ -248,8 +248,9 @@ def _needs_human(synced: SyncReport, found: Sequence[ReleaseList],
               if r.retire_alarm]
     needs += [Need(r.name, "retired-unwatched", "", f"PyPI could not be asked: {r.pypi_error}")
               for r in found if r.retired and r.pypi_error]
-    needs += [Need(r.package, "conflict", o.patch.name, f"conflicts on {r.onto}")
-              for r in rebases for o in r.result.outcomes if o.outcome == "conflict"]
+    needs += [Need(r.package, "conflict", o.patch.name,
+                   f"conflicts on {r.onto}" if o.outcome == "conflict" else o.detail)
+              for r in rebases for o in r.result.outcomes if o.waits]
     needs += [Need(r.package, "push-refused", r.branch, f"pushing {r.branch} was {r.push}: "
                    f"{r.push_detail}") for r in rebases if r.push in ("refused", "rejected")]
     needs += [Need(r.package, "pull-request-failed", r.to_version,

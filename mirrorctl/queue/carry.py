@@ -232,7 +232,7 @@ def _finish(run: _Run, options: RebaseOptions, result: RebaseResult,
 def _stop_for_a_person(run: _Run, options: RebaseOptions, result: RebaseResult,
                        worktree: Path) -> str:
     """Leave the first conflict in `worktree` and remember where the rebase stands."""
-    index = next(i for i, o in enumerate(result.outcomes) if o.outcome == "conflict")
+    index = next(i for i, o in enumerate(result.outcomes) if o.waits)
     onto = result.head_before(index, run.new_base)
     open_worktree(run.cache, worktree, onto, result.old_commits[index])
     WaitingRebase(
@@ -338,7 +338,7 @@ def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, t
     partial queue (--keep-partial) of this release is replaced without --force: the
     rebase that completes it is what it waited for."""
     if not any(o.outcome in ("applied", "merged") for o in result.outcomes) \
-            and any(o.outcome == "conflict" for o in result.outcomes):
+            and any(o.waits for o in result.outcomes):
         return "not-written"  # --keep-partial with nothing but conflicts: nothing to write
     if dry_run:  # staged apart, compared, never put in place
         staging = Path(tempfile.mkdtemp(prefix=f"mirrorctl-dry-run-{target.name}-"))
@@ -367,7 +367,7 @@ def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, t
             # (empty) from which the next one is carried, and a build finds its folder.
             (staging / "series").write_text(_nothing_left(queue.version, onto, result),
                                             encoding="utf-8")
-        elif conflicts := [o.patch.name for o in result.outcomes if o.outcome == "conflict"]:
+        elif conflicts := [o.patch.name for o in result.outcomes if o.waits]:
             # --keep-partial: a queue to try builds with, never the current one (the next
             # release is carried from the whole queue, so no patch is lost).
             (staging / "series").write_text(

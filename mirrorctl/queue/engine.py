@@ -13,6 +13,9 @@
    A conflict does not end the run: later patches go on top of the last good tree.
    A conflict that a resolution settles (remembered, or a person's) is merged, or
    dropped when the resolution keeps nothing of the patch: no empty patch is written.
+   A patch whose header names a change the new release contains is upstreamed only
+   when the release's tree has it; a change upstream took and undid before the release
+   (a revert) is reverted: it waits for a person, as a conflict does.
 """
 
 from __future__ import annotations
@@ -40,11 +43,17 @@ __all__ = [
 ]
 
 # dropped: a conflict resolved by keeping the new release's side, nothing of the patch left.
-Outcome = Literal["applied", "merged", "upstreamed", "conflict", "dropped"]
-OUTCOMES: tuple[Outcome, ...] = ("applied", "merged", "upstreamed", "conflict", "dropped")
+# reverted: upstream took the change and undid it before the release: a person decides.
+Outcome = Literal["applied", "merged", "upstreamed", "conflict", "dropped", "reverted"]
+OUTCOMES: tuple[Outcome, ...] = ("applied", "merged", "upstreamed", "conflict", "dropped",
+                                 "reverted")
+# The outcomes that wait for a person: the queue is not carried until they are settled.
+WAITING: frozenset[str] = frozenset({"conflict", "reverted"})
 
 _INDEX_LINE = re.compile(r"^index [0-9a-f]+\.\.[0-9a-f]+( [0-7]+)?$", re.M)
-_COMMIT_IN_URL = re.compile(r"(?:commit/|commits/|^)([0-9a-f]{7,40})\b")
+# A commit a Backport header names: a bare id, or in any of GitHub's and GitLab's URLs
+# (/commit/<sha>, /pull/N/commits/<sha>, /pull/N/changes/<sha>, ?commit_id=<sha>).
+_COMMIT_IN_URL = re.compile(r"(?:commit/|commits/|changes/|commit_id=|^)([0-9a-f]{7,40})\b")
 _REQUEST_IN_URL = re.compile(r"/(?:pull|pulls|merge_requests|-/merge_requests)/(\d+)")
 _HUNK_CONTEXT = 3
 _MAX_HUNK_LINES = 60
@@ -67,6 +76,11 @@ class PatchOutcome:
     commit: str | None = None  # on the new base, for applied and merged patches
     old_commit: str | None = None  # the patch applied to the old release
 
+    @property
+    def waits(self) -> bool:
+        """It waits for a person: a conflict, or a change upstream took and undid."""
+        return self.outcome in WAITING
+
 
 @dataclass(frozen=True, kw_only=True)
 class RebaseResult:
@@ -84,7 +98,8 @@ class RebaseResult:
 
     @property
     def status(self) -> Literal["clean", "conflict"]:
-        return "conflict" if any(o.outcome == "conflict" for o in self.outcomes) else "clean"
+        """conflict: a patch waits for a person (a conflict, or a change undone upstream)."""
+        return "conflict" if any(o.waits for o in self.outcomes) else "clean"
 
 
 def same_change(old_diff: str, new_diff: str) -> bool:
@@ -181,15 +196,31 @@ class _UpstreamEvidence:
             for number in requests_named(patch.status.argument):
                 # As `git log -E --grep` reads a message: line by line.
                 pattern = re.compile(rf"(#{number}|!{number})([^0-9]|$)", re.MULTILINE)
-                found = next((c for c, message in self.messages() if pattern.search(message)),
-                             None)
+                # As `git log --grep` finds it, newest first; a revert names it too, and
+                # is what undid it (revert_of), not what took it.
+                found = next((c for c, message in self.messages()
+                              if pattern.search(message) and not _is_revert(message)), None)
                 if found:
                     return found, f"request {number}, named in its header, was merged upstream"
+        return None
+
+    def revert_of(self, commit: str) -> str | None:
+        """The commit of the range that reverts `commit` (as git revert words it: This
+        reverts commit <sha>, or Revert "<its subject>"), or None."""
+        subject = self.repo.git("log", "-1", "--format=%s", commit).stdout.strip()
+        for found, message in self.messages():
+            if found != commit and (f"This reverts commit {commit}" in message
+                                    or (subject and f'Revert "{subject}"' in message)):
+                return found
         return None
 
     def by_patch_id(self, diff: str) -> str | None:
         patch_id = self.patch_id(diff)
         return self.patch_ids().get(patch_id) if patch_id else None
+
+
+def _is_revert(message: str) -> bool:
+    return message.startswith('Revert "') or "This reverts commit " in message
 
 
 class _Replayer:
@@ -276,10 +307,12 @@ def _carry(replayer: _Replayer, patch: PatchFile, commit: str, parent: str,
            head: _Head) -> tuple[PatchOutcome, _Head]:
     """One patch's outcome, and the head the next patch goes onto."""
     named = replayer.evidence.named_commit(patch)
-    if named is not None:
-        return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed",
-                            files=patch.files, upstream_commit=named[0], detail=named[1]), head
     tree, conflicted, merged_contents = replayer.pick(commit, parent, head.tree)
+    taken = _named(replayer, patch, commit, named, tree, conflicted, head) \
+        if named is not None else \
+        _taken_and_reverted(replayer, patch, commit, tree, conflicted, head)
+    if taken is not None:
+        return taken, head
     if conflicted:
         outcome = _conflict_or_upstreamed(replayer, patch, commit, tree, conflicted,
                                           head.commit)
@@ -337,6 +370,54 @@ def _settle(replayer: _Replayer, patch: PatchFile, old_commit: str | None, tree:
                         files=changed_paths(replayer.diff(head.commit, new_commit))
                         or patch.files, commit=new_commit,
                         detail=f"{how}; the refreshed patch is written")
+
+
+def _named(replayer: _Replayer, patch: PatchFile, commit: str, named: tuple[str, str],
+           tree: str, conflicted: list[str], head: _Head) -> PatchOutcome | None:
+    """The outcome of a patch whose header names a change the new release contains (a
+    Backport's commit, a Submitted request's merge). Upstreamed, naming the commit, unless
+    upstream reverted it before the release, or (a Backport) the patch applies anew,
+    showing the release no longer has the change: then it waits for a person. A request
+    named by a commit that did not take the change (the patch applies anew, no revert):
+    None, carried as any other. A backport is often adapted to its old release, so a
+    patch that conflicts with the change upstream carried on is upstreamed still."""
+    upstream, how = named
+    applies_anew = not conflicted and tree != head.tree
+    revert = replayer.evidence.revert_of(upstream)
+    if revert is None and not applies_anew:
+        verified = (not conflicted) or replayer.reverse_applies(patch, head.commit)
+        return PatchOutcome(patch=patch, old_commit=commit, outcome="upstreamed",
+                            files=patch.files, upstream_commit=upstream,
+                            detail=how + (", and the new release has its change"
+                                          if verified else ""))
+    if revert is None and patch.status.kind != "Backport":
+        return None
+    return _undone(patch, commit, upstream, how, revert)
+
+
+def _undone(patch: PatchFile, commit: str, upstream: str, how: str,
+            revert: str | None) -> PatchOutcome:
+    undone = f"reverted by {revert[:12]}" if revert is not None else "undone by a later commit"
+    return PatchOutcome(patch=patch, old_commit=commit, outcome="reverted", files=patch.files,
+                        upstream_commit=upstream,
+                        detail=f"upstream took it in {upstream[:12]} ({how}) and the new "
+                               f"release no longer has it ({undone}): carry it again or "
+                               "drop it")
+
+
+def _taken_and_reverted(replayer: _Replayer, patch: PatchFile, commit: str,
+                        tree: str, conflicted: list[str], head: _Head) -> PatchOutcome | None:
+    """A patch said to be upstream whose header names nothing the release holds, that
+    applies anew: upstream's commit of the same patch-id, reverted before the release,
+    waits for a person rather than being carried silently."""
+    if patch.status.kind not in ("Submitted", "Issue", "Backport") \
+            or conflicted or tree == head.tree:
+        return None
+    taken = replayer.evidence.by_patch_id(patch.diff)
+    revert = replayer.evidence.revert_of(taken) if taken is not None else None
+    if taken is None or revert is None:
+        return None
+    return _undone(patch, commit, taken, "the same patch-id", revert)
 
 
 def _conflict_or_upstreamed(replayer: _Replayer, patch: PatchFile, commit: str, tree: str,

@@ -21,7 +21,7 @@ from pathlib import Path
 from mirrorctl.core.grades import Grade
 from mirrorctl.core.needs import NEEDS, next_command
 from mirrorctl.grade.builds import BuildSummary
-from mirrorctl.queue.engine import Outcome
+from mirrorctl.queue.engine import WAITING, Outcome
 from mirrorctl.report.debt import DebtReport
 from mirrorctl.report.history import Record, RecordedPackage, TrendPoint, save_record
 
@@ -63,7 +63,17 @@ class PatchRow:
     @property
     def accepted(self) -> bool:
         """Upstream has it: a Backport, or a rebase found it in the latest release."""
-        return self.status == "Backport" or self.outcome == "upstreamed"
+        return (self.status == "Backport" and self.outcome != "reverted") \
+            or self.outcome == "upstreamed"
+
+    @property
+    def waits(self) -> bool:
+        """It waits for a person on the latest release (a conflict, a change undone)."""
+        return self.outcome in WAITING
+
+    def waits_why(self, release: str | None) -> str:
+        return (f"conflicts on {release}" if self.outcome == "conflict" else
+                f"was taken and undone upstream before {release}")
 
 
 @dataclass(frozen=True)
@@ -155,9 +165,9 @@ def package_actions(package: PackageReport) -> list[Action]:
     go_on = (f" (it waits in {package.waiting}: resolve the files, `git add` them)",
              f"mirrorctl rebase {name} --continue") if package.waiting else (
              "", next_command("conflict", name))
-    actions += [Action(name, "conflict", f"{p.name} conflicts on {package.latest}{go_on[0]}",
+    actions += [Action(name, "conflict", f"{p.name} {p.waits_why(package.latest)}{go_on[0]}",
                        go_on[1])
-                for p in package.patches if p.outcome == "conflict"]
+                for p in package.patches if p.waits]
     if package.grade is not None:
         actions += [Action(name, r.code, r.detail, next_command(r.code, name)
                            + (f"  # the run: {package.builds_source}"
@@ -220,9 +230,8 @@ class Report:
 
     @property
     def conflicts(self) -> tuple[Change, ...]:
-        return tuple(Change(p.name, patch.name, f"conflicts on {p.latest}")
-                     for p in self.packages for patch in p.patches
-                     if patch.outcome == "conflict")
+        return tuple(Change(p.name, patch.name, patch.waits_why(p.latest))
+                     for p in self.packages for patch in p.patches if patch.waits)
 
 
 def summary_line(counts: Counter[str]) -> str:
@@ -283,7 +292,7 @@ def write_record(workdir: Path, stamp: str, report: Report, needs_human: Sequenc
             "patches": {patch.name: patch.header for patch in p.patches},
             "accepted": sorted(patch.name for patch in p.patches if patch.accepted),
             "conflicts": sorted(patch.name for patch in p.patches
-                                if patch.outcome == "conflict")}
+                                if patch.waits)}
             for p in report.packages}})
 
 
