@@ -20,7 +20,13 @@ from tests.gitrepos import Repo, git, write_config
 from tests.test_inventory import NUMPY_WORKFLOW
 from tests.test_patches import make_queue
 
-WORKFLOW = NUMPY_WORKFLOW.replace("2.5.2", "1.0.0").replace("numpy/numpy", "demo/demo")
+WORKFLOW = NUMPY_WORKFLOW.replace("2.5.2", "1.0.0").replace("numpy/numpy", "demo/demo") + """\
+
+      # Our riscv64 build fixes
+      - name: Patch demo source
+        run: |
+          git apply python-wheels/patches/demo/${{ env.NUMPY_VERSION }}/00*.patch
+"""
 STATUS = "Upstream-Status: Submitted [https://github.com/demo/demo/pull/7]"
 BRANCH = "mirrorctl/upgrade-demo-1.1.0"
 
@@ -310,10 +316,10 @@ def test_bump_version_sets_the_input_default_and_its_copies() -> None:
     assert bump_version("on: push\njobs: {}\n", "1.1.0") is None
     assert bump_version(WORKFLOW, "1.0.0") == WORKFLOW
     double = WORKFLOW.replace("default: '1.0.0'", 'default: "1.0.0"')
-    assert 'default: \'1.1.0\'' in (bump_version(double, "1.1.0") or "")
+    assert 'default: "1.1.0"' in (bump_version(double, "1.1.0") or "")  # their quotes kept
 
 
-def test_nothing_left_to_carry_says_the_apply_step_must_go(run_cli, tmp_path: Path,
+def test_nothing_left_to_carry_removes_the_apply_step(run_cli, tmp_path: Path,
                                                            tokens: None) -> None:
     with pull_forge() as forge:
         site = wheels_site(tmp_path, forge)
@@ -324,9 +330,12 @@ def test_nothing_left_to_carry_says_the_apply_step_must_go(run_cli, tmp_path: Pa
         [rebased] = data["rebases"]
         assert rebased["written"] == "nothing-to-carry"
         [pull] = forge.pulls
-        assert "`git apply` step has nothing to apply and must go" in pull["body"]
+        assert "`git apply` step that had nothing left to apply is removed" in pull["body"]
         added = set(site.files("mirrorctl/upgrade-demo-1.2.0")) - set(site.files("main"))
         assert added == {"patches/demo/1.2.0/series"}
+        workflow = site.show("mirrorctl/upgrade-demo-1.2.0:.github/workflows/build-demo.yml")
+        assert "git apply" not in workflow and "Our riscv64 build fixes" not in workflow
+        assert "default: '1.2.0'" in workflow
 
 
 def test_a_forge_answering_html_fails_the_delivery_not_the_night(run_cli, tmp_path: Path,  # type: ignore[no-untyped-def]

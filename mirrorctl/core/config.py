@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
@@ -74,7 +74,9 @@ class Package:
     # The cache the package reads (<workdir>/cache/<cache>.git): its own, or the one it
     # shares with the other wheels built from the same upstream (polars-runtime-32, -64).
     cache: str = ""
-    version_file: str | None = None  # over pull_requests.version_file (build-{name}.yml)
+    # Over pull_requests.version_file: the files whose version its builds read; False: none
+    # (no bump); None: as pull_requests says (or found).
+    version_file: tuple[str, ...] | Literal[False] | None = None
     failure_rules: Mapping[str, tuple[str, ...]] | None = None  # over core/failures.yaml
 
     def __post_init__(self) -> None:

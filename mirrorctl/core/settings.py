@@ -197,8 +197,9 @@ class PullRequests:
     repository: str  # its web page: https://github.com/owner/repo or a GitLab project's
     remote: str  # the git URL its branches are pushed to (default: repository + .git)
     base: str = "main"
-    # The file whose version the build reads, {name} the package; None: no bump.
-    version_file: str | None = ".github/workflows/build-{name}.yml"
+    # The files whose version the builds read, {name} the package: () when not said (the
+    # package's workflows are found), None: no bump.
+    version_file: tuple[str, ...] | None = ()
     branch: str = "mirrorctl/upgrade-{name}-{version}"
     on_conflict: Literal["skip", "draft"] = "skip"  # a draft says what conflicts
     stale: Literal["comment", "close"] = "comment"  # an open request a newer one replaces
@@ -216,6 +217,21 @@ def _keyed(value: Any, keys: tuple[str, ...], required: str, what: str) -> dict[
     if unknown:
         raise Invalid(f"unknown key {unknown[0]!r}{did_you_mean(unknown[0], keys)}")
     return value
+
+
+def _version_files(value: Any) -> tuple[str, ...] | Literal[False]:
+    """One file or a list of them, each a template of {name}; null: False (no bump)."""
+    if value is None:
+        return False
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise Invalid("version_file must be a file, a list of files, or null (no bump)")
+    for item in items:
+        try:
+            _string(item).format(name="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise Invalid(f"version_file {item!r} may use only {{name}} ({exc})") from None
+    return tuple(items)
 
 
 def _pull_requests(value: Any) -> PullRequests:
@@ -236,10 +252,10 @@ def _pull_requests(value: Any) -> PullRequests:
     for key, allowed in choices.items():
         if value.get(key, allowed[0]) not in allowed:
             raise Invalid(f"{key} must be one of {', '.join(allowed)}")
-    version_file = value.get("version_file", PullRequests.version_file)
+    version_file = _version_files(value["version_file"]) if "version_file" in value else ()
     return PullRequests(repository=repository, remote=remote,
                         base=_no_option(_string(value.get("base", "main"))),
-                        version_file=None if version_file is None else _string(version_file),
+                        version_file=None if version_file is False else version_file,
                         branch=branch, on_conflict=value.get("on_conflict", "skip"),
                         stale=value.get("stale", "comment"))
 
@@ -422,8 +438,9 @@ PACKAGE_KEYS: Mapping[str, Setting] = {
     "pin_grade": Setting(_pin_grade, None, "a grade this package always gets, with why"),
     "mirror_web": Setting(_http_url, None, "the mirror's web page, when its git URL does not "
                                            "say it (for merge requests and links)"),
-    "version_file": Setting(lambda v: _string(v), None, "the file whose version its build "
-                                                        "reads, over pull_requests' template"),
+    "version_file": Setting(_version_files, None, "the files whose version its builds read "
+                                                  "(one, or a list; null: no bump), over "
+                                                  "pull_requests'"),
     "failure_rules": Setting(_failure_rules, None, "patterns of the package's own that "
                                                    "class a test failure (nan, timing, "
                                                    "missing-library), before the shipped ones"),

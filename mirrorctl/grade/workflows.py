@@ -18,21 +18,29 @@ from packaging.utils import canonicalize_name
 
 from mirrorctl.core.config import Config, Package
 
-__all__ = ["cibuildwheel_options", "package_workflows"]
+__all__ = ["cibuildwheel_options", "package_workflows", "version_files"]
 
 _WORKFLOWS = Path(".github") / "workflows"
 _CIBW = re.compile(r"\bCIBW_([A-Z0-9_]+)\s*[:=]")
 _PLATFORMS = ("LINUX", "MACOS", "WINDOWS", "IOS", "ANDROID", "PYODIDE")
 
 
+def version_files(config: Config, package: Package) -> tuple[str, ...] | None:
+    """The files whose version the package's builds read, as mirrors.yaml says them: the
+    package's `version_file`, else pull_requests'; () when neither says (they are
+    found), None when one says null (no bump)."""
+    if package.version_file is False:
+        return None
+    if isinstance(package.version_file, tuple):
+        return tuple(t.format(name=package.name) for t in package.version_file)
+    site = config.pull_requests.version_file if config.pull_requests is not None else ()
+    return None if site is None else tuple(t.format(name=package.name) for t in site)
+
+
 def package_workflows(config: Config, package: Package) -> list[Path]:
-    """The package's build and test workflows that exist, the configured one first."""
+    """The package's build and test workflows that exist, the configured ones first."""
     root = config.path.parent
-    found: list[Path] = []
-    template = package.version_file or (config.pull_requests.version_file
-                                        if config.pull_requests is not None else None)
-    if template:
-        found.append(root / template.format(name=package.name))
+    found: list[Path] = [root / path for path in version_files(config, package) or ()]
     folder = root / _WORKFLOWS
     wanted = canonicalize_name(package.name)
     for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else ():

@@ -11,12 +11,12 @@ said so (or closed, as configured). A conflict opens nothing unless `on_conflict
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Config, Package
@@ -24,7 +24,17 @@ from mirrorctl.core.errors import GitError, MirrorctlError, UsageError
 from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, LeasedUpdate, Repository
 from mirrorctl.core.settings import PullRequests
 from mirrorctl.grade.classify import grade_rebase
+from mirrorctl.grade.workflows import version_files
 from mirrorctl.night.mirror_request import request_description
+from mirrorctl.night.site_files import (
+    add_apply_step,
+    add_docs_version,
+    bump_workflow,
+    carry_apply_steps,
+    comment_from,
+    input_default,
+    workflows_of,
+)
 from mirrorctl.queue.carry import RebaseReport
 from mirrorctl.queue.replay import ScratchIndex
 
@@ -45,7 +55,7 @@ class UpgradeRequest:
     action: Action
     url: str | None = None
     branch: str = ""
-    bumped: str | None = None  # the file whose version was set, None when none was
+    bumped: str | None = None  # the files whose version was set (", "-joined), or None
     detail: str = ""
     superseded: tuple[str, ...] = ()  # older requests of the package: commented or closed
 
@@ -73,10 +83,11 @@ def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
     branch = site.branch.format(name=package.name, version=version)
     graded = report if report.grade is not None else _graded(config, package, report,
                                                             workdir, runner, forges)
-    pushed, bumped, note = _push_branch(config, package, graded, site, branch, workdir,
-                                        _site_runner(runner, host, package))
+    pushed, changes, note = _push_branch(config, package, graded, site, branch, workdir,
+                                         _site_runner(runner, host, package))
+    bumped = ", ".join(path for path, _ in changes.bumped) or None
     title = f"Upgrade {package.name} to {version}"
-    body = _body(graded, _repository_path(config, report.patchset), bumped, note)
+    body = _body(graded, _repository_path(config, report.patchset), changes, note)
     labels = [f"mirrorctl: {graded.grade.level}"] if graded.grade is not None else []
     return _open_or_update(forge, host, project, forges, site, package, version, branch,
                            title=title, body=body, labels=labels, bumped=bumped,
@@ -127,9 +138,10 @@ def _site_runner(runner: GitRunner, host: str, package: Package) -> GitRunner:
 
 
 def _push_branch(config: Config, package: Package, report: RebaseReport, site: PullRequests,
-                 branch: str, workdir: Path, runner: GitRunner) -> tuple[str, str | None, str]:
-    """Make the branch (the base, the new queue folder, the version bump) and push it
-    with a lease: ("pushed" | "unchanged" | "kept", the bumped file or None, a note).
+                 branch: str, workdir: Path,
+                 runner: GitRunner) -> tuple[str, SiteChanges, str]:
+    """Make the branch (the base, the new queue folder, the site's files) and push it
+    with a lease: ("pushed" | "unchanged" | "kept", what changed, a note).
     A branch whose head a person made is kept as it is."""
     repo = Repository.open_or_init_bare(workdir / "site.git", runner)
     repo.remove_stale_locks()
@@ -145,20 +157,20 @@ def _push_branch(config: Config, package: Package, report: RebaseReport, site: P
     base = repo.resolve("refs/mirrorctl/base^{commit}")
     if base is None:
         raise MirrorctlError(f"{site.remote} has no branch {site.base} (pull_requests.base)")
-    files, bumped, note = _changes(config, package, report, site, repo, base)
+    changes = _changes(config, package, report, site, repo, base)
     with ScratchIndex.create(repo) as index:
         index.read(base)
-        index.put(files)
+        index.put(changes.files)
         tree = index.write()
     current = remote.get(ref)
     if current is not None:
         if repo.resolve("refs/mirrorctl/branch^{tree}") == tree \
                 and repo.resolve("refs/mirrorctl/branch^") == base:
-            return "unchanged", bumped, note
+            return "unchanged", changes, ""
         author = repo.git("log", "-1", "--format=%ae", "refs/mirrorctl/branch").stdout.strip()
         if author != _IDENTITY["GIT_AUTHOR_EMAIL"]:
             # A maintainer pushed to it (their hand work on the queue): never overwritten.
-            return "kept", bumped, (f"{branch} has a commit by {author}: mirrorctl leaves "
+            return "kept", changes, (f"{branch} has a commit by {author}: mirrorctl leaves "
                                     "the branch as it is")
     message = (f"Upgrade {package.name} to {report.to_version}\n\nThe riscv64 patch queue "
                f"carried onto {report.onto} by mirrorctl ({report.status}).\n")
@@ -168,40 +180,153 @@ def _push_branch(config: Config, package: Package, report: RebaseReport, site: P
     if result.status != "ok":
         raise MirrorctlError(f"pushing {branch} to {site.remote} was refused "
                              f"({result.detail}); it moved since it was read: run again")
-    return "pushed", bumped, note
+    return "pushed", changes, ""
+
+
+@dataclass(frozen=True)
+class SiteChanges:
+    """What an upgrade changes in the builders' repository besides its queue folder."""
+
+    files: dict[str, str | None]  # path -> blob id, None to remove
+    bumped: tuple[tuple[str, int], ...] = ()  # (workflow, lines changed)
+    docs: str | None = None  # the docs page that gained the version
+    apply_removed: tuple[str, ...] = ()  # workflows whose apply step went (nothing to carry)
+    apply_edited: tuple[str, ...] = ()  # workflows whose apply lines name the new patches
+    apply_added: tuple[str, ...] = ()  # workflows whose apply step came back with patches
+    notes: tuple[str, ...] = ()  # what was not done, and why
 
 
 def _changes(config: Config, package: Package, report: RebaseReport, site: PullRequests,
-             repo: Repository, base: str) -> tuple[dict[str, str | None], str | None, str]:
-    """{path in the repository: blob id, or None to remove}: the new queue folder whole,
-    and the version file bumped; the bumped file (None if none) and why not."""
+             repo: Repository, base: str) -> SiteChanges:
+    """The new queue folder whole; every workflow of the package with each line that names
+    the version bumped (nothing else), and its `git apply` steps following the queue
+    (lines of patches gone removed, of new ones added; the steps removed when nothing is
+    left to carry, added back when patches return); its docs page gaining the version."""
     folder = report.patchset
     inside = _repository_path(config, folder)
     # The folder whole: what the base holds there and the new queue lacks goes. (A
     # conflict delivered as a draft has no folder: its body says what conflicts.)
+    entries = repo.tree_entries(base)
     files: dict[str, str | None] = dict.fromkeys(
-        path for _, _, _, path in repo.tree_entries(base)
-        if path.startswith(inside + "/") and folder.is_dir())
-    for path in sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else ():
-        oid = repo.git("hash-object", "-w", "--stdin", input=path.read_text(
-            encoding="utf-8", errors="surrogateescape")).stdout.strip()
-        files[f"{inside}/{path.name}"] = oid
-    template = package.version_file or site.version_file
-    if template is None:
-        return files, None, ""
-    version_file = template.format(name=package.name)
-    blob = repo.resolve(f"{base}:{version_file}")
-    if blob is None:
-        return files, None, f"{version_file} is not in {site.base}: the version is not bumped"
-    text = repo.read_blobs([blob])[blob].decode("utf-8", "surrogateescape")
-    bumped = bump_version(text, _public(report.to_version))
-    if bumped is None:
-        return files, None, (f"{version_file} has no `default:` of a `version` input: the "
-                             "version is not bumped")
-    if bumped != text:
-        files[version_file] = repo.git("hash-object", "-w", "--stdin",
-                                       input=bumped).stdout.strip()
-    return files, version_file, ""
+        path for _, _, _, path in entries if path.startswith(inside + "/") and folder.is_dir())
+    for item in sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else ():
+        files[f"{inside}/{item.name}"] = _blob(repo, item.read_text(
+            encoding="utf-8", errors="surrogateescape"))
+    texts = _texts(repo, {path: oid for _, kind, oid, path in entries if kind == "blob"
+                          and (path.startswith(".github/workflows/") or
+                               path.startswith("docs/packages/"))})
+    old, new = _public(report.from_version), _public(report.to_version)
+    wanted = version_files(config, package)
+    workflows = {p: t for p, t in texts.items() if p.startswith(".github/workflows/")}
+    chosen = [] if wanted is None else list(wanted) or workflows_of(package.name, workflows,
+                                                                    old=old)
+    notes = [f"{path} is not in {site.base}: its version is not bumped"
+             for path in chosen if path not in workflows]
+    bumped: list[tuple[str, int]] = []
+    removed: list[str] = []
+    applies: list[str] = []  # workflows whose apply lines follow the queue's new names
+    added: list[str] = []  # workflows that gained an apply step back (patches returned)
+    unapplied: list[str] = []  # why the others could not
+    kept = [o.patch.name for o in report.result.outcomes if o.outcome in ("applied", "merged")]
+    name = _folder_name(inside)
+    # Patches came back to a package whose workflows lost their apply step.
+    lost = bool(kept) and bool(chosen) and not any(
+        f"/{name}/" in workflows[p] and "git apply" in workflows[p] for p in chosen
+        if p in workflows)
+    for path in (p for p in chosen if p in workflows):
+        text = workflows[path]
+        bump = bump_workflow(text, old, new)
+        held = input_default(text)
+        if not bump.lines and held not in (None, old, new):
+            # The workflow held another version than the queue's (a bump that was never
+            # merged, a hand edit): its input's value is the one a person would replace.
+            bump = bump_workflow(text, held or old, new)
+        if bump.problem:
+            notes.append(f"`{path}`: not bumped, {bump.problem}")
+        elif bump.lines:
+            text = bump.text
+            bumped.append((path, len(bump.lines)))
+        if lost:
+            back = add_apply_step(text, name, patchsets=inside.rsplit("/", 2)[0],
+                                  local=report.to_version.removeprefix(new))
+            if back.changed:
+                text = back.text
+                added.append(path)
+            elif back.problem:
+                unapplied.append(f"`{path}`: {back.problem}")
+        elif report.status != "conflict":  # a draft of a conflict carries no queue
+            step = carry_apply_steps(text, name, kept)
+            if step.problem:
+                notes.append(f"`{path}`: its apply steps are left as they were, "
+                             f"{step.problem}")
+            elif step.changed:
+                text = step.text
+                (removed if step.removed else applies).append(path)
+        if text != workflows[path]:
+            files[path] = _blob(repo, text)
+    if wanted is None:
+        notes.append("version_file is null: no workflow is bumped")
+    if lost and not added:  # (a test workflow that checks out no source needs none)
+        notes.append(f"no workflow of {package.name} applies `{inside.rsplit('/', 1)[0]}/`: "
+                     "the build would not carry the queue until a `git apply` step returns ("
+                     + "; ".join(unapplied) + ")")
+    docs = _docs(package, report, texts, inside, files, repo, notes)
+    return SiteChanges(files=files, bumped=tuple(bumped), docs=docs,
+                       apply_removed=tuple(removed), apply_edited=tuple(applies),
+                       apply_added=tuple(added),
+                       notes=tuple(notes))
+
+
+def _docs(package: Package, report: RebaseReport, texts: dict[str, str], inside: str,
+          files: dict[str, str | None], repo: Repository, notes: list[str]) -> str | None:
+    """The docs page of the package gaining the new version, patched and commented as the
+    builders write it (the last entry's comment kept when the queue carried whole)."""
+    wanted = canonicalize_name(package.name)
+    page = next((p for p in sorted(texts) if p.startswith("docs/packages/")
+                 and canonicalize_name(p.rsplit("/", 1)[-1].split(".")[0]) == wanted), None)
+    if page is None or report.status == "conflict":
+        return None
+    kept = [o for o in report.result.outcomes if o.outcome in ("applied", "merged")]
+    whole = len(kept) == len(report.result.outcomes)
+    comment = _last_comment(texts[page]) if whole else None
+    if comment is None:
+        comment = comment_from([o.patch.subject for o in kept], package.name)
+    entry = add_docs_version(texts[page], report.to_version, patched=bool(kept),
+                             comment=comment if kept else None)
+    if entry.problem:
+        notes.append(f"`{page}`: the version is not added, {entry.problem}")
+        return None
+    if entry.added:
+        files[page] = _blob(repo, entry.text)
+        return page
+    return None
+
+
+def _last_comment(text: str) -> str | None:
+    import yaml
+
+    try:
+        versions = (yaml.safe_load(text) or {}).get("versions") or []
+    except (yaml.YAMLError, AttributeError):
+        return None
+    last = versions[-1] if versions and isinstance(versions[-1], dict) else {}
+    comment = last.get("comment")
+    return str(comment) if comment and "patched" in last else None
+
+
+def _texts(repo: Repository, blobs: dict[str, str]) -> dict[str, str]:
+    read = repo.read_blobs(blobs.values())
+    return {path: read.get(oid, b"").decode("utf-8", "surrogateescape")
+            for path, oid in blobs.items()}
+
+
+def _blob(repo: Repository, text: str) -> str:
+    return repo.git("hash-object", "-w", "--stdin", input=text).stdout.strip()
+
+
+def _folder_name(inside: str) -> str:
+    """patches/<wheel>/<version> -> <wheel>, the name their apply steps spell."""
+    return inside.rstrip("/").split("/")[-2]
 
 
 def _repository_path(config: Config, folder: Path) -> str:
@@ -222,35 +347,39 @@ def _public(version: str) -> str:
         return version
 
 
-_DEFAULT = re.compile(r"^(?P<lead>\s*version:\s*\n(?:\s+(?!default:)[\w-]+:.*\n)*?"
-                      r"\s+default:\s*)(?P<quote>['\"]?)(?P<value>[^'\"\s#]+)(?P=quote)",
-                      re.MULTILINE)
-
-
 def bump_version(text: str, new: str) -> str | None:
-    """The workflow with its `version` input's default set to `new`, and every quoted
-    copy of the old default too (`inputs.version || '2.5.2'`); None when it has no such
-    default."""
-    match = _DEFAULT.search(text)
-    if match is None:
+    """The workflow with every line that names its `version` input's default set to
+    `new` (see `bump_workflow`); None when it has no such default or the edit cannot be
+    proved."""
+    old = input_default(text)
+    if old is None:
         return None
-    old = match.group("value")
-    if old == new:
-        return text
-    return re.sub(rf"(['\"]){re.escape(old)}\1", lambda m: f"{m.group(1)}{new}{m.group(1)}",
-                  text.replace(match.group(0), f"{match.group('lead')}'{new}'", 1))
+    bump = bump_workflow(text, old, new)
+    return None if bump.problem else bump.text
 
 
-def _body(report: RebaseReport, folder: str, bumped: str | None, note: str) -> str:
+def _body(report: RebaseReport, folder: str, changes: SiteChanges, note: str) -> str:
     said = [f"The new queue is `{folder}/`" if report.status != "conflict" else
             "A patch conflicts: this draft carries no queue until a person settles it "
             f"(`mirrorctl rebase {report.package} --worktree DIR`, then `--continue`)"]
     if report.written == "nothing-to-carry":
-        said.append("upstream took every patch, so the folder holds only its `series`: "
-                    "the workflow's `git apply` step has nothing to apply and must go, as "
-                    "in the workflows of unpatched packages")
-    if bumped:
-        said.append(f"the version is bumped in `{bumped}`")
+        said.append("upstream took every patch, so the folder holds only its `series`")
+        if changes.apply_removed:
+            said.append("the `git apply` step that had nothing left to apply is removed "
+                        "from " + ", ".join(f"`{p}`" for p in changes.apply_removed))
+    if changes.apply_added:
+        said.append("patches are carried again, so " + ", ".join(
+            f"`{p}`" for p in changes.apply_added) + " gain back a `git apply` step")
+    if changes.apply_edited:
+        said.append("the `git apply` lines of " + ", ".join(
+            f"`{p}`" for p in changes.apply_edited) + " name the new queue's patches")
+    if changes.bumped:
+        said.append("the version is bumped in " + ", ".join(
+            f"`{path}` ({lines} line{'s' if lines != 1 else ''})"
+            for path, lines in changes.bumped))
+    if changes.docs:
+        said.append(f"`{changes.docs}` lists {report.to_version}")
+    said.extend(changes.notes)
     if note:
         said.append(note)
     footer = "; ".join(said) + ". Kept up to date by mirrorctl: a rerun updates this request."
