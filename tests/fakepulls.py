@@ -1,6 +1,7 @@
 """A loopback forge holding pull requests (GitHub REST) and merge requests (GitLab v4) of
 one repository, with state: list (paginated as each forge paginates), open, update,
-label, comment, close; its issues (list by label, open, edit, comment, close, reopen);
+label, comment (list, edit in place), close; its issues (list by label, open, edit,
+comment, close, reopen);
 token checks, their error bodies and rate-limit headers, and rate limits served on
 demand (`throttle`)."""
 
@@ -142,9 +143,28 @@ class PullForge:
             pull["labels"] = [{"name": n} for n in dict.fromkeys(names)]
             return _json(200, pull["labels"], limits)
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", path):
+            if method == "GET":
+                return self._github_page(path, query, self._comments_of(int(m.group(2))),
+                                         limits)
             self.comments.append((int(m.group(2)), str(body.get("body", ""))))
             return _json(201, {"id": len(self.comments)}, limits)
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)", path):
+            return self._edit_comment(int(m.group(2)), body, limits)
         return _json(404, {"message": "Not Found"})
+
+    def _comments_of(self, number: int) -> list[dict[str, Any]]:
+        """A request's comments (ids count from 1 over all of them, as `comments` holds
+        them), as both forges list them."""
+        return [{"id": n, "body": text} for n, (on, text) in enumerate(self.comments, 1)
+                if on == number]
+
+    def _edit_comment(self, number: int, body: dict[str, Any],
+                      headers: dict[str, str]) -> Answer:
+        if not 0 < number <= len(self.comments):
+            return _json(404, {"message": "Not Found"})
+        on, _ = self.comments[number - 1]
+        self.comments[number - 1] = (on, str(body.get("body", "")))
+        return _json(200, {"id": number, "body": body.get("body")}, headers)
 
     def _pull(self, number: int) -> dict[str, Any] | None:
         return next((p for p in self.pulls if p["number"] == number), None)
@@ -263,8 +283,12 @@ class PullForge:
                     mr["state"] = "closed"
             return _json(200, mr)
         if m := re.fullmatch(r"/projects/([^/]+)/merge_requests/(\d+)/notes", path):
+            if method == "GET":
+                return self._gitlab_page(path, query, self._comments_of(int(m.group(2))))
             self.comments.append((int(m.group(2)), str(body.get("body", ""))))
             return _json(201, {"id": len(self.comments), "body": body.get("body")})
+        if m := re.fullmatch(r"/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)", path):
+            return self._edit_comment(int(m.group(3)), body, {})
         return _json(404, {"message": "404 Not found"})
 
 

@@ -165,9 +165,15 @@ def test_the_pull_request_shows_what_its_builds_say(run_cli, tmp_path: Path,
             "jobs": [{"name": "cp312", "conclusion": "failure"}],
             "artifacts": {"junit-cp312": junit_zip(NAN)}})
         fresh(site)
+        body = pull["body"]
         code, data = night(run_cli, site)
         assert data["rebases"][0]["pull_request"]["action"] == "updated"
-        assert "`nan-test-failures`" in pull["body"] and "`not-built-yet`" not in pull["body"]
+        # The body stays as written (an edit would re-dispatch the builds); what they
+        # found is in mirrorctl's one comment, and in the label.
+        assert pull["body"] == body
+        [(on, comment)] = forge.comments
+        assert on == pull["number"]
+        assert "`nan-test-failures`" in comment and "`not-built-yet`" not in comment
         assert [x["name"] for x in pull["labels"]] == ["mirrorctl: hard"]
 
 
@@ -273,9 +279,10 @@ def test_a_run_already_read_is_not_downloaded_again_but_a_rerun_is(run_cli, tmp_
         forge.requests.clear()
         _, again = classify(run_cli, site)
         read = [r for r in forge.requests if "/actions/" in r or "/download/" in r]
-        # The upgrade's runs, and the current release's (none kept, none found yet): no
-        # jobs, no artifact downloaded again.
-        assert read == ["GET /repos/rise/python-wheels/actions/runs"] * 2
+        # The upgrade's runs (found on mirrorctl's branch), and the current release's
+        # (none kept, none found on its branch nor their bot's): no jobs, no artifact
+        # downloaded again.
+        assert read == ["GET /repos/rise/python-wheels/actions/runs"] * 3
         assert "built-and-tested" in [r["code"] for r in again["reasons"]]
 
         # A re-run of the same run (a new attempt) fails: it is read again.

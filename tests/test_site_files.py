@@ -263,3 +263,26 @@ def test_patches_coming_back_bring_their_apply_step_back() -> None:
         "${{ inputs.version || '12.3.0' }}", "fixed"), "pillow")
     assert bare.changed == 0 and "carries the version" in bare.problem
     assert add_apply_step(TORCH_TWO_JOBS, "torch").changed == 0  # it has its steps
+
+
+def test_a_comment_over_several_lines_is_kept_as_a_block() -> None:
+    page = ("package-name: pillow\nversions:\n  - version: 12.2.0\n    patched:\n"
+            "    comment: |\n      - Rebase the lto patch\n\n      - Skip a Wayland test\n")
+    comment = yaml.safe_load(page)["versions"][0]["comment"]
+    entry = add_docs_version(page, "12.3.0", patched=True, comment=comment)
+    assert entry.added and not entry.problem
+    assert entry.text == page + ("  - version: 12.3.0\n    patched:\n    comment: |\n"
+                                 "      - Rebase the lto patch\n\n      - Skip a Wayland test\n")
+    assert yaml.safe_load(entry.text)["versions"][1]["comment"] == comment
+
+
+def test_a_docs_comment_in_their_words() -> None:
+    from mirrorctl.night.site_files import comment_from
+
+    assert comment_from(["TST: Increase threading test timeouts"], "matplotlib") == \
+        "We patch matplotlib to increase threading test timeouts."
+    assert comment_from(["BLD: disable SIMD for libjpeg-turbo", "CI: use uv pip"], "pillow") \
+        == "We patch pillow to disable SIMD for libjpeg-turbo, and to use uv pip."
+    assert comment_from(["Fix BLAS detection", "RISC-V vector off", "x: y"], "numpy") == \
+        "We patch numpy to fix BLAS detection, to RISC-V vector off, and to y."
+    assert comment_from([], "numpy") is None

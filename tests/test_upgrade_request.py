@@ -108,15 +108,27 @@ def test_the_nightly_opens_the_upgrade_as_a_pull_request(run_cli, tmp_path: Path
         assert rebased["pull_request"]["action"] == "opened", rebased["pull_request"]
         [pull] = forge.pulls
         assert (pull["title"], pull["draft"], pull["base"]["ref"], pull["head"]["ref"]) == (
-            "Upgrade demo to 1.1.0", True, "main", BRANCH)
+            "Upgrade demo to v1.1.0", True, "main", BRANCH)
         assert rebased["pull_request"]["url"] == pull["html_url"]
         grade = pull["body"].split("### Grade: ")[1].split()[0]
         assert [x["name"] for x in pull["labels"]] == [f"mirrorctl: {grade}"]
         assert "| `0001-BLD-riscv64.patch` | applied |" in pull["body"]
         assert "### Range-diff" in pull["body"] and "patches/demo/1.1.0/" in pull["body"]
 
-        # The branch: main, plus the new queue folder and the version bump.
-        assert site.show(f"{BRANCH}^") == site.show("main")
+        # Their pr-trigger dispatches the build from the body.
+        assert "\nTrigger: demo:1.1.0\n" in pull["body"]
+
+        # The branch: main, plus the new queue folder and the version bump, a commit
+        # each as their people make them, signed off, marked as mirrorctl's.
+        assert site.show(f"{BRANCH}~2") == site.show("main")
+        log = Repo(site.remote, bare=True).git("log", "--format=%an <%ae>|%s", f"main..{BRANCH}")
+        assert log.splitlines() == [
+            "mirrorctl <mirrorctl@invalid>|workflows: build-demo: update for v1.1.0",
+            "mirrorctl <mirrorctl@invalid>|patches: demo: carry 1 patch to v1.1.0"]
+        message = Repo(site.remote, bare=True).git("log", "-1", "--format=%B", f"{BRANCH}^")
+        assert "Applies as it is: 0001-BLD-riscv64.patch." in message
+        assert message.rstrip().endswith("Mirrorctl-Upgrade: demo 1.1.0\n"
+                                         "Signed-off-by: mirrorctl <mirrorctl@invalid>")
         added = set(site.files(BRANCH)) - set(site.files("main"))
         assert added == {"patches/demo/1.1.0/0001-BLD-riscv64.patch"}
         workflow = site.show(f"{BRANCH}:.github/workflows/build-demo.yml")
@@ -160,16 +172,29 @@ def test_a_rerun_updates_never_duplicates_and_a_persons_branch_is_kept(
         code, data = night(run_cli, site)
         assert code == 0 and data["rebases"][0]["pull_request"]["action"] == "opened"
         ours = forge.pulls[-1]
-        # A person relabels it and edits the body; the next delivery restores mirrorctl's
-        # words and grade label, and keeps the person's label.
-        ours["labels"].append({"name": "needs-review"})
+        # A person relabels it and edits the body; the next delivery keeps their words
+        # (an edit of the body re-dispatches their builds) and says its report in its one
+        # comment, restores its grade label, and keeps the person's label.
+        ours["labels"] = [{"name": "needs-review"}]
         ours["body"] = "edited"
         fresh(site)
         done = run_cli(*site.args("rebase", "demo", "--open-pr", "--format", "json"))
         assert done.code == 0, done.err
         assert json.loads(done.out)["pull_request"]["action"] == "updated"
         assert len([p for p in forge.pulls if p["head"]["ref"] == BRANCH]) == 1
-        assert ours["body"] != "edited" and "needs-review" in [x["name"] for x in ours["labels"]]
+        assert ours["body"] == "edited"
+        person, grade = (x["name"] for x in ours["labels"])
+        assert person == "needs-review" and grade.startswith("mirrorctl: ")
+        [(on, comment)] = forge.comments
+        assert on == ours["number"] and comment.startswith("<!-- mirrorctl:upgrade -->\n")
+        assert "| `0001-BLD-riscv64.patch` | applied |" in comment
+        assert not [r for r in forge.requests if r.startswith("PATCH /repos/rise/python-wheels"
+                                                                "/pulls/")]
+        # Again: the comment is edited in place (here: it says the same, so it stays).
+        fresh(site)
+        again = run_cli(*site.args("rebase", "demo", "--open-pr", "--format", "json"))
+        assert json.loads(again.out)["pull_request"]["action"] == "unchanged"
+        assert len(forge.comments) == 1
 
         # A maintainer pushes a fix to the branch: mirrorctl never overwrites it.
         git(tmp_path, "clone", "--quiet", "--branch", BRANCH, str(site.remote), "hand")
@@ -201,7 +226,7 @@ def test_gitlab_merge_request_through_python_gitlab(run_cli, tmp_path: Path,
         assert code == 0, data["needs_human"]
         [mr] = forge.mrs
         assert (mr["title"], mr["source_branch"], mr["target_branch"]) == (
-            "Draft: Upgrade demo to 1.1.0", BRANCH, "main")
+            "Draft: Upgrade demo to v1.1.0", BRANCH, "main")
         assert [x for x in mr["labels"] if x.startswith("mirrorctl: ")]
         assert data["rebases"][0]["pull_request"]["url"] == mr["web_url"]
         fresh(site)
@@ -209,6 +234,21 @@ def test_gitlab_merge_request_through_python_gitlab(run_cli, tmp_path: Path,
         assert again.code == 0, again.err
         assert json.loads(again.out)["pull_request"]["action"] == "unchanged"
         assert len(forge.mrs) == 1
+        # A person rewrites the description: it stays theirs, the report goes in one note,
+        # edited in place after (python-gitlab's notes, listed and saved).
+        mr["description"] = "ours now"
+        for expected in ("updated", "unchanged"):
+            fresh(site)
+            done = run_cli(*site.args("rebase", "demo", "--open-pr", "--format", "json"))
+            assert json.loads(done.out)["pull_request"]["action"] == expected, done.out
+        [(on, note)] = forge.comments
+        assert on == mr["iid"] and note.startswith("<!-- mirrorctl:upgrade -->")
+        assert mr["description"] == "ours now"
+        forge.comments[0] = (on, "<!-- mirrorctl:upgrade -->\nstale")
+        fresh(site)
+        run_cli(*site.args("rebase", "demo", "--open-pr", "--format", "json"))
+        [(_, note)] = forge.comments
+        assert "| `0001-BLD-riscv64.patch` | applied |" in note
 
 
 def test_a_conflict_opens_nothing_unless_a_draft_is_asked_for(run_cli, tmp_path: Path,

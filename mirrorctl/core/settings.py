@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
@@ -203,10 +204,17 @@ class PullRequests:
     branch: str = "mirrorctl/upgrade-{name}-{version}"
     on_conflict: Literal["skip", "draft"] = "skip"  # a draft says what conflicts
     stale: Literal["comment", "close"] = "comment"  # an open request a newer one replaces
+    # Their bot's request of the same upgrade, completed instead of opening a second one
+    # (None: not looked for), and the e-mail its commits carry.
+    bot_branch: str | None = "github-actions/upgrade-{name}-{version}"
+    bot: str = "41898282+github-actions[bot]@users.noreply.github.com"
+    # Who mirrorctl's commits are by and signed off by ("Name <email>").
+    identity: str = "mirrorctl <mirrorctl@invalid>"
+    trigger: bool = True  # `Trigger: <pkg>:<version>` lines, which dispatch their builds
 
 
 _PULL_REQUEST_KEYS = ("repository", "remote", "base", "version_file", "branch", "on_conflict",
-                      "stale")
+                      "stale", "bot_branch", "bot", "identity", "trigger")
 
 
 def _keyed(value: Any, keys: tuple[str, ...], required: str, what: str) -> dict[str, Any]:
@@ -242,12 +250,17 @@ def _pull_requests(value: Any) -> PullRequests:
     if embedded_credentials(remote):
         raise Invalid("remote carries credentials; let git's credential helper or "
                       "MIRRORCTL_SITE_TOKEN provide them")
-    branch = _string(value.get("branch", PullRequests.branch))
-    try:
-        branch.format(name="x", version="1.0")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise Invalid(f"branch {branch!r} may use only {{name}} and {{version}} ({exc})") \
-            from None
+    branch = _template(_string(value.get("branch", PullRequests.branch)), "branch")
+    bot_branch = value.get("bot_branch", PullRequests.bot_branch)
+    if bot_branch is not None:
+        bot_branch = _template(_string(bot_branch), "bot_branch")
+        if bot_branch.format(name="x", version="") == branch.format(name="x", version=""):
+            raise Invalid("bot_branch must differ from branch: one is their bot's, one "
+                          "mirrorctl's")
+    identity = _string(value.get("identity", PullRequests.identity))
+    name, email = parseaddr(identity)
+    if not name or "@" not in email or f"{name} <{email}>" != identity.strip():
+        raise Invalid(f"identity {identity!r} must read \"Name <email>\"")
     choices = {"on_conflict": ("skip", "draft"), "stale": ("comment", "close")}
     for key, allowed in choices.items():
         if value.get(key, allowed[0]) not in allowed:
@@ -257,7 +270,20 @@ def _pull_requests(value: Any) -> PullRequests:
                         base=_no_option(_string(value.get("base", "main"))),
                         version_file=None if version_file is False else version_file,
                         branch=branch, on_conflict=value.get("on_conflict", "skip"),
-                        stale=value.get("stale", "comment"))
+                        stale=value.get("stale", "comment"), bot_branch=bot_branch,
+                        bot=_string(value.get("bot", PullRequests.bot)),
+                        identity=identity.strip(),
+                        trigger=_bool(value.get("trigger", True)))
+
+
+def _template(branch: str, key: str) -> str:
+    """A branch name template of {name} and {version}."""
+    try:
+        branch.format(name="x", version="1.0")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise Invalid(f"{key} {branch!r} may use only {{name}} and {{version}} ({exc})") \
+            from None
+    return _no_option(branch)
 
 
 @dataclass(frozen=True)

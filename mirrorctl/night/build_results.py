@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.grades import Reason
+from mirrorctl.core.settings import PullRequests
 from mirrorctl.grade.builds import (
     Results,
     build_reasons,
@@ -49,15 +50,18 @@ class BuildResults:
         kind, project = forge_of(site.repository, self.config.forge_apis)
         if kind not in ("github", "gitlab") or project is None:
             return []
-        branch = site.branch.format(name=package.name, version=version)
         known = kept_results(self.workdir, package.name, version)
-        try:
-            new = read_results("github" if kind == "github" else "gitlab",
-                               urlsplit(site.repository).hostname or "", project,
-                               self.forges, branch=branch, version=version, known=known)
-        except MirrorctlError as exc:
-            return [Reason("not-built-yet", f"the build results of {branch} could not be "
-                                            f"read ({exc}): the grade is the sources'")]
+        new = None
+        for branch in _branches(site, package.name, version):
+            try:
+                new = read_results("github" if kind == "github" else "gitlab",
+                                   urlsplit(site.repository).hostname or "", project,
+                                   self.forges, branch=branch, version=version, known=known)
+            except MirrorctlError as exc:
+                return [Reason("not-built-yet", f"the build results of {branch} could not "
+                                                f"be read ({exc}): the grade is the sources'")]
+            if new is not None:
+                break
         if new is None:
             return build_reasons(None, nan_patched=False)
         if new is not known:
@@ -77,13 +81,22 @@ class BuildResults:
 
         site = self.config.pull_requests
         assert site is not None
-        try:
-            found = read_results("github" if kind == "github" else "gitlab",
-                                 urlsplit(site.repository).hostname or "", project,
-                                 self.forges, version=current,
-                                 branch=site.branch.format(name=package.name, version=current))
-        except MirrorctlError:
-            return None  # compared with nothing: every failure counts as new
+        found = None
+        for branch in _branches(site, package.name, current):
+            try:
+                found = read_results("github" if kind == "github" else "gitlab",
+                                     urlsplit(site.repository).hostname or "", project,
+                                     self.forges, version=current, branch=branch)
+            except MirrorctlError:
+                return None  # compared with nothing: every failure counts as new
+            if found is not None:
+                break
         if found is not None:
             keep_results(self.workdir, package.name, found)
         return found
+
+
+def _branches(site: PullRequests, name: str, version: str) -> list[str]:
+    """Where an upgrade's builds run: mirrorctl's branch, or their bot's it completed."""
+    return [template.format(name=name, version=version)
+            for template in (site.branch, site.bot_branch) if template]

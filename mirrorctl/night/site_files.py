@@ -140,7 +140,7 @@ def add_docs_version(text: str, version: str, *, patched: bool, comment: str | N
     if patched:
         lines.append(f"{indent}  patched:")
     if comment:
-        lines.append(f"{indent}  comment: {_scalar(comment)}")
+        lines += _comment_lines(comment, f"{indent}  ")
     new = _after_versions(text, "\n".join(lines))
     try:
         after = yaml.safe_load(new)
@@ -177,6 +177,16 @@ def _after_versions(text: str, entry: str) -> str:
     return "\n".join([*lines[:end], entry, *lines[end:]]) + "\n"
 
 
+def _comment_lines(comment: str, pad: str) -> list[str]:
+    """`comment:` as they write it: plain on one line, a `|` block over several."""
+    body = comment.rstrip("\n")
+    if "\n" not in body or comment.endswith("\n\n") or body[:1].isspace():
+        return [f"{pad}comment: {_scalar(comment)}"]
+    chomp = "|" if comment.endswith("\n") else "|-"
+    return [f"{pad}comment: {chomp}",
+            *(f"{pad}  {line}" if line else "" for line in body.split("\n"))]
+
+
 def _scalar(text: str) -> str:
     """A comment as a YAML scalar that reads back as it is (quoted when it must be)."""
     dumped = yaml.safe_dump(text, default_flow_style=True, width=10_000, allow_unicode=True)
@@ -189,10 +199,15 @@ def _parsed(version: str) -> Any:
 
 
 def comment_from(subjects: Sequence[str], package: str) -> str | None:
-    """A docs comment drawn from the queue: what its patches do, in their words."""
-    if not subjects:
+    """A docs comment drawn from the queue, in their words: "We patch <pkg> to <what its
+    patches do>." (each subject without its `TST:`-style prefix)."""
+    parts = [re.sub(r"^[A-Za-z0-9_.-]+:\s+", "", s).rstrip(".") for s in subjects]
+    parts = [p[:1].lower() + p[1:] if p[1:2].islower() or len(p) == 1 else p
+             for p in parts if p]
+    if not parts:
         return None
-    return f"We patch {package}: " + "; ".join(s.rstrip(".") for s in subjects) + "."
+    said = parts[0] if len(parts) == 1 else ", to ".join(parts[:-1]) + f", and to {parts[-1]}"
+    return f"We patch {package} to {said}."
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,26 @@
-"""The upgrade as a pull request in the builders' repository, its queue done: a branch
-with the new queue folder and the version bump their build reads, and the rebase report
-as its body, labelled by grade.
+"""The upgrade as a pull request in the builders' repository, its queue done, in their
+conventions: one request an upgrade. When their bot's request for the package and
+version is open (its branch by `bot_branch`), mirrorctl completes it, its commits on
+top of the bot's, never rewriting them, and opens no other; else it opens its own on
+`branch`: "Upgrade X to vY", a draft, with the `Trigger: <pkg>:<version>` lines their
+pr-trigger workflow dispatches the builds from.
 
 The branch is made without a checkout, in a bare repository of mirrorctl's own
-(<workdir>/site.git): the base is fetched, the new tree is written through a scratch
-index, and the branch is pushed with a lease. One request a package and version: an
-open one is found by its branch and updated; an older one a newer release replaces is
-said so (or closed, as configured). A conflict opens nothing unless `on_conflict: draft`.
+(<workdir>/site.git): the tree it goes on is fetched, the new files are written through
+a scratch index (night.site_changes, night.site_branch), and the branch is pushed with
+a lease. A body is written once (their pr-trigger re-dispatches the builds on every
+edit of it): what changes later (the grade the builds confirm) goes in one comment of
+mirrorctl's, edited in place. An older request a newer release replaces is said so (or
+closed, as configured). A conflict opens nothing unless `on_conflict: draft`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Config, Package
@@ -24,28 +28,21 @@ from mirrorctl.core.errors import GitError, MirrorctlError, UsageError
 from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, LeasedUpdate, Repository
 from mirrorctl.core.settings import PullRequests
 from mirrorctl.grade.classify import grade_rebase
-from mirrorctl.grade.workflows import version_files
 from mirrorctl.night.mirror_request import request_description
-from mirrorctl.night.site_files import (
-    add_apply_step,
-    add_docs_version,
-    bump_workflow,
-    carry_apply_steps,
-    comment_from,
-    input_default,
-    workflows_of,
-)
+from mirrorctl.night.site_branch import SiteChanges, branch_commits, commit_upgrade
+from mirrorctl.night.site_changes import public_version, repository_path, site_changes
+from mirrorctl.night.site_files import bump_workflow, input_default
 from mirrorctl.queue.carry import RebaseReport
-from mirrorctl.queue.replay import ScratchIndex
 
 if TYPE_CHECKING:  # requests and python-gitlab load only when a request is delivered
     from mirrorctl.upstream.forge import Forge, ForgeSettings
+    from mirrorctl.upstream.pulls import OpenRequest
 
 __all__ = ["UpgradeRequest", "bump_version", "deliver_upgrade", "with_upgrade_request"]
 
 Action = Literal["opened", "updated", "unchanged", "skipped", "failed"]
-_IDENTITY = {"GIT_AUTHOR_NAME": "mirrorctl", "GIT_AUTHOR_EMAIL": "mirrorctl@invalid",
-             "GIT_COMMITTER_NAME": "mirrorctl", "GIT_COMMITTER_EMAIL": "mirrorctl@invalid"}
+Pushed = Literal["pushed", "unchanged", "kept"]
+_MARKER = "mirrorctl:upgrade"  # the one comment of mirrorctl's on a request
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,9 +57,24 @@ class UpgradeRequest:
     superseded: tuple[str, ...] = ()  # older requests of the package: commented or closed
 
 
+@dataclass(frozen=True)
+class _Site:
+    """The builders' repository on its forge, and the branch the upgrade goes to."""
+
+    forge: Forge
+    host: str
+    project: str
+    settings: ForgeSettings
+    pull_requests: PullRequests
+    branch: str  # where the upgrade goes: mirrorctl's own, or their bot's
+    completes: OpenRequest | None  # their bot's request, when the upgrade completes it
+
+
 def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
                     workdir: Path, runner: GitRunner, forges: ForgeSettings) -> UpgradeRequest:
-    """Push the upgrade's branch and open or update its request."""
+    """Push the upgrade's commits and open, complete or update its one request."""
+    from mirrorctl.upstream.pulls import open_requests
+
     site = config.pull_requests
     if site is None:
         raise UsageError("no pull_requests: under defaults in mirrors.yaml says where "
@@ -72,26 +84,34 @@ def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
         return UpgradeRequest(package=package.name, version=version, action="skipped",
                               detail="a patch conflicts: no pull request until a person "
                                      "settles it (rebase --worktree, then --continue)")
-    from mirrorctl.upstream.drafts import forge_of
-
-    kind, project = forge_of(site.repository, config.forge_apis)
-    if kind not in ("github", "gitlab") or project is None:
-        raise UsageError(f"pull_requests.repository {site.repository}: not a GitHub or "
-                         "GitLab project page")
-    forge: Forge = "github" if kind == "github" else "gitlab"
-    host = urlsplit(site.repository).hostname or ""
-    branch = site.branch.format(name=package.name, version=version)
+    forge, host, project = _forge_of(config, site)
+    own = site.branch.format(name=package.name, version=version)
+    bot = site.bot_branch.format(name=package.name, version=version) if site.bot_branch \
+        else None
+    prefixes = tuple(t.format(name=package.name, version="") for t in
+                     (site.branch, *([site.bot_branch] if site.bot_branch else ())))
+    found = open_requests(forge, host, project, forges, branch_prefix=prefixes)
     graded = report if report.grade is not None else _graded(config, package, report,
                                                             workdir, runner, forges)
-    pushed, changes, note = _push_branch(config, package, graded, site, branch, workdir,
-                                         _site_runner(runner, host, package))
-    bumped = ", ".join(path for path, _ in changes.bumped) or None
-    title = f"Upgrade {package.name} to {version}"
-    body = _body(graded, _repository_path(config, report.patchset), changes, note)
-    labels = [f"mirrorctl: {graded.grade.level}"] if graded.grade is not None else []
-    return _open_or_update(forge, host, project, forges, site, package, version, branch,
-                           title=title, body=body, labels=labels, bumped=bumped,
-                           kept=note if pushed == "kept" else None)
+    site_runner = _site_runner(runner, host, package)
+    repo = Repository.open_or_init_bare(workdir / "site.git", site_runner)
+    repo.remove_stale_locks()
+    base, heads = _fetch(repo, site, site_runner, [own, *([bot] if bot else [])])
+    mine = next((r for r in found if r.branch == own), None)
+    bots = next((r for r in found if bot is not None and r.branch == bot), None)
+    # Their bot's request is completed, unless a person already works on mirrorctl's.
+    theirs = bots is not None and not (mine is not None and own in heads and _persons(
+        repo, base, heads[own], site))
+    target = _Site(forge, host, project, forges, site, bot if theirs and bot else own,
+                   bots if theirs else None)
+    pushed, changes, note = _push(config, package, graded, target, repo, site_runner, base,
+                                  heads)
+    request = bots if theirs else mine
+    done = _deliver_request(target, package, graded, request, changes, note, pushed,
+                            inside=repository_path(config, report.patchset))
+    superseded = _supersede(target, package, version, found, done.url or "",
+                            duplicate=mine if theirs else None)
+    return replace(done, superseded=superseded)
 
 
 def with_upgrade_request(config: Config, package: Package, report: RebaseReport, *,
@@ -137,214 +157,137 @@ def _site_runner(runner: GitRunner, host: str, package: Package) -> GitRunner:
                                token_urls=(), push_tokens=tokens)
 
 
-def _push_branch(config: Config, package: Package, report: RebaseReport, site: PullRequests,
-                 branch: str, workdir: Path,
-                 runner: GitRunner) -> tuple[str, SiteChanges, str]:
-    """Make the branch (the base, the new queue folder, the site's files) and push it
-    with a lease: ("pushed" | "unchanged" | "kept", what changed, a note).
-    A branch whose head a person made is kept as it is."""
-    repo = Repository.open_or_init_bare(workdir / "site.git", runner)
-    repo.remove_stale_locks()
-    ref = f"refs/heads/{branch}"
+def _forge_of(config: Config, site: PullRequests) -> tuple[Forge, str, str]:
+    from mirrorctl.upstream.drafts import forge_of
+
+    kind, project = forge_of(site.repository, config.forge_apis)
+    if kind not in ("github", "gitlab") or project is None:
+        raise UsageError(f"pull_requests.repository {site.repository}: not a GitHub or "
+                         "GitLab project page")
+    return ("github" if kind == "github" else "gitlab"), \
+        urlsplit(site.repository).hostname or "", project
+
+
+def _fetch(repo: Repository, site: PullRequests, runner: GitRunner,
+           branches: list[str]) -> tuple[str, dict[str, str]]:
+    """The base's commit, and the heads of those of `branches` that exist."""
     try:
         remote = runner.ls_remote(site.remote)
-        repo.fetch_refspecs(site.remote, [f"+refs/heads/{site.base}:refs/mirrorctl/base",
-                                          *([f"+{ref}:refs/mirrorctl/branch"]
-                                            if ref in remote else [])])
+        heads = {b: remote[f"refs/heads/{b}"] for b in branches if f"refs/heads/{b}" in remote}
+        repo.fetch_refspecs(site.remote, [
+            f"+refs/heads/{site.base}:refs/mirrorctl/base",
+            *(f"+refs/heads/{b}:refs/mirrorctl/branches/{b}" for b in heads)])
     except GitError as exc:
         raise MirrorctlError(f"cannot read the repository {site.remote}: {exc.summary}") \
             from None
     base = repo.resolve("refs/mirrorctl/base^{commit}")
     if base is None:
         raise MirrorctlError(f"{site.remote} has no branch {site.base} (pull_requests.base)")
-    changes = _changes(config, package, report, site, repo, base)
-    with ScratchIndex.create(repo) as index:
-        index.read(base)
-        index.put(changes.files)
-        tree = index.write()
-    current = remote.get(ref)
-    if current is not None:
-        if repo.resolve("refs/mirrorctl/branch^{tree}") == tree \
-                and repo.resolve("refs/mirrorctl/branch^") == base:
-            return "unchanged", changes, ""
-        author = repo.git("log", "-1", "--format=%ae", "refs/mirrorctl/branch").stdout.strip()
-        if author != _IDENTITY["GIT_AUTHOR_EMAIL"]:
-            # A maintainer pushed to it (their hand work on the queue): never overwritten.
-            return "kept", changes, (f"{branch} has a commit by {author}: mirrorctl leaves "
-                                    "the branch as it is")
-    message = (f"Upgrade {package.name} to {report.to_version}\n\nThe riscv64 patch queue "
-               f"carried onto {report.onto} by mirrorctl ({report.status}).\n")
-    commit = repo.git("commit-tree", tree, "-p", base, "-F", "-", input=message,
-                      env=_IDENTITY).stdout.strip()
-    [result] = repo.push(site.remote, [LeasedUpdate(ref=ref, expected=current, new=commit)])
+    return base, heads
+
+
+def _persons(repo: Repository, base: str, head: str, site: PullRequests) -> list[str]:
+    """The authors of the branch's commits that are a person's (neither mirrorctl's nor
+    their bot's)."""
+    since = repo.git("merge-base", base, head, check=False).stdout.strip() or base
+    return [c.author for c in branch_commits(repo, since, head, bot=site.bot)
+            if c.whose == "person"]
+
+
+def _push(config: Config, package: Package, report: RebaseReport, target: _Site,
+          repo: Repository, runner: GitRunner, base: str,
+          heads: dict[str, str]) -> tuple[Pushed, SiteChanges, str]:
+    """The upgrade's commits on the target branch, pushed with a lease: on top of their
+    bot's commits, or (mirrorctl's own branch) on the base, made anew when the base
+    moved. A branch with a person's commit is kept as it is."""
+    site, branch = target.pull_requests, target.branch
+    head = heads.get(branch)
+    if head is not None and (persons := _persons(repo, base, head, site)):
+        # A maintainer pushed to it (their hand work on the queue): never overwritten.
+        return "kept", SiteChanges(files={}), (
+            f"{branch} has a commit by {persons[-1]}: mirrorctl leaves the branch as it is")
+    parent = head if head is not None and target.completes is not None else base
+    changes = site_changes(config, package, report, site, repo, parent)
+    new = commit_upgrade(repo, parent, changes, report, identity=site.identity,
+                         folder=repository_path(config, report.patchset))
+    if head is not None and (new == head or (
+            repo.resolve(f"{new}^{{tree}}") == repo.resolve(f"{head}^{{tree}}")
+            and repo.git("merge-base", base, head, check=False).stdout.strip() == base)):
+        return "unchanged", changes, ""
+    [result] = repo.push(site.remote, [LeasedUpdate(ref=f"refs/heads/{branch}",
+                                                    expected=head, new=new)])
     if result.status != "ok":
         raise MirrorctlError(f"pushing {branch} to {site.remote} was refused "
                              f"({result.detail}); it moved since it was read: run again")
     return "pushed", changes, ""
 
 
-@dataclass(frozen=True)
-class SiteChanges:
-    """What an upgrade changes in the builders' repository besides its queue folder."""
+def _deliver_request(target: _Site, package: Package, report: RebaseReport,
+                     request: OpenRequest | None, changes: SiteChanges, note: str,
+                     pushed: Pushed, *, inside: str) -> UpgradeRequest:
+    """Open mirrorctl's request (its body written once), or bring the open one up to
+    date: labels, and the report in mirrorctl's one comment when it is not what the body
+    says. A kept branch's request is only found, never changed."""
+    from mirrorctl.upstream.pulls import LABEL_PREFIX, create_request, set_labels, upsert_comment
 
-    files: dict[str, str | None]  # path -> blob id, None to remove
-    bumped: tuple[tuple[str, int], ...] = ()  # (workflow, lines changed)
-    docs: str | None = None  # the docs page that gained the version
-    apply_removed: tuple[str, ...] = ()  # workflows whose apply step went (nothing to carry)
-    apply_edited: tuple[str, ...] = ()  # workflows whose apply lines name the new patches
-    apply_added: tuple[str, ...] = ()  # workflows whose apply step came back with patches
-    notes: tuple[str, ...] = ()  # what was not done, and why
-
-
-def _changes(config: Config, package: Package, report: RebaseReport, site: PullRequests,
-             repo: Repository, base: str) -> SiteChanges:
-    """The new queue folder whole; every workflow of the package with each line that names
-    the version bumped (nothing else), and its `git apply` steps following the queue
-    (lines of patches gone removed, of new ones added; the steps removed when nothing is
-    left to carry, added back when patches return); its docs page gaining the version."""
-    folder = report.patchset
-    inside = _repository_path(config, folder)
-    # The folder whole: what the base holds there and the new queue lacks goes. (A
-    # conflict delivered as a draft has no folder: its body says what conflicts.)
-    entries = repo.tree_entries(base)
-    files: dict[str, str | None] = dict.fromkeys(
-        path for _, _, _, path in entries if path.startswith(inside + "/") and folder.is_dir())
-    for item in sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else ():
-        files[f"{inside}/{item.name}"] = _blob(repo, item.read_text(
-            encoding="utf-8", errors="surrogateescape"))
-    texts = _texts(repo, {path: oid for _, kind, oid, path in entries if kind == "blob"
-                          and (path.startswith(".github/workflows/") or
-                               path.startswith("docs/packages/"))})
-    old, new = _public(report.from_version), _public(report.to_version)
-    wanted = version_files(config, package)
-    workflows = {p: t for p, t in texts.items() if p.startswith(".github/workflows/")}
-    chosen = [] if wanted is None else list(wanted) or workflows_of(package.name, workflows,
-                                                                    old=old)
-    notes = [f"{path} is not in {site.base}: its version is not bumped"
-             for path in chosen if path not in workflows]
-    bumped: list[tuple[str, int]] = []
-    removed: list[str] = []
-    applies: list[str] = []  # workflows whose apply lines follow the queue's new names
-    added: list[str] = []  # workflows that gained an apply step back (patches returned)
-    unapplied: list[str] = []  # why the others could not
-    kept = [o.patch.name for o in report.result.outcomes if o.outcome in ("applied", "merged")]
-    name = _folder_name(inside)
-    # Patches came back to a package whose workflows lost their apply step.
-    lost = bool(kept) and bool(chosen) and not any(
-        f"/{name}/" in workflows[p] and "git apply" in workflows[p] for p in chosen
-        if p in workflows)
-    for path in (p for p in chosen if p in workflows):
-        text = workflows[path]
-        bump = bump_workflow(text, old, new)
-        held = input_default(text)
-        if not bump.lines and held not in (None, old, new):
-            # The workflow held another version than the queue's (a bump that was never
-            # merged, a hand edit): its input's value is the one a person would replace.
-            bump = bump_workflow(text, held or old, new)
-        if bump.problem:
-            notes.append(f"`{path}`: not bumped, {bump.problem}")
-        elif bump.lines:
-            text = bump.text
-            bumped.append((path, len(bump.lines)))
-        if lost:
-            back = add_apply_step(text, name, patchsets=inside.rsplit("/", 2)[0],
-                                  local=report.to_version.removeprefix(new))
-            if back.changed:
-                text = back.text
-                added.append(path)
-            elif back.problem:
-                unapplied.append(f"`{path}`: {back.problem}")
-        elif report.status != "conflict":  # a draft of a conflict carries no queue
-            step = carry_apply_steps(text, name, kept)
-            if step.problem:
-                notes.append(f"`{path}`: its apply steps are left as they were, "
-                             f"{step.problem}")
-            elif step.changed:
-                text = step.text
-                (removed if step.removed else applies).append(path)
-        if text != workflows[path]:
-            files[path] = _blob(repo, text)
-    if wanted is None:
-        notes.append("version_file is null: no workflow is bumped")
-    if lost and not added:  # (a test workflow that checks out no source needs none)
-        notes.append(f"no workflow of {package.name} applies `{inside.rsplit('/', 1)[0]}/`: "
-                     "the build would not carry the queue until a `git apply` step returns ("
-                     + "; ".join(unapplied) + ")")
-    docs = _docs(package, report, texts, inside, files, repo, notes)
-    return SiteChanges(files=files, bumped=tuple(bumped), docs=docs,
-                       apply_removed=tuple(removed), apply_edited=tuple(applies),
-                       apply_added=tuple(added),
-                       notes=tuple(notes))
+    site, version = target.pull_requests, report.to_version
+    bumped = ", ".join(path for path, _ in changes.bumped) or None
+    said = UpgradeRequest(package=package.name, version=version, action="unchanged",
+                          url=request.url if request else None, branch=target.branch,
+                          bumped=bumped, detail=note)
+    if pushed == "kept":
+        return said
+    labels = [f"{LABEL_PREFIX}{report.grade.level}"] if report.grade is not None else []
+    text = _report_text(report, inside, changes)
+    where = (target.forge, target.host, target.project, target.settings)
+    if request is None:
+        opened = create_request(*where, branch=target.branch, base=site.base,
+                                title=f"Upgrade {package.name} to v{version}",
+                                body=_first_body(report, changes, site, text), labels=labels)
+        return replace(said, action="opened", url=opened.url)
+    acted = pushed == "pushed"
+    if not set(labels) <= set(request.labels):
+        set_labels(*where, request, labels)
+        acted = True
+    written = request.body == _first_body(report, changes, site, text)
+    if not written:  # the body stays as written: what changed goes in the one comment
+        posted = upsert_comment(*where, request, marker=_MARKER, text=text,
+                                look=target.completes is None or any(
+                                    label.startswith(LABEL_PREFIX) for label in request.labels))
+        acted = acted or posted != "unchanged"
+    return replace(said, action="updated" if acted else "unchanged",
+                   detail=note or ("completed their bot's request"
+                                   if target.completes is not None and acted else ""))
 
 
-def _docs(package: Package, report: RebaseReport, texts: dict[str, str], inside: str,
-          files: dict[str, str | None], repo: Repository, notes: list[str]) -> str | None:
-    """The docs page of the package gaining the new version, patched and commented as the
-    builders write it (the last entry's comment kept when the queue carried whole)."""
-    wanted = canonicalize_name(package.name)
-    page = next((p for p in sorted(texts) if p.startswith("docs/packages/")
-                 and canonicalize_name(p.rsplit("/", 1)[-1].split(".")[0]) == wanted), None)
-    if page is None or report.status == "conflict":
-        return None
-    kept = [o for o in report.result.outcomes if o.outcome in ("applied", "merged")]
-    whole = len(kept) == len(report.result.outcomes)
-    comment = _last_comment(texts[page]) if whole else None
-    if comment is None:
-        comment = comment_from([o.patch.subject for o in kept], package.name)
-    entry = add_docs_version(texts[page], report.to_version, patched=bool(kept),
-                             comment=comment if kept else None)
-    if entry.problem:
-        notes.append(f"`{page}`: the version is not added, {entry.problem}")
-        return None
-    if entry.added:
-        files[page] = _blob(repo, entry.text)
-        return page
-    return None
+def _supersede(target: _Site, package: Package, version: str, found: list[OpenRequest],
+               url: str, *, duplicate: OpenRequest | None) -> tuple[str, ...]:
+    """Tell older requests of the package that `url` replaces them (closing them with
+    `stale: close`); close mirrorctl's own request of this version when their bot's is
+    the one completed."""
+    from mirrorctl.upstream.pulls import close_request, comment_request
 
-
-def _last_comment(text: str) -> str | None:
-    import yaml
-
-    try:
-        versions = (yaml.safe_load(text) or {}).get("versions") or []
-    except (yaml.YAMLError, AttributeError):
-        return None
-    last = versions[-1] if versions and isinstance(versions[-1], dict) else {}
-    comment = last.get("comment")
-    return str(comment) if comment and "patched" in last else None
-
-
-def _texts(repo: Repository, blobs: dict[str, str]) -> dict[str, str]:
-    read = repo.read_blobs(blobs.values())
-    return {path: read.get(oid, b"").decode("utf-8", "surrogateescape")
-            for path, oid in blobs.items()}
-
-
-def _blob(repo: Repository, text: str) -> str:
-    return repo.git("hash-object", "-w", "--stdin", input=text).stdout.strip()
-
-
-def _folder_name(inside: str) -> str:
-    """patches/<wheel>/<version> -> <wheel>, the name their apply steps spell."""
-    return inside.rstrip("/").split("/")[-2]
-
-
-def _repository_path(config: Config, folder: Path) -> str:
-    """The queue folder's path inside the repository, whose root holds mirrors.yaml."""
-    try:
-        return folder.resolve().relative_to(config.path.resolve().parent).as_posix()
-    except ValueError:
-        raise UsageError(f"{folder} is not under the folder of {config.path}: pull requests "
-                         "need the queues inside the repository that holds mirrors.yaml") \
-            from None
-
-
-def _public(version: str) -> str:
-    """The version a workflow's input takes: torch's 2.13.0+cpu builds from 2.13.0."""
-    try:
-        return Version(version).public
-    except InvalidVersion:
-        return version
+    site, where = target.pull_requests, (target.forge, target.host, target.project,
+                                         target.settings)
+    prefixes = [t.format(name=package.name, version="") for t in
+                (site.branch, *([site.bot_branch] if site.bot_branch else ()))]
+    superseded = []
+    for older in found:
+        if older.url == url:
+            continue
+        if older is duplicate:
+            comment_request(*where, older, f"Completed in {url} instead, their bot's "
+                                           f"request for {package.name} {version}.")
+            close_request(*where, older)
+        elif any(_older(older.branch, prefix, version) for prefix in prefixes
+                 if older.branch.startswith(prefix)):
+            comment_request(*where, older, f"Superseded by {url} ({package.name} {version}).")
+            if site.stale == "close":
+                close_request(*where, older)
+        else:
+            continue
+        superseded.append(older.url)
+    return tuple(superseded)
 
 
 def bump_version(text: str, new: str) -> str | None:
@@ -358,7 +301,7 @@ def bump_version(text: str, new: str) -> str | None:
     return None if bump.problem else bump.text
 
 
-def _body(report: RebaseReport, folder: str, changes: SiteChanges, note: str) -> str:
+def _report_text(report: RebaseReport, folder: str, changes: SiteChanges) -> str:
     said = [f"The new queue is `{folder}/`" if report.status != "conflict" else
             "A patch conflicts: this draft carries no queue until a person settles it "
             f"(`mirrorctl rebase {report.package} --worktree DIR`, then `--continue`)"]
@@ -366,13 +309,13 @@ def _body(report: RebaseReport, folder: str, changes: SiteChanges, note: str) ->
         said.append("upstream took every patch, so the folder holds only its `series`")
         if changes.apply_removed:
             said.append("the `git apply` step that had nothing left to apply is removed "
-                        "from " + ", ".join(f"`{p}`" for p in changes.apply_removed))
+                        "from " + _paths(changes.apply_removed))
     if changes.apply_added:
-        said.append("patches are carried again, so " + ", ".join(
-            f"`{p}`" for p in changes.apply_added) + " gain back a `git apply` step")
+        said.append(f"patches are carried again, so {_paths(changes.apply_added)} gain "
+                    "back a `git apply` step")
     if changes.apply_edited:
-        said.append("the `git apply` lines of " + ", ".join(
-            f"`{p}`" for p in changes.apply_edited) + " name the new queue's patches")
+        said.append(f"the `git apply` lines of {_paths(changes.apply_edited)} name the new "
+                    "queue's patches")
     if changes.bumped:
         said.append("the version is bumped in " + ", ".join(
             f"`{path}` ({lines} line{'s' if lines != 1 else ''})"
@@ -380,56 +323,25 @@ def _body(report: RebaseReport, folder: str, changes: SiteChanges, note: str) ->
     if changes.docs:
         said.append(f"`{changes.docs}` lists {report.to_version}")
     said.extend(changes.notes)
-    if note:
-        said.append(note)
-    footer = "; ".join(said) + ". Kept up to date by mirrorctl: a rerun updates this request."
+    footer = "; ".join(said) + ". Kept up to date by mirrorctl: a rerun updates its comment."
     return request_description(report, footer)
 
 
-def _open_or_update(forge: Forge, host: str, project: str, forges: ForgeSettings,
-                    site: PullRequests, package: Package, version: str, branch: str, *,
-                    title: str, body: str, labels: list[str], bumped: str | None,
-                    kept: str | None) -> UpgradeRequest:
-    """Update the branch's open request, or open one; tell older ones they are replaced.
-    `kept`: a person's branch, whose request is only found, never changed."""
-    from mirrorctl.upstream.pulls import (
-        close_request,
-        comment_request,
-        create_request,
-        open_requests,
-        update_request,
-    )
+def _first_body(report: RebaseReport, changes: SiteChanges, site: PullRequests,
+                text: str) -> str:
+    """The body mirrorctl's request opens with: the `Trigger:` lines their pr-trigger
+    dispatches the build and test workflows from, then the report."""
+    version = public_version(report.to_version)
+    lines = [f"Upgrade {report.package} to v{report.to_version}: its riscv64 patch queue "
+             "carried by mirrorctl.", ""]
+    if site.trigger:
+        lines += [f"Trigger: {stem}:{version}" for stem in changes.triggers or
+                  (report.package,)] + [""]
+    return "\n".join(lines) + "\n" + text
 
-    prefix = site.branch.format(name=package.name, version="")
-    found = open_requests(forge, host, project, forges, branch_prefix=prefix)
-    mine = [r for r in found if r.branch == branch]
-    action: Action
-    if kept is not None:
-        return UpgradeRequest(package=package.name, version=version, action="unchanged",
-                              url=mine[0].url if mine else None, branch=branch,
-                              bumped=bumped, detail=kept)
-    if mine:
-        request = mine[0]
-        changed = request.body != body or request.title.removeprefix("Draft: ") != title \
-            or not set(labels) <= set(request.labels)
-        if changed:
-            update_request(forge, host, project, forges, request,
-                           title=title, body=body, labels=labels)
-        url, action = request.url, "updated" if changed else "unchanged"
-    else:
-        request = create_request(forge, host, project, forges,
-                                 branch=branch, base=site.base, title=title, body=body,
-                                 labels=labels)
-        url, action = request.url, "opened"
-    superseded = []
-    for older in (r for r in found if r.branch != branch and _older(r.branch, prefix, version)):
-        comment_request(forge, host, project, forges, older,
-                        f"Superseded by {url} ({package.name} {version}).")
-        if site.stale == "close":
-            close_request(forge, host, project, forges, older)
-        superseded.append(older.url)
-    return UpgradeRequest(package=package.name, version=version, action=action, url=url,
-                          branch=branch, bumped=bumped, superseded=tuple(superseded))
+
+def _paths(paths: tuple[str, ...]) -> str:
+    return ", ".join(f"`{p}`" for p in paths)
 
 
 def _older(branch: str, prefix: str, version: str) -> bool:

@@ -10,7 +10,7 @@ Opening is never retried (a second POST would open it twice); reading is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import requests
 
@@ -27,7 +27,9 @@ from mirrorctl.upstream.forge import (
 )
 
 __all__ = ["OpenRequest", "close_request", "comment_request", "create_request",
-           "open_requests", "update_request"]
+           "open_requests", "set_labels", "update_request", "upsert_comment"]
+
+Posted = Literal["posted", "edited", "unchanged"]
 
 # Labels mirrorctl owns on a request (the grade); a person's other labels stay.
 LABEL_PREFIX = "mirrorctl: "
@@ -45,9 +47,9 @@ class OpenRequest:
 
 
 def open_requests(forge: Forge, host: str, project: str, settings: ForgeSettings, *,
-                  branch_prefix: str) -> list[OpenRequest]:
+                  branch_prefix: str | tuple[str, ...]) -> list[OpenRequest]:
     """The open requests of `project` from its own branches starting with
-    `branch_prefix`."""
+    `branch_prefix` (or any of them)."""
     ref = project_ref(forge, host, project)
     if forge == "github":
         api, found, page = github_api(host, settings), [], 1
@@ -118,6 +120,21 @@ def update_request(forge: Forge, host: str, project: str, settings: ForgeSetting
     forge_call("updating the merge request", ref, settings, item.save)
 
 
+def set_labels(forge: Forge, host: str, project: str, settings: ForgeSettings,
+               request: OpenRequest, labels: list[str]) -> None:
+    """Set mirrorctl's labels of an open request (a person's labels stay), nothing else:
+    a body left as it was written re-dispatches no build."""
+    ref = project_ref(forge, host, project)
+    kept = [label for label in request.labels if not label.startswith(LABEL_PREFIX)]
+    if forge == "github":
+        _github_labels(github_api(host, settings), project, ref, settings, request.number,
+                       [*kept, *labels], replace=True)
+        return
+    item = _gitlab_item(host, project, settings, request.number, ref)
+    item.labels = [*kept, *labels]
+    forge_call("labelling the merge request", ref, settings, item.save)
+
+
 def comment_request(forge: Forge, host: str, project: str, settings: ForgeSettings,
                     request: OpenRequest, text: str) -> None:
     ref = project_ref(forge, host, project)
@@ -130,6 +147,64 @@ def comment_request(forge: Forge, host: str, project: str, settings: ForgeSettin
     item = _gitlab_item(host, project, settings, request.number, ref)
     forge_call("commenting on the merge request", ref, settings,
           lambda: item.notes.create({"body": text}))
+
+
+def upsert_comment(forge: Forge, host: str, project: str, settings: ForgeSettings,
+                   request: OpenRequest, *, marker: str, text: str,
+                   look: bool = True) -> Posted:
+    """The one comment of the request that carries `marker` (an HTML comment, unseen),
+    set to `text`: edited in place when it is there, posted when not. `look=False`: it
+    is known not to be there (one request saved)."""
+    body = f"<!-- {marker} -->\n{text}"
+    ref = project_ref(forge, host, project)
+    if forge == "github":
+        api = github_api(host, settings)
+        found = _github_comment(api, project, ref, settings, request.number, marker) \
+            if look else None
+        if found is not None and found[1] == body:
+            return "unchanged"
+        if found is not None:
+            forge_call("editing the pull request's comment", ref, settings,
+                       lambda: requests.patch(
+                           f"{api}/repos/{project}/issues/comments/{found[0]}",
+                           headers=github_headers(settings), json={"body": body},
+                           timeout=settings.timeout))
+            return "edited"
+        comment_request(forge, host, project, settings, request, body)
+        return "posted"
+    item = _gitlab_item(host, project, settings, request.number, ref)
+    notes = forge_call("reading the merge request's notes", ref, settings,
+                       lambda: item.notes.list(get_all=True)) if look else []
+    note = next((n for n in notes if f"<!-- {marker} -->" in str(n.body)), None)
+    if note is not None and str(note.body) == body:
+        return "unchanged"
+    if note is not None:
+        note.body = body
+        forge_call("editing the merge request's note", ref, settings, note.save)
+        return "edited"
+    forge_call("commenting on the merge request", ref, settings,
+               lambda: item.notes.create({"body": body}))
+    return "posted"
+
+
+def _github_comment(api: str, project: str, ref: Any, settings: ForgeSettings, number: int,
+                    marker: str) -> tuple[int, str] | None:
+    """(id, body) of the pull request's comment carrying `marker`, or None."""
+    page = 1
+    while True:
+        response = forge_call("reading the pull request's comments", ref, settings,
+                              lambda p=page: http_session(settings).get(
+                                  f"{api}/repos/{project}/issues/{number}/comments",
+                                  headers=github_headers(settings),
+                                  params={"per_page": "100", "page": str(p)},
+                                  timeout=settings.timeout))
+        items = json_answer(response, "reading the pull request's comments", list)
+        for item in items:
+            if isinstance(item, dict) and f"<!-- {marker} -->" in str(item.get("body", "")):
+                return int(item["id"]), str(item["body"])
+        if "rel=\"next\"" not in response.headers.get("Link", "") or not items:
+            return None
+        page += 1
 
 
 def close_request(forge: Forge, host: str, project: str, settings: ForgeSettings,
