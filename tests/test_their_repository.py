@@ -304,6 +304,13 @@ def test_one_package_release_after_release_in_their_repository(run_cli, theirs: 
     again = site.night(run_cli)
     assert again["code"] == 0 and again["rebases"] == []
     assert not [r for r in site.forge.requests[len(requests):] if not r.startswith("GET")]
+    # Nor from a fresh checkout of main (where the new folder is not): the same delivery,
+    # found done.
+    site.checkout.git("clean", "-fdq", "patches")
+    before = list(site.forge.comments)
+    again = site.night(run_cli)
+    assert again["code"] == 0 and again["rebases"][0]["pull_request"]["action"] == "unchanged"
+    assert site.forge.comments == before
     site.merge(bot_pull)
 
     # 3.12.0: every patch carried; no bot request, so mirrorctl opens its own.

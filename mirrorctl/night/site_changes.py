@@ -77,7 +77,7 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
             # The workflow held another version than the queue's (a bump that was never
             # merged, a hand edit): its input's value is the one a person would replace.
             bump = bump_workflow(text, held or old, new)
-        if bump.problem:
+        if bump.problem and held != new:  # (held == new: bumped already, by the bot)
             notes.append(f"`{path}`: not bumped, {bump.problem}")
         elif bump.lines:
             text = bump.text

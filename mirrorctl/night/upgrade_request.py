@@ -25,6 +25,7 @@ from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import GitError, MirrorctlError, UsageError
+from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, LeasedUpdate, Repository
 from mirrorctl.core.settings import PullRequests
 from mirrorctl.grade.classify import grade_rebase
@@ -108,7 +109,7 @@ def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
                                   heads)
     request = bots if theirs else mine
     done = _deliver_request(target, package, graded, request, changes, note, pushed,
-                            inside=repository_path(config, report.patchset))
+                            inside=repository_path(config, report.patchset), workdir=workdir)
     superseded = _supersede(target, package, version, found, done.url or "",
                             duplicate=mine if theirs else None)
     return replace(done, superseded=superseded)
@@ -210,21 +211,25 @@ def _push(config: Config, package: Package, report: RebaseReport, target: _Site,
     changes = site_changes(config, package, report, site, repo, parent)
     new = commit_upgrade(repo, parent, changes, report, identity=site.identity,
                          folder=repository_path(config, report.patchset))
+    # What the request changes is said against the base, whatever part of it the bot's
+    # commits or an earlier night's made.
+    said = changes if parent == base else site_changes(config, package, report, site, repo,
+                                                       base)
     if head is not None and (new == head or (
             repo.resolve(f"{new}^{{tree}}") == repo.resolve(f"{head}^{{tree}}")
             and repo.git("merge-base", base, head, check=False).stdout.strip() == base)):
-        return "unchanged", changes, ""
+        return "unchanged", said, ""
     [result] = repo.push(site.remote, [LeasedUpdate(ref=f"refs/heads/{branch}",
                                                     expected=head, new=new)])
     if result.status != "ok":
         raise MirrorctlError(f"pushing {branch} to {site.remote} was refused "
                              f"({result.detail}); it moved since it was read: run again")
-    return "pushed", changes, ""
+    return "pushed", said, ""
 
 
 def _deliver_request(target: _Site, package: Package, report: RebaseReport,
                      request: OpenRequest | None, changes: SiteChanges, note: str,
-                     pushed: Pushed, *, inside: str) -> UpgradeRequest:
+                     pushed: Pushed, *, inside: str, workdir: Path) -> UpgradeRequest:
     """Open mirrorctl's request (its body written once), or bring the open one up to
     date: labels, and the report in mirrorctl's one comment when it is not what the body
     says. A kept branch's request is only found, never changed."""
@@ -250,14 +255,37 @@ def _deliver_request(target: _Site, package: Package, report: RebaseReport,
         set_labels(*where, request, labels)
         acted = True
     written = request.body == _first_body(report, changes, site, text)
-    if not written:  # the body stays as written: what changed goes in the one comment
+    if not written and not _said(workdir, request.url, text):
+        # The body stays as written: what changed goes in the one comment.
         posted = upsert_comment(*where, request, marker=_MARKER, text=text,
                                 look=target.completes is None or any(
                                     label.startswith(LABEL_PREFIX) for label in request.labels))
+        _said(workdir, request.url, text, remember=True)
         acted = acted or posted != "unchanged"
     return replace(said, action="updated" if acted else "unchanged",
                    detail=note or ("completed their bot's request"
                                    if target.completes is not None and acted else ""))
+
+
+def _said(workdir: Path, url: str, text: str, *, remember: bool = False) -> bool:
+    """Whether mirrorctl's comment on `url` was last written with `text` (its digest kept
+    in <workdir>/site.git/comments.json): a night with nothing new to say reads no
+    comments. `remember`: keep it so. A lost file costs one read, never a wrong comment
+    left: the comment is read and compared then."""
+    import hashlib
+    import json
+
+    path = workdir / "site.git" / "comments.json"
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    if remember and known.get(url) != digest:
+        atomic_write_text(path, json.dumps({**known, url: digest}, indent=1, sort_keys=True))
+    return known.get(url) == digest
 
 
 def _supersede(target: _Site, package: Package, version: str, found: list[OpenRequest],
