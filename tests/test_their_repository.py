@@ -378,3 +378,24 @@ def test_a_change_upstream_took_and_undid_delivers_nothing_and_needs_a_person(
     [action] = json.loads(report.out)["actions"]
     assert action["kind"] == "conflict" and "taken and undone upstream" in action["detail"]
     assert action["command"].startswith("mirrorctl rebase plotlib --worktree ")
+
+
+def test_their_bot_opening_after_mirrorctl_leaves_one_request(run_cli, theirs: Theirs) -> None:
+    site = theirs
+    site.release("3.11.1")
+    first = site.night(run_cli)
+    assert first["rebases"][0]["pull_request"]["action"] == "opened"
+    [own] = site.forge.pulls
+    # Their bot's nightly check opens its own request for the same release after.
+    bot_pull = site.bot_request("3.11.1")
+    site.checkout.git("clean", "-fdq", "patches")  # the next night's fresh checkout
+    night = site.night(run_cli)
+    assert night["code"] == 0, night["needs_human"]
+    done = night["rebases"][0]["pull_request"]
+    assert done["url"] == bot_pull["html_url"] and done["action"] == "updated"
+    assert own["state"] == "closed" and bot_pull["state"] == "open"
+    assert (own["number"], f"Completed in {bot_pull['html_url']} instead, their bot's request "
+            "for plotlib 3.11.1.") in site.forge.comments
+    branch = "github-actions/upgrade-plotlib-3.11.1"
+    assert site.show(f"{branch}:.github/workflows/build-plotlib.yml") == \
+        bumped(BUILD, "3.11.0", "3.11.1")

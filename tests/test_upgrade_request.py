@@ -393,3 +393,19 @@ def test_a_forge_answering_html_fails_the_delivery_not_the_night(run_cli, tmp_pa
     assert rebased["pull_request"]["action"] == "failed"
     assert "no JSON list" in rebased["pull_request"]["detail"]
     assert forge.pulls == []
+
+
+def test_a_draft_that_changes_no_file_is_one_empty_commit(run_cli, tmp_path: Path,
+                                                          tokens: None) -> None:
+    with pull_forge() as forge:
+        site = wheels_site(tmp_path, forge, on_conflict="draft", version_file=None)
+        site.upstream.commit("takes the file", {"riscv.txt": "upstream's own\n"})
+        site.upstream.tag("v1.2.0", annotated=True)
+        code, data = night(run_cli, site)
+        assert code == 1 and data["rebases"][0]["pull_request"]["action"] == "opened"
+        branch = "mirrorctl/upgrade-demo-1.2.0"
+        assert site.files(branch) == site.files("main")  # a request needs a commit: empty
+        message = Repo(site.remote, bare=True).git("log", "-1", "--format=%B", branch)
+        assert message.startswith("DO NOT MERGE: demo: trigger builds for v1.2.0\n")
+        assert "0001-BLD-riscv64.patch is not carried: conflict" in message
+        assert "version_file is null" in forge.pulls[0]["body"]

@@ -68,10 +68,12 @@ def branch_commits(repo: Repository, base: str, head: str, *, bot: str) -> list[
 
 
 def commit_upgrade(repo: Repository, parent: str, changes: SiteChanges,
-                   report: RebaseReport, *, folder: str, identity: str) -> str:
+                   report: RebaseReport, *, folder: str, identity: str,
+                   empty: bool = False) -> str:
     """`parent` with the upgrade's commits on top (the queue folder's, the workflows',
     the docs entry's; each only when it changes something): the new head, `parent`
-    itself when nothing changes."""
+    itself when nothing changes, unless `empty` (a new request needs a commit): then
+    one empty commit says what the request is for, as their bot's do."""
     name, email = parseaddr(identity)
     env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
@@ -96,6 +98,10 @@ def commit_upgrade(repo: Repository, parent: str, changes: SiteChanges,
             head = repo.git("commit-tree", new_tree, "-p", head, "-F", "-",
                             input=f"{message}\n\n{trailers}", env=env).stdout.strip()
             tree = new_tree
+    if head == parent and empty:
+        head = repo.git("commit-tree", tree, "-p", head, "-F", "-", env=env, input=(
+            f"DO NOT MERGE: {report.package}: trigger builds for {_v(report.to_version)}\n\n"
+            f"{_queue_message(report).partition(chr(10) * 2)[2]}\n\n{trailers}")).stdout.strip()
     return head
 
 

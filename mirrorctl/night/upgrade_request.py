@@ -101,8 +101,8 @@ def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
     mine = next((r for r in found if r.branch == own), None)
     bots = next((r for r in found if bot is not None and r.branch == bot), None)
     # Their bot's request is completed, unless a person already works on mirrorctl's.
-    theirs = bots is not None and not (mine is not None and own in heads and _persons(
-        repo, base, heads[own], site))
+    theirs = bots is not None and bot in heads and not (
+        mine is not None and own in heads and _persons(repo, base, heads[own], site))
     target = _Site(forge, host, project, forges, site, bot if theirs and bot else own,
                    bots if theirs else None)
     pushed, changes, note = _push(config, package, graded, target, repo, site_runner, base,
@@ -120,8 +120,6 @@ def with_upgrade_request(config: Config, package: Package, report: RebaseReport,
                          forges: ForgeSettings) -> RebaseReport:
     """The rebase report with its pull request delivered, or why not: a failure to
     deliver is the package's alone ("failed", with the reason), never the rebase's."""
-    from dataclasses import replace
-
     if report.written == "not-written" and report.status != "conflict":
         return replace(report, pull_request_action="skipped",
                        pull_request_detail="no new queue was written")
@@ -138,9 +136,7 @@ def with_upgrade_request(config: Config, package: Package, report: RebaseReport,
 def _graded(config: Config, package: Package, report: RebaseReport, workdir: Path,
             runner: GitRunner, forges: ForgeSettings) -> RebaseReport:
     """The report with its grade, the builds of the request's branch included: a rerun
-    after they ran updates the body and the label with what they say."""
-    from dataclasses import replace
-
+    after they ran updates the comment and the label with what they say."""
     from mirrorctl.night.build_results import BuildResults
 
     builds = BuildResults(config, forges, workdir).reasons
@@ -210,7 +206,8 @@ def _push(config: Config, package: Package, report: RebaseReport, target: _Site,
     parent = head if head is not None and target.completes is not None else base
     changes = site_changes(config, package, report, site, repo, parent)
     new = commit_upgrade(repo, parent, changes, report, identity=site.identity,
-                         folder=repository_path(config, report.patchset))
+                         folder=repository_path(config, report.patchset),
+                         empty=head is None and target.completes is None)
     # What the request changes is said against the base, whatever part of it the bot's
     # commits or an earlier night's made.
     said = changes if parent == base else site_changes(config, package, report, site, repo,
@@ -295,6 +292,8 @@ def _supersede(target: _Site, package: Package, version: str, found: list[OpenRe
     the one completed."""
     from mirrorctl.upstream.pulls import close_request, comment_request
 
+    if not url:  # no request of this version (a kept branch whose request is gone)
+        return ()
     site, where = target.pull_requests, (target.forge, target.host, target.project,
                                          target.settings)
     prefixes = [t.format(name=package.name, version="") for t in
