@@ -78,7 +78,8 @@ def _no_op(label: str, env: dict[str, str], config: Path, workdir: Path,
         "mirrorctl nightly, no mirrors, no-op (jobs 4)": lambda: _nightly(env, config, workdir),
     }, REPEATS)
     return print_no_op(f"no-op nightly of {PACKAGES} mirror-less packages, {label}", medians,
-                       "mirrorctl nightly, no mirrors, no-op (jobs 4)", "<= 0.6x at 30 ms")
+                       "mirrorctl nightly, no mirrors, no-op (jobs 4)", "<= 0.6x at 30 ms",
+                       what=f"no-op nightly / {PACKAGES} ls-remote")
 
 
 def _their_site(root: Path, env: dict[str, str], forge_url: str) -> tuple[Path, Path]:

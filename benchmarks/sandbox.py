@@ -114,15 +114,16 @@ def ls_remote(env: dict[str, str], urls: list[str]) -> None:
                        env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def print_no_op(title: str, medians: dict[str, float], measured: str, goal: str) -> float:
+def print_no_op(title: str, medians: dict[str, float], measured: str, goal: str,
+                what: str = "no-op sync / 30 ls-remote") -> float:
     """Print the medians of a no-op sync against the first one (the baseline), and return
-    the ratio of `measured` to it."""
+    the ratio of `measured` to it (`what` names the ratio)."""
     baseline = next(iter(medians.values()))
     print(f"{title}, median of the interleaved runs")
     for name, seconds in medians.items():
         print(f"  {name:<46} {seconds:7.3f} s  {seconds / baseline:5.2f}x")
     ratio = medians[measured] / baseline
-    print(f"  ratio no-op sync / 30 ls-remote: {ratio:.2f}x (goal {goal})\n")
+    print(f"  ratio {what}: {ratio:.2f}x (goal {goal})\n")
     return ratio
 
 
