@@ -27,6 +27,10 @@ class FakeForge:
     requests: list[str] = field(default_factory=list)
     # Open items, by project: what the searches find.
     open_items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Closed (and merged) ones, which a search finds unless it asks for is:open.
+    closed_items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # ("owner/repo", number) -> the comments of that issue or pull request
+    comments: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
     created: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     project_ids: dict[str, int] = field(default_factory=lambda: {
         "scipy/scipy": 42, "rise/mirrors/numpy": 7})
@@ -106,9 +110,15 @@ class FakeForge:
         if not self._authorized(path, headers):
             return 401, {}, {"message": "Bad credentials"}
         if path == "/search/issues":
-            repo = next((w[5:] for w in query.get("q", [""])[0].split()
-                         if w.startswith("repo:")), "")
+            words = query.get("q", [""])[0].split()
+            repo = next((w[5:] for w in words if w.startswith("repo:")), "")
             items = self.open_items.get(repo, [])
+            if "is:open" not in words:
+                items = items + self.closed_items.get(repo, [])
+            terms = [w.lower() for w in words if ":" not in w]
+            items = [i for i in items if all(
+                t in (str(i.get("title", "")) + " " + str(i.get("body") or "")).lower()
+                for t in terms)]
             return 200, {"X-RateLimit-Remaining": "29"}, {"total_count": len(items),
                                                          "incomplete_results": False,
                                                          "items": items}
@@ -124,6 +134,8 @@ class FakeForge:
             pages = {"X-Page": "1", "X-Per-Page": "50", "X-Total": str(len(items)),
                      "X-Total-Pages": "1", "X-Next-Page": "", "X-Prev-Page": ""}
             return 200, pages, items
+        if m := re.match(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$", path):
+            return 200, {}, self.comments.get((m.group(1), int(m.group(2))), [])
         if m := re.match(r"^/repos/([^/]+/[^/]+)/(pulls|issues)/(\d+)$", path):
             item = self.github.get((m.group(1), m.group(2), int(m.group(3))))
             limits = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999"}

@@ -125,3 +125,20 @@ def test_a_queue_named_by_its_wheel_version_is_carried_to_the_next(
         "upstream": str(up.path), "version": "1.0.0", **settings}}, patchsets="patches")
     result = run_cli("--config", str(wrong), "validate")
     assert result.code == 2 and "is no wheel version of this package" in result.out
+
+
+def test_sync_records_upstreams_default_branch_in_the_same_round_trip(
+        run_cli, bare_site: Site) -> None:
+    """`upstream wheels` reads upstream's default branch from the record: sync writes it
+    from the ls-remote it makes anyway, and a change of it (main renamed) is a change."""
+    from mirrorctl.core.record import read_record
+    from mirrorctl.sync.state import UPSTREAM
+
+    site = bare_site
+    assert run_cli(*site.args("sync")).code == 0
+    fact = read_record(site.workdir, "demo").get(UPSTREAM)
+    assert fact is not None and fact.value is not None and fact.value.head == "main"
+    site.upstream.git("branch", "-m", "main", "trunk")
+    assert run_cli(*site.args("sync", "--format", "json")).code == 0
+    fact = read_record(site.workdir, "demo").get(UPSTREAM)
+    assert fact is not None and fact.value is not None and fact.value.head == "trunk"

@@ -17,7 +17,9 @@ from mirrorctl.cli.base import (
     format_option,
     git_runner,
     plural,
+    progress_on_stderr,
     reading,
+    utc_stamp,
     wait_option,
     writing,
 )
@@ -27,16 +29,19 @@ if TYPE_CHECKING:
     from mirrorctl.upstream.drafts import WrittenDraft
     from mirrorctl.upstream.refresh import Standing
     from mirrorctl.upstream.submit import Submission
+    from mirrorctl.upstream.wheelroad import Road
 
 
 @click.group()
 def upstream() -> None:
-    """Draft upstream merge requests and issues for the riscv64 patches.
+    """Draft upstream merge requests and issues for the riscv64 patches, and follow
+    each upstream's road to building riscv64 wheels itself.
 
     \b
     Examples:
       mirrorctl upstream draft numpy
       mirrorctl upstream draft numpy --patch 0001-BLD-riscv64.patch --out drafts/
+      mirrorctl upstream wheels
     """
 
 
@@ -160,6 +165,100 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
         raise SystemExit(EXIT_FAILURE)
 
 
+@upstream.command("wheels")
+@click.argument("packages", nargs=-1)
+@format_option
+@wait_option
+@click.pass_obj
+def upstream_wheels(g: Globals, packages: tuple[str, ...], fmt: str) -> None:
+    """Where each package's road to upstream riscv64 wheels stands.
+
+    From facts it establishes: PyPI's latest release (a riscv64 wheel, only
+    pure-Python wheels, or neither); upstream's default branch (as its HEAD names it,
+    recorded by sync) and whether its CI builds riscv64 wheels (a job that builds
+    wheels, read from the cache: tests under emulation do not count), the commit that
+    made it, the first release tag that has it; and upstream's requests that ask for
+    them, open and closed, searched on its forge (`upstream_web:` names the project
+    where the git URL does not). One state a package, the first that holds:
+
+    \b
+      unknown        a fact needed could not be established (the reasons say which)
+      shipped        PyPI's latest has a riscv64 wheel: retire the package
+      pure-python    PyPI's latest has only pure-Python wheels: retire it too
+      released       a release builds them; PyPI's latest has no riscv64 wheel yet
+      merged         the default branch builds them; no release has it yet
+      requested      an open pull request asks for them: never draft a second
+      reverted       merged, then undone (the revert is named)
+      declined       closed without merging (why is quoted)
+      draft          mirrorctl can write the change
+      unknown-shape  upstream builds wheels in a way mirrorctl does not edit
+
+    Each state is kept in the package's record with its history. Nothing is sent.
+    Tokens: MIRRORCTL_GITHUB_TOKEN, MIRRORCTL_GITLAB_TOKEN (never printed).
+
+    \b
+    Exit status 0, 1 when a package is unknown, 2 bad usage, 130/143 interrupted.
+
+    \b
+    Examples:
+      mirrorctl upstream wheels
+      mirrorctl upstream wheels zstandard msgspec --format json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.grade.pypi import PypiClient
+    from mirrorctl.upstream.wheelroad import RoadOptions, wheel_roads
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    forges = forge_settings(config)
+    pypi = PypiClient(config.pypi_url, retries=config.retries)
+    options = RoadOptions(workdir=g.workdir, stamp=utc_stamp())
+    with writing(g, "upstream wheels") as lock_fd, progress_on_stderr(g) as progress:
+        roads = wheel_roads(config, selected, options, git_runner(g, config, lock_fd), forges,
+                            pypi, progress)
+    g.echo(ROADS_RENDERERS[fmt](roads))
+    if any(r.state == "unknown" for r in roads):
+        raise SystemExit(EXIT_FAILURE)
+
+
+def roads_json(roads: list[Road]) -> str:
+    from mirrorctl.upstream.wheelroad import STATES
+
+    counts = Counter(r.state for r in roads)
+    return json.dumps({"format": 1, "counts": {s: counts[s] for s in STATES if counts[s]},
+                       "packages": [road_json(r) for r in roads]}, indent=2)
+
+
+def road_json(road: Road) -> dict[str, object]:
+    return {"name": road.name, "state": road.state,
+            "requests": [{"url": a.url, "kind": a.kind, "state": a.state, "title": a.title}
+                         for a in road.requests],
+            "draft": None, "reasons": list(road.reasons), "next": road.next,
+            "pypi_latest": road.pypi_latest, "default_branch": road.default_branch,
+            "released_in": road.released_in, "enabled_by": road.enabled_by,
+            "reverted_by": road.reverted_by, "since": road.since, "previous": road.previous,
+            "changed": road.changed}
+
+
+def roads_table(roads: list[Road]) -> str:
+    if not roads:
+        return "no package selected"
+    width = max(len(r.name) for r in roads)
+    lines = []
+    for road in roads:
+        changed = f" (was {road.previous})" if road.changed else ""
+        lines.append(f"{road.name:<{width}}  {road.state}{changed}")
+        lines += [f"{'':<{width}}    {reason}" for reason in road.reasons]
+        lines += [f"{'':<{width}}    {a.kind} {a.state}: {a.url}" for a in road.requests
+                  if a.url not in " ".join(road.reasons)]
+        lines.append(f"{'':<{width}}    next: {road.next}")
+    counts = Counter(r.state for r in roads)
+    lines.append(f"{plural(len(roads), 'package')}: "
+                 + ", ".join(f"{n} {s}" for s, n in counts.most_common())
+                 + "; nothing was sent upstream")
+    return "\n".join(lines)
+
+
 def drafts_json(written: list[WrittenDraft]) -> str:
     return json.dumps({"drafts": [
         {"patch": w.draft.patch.name, "kind": w.draft.kind, "path": str(w.path),
@@ -224,3 +323,5 @@ SUBMIT_RENDERERS: dict[str, Callable[[Submission], str]] = {
     "table": submit_table, "json": submit_json}
 STANDING_RENDERERS: dict[str, Callable[[list[Standing]], str]] = {
     "table": standing_table, "json": standing_json}
+ROADS_RENDERERS: dict[str, Callable[[list[Road]], str]] = {
+    "table": roads_table, "json": roads_json}

@@ -69,6 +69,8 @@ class Package:
     retries: int
     pin_grade: tuple[str, str] | None = None
     mirror_web: str | None = None
+    # Upstream's web page (its forge project), from upstream_web: or its git URL.
+    upstream_web: str | None = None
     pin: bool = False
     retired: bool = False  # upstream ships riscv64 wheels: watched, no nightly work
     # The cache the package reads (<workdir>/cache/<cache>.git): its own, or the one it
@@ -297,6 +299,7 @@ class _Validator:
                        failure_rules=values.get("failure_rules"),
                        mirror_web=values.get("mirror_web") or (web_url(has_mirror)
                                                                if has_mirror else None),
+                       upstream_web=values.get("upstream_web") or web_url(upstream),
                        **settings)
 
     def _mirror(self, name: str, url: str | bool | None, template: str | None, path: KeyPath,

@@ -33,6 +33,7 @@ __all__ = [
     "is_auth_failure",
     "is_transient",
     "parse_ls_remote",
+    "parse_ls_remote_head",
 ]
 
 log = logging.getLogger("mirrorctl.core.git")
@@ -256,7 +257,12 @@ class GitRunner:
             check: bool = True, env: Mapping[str, str] | None = None) -> Completed:
         return self.start(args, git_dir=git_dir, input=input, env=env).wait(check=check)
 
-    def start_ls_remote(self, url: str) -> RunningGit:
+    def start_ls_remote(self, url: str, *, head: bool = False) -> RunningGit:
+        """Branches and tags; with `head`, also what the remote's HEAD names (its
+        default branch), in the same call (parse_ls_remote_head reads it)."""
+        if head:
+            return self.start(["ls-remote", "--symref", "--", url, "HEAD", "refs/heads/*",
+                               "refs/tags/*"])
         return self.start(["ls-remote", "--heads", "--tags", "--refs", "--", url])
 
     def ls_remote(self, url: str) -> dict[str, str]:
@@ -266,6 +272,19 @@ class GitRunner:
 
 def parse_ls_remote(text: str) -> dict[str, str]:
     return _parse_ref_lines(text, sep="\t", sha_first=True)
+
+
+def parse_ls_remote_head(text: str) -> tuple[dict[str, str], str | None]:
+    """What `start_ls_remote(url, head=True)` printed: (branches and tags, peeled tags
+    left out; the branch HEAD names, None when the remote names none)."""
+    refs, head = {}, None
+    for line in text.splitlines():
+        first, _, ref = line.partition("\t")
+        if first.startswith("ref: ") and ref == "HEAD":
+            head = first[5:].strip().removeprefix("refs/heads/") or None
+        elif ref.startswith(("refs/heads/", "refs/tags/")) and not ref.endswith("^{}"):
+            refs[ref] = first.strip()
+    return refs, head
 
 
 class RunningGit:
@@ -468,6 +487,25 @@ class Repository:
                 mode, kind, oid = meta.decode().split()
                 entries.append((mode, kind, oid, path.decode("utf-8", "surrogateescape")))
         return entries
+
+    def files_at(self, rev: str, pathspecs: Sequence[str]) -> dict[str, str]:
+        """The text of the files under `pathspecs` in `rev`'s tree (two git commands);
+        a file that is no UTF-8 text is left out."""
+        out = self.git("ls-tree", "-r", "-z", "--full-tree", "--end-of-options", rev, "--",
+                       *pathspecs).raw_stdout
+        wanted = {}
+        for record in out.split(b"\0"):
+            meta, _, raw = record.partition(b"\t")
+            if record and meta.split()[1:2] == [b"blob"]:
+                wanted[raw.decode("utf-8", "surrogateescape")] = meta.split()[2].decode()
+        blobs = self.read_blobs(wanted.values())
+        files: dict[str, str] = {}
+        for name, oid in wanted.items():
+            try:
+                files[name] = blobs[oid].decode("utf-8")
+            except (KeyError, UnicodeDecodeError):
+                continue
+        return files
 
     def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         """The contents of blobs, read through one `git cat-file --batch`."""

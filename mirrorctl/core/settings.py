@@ -464,6 +464,8 @@ PACKAGE_KEYS: Mapping[str, Setting] = {
     "pin_grade": Setting(_pin_grade, None, "a grade this package always gets, with why"),
     "mirror_web": Setting(_http_url, None, "the mirror's web page, when its git URL does not "
                                            "say it (for merge requests and links)"),
+    "upstream_web": Setting(_http_url, None, "upstream's web page (its project on the forge), "
+                                             "when its git URL does not say it"),
     "version_file": Setting(_version_files, None, "the files whose version its builds read "
                                                   "(one, or a list; null: no bump), over "
                                                   "pull_requests'"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import requests
 from packaging.tags import Tag
@@ -18,7 +19,8 @@ from urllib3.util.retry import Retry
 
 from mirrorctl.core.errors import MirrorctlError
 
-__all__ = ["PypiClient", "PypiError", "PypiProject", "riscv64_coverage"]
+__all__ = ["PypiClient", "PypiError", "PypiProject", "WheelKind", "riscv64_coverage",
+           "wheel_kind"]
 
 
 class PypiError(MirrorctlError):
@@ -137,3 +139,26 @@ def riscv64_coverage(files: Iterable[str], pythons: Sequence[str]) -> tuple[bool
     if pure and not platform_wheels:
         return True, "only pure-Python wheels on PyPI: nothing to build for riscv64"
     return False, "no riscv64 wheels on PyPI"
+
+
+WheelKind = Literal["riscv64", "pure-python", "none"]
+
+
+def wheel_kind(files: Iterable[str]) -> WheelKind:
+    """What a release's files say for riscv64: a riscv64 wheel among them, only
+    pure-Python wheels (nothing to build), or neither (an sdist alone counts as neither)."""
+    platform = pure = False
+    for name in files:
+        if not name.endswith(".whl"):
+            continue
+        try:
+            tags = parse_wheel_filename(name)[3]
+        except InvalidWheelFilename:
+            continue
+        if any(_is_riscv64(tag) for tag in tags):
+            return "riscv64"
+        if all(tag.platform == "any" for tag in tags):
+            pure = True
+        else:
+            platform = True
+    return "pure-python" if pure and not platform else "none"

@@ -26,6 +26,7 @@ from mirrorctl.core.git import (
     is_auth_failure,
     is_transient,
     parse_ls_remote,
+    parse_ls_remote_head,
 )
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.record import Fact, FactKind, PackageRecord, read_record, write_facts
@@ -126,9 +127,10 @@ def _sync_sharing_a_cache(group: Sequence[Package], options: SyncOptions, runner
     """Sync the packages of one cache; upstream's refs, read once, serve them all (its
     fetch too: the next finds the cache already holding what upstream has)."""
     read: dict[str, dict[str, str]] = {}  # upstream URL -> its refs, as read in this sync
+    heads: dict[str, str | None] = {}  # upstream URL -> its default branch, as read
     results = []
     for package in group:
-        result = _sync_with_retries(package, options, runner, sleep, progress, read)
+        result = _sync_with_retries(package, options, runner, sleep, progress, read, heads)
         progress.finish(result.name, result.status, result.error or "")
         results.append(result)
     return results
@@ -136,9 +138,10 @@ def _sync_sharing_a_cache(group: Sequence[Package], options: SyncOptions, runner
 
 def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner,
                        sleep: Callable[[float], None], progress: Progress,
-                       read: dict[str, dict[str, str]]) -> PackageSync:
+                       read: dict[str, dict[str, str]],
+                       heads: dict[str, str | None]) -> PackageSync:
     progress.start(package.name)
-    syncer = _PackageSyncer(package, options, package_runner(runner, package), read)
+    syncer = _PackageSyncer(package, options, package_runner(runner, package), read, heads)
     attempts = 0
 
     def attempt() -> PackageSync:
@@ -168,9 +171,10 @@ def _sync_with_retries(package: Package, options: SyncOptions, runner: GitRunner
 
 class _PackageSyncer:
     def __init__(self, package: Package, options: SyncOptions, runner: GitRunner,
-                 read: dict[str, dict[str, str]]) -> None:
+                 read: dict[str, dict[str, str]], heads: dict[str, str | None]) -> None:
         self.package = package
         self.read = read  # upstream refs another package of this cache read in this sync
+        self.heads = heads  # and upstream's default branch
         self.options = options
         self.runner = runner
         self.step = "starting"
@@ -253,7 +257,8 @@ class _PackageSyncer:
     def _cache_is_current(self, refs: dict[str, str]) -> None:
         self.cache_current = True
         self.cache_read = UpstreamRead(refs=len(refs),
-                                       tags=sum(r.startswith("refs/tags/") for r in refs))
+                                       tags=sum(r.startswith("refs/tags/") for r in refs),
+                                       head=self.heads.get(self.package.upstream))
 
     def _facts(self, *facts: tuple[FactKind[Any], Fact[Any]]) -> None:
         write_facts(self.workdir, self.package.name, facts)
@@ -320,7 +325,9 @@ class _PackageSyncer:
     def _read_upstream(self) -> dict[str, str]:
         if self.package.upstream not in self.read:
             self.step = f"reading upstream refs ({self.package.upstream})"
-            self.read[self.package.upstream] = self.runner.ls_remote(self.package.upstream)
+            refs, self.heads[self.package.upstream] = parse_ls_remote_head(
+                self.runner.start_ls_remote(self.package.upstream, head=True).wait().stdout)
+            self.read[self.package.upstream] = refs
         return dict(self.read[self.package.upstream])
 
     def _read_both_sides(self, mirror_url: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -328,11 +335,12 @@ class _PackageSyncer:
             self.step = f"reading mirror refs ({mirror_url})"
             return self._read_upstream(), self.runner.ls_remote(mirror_url)
         # Both at once: over a network each is a round trip.
-        asking = [self.runner.start_ls_remote(self.package.upstream)]
+        asking = [self.runner.start_ls_remote(self.package.upstream, head=True)]
         try:
             asking.append(self.runner.start_ls_remote(mirror_url))
             self.step = f"reading upstream refs ({self.package.upstream})"
-            upstream = parse_ls_remote(asking[0].wait().stdout)
+            upstream, self.heads[self.package.upstream] = parse_ls_remote_head(
+                asking[0].wait().stdout)
             self.read[self.package.upstream] = dict(upstream)
             self.step = f"reading mirror refs ({mirror_url})"
             mirror = parse_ls_remote(asking[1].wait().stdout)

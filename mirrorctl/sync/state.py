@@ -94,11 +94,19 @@ class UpstreamRead:
 
     refs: int  # mirrored refs
     tags: int
+    # Upstream's default branch, as its HEAD names it (None: it names none, or a record
+    # from before mirrorctl read it).
+    head: str | None = None
+
+
+def _upstream(data: Any) -> UpstreamRead:
+    head = data.get("head")
+    return UpstreamRead(refs=int(data["refs"]), tags=int(data["tags"]),
+                        head=str(head) if head is not None else None)
 
 
 UPSTREAM = FactKind[UpstreamRead](
-    "upstream", lambda u: {"refs": u.refs, "tags": u.tags},
-    lambda d: UpstreamRead(refs=int(d["refs"]), tags=int(d["tags"])))
+    "upstream", lambda u: {"refs": u.refs, "tags": u.tags, "head": u.head}, _upstream)
 
 
 @dataclass(frozen=True)

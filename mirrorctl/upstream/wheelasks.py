@@ -1,0 +1,157 @@
+"""Upstream's requests for riscv64 wheels: its pull/merge requests and issues, open and
+closed, that ask for them, found by one search on the forge (GitHub's search API, one
+request; GitLab's merge requests and issues, one each), and why a declined one was
+closed (one more request, only for the request the state quotes).
+
+Behind one interface (WheelAsks), a GitHub and a GitLab implementation chosen from a
+registry (ASKS), as the tracker's are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from mirrorctl.upstream.forge import (
+    Forge,
+    ForgeSettings,
+    forge_call,
+    github_api,
+    github_headers,
+    gitlab_client,
+    http_session,
+    json_answer,
+    project_ref,
+)
+
+__all__ = ["ASKS", "WheelAsk", "WheelAsks", "asks_for_wheels", "wheel_asks"]
+
+AskState = Literal["open", "merged", "closed"]
+_RISCV = re.compile(r"risc-?v", re.I)
+_WHEELS = re.compile(r"wheel|cibuildwheel|manylinux|musllinux|build matrix|\bci\b|pypi|"
+                     r"maturin", re.I)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WheelAsk:
+    """One request or issue of upstream's that asks for riscv64 wheels."""
+
+    url: str
+    kind: Literal["pr", "issue"]
+    state: AskState
+    title: str
+    number: int
+    closed_at: str | None = None  # when it was merged or closed (ISO 8601)
+
+
+def asks_for_wheels(title: str, body: str) -> bool:
+    """Whether a request's text asks for riscv64 wheels (not one riscv64 fix): riscv64 in
+    its title, and wheels, CI or the build matrix in its title or text."""
+    return bool(_RISCV.search(title)) and bool(_WHEELS.search(title) or _WHEELS.search(body))
+
+
+class WheelAsks(Protocol):
+    def search(self, project: str) -> list[WheelAsk]: ...
+    def closing_note(self, project: str, ask: WheelAsk) -> str | None: ...
+
+
+class _GitHub:
+    def __init__(self, host: str, settings: ForgeSettings) -> None:
+        self._host, self._settings = host, settings
+        self._api = github_api(host, settings)
+
+    def _get(self, what: str, project: str, path: str, params: Mapping[str, str]) -> Any:
+        settings = self._settings
+        return forge_call(what, project_ref("github", self._host, project), settings,
+                          lambda: http_session(settings).get(
+                              f"{self._api}{path}", headers=github_headers(settings),
+                              params=dict(params), timeout=settings.timeout))
+
+    def search(self, project: str) -> list[WheelAsk]:
+        what = f"searching {project}'s requests for riscv64 wheels"
+        response = self._get(what, project, "/search/issues",
+                             {"q": f"repo:{project} riscv64", "per_page": "100"})
+        items = json_answer(response, what).get("items", [])
+        return [self._ask(i) for i in items if isinstance(i, dict)
+                and asks_for_wheels(str(i.get("title", "")), str(i.get("body") or ""))]
+
+    @staticmethod
+    def _ask(item: Mapping[str, Any]) -> WheelAsk:
+        pull = item.get("pull_request")
+        merged = isinstance(pull, dict) and bool(pull.get("merged_at"))
+        state: AskState = "open" if item.get("state") == "open" else (
+            "merged" if merged else "closed")
+        return WheelAsk(url=str(item.get("html_url", "")), kind="pr" if pull else "issue",
+                        state=state, title=str(item.get("title", "")),
+                        number=int(item.get("number", 0)),
+                        closed_at=str((pull or {}).get("merged_at") or item.get("closed_at")
+                                      or "") or None)
+
+    def closing_note(self, project: str, ask: WheelAsk) -> str | None:
+        """The last comment of a closed request: where maintainers say why."""
+        what = f"reading why {ask.url} was closed"
+        response = self._get(what, project, f"/repos/{project}/issues/{ask.number}/comments",
+                             {"per_page": "100"})
+        comments = [c for c in json_answer(response, what, list) if isinstance(c, dict)]
+        return _quote(str(comments[-1].get("body") or "")) if comments else None
+
+
+class _GitLab:
+    def __init__(self, host: str, settings: ForgeSettings) -> None:
+        self._host, self._settings = host, settings
+
+    def search(self, project: str) -> list[WheelAsk]:
+        ref = project_ref("gitlab", self._host, project)
+        handle = gitlab_client(self._host, self._settings).projects.get(project, lazy=True)
+        found = []
+        kinds: tuple[tuple[str, Literal["pr", "issue"]], ...] = (("mergerequests", "pr"),
+                                                                 ("issues", "issue"))
+        for manager, kind in kinds:
+            items = forge_call(f"searching {project}'s requests for riscv64 wheels", ref,
+                               self._settings, lambda m=manager: getattr(handle, m).list(
+                                   search="riscv64", state="all", per_page=100,
+                                   get_all=False))
+            found += [self._ask(i, kind) for i in items
+                      if asks_for_wheels(str(i.title), str(getattr(i, "description", "")
+                                                            or ""))]
+        return found
+
+    @staticmethod
+    def _ask(item: Any, kind: Literal["pr", "issue"]) -> WheelAsk:
+        raw = str(getattr(item, "state", ""))
+        state: AskState = "open" if raw == "opened" else "merged" if raw == "merged" \
+            else "closed"
+        return WheelAsk(url=str(item.web_url), kind=kind, state=state, title=str(item.title),
+                        number=int(item.iid),
+                        closed_at=str(getattr(item, "merged_at", None)
+                                      or getattr(item, "closed_at", None) or "") or None)
+
+    def closing_note(self, project: str, ask: WheelAsk) -> str | None:
+        ref = project_ref("gitlab", self._host, project)
+        handle = gitlab_client(self._host, self._settings).projects.get(project, lazy=True)
+        manager = handle.mergerequests if ask.kind == "pr" else handle.issues
+        notes = forge_call(f"reading why {ask.url} was closed", ref, self._settings,
+                           lambda: manager.get(ask.number, lazy=True).notes.list(
+                               sort="desc", order_by="created_at", per_page=20,
+                               get_all=False))
+        for note in notes:
+            if not getattr(note, "system", False):
+                return _quote(str(note.body))
+        return None
+
+
+def _quote(text: str) -> str | None:
+    """The first lines of a comment, as a one-line quote (quoted replies left out)."""
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.lstrip().startswith(">")]
+    quote = " ".join(lines)
+    return (quote[:237] + "...") if len(quote) > 240 else (quote or None)
+
+
+ASKS: Mapping[Forge, type[_GitHub] | type[_GitLab]] = {"github": _GitHub, "gitlab": _GitLab}
+
+
+def wheel_asks(forge: Forge, host: str, settings: ForgeSettings) -> WheelAsks:
+    return ASKS[forge](host, settings)

@@ -1,0 +1,339 @@
+"""Whether upstream's CI builds riscv64 wheels, and how it builds its other Linux
+architectures (pure: the files of one tree in, facts out).
+
+A wheel job is a GitHub Actions job with a step that runs cibuildwheel (its action, or
+`python -m cibuildwheel` / `pipx run cibuildwheel`) or maturin (PyO3/maturin-action, or
+`maturin build`). Each combination of its matrix, expanded as GitHub expands it, builds
+the Linux architectures its settings resolve to: CIBW_ARCHS_LINUX or CIBW_ARCHS (the
+step's env over the job's over the workflow's), else pyproject's
+`[tool.cibuildwheel.linux] archs`, else `auto` (the runner's own architecture), less what
+CIBW_BUILD and CIBW_SKIP leave out. A job that runs tests under emulation builds no
+wheel and counts for nothing.
+
+The shape says how the job's other architectures are listed, which is where riscv64
+would go (upstream/wheeldraft.py edits it): `matrix` (a vector of the matrix that the
+arch setting reads), `include` (include entries carrying that key), `env` (a literal
+CIBW_ARCHS), `pyproject` (the archs of `[tool.cibuildwheel.linux]`), `native` (a runner
+a combination, arm among them), `maturin` (a vector of targets). None: a shape mirrorctl
+does not edit (a matrix computed at run time, a reusable workflow, an arch written only
+in an expression it cannot read); an issue is drafted instead of a guessed patch.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from mirrorctl.upstream.matrix import Combination, expand_matrix, substitute
+
+__all__ = ["EMULATED", "Shape", "WheelCi", "WheelJob", "ci_paths", "read_wheel_ci"]
+
+Shape = Literal["matrix", "include", "env", "pyproject", "native", "maturin"]
+LINUX_ARCHS = ("x86_64", "i686", "aarch64", "ppc64le", "s390x", "armv7l", "riscv64")
+EMULATED = ("aarch64", "ppc64le", "s390x", "armv7l")  # how upstreams list the others
+_CIBW_RUN = re.compile(r"(?:python\S*\s+-m\s+cibuildwheel|pipx\s+run\s+cibuildwheel|"
+                       r"(?:^|[;&|]\s*)cibuildwheel)(?=\s|$)", re.M)
+_MATURIN_RUN = re.compile(r"\bmaturin\s+build\b[^\n]*?--target[= ](\S+)")
+_MATRIX_KEY = re.compile(r"\$\{\{\s*matrix(?:\.([A-Za-z_][\w-]*)|\[\s*'([^']+)'\s*\])\s*\}\}")
+_ARM_RUNNER = re.compile(r"arm|aarch64", re.I)
+_RISCV_RUNNER = re.compile(r"riscv", re.I)
+
+
+def ci_paths() -> tuple[str, ...]:
+    """The paths (git pathspecs) whose content the analysis reads."""
+    return (".github/workflows", "pyproject.toml", "cibuildwheel.toml")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WheelJob:
+    workflow: str  # its path in the tree
+    job: str  # the job's id
+    tool: Literal["cibuildwheel", "maturin"]
+    archs: frozenset[str]  # the Linux architectures its combinations build
+    shape: Shape | None
+    why: str  # how it builds riscv64, or where riscv64 would go, or why not known
+    unresolved: bool = False  # some combination's architectures could not be read
+    matrix_key: str | None = None  # the matrix key the shape's edit goes into
+    emulated: bool = False  # it builds architectures its runners are not
+
+
+@dataclass(frozen=True, kw_only=True)
+class WheelCi:
+    jobs: tuple[WheelJob, ...] = ()
+    problems: tuple[str, ...] = ()  # files that could not be read, with why
+    pyproject_archs: tuple[str, ...] | None = None
+
+    @property
+    def builds_riscv64(self) -> bool:
+        return any("riscv64" in job.archs for job in self.jobs)
+
+    @property
+    def riscv64_jobs(self) -> tuple[WheelJob, ...]:
+        return tuple(job for job in self.jobs if "riscv64" in job.archs)
+
+    @property
+    def linux_jobs(self) -> tuple[WheelJob, ...]:
+        return tuple(job for job in self.jobs if job.archs or job.unresolved)
+
+    @property
+    def target(self) -> WheelJob | None:
+        """The job a draft edits: the first Linux wheel job, when its shape is known."""
+        jobs = self.linux_jobs
+        return jobs[0] if jobs and jobs[0].shape is not None else None
+
+
+def read_wheel_ci(files: Mapping[str, str]) -> WheelCi:
+    """The wheel jobs of a tree's workflows (`files`: path -> text, as ci_paths reads)."""
+    problems: list[str] = []
+    cibw = _pyproject_cibuildwheel(files, problems)
+    jobs: list[WheelJob] = []
+    for path in sorted(p for p in files if p.startswith(".github/workflows/")
+                       and p.endswith((".yml", ".yaml"))):
+        try:
+            document = yaml.safe_load(files[path])
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark is not None else path
+            problems.append(f"{where}: not YAML ({getattr(exc, 'problem', exc)})")
+            continue
+        if not isinstance(document, Mapping) or not isinstance(document.get("jobs"), Mapping):
+            continue
+        workflow_env = _env(document.get("env"))
+        for name, job in document["jobs"].items():
+            if isinstance(job, Mapping):
+                jobs += _wheel_jobs(path, str(name), job, workflow_env, cibw)
+    archs = cibw.get("linux", {}).get("archs", cibw.get("archs"))
+    return WheelCi(jobs=tuple(jobs), problems=tuple(problems),
+                   pyproject_archs=tuple(_tokens(archs)) if archs is not None else None)
+
+
+def _pyproject_cibuildwheel(files: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    for path in ("cibuildwheel.toml", "pyproject.toml"):
+        if path not in files:
+            continue
+        try:
+            data = tomllib.loads(files[path])
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(f"{path}: not TOML ({exc})")
+            continue
+        table = data.get("tool", {}).get("cibuildwheel")
+        if isinstance(table, dict):
+            return table
+    return {}
+
+
+def _env(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def _tokens(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [t for t in re.split(r"[\s,]+", str(value)) if t]
+
+
+def _wheel_jobs(path: str, name: str, job: Mapping[str, Any], workflow_env: dict[str, str],
+                cibw: dict[str, Any]) -> list[WheelJob]:
+    steps = [s for s in job.get("steps") or [] if isinstance(s, Mapping)]
+    found = []
+    for step in steps:
+        uses, run = str(step.get("uses", "")), str(step.get("run", ""))
+        if uses.lower().startswith("pypa/cibuildwheel") or _CIBW_RUN.search(run):
+            found.append(_cibuildwheel_job(path, name, job, step, workflow_env, cibw))
+        elif uses.lower().startswith("pyo3/maturin-action") and str(
+                (step.get("with") or {}).get("command", "build")) == "build":
+            found.append(_maturin_job(path, name, job, step, "with"))
+        elif _MATURIN_RUN.search(run):
+            found.append(_maturin_job(path, name, job, step, "run"))
+    return found[:1]  # one wheel job, however many steps build
+
+
+def _combinations(job: Mapping[str, Any]) -> tuple[Any, list[Combination] | None]:
+    matrix = (job.get("strategy") or {}).get("matrix") if isinstance(
+        job.get("strategy"), Mapping) else None
+    return matrix, expand_matrix(matrix)
+
+
+def _runner(job: Mapping[str, Any], combo: Combination) -> str | None:
+    """The runner's labels as one string, or None while an expression is left in them."""
+    labels = substitute(job.get("runs-on", ""), combo)
+    text = " ".join(map(str, labels)) if isinstance(labels, list) else str(labels)
+    return None if "${{" in text else text
+
+
+def _native(runner: str) -> str:
+    if _RISCV_RUNNER.search(runner):
+        return "riscv64"
+    if _ARM_RUNNER.search(runner):
+        return "aarch64"
+    return "x86_64"
+
+
+def _is_linux(runner: str) -> bool | None:
+    low = runner.lower()
+    if re.search(r"windows|macos|mac-|osx", low):
+        return False
+    if re.search(r"ubuntu|linux|riscv", low):
+        return True
+    return None  # a self-hosted label that does not say
+
+
+def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], step: Mapping[str, Any],
+                      workflow_env: dict[str, str], cibw: dict[str, Any]) -> WheelJob:
+    env = {**workflow_env, **_env(job.get("env")), **_env(step.get("env"))}
+    linux = cibw.get("linux", {}) if isinstance(cibw.get("linux"), dict) else {}
+    setting = env.get("CIBW_ARCHS_LINUX", env.get("CIBW_ARCHS"))
+    archs_source = setting if setting is not None else linux.get("archs", cibw.get("archs"))
+    build = env.get("CIBW_BUILD", cibw.get("build"))
+    skip = env.get("CIBW_SKIP", cibw.get("skip"))
+    matrix, combos = _combinations(job)
+    if combos is None:
+        return WheelJob(workflow=path, job=name, tool="cibuildwheel", archs=frozenset(),
+                        shape=None, unresolved=True,
+                        why=f"{path}: job {name}'s matrix is computed at run time")
+    archs: set[str] = set()
+    unresolved = emulated = False
+    for combo in combos:
+        runner = _runner(job, combo)
+        linux_runner = _is_linux(runner) if runner is not None else None
+        if env.get("CIBW_PLATFORM", "").strip() == "linux":
+            linux_runner = True
+        if linux_runner is False:
+            continue
+        text = substitute(" ".join(_tokens(archs_source)) if archs_source is not None
+                          else "auto", combo)
+        if runner is None or linux_runner is None or "${{" in text:
+            unresolved = True
+            continue
+        native = _native(runner)
+        built = {a for a in _archs(text, native)
+                 if _selected(a, substitute(build, combo), substitute(skip, combo))}
+        emulated |= bool(built - {native, "i686"})
+        archs |= built
+    shape, key, why = _cibuildwheel_shape(path, name, job, matrix, setting, linux, cibw, archs)
+    return WheelJob(workflow=path, job=name, tool="cibuildwheel", archs=frozenset(archs),
+                    shape=shape, why=why, unresolved=unresolved, matrix_key=key,
+                    emulated=emulated)
+
+
+def _archs(text: str, native: str) -> set[str]:
+    found: set[str] = set()
+    for token in _tokens(text):
+        if token in ("auto", "native", "auto64"):
+            found.add(native)
+        elif token == "all":
+            found.update(LINUX_ARCHS)
+        elif token in LINUX_ARCHS:
+            found.add(token)
+    return found
+
+
+def _selected(arch: str, build: Any, skip: Any) -> bool:
+    """Whether cibuildwheel's build and skip selectors leave this architecture in."""
+    ids = [f"cp312-manylinux_{arch}", f"cp312-musllinux_{arch}"]
+    if build is not None and str(build).strip():
+        if "${{" in str(build):
+            return True  # an expression: the selector is not what leaves it out
+        ids = [i for i in ids if any(fnmatchcase(i, p) for p in _tokens(build))]
+    if skip is not None and "${{" not in str(skip):
+        ids = [i for i in ids if not any(fnmatchcase(i, p) for p in _tokens(skip))]
+    return bool(ids)
+
+
+def _matrix_key(text: Any) -> str | None:
+    m = _MATRIX_KEY.search(str(text or ""))
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def _cibuildwheel_shape(path: str, name: str, job: Mapping[str, Any], matrix: Any,
+                        setting: str | None, linux: Mapping[str, Any], cibw: Mapping[str, Any],
+                        archs: set[str]) -> tuple[Shape | None, str | None, str]:
+    where = f"{path}: job {name}"
+    if "riscv64" in archs:
+        return None, None, f"{where} builds riscv64 wheels"
+    key = _matrix_key(setting)
+    if key is not None and isinstance(matrix, Mapping):
+        if _lists_emulated(matrix.get(key)):
+            return "matrix", key, f"{where}: riscv64 joins matrix.{key}"
+        if any(isinstance(e, Mapping) and str(e.get(key)) in EMULATED
+               for e in matrix.get("include") or []):
+            return "include", key, f"{where}: riscv64 joins the include entries of {key}"
+    if setting is not None and key is None and set(_tokens(setting)) & set(EMULATED):
+        return "env", None, f"{where}: riscv64 joins its CIBW_ARCHS"
+    if setting is None and set(_tokens(linux.get("archs", cibw.get("archs", "")))) & set(
+            EMULATED):
+        return "pyproject", None, "riscv64 joins [tool.cibuildwheel.linux] archs"
+    runner_key = _matrix_key(job.get("runs-on"))
+    if (setting is None or set(_tokens(setting)) <= {"auto", "native", "auto64"}) \
+            and runner_key is not None and isinstance(matrix, Mapping) \
+            and _lists_arm_runner(matrix, runner_key):
+        return "native", runner_key, f"{where}: a riscv64 runner joins matrix.{runner_key}"
+    return None, None, (f"{where} builds {', '.join(sorted(archs)) or 'no Linux wheel'} and "
+                        "lists no other architecture where riscv64 could join")
+
+
+def _lists_emulated(values: Any) -> bool:
+    return isinstance(values, list) and any(str(v) in EMULATED for v in values)
+
+
+def _lists_arm_runner(matrix: Mapping[str, Any], key: str) -> bool:
+    values = [*(matrix.get(key) or [])] if isinstance(matrix.get(key), list) else []
+    values += [e.get(key) for e in matrix.get("include") or [] if isinstance(e, Mapping)]
+    return any(isinstance(v, str) and _ARM_RUNNER.search(v) and _is_linux(v) for v in values)
+
+
+def _maturin_job(path: str, name: str, job: Mapping[str, Any], step: Mapping[str, Any],
+                 how: str) -> WheelJob:
+    if how == "with":
+        target_source: Any = (step.get("with") or {}).get("target")
+    else:
+        found = _MATURIN_RUN.search(str(step.get("run", "")))
+        target_source = found.group(1) if found else None
+    matrix, combos = _combinations(job)
+    if combos is None:
+        return WheelJob(workflow=path, job=name, tool="maturin", archs=frozenset(),
+                        shape=None, unresolved=True,
+                        why=f"{path}: job {name}'s matrix is computed at run time")
+    archs: set[str] = set()
+    unresolved = False
+    for combo in combos:
+        runner = _runner(job, combo)
+        target = str(substitute(target_source, combo) or "")
+        if runner is None or "${{" in target:
+            unresolved = True
+            continue
+        if re.search(r"apple|darwin|windows|msvc", target) or (
+                not target and _is_linux(runner) is not True):
+            continue
+        archs.add(_maturin_arch(target) if target else _native(runner))
+    key = _matrix_key(target_source)
+    where = f"{path}: job {name}"
+    if "riscv64" in archs:
+        return WheelJob(workflow=path, job=name, tool="maturin", archs=frozenset(archs),
+                        shape=None, why=f"{where} builds riscv64 wheels", unresolved=unresolved)
+    lists = key is not None and isinstance(matrix, Mapping) and (
+        _lists_emulated([_maturin_arch(str(v)) for v in matrix.get(key) or []
+                         if isinstance(matrix.get(key), list)]))
+    return WheelJob(workflow=path, job=name, tool="maturin", archs=frozenset(archs),
+                    shape="maturin" if lists else None, matrix_key=key if lists else None,
+                    unresolved=unresolved,
+                    why=f"{where}: riscv64 joins matrix.{key}" if lists else
+                    f"{where} lists no target list where riscv64 could join")
+
+
+def _maturin_arch(target: str) -> str:
+    head = target.split("-")[0]
+    return {"riscv64gc": "riscv64", "armv7": "armv7l", "powerpc64le": "ppc64le",
+            "x64": "x86_64", "x86": "i686", "arm64": "aarch64"}.get(head, head)
+

@@ -1,0 +1,434 @@
+"""Where each package's road to upstream riscv64 wheels stands, from facts mirrorctl
+establishes: PyPI's latest release, upstream's default branch and its CI read from the
+cache (and the commit that made it build riscv64 wheels, the release that has it, the
+commit that undid it), and upstream's requests found on its forge.
+
+One state a package, the first that holds in STATES' order: a fact the state needs that
+could not be established makes it `unknown`, with why, never a good state. The state
+and its history are kept in the package's record (`wheels`), so that a night can say
+what changed. Nothing here sends anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from packaging.version import InvalidVersion, Version
+
+from mirrorctl.core.config import Config, Package
+from mirrorctl.core.errors import GitError, MirrorctlError
+from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.progress import SILENT, Progress
+from mirrorctl.core.record import Fact, FactKind, PackageRecord, read_record, write_facts
+from mirrorctl.core.urls import forge_kind
+from mirrorctl.grade.pypi import PypiClient, WheelKind, wheel_kind
+from mirrorctl.sync.cache import cache_dir, package_runner
+from mirrorctl.sync.state import UPSTREAM
+from mirrorctl.upstream.forge import ForgeSettings
+from mirrorctl.upstream.wheelasks import WheelAsk, wheel_asks
+from mirrorctl.upstream.wheelci import WheelCi, ci_paths, read_wheel_ci
+
+__all__ = ["STATES", "WHEELS", "CiFinding", "PypiFinding", "Road", "RoadOptions",
+           "WheelState", "decide", "read_ci", "wheel_roads"]
+
+WheelState = Literal["unknown", "shipped", "pure-python", "released", "merged", "requested",
+                     "reverted", "declined", "draft", "unknown-shape"]
+STATES: tuple[WheelState, ...] = ("unknown", "shipped", "pure-python", "released", "merged",
+                                  "requested", "reverted", "declined", "draft",
+                                  "unknown-shape")
+_RISCV_LINES = "[Rr][Ii][Ss][Cc]-?[Vv]"  # what -G looks for in the CI files' diffs
+_WALK = 25  # commits of the CI files' history read at most, newest first
+_HISTORY = 50  # state changes a record keeps
+
+
+@dataclass(frozen=True, kw_only=True)
+class PypiFinding:
+    version: str | None  # PyPI's latest release; None: no release
+    kind: WheelKind
+
+
+@dataclass(frozen=True, kw_only=True)
+class CiFinding:
+    """Upstream's default branch and its CI, read from the cache."""
+
+    branch: str
+    commit: str
+    ci: WheelCi
+    enabled_by: tuple[str, str] | None = None  # (commit, subject) that made it build them
+    reverted_by: tuple[str, str] | None = None  # (commit, subject) that undid it
+    released_in: str | None = None  # the first release tag that builds them
+    newest_release: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    state: WheelState
+    reasons: tuple[str, ...]
+    next: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Road:
+    name: str
+    state: WheelState
+    reasons: tuple[str, ...]
+    next: str
+    requests: tuple[WheelAsk, ...] = ()
+    pypi_latest: str | None = None
+    default_branch: str | None = None
+    released_in: str | None = None
+    enabled_by: str | None = None
+    reverted_by: str | None = None
+    previous: WheelState | None = None  # the state the record held before, when it changed
+    since: str | None = None  # when the package entered its state (a UTC stamp)
+    ci: CiFinding | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def changed(self) -> bool:
+        return self.previous is not None and self.previous != self.state
+
+
+@dataclass(frozen=True, kw_only=True)
+class WheelsRecord:
+    """The `wheels` fact: the last state established, since when, and the states before
+    it; `unknown` says why the last run could not establish one (the state is then the
+    one before, and no reader may show it as current)."""
+
+    state: WheelState
+    since: str | None
+    reasons: tuple[str, ...]
+    requests: tuple[WheelAsk, ...]
+    history: tuple[tuple[WheelState, str | None], ...] = ()  # (state, since), oldest first
+    unknown: str | None = None
+
+
+def _ask_json(ask: WheelAsk) -> dict[str, Any]:
+    return {"url": ask.url, "kind": ask.kind, "state": ask.state, "title": ask.title,
+            "number": ask.number, "closed_at": ask.closed_at}
+
+
+def _ask_of(data: Any) -> WheelAsk:
+    return WheelAsk(url=str(data["url"]), kind=data["kind"], state=data["state"],
+                    title=str(data["title"]), number=int(data["number"]),
+                    closed_at=data.get("closed_at"))
+
+
+def _state(value: Any) -> WheelState:
+    if value not in STATES:
+        raise ValueError(f"no such state {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
+WHEELS = FactKind[WheelsRecord](
+    "wheels",
+    lambda r: {"state": r.state, "since": r.since, "reasons": list(r.reasons),
+               "requests": [_ask_json(a) for a in r.requests],
+               "history": [{"state": s, "since": at} for s, at in r.history],
+               "unknown": r.unknown},
+    lambda d: WheelsRecord(state=_state(d["state"]), since=d.get("since"),
+                           reasons=tuple(map(str, d["reasons"])),
+                           requests=tuple(_ask_of(a) for a in d["requests"]),
+                           history=tuple((_state(h["state"]), h.get("since"))
+                                         for h in d.get("history", [])),
+                           unknown=d.get("unknown")))
+
+
+# -- the decision (pure) ------------------------------------------------------------------
+
+def decide(name: str, pypi: Fact[PypiFinding], ci: Fact[CiFinding] | None,
+           asks: Fact[tuple[WheelAsk, ...]] | None,
+           declined_note: str | None = None) -> Verdict:
+    """The first state that holds, in STATES' order. `ci` and `asks` are None when they
+    were not read (the state was decided before they were needed)."""
+    again = f"mirrorctl upstream wheels {name}"
+    if not pypi.is_known or pypi.value is None:
+        return Verdict(state="unknown", reasons=(f"PyPI: {pypi.unknown}",), next=again)
+    latest = pypi.value
+    if latest.kind == "riscv64":
+        return Verdict(state="shipped", next=f"mirrorctl releases --pypi {name}", reasons=(
+            f"PyPI's latest release {latest.version} has a riscv64 wheel: set `retired: "
+            "true` for it in mirrors.yaml",))
+    if latest.kind == "pure-python":
+        return Verdict(state="pure-python", next=f"mirrorctl releases --pypi {name}",
+                       reasons=(f"PyPI's latest release {latest.version} has only "
+                                "pure-Python wheels: nothing to build for riscv64",))
+    if ci is None or not ci.is_known or ci.value is None:
+        why = ci.unknown if ci is not None else "upstream's CI was not read"
+        return Verdict(state="unknown", reasons=(str(why),),
+                       next=f"mirrorctl sync {name}" if "sync" in str(why) else again)
+    found = ci.value
+    pypi_says = (f"PyPI's latest release {latest.version} has no riscv64 wheel"
+                 if latest.version else "PyPI has no release of it yet")
+    if found.released_in is not None:
+        return Verdict(state="released", next=f"mirrorctl releases --pypi {name}", reasons=(
+            f"{found.released_in} builds riscv64 wheels{_by(found.enabled_by)}; {pypi_says} "
+            "yet: it ships with the release's upload",))
+    if found.ci.builds_riscv64:
+        job = found.ci.riscv64_jobs[0]
+        return Verdict(state="merged", next=f"mirrorctl releases {name}", reasons=(
+            f"{found.branch} builds riscv64 wheels ({job.workflow}, job {job.job})"
+            f"{_by(found.enabled_by)}; no release has it yet"
+            + (f" (newest: {found.newest_release})" if found.newest_release else ""),))
+    if asks is None or not asks.is_known or asks.value is None:
+        return Verdict(state="unknown", next=again, reasons=(
+            f"upstream's requests: {asks.unknown if asks is not None else 'not read'}",))
+    requests = asks.value
+    if open_pr := next((a for a in requests if a.kind == "pr" and a.state == "open"), None):
+        return Verdict(state="requested", next=again, reasons=(
+            f"{open_pr.url} asks for them ({open_pr.title!r}): no second request is drafted",))
+    merged = next((a for a in requests if a.kind == "pr" and a.state == "merged"), None)
+    if found.reverted_by is not None or merged is not None:
+        undone = (f"undone by {found.reverted_by[0][:12]} ({found.reverted_by[1]!r})"
+                  if found.reverted_by else f"{found.branch} no longer builds them")
+        merged_what = f"{merged.url} was merged" if merged else \
+            f"{found.enabled_by[0][:12] if found.enabled_by else 'a change'} built them"
+        return Verdict(state="reverted", next=f"{again} --draft", reasons=(
+            f"{merged_what}, then {undone}: a person reads why before a new request",))
+    if declined := next((a for a in requests if a.kind == "pr" and a.state == "closed"), None):
+        why = f': "{declined_note}"' if declined_note else " (no comment says why)"
+        return Verdict(state="declined", next=f"{again} --draft", reasons=(
+            f"{declined.url} was closed without merging{why}",))
+    issue = next((a for a in requests if a.kind == "issue" and a.state == "open"), None)
+    refers = (f"the draft refers to {issue.url}, which asks for them",) if issue else ()
+    target = found.ci.target
+    if target is not None:
+        return Verdict(state="draft", next=f"{again} --draft",
+                       reasons=(f"{target.why}", *refers))
+    jobs = found.ci.linux_jobs
+    why = jobs[0].why if jobs else f"{found.branch} builds no Linux wheel mirrorctl can read"
+    return Verdict(state="unknown-shape", next=f"{again} --draft",
+                   reasons=(f"{why}: an issue is drafted, not a patch", *refers))
+
+
+def _by(commit: tuple[str, str] | None) -> str:
+    return f" since {commit[0][:12]} ({commit[1]!r})" if commit else ""
+
+
+# -- the facts ----------------------------------------------------------------------------
+
+def read_ci(cache: Repository, package: Package, branch: str) -> CiFinding:
+    """The default branch's CI, the commit that enabled (or undid) riscv64 wheels in it,
+    and the first release tag that builds them. Raises GitError."""
+    commit = cache.resolve(f"refs/heads/{branch}")
+    if commit is None:
+        raise LookupError(branch)
+    ci = read_wheel_ci(cache.files_at(commit, ci_paths()))
+    enabled = reverted = None
+    touched = _riscv_commits(cache, commit)
+    if ci.builds_riscv64:
+        for sha, subject in touched:
+            if not read_wheel_ci(cache.files_at(sha, ci_paths())).builds_riscv64:
+                break
+            enabled = (sha, subject)
+    else:
+        newer: tuple[str, str] | None = None
+        for sha, subject in touched:
+            if read_wheel_ci(cache.files_at(sha, ci_paths())).builds_riscv64:
+                reverted = newer
+                enabled = (sha, subject)
+                break
+            newer = (sha, subject)
+    releases = _release_tags(cache, package)
+    newest = releases[-1] if releases else None
+    released = None
+    if newest is not None and read_wheel_ci(cache.files_at(
+            f"refs/tags/{newest}^{{commit}}", ci_paths())).builds_riscv64:
+        released = newest
+        if enabled is not None:
+            containing = set(cache.git("tag", "--contains", enabled[0]).stdout.split())
+            released = next((t for t in releases if t in containing), newest)
+    return CiFinding(branch=branch, commit=commit, ci=ci, enabled_by=enabled,
+                     reverted_by=reverted, released_in=released, newest_release=newest)
+
+
+def _riscv_commits(cache: Repository, commit: str) -> list[tuple[str, str]]:
+    """The commits, newest first, whose diff of the CI files adds or removes a line that
+    names riscv (one git command)."""
+    out = cache.git("log", f"-{_WALK}", "--format=%H%x00%s", f"-G{_RISCV_LINES}", commit,
+                    "--", *ci_paths()).stdout
+    return [(sha, subject) for sha, _, subject in
+            (line.partition("\0") for line in out.splitlines()) if sha]
+
+
+def _release_tags(cache: Repository, package: Package) -> list[str]:
+    """Release tags (the package's tag format, no pre-releases), oldest first."""
+    found = []
+    for tag in cache.tag_names():
+        version = package.tag_format.version_of(tag)
+        if version is None:
+            continue
+        try:
+            parsed = Version(version)
+        except InvalidVersion:
+            continue
+        if not parsed.is_prerelease and not parsed.is_devrelease:
+            found.append((parsed, tag))
+    return [tag for _, tag in sorted(found)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoadOptions:
+    workdir: Path
+    stamp: str
+    record: bool = True  # keep each state in the package's record
+
+
+def wheel_roads(config: Config, packages: Sequence[Package], options: RoadOptions,
+                runner: GitRunner, forge: ForgeSettings, pypi: PypiClient,
+                progress: Progress = SILENT) -> list[Road]:
+    """Each package's road, recorded (with `options.record`)."""
+    roads = []
+    progress.stage("upstream wheels", [p.name for p in packages])
+    for package in packages:
+        progress.start(package.name)
+        record = read_record(options.workdir, package.name)
+        road = _road(config, package, options, runner, forge, pypi, record)
+        road = _with_history(road, record, options)
+        progress.finish(package.name, road.state, road.reasons[0] if road.reasons else "")
+        roads.append(road)
+    return roads
+
+
+def _road(config: Config, package: Package, options: RoadOptions, runner: GitRunner,
+          forge: ForgeSettings, pypi: PypiClient, record: PackageRecord) -> Road:
+    stamp = options.stamp
+    pypi_fact = _pypi(package, pypi, stamp)
+    ci_fact = asks_fact = None
+    note = None
+    if pypi_fact.is_known and pypi_fact.value is not None \
+            and pypi_fact.value.kind == "none":
+        ci_fact = _ci(package, options, runner, record, stamp)
+        found = ci_fact.value
+        if found is not None and found.released_in is None and not found.ci.builds_riscv64:
+            asks_fact = _asks(config, package, forge, stamp)
+            note = _declined_note(config, package, forge, asks_fact, found)
+    verdict = decide(package.name, pypi_fact, ci_fact, asks_fact, note)
+    found = ci_fact.value if ci_fact is not None else None
+    return Road(name=package.name, state=verdict.state, reasons=verdict.reasons,
+                next=verdict.next,
+                requests=asks_fact.value or () if asks_fact is not None else (),
+                pypi_latest=pypi_fact.value.version if pypi_fact.value else None,
+                default_branch=found.branch if found else None,
+                released_in=found.released_in if found else None,
+                enabled_by=found.enabled_by[0] if found and found.enabled_by else None,
+                reverted_by=found.reverted_by[0] if found and found.reverted_by else None,
+                ci=found)
+
+
+def _pypi(package: Package, pypi: PypiClient, stamp: str) -> Fact[PypiFinding]:
+    try:
+        project = pypi.project(package.pypi)
+    except MirrorctlError as exc:
+        return Fact.missing(str(exc), by="upstream wheels", at=stamp)
+    versions = project.versions()
+    if not versions:
+        return Fact.known(PypiFinding(version=None, kind="none"), by="upstream wheels",
+                          at=stamp)
+    latest = versions[-1]
+    return Fact.known(PypiFinding(version=str(latest), kind=wheel_kind(
+        project.files_of(latest))), by="upstream wheels", at=stamp)
+
+
+def _ci(package: Package, options: RoadOptions, runner: GitRunner, record: PackageRecord,
+        stamp: str) -> Fact[CiFinding]:
+    def unknown(why: str) -> Fact[CiFinding]:
+        return Fact.missing(why, by="upstream wheels", at=stamp)
+
+    read = record.get(UPSTREAM)
+    if read is None:
+        return unknown(f"upstream's default branch is not recorded: run `mirrorctl sync "
+                       f"{package.name}`")
+    if not read.is_known or read.value is None:
+        return unknown(f"the cache is not known to hold upstream: {read.unknown}; run "
+                       f"`mirrorctl sync {package.name}`")
+    if read.value.head is None:
+        return unknown("upstream's HEAD names no default branch (or the last sync is older "
+                       f"than mirrorctl's reading of it): run `mirrorctl sync {package.name}`")
+    branch = read.value.head
+    cache = Repository(cache_dir(options.workdir, package), package_runner(runner, package))
+    try:
+        return Fact.known(read_ci(cache, package, branch), by="upstream wheels", at=stamp)
+    except LookupError:
+        globs = ", ".join(package.branches)
+        return unknown(f"upstream's default branch {branch} is not in the cache (branches: "
+                       f"{globs}): add it to the package's `branches:` and run "
+                       f"`mirrorctl sync {package.name}`")
+    except GitError as exc:
+        return unknown(f"reading the cache: {exc}")
+
+
+def _project(config: Config, package: Package) -> tuple[str, str, str] | str:
+    """(forge, host, project) of upstream, or why not known."""
+    web = package.upstream_web
+    if not web:
+        return (f"upstream's git URL {package.upstream} names no web page: set "
+                "`upstream_web:` for it")
+    parts = urlsplit(web)
+    kind = forge_kind(parts.hostname or "", config.forge_apis)
+    if kind == "unknown":
+        return (f"the forge of {web} is not known: name its API in defaults.forge_apis")
+    return kind, (parts.hostname or "").lower(), parts.path.strip("/").removesuffix(".git")
+
+
+def _asks(config: Config, package: Package, forge: ForgeSettings,
+          stamp: str) -> Fact[tuple[WheelAsk, ...]]:
+    where = _project(config, package)
+    if isinstance(where, str):
+        return Fact.missing(where, by="upstream wheels", at=stamp)
+    kind, host, project = where
+    try:
+        found = wheel_asks(kind, host, forge).search(project)  # type: ignore[arg-type]
+    except MirrorctlError as exc:
+        return Fact.missing(str(exc), by="upstream wheels", at=stamp)
+    return Fact.known(tuple(sorted(found, key=lambda a: -a.number)), by="upstream wheels",
+                      at=stamp)
+
+
+def _declined_note(config: Config, package: Package, forge: ForgeSettings,
+                   asks: Fact[tuple[WheelAsk, ...]], found: CiFinding) -> str | None:
+    """Why the request the state quotes was closed: read only when it is quoted."""
+    requests = asks.value or ()
+    if any(a.kind == "pr" and a.state in ("open", "merged") for a in requests) \
+            or found.reverted_by is not None:
+        return None
+    declined = next((a for a in requests if a.kind == "pr" and a.state == "closed"), None)
+    where = _project(config, package)
+    if declined is None or isinstance(where, str):
+        return None
+    try:
+        return wheel_asks(where[0], where[1], forge).closing_note(  # type: ignore[arg-type]
+            where[2], declined)
+    except MirrorctlError:
+        return None  # the state stands; only its quote is missing
+
+
+def _with_history(road: Road, record: PackageRecord, options: RoadOptions) -> Road:
+    """The road with the state it had before and since when; recorded."""
+    fact = record.get(WHEELS)
+    before = fact.value if fact is not None and fact.is_known else None
+    if road.state == "unknown":
+        # Not a state of the road: the last one established stays, marked unknown.
+        if before is not None:
+            now = replace(before, unknown="; ".join(road.reasons))
+        else:
+            now = WheelsRecord(state="unknown", since=None, reasons=road.reasons,
+                               requests=(), unknown="; ".join(road.reasons))
+    elif before is not None and before.state == road.state:
+        road = replace(road, since=before.since)
+        now = replace(before, reasons=road.reasons, requests=road.requests, unknown=None)
+    else:
+        history = (*before.history, (before.state, before.since))[-_HISTORY:] \
+            if before is not None and before.state != "unknown" else ()
+        road = replace(road, since=options.stamp,
+                       previous=before.state if before is not None else None)
+        now = WheelsRecord(state=road.state, since=options.stamp, reasons=road.reasons,
+                           requests=road.requests, history=history)
+    if options.record and (before is None or now != before):
+        write_facts(options.workdir, road.name,
+                    [(WHEELS, Fact.known(now, by="upstream wheels", at=options.stamp))])
+    return road
+

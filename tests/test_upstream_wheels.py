@@ -1,0 +1,261 @@
+"""`mirrorctl upstream wheels`: each package's road to upstream riscv64 wheels, from
+local upstreams in real shapes, a local GitHub with requests open, closed, merged and
+reverted, and a local PyPI whose riscv64 wheel appears in a later release."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests import wheelshapes as shapes
+from tests.fakeforge import FakeForge, fake_forge
+from tests.gitrepos import Repo
+from tests.httpserver import Recorded, http_server
+
+TOKEN = "gh-test-token-123456"
+
+
+def pypi_answer(releases: dict[str, list[str]]) -> bytes:
+    return json.dumps({"info": {}, "releases": {
+        v: [{"filename": f, "yanked": False} for f in files] for v, files in releases.items()
+    }}).encode()
+
+
+def sdist(name: str, version: str) -> list[str]:
+    return [f"{name}-{version}.tar.gz", f"{name}-{version}-cp312-cp312-manylinux_2_28_x86_64.whl"]
+
+
+def riscv64(name: str, version: str) -> list[str]:
+    return [*sdist(name, version), f"{name}-{version}-cp312-cp312-manylinux_2_28_riscv64.whl"]
+
+
+def upstream(root: Path, name: str, files: dict[str, str], *, tag: str = "v1.0.0") -> Repo:
+    repo = Repo(root / name)
+    repo.commit("initial", {"README.md": f"{name}\n", **files})
+    repo.tag(tag, annotated=True)
+    return repo
+
+
+@dataclass
+class Campaign:
+    root: Path
+    config: Path
+    workdir: Path
+    forge: FakeForge
+    pypi: dict[str, bytes]  # /pypi/<name>/json -> answer
+    repos: dict[str, Repo]
+
+    def args(self, *args: str) -> list[str]:
+        return ["--config", str(self.config), "--workdir", str(self.workdir), "-q", *args]
+
+
+def ask(forge: FakeForge, project: str, number: int, title: str, *, pr: bool, state: str,
+        merged: bool = False, body: str = "") -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "number": number, "title": title, "body": body, "state": state,
+        "html_url": f"https://github.com/{project}/{'pull' if pr else 'issues'}/{number}"}
+    if pr:
+        item["pull_request"] = {"merged_at": "2026-06-01T10:00:00Z" if merged else None}
+    (forge.open_items if state == "open" else forge.closed_items).setdefault(
+        project, []).append(item)
+    return item
+
+
+@pytest.fixture
+def campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Campaign]:
+    repos: dict[str, Repo] = {}
+    # draft: the emulated matrix, with an open issue that asks for riscv64 wheels.
+    repos["zstd"] = upstream(tmp_path, "zstd", shapes.EMULATED_MATRIX)
+    # requested: the same shape, an open pull request.
+    repos["yarl"] = upstream(tmp_path, "yarl", shapes.EMULATED_MATRIX)
+    # declined: include entries, a pull request closed over the emulated build time.
+    repos["fonts"] = upstream(tmp_path, "fonts", shapes.INCLUDE_ENTRIES)
+    # reverted: riscv64 merged, then undone.
+    repos["spiece"] = upstream(tmp_path, "spiece", shapes.EMULATED_MATRIX)
+    repos["spiece"].commit("ci: add riscv64 wheels", shapes.with_riscv64(
+        shapes.EMULATED_MATRIX))
+    repos["spiece"].git("revert", "--no-edit", "HEAD")
+    # merged: riscv64 on main since the last release.
+    repos["msgspec"] = upstream(tmp_path, "msgspec", shapes.EMULATED_MATRIX)
+    repos["msgspec"].commit("ci: add riscv64 to the wheel build matrix",
+                            shapes.with_riscv64(shapes.EMULATED_MATRIX))
+    # released: a release has it; PyPI's latest has no riscv64 wheel yet.
+    repos["chardet"] = upstream(tmp_path, "chardet", shapes.EMULATED_MATRIX)
+    repos["chardet"].commit("ci: build riscv64 wheels", shapes.with_riscv64(
+        shapes.EMULATED_MATRIX))
+    repos["chardet"].commit("more work", {"src.c": "int x;\n"})
+    repos["chardet"].tag("v2.0.0", annotated=True)
+    repos["chardet"].commit("after the release", {"src.c": "int y;\n"})
+    repos["chardet"].tag("v2.1.0rc1", annotated=True)
+    # unknown-shape: a matrix computed at run time.
+    repos["planned"] = upstream(tmp_path, "planned", shapes.COMPUTED_MATRIX)
+    # pure-python, and one PyPI does not know.
+    repos["purepy"] = upstream(tmp_path, "purepy", {"pyproject.toml": "[project]\n"})
+    repos["gone"] = upstream(tmp_path, "gone", shapes.EMULATED_MATRIX)
+
+    pypi = {f"/pypi/{name}/json": pypi_answer({"1.0.0": sdist(name, "1.0.0")})
+            for name in repos}
+    pypi["/pypi/chardet/json"] = pypi_answer({"1.0.0": sdist("chardet", "1.0.0"),
+                                              "2.0.0": sdist("chardet", "2.0.0")})
+    pypi["/pypi/purepy/json"] = pypi_answer({"1.0.0": ["purepy-1.0.0-py3-none-any.whl"]})
+    del pypi["/pypi/gone/json"]
+
+    def respond(request: Recorded, index: int):  # type: ignore[no-untyped-def]
+        answer = pypi.get(request.path.partition("?")[0])
+        return (200, {"Content-Type": "application/json"}, answer) if answer else (404, {})
+
+    with fake_forge() as forge, http_server(respond) as server:
+        ask(forge, "org/zstd", 288, "Add riscv64 (linux_riscv64) wheel to PyPI releases",
+            pr=False, state="open", body="cibuildwheel supports riscv64 now")
+        ask(forge, "org/zstd", 12, "BLD: fix riscv64 detection in setup.py", pr=True,
+            state="closed", merged=True)  # a riscv64 fix, not wheels: no state of the road
+        ask(forge, "org/yarl", 1625, "ci: add riscv64 wheels", pr=True, state="open")
+        ask(forge, "org/fonts", 4069, "Build riscv64 wheels", pr=True, state="closed")
+        forge.comments[("org/fonts", 4069)] = [
+            {"body": "Thanks! I will try it."},
+            {"body": "> Build riscv64 wheels\n\nClosing: the CI took over four hours under "
+                     "QEMU. We will revisit with native runners."}]
+        ask(forge, "org/spiece", 1196, "Add riscv64 to cibuildwheel matrix", pr=True,
+            state="closed", merged=True)
+        packages = {name: {"upstream": str(repo.path), "mirror": False,
+                           "upstream_web": f"https://github.com/org/{name}",
+                           "tag_format": "v{version}", "version": "1.0.0"}
+                    for name, repo in repos.items()}
+        config = tmp_path / "mirrors.yaml"
+        config.write_text(yaml.safe_dump({"defaults": {
+            "allowed_protocols": ["file"], "retries": 0, "pypi_url": server.url,
+            "forge_apis": {"github.com": forge.url}}, "packages": packages}, sort_keys=False))
+        monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", TOKEN)
+        yield Campaign(tmp_path, config, tmp_path / "work", forge, pypi, repos)
+
+
+def roads(run_cli, campaign: Campaign, *names: str) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    result = run_cli(*campaign.args("upstream", "wheels", "--format", "json", *names))
+    assert result.out.startswith("{"), result.err
+    data = json.loads(result.out)
+    return result.code, {p["name"]: p for p in data["packages"]}
+
+
+def test_every_state_of_the_road_from_the_facts(run_cli, campaign: Campaign) -> None:
+    assert run_cli(*campaign.args("sync")).code == 0
+    code, found = roads(run_cli, campaign)
+    assert code == 1  # gone is unknown
+    states = {name: p["state"] for name, p in found.items()}
+    assert states == {"zstd": "draft", "yarl": "requested", "fonts": "declined",
+                      "spiece": "reverted", "msgspec": "merged", "chardet": "released",
+                      "planned": "unknown-shape", "purepy": "pure-python", "gone": "unknown"}
+
+    zstd = found["zstd"]
+    assert zstd["requests"] == [{"url": "https://github.com/org/zstd/issues/288",
+                                 "kind": "issue", "state": "open",
+                                 "title": "Add riscv64 (linux_riscv64) wheel to PyPI releases"}]
+    assert "matrix.arch" in zstd["reasons"][0]
+    assert any("refers to https://github.com/org/zstd/issues/288" in r for r in zstd["reasons"])
+    assert zstd["next"] == "mirrorctl upstream wheels zstd --draft"
+    assert zstd["draft"] is None and zstd["default_branch"] == "main"
+
+    assert "https://github.com/org/yarl/pull/1625" in found["yarl"]["reasons"][0]
+    assert "no second request" in found["yarl"]["reasons"][0]
+    declined = found["fonts"]["reasons"][0]
+    assert "pull/4069 was closed without merging" in declined
+    assert "over four hours under QEMU" in declined and "> Build" not in declined
+
+    reverted = found["spiece"]
+    revert = campaign.repos["spiece"].head()
+    assert reverted["reverted_by"] == revert
+    assert reverted["enabled_by"] == campaign.repos["spiece"].rev("HEAD~1")
+    assert "pull/1196 was merged" in reverted["reasons"][0]
+    assert f"undone by {revert[:12]} ('Revert " in reverted["reasons"][0]
+
+    merged = found["msgspec"]
+    assert merged["enabled_by"] == campaign.repos["msgspec"].head()
+    assert "no release has it yet (newest: v1.0.0)" in merged["reasons"][0]
+    assert merged["next"] == "mirrorctl releases msgspec"
+    chardet = found["chardet"]
+    assert chardet["released_in"] == "v2.0.0" and chardet["pypi_latest"] == "2.0.0"
+    assert "PyPI's latest release 2.0.0 has no riscv64 wheel" in chardet["reasons"][0]
+
+    assert "computed at run time" in found["planned"]["reasons"][0]
+    assert "an issue is drafted, not a patch" in found["planned"]["reasons"][0]
+    assert "no project 'gone'" in found["gone"]["reasons"][0]
+    # The others were decided before the forge was needed: no search for them; the
+    # declined request's comments are read for its quote alone.
+    assert sorted(campaign.forge.requests) == sorted(
+        ["/search/issues"] * 5 + ["/repos/org/fonts/issues/4069/comments"])
+
+
+def test_the_state_moves_release_after_release_and_is_recorded(run_cli,
+                                                               campaign: Campaign) -> None:
+    assert run_cli(*campaign.args("sync")).code == 0
+    _, first = roads(run_cli, campaign, "chardet", "msgspec")
+    assert (first["chardet"]["state"], first["chardet"]["previous"]) == ("released", None)
+
+    # PyPI gets 2.0.0's riscv64 wheel; msgspec releases 1.1.0.
+    campaign.pypi["/pypi/chardet/json"] = pypi_answer({"2.0.0": riscv64("chardet", "2.0.0")})
+    campaign.repos["msgspec"].tag("v1.1.0", annotated=True)
+    assert run_cli(*campaign.args("sync")).code == 0
+    code, second = roads(run_cli, campaign, "chardet", "msgspec")
+    assert code == 0
+    assert (second["chardet"]["state"], second["chardet"]["previous"],
+            second["chardet"]["changed"]) == ("shipped", "released", True)
+    assert "retired: true" in second["chardet"]["reasons"][0]
+    assert (second["msgspec"]["state"], second["msgspec"]["released_in"]) == ("released",
+                                                                            "v1.1.0")
+    record = json.loads((campaign.workdir / "state" / "chardet.json").read_text())
+    wheels = record["facts"]["wheels"]["value"]
+    assert wheels["state"] == "shipped"
+    assert [h["state"] for h in wheels["history"]] == ["released"]
+
+    # Unchanged the next night: the state keeps the time it was reached.
+    _, third = roads(run_cli, campaign, "chardet")
+    assert third["chardet"]["since"] == second["chardet"]["since"]
+    assert third["chardet"]["changed"] is False
+
+
+def test_what_could_not_be_established_is_unknown_never_good_news(
+        run_cli, campaign: Campaign) -> None:
+    # Never synced: no default branch recorded.
+    code, found = roads(run_cli, campaign, "zstd")
+    assert code == 1 and found["zstd"]["state"] == "unknown"
+    assert found["zstd"]["next"] == "mirrorctl sync zstd"
+    assert "run `mirrorctl sync zstd`" in found["zstd"]["reasons"][0]
+
+    assert run_cli(*campaign.args("sync")).code == 0
+    _, found = roads(run_cli, campaign, "zstd")
+    assert found["zstd"]["state"] == "draft"
+    # The forge refuses the token: the state is unknown, the record keeps the last one.
+    campaign.forge.github_token = "another-token-000000"
+    code, found = roads(run_cli, campaign, "zstd")
+    assert code == 1 and found["zstd"]["state"] == "unknown"
+    assert "authentication failed: set MIRRORCTL_GITHUB_TOKEN" in found["zstd"]["reasons"][0]
+    assert TOKEN not in json.dumps(found)
+    record = json.loads((campaign.workdir / "state" / "zstd.json").read_text())
+    wheels = record["facts"]["wheels"]["value"]
+    assert wheels["state"] == "draft" and "authentication failed" in wheels["unknown"]
+
+    # Upstream renames its default branch to one sync does not mirror.
+    campaign.repos["zstd"].git("branch", "-m", "main", "trunk")
+    assert run_cli(*campaign.args("sync", "zstd")).code == 0
+    campaign.forge.github_token = TOKEN
+    code, found = roads(run_cli, campaign, "zstd")
+    assert code == 1 and found["zstd"]["state"] == "unknown"
+    assert "default branch trunk is not in the cache" in found["zstd"]["reasons"][0]
+
+
+def test_the_table_says_each_state_its_reasons_and_what_to_run(run_cli,
+                                                              campaign: Campaign) -> None:
+    assert run_cli(*campaign.args("sync")).code == 0
+    result = run_cli(*campaign.args("upstream", "wheels", "yarl", "zstd"))
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["yarl", "requested"]
+    assert "next: mirrorctl upstream wheels zstd --draft" in result.out
+    assert "issue open: https://github.com/org/zstd/issues/288" not in result.out  # in reasons
+    assert lines[-1] == "2 packages: 1 requested, 1 draft; nothing was sent upstream"
+    assert not [r for r in campaign.forge.requests if not r.startswith("/search")]

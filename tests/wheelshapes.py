@@ -1,0 +1,253 @@
+"""Upstream trees in the shapes real projects build their wheels in (written for these
+tests in those shapes, copied from no project): path -> text."""
+
+from __future__ import annotations
+
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=77", "cython>=3"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{name}"
+dynamic = ["version"]
+"""
+
+# An arch matrix run under QEMU, the images that have no riscv64 build excluded.
+EMULATED_MATRIX = {
+    ".github/workflows/wheels.yml": """\
+name: Build wheels
+
+on:
+  push:
+    tags: ["v*"]
+  pull_request:
+    paths: [".github/workflows/wheels.yml"]
+
+jobs:
+  build_sdist:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: pipx run build --sdist
+
+  build_wheels:
+    name: wheels ${{ matrix.os }} ${{ matrix.arch }} ${{ matrix.libc }}
+    runs-on: ${{ matrix.os }}
+    strategy:
+      fail-fast: false
+      matrix:
+        os: [ubuntu-latest]
+        arch: [x86_64, aarch64, ppc64le, s390x]
+        libc: [manylinux, musllinux]
+        exclude:
+          - arch: s390x
+            libc: musllinux
+        include:
+          - os: windows-latest
+            arch: AMD64
+          - os: macos-14
+            arch: arm64
+    steps:
+      - uses: actions/checkout@v4
+      - name: Set up QEMU
+        if: runner.os == 'Linux' && matrix.arch != 'x86_64'
+        uses: docker/setup-qemu-action@v3
+        with:
+          platforms: arm64,ppc64le,s390x
+      - uses: pypa/cibuildwheel@v3.1.4
+        env:
+          CIBW_ARCHS: ${{ matrix.arch }}
+          CIBW_BUILD: "cp3*-${{ matrix.libc }}_*"
+      - uses: actions/upload-artifact@v4
+        with:
+          name: wheels-${{ matrix.os }}-${{ matrix.arch }}-${{ matrix.libc }}
+          path: wheelhouse/*.whl
+""",
+    "pyproject.toml": PYPROJECT.format(name="emulated"),
+}
+
+# Each architecture an include entry, the emulated ones marked by a key of their own.
+INCLUDE_ENTRIES = {
+    ".github/workflows/build.yml": """\
+name: wheels
+on: [push, workflow_dispatch]
+jobs:
+  wheels:
+    runs-on: ${{ matrix.os }}
+    strategy:
+      matrix:
+        include:
+          - os: ubuntu-22.04
+            cibw_arch: x86_64
+          - os: ubuntu-22.04
+            cibw_arch: aarch64
+            qemu: true
+          - os: ubuntu-22.04
+            cibw_arch: ppc64le
+            qemu: true
+          - os: macos-13
+            cibw_arch: x86_64
+    steps:
+      - uses: actions/checkout@v4
+      - uses: docker/setup-qemu-action@v3
+        if: ${{ matrix.qemu }}
+        with:
+          platforms: all
+      - name: Build wheels
+        run: |
+          python -m pip install cibuildwheel==3.2.1
+          python -m cibuildwheel --output-dir wheelhouse
+        env:
+          CIBW_ARCHS_LINUX: ${{ matrix.cibw_arch }}
+          CIBW_ARCHS_MACOS: ${{ matrix.cibw_arch }}
+""",
+    "pyproject.toml": PYPROJECT.format(name="included"),
+}
+
+# Native runners only; a later job counts the wheels it expects.
+NATIVE_RUNNERS = {
+    ".github/workflows/release.yml": """\
+name: Release
+on:
+  release:
+    types: [published]
+jobs:
+  wheels:
+    runs-on: ${{ matrix.os }}
+    strategy:
+      matrix:
+        os: [ubuntu-24.04, ubuntu-24.04-arm, windows-2022, macos-14]
+    steps:
+      - uses: actions/checkout@v4
+      - uses: pypa/cibuildwheel@v3.1.4
+      - uses: actions/upload-artifact@v4
+        with:
+          name: wheels-${{ matrix.os }}
+          path: wheelhouse/*.whl
+  check:
+    needs: wheels
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/download-artifact@v4
+        with:
+          pattern: wheels-*
+          merge-multiple: true
+          path: dist
+      - name: Count the wheels
+        run: test "$(ls dist/*.whl | wc -l)" -eq 20
+""",
+    "pyproject.toml": PYPROJECT.format(name="native") + """
+[tool.cibuildwheel]
+build = "cp310-* cp311-* cp312-* cp313-* cp314-*"
+skip = "*-musllinux_*"
+""",
+}
+
+# The archs in pyproject's cibuildwheel table; the workflow sets up QEMU for them.
+PYPROJECT_ARCHS = {
+    ".github/workflows/wheels.yaml": """\
+name: wheels
+on: push
+jobs:
+  linux:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: docker/setup-qemu-action@v3
+        with:
+          platforms: arm64,s390x
+      - uses: pypa/cibuildwheel@v3.1.4
+""",
+    "pyproject.toml": PYPROJECT.format(name="tabled") + """
+[tool.cibuildwheel]
+test-command = "pytest {project}/tests"
+
+[tool.cibuildwheel.linux]
+# The emulated ones are slow: tests run on x86_64 only.
+archs = ["x86_64", "aarch64", "s390x"]
+""",
+}
+
+# maturin, a target a matrix entry.
+MATURIN = {
+    ".github/workflows/CI.yml": """\
+name: CI
+on: [push, pull_request]
+jobs:
+  linux:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        target: [x86_64, aarch64, armv7, s390x, ppc64le]
+    steps:
+      - uses: actions/checkout@v4
+      - uses: PyO3/maturin-action@v1
+        with:
+          target: ${{ matrix.target }}
+          args: --release --out dist
+          manylinux: auto
+  windows:
+    runs-on: windows-latest
+    steps:
+      - uses: PyO3/maturin-action@v1
+        with:
+          target: x64
+""",
+    "pyproject.toml": """\
+[build-system]
+requires = ["maturin>=1.7,<2.0"]
+build-backend = "maturin"
+""",
+}
+
+# A matrix computed at run time: no patch is guessed.
+COMPUTED_MATRIX = {
+    ".github/workflows/wheels.yml": """\
+on: push
+jobs:
+  plan:
+    runs-on: ubuntu-latest
+    outputs:
+      matrix: ${{ steps.plan.outputs.matrix }}
+    steps:
+      - id: plan
+        run: python tools/plan.py >> "$GITHUB_OUTPUT"
+  build:
+    needs: plan
+    runs-on: ${{ matrix.os }}
+    strategy:
+      matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}
+    steps:
+      - uses: pypa/cibuildwheel@v3.1.4
+""",
+    "pyproject.toml": PYPROJECT.format(name="computed"),
+}
+
+# Tests under emulation on riscv64, wheels only for x86_64: no riscv64 wheel is built.
+TESTS_UNDER_QEMU = {
+    ".github/workflows/ci.yml": """\
+on: push
+jobs:
+  test-riscv64:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: uraimo/run-on-arch-action@v2
+        with:
+          arch: riscv64
+          distro: ubuntu22.04
+          run: python3 -m pytest
+  wheels:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: pypa/cibuildwheel@v3.1.4
+""",
+}
+
+
+def with_riscv64(files: dict[str, str]) -> dict[str, str]:
+    """EMULATED_MATRIX as upstream merged it: riscv64 among the emulated."""
+    text = files[".github/workflows/wheels.yml"]
+    text = text.replace("arch: [x86_64, aarch64, ppc64le, s390x]",
+                        "arch: [x86_64, aarch64, ppc64le, s390x, riscv64]")
+    return {**files, ".github/workflows/wheels.yml": text}
