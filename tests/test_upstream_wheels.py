@@ -259,3 +259,56 @@ def test_the_table_says_each_state_its_reasons_and_what_to_run(run_cli,
     assert "issue open: https://github.com/org/zstd/issues/288" not in result.out  # in reasons
     assert lines[-1] == "2 packages: 1 requested, 1 draft; nothing was sent upstream"
     assert not [r for r in campaign.forge.requests if not r.startswith("/search")]
+
+
+def test_drafts_the_change_proved_and_never_a_second_request(run_cli, campaign: Campaign,
+                                                             tmp_path: Path) -> None:
+    assert run_cli(*campaign.args("sync")).code == 0
+    code, found = roads(run_cli, campaign, "zstd", "planned", "fonts", "yarl", "--draft")
+    assert code == 0
+    zstd = found["zstd"]["draft"]
+    assert (zstd["kind"], zstd["status"], zstd["title"]) == ("pr", "written",
+                                                             "Add riscv64 wheels")
+    patch = Path(zstd["patch"])
+    assert patch.parent == campaign.workdir / "drafts" / "zstd"
+    assert "riscv64 added to matrix.arch" in " ".join(zstd["changes"])
+    assert any(c.startswith("cibuildwheel lists") for c in zstd["checks"])
+    # The patch applies to upstream's default branch, as upstream would take it.
+    clone = Repo(tmp_path / "clone")
+    clone.git("fetch", "--quiet", str(campaign.repos["zstd"].path), "main")
+    clone.git("checkout", "--quiet", "FETCH_HEAD")
+    clone.git("apply", "--check", str(patch))
+    clone.git("am", "--quiet", str(patch))
+    workflow = (clone.path / ".github/workflows/wheels.yml").read_text()
+    assert "arch: [x86_64, aarch64, ppc64le, s390x, riscv64]" in workflow
+    body = Path(zstd["body"]).read_text()
+    assert body.startswith("---\n") and "request: riscv64-wheels" in body
+    assert "Closes #288" in body and "integrated in the same way as the other emulated " \
+        "architectures (aarch64, ppc64le, s390x)" in body
+    assert found["zstd"]["next"] == (f"read and edit {zstd['body']}, then: mirrorctl "
+                                     f"upstream submit {zstd['body']}")
+
+    planned = found["planned"]["draft"]
+    assert (planned["kind"], planned["patch"]) == ("issue", None)
+    assert "computed at run time" in Path(planned["body"]).read_text()
+    assert found["fonts"]["draft"]["kind"] == "pr"  # declined: a new draft, for a person
+    assert found["yarl"]["draft"] is None  # an open request: never a second
+    assert not (campaign.workdir / "drafts" / "yarl").exists()
+    # Nothing was sent: the forge was only read.
+    assert all(r.startswith(("/search/", "/repos/org/fonts/issues/4069/comments"))
+               for r in campaign.forge.requests)
+
+    # Again: unchanged. A person's edit is kept, unless --force.
+    _, again = roads(run_cli, campaign, "zstd", "--draft")
+    assert again["zstd"]["draft"]["status"] == "unchanged"
+    Path(zstd["body"]).write_text(body + "\nTested on a VisionFive 2 too.\n")
+    _, kept = roads(run_cli, campaign, "zstd", "--draft")
+    assert kept["zstd"]["draft"]["status"] == "kept"
+    assert "VisionFive" in Path(zstd["body"]).read_text()
+    _, forced = roads(run_cli, campaign, "zstd", "--draft", "--force")
+    assert forced["zstd"]["draft"]["status"] == "written"
+
+    # Upstream opens a request meanwhile: no draft from now on.
+    ask(campaign.forge, "org/zstd", 300, "ci: build riscv64 wheels", pr=True, state="open")
+    _, later = roads(run_cli, campaign, "zstd", "--draft")
+    assert (later["zstd"]["state"], later["zstd"]["draft"]) == ("requested", None)

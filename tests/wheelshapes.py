@@ -40,9 +40,12 @@ jobs:
         os: [ubuntu-latest]
         arch: [x86_64, aarch64, ppc64le, s390x]
         libc: [manylinux, musllinux]
+        image: [manylinux2014, manylinux_2_28]
         exclude:
           - arch: s390x
             libc: musllinux
+          - libc: musllinux
+            image: manylinux2014
         include:
           - os: windows-latest
             arch: AMD64
@@ -59,9 +62,13 @@ jobs:
         env:
           CIBW_ARCHS: ${{ matrix.arch }}
           CIBW_BUILD: "cp3*-${{ matrix.libc }}_*"
+          CIBW_MANYLINUX_X86_64_IMAGE: ${{ matrix.image }}
+          CIBW_MANYLINUX_AARCH64_IMAGE: ${{ matrix.image }}
+          CIBW_MANYLINUX_PPC64LE_IMAGE: ${{ matrix.image }}
+          CIBW_MANYLINUX_S390X_IMAGE: ${{ matrix.image }}
       - uses: actions/upload-artifact@v4
         with:
-          name: wheels-${{ matrix.os }}-${{ matrix.arch }}-${{ matrix.libc }}
+          name: wheels-${{ matrix.os }}-${{ matrix.arch }}-${{ matrix.libc }}-${{ matrix.image }}
           path: wheelhouse/*.whl
 """,
     "pyproject.toml": PYPROJECT.format(name="emulated"),

@@ -167,10 +167,19 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
 
 @upstream.command("wheels")
 @click.argument("packages", nargs=-1)
+@click.option("--draft", "draft", is_flag=True,
+              help="Write the change (a format-patch file) and the request's text for each "
+                   "package whose state calls for one; an issue draft where the change "
+                   "cannot be written safely.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the drafts, a folder a package in it [default: "
+                   "<workdir>/drafts/].")
+@click.option("--force", is_flag=True, help="Replace drafts edited since they were written.")
 @format_option
 @wait_option
 @click.pass_obj
-def upstream_wheels(g: Globals, packages: tuple[str, ...], fmt: str) -> None:
+def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Path | None,
+                    force: bool, fmt: str) -> None:
     """Where each package's road to upstream riscv64 wheels stands.
 
     From facts it establishes: PyPI's latest release (a riscv64 wheel, only
@@ -196,6 +205,15 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], fmt: str) -> None:
     Each state is kept in the package's record with its history. Nothing is sent.
     Tokens: MIRRORCTL_GITHUB_TOKEN, MIRRORCTL_GITLAB_TOKEN (never printed).
 
+    With --draft, a package in state draft, unknown-shape, declined or reverted gets
+    its drafts (never one with an open request): the smallest change that adds riscv64
+    the way upstream builds its other architectures (or on a riscv64 runner, with
+    `upstream_wheels: {runner: native}`), proved before it is written: the files parse
+    and differ only where riscv64 was added, the expanded matrix has riscv64 jobs that
+    can run and none on an image without riscv64, and cibuildwheel itself (the
+    `campaign` extra) lists riscv64 builds for them. A shape mirrorctl cannot edit
+    safely gets an issue draft with the facts instead.
+
     \b
     Exit status 0, 1 when a package is unknown, 2 bad usage, 130/143 interrupted.
 
@@ -203,9 +221,11 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], fmt: str) -> None:
     Examples:
       mirrorctl upstream wheels
       mirrorctl upstream wheels zstandard msgspec --format json
+      mirrorctl upstream wheels zstandard --draft --out drafts/
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.grade.pypi import PypiClient
+    from mirrorctl.upstream.wheelrequest import WheelDraftOptions, draft_roads
     from mirrorctl.upstream.wheelroad import RoadOptions, wheel_roads
 
     config = load_config(g.config_path)
@@ -214,8 +234,11 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], fmt: str) -> None:
     pypi = PypiClient(config.pypi_url, retries=config.retries)
     options = RoadOptions(workdir=g.workdir, stamp=utc_stamp())
     with writing(g, "upstream wheels") as lock_fd, progress_on_stderr(g) as progress:
-        roads = wheel_roads(config, selected, options, git_runner(g, config, lock_fd), forges,
-                            pypi, progress)
+        runner = git_runner(g, config, lock_fd)
+        roads = wheel_roads(config, selected, options, runner, forges, pypi, progress)
+        if draft:
+            roads = draft_roads(config, roads, runner, WheelDraftOptions(
+                workdir=g.workdir, out=out, force=force))
     g.echo(ROADS_RENDERERS[fmt](roads))
     if any(r.state == "unknown" for r in roads):
         raise SystemExit(EXIT_FAILURE)
@@ -233,7 +256,12 @@ def road_json(road: Road) -> dict[str, object]:
     return {"name": road.name, "state": road.state,
             "requests": [{"url": a.url, "kind": a.kind, "state": a.state, "title": a.title}
                          for a in road.requests],
-            "draft": None, "reasons": list(road.reasons), "next": road.next,
+            "draft": None if road.draft is None else {
+                "kind": road.draft.kind, "title": road.draft.title,
+                "patch": str(road.draft.patch) if road.draft.patch else None,
+                "body": str(road.draft.body), "status": road.draft.status,
+                "changes": list(road.draft.changes), "checks": list(road.draft.checks)},
+            "reasons": list(road.reasons), "next": road.next,
             "pypi_latest": road.pypi_latest, "default_branch": road.default_branch,
             "released_in": road.released_in, "enabled_by": road.enabled_by,
             "reverted_by": road.reverted_by, "since": road.since, "previous": road.previous,
@@ -251,6 +279,11 @@ def roads_table(roads: list[Road]) -> str:
         lines += [f"{'':<{width}}    {reason}" for reason in road.reasons]
         lines += [f"{'':<{width}}    {a.kind} {a.state}: {a.url}" for a in road.requests
                   if a.url not in " ".join(road.reasons)]
+        if road.draft is not None:
+            written = road.draft.patch or road.draft.body
+            lines.append(f"{'':<{width}}    {road.draft.kind} draft {road.draft.status}: "
+                         f"{written}")
+            lines += [f"{'':<{width}}      {c}" for c in road.draft.changes]
         lines.append(f"{'':<{width}}    next: {road.next}")
     counts = Counter(r.state for r in roads)
     lines.append(f"{plural(len(roads), 'package')}: "

@@ -24,6 +24,7 @@ from mirrorctl.core.settings import (
     Notices,
     PullRequests,
     Setting,
+    UpstreamWheels,
     did_you_mean,
     package_name,
 )
@@ -80,6 +81,7 @@ class Package:
     # (no bump); None: as pull_requests says (or found).
     version_file: tuple[str, ...] | Literal[False] | None = None
     failure_rules: Mapping[str, tuple[str, ...]] | None = None  # over core/failures.yaml
+    upstream_wheels: UpstreamWheels = field(default_factory=UpstreamWheels)
 
     def __post_init__(self) -> None:
         if not self.cache:

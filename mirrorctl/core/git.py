@@ -507,6 +507,10 @@ class Repository:
                 continue
         return files
 
+    def write_blob(self, text: str) -> str:
+        """Store `text` as a blob; its object id."""
+        return self.git("hash-object", "-w", "--stdin", input=text).stdout.strip()
+
     def read_blobs(self, oids: Iterable[str]) -> dict[str, bytes]:
         """The contents of blobs, read through one `git cat-file --batch`."""
         wanted = list(dict.fromkeys(oids))

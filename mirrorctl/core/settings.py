@@ -22,7 +22,7 @@ from mirrorctl.core.tagformat import TagFormat, TagFormatError
 from mirrorctl.core.urls import KNOWN_PROTOCOLS, embedded_credentials
 
 __all__ = ["PACKAGE_KEYS", "SETTINGS", "Fork", "Invalid", "Notices", "Setting",
-           "did_you_mean", "package_name"]
+           "UpstreamWheels", "did_you_mean", "package_name"]
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -144,6 +144,26 @@ def _pin_grade(value: Any) -> tuple[str, str]:
     if value["level"] not in LEVELS:
         raise Invalid(f"level {value['level']!r} must be easy, medium or hard")
     return value["level"], _string(value["reason"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpstreamWheels:
+    """How a package's upstream would build riscv64 wheels, in a drafted change."""
+
+    # emulated: as upstream builds its other architectures (QEMU where they are emulated);
+    # native: on a riscv64 runner, where the emulated build would be too long.
+    runner: Literal["emulated", "native"] = "emulated"
+    label: str = "ubuntu-24.04-riscv"  # the riscv64 runner's label (the builders' own)
+
+
+def _upstream_wheels(value: Any) -> UpstreamWheels:
+    if not isinstance(value, dict) or not set(value) <= {"runner", "label"}:
+        raise Invalid("must be {runner: emulated|native, label: <riscv64 runner label>}")
+    runner = value.get("runner", UpstreamWheels.runner)
+    if runner not in ("emulated", "native"):
+        raise Invalid(f"runner {runner!r} must be emulated or native")
+    return UpstreamWheels(runner=runner, label=_no_option(_string(value.get(
+        "label", UpstreamWheels.label))))
 
 
 def _vocabulary(value: Any) -> str:
@@ -441,6 +461,9 @@ SETTINGS: Mapping[str, Setting] = {
                                        "package and kind, in this tracker", per_package=False),
     "credential_helper": Setting(lambda v: _string(v), None,
                                  "git credential helper for HTTPS remotes", per_package=False),
+    "upstream_wheels": Setting(_upstream_wheels, UpstreamWheels(),
+                               "how a drafted change builds riscv64 wheels upstream: "
+                               "{runner: emulated|native, label: ubuntu-24.04-riscv}"),
     "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),
     "retries": Setting(_count, 2, "retries after a transient network error"),
 }

@@ -37,7 +37,7 @@ else:  # pragma: no cover - Python 3.10
 
 from mirrorctl.upstream.matrix import Combination, expand_matrix, substitute
 
-__all__ = ["EMULATED", "Shape", "WheelCi", "WheelJob", "ci_paths", "read_wheel_ci"]
+__all__ = ["EMULATED", "Run", "Shape", "WheelCi", "WheelJob", "ci_paths", "read_wheel_ci"]
 
 Shape = Literal["matrix", "include", "env", "pyproject", "native", "maturin"]
 LINUX_ARCHS = ("x86_64", "i686", "aarch64", "ppc64le", "s390x", "armv7l", "riscv64")
@@ -66,6 +66,16 @@ class WheelJob:
     unresolved: bool = False  # some combination's architectures could not be read
     matrix_key: str | None = None  # the matrix key the shape's edit goes into
     emulated: bool = False  # it builds architectures its runners are not
+    # The combinations that build riscv64: (matrix values, runner labels, the CIBW_*
+    # environment with the matrix substituted).
+    riscv64_runs: tuple[Run, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    combination: Combination
+    runner: str
+    env: Mapping[str, str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,6 +214,7 @@ def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], step: Mappin
                         why=f"{path}: job {name}'s matrix is computed at run time")
     archs: set[str] = set()
     unresolved = emulated = False
+    runs: list[Run] = []
     for combo in combos:
         runner = _runner(job, combo)
         linux_runner = _is_linux(runner) if runner is not None else None
@@ -221,10 +232,14 @@ def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], step: Mappin
                  if _selected(a, substitute(build, combo), substitute(skip, combo))}
         emulated |= bool(built - {native, "i686"})
         archs |= built
+        if "riscv64" in built:
+            runs.append(Run(combination=combo, runner=runner, env={
+                k: str(substitute(v, combo)) for k, v in env.items()
+                if k.startswith("CIBW_")}))
     shape, key, why = _cibuildwheel_shape(path, name, job, matrix, setting, linux, cibw, archs)
     return WheelJob(workflow=path, job=name, tool="cibuildwheel", archs=frozenset(archs),
                     shape=shape, why=why, unresolved=unresolved, matrix_key=key,
-                    emulated=emulated)
+                    emulated=emulated, riscv64_runs=tuple(runs))
 
 
 def _archs(text: str, native: str) -> set[str]:
@@ -307,6 +322,7 @@ def _maturin_job(path: str, name: str, job: Mapping[str, Any], step: Mapping[str
                         why=f"{path}: job {name}'s matrix is computed at run time")
     archs: set[str] = set()
     unresolved = False
+    runs: list[Run] = []
     for combo in combos:
         runner = _runner(job, combo)
         target = str(substitute(target_source, combo) or "")
@@ -316,12 +332,16 @@ def _maturin_job(path: str, name: str, job: Mapping[str, Any], step: Mapping[str
         if re.search(r"apple|darwin|windows|msvc", target) or (
                 not target and _is_linux(runner) is not True):
             continue
-        archs.add(_maturin_arch(target) if target else _native(runner))
+        arch = _maturin_arch(target) if target else _native(runner)
+        archs.add(arch)
+        if arch == "riscv64":
+            runs.append(Run(combination=combo, runner=runner, env={}))
     key = _matrix_key(target_source)
     where = f"{path}: job {name}"
     if "riscv64" in archs:
         return WheelJob(workflow=path, job=name, tool="maturin", archs=frozenset(archs),
-                        shape=None, why=f"{where} builds riscv64 wheels", unresolved=unresolved)
+                        shape=None, why=f"{where} builds riscv64 wheels", unresolved=unresolved,
+                        riscv64_runs=tuple(runs))
     lists = key is not None and isinstance(matrix, Mapping) and (
         _lists_emulated([_maturin_arch(str(v)) for v in matrix.get(key) or []
                          if isinstance(matrix.get(key), list)]))

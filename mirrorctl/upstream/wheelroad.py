@@ -32,7 +32,8 @@ from mirrorctl.upstream.forge import ForgeSettings
 from mirrorctl.upstream.wheelasks import WheelAsk, wheel_asks
 from mirrorctl.upstream.wheelci import WheelCi, ci_paths, read_wheel_ci
 
-__all__ = ["STATES", "WHEELS", "CiFinding", "PypiFinding", "Road", "RoadOptions",
+__all__ = ["DRAFTED", "STATES", "WHEELS", "CiFinding", "DraftWritten", "PypiFinding", "Road",
+           "RoadOptions",
            "WheelState", "decide", "read_ci", "wheel_roads"]
 
 WheelState = Literal["unknown", "shipped", "pure-python", "released", "merged", "requested",
@@ -40,6 +41,8 @@ WheelState = Literal["unknown", "shipped", "pure-python", "released", "merged", 
 STATES: tuple[WheelState, ...] = ("unknown", "shipped", "pure-python", "released", "merged",
                                   "requested", "reverted", "declined", "draft",
                                   "unknown-shape")
+# The states whose next step is a draft (never one with an open request).
+DRAFTED: tuple[WheelState, ...] = ("draft", "unknown-shape", "declined", "reverted")
 _RISCV_LINES = "[Rr][Ii][Ss][Cc]-?[Vv]"  # what -G looks for in the CI files' diffs
 _WALK = 25  # commits of the CI files' history read at most, newest first
 _HISTORY = 50  # state changes a record keeps
@@ -72,6 +75,19 @@ class Verdict:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DraftWritten:
+    """The drafts `upstream wheels --draft` wrote for a package."""
+
+    kind: Literal["pr", "issue"]
+    title: str
+    body: Path  # the request's text
+    patch: Path | None  # the change, for a pull request
+    status: str  # written | unchanged | kept
+    changes: tuple[str, ...] = ()
+    checks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class Road:
     name: str
     state: WheelState
@@ -85,6 +101,7 @@ class Road:
     reverted_by: str | None = None
     previous: WheelState | None = None  # the state the record held before, when it changed
     since: str | None = None  # when the package entered its state (a UTC stamp)
+    draft: DraftWritten | None = None
     ci: CiFinding | None = field(default=None, compare=False, repr=False)
 
     @property

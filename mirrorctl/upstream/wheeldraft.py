@@ -1,0 +1,474 @@
+"""The change that makes upstream's CI build riscv64 wheels, as upstream would accept
+it: the smallest edit that adds riscv64 the way upstream builds its other
+architectures (the shapes of upstream/wheelci.py), proved before anything is written.
+
+The edit (pure: files in, files out): riscv64 appended to the arch list a matrix reads,
+an include entry copied from an emulated one, riscv64 added to a literal CIBW_ARCHS or
+to pyproject's `[tool.cibuildwheel.linux] archs` (through tomlkit, which keeps the rest
+of the file as it is), a native riscv64 runner added beside the arm one, a riscv64
+target beside maturin's others; the QEMU step's platforms and condition extended where
+they would leave riscv64 out; matrix exclusions for the images that have no riscv64
+build (manylinux2014, musllinux_1_1), and the image setting copied for riscv64 where
+upstream sets one an architecture; a count of expected wheels raised by the wheels
+riscv64 adds.
+
+The proof (check_change): every file still parses, and the parsed documents differ only
+at the places the edit meant to change; the wheel job's matrix, expanded as GitHub
+expands it, has riscv64 combinations and each can run (QEMU set up for it, its
+condition true, or a riscv64 runner), none on an image without riscv64; and cibuildwheel
+itself, run with each riscv64 combination's CIBW_* environment on the patched files,
+lists riscv64 build identifiers (skipped, and said, when cibuildwheel is not installed).
+An edit that cannot be proved raises CannotDraft: the caller drafts an issue instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, SequenceNode
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.tools import has_tool, run_tool
+from mirrorctl.upstream.expressions import evaluate, truthy
+from mirrorctl.upstream.wheelci import EMULATED, Run, WheelCi, WheelJob, read_wheel_ci
+from mirrorctl.upstream.yamledit import (
+    Edit,
+    EditError,
+    append_item,
+    apply_edits,
+    child,
+    compose,
+    copy_entry,
+    extend_scalar,
+    item,
+    node_at,
+)
+
+__all__ = ["NO_RISCV64_IMAGES", "CannotDraft", "WheelChange", "WheelOptions", "check_change",
+           "draft_change"]
+
+NO_RISCV64_IMAGES = ("manylinux1", "manylinux2010", "manylinux2014", "manylinux_2_17",
+                     "musllinux_1_1")
+RISCV64_TARGET = "riscv64gc-unknown-linux-gnu"
+_QEMU = "docker/setup-qemu-action"
+_IMAGE_KEY = re.compile(r"^CIBW_(MANY|MUSL)LINUX_([A-Z0-9_]+)_IMAGE$")
+_COUNT = re.compile(r"(?P<op>-eq|==|-ge|-ne|!=)\s*(?P<n>\d+)\b")
+
+
+class CannotDraft(MirrorctlError):
+    """The change cannot be written safely: an issue is drafted instead."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WheelOptions:
+    runner: str = "ubuntu-24.04-riscv"  # the native riscv64 runner's label
+    native: bool = False  # the package asks for a riscv64 runner (upstream_wheels)
+    cibuildwheel: bool = True  # check with cibuildwheel, when it is installed
+
+
+@dataclass(frozen=True, kw_only=True)
+class WheelChange:
+    job: WheelJob
+    files: Mapping[str, str]  # the files changed: path -> new text
+    changes: tuple[str, ...]  # what was edited, a line each
+    checks: tuple[str, ...]  # what was proved, a line each
+    identifiers: tuple[str, ...] = ()  # the riscv64 builds cibuildwheel lists
+    native: bool = False  # on a riscv64 runner (else under QEMU)
+
+
+@dataclass
+class _Plan:
+    """Edits being gathered: per file, and the document paths they may change."""
+
+    edits: dict[str, list[Edit]]
+    allowed: dict[str, set[tuple[Any, ...]]]
+    changes: list[str]
+
+    def add(self, path: str, edit: Edit, where: tuple[Any, ...], what: str) -> None:
+        self.edits.setdefault(path, []).append(edit)
+        self.allowed.setdefault(path, set()).add(where)
+        self.changes.append(f"{path}: {what}")
+
+
+def draft_change(files: Mapping[str, str], ci: WheelCi,
+                 options: WheelOptions = WheelOptions()) -> WheelChange:
+    """The change for the job a draft edits (ci.target), proved; raises CannotDraft."""
+    job = ci.target
+    if job is None or job.shape is None:
+        jobs = ci.linux_jobs
+        raise CannotDraft(jobs[0].why if jobs else "no job of upstream's CI builds Linux "
+                          "wheels in a way mirrorctl reads")
+    if options.native and job.shape != "native":
+        raise CannotDraft(f"the package asks for a riscv64 runner ({options.runner}), and "
+                          f"upstream builds its other architectures {job.shape}-wise: a "
+                          "native job beside them is not drafted yet")
+    plan = _Plan({}, {}, [])
+    try:
+        new_files = _edit(files, job, plan, options)
+    except EditError as exc:
+        raise CannotDraft(f"{job.workflow}: {exc}") from None
+    return check_change(files, new_files, plan, job, options)
+
+
+def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
+          options: WheelOptions) -> dict[str, str]:
+    path, text = job.workflow, files[job.workflow]
+    root, data = compose(text), yaml.safe_load(text)
+    job_node, job_data = node_at(root, "jobs", job.job), data["jobs"][job.job]
+    where = ("jobs", job.job)
+    matrix = (job_data.get("strategy") or {}).get("matrix") or {}
+    new_files: dict[str, str] = {}
+    key = job.matrix_key
+    if job.shape in ("matrix", "maturin", "native") and key is not None:
+        value = RISCV64_TARGET if job.shape == "maturin" else \
+            options.runner if job.shape == "native" else "riscv64"
+        vector = node_at(job_node, "strategy", "matrix", key) if job_node else None
+        if vector is None or not isinstance(matrix.get(key), list):
+            raise EditError(f"job {job.job}: no list matrix.{key}")
+        plan.add(path, append_item(text, vector, value),
+                 (*where, "strategy", "matrix", key), f"{value} added to matrix.{key}")
+        if job.shape == "matrix":
+            _exclude_images(text, job_node, matrix, key, plan, path, where)
+    elif job.shape == "include" and key is not None:
+        include = node_at(job_node, "strategy", "matrix", "include")
+        entries = matrix.get("include") or []
+        emulated = [i for i, e in enumerate(entries) if str(e.get(key)) in EMULATED]
+        if include is None or not emulated:
+            raise EditError(f"job {job.job}: no include entry of an emulated {key}")
+        template = entries[emulated[-1]]
+        if any(str(v) in NO_RISCV64_IMAGES for v in template.values()):
+            raise EditError("the entry to copy names an image that has no riscv64 build")
+        plan.add(path, copy_entry(text, include, include.value[emulated[-1]],
+                                  {key: "riscv64"}),
+                 (*where, "strategy", "matrix", "include"),
+                 f"an include entry for riscv64, as the one for {template.get(key)}")
+    elif job.shape == "env":
+        _extend_archs_env(text, root, job, plan)
+    elif job.shape == "pyproject":
+        new_files["pyproject.toml"] = _pyproject_archs(files["pyproject.toml"], plan)
+    else:
+        raise EditError(f"shape {job.shape} without its matrix key")
+    if job.shape != "native" and job.tool == "cibuildwheel":
+        _image_settings(text, job_node, job_data, plan, path, where)
+        _qemu(text, job_node, job_data, plan, path, where, key)
+    if job.shape in ("native", "matrix", "include", "env", "pyproject"):
+        _counts(files, plan)
+    for name, edits in plan.edits.items():
+        new_files[name] = apply_edits(new_files.get(name, files[name]), edits)
+    return new_files
+
+
+def _exclude_images(text: str, job_node: Any, matrix: Mapping[str, Any], key: str,
+                    plan: _Plan, path: str, where: tuple[Any, ...]) -> None:
+    """An exclusion for each image a matrix vector names that has no riscv64 build."""
+    pairs = [(k, v) for k, values in matrix.items() if k not in (key, "include", "exclude")
+             and isinstance(values, list) for v in values if str(v) in NO_RISCV64_IMAGES]
+    if not pairs:
+        return
+    exclude = node_at(job_node, "strategy", "matrix", "exclude")
+    if not isinstance(exclude, SequenceNode) or exclude.flow_style or not exclude.value:
+        raise EditError("a matrix with an image that has no riscv64 build, and no block "
+                        "`exclude:` list to leave it out in")
+    first = exclude.value[0]
+    start = text.rfind("\n", 0, first.start_mark.index) + 1
+    indent = text[start:first.start_mark.index]
+    inner = " " * len(indent)
+    last = exclude.value[-1]
+    tail = last.value[-1][1] if last.value else last
+    after = text.find("\n", tail.end_mark.index)
+    after = len(text) if after < 0 else after
+    block = "".join(f"\n{indent}{key}: riscv64\n{inner}{k}: {v}" for k, v in pairs)
+    plan.add(path, Edit(after, after, block), (*where, "strategy", "matrix", "exclude"),
+             "riscv64 left out of " + ", ".join(str(v) for _, v in pairs)
+             + " (no riscv64 build)")
+
+
+def _cibuildwheel_step(job_data: Mapping[str, Any]) -> int | None:
+    for index, step in enumerate(job_data.get("steps") or []):
+        if isinstance(step, Mapping) and (
+                str(step.get("uses", "")).lower().startswith("pypa/cibuildwheel")
+                or "cibuildwheel" in str(step.get("run", ""))):
+            return index
+    return None
+
+
+def _image_settings(text: str, job_node: Any, job_data: Mapping[str, Any], plan: _Plan,
+                    path: str, where: tuple[Any, ...]) -> None:
+    """Where the step sets an image an architecture from the matrix, riscv64's too."""
+    index = _cibuildwheel_step(job_data)
+    if index is None:
+        return
+    env = (job_data["steps"][index].get("env") or {})
+    keys = [k for k in env if (m := _IMAGE_KEY.match(str(k))) and m.group(2) != "RISCV64"
+            and "matrix." in str(env[k])]
+    if not keys or any(str(k).endswith("_RISCV64_IMAGE") for k in env):
+        return
+    env_node = node_at(item(node_at(job_node, "steps"), index), "env")
+    value_node = child(env_node, keys[-1])
+    if not isinstance(env_node, MappingNode) or value_node is None:
+        raise EditError("the cibuildwheel step's env is not a plain mapping")
+    key_node = next(k for k, _ in env_node.value if k.value == keys[-1])
+    start = text.rfind("\n", 0, key_node.start_mark.index) + 1
+    end = text.find("\n", value_node.end_mark.index)
+    end = len(text) if end < 0 else end
+    line = text[start:end]
+    m = _IMAGE_KEY.match(keys[-1])
+    assert m is not None
+    new = line.replace(keys[-1], f"CIBW_{m.group(1)}LINUX_RISCV64_IMAGE", 1)
+    plan.add(path, Edit(end, end, "\n" + new), (*where, "steps", index, "env"),
+             f"CIBW_{m.group(1)}LINUX_RISCV64_IMAGE set as {keys[-1]} is")
+
+
+def _qemu(text: str, job_node: Any, job_data: Mapping[str, Any], plan: _Plan, path: str,
+          where: tuple[Any, ...], key: str | None) -> None:
+    """The QEMU step's platforms and condition extended to riscv64, where they would
+    leave it out (the proof then evaluates them for every riscv64 combination)."""
+    steps = job_data.get("steps") or []
+    index = next((i for i, s in enumerate(steps) if isinstance(s, Mapping)
+                  and str(s.get("uses", "")).lower().startswith(_QEMU)), None)
+    if index is None:
+        return  # the proof says riscv64 cannot run, if it runs emulated
+    step_node = item(node_at(job_node, "steps"), index)
+    step = steps[index]
+    platforms = (step.get("with") or {}).get("platforms")
+    if platforms is not None and not {"all", "riscv64", "linux/riscv64"} & set(
+            re.split(r"[\s,]+", str(platforms))):
+        plan.add(path, extend_scalar(text, node_at(step_node, "with", "platforms"),
+                                     ",riscv64"), (*where, "steps", index, "with"),
+                 "riscv64 added to the QEMU step's platforms")
+    condition = step.get("if")
+    if condition is None or key is None:
+        return
+    arch = re.search(rf"matrix\.{re.escape(key)}\s*==\s*'({'|'.join(EMULATED)}|arm64)'",
+                     str(condition))
+    riscv = evaluate(str(condition), {"matrix": {key: "riscv64"}, "runner": {"os": "Linux"}})
+    if arch is not None and not truthy(riscv):
+        node = child(step_node, "if")
+        plan.add(path, _or_clause(text, node, f"matrix.{key} == 'riscv64'"),
+                 (*where, "steps", index, "if"), "the QEMU step's condition takes riscv64")
+
+
+def _or_clause(text: str, node: Any, clause: str) -> Edit:
+    raw = text[node.start_mark.index:node.end_mark.index]
+    if "\n" in raw:
+        raise EditError("a QEMU condition over several lines")
+    inner = raw.rstrip("'\"")
+    close = inner.rfind("}}")
+    at = node.start_mark.index + (close if close >= 0 else len(inner))
+    pad = " " if close >= 0 else ""
+    return Edit(at, at, f" || {clause}{pad}".replace("  ||", " ||"))
+
+
+def _extend_archs_env(text: str, root: Any, job: WheelJob, plan: _Plan) -> None:
+    data = yaml.safe_load(text)
+    job_data = data["jobs"][job.job]
+    index = _cibuildwheel_step(job_data)
+    places: list[tuple[Any, tuple[Any, ...]]] = []
+    if index is not None:
+        places.append((node_at(item(node_at(root, "jobs", job.job, "steps"), index), "env"),
+                       ("jobs", job.job, "steps", index, "env")))
+    places += [(node_at(root, "jobs", job.job, "env"), ("jobs", job.job, "env")),
+               (node_at(root, "env"), ("env",))]
+    for env, where in places:
+        for name in ("CIBW_ARCHS_LINUX", "CIBW_ARCHS"):
+            scalar = child(env, name)
+            if scalar is not None:
+                separator = "," if "," in str(scalar.value) else " "
+                plan.add(job.workflow, extend_scalar(text, scalar, f"{separator}riscv64"),
+                         where, f"riscv64 added to {name}")
+                return
+    raise EditError("no literal CIBW_ARCHS to add riscv64 to")
+
+
+def _pyproject_archs(text: str, plan: _Plan) -> str:
+    import tomlkit
+
+    document = tomlkit.parse(text)
+    linux = document.get("tool", {}).get("cibuildwheel", {}).get("linux")
+    table = linux if linux is not None and "archs" in linux else \
+        document["tool"]["cibuildwheel"]
+    archs = table["archs"]
+    if isinstance(archs, list):
+        archs.append("riscv64")
+    else:
+        table["archs"] = f"{archs} riscv64"
+    plan.allowed.setdefault("pyproject.toml", set()).add(("tool", "cibuildwheel"))
+    plan.changes.append("pyproject.toml: riscv64 added to [tool.cibuildwheel"
+                        + (".linux" if table is linux else "") + "] archs")
+    return tomlkit.dumps(document)
+
+
+def _counts(files: Mapping[str, str], plan: _Plan) -> None:
+    """Lines that count the expected wheels: found now, raised by the proof once
+    cibuildwheel has said how many riscv64 adds."""
+    for path, text in files.items():
+        if not path.startswith(".github/workflows/"):
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if re.search(r"whl|wheel", line, re.I) and re.search(r"wc\s+-l|len\(|count",
+                                                                  line, re.I) \
+                    and _COUNT.search(line):
+                plan.changes.append(f"{path}:{number}: count of expected wheels")
+
+
+# -- the proof ----------------------------------------------------------------------------
+
+def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: _Plan, job: WheelJob,
+                 options: WheelOptions) -> WheelChange:
+    checks: list[str] = []
+    for path, text in new.items():
+        before, after = _parsed(path, old[path]), _parsed(path, text)
+        changed = _changed_paths(before, after)
+        allowed = plan.allowed.get(path, set())
+        stray = [p for p in changed if not any(p[:len(a)] == a for a in allowed)]
+        if stray:
+            raise CannotDraft(f"{path}: the edit would change {_show(stray[0])} too")
+        checks.append(f"{path} parses, and differs only where riscv64 was added")
+    merged = {**old, **new}
+    ci = read_wheel_ci(merged)
+    found = next((j for j in ci.jobs if (j.workflow, j.job) == (job.workflow, job.job)), None)
+    if found is None or not found.riscv64_runs:
+        raise CannotDraft(f"{job.workflow}: after the edit job {job.job} still builds no "
+                          "riscv64 wheel")
+    data = yaml.safe_load(merged[job.workflow])["jobs"][job.job]
+    native = all(_is_riscv_runner(run.runner) for run in found.riscv64_runs)
+    for run in found.riscv64_runs:
+        _can_run(run, data, job)
+        _image_ok(run, merged)
+    how = ("on a riscv64 runner" if native else "cross-compiled by maturin-action"
+           if job.tool == "maturin" else "with QEMU set up for riscv64")
+    checks.append(f"{len(found.riscv64_runs)} riscv64 job(s) in the expanded matrix, each "
+                  f"{how}, none on an image without riscv64")
+    identifiers: tuple[str, ...] = ()
+    if job.tool == "cibuildwheel":
+        identifiers, said = _cibuildwheel(found.riscv64_runs, merged, options)
+        checks.append(said)
+    new_files = dict(new)
+    counted = [c for c in plan.changes if c.endswith("count of expected wheels")]
+    changes = [c for c in plan.changes if not c.endswith("count of expected wheels")]
+    for line in counted:
+        new_files, what = _raise_count(line, new_files, merged, len(identifiers))
+        changes.append(what)
+    return WheelChange(job=found, files=new_files, changes=tuple(changes), checks=tuple(checks),
+                       identifiers=identifiers, native=native)
+
+
+def _parsed(path: str, text: str) -> Any:
+    try:
+        if path.endswith(".toml"):
+            return tomllib.loads(text)
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise CannotDraft(f"{path} would not parse after the edit ({exc})") from None
+
+
+def _changed_paths(a: Any, b: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        found = []
+        for key in dict.fromkeys([*a, *b]):
+            if key not in a or key not in b:
+                found.append((*at, key))
+            else:
+                found += _changed_paths(a[key], b[key], (*at, key))
+        return found
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [p for i, (x, y) in enumerate(zip(a, b, strict=True))
+                for p in _changed_paths(x, y, (*at, i))]
+    return [] if a == b else [at]
+
+
+def _show(path: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in path) or "the whole document"
+
+
+def _is_riscv_runner(runner: str) -> bool:
+    return "riscv" in runner.lower()
+
+
+def _can_run(run: Run, job: Mapping[str, Any], target: WheelJob) -> None:
+    if _is_riscv_runner(run.runner) or target.tool == "maturin":
+        return  # maturin-action cross-compiles in its riscv64 cross image
+    context = {"matrix": run.combination, "runner": {"os": "Linux"}}
+    for step in job.get("steps") or []:
+        if not (isinstance(step, Mapping)
+                and str(step.get("uses", "")).lower().startswith(_QEMU)):
+            continue
+        condition = step.get("if")
+        value = True if condition is None else evaluate(str(condition), context)
+        if value is None:
+            raise CannotDraft(f"{target.workflow}: the QEMU step's condition {condition!r} "
+                              "cannot be evaluated here")
+        platforms = re.split(r"[\s,]+", str((step.get("with") or {}).get("platforms", "all")))
+        if truthy(value) and {"all", "riscv64", "linux/riscv64"} & set(platforms):
+            return
+    raise CannotDraft(f"{target.workflow}: job {target.job} would build riscv64 on "
+                      f"{run.runner} with no QEMU step set up for it")
+
+
+def _image_ok(run: Run, files: Mapping[str, str]) -> None:
+    for key in ("CIBW_MANYLINUX_RISCV64_IMAGE", "CIBW_MUSLLINUX_RISCV64_IMAGE"):
+        image = run.env.get(key, "")
+        if image in NO_RISCV64_IMAGES:
+            raise CannotDraft(f"a riscv64 job would use {image}, which has no riscv64 build")
+
+
+def _cibuildwheel(runs: Sequence[Run], files: Mapping[str, str],
+                  options: WheelOptions) -> tuple[tuple[str, ...], str]:
+    if not options.cibuildwheel or not has_tool("cibuildwheel"):
+        return (), ("not checked with cibuildwheel: it is not installed (pip install "
+                    "'mirrorctl[campaign]')")
+    found: dict[str, None] = {}
+    with tempfile.TemporaryDirectory(prefix="mirrorctl-cibw-") as folder:
+        for name in ("pyproject.toml", "cibuildwheel.toml"):
+            if name in files:
+                (Path(folder) / name).write_text(files[name], encoding="utf-8")
+        for run in runs:
+            env = dict(run.env)
+            if _is_riscv_runner(run.runner) and env.get("CIBW_ARCHS_LINUX", env.get(
+                    "CIBW_ARCHS", "auto")) in ("auto", "native", "auto64", ""):
+                env["CIBW_ARCHS_LINUX"] = "riscv64"  # auto, on the riscv64 runner
+            done = run_tool("cibuildwheel", ["--print-build-identifiers", "--platform",
+                                             "linux", "."], env=env, cwd=Path(folder))
+            if done.returncode != 0:
+                raise CannotDraft("cibuildwheel refuses the riscv64 job's settings: "
+                                  + (done.stderr.strip().splitlines() or ["no reason"])[-1])
+            ids = [i for i in done.stdout.split() if i.endswith("_riscv64")]
+            if not ids:
+                raise CannotDraft("cibuildwheel lists no riscv64 build for the riscv64 job "
+                                  f"({' '.join(f'{k}={v}' for k, v in env.items())})")
+            found.update(dict.fromkeys(ids))
+    return tuple(found), (f"cibuildwheel lists {len(found)} riscv64 builds: "
+                          + ", ".join(found))
+
+
+def _raise_count(line: str, files: dict[str, str], merged: Mapping[str, str],
+                 added: int) -> tuple[dict[str, str], str]:
+    where = line.removesuffix(": count of expected wheels")
+    path, _, number = where.rpartition(":")
+    if added == 0:
+        raise CannotDraft(f"{where} counts the expected wheels, and without cibuildwheel "
+                          "the number riscv64 adds is not known")
+    lines = merged[path].split("\n")
+    text = lines[int(number) - 1]
+    m = _COUNT.search(text)
+    assert m is not None
+    old = int(m.group("n"))
+    lines[int(number) - 1] = text[:m.start("n")] + str(old + added) + text[m.end("n"):]
+    files = {**files, path: "\n".join(lines)}
+    before = copy.deepcopy(yaml.safe_load(merged[path]))
+    if _changed_paths(before, yaml.safe_load(files[path])) == []:
+        raise CannotDraft(f"{where}: the count could not be raised")
+    return files, f"{where}: expected wheels {old} -> {old + added}"

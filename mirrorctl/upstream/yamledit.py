@@ -1,0 +1,137 @@
+"""Exact edits of YAML that people wrote (pure): a value appended to a list, a list
+entry copied with one value changed, text added to a scalar, each at the place PyYAML's
+composer says the node stands, so every other byte of the file stays as it was (its
+comments, quoting, indentation and order): upstream's reviewers see the lines
+concerned change, and nothing else. The caller proves each edit by parsing the file
+after it (upstream/wheeldraft.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = ["Edit", "EditError", "append_item", "apply_edits", "child", "compose",
+           "copy_entry", "extend_scalar", "item", "node_at"]
+
+
+class EditError(ValueError):
+    """The text is not in a form these edits keep exact."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    start: int  # character offsets in the text
+    end: int
+    text: str
+
+
+def compose(text: str) -> Node:
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is None:
+        raise EditError("the file is empty")
+    return node
+
+
+def child(node: Node | None, key: str) -> Node | None:
+    if not isinstance(node, MappingNode):
+        return None
+    for k, v in node.value:
+        if isinstance(k, ScalarNode) and k.value == key:
+            found: Node = v
+            return found
+    return None
+
+
+def item(node: Node | None, index: int) -> Node | None:
+    """The `index`th item of a list node, or None."""
+    if isinstance(node, SequenceNode) and 0 <= index < len(node.value):
+        found: Node = node.value[index]
+        return found
+    return None
+
+
+def node_at(root: Node | None, *keys: str) -> Node | None:
+    node: Node | None = root
+    for key in keys:
+        node = child(node, key)
+    return node
+
+
+def _line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def _line_end(text: str, index: int) -> int:
+    end = text.find("\n", index)
+    return len(text) if end < 0 else end
+
+
+def _scalar_text(value: str, like: Node) -> str:
+    style = like.style if isinstance(like, ScalarNode) else None
+    return f"{style}{value}{style}" if style in ("'", '"') else value
+
+
+def append_item(text: str, sequence: Node, value: str) -> Edit:
+    """`value` as the last item of a list, in the list's style (flow or block) and its
+    last item's quoting."""
+    if not isinstance(sequence, SequenceNode) or not sequence.value:
+        raise EditError("not a list with items")
+    last = sequence.value[-1]
+    if not isinstance(last, ScalarNode):
+        raise EditError("its items are not plain values")
+    item = _scalar_text(value, last)
+    if sequence.flow_style:
+        return Edit(last.end_mark.index, last.end_mark.index, f", {item}")
+    start = _line_start(text, last.start_mark.index)
+    prefix = text[start:last.start_mark.index]
+    if prefix.strip() != "-":
+        raise EditError("a list item that does not start its line")
+    end = _line_end(text, last.end_mark.index)
+    return Edit(end, end, f"\n{prefix}{item}")
+
+
+def copy_entry(text: str, sequence: Node, template: Node, changes: dict[str, str]) -> Edit:
+    """A copy of a block list's mapping entry `template`, inserted after the list's last
+    entry, with the values of `changes` (keys of the entry) replaced."""
+    if not isinstance(sequence, SequenceNode) or sequence.flow_style \
+            or not isinstance(template, MappingNode) or template.flow_style:
+        raise EditError("not a block list of mappings")
+    start = _line_start(text, template.start_mark.index)
+    if text[start:template.start_mark.index].strip() != "-":
+        raise EditError("an entry that does not start its line")
+    last_value = template.value[-1][1]
+    end = _line_end(text, last_value.end_mark.index)
+    replaced = []
+    for key, value in changes.items():
+        node = child(template, key)
+        if not isinstance(node, ScalarNode):
+            raise EditError(f"the entry has no plain {key}")
+        replaced.append((node.start_mark.index - start, node.end_mark.index - start,
+                         _scalar_text(value, node)))
+    block = text[start:end]
+    for a, b, new in sorted(replaced, reverse=True):
+        block = block[:a] + new + block[b:]
+    last_entry = sequence.value[-1]
+    tail = last_entry.value[-1][1] if isinstance(last_entry, MappingNode) and \
+        last_entry.value else last_entry
+    after = _line_end(text, tail.end_mark.index)
+    return Edit(after, after, "\n" + block)
+
+
+def extend_scalar(text: str, scalar: Node | None, addition: str) -> Edit:
+    """`addition` at the end of a scalar's value, inside its quotes."""
+    if not isinstance(scalar, ScalarNode) or scalar.style in ("|", ">"):
+        raise EditError("not a one-line value")
+    end = scalar.end_mark.index - (1 if scalar.style in ("'", '"') else 0)
+    if text[scalar.start_mark.index:scalar.end_mark.index].count("\n"):
+        raise EditError("a value over several lines")
+    return Edit(end, end, addition)
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        text = text[:edit.start] + edit.text + text[edit.end:]
+    return text
