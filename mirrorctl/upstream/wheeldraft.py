@@ -265,11 +265,11 @@ def _or_clause(text: str, node: Any, clause: str) -> Edit:
     raw = text[node.start_mark.index:node.end_mark.index]
     if "\n" in raw:
         raise EditError("a QEMU condition over several lines")
-    inner = raw.rstrip("'\"")
-    close = inner.rfind("}}")
-    at = node.start_mark.index + (close if close >= 0 else len(inner))
-    pad = " " if close >= 0 else ""
-    return Edit(at, at, f" || {clause}{pad}".replace("  ||", " ||"))
+    if raw[:1] in ("'", '"'):
+        raise EditError("a quoted QEMU condition")
+    close = raw.rfind("}}")
+    at = node.start_mark.index + len(raw[:close if close >= 0 else len(raw)].rstrip())
+    return Edit(at, at, f" || {clause}")
 
 
 def _extend_archs_env(text: str, root: Any, job: WheelJob, plan: _Plan) -> None:

@@ -1,0 +1,118 @@
+"""The drafted change for each shape upstreams build wheels in: a golden patch each,
+proved (files parse and differ only where riscv64 went, the expanded matrix has riscv64
+jobs that can run, cibuildwheel lists riscv64 builds), and refused where it cannot be
+proved."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+from mirrorctl.core.tools import has_tool
+from mirrorctl.upstream.expressions import evaluate, truthy
+from mirrorctl.upstream.wheelci import read_wheel_ci
+from mirrorctl.upstream.wheeldraft import CannotDraft, WheelOptions, draft_change
+from tests import wheelshapes as shapes
+
+GOLDEN = Path(__file__).parent / "data" / "wheeldrafts"
+SHAPES = {"emulated-matrix": shapes.EMULATED_MATRIX, "include": shapes.INCLUDE_ENTRIES,
+          "native": shapes.NATIVE_RUNNERS, "pyproject": shapes.PYPROJECT_ARCHS,
+          "maturin": shapes.MATURIN}
+
+
+def diff(old: dict[str, str], new: dict[str, str]) -> str:
+    return "".join("".join(difflib.unified_diff(
+        old[path].splitlines(True), text.splitlines(True), f"a/{path}", f"b/{path}"))
+        for path, text in sorted(new.items()))
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_each_shape_gets_its_golden_change(shape: str) -> None:
+    files = SHAPES[shape]
+    change = draft_change(files, read_wheel_ci(files))
+    assert diff(files, dict(change.files)) == (GOLDEN / f"{shape}.diff").read_text()
+    assert change.checks[0].endswith("differs only where riscv64 was added")
+    assert read_wheel_ci({**files, **change.files}).builds_riscv64
+
+
+@pytest.mark.skipif(not has_tool("cibuildwheel"), reason="cibuildwheel is not installed")
+def test_cibuildwheel_lists_the_riscv64_builds_and_the_count_follows() -> None:
+    change = draft_change(shapes.NATIVE_RUNNERS, read_wheel_ci(shapes.NATIVE_RUNNERS))
+    # pyproject builds cp310-cp314 and skips musllinux: five riscv64 wheels more.
+    assert change.identifiers == tuple(f"cp3{m}-manylinux_riscv64" for m in range(10, 15))
+    assert change.native
+    assert ".github/workflows/release.yml:28: expected wheels 20 -> 25" in change.changes
+
+
+def test_without_cibuildwheel_the_check_is_said_skipped_and_a_count_refuses() -> None:
+    off = WheelOptions(cibuildwheel=False)
+    change = draft_change(shapes.EMULATED_MATRIX, read_wheel_ci(shapes.EMULATED_MATRIX), off)
+    assert any("not checked with cibuildwheel" in c for c in change.checks)
+    with pytest.raises(CannotDraft, match="counts the expected wheels"):
+        draft_change(shapes.NATIVE_RUNNERS, read_wheel_ci(shapes.NATIVE_RUNNERS), off)
+
+
+def test_a_qemu_condition_that_lists_the_architectures_takes_riscv64() -> None:
+    text = shapes.EMULATED_MATRIX[".github/workflows/wheels.yml"].replace(
+        "if: runner.os == 'Linux' && matrix.arch != 'x86_64'",
+        "if: ${{ matrix.arch == 'aarch64' || matrix.arch == 'ppc64le' || "
+        "matrix.arch == 's390x' }}")
+    files = {**shapes.EMULATED_MATRIX, ".github/workflows/wheels.yml": text}
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+    new = change.files[".github/workflows/wheels.yml"]
+    assert ("if: ${{ matrix.arch == 'aarch64' || matrix.arch == 'ppc64le' || "
+            "matrix.arch == 's390x' || matrix.arch == 'riscv64' }}") in new
+
+
+@pytest.mark.parametrize(("old", "new", "why"), [
+    ("if: runner.os == 'Linux' && matrix.arch != 'x86_64'",
+     "if: github.event_name == 'push'", "cannot be evaluated"),
+    ("      - name: Set up QEMU\n        if: runner.os == 'Linux' && matrix.arch != 'x86_64'\n"
+     "        uses: docker/setup-qemu-action@v3\n        with:\n"
+     "          platforms: arm64,ppc64le,s390x\n", "", "no QEMU step"),
+    ("        exclude:\n          - arch: s390x\n            libc: musllinux\n"
+     "          - libc: musllinux\n            image: manylinux2014\n",
+     "        exclude: [{arch: s390x, libc: musllinux}, {libc: musllinux, image: "
+     "manylinux2014}]\n", "no block `exclude:` list"),
+], ids=["condition", "no-qemu", "flow-exclude"])
+def test_what_cannot_be_proved_is_refused(old: str, new: str, why: str) -> None:
+    text = shapes.EMULATED_MATRIX[".github/workflows/wheels.yml"]
+    assert old in text
+    files = {**shapes.EMULATED_MATRIX, ".github/workflows/wheels.yml": text.replace(old, new)}
+    with pytest.raises(CannotDraft, match=why):
+        draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+
+
+def test_a_package_that_asks_for_a_riscv64_runner_is_not_given_an_emulated_one() -> None:
+    with pytest.raises(CannotDraft, match="asks for a riscv64 runner"):
+        draft_change(shapes.EMULATED_MATRIX, read_wheel_ci(shapes.EMULATED_MATRIX),
+                     WheelOptions(native=True, cibuildwheel=False))
+    label = WheelOptions(native=True, runner="riscv64-large", cibuildwheel=False)
+    files = {**shapes.NATIVE_RUNNERS}
+    files[".github/workflows/release.yml"] = files[".github/workflows/release.yml"].replace(
+        'run: test "$(ls dist/*.whl | wc -l)" -eq 20', "run: ls dist")
+    change = draft_change(files, read_wheel_ci(files), label)
+    assert "riscv64-large added to matrix.os" in change.changes[0]
+
+
+@pytest.mark.parametrize(("text", "matrix", "value"), [
+    ("runner.os == 'Linux' && matrix.arch != 'x86_64'", {"arch": "riscv64"}, True),
+    ("${{ matrix.qemu }}", {"qemu": True}, True),
+    ("${{ matrix.qemu }}", {}, None),  # a missing key is null
+    ("contains(matrix.arch, 'arm') || startsWith(matrix.os, 'ubuntu')",
+     {"arch": "riscv64", "os": "Ubuntu-22.04"}, True),
+    ("!(matrix.arch == 'X86_64')", {"arch": "x86_64"}, False),  # strings compare caseless
+    ("matrix.n >= 2 && 'yes' || 'no'", {"n": 3}, "yes"),
+])
+def test_expressions_as_github_evaluates_them(text: str, matrix: dict[str, object],
+                                              value: object) -> None:
+    assert evaluate(text, {"matrix": matrix, "runner": {"os": "Linux"}}) == value
+
+
+def test_an_expression_it_cannot_read_is_unknown_not_false() -> None:
+    assert evaluate("github.ref == 'refs/heads/main'", {"matrix": {}}) is None
+    assert evaluate("fromJSON(inputs.x)", {"matrix": {}}) is None
+    assert evaluate("matrix.arch ==", {"matrix": {"arch": "x"}}) is None
+    assert not truthy(None)
