@@ -312,3 +312,46 @@ def test_drafts_the_change_proved_and_never_a_second_request(run_cli, campaign: 
     ask(campaign.forge, "org/zstd", 300, "ci: build riscv64 wheels", pr=True, state="open")
     _, later = roads(run_cli, campaign, "zstd", "--draft")
     assert (later["zstd"]["state"], later["zstd"]["draft"]) == ("requested", None)
+
+
+def test_submit_searches_again_pushes_the_change_to_the_fork_and_opens_it(
+        run_cli, campaign: Campaign) -> None:
+    fork = Repo(campaign.root / "forks" / "zstd.git", bare=True)
+    Repo(campaign.root / "forks" / "fonts.git", bare=True)
+    text = campaign.config.read_text()
+    campaign.config.write_text(text.replace("defaults:\n", (
+        "defaults:\n  forks:\n    github.com:\n      namespace: builders\n"
+        f"      git_url: '{campaign.root}/forks/{{repo}}.git'\n"), 1))
+    assert run_cli(*campaign.args("sync")).code == 0
+    _, found = roads(run_cli, campaign, "zstd", "fonts", "--draft")
+    body = found["zstd"]["draft"]["body"]
+    start = len(campaign.forge.requests)
+    done = run_cli(*campaign.args("upstream", "submit", body, "--format", "json"))
+    assert done.code == 0, done.err
+    submitted = json.loads(done.out)
+    assert (submitted["status"], submitted["url"]) == ("submitted",
+                                                       "https://github.com/org/zstd/pull/100")
+    assert campaign.forge.requests[start:] == ["/search/issues", "POST /repos/org/zstd/pulls"]
+    [(project, opened)] = campaign.forge.created
+    assert (project, opened["head"], opened["base"], opened["draft"]) == (
+        "org/zstd", "builders:riscv64/wheels", "main", True)
+    assert opened["title"] == "Add riscv64 wheels" and "Closes #288" in opened["body"]
+    pushed = fork.git("show", "riscv64/wheels:.github/workflows/wheels.yml")
+    assert "arch: [x86_64, aarch64, ppc64le, s390x, riscv64]" in pushed
+    assert fork.git("rev-parse", "riscv64/wheels^") == campaign.repos["zstd"].head()
+    assert fork.git("log", "-1", "--format=%s|%an|%b", "riscv64/wheels").startswith(
+        "Add riscv64 wheels|riscv64 wheel builders|- .github/workflows/wheels.yml: riscv64 "
+        "added to matrix.arch")
+    assert "submitted: https://github.com/org/zstd/pull/100" in Path(body).read_text()
+    again = run_cli(*campaign.args("upstream", "submit", body))
+    assert again.code == 2 and "already submitted as https://github.com/org/zstd/pull/100" \
+        in again.err
+
+    # The declined one: the closed request stops it until a person says --force.
+    fonts = found["fonts"]["draft"]["body"]
+    refused = run_cli(*campaign.args("upstream", "submit", fonts, "--format", "json"))
+    assert refused.code == 1
+    stopped = json.loads(refused.out)
+    assert stopped["status"] == "refused-duplicate"
+    assert stopped["duplicates"] == [{"url": "https://github.com/org/fonts/pull/4069",
+                                      "title": "Build riscv64 wheels (closed)"}]

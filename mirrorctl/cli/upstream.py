@@ -101,6 +101,11 @@ def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
     pushes it with a lease to riscv64/<patch> in the builders' fork (`forks:` in
     mirrors.yaml) and opens a draft pull request (GitHub) or a "Draft:" merge request
     (GitLab). The patch's header then becomes `Issue [url]` or `Submitted [url]`.
+
+    A riscv64-wheels draft (`upstream wheels --draft`) is searched for again, open
+    and closed: an open request for riscv64 wheels stops it, and a merged or declined
+    one too unless --force. Its change is applied to upstream's default branch as it
+    is now, pushed to the fork's riscv64/wheels and opened as a draft request.
     Tokens: MIRRORCTL_GITHUB_TOKEN, MIRRORCTL_GITLAB_TOKEN (never printed; also used
     to push to the fork over HTTPS).
 
@@ -341,6 +346,8 @@ def submit_json(done: Submission) -> str:
 
 
 def submit_table(done: Submission) -> str:
+    if done.status == "submitted" and done.header is None:  # a riscv64-wheels draft
+        return f"opened {done.url}\n  {done.title}\nthe draft now says it was submitted there"
     if done.status == "submitted":
         return (f"opened {done.url}\n  {done.title}\n"
                 f"the patch now says Upstream-Status: {done.header}")

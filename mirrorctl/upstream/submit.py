@@ -15,8 +15,8 @@ from typing import Any, Literal
 import yaml
 
 from mirrorctl.core.config import Config, Package
-from mirrorctl.core.errors import GitError, MirrorctlError, UsageError
-from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, LeasedUpdate, Repository
+from mirrorctl.core.errors import MirrorctlError, UsageError
+from mirrorctl.core.git import GitRunner
 from mirrorctl.queue.branches import rewrite_statuses
 from mirrorctl.queue.engine import carry_one
 from mirrorctl.queue.patches import PatchFile, PatchQueue, read_queue
@@ -29,6 +29,7 @@ from mirrorctl.upstream.forge import (
     open_merge_request,
     search_open,
 )
+from mirrorctl.upstream.fork import push_branch, push_tokens
 
 __all__ = ["Submission", "read_draft", "submit_draft"]
 
@@ -46,25 +47,39 @@ class Submission:
     header: str | None = None
 
 
-def read_draft(path: Path) -> tuple[dict[str, Any], str]:
-    """The front matter and body of a draft `mirrorctl upstream draft` wrote."""
+def _front_matter(path: Path) -> tuple[Any, str]:
     try:
         text = path.read_text(encoding="utf-8")
         _, front_text, body = text.split("---\n", 2)
         front = yaml.safe_load(front_text)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         raise UsageError(f"{path}: not a mirrorctl draft ({exc})") from None
+    return front, body.strip() + "\n"
+
+
+def read_draft(path: Path) -> tuple[dict[str, Any], str]:
+    """The front matter and body of a draft `mirrorctl upstream draft` wrote."""
+    front, body = _front_matter(path)
     if not isinstance(front, dict) or front.get("kind") not in ("issue", "mr"):
         raise UsageError(f"{path}: not a mirrorctl draft (no front matter with a kind)")
     missing = [k for k in _REQUIRED if not front.get(k)]
     if missing:
         raise UsageError(f"{path}: the front matter lacks {', '.join(missing)}; set them "
                          "(forge: github or gitlab, host, project: owner/repo)")
-    return front, body.strip() + "\n"
+    return front, body
 
 
 def submit_draft(config: Config, path: Path, forges: ForgeSettings, *, runner: GitRunner,
                  workdir: Path, force: bool = False) -> Submission:
+    from mirrorctl.upstream.wheelsubmit import WHEELS_REQUEST, submit_wheels
+
+    front, body = _front_matter(path)
+    if isinstance(front, dict) and front.get("request") == WHEELS_REQUEST \
+            and front.get("kind") in ("pr", "issue"):
+        status, url, stopped = submit_wheels(config, path, front, body, forges,
+                                             runner=runner, workdir=workdir, force=force)
+        return Submission(draft=path, kind=str(front["kind"]), title=str(front["title"]),
+                          status=status, url=url, duplicates=stopped)
     front, body = read_draft(path)
     if front["forge"] not in ("github", "gitlab"):
         raise UsageError(f"{path}: forge {front['forge']!r}: set forge to github or gitlab")
@@ -113,7 +128,7 @@ def _open_request(config: Config, package: Package, queue: PatchQueue, patch: Pa
     target = str(front.get("target_branch") or "main")
     runner = package_runner(runner, package).with_options(
         timeout=package.timeout, allowed_protocols=package.allowed_protocols,
-        token_urls=(), push_tokens=_push_tokens(host))
+        token_urls=(), push_tokens=push_tokens(host))
     cache = open_cache(workdir, package, runner)
     onto = cache.resolve(f"refs/heads/{target}")
     if onto is None:
@@ -130,29 +145,6 @@ def _open_request(config: Config, package: Package, queue: PatchQueue, patch: Pa
     repo = project.rsplit("/", 1)[-1]
     fork_path = f"{fork.namespace}/{repo}"
     branch = f"riscv64/{patch.path.stem}"
-    _push_branch(cache, fork.url(host, repo), fork.namespace, branch, commit, force=force)
+    push_branch(cache, fork.url(host, repo), fork.namespace, branch, commit, force=force)
     return open_merge_request(forge, host, project, forges, fork=fork_path, branch=branch,
                               target=target, title=str(front["title"]), body=body)
-
-
-def _push_tokens(host: str) -> tuple[tuple[str, str, str], ...]:
-    return tuple((f"https://{host}", variable, user) for match, variable, user in
-                 FORGE_PUSH_TOKENS if match in host)
-
-
-def _push_branch(cache: Repository, url: str, namespace: str, branch: str, commit: str, *,
-                 force: bool) -> None:
-    ref = f"refs/heads/{branch}"
-    try:
-        current = cache.runner.ls_remote(url).get(ref)
-    except GitError as exc:
-        raise MirrorctlError(f"cannot read the fork {url}: {exc.summary}; create {namespace}'s "
-                             "fork of the upstream first") from None
-    if current == commit:
-        return
-    if current is not None and not force:
-        raise UsageError(f"the fork already has {branch} at {current[:12]}; pass --force to "
-                         "replace it (with a lease)")
-    [pushed] = cache.push(url, [LeasedUpdate(ref=ref, expected=current, new=commit)])
-    if pushed.status != "ok":
-        raise MirrorctlError(f"pushing {branch} to the fork was rejected: {pushed.detail}")

@@ -1,0 +1,132 @@
+"""A riscv64-wheels draft (`upstream wheels --draft`) sent upstream, once a person has
+read it: upstream's requests for riscv64 wheels are searched again just before, open and
+closed (an open one stops the submission; a merged or declined one too, unless
+--force: a person decides); an issue draft opens the issue; a change is applied to
+upstream's default branch as it is now (in the cache, no checkout), pushed with a lease
+to the builders' fork (`forks:`) and opened as a draft pull request (GitHub) or a
+"Draft:" merge request (GitLab). The draft then says where it went, so a second submit
+refuses.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from mirrorctl.core.config import Config
+from mirrorctl.core.errors import MirrorctlError, UsageError
+from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.git import GitRunner
+from mirrorctl.core.urls import forge_kind
+from mirrorctl.queue.replay import ScratchIndex
+from mirrorctl.sync.cache import open_cache, package_runner
+from mirrorctl.upstream.forge import Forge, ForgeSettings, Found, open_issue, open_merge_request
+from mirrorctl.upstream.fork import push_branch, push_tokens
+from mirrorctl.upstream.wheelasks import wheel_asks
+
+__all__ = ["WHEELS_REQUEST", "submit_wheels"]
+
+WHEELS_REQUEST = "riscv64-wheels"  # the front matter's `request:` of these drafts
+_BRANCH = "riscv64/wheels"
+
+
+def submit_wheels(config: Config, path: Path, front: dict[str, Any], body: str,
+                  forges: ForgeSettings, *, runner: GitRunner, workdir: Path,
+                  force: bool) -> tuple[Literal["submitted", "refused-duplicate"], str | None,
+                                        tuple[Found, ...]]:
+    """(status, the request's URL, the requests that stopped it)."""
+    if front.get("submitted"):
+        raise UsageError(f"{path}: already submitted as {front['submitted']}")
+    [package] = config.select([str(front["package"])])
+    host, project = str(front.get("host") or ""), str(front.get("project") or "")
+    kind = forge_kind(host, config.forge_apis)
+    if kind not in ("github", "gitlab") or not project:
+        raise UsageError(f"{path}: host {host!r} is no forge mirrorctl knows: set host and "
+                         "project in its front matter (or upstream_web: in mirrors.yaml)")
+    forge: Forge = kind  # type: ignore[assignment]
+    asks = wheel_asks(forge, host, forges).search(project)
+    stopping = [a for a in asks if a.kind == "pr" and (a.state == "open" or not force)]
+    if stopping:
+        return "refused-duplicate", None, tuple(
+            Found(url=a.url, title=f"{a.title} ({a.state})", body="") for a in stopping)
+    if front["kind"] == "issue":
+        url = open_issue(forge, host, project, forges, title=str(front["title"]), body=body,
+                         labels=[])
+    else:
+        url = _open_request(config, package, front, path, body, forges, forge, runner=runner,
+                            workdir=workdir, force=force)
+    _mark_submitted(path, url)
+    return "submitted", url, ()
+
+
+def _open_request(config: Config, package: Any, front: dict[str, Any], path: Path, body: str,
+                  forges: ForgeSettings, forge: Forge, *, runner: GitRunner, workdir: Path,
+                  force: bool) -> str:
+    host, project = str(front["host"]), str(front["project"])
+    fork = config.forks.get(host)
+    if fork is None:
+        raise UsageError(f"no fork on {host}: set `forks: {{{host}: {{namespace: ...}}}}` under "
+                         "defaults in mirrors.yaml")
+    patches = front.get("patches") or []
+    if not patches:
+        raise UsageError(f"{path}: a pull request draft names no patch")
+    patch_path = path.parent / str(patches[0])
+    try:
+        author, date, message, diff = _mail(patch_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{patch_path}: not the format-patch file the draft wrote ({exc})") \
+            from None
+    target = str(front.get("target_branch") or "main")
+    runner = package_runner(runner, package).with_options(
+        timeout=package.timeout, allowed_protocols=package.allowed_protocols,
+        token_urls=(), push_tokens=push_tokens(host))
+    cache = open_cache(workdir, package, runner)
+    onto = cache.resolve(f"refs/heads/{target}")
+    if onto is None:
+        raise UsageError(f"{target} is not in the cache of {package.name}; run "
+                         f"`mirrorctl sync {package.name}`")
+    with ScratchIndex.create(cache) as index:
+        index.read(onto)
+        applied = index.apply(diff)
+        if applied.returncode != 0:
+            raise MirrorctlError(
+                f"{patch_path.name} no longer applies to upstream's {target}: draft it again "
+                f"with `mirrorctl upstream wheels {package.name} --draft --force`")
+        name, email = parseaddr(author)
+        identity = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": date,
+                    "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
+                    "GIT_COMMITTER_DATE": date}
+        commit = cache.git("commit-tree", index.write(), "-p", onto, "-F", "-",
+                           input=message, env=identity).stdout.strip()
+    repo = project.rsplit("/", 1)[-1]
+    push_branch(cache, fork.url(host, repo), fork.namespace, _BRANCH, commit, force=force)
+    return open_merge_request(forge, host, project, forges, fork=f"{fork.namespace}/{repo}",
+                              branch=_BRANCH, target=target, title=str(front["title"]),
+                              body=body)
+
+
+def _mail(text: str) -> tuple[str, str, str, str]:
+    """(author, date, commit message, diff) of a one-commit format-patch file."""
+    head, separator, rest = text.partition("\n\n")
+    diff_at = rest.find("\ndiff --git ")
+    if not separator or diff_at < 0:
+        raise ValueError("no mail header, or no diff")
+    mail = email.message_from_string(head + "\n\n", policy=email.policy.default)
+    subject = str(mail.get("Subject", "")).removeprefix("[PATCH] ")
+    body = rest[:diff_at].split("\n---\n", 1)[0].strip()
+    message = subject + ("\n\n" + body if body else "") + "\n"
+    return str(mail.get("From", "")), str(mail.get("Date", "")), message, rest[diff_at + 1:]
+
+
+def _mark_submitted(path: Path, url: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    _, front_text, body = text.split("---\n", 2)
+    front = yaml.safe_load(front_text)
+    front["submitted"] = url
+    header = yaml.safe_dump(front, sort_keys=False, allow_unicode=True)
+    atomic_write_text(path, f"---\n{header}---\n{body}")
