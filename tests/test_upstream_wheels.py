@@ -355,3 +355,41 @@ def test_submit_searches_again_pushes_the_change_to_the_fork_and_opens_it(
     assert stopped["status"] == "refused-duplicate"
     assert stopped["duplicates"] == [{"url": "https://github.com/org/fonts/pull/4069",
                                       "title": "Build riscv64 wheels (closed)"}]
+
+
+def test_the_nightly_follows_the_road_and_the_page_shows_it(run_cli, campaign: Campaign,
+                                                            tmp_path: Path) -> None:
+    night = run_cli(*campaign.args("nightly", "--wheels", "--format", "json"))
+    data = json.loads(night.out)
+    states = {r["name"]: r["state"] for r in data["wheels"]}
+    assert states["yarl"] == "requested" and states["chardet"] == "released"
+    kinds = {(n["package"], n["kind"]) for n in data["needs"] if n["kind"].startswith("wheels")}
+    assert kinds == {("purepy", "wheels-shipped")}  # retire it; nothing changed yet
+    campaign_json = data["report"]["campaign"]
+    assert campaign_json["counts"]["requested"] == 1
+    assert {p["name"]: p["state"] for p in campaign_json["packages"]}["gone"] == "unknown"
+
+    # Overnight: yarl's request is closed unmerged, chardet's riscv64 wheel reaches PyPI.
+    [item] = campaign.forge.open_items.pop("org/yarl")
+    campaign.forge.closed_items.setdefault("org/yarl", []).append({**item, "state": "closed"})
+    campaign.pypi["/pypi/chardet/json"] = pypi_answer({"2.0.0": riscv64("chardet", "2.0.0")})
+    night = run_cli(*campaign.args("nightly", "--wheels", "--format", "json"))
+    assert night.code == 1
+    data = json.loads(night.out)
+    changed = {r["name"]: (r["previous"], r["state"]) for r in data["wheels"] if r["changed"]}
+    assert changed == {"yarl": ("requested", "declined"), "chardet": ("released", "shipped")}
+    kinds = {(n["package"], n["kind"]) for n in data["needs"] if n["kind"].startswith("wheels")}
+    assert kinds == {("purepy", "wheels-shipped"), ("chardet", "wheels-shipped"),
+                     ("yarl", "wheels-declined")}
+    table = run_cli(*campaign.args("nightly", "--wheels"))
+    assert "- yarl: declined -> declined" not in table.out  # a third night: no change
+    assert "== upstream riscv64 wheels ==" in table.out
+
+    # The morning page: counts by state, each package's next action and its request.
+    page = tmp_path / "report.html"
+    assert run_cli(*campaign.args("report", "-o", str(page))).code in (0, 1)
+    html = page.read_text()
+    assert "The road to upstream riscv64 wheels" in html
+    assert 'href="https://github.com/org/yarl/pull/1625"' in html
+    assert "<code>mirrorctl upstream wheels zstd --draft</code>" in html
+    assert "<code>mirrorctl releases --pypi chardet</code>" in html

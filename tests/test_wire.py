@@ -12,6 +12,7 @@ from mirrorctl.core.grades import Grade, Reason
 from mirrorctl.core.needs import NEED_KINDS, next_command
 from mirrorctl.grade.builds import BuildSummary
 from mirrorctl.queue.engine import OUTCOMES
+from mirrorctl.report.campaign import ORDER, Campaign, RoadRow
 from mirrorctl.report.history import TrendPoint
 from mirrorctl.report.report import Action, Change, PackageReport, PatchRow, Report
 from mirrorctl.report.wire import FORMAT, packages_from_json, report_from_json, report_to_json
@@ -50,6 +51,14 @@ def packages(draw: st.DrawFn) -> PackageReport:
         waiting=draw(st.sampled_from(["", "/tmp/numpy-rebase"])))
 
 
+roads = st.builds(lambda name, state, unknown, request: RoadRow(
+    package=name, state=state, next=f"mirrorctl upstream wheels {name}", request=request,
+    since="20261201T020000.000000Z", unknown=unknown), names, st.sampled_from(ORDER),
+    st.none() | text, st.none() | st.just("https://github.com/o/p/pull/1"))
+campaigns = st.none() | st.builds(lambda rows: Campaign(rows=tuple(rows)),
+                                  st.lists(roads, max_size=3, unique_by=lambda r: r.package))
+
+
 @st.composite
 def reports(draw: st.DrawFn) -> Report:
     found = draw(st.lists(packages(), max_size=4, unique_by=lambda p: p.name))
@@ -60,7 +69,8 @@ def reports(draw: st.DrawFn) -> Report:
                   trend=(TrendPoint("20261201T020000.000000Z", 1, 2, 3),),
                   run_actions=tuple(Action("", "history-not-written", draw(text),
                                            next_command("history-not-written", ""))
-                                    for _ in range(draw(st.integers(0, 1)))))
+                                    for _ in range(draw(st.integers(0, 1)))),
+                  campaign=draw(campaigns))
 
 
 @settings(max_examples=60, deadline=None)
@@ -74,6 +84,8 @@ def test_a_report_comes_back_field_for_field(report: Report) -> None:
     assert (again.since, again.accepted, again.trend) == (report.since, report.accepted,
                                                           report.trend)
     assert again.actions == report.actions
+    assert again.campaign == (None if report.campaign is None else
+                              Campaign(rows=report.campaign.ordered))
     assert report_to_json(again) == data
 
 

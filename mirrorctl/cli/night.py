@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from mirrorctl.cli.grade import releases_data, releases_table
 from mirrorctl.cli.queue import rebase_data, rebase_table
 from mirrorctl.cli.report import REPORT_RENDERERS, notices_data, notices_lines
 from mirrorctl.cli.sync import sync_data, sync_table
+from mirrorctl.cli.upstream import road_json
 from mirrorctl.core.errors import EXIT_FAILURE
 
 if TYPE_CHECKING:
@@ -51,11 +53,15 @@ if TYPE_CHECKING:
 @click.option("--notify", is_flag=True,
               help="File what needs a person as tracking issues where defaults.notices says "
                    "(one a package and kind, updated, reopened, closed when it clears).")
+@click.option("--wheels", is_flag=True,
+              help="Also follow each package's road to upstream riscv64 wheels (PyPI and "
+                   "one forge search a package, as `upstream wheels` does): a change of "
+                   "state a person acts on is a need.")
 @format_option
 @wait_option
 @click.pass_obj
 def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
-            outputs: tuple[Path, ...], notify: bool, fmt: str) -> None:
+            outputs: tuple[Path, ...], notify: bool, wheels: bool, fmt: str) -> None:
     """The nightly run: sync, releases, rebases of new releases, and the report.
 
     Every package with a new release has its queue carried onto the newest release
@@ -68,6 +74,11 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     reopened when it comes back, closed when it clears; at most notices.limit touched
     a run.
 
+    With --wheels, each package's road to upstream riscv64 wheels is followed too
+    (`mirrorctl upstream wheels`, nothing sent): upstream declining or undoing them,
+    or PyPI shipping them (retire the package), needs a person; the report shows
+    the road of every package whose record has one.
+
     \b
     Exit status 0 when nothing needs a person, 1 when something does (the output
     says what), 2 for bad usage or configuration, 130/143 interrupted.
@@ -78,6 +89,7 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
       mirrorctl nightly --push --format json > nightly.json
       mirrorctl nightly -o report.html -o report.json   # and the run's own report
       mirrorctl nightly --push --notify   # deliver, and keep the tracking issues
+      mirrorctl nightly --wheels          # and the road to upstream riscv64 wheels
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.night.nightly import NightlyOptions, run_nightly
@@ -91,8 +103,10 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
                              # The upgrades' builds are read when their repository is
                              # known; requests and branches are delivered only with --push.
                              forges=forge_settings(config)
-                             if push or notify or config.pull_requests is not None else None,
-                             stamp=utc_stamp(), notify=notify, every_package=not packages)
+                             if push or notify or wheels or config.pull_requests is not None
+                             else None,
+                             stamp=utc_stamp(), notify=notify, every_package=not packages,
+                             wheels=wheels)
     with writing(g, "nightly") as lock_fd, progress_on_stderr(g) as progress:
         result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),
                              sleep=time.sleep, clock=time.time, progress=progress)
@@ -369,7 +383,8 @@ def nightly_json(result: NightlyResult) -> str:
                    "patch": n.subject if n.kind == "conflict" else None, "detail": n.detail}
                   for n in result.needs],
         "history": str(result.history) if result.history else None,
-        "notices": notices_data(result.notices) if result.notices else None}, indent=2)
+        "notices": notices_data(result.notices) if result.notices else None,
+        "wheels": [road_json(r) for r in result.wheels]}, indent=2)
 
 
 def nightly_table(result: NightlyResult) -> str:
@@ -380,6 +395,12 @@ def nightly_table(result: NightlyResult) -> str:
         parts += [rebase_table(r) for r in result.rebases]
         parts += [f"{name}: rebase failed: {error}" for name, error in result.rebase_errors]
     parts += ["", "== upstreaming ==", result.report.summary, ""]
+    changed = [r for r in result.wheels if r.changed]
+    if result.wheels:
+        counts = Counter(r.state for r in result.wheels)
+        parts += ["== upstream riscv64 wheels ==",
+                  ", ".join(f"{n} {state}" for state, n in counts.most_common()),
+                  *[f"- {r.name}: {r.previous} -> {r.state}" for r in changed], ""]
     if result.notices is not None:
         parts += ["== notices ==", *notices_lines(result.notices), ""]
     if result.needs_human:

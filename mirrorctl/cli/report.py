@@ -136,9 +136,13 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
                 from mirrorctl.night.build_results import BuildResults
 
                 builds = BuildResults(config, forge_settings(config), g.workdir).reasons
-            built = build_report(config, config.active(packages), workdir=g.workdir,
+            from mirrorctl.night.campaign import recorded_campaign
+
+            selected = config.active(packages)
+            built = build_report(config, selected, workdir=g.workdir,
                                  stamp=stamp, runner=git_runner(g, config, lock_fd),
                                  progress=progress, builds=builds)
+            built = replace(built, campaign=recorded_campaign(g.workdir, selected))
         if record:
             write_record(g.workdir, stamp, built, ())
     noticed = _notify(g, built, site, stamp=stamp) if site is not None else None

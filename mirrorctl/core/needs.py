@@ -22,6 +22,7 @@ NeedKind = Literal[
     "pull-request-failed", "rebase-failed", "unknown", "queue-unreadable", "carry-unknown",
     "build-failed",
     "new-test-failures", "nan-test-failures", "history-not-written", "notices-failed",
+    "wheels-declined", "wheels-reverted", "wheels-shipped",
 ]
 
 
@@ -69,6 +70,13 @@ NEEDS: Mapping[NeedKind, NeedSpec] = {
     "history-not-written": NeedSpec("the night's history record is not written",
                                     "mirrorctl report --record"),
     "notices-failed": NeedSpec("the notices were not delivered", "mirrorctl notices --dry-run"),
+    "wheels-declined": NeedSpec("upstream declined riscv64 wheels",
+                                "mirrorctl upstream wheels {package}"),
+    "wheels-reverted": NeedSpec("upstream undid its riscv64 wheels",
+                                "mirrorctl upstream wheels {package}"),
+    # PyPI's latest has a riscv64 wheel (or only pure-Python ones): `retired: true`.
+    "wheels-shipped": NeedSpec("upstream ships riscv64 wheels: retire it",
+                               "mirrorctl releases {package} --pypi"),
 }
 
 NEED_KINDS: tuple[NeedKind, ...] = get_args(NeedKind)

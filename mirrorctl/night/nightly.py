@@ -22,6 +22,7 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.needs import NeedKind, next_command
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
+from mirrorctl.night.campaign import recorded_campaign
 from mirrorctl.night.upgrade import (
     UpgradeOptions,
     carry_upgrade,
@@ -37,6 +38,7 @@ from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 if TYPE_CHECKING:
     from mirrorctl.night.notices import NoticesResult
     from mirrorctl.upstream.forge import ForgeSettings
+    from mirrorctl.upstream.wheelroad import Road
 
 __all__ = ["Need", "NightlyOptions", "NightlyResult", "run_nightly"]
 
@@ -53,6 +55,9 @@ class NightlyOptions:
     # What needs a person becomes tracking issues (defaults.notices says where).
     notify: bool = False
     every_package: bool = True  # the run covers every active package (not some named)
+    # Follow each package's road to upstream riscv64 wheels (PyPI and a forge search a
+    # package): its state is recorded, and a change a person acts on is a need.
+    wheels: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ class NightlyResult:
     needs: tuple[Need, ...]
     history: Path | None  # None when the record could not be written (a need says why)
     notices: NoticesResult | None = None  # None: not asked for
+    wheels: tuple[Road, ...] = ()  # the roads to upstream riscv64 wheels (with wheels)
 
     @property
     def needs_human(self) -> tuple[str, ...]:
@@ -151,10 +157,13 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         progress.finish(package.name, outcome, detail)
     if options.forges is not None:  # an upgrade whose request was merged is settled
         _settle_merged(config, [p for p in packages if p.name not in targets], options)
+    roads = _roads(config, packages, options, runner, progress)
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
                           progress=progress, builds=builds)
+    report = replace(report, campaign=recorded_campaign(options.workdir, packages))
     needs = _needs_human(synced, [*found, *watched], rebases, errors, report)
+    needs += wheel_needs(roads)
     report = replace(report, run_actions=tuple(_action(n) for n in needs
                                                if n.kind not in _IN_THE_REPORT))
     # What the packages' records still say needs a person, beyond tonight's findings
@@ -186,7 +195,34 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         report = replace(report, run_actions=(*report.run_actions, *map(_action, failed)))
     return NightlyResult(sync=synced, releases=(*found, *watched), rebases=tuple(rebases),
                          rebase_errors=tuple(errors), report=report, needs=tuple(needs),
-                         history=history, notices=noticed)
+                         history=history, notices=noticed, wheels=tuple(roads))
+
+
+def _roads(config: Config, packages: Sequence[Package], options: NightlyOptions,
+           runner: GitRunner, progress: Progress) -> list[Road]:
+    """The roads to upstream riscv64 wheels, when the night follows them (recorded)."""
+    if not options.wheels or options.forges is None:
+        return []
+    from mirrorctl.grade.pypi import PypiClient
+    from mirrorctl.upstream.wheelroad import RoadOptions, wheel_roads
+
+    return wheel_roads(config, packages, RoadOptions(workdir=options.workdir,
+                                                     stamp=options.stamp), runner,
+                       options.forges, PypiClient(config.pypi_url, retries=config.retries),
+                       progress)
+
+
+def wheel_needs(roads: Sequence[Road]) -> list[Need]:
+    """What the roads ask of a person: upstream declined or undid riscv64 wheels (read
+    why), or ships them (retire the package)."""
+    needs = []
+    for road in roads:
+        kind: NeedKind | None = {"declined": "wheels-declined", "reverted": "wheels-reverted",
+                                 "shipped": "wheels-shipped",
+                                 "pure-python": "wheels-shipped"}.get(road.state)  # type: ignore[assignment]
+        if kind is not None and (road.changed or kind == "wheels-shipped"):
+            needs.append(Need(road.name, kind, "", road.reasons[0] if road.reasons else ""))
+    return needs
 
 
 # Needs the report finds in the packages themselves (report.package_actions).

@@ -22,6 +22,7 @@ from mirrorctl.core.grades import Grade
 from mirrorctl.core.needs import NEEDS, next_command
 from mirrorctl.grade.builds import BuildSummary
 from mirrorctl.queue.engine import WAITING, Outcome
+from mirrorctl.report.campaign import Campaign
 from mirrorctl.report.debt import DebtReport
 from mirrorctl.report.history import Record, RecordedPackage, TrendPoint, save_record
 
@@ -196,6 +197,7 @@ class Report:
     # reports (the nightly: failed syncs, refs to decide, refused pushes, ...).
     run_actions: tuple[Action, ...] = ()
     debt: DebtReport | None = None  # patch debt over the queue folders and the history
+    campaign: Campaign | None = None  # the road to upstream riscv64 wheels, when followed
 
     @property
     def counts(self) -> Counter[str]:

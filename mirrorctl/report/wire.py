@@ -22,6 +22,7 @@ from mirrorctl.core.errors import UsageError
 from mirrorctl.core.grades import grade_from_json, reason_to_json
 from mirrorctl.grade.builds import BuildSummary
 from mirrorctl.queue.engine import Outcome
+from mirrorctl.report.campaign import campaign_from_json, campaign_to_json
 from mirrorctl.report.debt import DebtReport, PatchAge
 from mirrorctl.report.history import TrendPoint
 from mirrorctl.report.report import (
@@ -51,6 +52,7 @@ def report_to_json(report: Report) -> dict[str, Any]:
         "actions": [_action_to_json(a) for a in report.actions],
         "states": dict(report.states),
         "debt": _debt_to_json(report.debt),
+        "campaign": campaign_to_json(report.campaign),
         "since": report.since,
         "accepted": _changes(report.accepted),
         "dropped": _changes(report.dropped),
@@ -123,7 +125,8 @@ def report_from_json(text: str, source: str) -> Report:
             trend=tuple(TrendPoint(str(t["stamp"]), int(t["pending"]), int(t["submitted"]),
                                    int(t["accepted"])) for t in data.get("trend", ())),
             run_actions=_run_actions(data, packages),
-            debt=None if not isinstance(debt, dict) else _debt_from_json(debt))
+            debt=None if not isinstance(debt, dict) else _debt_from_json(debt),
+            campaign=campaign_from_json(data.get("campaign")))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise UsageError(f"{source}: not the JSON output of `mirrorctl report` or "
                          f"`mirrorctl nightly` ({type(exc).__name__}: {exc})") from None

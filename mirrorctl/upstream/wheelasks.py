@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from mirrorctl.upstream.forge import (
@@ -25,25 +24,13 @@ from mirrorctl.upstream.forge import (
     json_answer,
     project_ref,
 )
+from mirrorctl.upstream.wheelstate import AskState, WheelAsk
 
 __all__ = ["ASKS", "WheelAsk", "WheelAsks", "asks_for_wheels", "wheel_asks"]
 
-AskState = Literal["open", "merged", "closed"]
 _RISCV = re.compile(r"risc-?v", re.I)
 _WHEELS = re.compile(r"wheel|cibuildwheel|manylinux|musllinux|build matrix|\bci\b|pypi|"
                      r"maturin", re.I)
-
-
-@dataclass(frozen=True, kw_only=True)
-class WheelAsk:
-    """One request or issue of upstream's that asks for riscv64 wheels."""
-
-    url: str
-    kind: Literal["pr", "issue"]
-    state: AskState
-    title: str
-    number: int
-    closed_at: str | None = None  # when it was merged or closed (ISO 8601)
 
 
 def asks_for_wheels(title: str, body: str) -> bool:

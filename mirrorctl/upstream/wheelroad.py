@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
@@ -23,7 +23,7 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import GitError, MirrorctlError
 from mirrorctl.core.git import GitRunner, Repository
 from mirrorctl.core.progress import SILENT, Progress
-from mirrorctl.core.record import Fact, FactKind, PackageRecord, read_record, write_facts
+from mirrorctl.core.record import Fact, PackageRecord, read_record, write_facts
 from mirrorctl.core.urls import forge_kind
 from mirrorctl.grade.pypi import PypiClient, WheelKind, wheel_kind
 from mirrorctl.sync.cache import cache_dir, package_runner
@@ -31,18 +31,12 @@ from mirrorctl.sync.state import UPSTREAM
 from mirrorctl.upstream.forge import ForgeSettings
 from mirrorctl.upstream.wheelasks import WheelAsk, wheel_asks
 from mirrorctl.upstream.wheelci import WheelCi, ci_paths, read_wheel_ci
+from mirrorctl.upstream.wheelstate import DRAFTED, STATES, WHEELS, WheelsRecord, WheelState
 
 __all__ = ["DRAFTED", "STATES", "WHEELS", "CiFinding", "DraftWritten", "PypiFinding", "Road",
            "RoadOptions",
            "WheelState", "decide", "read_ci", "wheel_roads"]
 
-WheelState = Literal["unknown", "shipped", "pure-python", "released", "merged", "requested",
-                     "reverted", "declined", "draft", "unknown-shape"]
-STATES: tuple[WheelState, ...] = ("unknown", "shipped", "pure-python", "released", "merged",
-                                  "requested", "reverted", "declined", "draft",
-                                  "unknown-shape")
-# The states whose next step is a draft (never one with an open request).
-DRAFTED: tuple[WheelState, ...] = ("draft", "unknown-shape", "declined", "reverted")
 _RISCV_LINES = "[Rr][Ii][Ss][Cc]-?[Vv]"  # what -G looks for in the CI files' diffs
 _WALK = 25  # commits of the CI files' history read at most, newest first
 _HISTORY = 50  # state changes a record keeps
@@ -107,51 +101,6 @@ class Road:
     @property
     def changed(self) -> bool:
         return self.previous is not None and self.previous != self.state
-
-
-@dataclass(frozen=True, kw_only=True)
-class WheelsRecord:
-    """The `wheels` fact: the last state established, since when, and the states before
-    it; `unknown` says why the last run could not establish one (the state is then the
-    one before, and no reader may show it as current)."""
-
-    state: WheelState
-    since: str | None
-    reasons: tuple[str, ...]
-    requests: tuple[WheelAsk, ...]
-    history: tuple[tuple[WheelState, str | None], ...] = ()  # (state, since), oldest first
-    unknown: str | None = None
-
-
-def _ask_json(ask: WheelAsk) -> dict[str, Any]:
-    return {"url": ask.url, "kind": ask.kind, "state": ask.state, "title": ask.title,
-            "number": ask.number, "closed_at": ask.closed_at}
-
-
-def _ask_of(data: Any) -> WheelAsk:
-    return WheelAsk(url=str(data["url"]), kind=data["kind"], state=data["state"],
-                    title=str(data["title"]), number=int(data["number"]),
-                    closed_at=data.get("closed_at"))
-
-
-def _state(value: Any) -> WheelState:
-    if value not in STATES:
-        raise ValueError(f"no such state {value!r}")
-    return value  # type: ignore[no-any-return]
-
-
-WHEELS = FactKind[WheelsRecord](
-    "wheels",
-    lambda r: {"state": r.state, "since": r.since, "reasons": list(r.reasons),
-               "requests": [_ask_json(a) for a in r.requests],
-               "history": [{"state": s, "since": at} for s, at in r.history],
-               "unknown": r.unknown},
-    lambda d: WheelsRecord(state=_state(d["state"]), since=d.get("since"),
-                           reasons=tuple(map(str, d["reasons"])),
-                           requests=tuple(_ask_of(a) for a in d["requests"]),
-                           history=tuple((_state(h["state"]), h.get("since"))
-                                         for h in d.get("history", [])),
-                           unknown=d.get("unknown")))
 
 
 # -- the decision (pure) ------------------------------------------------------------------
