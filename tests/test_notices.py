@@ -24,7 +24,8 @@ from mirrorctl.night.notices import (
 )
 from mirrorctl.report.report import Action
 from mirrorctl.upstream.forge import ForgeSettings
-from mirrorctl.upstream.tracker import Pace, TrackedIssue, open_tracker, rate_limit_wait
+from mirrorctl.upstream.forges import forge_api
+from mirrorctl.upstream.tracker import Pace, TrackedIssue, rate_limit_wait
 from tests.fakepulls import GITHUB_TOKEN, GITLAB_TOKEN, PullForge, pull_forge
 from tests.test_upgrade_request import Wheels, tokens, wheels_site  # noqa: F401 (a fixture)
 
@@ -218,8 +219,8 @@ def deliver(forge: PullForge, actions: list[Action], clock: Clock, *,
             notices: Notices = NOTICES, gitlab: bool = False,
             scope: Callable[[str], bool] = lambda package: True, patience: float = 900.0):  # type: ignore[no-untyped-def]
     host = "gitlab.example.org" if gitlab else "github.com"
-    tracker = open_tracker("gitlab" if gitlab else "github", host, "rise/python-wheels",
-                           settings(forge, host), clock.pace(patience))
+    tracker = forge_api("gitlab" if gitlab else "github", host, settings(forge, host)).tracker(
+        "rise/python-wheels", clock.pace(patience))
     return deliver_notices(actions, notices, tracker, scope=scope, stamp=STAMP,
                            redact=lambda text: text)
 
@@ -424,8 +425,9 @@ def test_gitlab_429_is_waited_out_by_python_gitlab_and_opens_once() -> None:
 def test_a_refused_token_fails_the_notices_and_says_so_without_the_token() -> None:
     clock = Clock()
     with pull_forge() as forge:
-        tracker = open_tracker("github", "github.com", "rise/python-wheels", ForgeSettings(
-            apis={"github.com": forge.url}, github_token="wrong-token-123"), clock.pace())
+        tracker = forge_api("github", "github.com", ForgeSettings(
+            apis={"github.com": forge.url}, github_token="wrong-token-123")).tracker(
+            "rise/python-wheels", clock.pace())
         result = deliver_notices([conflict("numpy")], NOTICES, tracker, scope=lambda p: True,
                                  stamp=STAMP, redact=lambda text: text)
         assert result.error.startswith("listing the tracking issues: authentication failed")

@@ -230,8 +230,8 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
         folder = output.absolute().parent
         root = folder.parent.parent if (folder.name, folder.parent.name) == (
             "workflows", ".github") else folder
-    generate = generate_workflow if forge == "github" else generate_pipeline
-    text = generate(config, config.active(packages), PipelineOptions(
+    generators = {"github": generate_workflow, "gitlab": generate_pipeline}
+    text = generators[forge](config, config.active(packages), PipelineOptions(
         root=root, config=g.config_path, image=image or None, install=install, push=push,
         max_jobs=max_jobs, notify=config.notices is not None))
     if output is None:

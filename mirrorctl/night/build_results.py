@@ -29,6 +29,7 @@ from mirrorctl.queue.engine import PatchOutcome
 
 if TYPE_CHECKING:
     from mirrorctl.upstream.forge import ForgeSettings
+    from mirrorctl.upstream.forges import ForgeApi
 
 __all__ = ["BuildResults"]
 
@@ -45,18 +46,19 @@ class BuildResults:
         if site is None:
             return []  # no repository where upgrades build: the sources alone grade
         from mirrorctl.upstream.drafts import forge_of
-        from mirrorctl.upstream.results import read_results
+        from mirrorctl.upstream.forge import as_forge
+        from mirrorctl.upstream.forges import forge_api
 
         kind, project = forge_of(site.repository, self.config.forge_apis)
-        if kind not in ("github", "gitlab") or project is None:
+        forge = as_forge(kind)
+        if forge is None or project is None:
             return []
+        api = forge_api(forge, urlsplit(site.repository).hostname or "", self.forges)
         known = kept_results(self.workdir, package.name, version)
         new = None
         for branch in _branches(site, package.name, version):
             try:
-                new = read_results("github" if kind == "github" else "gitlab",
-                                   urlsplit(site.repository).hostname or "", project,
-                                   self.forges, branch=branch, version=version, known=known)
+                new = api.read_results(project, branch=branch, version=version, known=known)
             except MirrorctlError as exc:
                 return [Reason("not-built-yet", f"the build results of {branch} could not "
                                                 f"be read ({exc}): the grade is the sources'")]
@@ -66,27 +68,23 @@ class BuildResults:
             return build_reasons(None, nan_patched=False)
         if new is not known:
             keep_results(self.workdir, package.name, new)
-        comparison = compare(new, self._previous(package, current, kind, project),
+        comparison = compare(new, self._previous(package, current, api, project),
                              failure_rules(package.failure_rules))
         return build_reasons(comparison, nan_patched=nan_tests_patched(outcomes or ()))
 
-    def _previous(self, package: Package, current: str, kind: str,
+    def _previous(self, package: Package, current: str, api: ForgeApi,
                   project: str) -> Results | None:
         """The current release's results: kept by an earlier run, or else read from the
         branch its own upgrade was built on, if that still has runs."""
         kept = kept_results(self.workdir, package.name, current)
         if kept is not None:
             return kept
-        from mirrorctl.upstream.results import read_results
-
         site = self.config.pull_requests
         assert site is not None
         found = None
         for branch in _branches(site, package.name, current):
             try:
-                found = read_results("github" if kind == "github" else "gitlab",
-                                     urlsplit(site.repository).hostname or "", project,
-                                     self.forges, version=current, branch=branch)
+                found = api.read_results(project, version=current, branch=branch)
             except MirrorctlError:
                 return None  # compared with nothing: every failure counts as new
             if found is not None:

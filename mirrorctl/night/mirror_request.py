@@ -36,7 +36,7 @@ def deliver_mirror_request(config: Config, package: Package, report: RebaseRepor
     """Grade the rebase, then open (or update, if one is open) the mirror's merge request
     for its pushed branch; the report comes back with the grade and the request."""
     from mirrorctl.upstream.drafts import forge_of
-    from mirrorctl.upstream.forge import open_or_update_mr
+    from mirrorctl.upstream.gitlab import GitLab
 
     web = package.mirror_web or ""
     forge, project = forge_of(web, config.forge_apis)
@@ -47,9 +47,9 @@ def deliver_mirror_request(config: Config, package: Package, report: RebaseRepor
                                                 runner=runner))
     host = urlsplit(web).hostname or ""
     title = f"Draft: {package.name} {report.to_version} riscv64 patch queue"
-    url, action = open_or_update_mr(host, project, forges, source=report.branch,
-                                    target=target, title=title,
-                                    description=request_description(report))
+    url, action = GitLab(host, forges).open_or_update_mr(
+        project, source=report.branch, target=target, title=title,
+        description=request_description(report))
     return replace(report, merge_request=url, merge_request_action=action)
 
 

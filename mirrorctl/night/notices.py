@@ -31,7 +31,7 @@ from mirrorctl.core.settings import Notices
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.report.report import Action, Report
 from mirrorctl.upstream.forge import ForgeError, ForgeSettings
-from mirrorctl.upstream.tracker import Pace, RateLimited, TrackedIssue, Tracker, open_tracker
+from mirrorctl.upstream.tracker import Pace, RateLimited, TrackedIssue, Tracker
 
 __all__ = ["ALL", "TITLES", "Notice", "NoticeOutcome", "NoticesResult", "Step",
            "deliver_notices", "marker", "marker_of", "notices_from", "notify", "plan_notices"]
@@ -330,13 +330,16 @@ def notify(report: Report, notices: Notices, forges: ForgeSettings, *, every_pac
     from urllib.parse import urlsplit
 
     from mirrorctl.upstream.drafts import forge_of
+    from mirrorctl.upstream.forge import as_forge
+    from mirrorctl.upstream.forges import forge_api
 
     kind, project = forge_of(notices.tracker, forges.apis)
-    if kind not in ("github", "gitlab") or project is None:
+    forge = as_forge(kind)
+    if forge is None or project is None:
         return NoticesResult(tracker=notices.tracker, error=f"notices.tracker "
                              f"{notices.tracker}: not a GitHub or GitLab project page")
-    tracker = open_tracker("github" if kind == "github" else "gitlab",
-                           urlsplit(notices.tracker).hostname or "", project, forges, pace)
+    tracker = forge_api(forge, urlsplit(notices.tracker).hostname or "", forges).tracker(
+        project, pace)
     established = {p.name for p in report.packages if p.state != "unknown"}
     known = Redactor([t for t in (forges.github_token, forges.gitlab_token) if t])
     return deliver_notices(

@@ -118,7 +118,8 @@ def settle_merged(config: Config, package: Package, workdir: Path, forges: Forge
     upgrade is settled (and recorded so). How it was settled, or None (not merged, no
     request, or the forge could not say: it stands, and is asked again next time)."""
     from mirrorctl.grade.upgrade import record_settled
-    from mirrorctl.upstream.forge import parse_request_url, request_state
+    from mirrorctl.upstream.forge import parse_request_url
+    from mirrorctl.upstream.forges import forge_api
 
     record = read_record(workdir, package.name)
     carry, upgrade = record.get(CARRY), record.get(UPGRADE)
@@ -131,7 +132,8 @@ def settle_merged(config: Config, package: Package, workdir: Path, forges: Forge
         if ref is None:
             continue
         try:
-            merged = request_state(ref, forges).state == "merged"
+            merged = forge_api(ref.forge, ref.host, forges).request_state(ref).state \
+                == "merged"
         except MirrorctlError:
             continue
         if merged:

@@ -74,7 +74,7 @@ class _Site:
 def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
                     workdir: Path, runner: GitRunner, forges: ForgeSettings) -> UpgradeRequest:
     """Push the upgrade's commits and open, complete or update its one request."""
-    from mirrorctl.upstream.pulls import open_requests
+    from mirrorctl.upstream.forges import forge_api
 
     site = config.pull_requests
     if site is None:
@@ -91,7 +91,7 @@ def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
         else None
     prefixes = tuple(t.format(name=package.name, version="") for t in
                      (site.branch, *([site.bot_branch] if site.bot_branch else ())))
-    found = open_requests(forge, host, project, forges, branch_prefix=prefixes)
+    found = forge_api(forge, host, forges).open_requests(project, branch_prefix=prefixes)
     graded = report if report.grade is not None else _graded(config, package, report,
                                                             workdir, runner, forges)
     site_runner = _site_runner(runner, host, package)
@@ -156,13 +156,14 @@ def _site_runner(runner: GitRunner, host: str, package: Package) -> GitRunner:
 
 def _forge_of(config: Config, site: PullRequests) -> tuple[Forge, str, str]:
     from mirrorctl.upstream.drafts import forge_of
+    from mirrorctl.upstream.forge import as_forge
 
     kind, project = forge_of(site.repository, config.forge_apis)
-    if kind not in ("github", "gitlab") or project is None:
+    forge = as_forge(kind)
+    if forge is None or project is None:
         raise UsageError(f"pull_requests.repository {site.repository}: not a GitHub or "
                          "GitLab project page")
-    return ("github" if kind == "github" else "gitlab"), \
-        urlsplit(site.repository).hostname or "", project
+    return forge, urlsplit(site.repository).hostname or "", project
 
 
 def _fetch(repo: Repository, site: PullRequests, runner: GitRunner,
@@ -230,7 +231,8 @@ def _deliver_request(target: _Site, package: Package, report: RebaseReport,
     """Open mirrorctl's request (its body written once), or bring the open one up to
     date: labels, and the report in mirrorctl's one comment when it is not what the body
     says. A kept branch's request is only found, never changed."""
-    from mirrorctl.upstream.pulls import LABEL_PREFIX, create_request, set_labels, upsert_comment
+    from mirrorctl.upstream.forges import forge_api
+    from mirrorctl.upstream.pulls import LABEL_PREFIX
 
     site, version = target.pull_requests, report.to_version
     bumped = ", ".join(path for path, _ in changes.bumped) or None
@@ -241,22 +243,24 @@ def _deliver_request(target: _Site, package: Package, report: RebaseReport,
         return said
     labels = [f"{LABEL_PREFIX}{report.grade.level}"] if report.grade is not None else []
     text = _report_text(report, inside, changes)
-    where = (target.forge, target.host, target.project, target.settings)
+    forge, project = forge_api(target.forge, target.host, target.settings), target.project
     if request is None:
-        opened = create_request(*where, branch=target.branch, base=site.base,
-                                title=f"Upgrade {package.name} to v{version}",
-                                body=_first_body(report, changes, site, text), labels=labels)
+        opened = forge.create_request(project, branch=target.branch, base=site.base,
+                                      title=f"Upgrade {package.name} to v{version}",
+                                      body=_first_body(report, changes, site, text),
+                                      labels=labels)
         return replace(said, action="opened", url=opened.url)
     acted = pushed == "pushed"
     if not set(labels) <= set(request.labels):
-        set_labels(*where, request, labels)
+        forge.set_labels(project, request, labels)
         acted = True
     written = request.body == _first_body(report, changes, site, text)
     if not written and not _said(workdir, request.url, text):
         # The body stays as written: what changed goes in the one comment.
-        posted = upsert_comment(*where, request, marker=_MARKER, text=text,
-                                look=target.completes is None or any(
-                                    label.startswith(LABEL_PREFIX) for label in request.labels))
+        posted = forge.upsert_comment(project, request, marker=_MARKER, text=text,
+                                      look=target.completes is None or any(
+                                          label.startswith(LABEL_PREFIX)
+                                          for label in request.labels))
         _said(workdir, request.url, text, remember=True)
         acted = acted or posted != "unchanged"
     return replace(said, action="updated" if acted else "unchanged",
@@ -290,12 +294,12 @@ def _supersede(target: _Site, package: Package, version: str, found: list[OpenRe
     """Tell older requests of the package that `url` replaces them (closing them with
     `stale: close`); close mirrorctl's own request of this version when their bot's is
     the one completed."""
-    from mirrorctl.upstream.pulls import close_request, comment_request
+    from mirrorctl.upstream.forges import forge_api
 
     if not url:  # no request of this version (a kept branch whose request is gone)
         return ()
-    site, where = target.pull_requests, (target.forge, target.host, target.project,
-                                         target.settings)
+    site, project = target.pull_requests, target.project
+    forge = forge_api(target.forge, target.host, target.settings)
     prefixes = [t.format(name=package.name, version="") for t in
                 (site.branch, *([site.bot_branch] if site.bot_branch else ()))]
     superseded = []
@@ -303,14 +307,16 @@ def _supersede(target: _Site, package: Package, version: str, found: list[OpenRe
         if older.url == url:
             continue
         if older is duplicate:
-            comment_request(*where, older, f"Completed in {url} instead, their bot's "
-                                           f"request for {package.name} {version}.")
-            close_request(*where, older)
+            forge.comment_request(project, older, f"Completed in {url} instead, their "
+                                                  f"bot's request for {package.name} "
+                                                  f"{version}.")
+            forge.close_request(project, older)
         elif any(_older(older.branch, prefix, version) for prefix in prefixes
                  if older.branch.startswith(prefix)):
-            comment_request(*where, older, f"Superseded by {url} ({package.name} {version}).")
+            forge.comment_request(project, older,
+                                  f"Superseded by {url} ({package.name} {version}).")
             if site.stale == "close":
-                close_request(*where, older)
+                forge.close_request(project, older)
         else:
             continue
         superseded.append(older.url)

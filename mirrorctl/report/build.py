@@ -268,9 +268,11 @@ def package_links(config: Config, package: Package, current: str | None,
     wanted = upgrade or (latest if latest != current else None)
     if site is not None and wanted is not None:
         branch = site.branch.format(name=package.name, version=wanted)
-        search = (f"{site.repository}/-/merge_requests?source_branch={quote(branch)}"
-                  if forge_kind(urlsplit(site.repository).hostname or "", apis) == "gitlab" else
-                  f"{site.repository}/pulls?q={quote(f'is:pr head:{branch}')}")
+        searches = {"gitlab": f"{site.repository}/-/merge_requests?source_branch="
+                              f"{quote(branch)}",
+                    "github": f"{site.repository}/pulls?q={quote(f'is:pr head:{branch}')}"}
+        kind = forge_kind(urlsplit(site.repository).hostname or "", apis)
+        search = searches.get(kind, searches["github"])
         links.append(("upgrade", pull_request or search))
     mirror = package.mirror_web and mirrored is not None and tree_url(
         package.mirror_web, f"riscv64/{mirrored}", apis=apis)

@@ -1,8 +1,7 @@
-"""GitHub (REST, through requests) and GitLab (v4, through python-gitlab): the state of
-an upstream request, with every failure mapped to one clear message; and the small
-client every forge module of this wing shares (pulls, results): the API base and
-headers, a retrying session for reads, a python-gitlab client, and forge_call, which
-maps every way a call can fail to one ForgeError.
+"""The ground every forge call stands on (upstream/github.py and upstream/gitlab.py, behind
+upstream/forges.py): requests and issues as their URLs name them, their states, the
+API base and headers, a retrying session for reads, a python-gitlab client, and
+forge_call, which maps every way a call can fail to one clear ForgeError.
 
 Imported only by commands that talk to a forge: requests and python-gitlab cost start-up
 time. Tokens come in as arguments (the CLI reads MIRRORCTL_GITHUB_TOKEN and
@@ -25,9 +24,8 @@ from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.urls import forge_kind
 
 __all__ = ["Forge", "ForgeError", "ForgeSettings", "Found", "RequestRef", "RequestState",
-           "State", "forge_call", "github_api", "github_headers", "gitlab_client",
-           "http_session", "json_answer", "open_issue", "open_merge_request", "open_or_update_mr",
-           "parse_request_url", "project_ref", "request_state", "search_open"]
+           "State", "as_forge", "forge_call", "github_api", "github_headers", "gitlab_client",
+           "http_session", "json_answer", "parse_request_url", "project_ref"]
 
 State = Literal["open", "merged", "closed-unmerged", "closed-completed"]
 
@@ -41,6 +39,9 @@ _MESSAGES = {
     422: "the forge refused the request for {url}",
     429: "rate limited by the forge, still after retries; try again later",
 }
+
+
+_TOKENS = {"github": "MIRRORCTL_GITHUB_TOKEN", "gitlab": "MIRRORCTL_GITLAB_TOKEN"}
 
 
 class ForgeError(MirrorctlError):
@@ -101,7 +102,7 @@ def parse_request_url(url: str, gitlab_hosts: tuple[str, ...] = (),
 
 
 def _message(status: int, ref: RequestRef) -> str:
-    token = "MIRRORCTL_GITHUB_TOKEN" if ref.forge == "github" else "MIRRORCTL_GITLAB_TOKEN"
+    token = _TOKENS[ref.forge]
     if status >= 500:
         return f"{ref.forge} server error {status} for {ref.url}, still after retries"
     template = _MESSAGES.get(status, "unexpected answer {status} for {url}")
@@ -116,44 +117,6 @@ def http_session(settings: ForgeSettings) -> requests.Session:
     session.mount("https://", HTTPAdapter(max_retries=retry))
     session.mount("http://", HTTPAdapter(max_retries=retry))
     return session
-
-
-def _github_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
-    api = github_api(ref.host, settings)
-    path = "pulls" if ref.kind == "mr" else "issues"
-    response = forge_call(None, ref, settings, lambda: http_session(settings).get(
-        f"{api}/repos/{ref.project}/{path}/{ref.number}", headers=github_headers(settings),
-        timeout=settings.timeout))
-    data: dict[str, Any] = json_answer(response, f"reading {ref.url}")
-    return RequestState(ref=ref, state=_github(data, ref.kind), title=str(data.get("title", "")))
-
-
-def _github(data: Mapping[str, Any], kind: str) -> State:
-    if data.get("state") == "open":
-        return "open"
-    if kind == "mr":
-        return "merged" if data.get("merged") or data.get("merged_at") else "closed-unmerged"
-    return "closed-unmerged" if data.get("state_reason") == "not_planned" else "closed-completed"
-
-
-def _gitlab_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
-    def fetch() -> Any:
-        # python-gitlab retries 429 (honouring Retry-After) and 5xx itself.
-        project = gitlab_client(ref.host, settings).projects.get(ref.project, lazy=True)
-        manager = project.mergerequests if ref.kind == "mr" else project.issues
-        return manager.get(ref.number, max_retries=settings.retries)
-
-    item = forge_call(None, ref, settings, fetch)
-    raw = getattr(item, "state", "")
-    state: State = ("open" if raw == "opened" else "merged" if raw == "merged" else
-                    "closed-unmerged" if ref.kind == "mr" else "closed-completed")
-    return RequestState(ref=ref, state=state, title=str(getattr(item, "title", "")))
-
-
-def request_state(ref: RequestRef, settings: ForgeSettings) -> RequestState:
-    if ref.forge == "github":
-        return _github_state(ref, settings)
-    return _gitlab_state(ref, settings)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,12 +167,12 @@ def _gitlab_config_section(api: str, settings: ForgeSettings) -> tuple[str, str]
     return None
 
 
-def _gitlab_project(host: str, project: str, settings: ForgeSettings) -> Any:
-    """A project handle that asks nothing until used."""
-    return gitlab_client(host, settings).projects.get(project, lazy=True)
-
-
 Forge = Literal["github", "gitlab"]
+
+
+def as_forge(kind: str) -> Forge | None:
+    """A forge kind (forge_kind's answer) as the Forge mirrorctl can talk to, or None."""
+    return "github" if kind == "github" else "gitlab" if kind == "gitlab" else None
 
 
 def project_ref(forge: Forge, host: str, project: str) -> RequestRef:
@@ -254,98 +217,3 @@ def json_answer(response: requests.Response, what: str, shape: type = dict) -> A
         raise ForgeError(f"{what}: the forge answered {response.status_code} with something "
                          f"that is no JSON {shape.__name__} ({response.url})")
     return data
-
-
-def search_open(forge: Forge, host: str, project: str, settings: ForgeSettings) -> list[Found]:
-    """Open issues and requests of `project` that mention riscv64."""
-    ref = project_ref(forge, host, project)
-    if forge == "github":
-        api = github_api(host, settings)
-        response = forge_call("searching", ref, settings, lambda: http_session(
-            settings).get(f"{api}/search/issues", headers=github_headers(settings),
-                          params={"q": f"repo:{project} is:open riscv64", "per_page": "50"},
-                          timeout=settings.timeout))
-        return [Found(url=str(i.get("html_url", "")), title=str(i.get("title", "")),
-                      body=str(i.get("body") or ""))
-                for i in json_answer(response, "searching").get("items", [])
-                if isinstance(i, dict)]
-    gl_project = _gitlab_project(host, project, settings)
-    found = []
-    for manager in ("issues", "mergerequests"):
-        items = forge_call("searching", ref, settings, lambda m=manager: getattr(
-            gl_project, m).list(state="opened", search="riscv64", per_page=50, get_all=False))
-        found += [Found(url=str(i.web_url), title=str(i.title),
-                        body=str(getattr(i, "description", "") or "")) for i in items]
-    return found
-
-
-def open_issue(forge: Forge, host: str, project: str, settings: ForgeSettings, *, title: str,
-               body: str, labels: list[str]) -> str:
-    """Open an issue; its web URL. Never retried: a second POST would open it twice."""
-    ref = project_ref(forge, host, project)
-    if forge == "github":
-        api = github_api(host, settings)
-        response = forge_call("opening the issue", ref, settings,
-                         lambda: requests.post(f"{api}/repos/{project}/issues",
-                                               headers=github_headers(settings),
-                                               json={"title": title, "body": body,
-                                                     "labels": labels},
-                                               timeout=settings.timeout))
-        return str(json_answer(response, "opening the issue").get("html_url", ""))
-    gl_project = _gitlab_project(host, project, settings)
-    issue = forge_call("opening the issue", ref, settings,
-                  lambda: gl_project.issues.create({"title": title, "description": body,
-                                                    "labels": ",".join(labels)}))
-    return str(issue.web_url)
-
-
-def open_merge_request(forge: Forge, host: str, project: str, settings: ForgeSettings, *,
-                       fork: str, branch: str, target: str, title: str, body: str) -> str:
-    """Open a draft pull/merge request from `fork`'s `branch` into `project`'s `target`;
-    its web URL. Never retried, like open_issue."""
-    ref = project_ref(forge, host, project)
-    if forge == "github":
-        api = github_api(host, settings)
-        owner = fork.split("/", 1)[0]
-        response = forge_call("opening the pull request", ref, settings,
-                         lambda: requests.post(f"{api}/repos/{project}/pulls",
-                                               headers=github_headers(settings),
-                                               json={"title": title, "body": body,
-                                                     "head": f"{owner}:{branch}",
-                                                     "base": target, "draft": True},
-                                               timeout=settings.timeout))
-        return str(json_answer(response, "opening the pull request").get("html_url", ""))
-    upstream = forge_call("reading the upstream project", ref, settings,
-                     lambda: gitlab_client(host, settings).projects.get(project))
-    fork_project = _gitlab_project(host, fork, settings)
-    request = forge_call("opening the merge request", ref, settings,
-                    lambda: fork_project.mergerequests.create({
-                        "source_branch": branch, "target_branch": target,
-                        "title": f"Draft: {title}", "description": body,
-                        "target_project_id": upstream.id}))
-    return str(request.web_url)
-
-
-def open_or_update_mr(host: str, project: str, settings: ForgeSettings, *, source: str,
-                      target: str, title: str, description: str) -> tuple[str, str]:
-    """The mirror's merge request from `source`: updated if one is open, else opened.
-    (web URL, "opened" | "updated")."""
-    ref = project_ref("gitlab", host, project)
-
-    def where() -> Any:
-        return gitlab_client(host, settings).projects.get(project)
-
-    mirror = forge_call("reading the mirror project", ref, settings, where)
-    existing = forge_call("listing the mirror's merge requests", ref, settings,
-                     lambda: mirror.mergerequests.list(state="opened", source_branch=source,
-                                                       get_all=False))
-    if existing:
-        request = existing[0]
-        request.title, request.description = title, description
-        forge_call("updating the merge request", ref, settings, request.save)
-        return str(request.web_url), "updated"
-    request = forge_call("opening the merge request", ref, settings,
-                    lambda: mirror.mergerequests.create({
-                        "source_branch": source, "target_branch": target, "title": title,
-                        "description": description}))
-    return str(request.web_url), "opened"

@@ -25,8 +25,8 @@ from mirrorctl.upstream.forge import (
     RequestState,
     State,
     parse_request_url,
-    request_state,
 )
+from mirrorctl.upstream.forges import forge_api
 
 __all__ = ["VOCABULARIES", "Standing", "new_status", "refresh_packages", "verdict_of"]
 
@@ -106,7 +106,7 @@ def _stand(package: Package, patch: PatchFile, forges: ForgeSettings,
         return Standing(package=package.name, patch=patch, url=url, verdict="unknown",
                         detail="not a GitHub or GitLab request URL mirrorctl can read")
     try:
-        state = request_state(ref, forges)
+        state = forge_api(ref.forge, ref.host, forges).request_state(ref)
     except ForgeError as exc:
         return Standing(package=package.name, patch=patch, url=url, verdict="error",
                         detail=str(exc))

@@ -22,13 +22,8 @@ from mirrorctl.queue.engine import carry_one
 from mirrorctl.queue.patches import PatchFile, PatchQueue, read_queue
 from mirrorctl.sync.cache import open_cache, package_runner, release_tag
 from mirrorctl.upstream.drafts import CANDIDATE_STATUSES, likely_duplicates
-from mirrorctl.upstream.forge import (
-    ForgeSettings,
-    Found,
-    open_issue,
-    open_merge_request,
-    search_open,
-)
+from mirrorctl.upstream.forge import ForgeSettings, Found
+from mirrorctl.upstream.forges import forge_api
 from mirrorctl.upstream.fork import push_branch, push_tokens
 
 __all__ = ["Submission", "read_draft", "submit_draft"]
@@ -94,7 +89,8 @@ def submit_draft(config: Config, path: Path, forges: ForgeSettings, *, runner: G
     if patch.status.kind not in CANDIDATE_STATUSES:
         raise UsageError(f"{patch.name} is already 'Upstream-Status: {patch.status}'")
     forge, host, project = front["forge"], str(front["host"]), str(front["project"])
-    found = search_open(forge, host, project, forges)
+    api = forge_api(forge, host, forges)
+    found = api.search_open(project)
     duplicates = likely_duplicates([(f.url, f.title, f.body) for f in found], front["title"],
                                    patch.files)
     kind = str(front["kind"])
@@ -104,8 +100,8 @@ def submit_draft(config: Config, path: Path, forges: ForgeSettings, *, runner: G
                           status="refused-duplicate",
                           duplicates=tuple(by_url[url] for url, _, _ in duplicates))
     if kind == "issue":
-        url = open_issue(forge, host, project, forges, title=str(front["title"]), body=body,
-                         labels=[str(label) for label in front.get("labels") or []])
+        url = api.open_issue(project, title=str(front["title"]), body=body,
+                             labels=[str(label) for label in front.get("labels") or []])
         header = f"Issue [{url}]"
     else:
         url = _open_request(config, package, queue, patch, front, body, forges,
@@ -146,5 +142,6 @@ def _open_request(config: Config, package: Package, queue: PatchQueue, patch: Pa
     fork_path = f"{fork.namespace}/{repo}"
     branch = f"riscv64/{patch.path.stem}"
     push_branch(cache, fork.url(host, repo), fork.namespace, branch, commit, force=force)
-    return open_merge_request(forge, host, project, forges, fork=fork_path, branch=branch,
-                              target=target, title=str(front["title"]), body=body)
+    return forge_api(forge, host, forges).open_merge_request(
+        project, fork=fork_path, branch=branch, target=target, title=str(front["title"]),
+        body=body)

@@ -20,7 +20,6 @@ from typing import Any, Literal, Protocol
 import requests
 
 from mirrorctl.upstream.forge import (
-    Forge,
     ForgeError,
     ForgeSettings,
     RequestRef,
@@ -32,7 +31,7 @@ from mirrorctl.upstream.forge import (
     project_ref,
 )
 
-__all__ = ["Pace", "RateLimited", "TrackedIssue", "Tracker", "open_tracker",
+__all__ = ["GitHubTracker", "GitLabTracker", "Pace", "RateLimited", "TrackedIssue", "Tracker",
            "rate_limit_wait"]
 
 
@@ -76,13 +75,6 @@ class Tracker(Protocol):
     def reopen(self, issue: TrackedIssue) -> None: ...
 
 
-def open_tracker(forge: Forge, host: str, project: str, settings: ForgeSettings,
-                 pace: Pace) -> Tracker:
-    if forge == "github":
-        return _GitHub(host, project, settings, pace)
-    return _GitLab(host, project, settings, pace)
-
-
 def rate_limit_wait(status: int, headers: Mapping[str, str], body: str, now: float,
                     attempt: int) -> float | None:
     """How long GitHub asks to wait before this request again; None when the answer is
@@ -122,7 +114,7 @@ class _Paced:
         self._pace.sleep(seconds)
 
 
-class _GitHub(_Paced):
+class GitHubTracker(_Paced):
     def __init__(self, host: str, project: str, settings: ForgeSettings, pace: Pace) -> None:
         super().__init__(pace)
         self._project, self._settings = project, settings
@@ -203,7 +195,7 @@ def _github_issue(item: dict[str, Any]) -> TrackedIssue:
                                      item.get("labels") or () if isinstance(label, dict)))
 
 
-class _GitLab(_Paced):
+class GitLabTracker(_Paced):
     def __init__(self, host: str, project: str, settings: ForgeSettings, pace: Pace) -> None:
         super().__init__(pace)
         self._settings = settings

@@ -3,8 +3,8 @@ closed, that ask for them, found by one search on the forge (GitHub's search API
 request; GitLab's merge requests and issues, one each), and why a declined one was
 closed (one more request, only for the request the state quotes).
 
-Behind one interface (WheelAsks), a GitHub and a GitLab implementation chosen from a
-registry (ASKS), as the tracker's are.
+Behind one interface (WheelAsks), a GitHub and a GitLab implementation, which each
+forge gives (ForgeApi.wheel_asks).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
 from mirrorctl.upstream.forge import (
-    Forge,
     ForgeSettings,
     forge_call,
     github_api,
@@ -26,7 +25,7 @@ from mirrorctl.upstream.forge import (
 )
 from mirrorctl.upstream.wheelstate import AskState, WheelAsk
 
-__all__ = ["ASKS", "WheelAsk", "WheelAsks", "asks_for_wheels", "wheel_asks"]
+__all__ = ["GitHubAsks", "GitLabAsks", "WheelAsk", "WheelAsks", "asks_for_wheels"]
 
 _RISCV = re.compile(r"risc-?v", re.I)
 _WHEELS = re.compile(r"wheel|cibuildwheel|manylinux|musllinux|build matrix|\bci\b|pypi|"
@@ -44,7 +43,7 @@ class WheelAsks(Protocol):
     def closing_note(self, project: str, ask: WheelAsk) -> str | None: ...
 
 
-class _GitHub:
+class GitHubAsks:
     def __init__(self, host: str, settings: ForgeSettings) -> None:
         self._host, self._settings = host, settings
         self._api = github_api(host, settings)
@@ -85,7 +84,7 @@ class _GitHub:
         return _quote(str(comments[-1].get("body") or "")) if comments else None
 
 
-class _GitLab:
+class GitLabAsks:
     def __init__(self, host: str, settings: ForgeSettings) -> None:
         self._host, self._settings = host, settings
 
@@ -135,10 +134,3 @@ def _quote(text: str) -> str | None:
              if line.strip() and not line.lstrip().startswith(">")]
     quote = " ".join(lines)
     return (quote[:237] + "...") if len(quote) > 240 else (quote or None)
-
-
-ASKS: Mapping[Forge, type[_GitHub] | type[_GitLab]] = {"github": _GitHub, "gitlab": _GitLab}
-
-
-def wheel_asks(forge: Forge, host: str, settings: ForgeSettings) -> WheelAsks:
-    return ASKS[forge](host, settings)

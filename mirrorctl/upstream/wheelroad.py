@@ -28,8 +28,9 @@ from mirrorctl.core.urls import forge_kind
 from mirrorctl.grade.pypi import PypiClient, WheelKind, wheel_kind
 from mirrorctl.sync.cache import cache_dir, package_runner
 from mirrorctl.sync.state import UPSTREAM
-from mirrorctl.upstream.forge import ForgeSettings
-from mirrorctl.upstream.wheelasks import WheelAsk, wheel_asks
+from mirrorctl.upstream.forge import Forge, ForgeSettings, as_forge
+from mirrorctl.upstream.forges import forge_api
+from mirrorctl.upstream.wheelasks import WheelAsk
 from mirrorctl.upstream.wheelci import WheelCi, ci_paths, read_wheel_ci
 from mirrorctl.upstream.wheelstate import DRAFTED, STATES, WHEELS, WheelsRecord, WheelState
 
@@ -327,15 +328,15 @@ def _ci(package: Package, options: RoadOptions, runner: GitRunner, record: Packa
         return unknown(f"reading the cache: {exc}")
 
 
-def _project(config: Config, package: Package) -> tuple[str, str, str] | str:
+def _project(config: Config, package: Package) -> tuple[Forge, str, str] | str:
     """(forge, host, project) of upstream, or why not known."""
     web = package.upstream_web
     if not web:
         return (f"upstream's git URL {package.upstream} names no web page: set "
                 "`upstream_web:` for it")
     parts = urlsplit(web)
-    kind = forge_kind(parts.hostname or "", config.forge_apis)
-    if kind == "unknown":
+    kind = as_forge(forge_kind(parts.hostname or "", config.forge_apis))
+    if kind is None:
         return (f"the forge of {web} is not known: name its API in defaults.forge_apis")
     return kind, (parts.hostname or "").lower(), parts.path.strip("/").removesuffix(".git")
 
@@ -347,7 +348,7 @@ def _asks(config: Config, package: Package, forge: ForgeSettings,
         return Fact.missing(where, by="upstream wheels", at=stamp)
     kind, host, project = where
     try:
-        found = wheel_asks(kind, host, forge).search(project)  # type: ignore[arg-type]
+        found = forge_api(kind, host, forge).wheel_asks().search(project)
     except MirrorctlError as exc:
         return Fact.missing(str(exc), by="upstream wheels", at=stamp)
     return Fact.known(tuple(sorted(found, key=lambda a: -a.number)), by="upstream wheels",
@@ -366,8 +367,8 @@ def _declined_note(config: Config, package: Package, forge: ForgeSettings,
     if declined is None or isinstance(where, str):
         return None
     try:
-        return wheel_asks(where[0], where[1], forge).closing_note(  # type: ignore[arg-type]
-            where[2], declined)
+        return forge_api(where[0], where[1], forge).wheel_asks().closing_note(where[2],
+                                                                              declined)
     except MirrorctlError:
         return None  # the state stands; only its quote is missing
 

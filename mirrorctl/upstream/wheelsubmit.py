@@ -25,9 +25,9 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.urls import forge_kind
 from mirrorctl.queue.replay import ScratchIndex
 from mirrorctl.sync.cache import open_cache, package_runner
-from mirrorctl.upstream.forge import Forge, ForgeSettings, Found, open_issue, open_merge_request
+from mirrorctl.upstream.forge import Forge, ForgeSettings, Found, as_forge
+from mirrorctl.upstream.forges import forge_api
 from mirrorctl.upstream.fork import push_branch, push_tokens
-from mirrorctl.upstream.wheelasks import wheel_asks
 
 __all__ = ["WHEELS_REQUEST", "submit_wheels"]
 
@@ -44,19 +44,18 @@ def submit_wheels(config: Config, path: Path, front: dict[str, Any], body: str,
         raise UsageError(f"{path}: already submitted as {front['submitted']}")
     [package] = config.select([str(front["package"])])
     host, project = str(front.get("host") or ""), str(front.get("project") or "")
-    kind = forge_kind(host, config.forge_apis)
-    if kind not in ("github", "gitlab") or not project:
+    forge = as_forge(forge_kind(host, config.forge_apis))
+    if forge is None or not project:
         raise UsageError(f"{path}: host {host!r} is no forge mirrorctl knows: set host and "
                          "project in its front matter (or upstream_web: in mirrors.yaml)")
-    forge: Forge = kind  # type: ignore[assignment]
-    asks = wheel_asks(forge, host, forges).search(project)
+    api = forge_api(forge, host, forges)
+    asks = api.wheel_asks().search(project)
     stopping = [a for a in asks if a.kind == "pr" and (a.state == "open" or not force)]
     if stopping:
         return "refused-duplicate", None, tuple(
             Found(url=a.url, title=f"{a.title} ({a.state})", body="") for a in stopping)
     if front["kind"] == "issue":
-        url = open_issue(forge, host, project, forges, title=str(front["title"]), body=body,
-                         labels=[])
+        url = api.open_issue(project, title=str(front["title"]), body=body, labels=[])
     else:
         url = _open_request(config, package, front, path, body, forges, forge, runner=runner,
                             workdir=workdir, force=force)
@@ -105,9 +104,9 @@ def _open_request(config: Config, package: Any, front: dict[str, Any], path: Pat
                            input=message, env=identity).stdout.strip()
     repo = project.rsplit("/", 1)[-1]
     push_branch(cache, fork.url(host, repo), fork.namespace, _BRANCH, commit, force=force)
-    return open_merge_request(forge, host, project, forges, fork=f"{fork.namespace}/{repo}",
-                              branch=_BRANCH, target=target, title=str(front["title"]),
-                              body=body)
+    return forge_api(forge, host, forges).open_merge_request(
+        project, fork=f"{fork.namespace}/{repo}", branch=_BRANCH, target=target,
+        title=str(front["title"]), body=body)
 
 
 def _mail(text: str) -> tuple[str, str, str, str]:
