@@ -127,10 +127,18 @@ class FakeForge:
             name = self._project(m.group(1))
             return 200, {}, {"id": self.project_ids[name], "path_with_namespace": name}
         if m := re.match(r"^/api/v4/projects/([^/]+)/(issues|merge_requests)$", path):
-            items = [i for i in self.open_items.get(self._project(m.group(1)), [])
+            project = self._project(m.group(1))
+            state = query.get("state", ["all"])[0]
+            everything = self.open_items.get(project, []) + (
+                self.closed_items.get(project, []) if state != "opened" else [])
+            search = query.get("search", [""])[0].lower()
+            items = [i for i in everything
                      if i.get("kind", "issues") == m.group(2)
                      and query.get("source_branch", [i.get("source_branch")])[0]
-                     == i.get("source_branch")]
+                     == i.get("source_branch")
+                     and (state in ("all", "opened") or i.get("state") == state)
+                     and search in (str(i.get("title", "")) + " "
+                                    + str(i.get("description") or "")).lower()]
             pages = {"X-Page": "1", "X-Per-Page": "50", "X-Total": str(len(items)),
                      "X-Total-Pages": "1", "X-Next-Page": "", "X-Prev-Page": ""}
             return 200, pages, items

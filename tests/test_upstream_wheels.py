@@ -393,3 +393,33 @@ def test_the_nightly_follows_the_road_and_the_page_shows_it(run_cli, campaign: C
     assert 'href="https://github.com/org/yarl/pull/1625"' in html
     assert "<code>mirrorctl upstream wheels zstd --draft</code>" in html
     assert "<code>mirrorctl releases --pypi chardet</code>" in html
+
+
+def test_a_gitlab_upstream_is_searched_through_its_merge_requests_and_issues(
+        run_cli, campaign: Campaign, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitLab's side of the forge door: merge requests and issues, open and closed."""
+    data = yaml.safe_load(campaign.config.read_text())
+    data["defaults"]["forge_apis"]["gitlab.example.org"] = campaign.forge.url
+    data["packages"]["zstd"]["upstream_web"] = "https://gitlab.example.org/libs/zstd"
+    data["packages"]["yarl"]["upstream_web"] = "https://gitlab.example.org/libs/yarl"
+    campaign.config.write_text(yaml.safe_dump(data, sort_keys=False))
+    web = "https://gitlab.example.org/libs"
+    campaign.forge.open_items["libs/zstd"] = [
+        {"iid": 7, "title": "Ship riscv64 wheels on PyPI", "state": "opened", "kind": "issues",
+         "description": "cibuildwheel can build them", "web_url": f"{web}/zstd/-/issues/7"}]
+    campaign.forge.closed_items["libs/yarl"] = [
+        {"iid": 3, "title": "ci: add riscv64 wheels", "state": "merged",
+         "kind": "merge_requests", "description": "", "source_branch": "rv",
+         "web_url": f"{web}/yarl/-/merge_requests/3"}]
+    monkeypatch.setenv("MIRRORCTL_GITLAB_TOKEN", campaign.forge.gitlab_token)
+    assert run_cli(*campaign.args("sync", "zstd", "yarl")).code == 0
+    code, found = roads(run_cli, campaign, "zstd", "yarl")
+    assert code == 0
+    assert found["zstd"]["state"] == "draft"
+    assert found["zstd"]["requests"] == [{"url": f"{web}/zstd/-/issues/7", "kind": "issue",
+                                          "state": "open",
+                                          "title": "Ship riscv64 wheels on PyPI"}]
+    # Merged, and main does not build them: undone (no revert commit to name).
+    assert found["yarl"]["state"] == "reverted"
+    assert f"{web}/yarl/-/merge_requests/3 was merged, then main no longer builds them" in \
+        found["yarl"]["reasons"][0]

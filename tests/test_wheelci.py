@@ -115,3 +115,15 @@ def test_a_broken_file_is_a_problem_with_its_line() -> None:
     assert any(p.startswith(".github/workflows/w.yml:") for p in ci.problems)
     assert any(p.startswith("pyproject.toml: not TOML") for p in ci.problems)
     assert not ci.jobs
+
+
+def test_a_workflow_that_expands_without_end_is_not_read() -> None:
+    """A hostile file: aliases that expand a billion times, or just too big."""
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(9))
+    ci = read_wheel_ci({".github/workflows/w.yml": bomb + "jobs: {}\n",
+                        ".github/workflows/big.yml": "#" * (600 * 1024)})
+    assert not ci.jobs
+    assert any("big.yml: over 512 KiB" in p for p in ci.problems)

@@ -12,6 +12,7 @@ import pytest
 
 from mirrorctl.core.tools import has_tool
 from mirrorctl.upstream.expressions import evaluate, truthy
+from mirrorctl.upstream.matrix import expand_matrix
 from mirrorctl.upstream.wheelci import read_wheel_ci
 from mirrorctl.upstream.wheeldraft import CannotDraft, WheelOptions, draft_change
 from tests import wheelshapes as shapes
@@ -116,3 +117,20 @@ def test_an_expression_it_cannot_read_is_unknown_not_false() -> None:
     assert evaluate("fromJSON(inputs.x)", {"matrix": {}}) is None
     assert evaluate("matrix.arch ==", {"matrix": {"arch": "x"}}) is None
     assert not truthy(None)
+
+
+def test_a_workflow_with_anchors_is_not_edited() -> None:
+    text = shapes.EMULATED_MATRIX[".github/workflows/wheels.yml"].replace(
+        "      fail-fast: false\n", "      fail-fast: *no\n")
+    text = text.replace("  build_sdist:\n    runs-on: ubuntu-latest\n",
+                        "  build_sdist:\n    runs-on: ubuntu-latest\n"
+                        "    continue-on-error: &no false\n")
+    assert read_wheel_ci({".github/workflows/wheels.yml": text}).target is not None
+    files = {**shapes.EMULATED_MATRIX, ".github/workflows/wheels.yml": text}
+    with pytest.raises(CannotDraft, match="anchors and aliases"):
+        draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+
+
+def test_a_matrix_over_githubs_limit_is_not_expanded() -> None:
+    assert expand_matrix({"a": list(range(17)), "b": list(range(16))}) is None
+    assert expand_matrix({"a": list(range(16)), "b": list(range(16))}) is not None

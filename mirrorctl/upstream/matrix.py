@@ -6,13 +6,14 @@ order; `exclude` removes the combinations a partial object matches; each `includ
 is added to every combination of the product whose original values it does not
 overwrite (values added by an earlier `include` may be), and becomes a combination of
 its own when it fits none (one that no later `include` object extends).
-A matrix GitHub computes at run time (`${{ fromJSON(...) }}`) cannot be expanded here:
-the expansion is then None.
+A matrix GitHub computes at run time (`${{ fromJSON(...) }}`) cannot be expanded here,
+nor one over GitHub's 256 jobs: the expansion is then None.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 __all__ = ["Combination", "expand_matrix", "substitute"]
 
 Combination = dict[str, Any]
+MAX_JOBS = 256  # GitHub's limit of the jobs one matrix makes
 _EXPRESSION = re.compile(r"\$\{\{\s*matrix(?:\.([A-Za-z_][\w-]*)|\[\s*'([^']+)'\s*\])\s*\}\}")
 
 
@@ -33,6 +35,8 @@ def expand_matrix(matrix: Any) -> list[Combination] | None:
     vectors = {str(k): v for k, v in matrix.items() if k not in ("include", "exclude")}
     if any(not isinstance(v, list) for v in vectors.values()):
         return None
+    if math.prod(len(v) for v in vectors.values()) > MAX_JOBS:
+        return None  # GitHub refuses such a matrix
     include, exclude = matrix.get("include", []), matrix.get("exclude", [])
     if not isinstance(include, list) or not isinstance(exclude, list):
         return None

@@ -42,6 +42,7 @@ __all__ = ["EMULATED", "Run", "Shape", "WheelCi", "WheelJob", "ci_paths", "read_
 Shape = Literal["matrix", "include", "env", "pyproject", "native", "maturin"]
 LINUX_ARCHS = ("x86_64", "i686", "aarch64", "ppc64le", "s390x", "armv7l", "riscv64")
 EMULATED = ("aarch64", "ppc64le", "s390x", "armv7l")  # how upstreams list the others
+MAX_WORKFLOW = 512 * 1024  # a workflow larger than this is not read (nor parsed)
 _CIBW_RUN = re.compile(r"(?:python\S*\s+-m\s+cibuildwheel|pipx\s+run\s+cibuildwheel|"
                        r"(?:^|[;&|]\s*)cibuildwheel)(?=\s|$)", re.M)
 _MATURIN_RUN = re.compile(r"\bmaturin\s+build\b[^\n]*?--target[= ](\S+)")
@@ -110,6 +111,9 @@ def read_wheel_ci(files: Mapping[str, str]) -> WheelCi:
     jobs: list[WheelJob] = []
     for path in sorted(p for p in files if p.startswith(".github/workflows/")
                        and p.endswith((".yml", ".yaml"))):
+        if len(files[path]) > MAX_WORKFLOW:
+            problems.append(f"{path}: over {MAX_WORKFLOW // 1024} KiB, not read")
+            continue
         try:
             document = yaml.safe_load(files[path])
         except yaml.YAMLError as exc:

@@ -115,12 +115,23 @@ def draft_change(files: Mapping[str, str], ci: WheelCi,
         raise CannotDraft(f"the package asks for a riscv64 runner ({options.runner}), and "
                           f"upstream builds its other architectures {job.shape}-wise: a "
                           "native job beside them is not drafted yet")
+    if _has_aliases(files[job.workflow]):
+        raise CannotDraft(f"{job.workflow} uses YAML anchors and aliases: an edit of one "
+                          "place could change others, so none is drafted")
     plan = _Plan({}, {}, [])
     try:
         new_files = _edit(files, job, plan, options)
     except EditError as exc:
         raise CannotDraft(f"{job.workflow}: {exc}") from None
     return check_change(files, new_files, plan, job, options)
+
+
+def _has_aliases(text: str) -> bool:
+    try:
+        return any(isinstance(t, (yaml.AliasToken, yaml.AnchorToken))
+                   for t in yaml.scan(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return True  # it does not even scan: no edit of it is proved
 
 
 def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
