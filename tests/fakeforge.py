@@ -41,6 +41,8 @@ class FakeForge:
             answer = self._create(path, request.headers, json.loads(request.body or b"{}"))
         elif request.method == "PUT":
             answer = self._update(path, request.headers, json.loads(request.body or b"{}"))
+        elif request.method == "PATCH":
+            answer = self._patch(path, request.headers, json.loads(request.body or b"{}"))
         else:
             answer = self._answer(path, request.headers, parse_qs(query))
         status, headers, body = answer
@@ -63,6 +65,11 @@ class FakeForge:
         if not self._authorized(path, headers):
             return 401, {}, {"message": "Bad credentials"}
         number = 100 + len(self.created)
+        if m := re.match(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$", path):
+            comments = self.comments.setdefault((m.group(1), int(m.group(2))), [])
+            comment = {"id": 9000 + len(comments), "body": body.get("body", "")}
+            comments.append(comment)
+            return 201, {}, comment
         if m := re.match(r"^/repos/([^/]+/[^/]+)/issues$", path):
             if not body.get("title"):
                 return 422, {}, {"message": "Validation Failed",
@@ -102,6 +109,24 @@ class FakeForge:
                     return 200, {}, item
         return 404, {}, {"message": "404 Not found"}
 
+    def _patch(self, path: str, headers: dict[str, str],
+               body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        self.requests.append(f"PATCH {path}")
+        if not self._authorized(path, headers):
+            return 401, {}, {"message": "Bad credentials"}
+        if m := re.match(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$", path):
+            for (repo, _), comments in self.comments.items():
+                for comment in comments:
+                    if repo == m.group(1) and comment.get("id") == int(m.group(2)):
+                        comment.update(body)
+                        return 200, {}, comment
+        if m := re.match(r"^/repos/([^/]+/[^/]+)/issues/(\d+)$", path):
+            for item in self.open_items.get(m.group(1), []):
+                if item.get("number") == int(m.group(2)):
+                    item.update(body)
+                    return 200, {}, item
+        return 404, {}, {"message": "Not Found"}
+
     def _answer(self, path: str, headers: dict[str, str],
                 query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
         self.requests.append(path)
@@ -115,7 +140,9 @@ class FakeForge:
             items = self.open_items.get(repo, [])
             if "is:open" not in words:
                 items = items + self.closed_items.get(repo, [])
-            terms = [w.lower() for w in words if ":" not in w]
+            if "is:issue" in words:
+                items = [i for i in items if "pull_request" not in i]
+            terms = [w.strip('"').lower() for w in words if ":" not in w]
             items = [i for i in items if all(
                 t in (str(i.get("title", "")) + " " + str(i.get("body") or "")).lower()
                 for t in terms)]
@@ -144,6 +171,10 @@ class FakeForge:
             return 200, pages, items
         if m := re.match(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$", path):
             return 200, {}, self.comments.get((m.group(1), int(m.group(2))), [])
+        if m := re.match(r"^/repos/([^/]+/[^/]+)/issues$", path):
+            label = query.get("labels", [""])[0]
+            return 200, {}, [i for i in self.open_items.get(m.group(1), [])
+                             if label in [x.get("name") for x in i.get("labels", [])]]
         if m := re.match(r"^/repos/([^/]+/[^/]+)/(pulls|issues)/(\d+)$", path):
             item = self.github.get((m.group(1), m.group(2), int(m.group(3))))
             limits = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999"}

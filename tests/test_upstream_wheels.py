@@ -423,3 +423,34 @@ def test_a_gitlab_upstream_is_searched_through_its_merge_requests_and_issues(
     assert found["yarl"]["state"] == "reverted"
     assert f"{web}/yarl/-/merge_requests/3 was merged, then main no longer builds them" in \
         found["yarl"]["reasons"][0]
+
+
+def test_the_builders_tracking_issue_is_kept_current_in_one_comment(
+        run_cli, campaign: Campaign) -> None:
+    data = yaml.safe_load(campaign.config.read_text())
+    data["defaults"]["notices"] = {"tracker": "https://github.com/rise/python-wheels"}
+    campaign.config.write_text(yaml.safe_dump(data, sort_keys=False))
+    theirs = {"number": 5, "title": "zstd riscv64 support", "state": "open", "body": "",
+              "html_url": "https://github.com/rise/python-wheels/issues/5", "labels": []}
+    campaign.forge.open_items["rise/python-wheels"] = [theirs]
+    run_cli(*campaign.args("nightly", "zstd", "yarl", "--wheels", "--notify"))
+    [comment] = campaign.forge.comments[("rise/python-wheels", 5)]
+    assert comment["body"].startswith("<!-- mirrorctl-wheels zstd -->\n**Upstream riscv64 "
+                                      "wheels: draft**")
+    assert "Next: `mirrorctl upstream wheels zstd --draft`" in comment["body"]
+    assert "https://github.com/org/zstd/issues/288" in comment["body"]
+
+    # Nothing new: the forge is not asked about the tracking issue again.
+    start = len(campaign.forge.requests)
+    run_cli(*campaign.args("nightly", "zstd", "yarl", "--wheels", "--notify"))
+    night = campaign.forge.requests[start:]
+    assert not [r for r in night if "python-wheels/issues/5" in r]
+    assert night.count("/search/issues") == 2  # the roads' own searches, no issue looked up
+    assert len(campaign.forge.comments[("rise/python-wheels", 5)]) == 1
+
+    # Upstream opens a request: the one comment is edited, never a second.
+    ask(campaign.forge, "org/zstd", 300, "ci: build riscv64 wheels", pr=True, state="open")
+    run_cli(*campaign.args("nightly", "zstd", "yarl", "--wheels", "--notify"))
+    [comment] = campaign.forge.comments[("rise/python-wheels", 5)]
+    assert "wheels: requested**" in comment["body"]
+    assert "PATCH /repos/rise/python-wheels/issues/comments/9000" in campaign.forge.requests

@@ -190,7 +190,14 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                          every_package=options.every_package, stamp=options.stamp,
                          pace=Pace(sleep=sleep, clock=clock),
                          redact=runner.settings.redactor)
-        failed = [Need("", "notices-failed", "", problem) for problem in noticed.problems]
+        problems = list(noticed.problems)
+        if roads:  # the builders' "<pkg> riscv64 support" issues, kept current
+            from mirrorctl.night.campaign import tell_support_issues
+
+            problems += tell_support_issues(roads, config.notices, options.forges,
+                                            Pace(sleep=sleep, clock=clock), options.workdir,
+                                            options.stamp)
+        failed = [Need("", "notices-failed", "", problem) for problem in problems]
         needs += failed
         report = replace(report, run_actions=(*report.run_actions, *map(_action, failed)))
     return NightlyResult(sync=synced, releases=(*found, *watched), rebases=tuple(rebases),

@@ -34,7 +34,8 @@ from mirrorctl.upstream.forge import ForgeError, ForgeSettings
 from mirrorctl.upstream.tracker import Pace, RateLimited, TrackedIssue, Tracker
 
 __all__ = ["ALL", "TITLES", "Notice", "NoticeOutcome", "NoticesResult", "Step",
-           "deliver_notices", "marker", "marker_of", "notices_from", "notify", "plan_notices"]
+           "deliver_notices", "marker", "marker_of", "notice_tracker", "notices_from", "notify",
+           "plan_notices"]
 
 ALL = "*"  # the package of a notice many packages share
 _AFTER_SYNC = frozenset({"releases-unknown", "unknown"})  # what a failed sync leaves
@@ -320,13 +321,8 @@ def _carry_out(step: Step, tracker: Tracker, notices: Notices, stamp: str) -> st
     return issue.url
 
 
-def notify(report: Report, notices: Notices, forges: ForgeSettings, *, every_package: bool,
-           stamp: str, pace: Pace, redact: Callable[[str], str] | None = None,
-           dry_run: bool = False) -> NoticesResult:
-    """The report's actions as tracking issues. A package's issues may close only when
-    the report established its facts (it is in the report and not unknown);
-    `every_package`: the report covers every active package, so shared notices may close
-    too."""
+def notice_tracker(notices: Notices, forges: ForgeSettings, pace: Pace) -> Tracker | str:
+    """The tracker notices.tracker names, or why it cannot be one."""
     from urllib.parse import urlsplit
 
     from mirrorctl.upstream.drafts import forge_of
@@ -336,10 +332,21 @@ def notify(report: Report, notices: Notices, forges: ForgeSettings, *, every_pac
     kind, project = forge_of(notices.tracker, forges.apis)
     forge = as_forge(kind)
     if forge is None or project is None:
-        return NoticesResult(tracker=notices.tracker, error=f"notices.tracker "
-                             f"{notices.tracker}: not a GitHub or GitLab project page")
-    tracker = forge_api(forge, urlsplit(notices.tracker).hostname or "", forges).tracker(
+        return f"notices.tracker {notices.tracker}: not a GitHub or GitLab project page"
+    return forge_api(forge, urlsplit(notices.tracker).hostname or "", forges).tracker(
         project, pace)
+
+
+def notify(report: Report, notices: Notices, forges: ForgeSettings, *, every_package: bool,
+           stamp: str, pace: Pace, redact: Callable[[str], str] | None = None,
+           dry_run: bool = False) -> NoticesResult:
+    """The report's actions as tracking issues. A package's issues may close only when
+    the report established its facts (it is in the report and not unknown);
+    `every_package`: the report covers every active package, so shared notices may close
+    too."""
+    tracker = notice_tracker(notices, forges, pace)
+    if isinstance(tracker, str):
+        return NoticesResult(tracker=notices.tracker, error=tracker)
     established = {p.name for p in report.packages if p.state != "unknown"}
     known = Redactor([t for t in (forges.github_token, forges.gitlab_token) if t])
     return deliver_notices(

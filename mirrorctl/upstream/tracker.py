@@ -73,6 +73,10 @@ class Tracker(Protocol):
     def comment(self, issue: TrackedIssue, text: str) -> None: ...
     def close(self, issue: TrackedIssue) -> None: ...
     def reopen(self, issue: TrackedIssue) -> None: ...
+    # The issue of this exact title (a person's, in any state), or None.
+    def find(self, title: str) -> TrackedIssue | None: ...
+    # The one comment carrying `marker` set to `text`: edited in place, or posted.
+    def upsert_comment(self, issue: TrackedIssue, *, marker: str, text: str) -> str: ...
 
 
 def rate_limit_wait(status: int, headers: Mapping[str, str], body: str, now: float,
@@ -119,6 +123,7 @@ class GitHubTracker(_Paced):
         super().__init__(pace)
         self._project, self._settings = project, settings
         self._api = f"{github_api(host, settings)}/repos/{project}/issues"
+        self._search = f"{github_api(host, settings)}/search/issues"
         self._ref = project_ref("github", host, project)
         self._session = requests.Session()
         self.url = f"https://{host}/{project}/issues"
@@ -156,7 +161,38 @@ class GitHubTracker(_Paced):
         self._call("reopening the tracking issue", "PATCH", f"/{issue.number}",
                    json={"state": "open"})
 
-    def _call(self, what: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def find(self, title: str) -> TrackedIssue | None:
+        response = self._call("finding the tracking issue", "GET", "", url=self._search,
+                              params={"q": f'repo:{self._project} is:issue in:title "{title}"',
+                                      "per_page": "20"})
+        items = json_answer(response, "finding the tracking issue").get("items", [])
+        return next((_github_issue(i) for i in items if isinstance(i, dict)
+                     and str(i.get("title", "")).strip().lower() == title.lower()), None)
+
+    def upsert_comment(self, issue: TrackedIssue, *, marker: str, text: str) -> str:
+        body = f"<!-- {marker} -->\n{text}"
+        page = 1
+        while True:
+            response = self._call("reading the tracking issue's comments", "GET",
+                                  f"/{issue.number}/comments",
+                                  params={"per_page": "100", "page": str(page)})
+            items = json_answer(response, "reading the tracking issue's comments", list)
+            found = next((c for c in items if isinstance(c, dict)
+                          and f"<!-- {marker} -->" in str(c.get("body", ""))), None)
+            if found is not None:
+                if str(found.get("body")) == body:
+                    return "unchanged"
+                self._call("editing the tracking issue's comment", "PATCH",
+                           f"/comments/{found['id']}", json={"body": body})
+                return "edited"
+            if 'rel="next"' not in response.headers.get("Link", "") or not items:
+                break
+            page += 1
+        self.comment(issue, body)
+        return "posted"
+
+    def _call(self, what: str, method: str, path: str, *, url: str | None = None,
+              **kwargs: Any) -> requests.Response:
         """One request, its rate limits waited out; reads and PATCHes (idempotent) are
         tried again after a server error, a POST never (it may have been done)."""
         retry_server = method in ("GET", "PATCH")
@@ -165,7 +201,7 @@ class GitHubTracker(_Paced):
             if method != "GET":
                 self._space_write()
             response = forge_call(what, self._ref, self._settings, lambda: self._session.request(
-                method, self._api + path, headers=github_headers(self._settings),
+                method, url or self._api + path, headers=github_headers(self._settings),
                 timeout=self._settings.timeout, **kwargs), accept=(403, 429, 500, 502, 503, 504))
             status = response.status_code
             wait = rate_limit_wait(status, response.headers, response.text, self._pace.clock(),
@@ -229,6 +265,31 @@ class GitLabTracker(_Paced):
 
     def reopen(self, issue: TrackedIssue) -> None:
         self._save(issue, "reopening the tracking issue", state_event="reopen")
+
+    def find(self, title: str) -> TrackedIssue | None:
+        items = forge_call("finding the tracking issue", self._ref, self._settings,
+                           lambda: self._project.issues.list(search=title, per_page=20,
+                                                             get_all=False, **{"in": "title"}))
+        return next((_gitlab_issue(i) for i in items
+                     if str(i.title).strip().lower() == title.lower()), None)
+
+    def upsert_comment(self, issue: TrackedIssue, *, marker: str, text: str) -> str:
+        body = f"<!-- {marker} -->\n{text}"
+        item = self._project.issues.get(issue.number, lazy=True)
+        notes = forge_call("reading the tracking issue's notes", self._ref, self._settings,
+                           lambda: item.notes.list(get_all=True))
+        note = next((n for n in notes if f"<!-- {marker} -->" in str(n.body)), None)
+        if note is not None and str(note.body) == body:
+            return "unchanged"
+        self._space_write()
+        if note is not None:
+            note.body = body
+            forge_call("editing the tracking issue's note", self._ref, self._settings,
+                       note.save)
+            return "edited"
+        forge_call("commenting on the tracking issue", self._ref, self._settings,
+                   lambda: item.notes.create({"body": body}))
+        return "posted"
 
     def _save(self, issue: TrackedIssue, what: str, **changes: str) -> None:
         self._space_write()

@@ -49,6 +49,9 @@ class WheelsRecord:
     requests: tuple[WheelAsk, ...]
     history: tuple[tuple[WheelState, str | None], ...] = ()  # (state, since), oldest first
     unknown: str | None = None
+    # The digest of what the builders' tracking issue "<pkg> riscv64 support" was last
+    # told (its one comment), so that a night with nothing new asks the forge nothing.
+    told: str | None = None
 
 
 def _ask_json(ask: WheelAsk) -> dict[str, Any]:
@@ -73,10 +76,10 @@ WHEELS = FactKind[WheelsRecord](
     lambda r: {"state": r.state, "since": r.since, "reasons": list(r.reasons),
                "requests": [_ask_json(a) for a in r.requests],
                "history": [{"state": s, "since": at} for s, at in r.history],
-               "unknown": r.unknown},
+               "unknown": r.unknown, "told": r.told},
     lambda d: WheelsRecord(state=_state(d["state"]), since=d.get("since"),
                            reasons=tuple(map(str, d["reasons"])),
                            requests=tuple(_ask_of(a) for a in d["requests"]),
                            history=tuple((_state(h["state"]), h.get("since"))
                                          for h in d.get("history", [])),
-                           unknown=d.get("unknown")))
+                           unknown=d.get("unknown"), told=d.get("told")))
