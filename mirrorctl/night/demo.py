@@ -124,7 +124,8 @@ def build_demo(root: Path, runner: GitRunner) -> DemoSite:
     site = DemoSite(root=root, config=root / "mirrors.yaml", workdir=root / ".mirrorctl")
     for project in _PROJECTS:
         upstream = site.upstream(project.name)
-        runner.run(["init", "--bare", "--quiet", str(upstream)])
+        # Its default branch is main, as a real upstream's HEAD says.
+        runner.run(["init", "--bare", "--quiet", "--initial-branch", "main", str(upstream)])
         history = _History(start_time=1_700_000_000)
         head = None
         for release in project.releases:
