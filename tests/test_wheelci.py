@@ -127,3 +127,14 @@ def test_a_workflow_that_expands_without_end_is_not_read() -> None:
                         ".github/workflows/big.yml": "#" * (600 * 1024)})
     assert not ci.jobs
     assert any("big.yml: over 512 KiB" in p for p in ci.problems)
+
+
+def test_what_asks_for_riscv64_wheels() -> None:
+    from mirrorctl.upstream.wheelasks import asks_for_wheels
+
+    assert asks_for_wheels("ci: add riscv64 wheels", "")
+    assert asks_for_wheels("Add riscv64 to the build matrix", "")
+    assert asks_for_wheels("RISC-V support", "Please publish manylinux riscv64 wheels")
+    assert not asks_for_wheels("ci: run the tests on riscv64 under QEMU", "")
+    assert not asks_for_wheels("BUG: riscv64 detection", "fix the CPU feature check")
+    assert not asks_for_wheels("Add aarch64 wheels", "and maybe riscv64 later")

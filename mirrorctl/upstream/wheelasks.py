@@ -28,13 +28,13 @@ from mirrorctl.upstream.wheelstate import AskState, WheelAsk
 __all__ = ["GitHubAsks", "GitLabAsks", "WheelAsk", "WheelAsks", "asks_for_wheels"]
 
 _RISCV = re.compile(r"risc-?v", re.I)
-_WHEELS = re.compile(r"wheel|cibuildwheel|manylinux|musllinux|build matrix|\bci\b|pypi|"
-                     r"maturin", re.I)
+# What asks for wheels, not for one fix or a test job ("ci: run the tests on riscv64").
+_WHEELS = re.compile(r"wheel|cibuildwheel|manylinux|musllinux|build matrix|pypi|maturin", re.I)
 
 
 def asks_for_wheels(title: str, body: str) -> bool:
-    """Whether a request's text asks for riscv64 wheels (not one riscv64 fix): riscv64 in
-    its title, and wheels, CI or the build matrix in its title or text."""
+    """Whether a request's text asks for riscv64 wheels (not one riscv64 fix, nor a test
+    job): riscv64 in its title, and wheels or the build matrix in its title or text."""
     return bool(_RISCV.search(title)) and bool(_WHEELS.search(title) or _WHEELS.search(body))
 
 

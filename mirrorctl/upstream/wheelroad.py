@@ -114,7 +114,22 @@ def decide(name: str, pypi: Fact[PypiFinding], ci: Fact[CiFinding] | None,
     again = f"mirrorctl upstream wheels {name}"
     if not pypi.is_known or pypi.value is None:
         return Verdict(state="unknown", reasons=(f"PyPI: {pypi.unknown}",), next=again)
-    latest = pypi.value
+    if (shipped := _from_pypi(name, pypi.value)) is not None:
+        return shipped
+    if ci is None or not ci.is_known or ci.value is None:
+        why = ci.unknown if ci is not None else "upstream's CI was not read"
+        return Verdict(state="unknown", reasons=(str(why),),
+                       next=f"mirrorctl sync {name}" if "sync" in str(why) else again)
+    if (built := _from_ci(name, pypi.value, ci.value)) is not None:
+        return built
+    if asks is None or not asks.is_known or asks.value is None:
+        return Verdict(state="unknown", next=again, reasons=(
+            f"upstream's requests: {asks.unknown if asks is not None else 'not read'}",))
+    return _from_asks(again, ci.value, asks.value, declined_note)
+
+
+def _from_pypi(name: str, latest: PypiFinding) -> Verdict | None:
+    """shipped or pure-python: the builders retire the package."""
     if latest.kind == "riscv64":
         return Verdict(state="shipped", next=f"mirrorctl releases --pypi {name}", reasons=(
             f"PyPI's latest release {latest.version} has a riscv64 wheel: set `retired: "
@@ -123,11 +138,11 @@ def decide(name: str, pypi: Fact[PypiFinding], ci: Fact[CiFinding] | None,
         return Verdict(state="pure-python", next=f"mirrorctl releases --pypi {name}",
                        reasons=(f"PyPI's latest release {latest.version} has only "
                                 "pure-Python wheels: nothing to build for riscv64",))
-    if ci is None or not ci.is_known or ci.value is None:
-        why = ci.unknown if ci is not None else "upstream's CI was not read"
-        return Verdict(state="unknown", reasons=(str(why),),
-                       next=f"mirrorctl sync {name}" if "sync" in str(why) else again)
-    found = ci.value
+    return None
+
+
+def _from_ci(name: str, latest: PypiFinding, found: CiFinding) -> Verdict | None:
+    """released or merged: upstream builds them already."""
     pypi_says = (f"PyPI's latest release {latest.version} has no riscv64 wheel"
                  if latest.version else "PyPI has no release of it yet")
     if found.released_in is not None:
@@ -140,14 +155,18 @@ def decide(name: str, pypi: Fact[PypiFinding], ci: Fact[CiFinding] | None,
             f"{found.branch} builds riscv64 wheels ({job.workflow}, job {job.job})"
             f"{_by(found.enabled_by)}; no release has it yet"
             + (f" (newest: {found.newest_release})" if found.newest_release else ""),))
-    if asks is None or not asks.is_known or asks.value is None:
-        return Verdict(state="unknown", next=again, reasons=(
-            f"upstream's requests: {asks.unknown if asks is not None else 'not read'}",))
-    requests = asks.value
-    if open_pr := next((a for a in requests if a.kind == "pr" and a.state == "open"), None):
+    return None
+
+
+def _from_asks(again: str, found: CiFinding, requests: tuple[WheelAsk, ...],
+               declined_note: str | None) -> Verdict:
+    """requested, reverted, declined, draft or unknown-shape: what upstream said, and
+    what mirrorctl can write."""
+    pulls = [a for a in requests if a.kind == "pr"]
+    if open_pr := next((a for a in pulls if a.state == "open"), None):
         return Verdict(state="requested", next=again, reasons=(
             f"{open_pr.url} asks for them ({open_pr.title!r}): no second request is drafted",))
-    merged = next((a for a in requests if a.kind == "pr" and a.state == "merged"), None)
+    merged = next((a for a in pulls if a.state == "merged"), None)
     if found.reverted_by is not None or merged is not None:
         undone = (f"undone by {found.reverted_by[0][:12]} ({found.reverted_by[1]!r})"
                   if found.reverted_by else f"{found.branch} no longer builds them")
@@ -155,7 +174,7 @@ def decide(name: str, pypi: Fact[PypiFinding], ci: Fact[CiFinding] | None,
             f"{found.enabled_by[0][:12] if found.enabled_by else 'a change'} built them"
         return Verdict(state="reverted", next=f"{again} --draft", reasons=(
             f"{merged_what}, then {undone}: a person reads why before a new request",))
-    if declined := next((a for a in requests if a.kind == "pr" and a.state == "closed"), None):
+    if declined := next((a for a in pulls if a.state == "closed"), None):
         why = f': "{declined_note}"' if declined_note else " (no comment says why)"
         return Verdict(state="declined", next=f"{again} --draft", reasons=(
             f"{declined.url} was closed without merging{why}",))
