@@ -454,3 +454,15 @@ def test_the_builders_tracking_issue_is_kept_current_in_one_comment(
     [comment] = campaign.forge.comments[("rise/python-wheels", 5)]
     assert "wheels: requested**" in comment["body"]
     assert "PATCH /repos/rise/python-wheels/issues/comments/9000" in campaign.forge.requests
+
+
+def test_the_title_follows_upstreams_conventional_commits(run_cli, campaign: Campaign) -> None:
+    repo = campaign.repos["zstd"]
+    for n in range(4):
+        repo.commit(f"ci: bump an action {n}", {f"ci-{n}.txt": "x\n"})
+    repo.commit("feat: faster frames", {"f.txt": "x\n"})
+    assert run_cli(*campaign.args("sync", "zstd")).code == 0
+    _, found = roads(run_cli, campaign, "zstd", "--draft")
+    assert found["zstd"]["draft"]["title"] == "ci: add riscv64 wheels"
+    patch = Path(found["zstd"]["draft"]["patch"]).read_text()
+    assert "Subject: [PATCH] ci: add riscv64 wheels" in patch

@@ -113,6 +113,9 @@ def write_wheel_draft(config: Config, package: Package, road: Road, runner: GitR
 def _title(conventions: Conventions, change: WheelChange) -> str:
     subject = "add riscv64 wheels" if not change.native else \
         "build riscv64 wheels on native riscv64 runners"
+    if kind := next((t for t in ("ci", "build", "feat", "chore") if t in conventions.types),
+                    None):
+        return f"{kind}: {subject}"
     prefixes = conventions.prefixes
     if not prefixes:
         return subject[0].upper() + subject[1:]
