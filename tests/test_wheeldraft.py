@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mirrorctl.core.tools import has_tool
-from mirrorctl.upstream.expressions import evaluate, truthy
+from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.matrix import expand_matrix
 from mirrorctl.upstream.wheelci import read_wheel_ci
 from mirrorctl.upstream.wheeldraft import CannotDraft, WheelOptions, draft_change
@@ -86,10 +86,23 @@ def test_what_cannot_be_proved_is_refused(old: str, new: str, why: str) -> None:
         draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
 
 
-def test_a_package_that_asks_for_a_riscv64_runner_is_not_given_an_emulated_one() -> None:
+def test_a_package_that_asks_for_a_riscv64_runner_gets_one_beside_the_emulated() -> None:
+    native = WheelOptions(native=True, cibuildwheel=False)
+    change = draft_change(shapes.EMULATED_MATRIX, read_wheel_ci(shapes.EMULATED_MATRIX),
+                          native)
+    text = change.files[".github/workflows/wheels.yml"]
+    # One entry for each libc with a riscv64 image; manylinux2014 has none.
+    assert text.count("- os: ubuntu-24.04-riscv\n            arch: riscv64\n") == 2
+    assert "if: (runner.os == 'Linux' && matrix.arch != 'x86_64') && matrix.os != " \
+        "'ubuntu-24.04-riscv'" in text
+    assert change.native and "riscv64 added to matrix.arch" not in " ".join(change.changes)
+    assert {r.combination["libc"] for r in change.job.riscv64_runs} == {"manylinux",
+                                                                         "musllinux"}
+    included = draft_change(shapes.INCLUDE_ENTRIES, read_wheel_ci(shapes.INCLUDE_ENTRIES),
+                            native)
+    assert "if: ${{ matrix.qemu }}" in included.files[".github/workflows/build.yml"]
     with pytest.raises(CannotDraft, match="asks for a riscv64 runner"):
-        draft_change(shapes.EMULATED_MATRIX, read_wheel_ci(shapes.EMULATED_MATRIX),
-                     WheelOptions(native=True, cibuildwheel=False))
+        draft_change(shapes.PYPROJECT_ARCHS, read_wheel_ci(shapes.PYPROJECT_ARCHS), native)
     label = WheelOptions(native=True, runner="riscv64-large", cibuildwheel=False)
     files = {**shapes.NATIVE_RUNNERS}
     files[".github/workflows/release.yml"] = files[".github/workflows/release.yml"].replace(
@@ -113,10 +126,10 @@ def test_expressions_as_github_evaluates_them(text: str, matrix: dict[str, objec
 
 
 def test_an_expression_it_cannot_read_is_unknown_not_false() -> None:
-    assert evaluate("github.ref == 'refs/heads/main'", {"matrix": {}}) is None
-    assert evaluate("fromJSON(inputs.x)", {"matrix": {}}) is None
-    assert evaluate("matrix.arch ==", {"matrix": {"arch": "x"}}) is None
-    assert not truthy(None)
+    assert evaluate("github.ref == 'refs/heads/main'", {"matrix": {}}) is UNKNOWN
+    assert evaluate("fromJSON(inputs.x)", {"matrix": {}}) is UNKNOWN
+    assert evaluate("matrix.arch ==", {"matrix": {"arch": "x"}}) is UNKNOWN
+    assert not truthy(None) and not truthy(UNKNOWN)
 
 
 def test_a_workflow_with_anchors_is_not_edited() -> None:

@@ -3,7 +3,7 @@ literals, `matrix.*` and `runner.os`, `==` `!=` `<` `>` `<=` `>=` `&&` `||` `!` 
 parentheses, and contains / startsWith / endsWith. GitHub's rules: string comparison
 ignores case; `&&` and `||` return an operand; a missing property is null. Anything
 else (another context, another function) makes the value unknown: evaluate() returns
-None, and the caller says it could not tell, never guesses.
+UNKNOWN (not None, which is null), and the caller says it could not tell, never guesses.
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["evaluate", "truthy"]
+__all__ = ["UNKNOWN", "evaluate", "truthy"]
 
 _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|"
                     r"(?P<op>==|!=|<=|>=|&&|\|\||[<>!(),])|(?P<name>[A-Za-z_][\w.-]*(?:\[\s*'[^']*'\s*\])?))")
-_UNKNOWN = object()
+class _Unknowable:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknowable()
 
 
 class _Unknown(Exception):
@@ -24,11 +29,11 @@ class _Unknown(Exception):
 
 
 def truthy(value: Any) -> bool:
-    return value not in (None, False, 0, "") and value is not _UNKNOWN
+    return value is not UNKNOWN and value not in (None, False, 0, "")
 
 
 def evaluate(text: str, context: Mapping[str, Any]) -> Any:
-    """The value of an expression (with or without `${{ }}`); None when it cannot be
+    """The value of an expression (with or without `${{ }}`); UNKNOWN when it cannot be
     known here. `context`: {"matrix": {...}, "runner": {"os": "Linux"}}."""
     body = text.strip()
     if body.startswith("${{") and body.endswith("}}"):
@@ -40,7 +45,7 @@ def evaluate(text: str, context: Mapping[str, Any]) -> Any:
         if parser.position != len(tokens):
             raise _Unknown
     except _Unknown:
-        return None
+        return UNKNOWN
     return value
 
 

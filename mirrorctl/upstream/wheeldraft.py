@@ -24,6 +24,7 @@ An edit that cannot be proved raises CannotDraft: the caller drafts an issue ins
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 import sys
 import tempfile
@@ -42,7 +43,7 @@ else:  # pragma: no cover - Python 3.10
 
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.tools import has_tool, run_tool
-from mirrorctl.upstream.expressions import evaluate, truthy
+from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.wheelci import EMULATED, Run, WheelCi, WheelJob, read_wheel_ci
 from mirrorctl.upstream.yamledit import (
     Edit,
@@ -111,10 +112,10 @@ def draft_change(files: Mapping[str, str], ci: WheelCi,
         jobs = ci.linux_jobs
         raise CannotDraft(jobs[0].why if jobs else "no job of upstream's CI builds Linux "
                           "wheels in a way mirrorctl reads")
-    if options.native and job.shape != "native":
+    if options.native and job.shape not in ("native", "matrix", "include"):
         raise CannotDraft(f"the package asks for a riscv64 runner ({options.runner}), and "
-                          f"upstream builds its other architectures {job.shape}-wise: a "
-                          "native job beside them is not drafted yet")
+                          f"upstream lists its architectures in its {job.shape}, with no "
+                          "matrix a riscv64 runner could join")
     if _has_aliases(files[job.workflow]):
         raise CannotDraft(f"{job.workflow} uses YAML anchors and aliases: an edit of one "
                           "place could change others, so none is drafted")
@@ -143,7 +144,10 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
     matrix = (job_data.get("strategy") or {}).get("matrix") or {}
     new_files: dict[str, str] = {}
     key = job.matrix_key
-    if job.shape in ("matrix", "maturin", "native") and key is not None:
+    if options.native and job.shape in ("matrix", "include") and key is not None:
+        _native_beside(text, job_node, job_data, key, plan, where, options.runner,
+                       path=path)
+    elif job.shape in ("matrix", "maturin", "native") and key is not None:
         value = RISCV64_TARGET if job.shape == "maturin" else \
             options.runner if job.shape == "native" else "riscv64"
         vector = node_at(job_node, "strategy", "matrix", key) if job_node else None
@@ -174,12 +178,92 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
         raise EditError(f"shape {job.shape} without its matrix key")
     if job.shape != "native" and job.tool == "cibuildwheel":
         _image_settings(text, job_node, job_data, plan, path, where)
-        _qemu(text, job_node, job_data, plan, path, where, key)
+        if not options.native:
+            _qemu(text, job_node, job_data, plan, path, where, key)
     if job.shape in ("native", "matrix", "include", "env", "pyproject"):
         _counts(files, plan)
     for name, edits in plan.edits.items():
         new_files[name] = apply_edits(new_files.get(name, files[name]), edits)
     return new_files
+
+
+def _native_beside(text: str, job_node: Any, job_data: Mapping[str, Any], key: str,
+                   plan: _Plan, where: tuple[Any, ...], runner: str, *, path: str) -> None:
+    """riscv64 on a riscv64 runner, beside upstream's emulated architectures: include
+    entries of their own (one for each combination of the matrix's other values that
+    has a riscv64 build), and the QEMU step kept off that runner."""
+    matrix = job_data["strategy"]["matrix"]
+    runs_on = _matrix_key_of(job_data.get("runs-on"))
+    include = node_at(job_node, "strategy", "matrix", "include")
+    if runs_on is None or runs_on == key:
+        raise EditError(f"job {where[1]}: runs-on names no matrix key a riscv64 runner "
+                        "could go in")
+    if not isinstance(include, SequenceNode) or include.flow_style or not include.value:
+        raise EditError("no block `include:` list for the riscv64 runner's entries")
+    others = {k: v for k, v in matrix.items()
+              if k not in (key, runs_on, "include", "exclude") and isinstance(v, list)}
+    excludes = [e for e in matrix.get("exclude") or [] if isinstance(e, Mapping)
+                and set(e) <= set(others)]
+    entries = [dict(zip(others, values, strict=True))
+               for values in itertools.product(*others.values())]
+    entries = [e for e in entries if not any(str(v) in NO_RISCV64_IMAGES for v in e.values())
+               and not any(all(e.get(k) == v for k, v in x.items()) for x in excludes)]
+    first = include.value[0]
+    start = text.rfind("\n", 0, first.start_mark.index) + 1
+    indent = text[start:first.start_mark.index]
+    inner = " " * len(indent)
+    tail = include.value[-1]
+    last = tail.value[-1][1] if isinstance(tail, MappingNode) and tail.value else tail
+    after = text.find("\n", last.end_mark.index)
+    after = len(text) if after < 0 else after
+    block = "".join(f"\n{indent}{runs_on}: {runner}\n{inner}{key}: riscv64"
+                    + "".join(f"\n{inner}{k}: {v}" for k, v in e.items())
+                    for e in entries or [{}])
+    plan.add(path, Edit(after, after, block), (*where, "strategy", "matrix", "include"),
+             f"riscv64 on {runner}: {len(entries or [{}])} include entr"
+             f"{'y' if len(entries or [{}]) == 1 else 'ies'} of its own")
+    _qemu_off(text, job_node, job_data, plan, path, where, runs_on, runner,
+              [{runs_on: runner, key: "riscv64", **e} for e in entries or [{}]])
+
+
+def _matrix_key_of(value: Any) -> str | None:
+    m = re.search(r"\$\{\{\s*matrix\.([A-Za-z_][\w-]*)\s*\}\}", str(value or ""))
+    return m.group(1) if m else None
+
+
+def _qemu_off(text: str, job_node: Any, job_data: Mapping[str, Any], plan: _Plan, path: str,
+              where: tuple[Any, ...], runs_on: str, runner: str,
+              combos: list[dict[str, Any]]) -> None:
+    """The QEMU step, which runs by a condition, kept off the riscv64 runner's jobs
+    (`combos`)."""
+    steps = job_data.get("steps") or []
+    for index, step in enumerate(steps):
+        if not (isinstance(step, Mapping)
+                and str(step.get("uses", "")).lower().startswith(_QEMU)):
+            continue
+        condition = step.get("if")
+        if condition is None:
+            raise EditError("the QEMU step runs for every job, the riscv64 runner's too")
+        values = [evaluate(str(condition), {"matrix": c, "runner": {"os": "Linux"}})
+                  for c in combos]
+        if any(v is UNKNOWN or truthy(v) for v in values):
+            node = child(item(node_at(job_node, "steps"), index), "if")
+            plan.add(path, _and_clause(text, node, f"matrix.{runs_on} != '{runner}'"),
+                     (*where, "steps", index, "if"),
+                     f"the QEMU step kept off {runner}")
+
+
+def _and_clause(text: str, node: Any, clause: str) -> Edit:
+    raw = text[node.start_mark.index:node.end_mark.index]
+    if "\n" in raw or raw[:1] in ("'", '"'):
+        raise EditError("a QEMU condition over several lines, or quoted")
+    close = raw.rfind("}}")
+    body = raw[raw.find("{{") + 2:close] if close >= 0 else raw
+    at_open = node.start_mark.index + (raw.find("{{") + 2 if close >= 0 else 0)
+    at_close = node.start_mark.index + len(raw[:close if close >= 0 else len(raw)].rstrip())
+    # (a || b) && c: the condition as it was, then the clause.
+    lead = " (" if close >= 0 else "("
+    return Edit(at_open, at_close, f"{lead}{body.strip()}) && {clause}")
 
 
 def _exclude_images(text: str, job_node: Any, matrix: Mapping[str, Any], key: str,
@@ -410,16 +494,23 @@ def _is_riscv_runner(runner: str) -> bool:
 
 
 def _can_run(run: Run, job: Mapping[str, Any], target: WheelJob) -> None:
-    if _is_riscv_runner(run.runner) or target.tool == "maturin":
-        return  # maturin-action cross-compiles in its riscv64 cross image
     context = {"matrix": run.combination, "runner": {"os": "Linux"}}
+    if _is_riscv_runner(run.runner):
+        for step in job.get("steps") or []:  # and no emulator set up where none is wanted
+            if isinstance(step, Mapping) and str(step.get("uses", "")).lower().startswith(
+                    _QEMU) and truthy(evaluate(str(step.get("if", "true")), context)):
+                raise CannotDraft(f"{target.workflow}: the QEMU step would run on the "
+                                  f"riscv64 runner {run.runner}")
+        return
+    if target.tool == "maturin":
+        return  # maturin-action cross-compiles in its riscv64 cross image
     for step in job.get("steps") or []:
         if not (isinstance(step, Mapping)
                 and str(step.get("uses", "")).lower().startswith(_QEMU)):
             continue
         condition = step.get("if")
         value = True if condition is None else evaluate(str(condition), context)
-        if value is None:
+        if value is UNKNOWN:
             raise CannotDraft(f"{target.workflow}: the QEMU step's condition {condition!r} "
                               "cannot be evaluated here")
         platforms = re.split(r"[\s,]+", str((step.get("with") or {}).get("platforms", "all")))
