@@ -147,3 +147,15 @@ def test_a_workflow_with_anchors_is_not_edited() -> None:
 def test_a_matrix_over_githubs_limit_is_not_expanded() -> None:
     assert expand_matrix({"a": list(range(17)), "b": list(range(16))}) is None
     assert expand_matrix({"a": list(range(16)), "b": list(range(16))}) is not None
+
+
+def test_a_list_of_the_other_architectures_elsewhere_refuses_the_patch() -> None:
+    """A check that lists the wheels it expects would be wrong once riscv64 builds."""
+    text = shapes.EMULATED_MATRIX[".github/workflows/wheels.yml"] + (
+        "  check:\n    needs: build_wheels\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: for a in x86_64 aarch64 ppc64le s390x; do ls dist/*_$a.whl; done\n")
+    files = {**shapes.EMULATED_MATRIX, ".github/workflows/wheels.yml": text}
+    line = text.splitlines().index(
+        "      - run: for a in x86_64 aarch64 ppc64le s390x; do ls dist/*_$a.whl; done") + 1
+    with pytest.raises(CannotDraft, match=f"wheels.yml:{line} lists the other architectures"):
+        draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))

@@ -443,6 +443,7 @@ def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: _Plan, jo
     for run in found.riscv64_runs:
         _can_run(run, data, job)
         _image_ok(run, merged)
+    _no_list_left_behind(merged, old)
     how = ("on a riscv64 runner" if native else "cross-compiled by maturin-action"
            if job.tool == "maturin" else "with QEMU set up for riscv64")
     checks.append(f"{len(found.riscv64_runs)} riscv64 job(s) in the expanded matrix, each "
@@ -459,6 +460,47 @@ def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: _Plan, jo
         changes.append(what)
     return WheelChange(job=found, files=new_files, changes=tuple(changes), checks=tuple(checks),
                        identifiers=identifiers, native=native)
+
+
+_ARCH_WORD = re.compile(r"(?<![\w-])(x86_64|aarch64|ppc64le|s390x|armv7l|i686)(?![\w-])")
+
+
+def _no_list_left_behind(files: Mapping[str, str], before: Mapping[str, str]) -> None:
+    """No line of upstream's workflows outside a matrix or a QEMU step lists the other
+    Linux architectures without riscv64: such a list (of expected wheels, artifacts, a
+    check) would be wrong once riscv64 builds, and where its riscv64 would go is not
+    known here: no patch is guessed. The line is named as upstream's file has it."""
+    for path, text in sorted(files.items()):
+        if not path.startswith(".github/workflows/"):
+            continue
+        skipped = _matrix_and_qemu_lines(text)
+        for number, line in enumerate(text.splitlines(), 1):
+            if number in skipped or line.lstrip().startswith("#") or "riscv64" in line:
+                continue
+            if len(set(_ARCH_WORD.findall(line))) >= 2:
+                theirs = before.get(path, "").splitlines()
+                number = theirs.index(line) + 1 if line in theirs else number
+                raise CannotDraft(f"{path}:{number} lists the other architectures "
+                                  f"({line.strip()[:80]}): riscv64 would be missing from it")
+
+
+def _matrix_and_qemu_lines(text: str) -> set[int]:
+    """The lines (1-based) of every job's strategy and of every QEMU step."""
+    try:
+        root = compose(text)
+    except (EditError, yaml.YAMLError):
+        return set()
+    lines: set[int] = set()
+    jobs = node_at(root, "jobs")
+    for _, job in jobs.value if isinstance(jobs, MappingNode) else []:
+        for node in [child(job, "strategy"),
+                     *[step for step in getattr(child(job, "steps"), "value", [])
+                       if str(getattr(child(step, "uses"), "value", "")).lower().startswith(
+                           _QEMU)]]:
+            if node is not None:  # an end mark at a line's start ends the line before
+                end = node.end_mark.line + (0 if node.end_mark.column == 0 else 1)
+                lines.update(range(node.start_mark.line + 1, end + 1))
+    return lines
 
 
 def _parsed(path: str, text: str) -> Any:
