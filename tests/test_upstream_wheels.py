@@ -48,8 +48,9 @@ class Campaign:
     config: Path
     workdir: Path
     forge: FakeForge
-    pypi: dict[str, bytes]  # /pypi/<name>/json -> answer
+    pypi: dict[str, bytes]  # /pypi/<name>/json (and the registry's /simple/<name>/) -> answer
     repos: dict[str, Repo]
+    index: str  # where that server is
 
     def args(self, *args: str) -> list[str]:
         return ["--config", str(self.config), "--workdir", str(self.workdir), "-q", *args]
@@ -107,8 +108,11 @@ def campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Campai
     del pypi["/pypi/gone/json"]
 
     def respond(request: Recorded, index: int):  # type: ignore[no-untyped-def]
-        answer = pypi.get(request.path.partition("?")[0])
-        return (200, {"Content-Type": "application/json"}, answer) if answer else (404, {})
+        path = request.path.partition("?")[0]
+        answer = pypi.get(path)
+        kind = "application/vnd.pypi.simple.v1+json" if path.startswith("/simple/") \
+            else "application/json"
+        return (200, {"Content-Type": kind}, answer) if answer else (404, {})
 
     with fake_forge() as forge, http_server(respond) as server:
         ask(forge, "org/zstd", 288, "Add riscv64 (linux_riscv64) wheel to PyPI releases",
@@ -132,7 +136,7 @@ def campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Campai
             "allowed_protocols": ["file"], "retries": 0, "pypi_url": server.url,
             "forge_apis": {"github.com": forge.url}}, "packages": packages}, sort_keys=False))
         monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", TOKEN)
-        yield Campaign(tmp_path, config, tmp_path / "work", forge, pypi, repos)
+        yield Campaign(tmp_path, config, tmp_path / "work", forge, pypi, repos, server.url)
 
 
 def roads(run_cli, campaign: Campaign, *names: str) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -466,3 +470,29 @@ def test_the_title_follows_upstreams_conventional_commits(run_cli, campaign: Cam
     assert found["zstd"]["draft"]["title"] == "ci: add riscv64 wheels"
     patch = Path(found["zstd"]["draft"]["patch"]).read_text()
     assert "Subject: [PATCH] ci: add riscv64 wheels" in patch
+
+
+def test_the_request_claims_the_registry_only_where_it_holds_the_wheels(
+        run_cli, campaign: Campaign) -> None:
+    data = yaml.safe_load(campaign.config.read_text())
+    data["defaults"]["registry_url"] = f"{campaign.index}/simple/"
+    campaign.config.write_text(yaml.safe_dump(data, sort_keys=False))
+    campaign.pypi["/simple/zstd/"] = json.dumps({
+        "meta": {"api-version": "1.1"}, "name": "zstd", "files": [
+            {"filename": "zstd-1.0.0-cp312-cp312-manylinux_2_39_riscv64.whl", "url": "/f",
+             "hashes": {}}]}).encode()
+    from mirrorctl.grade.builds import Build, Case, Results, keep_results
+
+    keep_results(campaign.workdir, "fonts", Results(version="1.0.0", builds=(
+        Build("3.12", True, (Case("tests.test_nan", "failed", "sign"),), tested=True),)))
+    keep_results(campaign.workdir, "zstd", Results(version="1.0.0", builds=(
+        Build("3.12", True, (Case("tests.test_ok", "passed"),), tested=True),
+        Build("3.13", True, (Case("tests.test_ok", "passed"),), tested=True))))
+    assert run_cli(*campaign.args("sync", "zstd", "fonts")).code == 0
+    _, found = roads(run_cli, campaign, "zstd", "fonts", "--draft")
+    zstd = Path(found["zstd"]["draft"]["body"]).read_text()
+    assert "Their riscv64 builds of 1.0.0 passed the test suite (Python 3.12, 3.13)." in zstd
+    assert "fail 1 test(s): `tests.test_nan`" in Path(found["fonts"]["draft"]["body"]).read_text()
+    assert (f"The riscv64 wheel builders' registry has zstd 1.0.0's riscv64 wheels: "
+            f"{campaign.index}/simple/zstd/") in zstd
+    assert "registry" not in Path(found["fonts"]["draft"]["body"]).read_text()

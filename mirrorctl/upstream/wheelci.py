@@ -52,8 +52,10 @@ _RISCV_RUNNER = re.compile(r"riscv", re.I)
 
 
 def ci_paths() -> tuple[str, ...]:
-    """The paths (git pathspecs) whose content the analysis reads."""
-    return (".github/workflows", "pyproject.toml", "cibuildwheel.toml")
+    """The paths (git pathspecs) whose content the analysis reads (setup.cfg and setup.py:
+    the Pythons a project supports, which cibuildwheel reads too)."""
+    return (".github/workflows", "pyproject.toml", "cibuildwheel.toml", "setup.cfg",
+            "setup.py")
 
 
 @dataclass(frozen=True, kw_only=True)

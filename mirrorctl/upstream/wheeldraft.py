@@ -576,7 +576,7 @@ def _cibuildwheel(runs: Sequence[Run], files: Mapping[str, str],
                     "'mirrorctl[campaign]')")
     found: dict[str, None] = {}
     with tempfile.TemporaryDirectory(prefix="mirrorctl-cibw-") as folder:
-        for name in ("pyproject.toml", "cibuildwheel.toml"):
+        for name in ("pyproject.toml", "cibuildwheel.toml", "setup.cfg", "setup.py"):
             if name in files:
                 (Path(folder) / name).write_text(files[name], encoding="utf-8")
         for run in runs:

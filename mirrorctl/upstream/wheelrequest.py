@@ -18,7 +18,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import yaml
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.files import atomic_write_text
@@ -126,10 +127,10 @@ def _title(conventions: Conventions, change: WheelChange) -> str:
 def _evidence(config: Config, package: Package, road: Road, workdir: Path) -> list[str]:
     lines = []
     version = package.version
-    if config.registry_url and version:
+    if config.registry_url and version and _registry_has(config, package.pypi, version):
         link = f"{config.registry_url.rstrip('/')}/{canonicalize_name(package.pypi)}/"
-        lines.append(f"The riscv64 wheel builders build {package.pypi} {version} for riscv64 "
-                     f"today: {link}")
+        lines.append(f"The riscv64 wheel builders' registry has {package.pypi} {version}'s "
+                     f"riscv64 wheels: {link}")
     results = kept_results(workdir, package.name, version)
     if results is not None:
         failed = sorted({c.name for b in results.builds for c in b.cases if c.failed})
@@ -142,6 +143,28 @@ def _evidence(config: Config, package: Package, road: Road, workdir: Path) -> li
             lines.append(f"Their riscv64 builds of {version} fail {len(failed)} test(s): "
                          + ", ".join(f"`{t}`" for t in failed[:5]))
     return lines
+
+
+def _registry_has(config: Config, project: str, version: str) -> bool:
+    """Whether the builders' registry holds a riscv64 wheel of this version: said only
+    when it does (a registry that cannot be read says nothing)."""
+    from mirrorctl.grade.registry import RegistryClient, RegistryError, built_for
+
+    assert config.registry_url is not None
+    try:
+        files = RegistryClient(config.registry_url, retries=config.retries).files(project)
+    except RegistryError:
+        return False
+    for name in files:
+        try:
+            _, found, _, tags = parse_wheel_filename(name)
+        except (InvalidWheelFilename, InvalidVersion):
+            continue
+        if found == Version(version) and any(
+                built_for(tag, config.registry_platforms, config.python_versions)
+                for tag in tags):
+            return True
+    return False
 
 
 def _body(config: Config, package: Package, road: Road, change: WheelChange,
