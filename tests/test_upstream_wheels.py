@@ -296,6 +296,10 @@ def test_drafts_the_change_proved_and_never_a_second_request(run_cli, campaign: 
     assert (planned["kind"], planned["patch"]) == ("issue", None)
     assert "computed at run time" in Path(planned["body"]).read_text()
     assert found["fonts"]["draft"]["kind"] == "pr"  # declined: a new draft, for a person
+    fonts_body = found["fonts"]["draft"]["body"]
+    assert found["fonts"]["next"] == (
+        "read why upstream said no (https://github.com/org/fonts/pull/4069), edit "
+        f"{fonts_body}, then: mirrorctl upstream submit {fonts_body} --force")
     assert found["yarl"]["draft"] is None  # an open request: never a second
     assert not (campaign.workdir / "drafts" / "yarl").exists()
     # Nothing was sent: the forge was only read.
@@ -427,6 +431,10 @@ def test_a_gitlab_upstream_is_searched_through_its_merge_requests_and_issues(
     assert found["yarl"]["state"] == "reverted"
     assert f"{web}/yarl/-/merge_requests/3 was merged, then main no longer builds them" in \
         found["yarl"]["reasons"][0]
+    # Two requests a package at most: the issues only when no merge request decides.
+    assert [r for r in campaign.forge.requests if r.startswith("/api/v4/")] == [
+        "/api/v4/projects/libs%2Fzstd/merge_requests", "/api/v4/projects/libs%2Fzstd/issues",
+        "/api/v4/projects/libs%2Fyarl/merge_requests"]
 
 
 def test_the_builders_tracking_issue_is_kept_current_in_one_comment(

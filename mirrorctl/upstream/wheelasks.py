@@ -89,20 +89,19 @@ class GitLabAsks:
         self._host, self._settings = host, settings
 
     def search(self, project: str) -> list[WheelAsk]:
+        """The merge requests; the issues only when no merge request decides the state
+        (an issue matters for a draft alone): two requests at most, with the quote."""
+        requests = self._list(project, "mergerequests", "pr")
+        return requests or self._list(project, "issues", "issue")
+
+    def _list(self, project: str, manager: str, kind: Literal["pr", "issue"]) -> list[WheelAsk]:
         ref = project_ref("gitlab", self._host, project)
         handle = gitlab_client(self._host, self._settings).projects.get(project, lazy=True)
-        found = []
-        kinds: tuple[tuple[str, Literal["pr", "issue"]], ...] = (("mergerequests", "pr"),
-                                                                 ("issues", "issue"))
-        for manager, kind in kinds:
-            items = forge_call(f"searching {project}'s requests for riscv64 wheels", ref,
-                               self._settings, lambda m=manager: getattr(handle, m).list(
-                                   search="riscv64", state="all", per_page=100,
-                                   get_all=False))
-            found += [self._ask(i, kind) for i in items
-                      if asks_for_wheels(str(i.title), str(getattr(i, "description", "")
-                                                            or ""))]
-        return found
+        items = forge_call(f"searching {project}'s requests for riscv64 wheels", ref,
+                           self._settings, lambda: getattr(handle, manager).list(
+                               search="riscv64", state="all", per_page=100, get_all=False))
+        return [self._ask(i, kind) for i in items
+                if asks_for_wheels(str(i.title), str(getattr(i, "description", "") or ""))]
 
     @staticmethod
     def _ask(item: Any, kind: Literal["pr", "issue"]) -> WheelAsk:

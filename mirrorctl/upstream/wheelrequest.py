@@ -76,9 +76,18 @@ def draft_roads(config: Config, roads: Sequence[Road], runner: GitRunner,
             kind=written.kind, title=written.title, body=written.body, patch=written.patch,
             status=written.status, changes=change.changes if change else (written.why,),
             checks=change.checks if change else ()),
-            next=f"read and edit {written.body}, then: mirrorctl upstream submit "
-                 f"{written.body}"))
+            next=_next_after(road, written.body)))
     return done
+
+
+def _next_after(road: Road, body: Path) -> str:
+    """What a person does with the drafts: read and edit them, then submit; after a
+    request upstream declined or undid, read why first, and say --force."""
+    if road.state in ("declined", "reverted"):
+        before = next((a.url for a in road.requests if a.kind == "pr"), None)
+        why = f"read why upstream said no ({before}), " if before else "read why, "
+        return f"{why}edit {body}, then: mirrorctl upstream submit {body} --force"
+    return f"read and edit {body}, then: mirrorctl upstream submit {body}"
 
 
 def write_wheel_draft(config: Config, package: Package, road: Road, runner: GitRunner,
