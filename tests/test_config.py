@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mirrorctl.core.config import load_config
 from mirrorctl.core.errors import ConfigError, UsageError
@@ -174,3 +176,13 @@ def test_shipped_inventory_is_what_the_import_of_their_lists_gives(run_cli) -> N
                      str(lists / "packages.txt"), str(lists / "deprecated.txt"))
     assert result.code == 0, result.out
     assert result.out.strip().endswith("already in line with the lists")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abcXYZ019-_.", min_size=1, max_size=12))
+def test_names_compare_as_packaging_compares_them(name: str) -> None:
+    from packaging.utils import canonicalize_name
+
+    from mirrorctl.core.names import canonical_name
+
+    assert canonical_name(name) == canonicalize_name(name)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 
 from mirrorctl.core.errors import ConfigError, ConfigProblem, UsageError
+from mirrorctl.core.names import canonical_name
 from mirrorctl.core.settings import (
     PACKAGE_KEYS,
     SETTINGS,
@@ -130,12 +130,12 @@ class Config:
         compare as PyPI compares them (PEP 503): PyYAML, pyyaml and py_yaml are one."""
         if not names:
             return list(self.packages.values())
-        by_name = {canonicalize_name(name): package for name, package in self.packages.items()}
-        unknown = [n for n in names if canonicalize_name(n) not in by_name]
+        by_name = {canonical_name(name): package for name, package in self.packages.items()}
+        unknown = [n for n in names if canonical_name(n) not in by_name]
         if unknown:
             hints = [f"{n!r}{did_you_mean(n, self.packages)}" for n in unknown]
             raise UsageError(f"unknown package {', '.join(hints)} (not in {self.path})")
-        return list({id(p): p for p in (by_name[canonicalize_name(n)] for n in names)}.values())
+        return list({id(p): p for p in (by_name[canonical_name(n)] for n in names)}.values())
 
 
 def load_config(path: Path) -> Config:
@@ -218,7 +218,7 @@ class _Validator:
             package = self._package(name, raw, defaults)
             if package is None:
                 continue
-            canonical = canonicalize_name(name)
+            canonical = canonical_name(name)
             if canonical in seen:
                 self._fail(("packages", name), f"is the same PyPI name as {seen[canonical]!r} "
                                                "(names compare without case, '-', '_' or '.')")
@@ -340,7 +340,7 @@ class _Validator:
         for name, package in packages.items():
             groups.setdefault(same_repository(package.upstream), []).append(name)
         for names in groups.values():
-            first = min(names, key=canonicalize_name)
+            first = min(names, key=canonical_name)
             owner = packages[first]
             for name in names:
                 package = packages[name]
