@@ -6,9 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mirrorctl.core.grades import default_levels
-from mirrorctl.grade.buildconfig import LEGACY_SETUPTOOLS, build_facts
+from mirrorctl.grade.buildconfig import (
+    LEGACY_SETUPTOOLS,
+    BuildFacts,
+    build_facts,
+    facts_from_json,
+    facts_to_json,
+)
 from mirrorctl.grade.grading import grade
 from tests.conftest import Site
 from tests.gitrepos import Repo, make_mirror, write_config
@@ -204,3 +212,42 @@ def test_malformed_setup_cfg_is_a_reason_not_a_crash() -> None:
     assert graded.level == "hard"
     assert graded.main_reason.code == "unreadable-build-config"
     assert graded.main_reason.detail == "setup.cfg: cannot be read (MissingSectionHeaderError)"
+
+
+def test_a_trees_build_facts_are_computed_once_and_kept_beside_the_cache(
+        run_cli, grading_site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    def listed() -> list[str]:  # every tree listed whole (the build facts' reading)
+        return [r.getMessage() for r in caplog.records
+                if "ls-tree -r -z --full-tree" in r.getMessage()]
+
+    with caplog.at_level(logging.DEBUG, logger="mirrorctl.core.git"):
+        _, graded = classify(run_cli, grading_site)
+        assert len(listed()) == 2 * len(graded)  # each package's two releases, once
+        caplog.clear()
+        _, regraded = classify(run_cli, grading_site)
+        assert regraded == graded and listed() == []  # read back, not listed again
+    kept = sorted((grading_site.workdir / "cache" / "numpy.git" / "mirrorctl-facts").iterdir())
+    assert len(kept) == 2  # the old release's tree and the new one's
+    # A kept file that does not read (another version's, or damaged) is computed again.
+    kept[0].write_text('{"format": 0}')
+    kept[1].write_text("not json")
+    _, third = classify(run_cli, grading_site)
+    assert third == graded
+    assert all(json.loads(path.read_text())["format"] == 1 for path in kept)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.builds(BuildFacts, backend=st.none() | st.text(max_size=8),
+                 backend_family=st.none() | st.text(max_size=8),
+                 build_requires=st.dictionaries(st.text(max_size=5), st.text(max_size=5)),
+                 setup_requires=st.dictionaries(st.text(max_size=5), st.text(max_size=5)),
+                 cibuildwheel=st.text(max_size=10),
+                 system_packages=st.frozensets(st.text(max_size=5)),
+                 native_dependencies=st.frozensets(st.text(max_size=5)),
+                 toolchains=st.frozensets(st.sampled_from(["rust", "fortran"])),
+                 submodules=st.dictionaries(st.text(max_size=5), st.text(max_size=5)),
+                 problems=st.lists(st.text(max_size=8)).map(tuple)))
+def test_build_facts_come_back_field_for_field(facts: BuildFacts) -> None:
+    assert facts_from_json(json.loads(json.dumps(facts_to_json(facts)))) == facts

@@ -25,7 +25,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["BuildFacts", "build_facts", "cibuildwheel_changes", "interesting"]
+__all__ = ["FACTS_FORMAT", "BuildFacts", "build_facts", "cibuildwheel_changes", "facts_from_json",
+           "facts_to_json", "interesting"]
+
+# The facts a tree's files give, as kept beside the cache: a new format (what build_facts
+# reads changed) makes every kept one stale.
+FACTS_FORMAT = 1
 
 LEGACY_SETUPTOOLS = "setuptools.build_meta:__legacy__"
 # The files whose content matters; everything else counts by its name only.
@@ -61,6 +66,37 @@ class BuildFacts:
     toolchains: frozenset[str] = frozenset()  # "rust", "fortran"
     submodules: Mapping[str, str] = field(default_factory=dict)  # path -> commit
     problems: tuple[str, ...] = ()
+
+
+def facts_to_json(facts: BuildFacts) -> dict[str, Any]:
+    return {"format": FACTS_FORMAT, "backend": facts.backend,
+            "backend_family": facts.backend_family,
+            "build_requires": dict(facts.build_requires),
+            "setup_requires": dict(facts.setup_requires), "cibuildwheel": facts.cibuildwheel,
+            "system_packages": sorted(facts.system_packages),
+            "native_dependencies": sorted(facts.native_dependencies),
+            "toolchains": sorted(facts.toolchains), "submodules": dict(facts.submodules),
+            "problems": list(facts.problems)}
+
+
+def facts_from_json(data: Mapping[str, Any]) -> BuildFacts:
+    """Raises ValueError (a stale format too), TypeError or KeyError."""
+    if data.get("format") != FACTS_FORMAT:
+        raise ValueError(f"facts of format {data.get('format')!r}")
+
+    def text(value: Any) -> str | None:
+        return None if value is None else str(value)
+
+    return BuildFacts(
+        backend=text(data["backend"]), backend_family=text(data["backend_family"]),
+        build_requires={str(k): str(v) for k, v in data["build_requires"].items()},
+        setup_requires={str(k): str(v) for k, v in data["setup_requires"].items()},
+        cibuildwheel=str(data["cibuildwheel"]),
+        system_packages=frozenset(map(str, data["system_packages"])),
+        native_dependencies=frozenset(map(str, data["native_dependencies"])),
+        toolchains=frozenset(map(str, data["toolchains"])),
+        submodules={str(k): str(v) for k, v in data["submodules"].items()},
+        problems=tuple(map(str, data["problems"])))
 
 
 def _family(backend: str | None, in_tree: bool) -> str | None:

@@ -8,6 +8,8 @@ nothing is written but git objects in the cache.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -15,11 +17,18 @@ from pathlib import Path
 from typing import cast
 
 from mirrorctl.core.config import Config, Package
-from mirrorctl.core.errors import MirrorctlError, UsageError
+from mirrorctl.core.errors import FileSystemError, MirrorctlError, UsageError
+from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner, Repository
 from mirrorctl.core.grades import Grade, Level, Reason, default_levels
 from mirrorctl.core.record import PackageRecord, read_record
-from mirrorctl.grade.buildconfig import BuildFacts, build_facts, interesting
+from mirrorctl.grade.buildconfig import (
+    BuildFacts,
+    build_facts,
+    facts_from_json,
+    facts_to_json,
+    interesting,
+)
 from mirrorctl.grade.grading import grade
 from mirrorctl.grade.upgrade import Upgrade, builds_settle, pending_upgrade, recorded_upgrade
 from mirrorctl.grade.workflows import cibuildwheel_options, package_workflows
@@ -232,7 +241,24 @@ def grade_rebase(config: Config, package: Package, rebased: RebaseReport, *, wor
 
 
 def _facts(cache: Repository, tag: str) -> BuildFacts:
-    entries = cache.tree_entries(f"refs/tags/{tag}^{{tree}}")
+    """The build facts of a release tag's tree: kept beside the cache by the tree's id
+    (a tree never changes, so neither do its facts), computed once a tree."""
+    tree = cache.resolve(f"refs/tags/{tag}^{{tree}}")
+    if tree is None:
+        return _tree_facts(cache, f"refs/tags/{tag}^{{tree}}")  # raises what git says
+    kept = cache.git_dir / "mirrorctl-facts" / f"{tree}.json"
+    try:
+        return facts_from_json(json.loads(kept.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass  # not kept yet, or kept by another version: computed again
+    facts = _tree_facts(cache, tree)
+    with contextlib.suppress(FileSystemError):  # a read-only or full cache: next time
+        atomic_write_text(kept, json.dumps(facts_to_json(facts), sort_keys=True))
+    return facts
+
+
+def _tree_facts(cache: Repository, tree: str) -> BuildFacts:
+    entries = cache.tree_entries(tree)
     paths = [path for _, kind, _, path in entries if kind == "blob"]
     submodules = {path: oid for _, kind, oid, path in entries if kind == "commit"}
     wanted = {path: oid for _, kind, oid, path in entries if kind == "blob" and interesting(path)}
