@@ -228,7 +228,7 @@ def test_a_trees_build_facts_are_computed_once_and_kept_beside_the_cache(
         caplog.clear()
         _, regraded = classify(run_cli, grading_site)
         assert regraded == graded and listed() == []  # read back, not listed again
-    kept = sorted((grading_site.workdir / "cache" / "numpy.git" / "mirrorctl-facts").iterdir())
+    kept = sorted((grading_site.workdir / "cache" / "numpy.git" / "mirrorctl" / "facts").iterdir())
     assert len(kept) == 2  # the old release's tree and the new one's
     # A kept file that does not read (another version's, or damaged) is computed again.
     kept[0].write_text('{"format": 0}')
@@ -251,3 +251,21 @@ def test_a_trees_build_facts_are_computed_once_and_kept_beside_the_cache(
                  problems=st.lists(st.text(max_size=8)).map(tuple)))
 def test_build_facts_come_back_field_for_field(facts: BuildFacts) -> None:
     assert facts_from_json(json.loads(json.dumps(facts_to_json(facts)))) == facts
+
+
+def test_the_kept_facts_are_not_swept_with_a_runs_scratch(tmp_path: Path) -> None:
+    """A run starts by deleting what killed runs left in the cache (mirrorctl-* folders):
+    the kept facts live elsewhere and stay."""
+    from mirrorctl.core.git import GitRunner, GitSettings, Repository
+    from mirrorctl.grade.classify import _facts
+    from mirrorctl.queue.branches import remove_stale_scratch
+
+    upstream = Repo(tmp_path / "up")
+    upstream.commit("initial", {"pyproject.toml": "[build-system]\nrequires = []\n"})
+    upstream.tag("v1.0")
+    cache = Repository(upstream.path / ".git", GitRunner(GitSettings(base_env={})))
+    _facts(cache, "v1.0")
+    (cache.git_dir / "mirrorctl-index-stale").mkdir()
+    remove_stale_scratch(cache)
+    assert not (cache.git_dir / "mirrorctl-index-stale").exists()
+    assert len(list((cache.git_dir / "mirrorctl" / "facts").iterdir())) == 1

@@ -246,7 +246,8 @@ def _facts(cache: Repository, tag: str) -> BuildFacts:
     tree = cache.resolve(f"refs/tags/{tag}^{{tree}}")
     if tree is None:
         return _tree_facts(cache, f"refs/tags/{tag}^{{tree}}")  # raises what git says
-    kept = cache.git_dir / "mirrorctl-facts" / f"{tree}.json"
+    # Not a mirrorctl-* folder: those are a run's scratch, swept when a run starts.
+    kept = cache.git_dir / "mirrorctl" / "facts" / f"{tree}.json"
     try:
         return facts_from_json(json.loads(kept.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
