@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mirrorctl.core.config import Package
 from mirrorctl.core.errors import GitError, GitTimeout
@@ -15,7 +17,7 @@ from mirrorctl.core.git import GitRunner, GitSettings, LeasedUpdate, Repository,
 from mirrorctl.core.redact import Redactor
 from mirrorctl.core.tagformat import TagFormat
 from mirrorctl.sync.run import SyncOptions, sync_packages
-from tests.gitrepos import make_mirror, make_upstream
+from tests.gitrepos import git, make_mirror, make_upstream
 from tests.httpserver import Recorded, http_server
 
 STAMP = "20260101T000000.000000Z"  # when the syncs of these tests ran
@@ -193,3 +195,25 @@ def test_tags_read_at_once_name_the_commits_git_would(tmp_path: Path) -> None:
     repo.read_tags()
     assert {name: repo.tag_commit(name) for name in names} == one_by_one
     assert sorted(repo.tag_names()) == ["annotated", "light", "nested", "tree"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(message=st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
+                       max_size=40).filter(lambda m: m.strip() == m and m),
+       name=st.from_regex(r"[A-Za-z][A-Za-z .-]{0,15}[A-Za-z]", fullmatch=True))
+def test_a_commit_written_in_process_is_the_one_commit_tree_writes(
+        tmp_path_factory: pytest.TempPathFactory, message: str, name: str) -> None:
+    """The rebase engine's bridge commits skip a process; their ids must be git's."""
+    path = tmp_path_factory.mktemp("objects")
+    git(path, "init", "--quiet", "--bare")
+    repo = Repository(path, GitRunner(GitSettings(base_env={})))
+    env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": "m@invalid",
+           "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": "m@invalid",
+           "GIT_AUTHOR_DATE": "1970-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "1970-01-01T00:00:00Z"}
+    tree = repo.git("mktree", input="").stdout.strip()
+    parent = repo.git("commit-tree", tree, "-m", "root", env=env).stdout.strip()
+    ours = repo.write_commit_object(tree, parent, message, name=name, email="m@invalid")
+    theirs = repo.git("commit-tree", tree, "-p", parent, "-m", message, env=env).stdout.strip()
+    assert ours == theirs
+    assert repo.git("cat-file", "-t", ours).stdout.strip() == "commit"
+    repo.git("fsck", "--strict", "--no-dangling")

@@ -236,9 +236,10 @@ class _Replayer:
     def pick(self, commit: str, parent: str, onto_tree: str) -> tuple[str, list[str], bool]:
         """Cherry-pick `commit` (whose parent is `parent`) onto a commit with `onto_tree`:
         (tree, conflicted paths, whether git had to merge contents)."""
-        # A commit with onto's tree on top of `parent` makes `parent` the merge base.
-        bridge = self.repo.git("commit-tree", onto_tree, "-p", parent, "-m",
-                               "mirrorctl: merge base", env=_FIXED_IDENTITY).stdout.strip()
+        # A commit with onto's tree on top of `parent` makes `parent` the merge base;
+        # written in-process, as commit-tree would (one process less a patch).
+        bridge = self.repo.write_commit_object(onto_tree, parent, "mirrorctl: merge base",
+                                               name="mirrorctl", email="mirrorctl@invalid")
         result = self.repo.git("merge-tree", "--write-tree", "--name-only", "--messages",
                                bridge, commit, check=False)
         if result.returncode not in (0, 1):
@@ -257,12 +258,6 @@ class _Replayer:
             result = index.apply(patch.diff, check_only=True, reverse=True)
         return result.returncode == 0
 
-
-_FIXED_IDENTITY = {
-    "GIT_AUTHOR_NAME": "mirrorctl", "GIT_AUTHOR_EMAIL": "mirrorctl@invalid",
-    "GIT_COMMITTER_NAME": "mirrorctl", "GIT_COMMITTER_EMAIL": "mirrorctl@invalid",
-    "GIT_AUTHOR_DATE": "1970-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "1970-01-01T00:00:00Z",
-}
 
 
 def _git_failure(stderr: str) -> Exception:
