@@ -333,3 +333,29 @@ def test_a_dry_run_says_what_the_rebase_would_do_and_writes_nothing(
     assert written() == before and not (patchsets / "numpy" / "1.1.0").exists()
     refused = run_cli(*numpy_site.args("rebase", "numpy", "--dry-run", "--push"))
     assert refused.code == 2 and "--dry-run writes nothing" in refused.err
+
+
+def test_the_old_queues_replay_is_made_once_and_checked_before_it_is_read(
+        run_cli, numpy_site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    """Three git processes a patch replay the old queue on its release: made once, read
+    back while its commits are there; the outcomes are the same either way."""
+    import logging
+
+    def applies() -> int:  # patches applied (not the reverse-apply checks)
+        return sum(r.getMessage().endswith("git apply --cached --whitespace=nowarn -")
+                   for r in caplog.records)
+
+    with caplog.at_level(logging.DEBUG, logger="mirrorctl.core.git"):
+        _, first = rebase(run_cli, numpy_site)
+        assert applies() == 6  # the six patches, on v1.0.0
+        caplog.clear()
+        _, again = rebase(run_cli, numpy_site)
+        assert applies() == 0 and again == first
+        # git pruned the replay's commits (unreferenced): replayed, the same again.
+        cache = numpy_site.workdir / "cache" / "numpy.git"
+        [kept] = (cache / "mirrorctl" / "replays").iterdir()
+        for commit, _ in json.loads(kept.read_text())[-1:]:
+            (cache / "objects" / commit[:2] / commit[2:]).unlink()
+        caplog.clear()
+        _, third = rebase(run_cli, numpy_site)
+        assert applies() == 6 and third == first

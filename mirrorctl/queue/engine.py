@@ -1,7 +1,7 @@
 """Carrying a patch queue onto a new release tag, in the object store only.
 
-1. The old queue is applied to its own release tag (replay.apply_queue): commits
-   C1..Cn, each the patch as its author made it.
+1. The old queue is applied to its own release tag (replay.replayed_queue: made once,
+   then read back): commits C1..Cn, each the patch as its author made it.
 2. Each Ci is cherry-picked onto the new base with `git merge-tree --write-tree`,
    which merges trees without an index or a checkout and follows renames. git 2.39
    has no --merge-base, so a throwaway commit carrying the new base's tree on top of
@@ -29,7 +29,7 @@ from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.git import Repository
 from mirrorctl.queue.diffs import changed_paths
 from mirrorctl.queue.patches import PatchFile
-from mirrorctl.queue.replay import ScratchIndex, apply_queue, commit_patch
+from mirrorctl.queue.replay import ScratchIndex, commit_patch, replayed_queue
 
 __all__ = [
     "Conflict",
@@ -275,7 +275,7 @@ def rebase_patches(repo: Repository, patches: Sequence[PatchFile], *, old_base: 
     """Carry `patches` (made against commit `old_base`) onto commit `new_base`. The first
     len(`decided`) patches already have their outcomes (a rebase resumed by --continue)."""
     replayer = _Replayer(repo, old_base, new_base, resolver)
-    old_commits = apply_queue(repo, old_base, patches, base_name=old_name)
+    old_commits = replayed_queue(repo, old_base, patches, base_name=old_name)
     outcomes = list(decided)
     done = len(outcomes)
     tip = next((o.commit for o in reversed(outcomes) if o.commit), new_base)
@@ -440,7 +440,7 @@ def carry_one(repo: Repository, patches: Sequence[PatchFile], index: int, *, old
     upstream branch, for a merge request): (its commit, or None and the conflicting
     files). The patches before it apply first on the old base, as they were made."""
     replayer = _Replayer(repo, old_base, onto, None)
-    old = apply_queue(repo, old_base, patches[:index + 1], base_name=old_name)
+    old = replayed_queue(repo, old_base, patches[:index + 1], base_name=old_name)
     parent = old[index - 1].commit if index else old_base
     onto_tree = replayer.tree_of(onto)
     tree, conflicted, _ = replayer.pick(old[index].commit, parent, onto_tree)

@@ -9,6 +9,9 @@ same queue on the same tag always gives the same commit ids.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -18,10 +21,12 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import Completed, Repository
 from mirrorctl.queue.patches import PatchFile
 
-__all__ = ["AppliedPatch", "PatchDoesNotApply", "ScratchIndex", "apply_queue", "commit_patch"]
+__all__ = ["AppliedPatch", "PatchDoesNotApply", "ScratchIndex", "apply_queue", "commit_patch",
+           "replayed_queue"]
 
 
 class PatchDoesNotApply(MirrorctlError):
@@ -87,6 +92,28 @@ def commit_patch(repo: Repository, tree: str, parent: str, patch: PatchFile) -> 
         patch.date or "1970-01-01T00:00:00 +0000"
     return repo.git("commit-tree", tree, "-p", parent, "-F", "-", input=patch.message,
                     env=identity).stdout.strip()
+
+
+def replayed_queue(repo: Repository, base: str, patches: Sequence[PatchFile], *,
+                   base_name: str) -> list[AppliedPatch]:
+    """apply_queue's commits, kept beside the repository: the same patches (author, date,
+    message, diff) on the same base always give the same commits, so a replay made once
+    is read back (one batch-check that its commits are still there: git may have
+    pruned them, unreferenced) instead of three git processes a patch."""
+    key = hashlib.sha256("\0".join([base, *(f"{p.author}\0{p.date}\0{p.message}\0{p.diff}"
+                                              for p in patches)]).encode()).hexdigest()
+    kept = repo.git_dir / "mirrorctl" / "replays" / f"{key}.json"
+    try:
+        pairs = json.loads(kept.read_text(encoding="utf-8"))
+        if len(pairs) == len(patches) and not repo.missing_objects(c for c, _ in pairs):
+            return [AppliedPatch(patch=p, commit=str(c), tree=str(t))
+                    for p, (c, t) in zip(patches, pairs, strict=True)]
+    except (OSError, ValueError, TypeError):
+        pass  # not kept yet, or not readable: replayed
+    applied = apply_queue(repo, base, patches, base_name=base_name)
+    with contextlib.suppress(MirrorctlError):  # a cache that cannot be written: next time
+        atomic_write_text(kept, json.dumps([[a.commit, a.tree] for a in applied]))
+    return applied
 
 
 def apply_queue(repo: Repository, base: str, patches: Sequence[PatchFile], *,
