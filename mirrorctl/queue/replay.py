@@ -98,14 +98,16 @@ def replayed_queue(repo: Repository, base: str, patches: Sequence[PatchFile], *,
                    base_name: str) -> list[AppliedPatch]:
     """apply_queue's commits, kept beside the repository: the same patches (author, date,
     message, diff) on the same base always give the same commits, so a replay made once
-    is read back (one batch-check that its commits are still there: git may have
-    pruned them, unreferenced) instead of three git processes a patch."""
+    is read back (one batch-check that its commits and trees are still there: git may
+    have pruned them, unreferenced) instead of three git processes a patch."""
     key = hashlib.sha256("\0".join([base, *(f"{p.author}\0{p.date}\0{p.message}\0{p.diff}"
                                               for p in patches)]).encode()).hexdigest()
     kept = repo.git_dir / "mirrorctl" / "replays" / f"{key}.json"
     try:
         pairs = json.loads(kept.read_text(encoding="utf-8"))
-        if len(pairs) == len(patches) and not repo.missing_objects(c for c, _ in pairs):
+        # Commits and trees both: git prunes unreferenced objects one by one, by age.
+        if len(pairs) == len(patches) and not repo.missing_objects(
+                oid for pair in pairs for oid in pair):
             return [AppliedPatch(patch=p, commit=str(c), tree=str(t))
                     for p, (c, t) in zip(patches, pairs, strict=True)]
     except (OSError, ValueError, TypeError):
