@@ -159,3 +159,32 @@ def test_a_list_of_the_other_architectures_elsewhere_refuses_the_patch() -> None
         "      - run: for a in x86_64 aarch64 ppc64le s390x; do ls dist/*_$a.whl; done") + 1
     with pytest.raises(CannotDraft, match=f"wheels.yml:{line} lists the other architectures"):
         draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+
+
+def test_an_include_entry_on_its_own_runner_gets_a_riscv64_runner_and_its_config_file() -> None:
+    files = shapes.NATIVE_INCLUDE
+    change = draft_change(files, read_wheel_ci(files))
+    text = change.files[".github/workflows/wheels.yml"]
+    assert "        - os: ubuntu-24.04-riscv\n          archs: riscv64\n" in text
+    assert change.native
+    if has_tool("cibuildwheel"):  # the build selector of .cibuildwheel.toml, read
+        assert change.identifiers == ("cp311-manylinux_riscv64", "cp312-manylinux_riscv64",
+                                      "cp313-manylinux_riscv64")
+
+
+def test_a_runner_picked_by_an_expression_and_cibuildwheel_run_by_uvx() -> None:
+    files = shapes.EXPRESSION_RUNNER
+    ci = read_wheel_ci(files)
+    [job] = ci.jobs
+    assert (set(job.archs), job.shape, job.emulated) == (
+        {"aarch64", "ppc64le", "s390x", "x86_64"}, "matrix", True)
+    change = draft_change(files, ci, WheelOptions(cibuildwheel=False))
+    text = change.files[".github/workflows/wheel.yml"]
+    assert "          - 'x86_64'\n          - 'riscv64'\n" in text  # upstream's quoting
+    assert "          - arch: 'riscv64'\n            image: 'manylinux2014'\n" in text
+    assert "|| matrix.arch == 's390x' || matrix.arch == 'riscv64' }}" in text
+    assert "CIBW_MANYLINUX_RISCV64_IMAGE: quay.io/pypa/${{ matrix.image }}_riscv64:latest" \
+        in text
+    # Each riscv64 job: emulated on ubuntu-24.04, never on the manylinux2014 image.
+    assert {(r.runner, r.combination["image"]) for r in change.job.riscv64_runs} == {
+        ("ubuntu-24.04", "manylinux_2_28")}

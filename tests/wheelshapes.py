@@ -258,3 +258,77 @@ def with_riscv64(files: dict[str, str]) -> dict[str, str]:
     text = text.replace("arch: [x86_64, aarch64, ppc64le, s390x]",
                         "arch: [x86_64, aarch64, ppc64le, s390x, riscv64]")
     return {**files, ".github/workflows/wheels.yml": text}
+
+# Each architecture an include entry on its own runner (arm natively), cibuildwheel's
+# settings in a file of their own that the step names.
+NATIVE_INCLUDE = {
+    ".github/workflows/wheels.yml": """\
+on: [push]
+jobs:
+  wheels:
+    runs-on: "${{ matrix.os }}"
+    strategy:
+      matrix:
+        include:
+        - os: ubuntu-24.04
+          archs: x86_64
+        - os: ubuntu-24.04-arm
+          archs: aarch64
+        - os: macos-14
+          archs: arm64
+    steps:
+    - uses: actions/checkout@v4
+    - name: Build wheels
+      uses: pypa/cibuildwheel@v3.2.1
+      with:
+        config-file: .cibuildwheel.toml
+      env:
+        CIBW_ARCHS: "${{ matrix.archs }}"
+""",
+    ".cibuildwheel.toml": """\
+[tool.cibuildwheel]
+build = "cp311-* cp312-* cp313-*"
+skip = "*-musllinux_*"
+""",
+    "pyproject.toml": PYPROJECT.format(name="own-runners"),
+}
+
+# The runner picked by an expression, cibuildwheel run by uvx with a pinned version, a
+# build selector a combination, values quoted, QEMU for two of the emulated.
+EXPRESSION_RUNNER = {
+    ".github/workflows/wheel.yml": """\
+on: push
+jobs:
+  linux:
+    strategy:
+      matrix:
+        py:
+          - 'cp312'
+          - 'cp313'
+        arch:
+          - 'aarch64'
+          - 'ppc64le'
+          - 's390x'
+          - 'x86_64'
+        image:
+          - 'manylinux2014'
+          - 'manylinux_2_28'
+        exclude:
+          - py: 'cp313'
+            image: 'manylinux2014'
+    runs-on: ${{ matrix.arch == 'aarch64' && 'ubuntu-24.04-arm' || 'ubuntu-24.04' }}
+    env:
+      CIBW_ARCHS: ${{ matrix.arch }}
+      CIBW_BUILD: ${{ matrix.py }}-manylinux_${{ matrix.arch }}
+      CIBW_MANYLINUX_AARCH64_IMAGE: quay.io/pypa/${{ matrix.image }}_aarch64:latest
+      CIBW_MANYLINUX_S390X_IMAGE: quay.io/pypa/${{ matrix.image }}_s390x:latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Set up QEMU
+        if: ${{ matrix.arch == 'ppc64le' || matrix.arch == 's390x' }}
+        uses: docker/setup-qemu-action@v3
+      - name: Build wheels
+        run: |
+          uvx -p 3.13 cibuildwheel@4.1.0
+""",
+}

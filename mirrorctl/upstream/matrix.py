@@ -22,6 +22,7 @@ __all__ = ["Combination", "expand_matrix", "substitute"]
 
 Combination = dict[str, Any]
 MAX_JOBS = 256  # GitHub's limit of the jobs one matrix makes
+_MAX_PRODUCT = 16 * MAX_JOBS  # vectors multiplied out before their exclusions, at most
 _EXPRESSION = re.compile(r"\$\{\{\s*matrix(?:\.([A-Za-z_][\w-]*)|\[\s*'([^']+)'\s*\])\s*\}\}")
 
 
@@ -35,8 +36,8 @@ def expand_matrix(matrix: Any) -> list[Combination] | None:
     vectors = {str(k): v for k, v in matrix.items() if k not in ("include", "exclude")}
     if any(not isinstance(v, list) for v in vectors.values()):
         return None
-    if math.prod(len(v) for v in vectors.values()) > MAX_JOBS:
-        return None  # GitHub refuses such a matrix
+    if math.prod(len(v) for v in vectors.values()) > _MAX_PRODUCT:
+        return None  # not expanded here (a matrix of aliases can be made to explode)
     include, exclude = matrix.get("include", []), matrix.get("exclude", [])
     if not isinstance(include, list) or not isinstance(exclude, list):
         return None
@@ -55,7 +56,8 @@ def expand_matrix(matrix: Any) -> list[Combination] | None:
                 fitted = True
         if not fitted:
             added.append(dict(entry))
-    return combos + added
+    expanded = combos + added
+    return expanded if len(expanded) <= MAX_JOBS else None  # GitHub refuses it
 
 
 def _matches(combo: Mapping[str, Any], partial: Mapping[str, Any]) -> bool:

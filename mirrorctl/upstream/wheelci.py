@@ -35,6 +35,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from mirrorctl.upstream.expressions import evaluate
 from mirrorctl.upstream.matrix import Combination, expand_matrix, substitute
 
 __all__ = ["EMULATED", "Run", "Shape", "WheelCi", "WheelJob", "ci_paths", "read_wheel_ci"]
@@ -43,19 +44,24 @@ Shape = Literal["matrix", "include", "env", "pyproject", "native", "maturin"]
 LINUX_ARCHS = ("x86_64", "i686", "aarch64", "ppc64le", "s390x", "armv7l", "riscv64")
 EMULATED = ("aarch64", "ppc64le", "s390x", "armv7l")  # how upstreams list the others
 MAX_WORKFLOW = 512 * 1024  # a workflow larger than this is not read (nor parsed)
-_CIBW_RUN = re.compile(r"(?:python\S*\s+-m\s+cibuildwheel|pipx\s+run\s+cibuildwheel|"
-                       r"(?:^|[;&|]\s*)cibuildwheel)(?=\s|$)", re.M)
+# cibuildwheel run, not installed: python -m, pipx run, uvx (a version pinned or not).
+_CIBW_RUN = re.compile(r"^(?!.*\binstall\b).*(?:python\S*\s+-m\s+|pipx\s+run\s+(?:\S+\s+)*|"
+                       r"uvx\s+(?:\S+\s+)*|^\s*|[;&|]\s*)cibuildwheel(?:[@=][\w.]+)?(?=\s|$)",
+                       re.M)
 _MATURIN_RUN = re.compile(r"\bmaturin\s+build\b[^\n]*?--target[= ](\S+)")
 _MATRIX_KEY = re.compile(r"\$\{\{\s*matrix(?:\.([A-Za-z_][\w-]*)|\[\s*'([^']+)'\s*\])\s*\}\}")
 _ARM_RUNNER = re.compile(r"arm|aarch64", re.I)
+# The build identifiers' Pythons a selector may name (cibuildwheel's, 3.9 to 3.15).
+_PYTHONS = (*(f"cp3{m}" for m in range(9, 16)), *(f"cp3{m}t" for m in range(13, 16)),
+            "pp310", "pp311")
 _RISCV_RUNNER = re.compile(r"riscv", re.I)
 
 
 def ci_paths() -> tuple[str, ...]:
     """The paths (git pathspecs) whose content the analysis reads (setup.cfg and setup.py:
     the Pythons a project supports, which cibuildwheel reads too)."""
-    return (".github/workflows", "pyproject.toml", "cibuildwheel.toml", "setup.cfg",
-            "setup.py")
+    return (".github/workflows", "pyproject.toml", "cibuildwheel.toml", ".cibuildwheel.toml",
+            "setup.cfg", "setup.py")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +85,7 @@ class Run:
     combination: Combination
     runner: str
     env: Mapping[str, str]
+    config_file: str | None = None  # the step's config-file (default: pyproject.toml)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +116,7 @@ class WheelCi:
 def read_wheel_ci(files: Mapping[str, str]) -> WheelCi:
     """The wheel jobs of a tree's workflows (`files`: path -> text, as ci_paths reads)."""
     problems: list[str] = []
-    cibw = _pyproject_cibuildwheel(files, problems)
+    cibw = _cibuildwheel_table(files, "pyproject.toml", problems)
     jobs: list[WheelJob] = []
     for path in sorted(p for p in files if p.startswith(".github/workflows/")
                        and p.endswith((".yml", ".yaml"))):
@@ -128,25 +135,25 @@ def read_wheel_ci(files: Mapping[str, str]) -> WheelCi:
         workflow_env = _env(document.get("env"))
         for name, job in document["jobs"].items():
             if isinstance(job, Mapping):
-                jobs += _wheel_jobs(path, str(name), job, workflow_env, cibw)
+                jobs += _wheel_jobs(path, str(name), job, workflow_env, cibw, files, problems)
     archs = cibw.get("linux", {}).get("archs", cibw.get("archs"))
     return WheelCi(jobs=tuple(jobs), problems=tuple(problems),
                    pyproject_archs=tuple(_tokens(archs)) if archs is not None else None)
 
 
-def _pyproject_cibuildwheel(files: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
-    for path in ("cibuildwheel.toml", "pyproject.toml"):
-        if path not in files:
-            continue
-        try:
-            data = tomllib.loads(files[path])
-        except tomllib.TOMLDecodeError as exc:
-            problems.append(f"{path}: not TOML ({exc})")
-            continue
-        table = data.get("tool", {}).get("cibuildwheel")
-        if isinstance(table, dict):
-            return table
-    return {}
+def _cibuildwheel_table(files: Mapping[str, str], path: str,
+                        problems: list[str]) -> dict[str, Any]:
+    """The [tool.cibuildwheel] table of `path` (pyproject.toml, cibuildwheel's default,
+    or the file a step's `config-file` names)."""
+    if path not in files:
+        return {}
+    try:
+        data = tomllib.loads(files[path])
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path}: not TOML ({exc})")
+        return {}
+    table = data.get("tool", {}).get("cibuildwheel")
+    return table if isinstance(table, dict) else {}
 
 
 def _env(value: Any) -> dict[str, str]:
@@ -160,13 +167,18 @@ def _tokens(value: Any) -> list[str]:
 
 
 def _wheel_jobs(path: str, name: str, job: Mapping[str, Any], workflow_env: dict[str, str],
-                cibw: dict[str, Any]) -> list[WheelJob]:
+                cibw: dict[str, Any], files: Mapping[str, str],
+                problems: list[str]) -> list[WheelJob]:
     steps = [s for s in job.get("steps") or [] if isinstance(s, Mapping)]
     found = []
     for step in steps:
         uses, run = str(step.get("uses", "")), str(step.get("run", ""))
         if uses.lower().startswith("pypa/cibuildwheel") or _CIBW_RUN.search(run):
-            found.append(_cibuildwheel_job(path, name, job, step, workflow_env, cibw))
+            config = str((step.get("with") or {}).get("config-file") or "") \
+                if isinstance(step.get("with"), Mapping) else ""
+            table = _cibuildwheel_table(files, config, problems) if config else cibw
+            found.append(_cibuildwheel_job(path, name, job, step, workflow_env, table,
+                                           config or None))
         elif uses.lower().startswith("pyo3/maturin-action") and str(
                 (step.get("with") or {}).get("command", "build")) == "build":
             found.append(_maturin_job(path, name, job, step, "with"))
@@ -182,8 +194,14 @@ def _combinations(job: Mapping[str, Any]) -> tuple[Any, list[Combination] | None
 
 
 def _runner(job: Mapping[str, Any], combo: Combination) -> str | None:
-    """The runner's labels as one string, or None while an expression is left in them."""
-    labels = substitute(job.get("runs-on", ""), combo)
+    """The runner's labels as one string (`runs-on` may pick them by an expression over
+    the matrix), or None while an expression is left in them."""
+    labels = job.get("runs-on", "")
+    if isinstance(labels, str) and labels.strip().startswith("${{") and \
+            labels.strip().endswith("}}") and _MATRIX_KEY.fullmatch(labels.strip()) is None:
+        value = evaluate(labels, {"matrix": combo, "runner": {"os": "Linux"}})
+        return value if isinstance(value, str) and value else None
+    labels = substitute(labels, combo)
     text = " ".join(map(str, labels)) if isinstance(labels, list) else str(labels)
     return None if "${{" in text else text
 
@@ -206,7 +224,8 @@ def _is_linux(runner: str) -> bool | None:
 
 
 def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], step: Mapping[str, Any],
-                      workflow_env: dict[str, str], cibw: dict[str, Any]) -> WheelJob:
+                      workflow_env: dict[str, str], cibw: dict[str, Any],
+                      config: str | None) -> WheelJob:
     env = {**workflow_env, **_env(job.get("env")), **_env(step.get("env"))}
     linux = cibw.get("linux", {}) if isinstance(cibw.get("linux"), dict) else {}
     setting = env.get("CIBW_ARCHS_LINUX", env.get("CIBW_ARCHS"))
@@ -239,7 +258,7 @@ def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], step: Mappin
         emulated |= bool(built - {native, "i686"})
         archs |= built
         if "riscv64" in built:
-            runs.append(Run(combination=combo, runner=runner, env={
+            runs.append(Run(combination=combo, runner=runner, config_file=config, env={
                 k: str(substitute(v, combo)) for k, v in env.items()
                 if k.startswith("CIBW_")}))
     shape, key, why = _cibuildwheel_shape(path, name, job, matrix, setting, linux, cibw, archs)
@@ -262,7 +281,8 @@ def _archs(text: str, native: str) -> set[str]:
 
 def _selected(arch: str, build: Any, skip: Any) -> bool:
     """Whether cibuildwheel's build and skip selectors leave this architecture in."""
-    ids = [f"cp312-manylinux_{arch}", f"cp312-musllinux_{arch}"]
+    ids = [f"{python}-{libc}_{arch}" for python in _PYTHONS
+           for libc in ("manylinux", "musllinux")]
     if build is not None and str(build).strip():
         if "${{" in str(build):
             return True  # an expression: the selector is not what leaves it out

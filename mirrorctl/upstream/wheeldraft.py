@@ -166,10 +166,18 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
         template = entries[emulated[-1]]
         if any(str(v) in NO_RISCV64_IMAGES for v in template.values()):
             raise EditError("the entry to copy names an image that has no riscv64 build")
-        plan.add(path, copy_entry(text, include, include.value[emulated[-1]],
-                                  {key: "riscv64"}),
+        changes = {key: "riscv64"}
+        runs_on = _matrix_key_of(job_data.get("runs-on"))
+        # An entry built on its own runner (aarch64 on an arm runner): riscv64 on its own.
+        native = runs_on is not None and runs_on in template and \
+            re.search(r"arm|aarch64", str(template[runs_on]), re.I) is not None
+        if native and runs_on is not None:
+            changes[runs_on] = options.runner
+        plan.add(path, copy_entry(text, include, include.value[emulated[-1]], changes),
                  (*where, "strategy", "matrix", "include"),
-                 f"an include entry for riscv64, as the one for {template.get(key)}")
+                 "an include entry for riscv64"
+                 + (f" on {options.runner}" if native else "")
+                 + f", as the one for {template.get(key)}")
     elif job.shape == "env":
         _extend_archs_env(text, root, job, plan)
     elif job.shape == "pyproject":
@@ -285,10 +293,18 @@ def _exclude_images(text: str, job_node: Any, matrix: Mapping[str, Any], key: st
     tail = last.value[-1][1] if last.value else last
     after = text.find("\n", tail.end_mark.index)
     after = len(text) if after < 0 else after
-    block = "".join(f"\n{indent}{key}: riscv64\n{inner}{k}: {v}" for k, v in pairs)
+    like = first.value[0][1] if isinstance(first, MappingNode) and first.value else first
+    block = "".join(f"\n{indent}{key}: {_scalar_like('riscv64', like)}\n{inner}{k}: "
+                    f"{_scalar_like(str(v), like)}" for k, v in pairs)
     plan.add(path, Edit(after, after, block), (*where, "strategy", "matrix", "exclude"),
              "riscv64 left out of " + ", ".join(str(v) for _, v in pairs)
              + " (no riscv64 build)")
+
+
+def _scalar_like(value: str, like: Any) -> str:
+    """`value` quoted as upstream quotes its values there."""
+    style = getattr(like, "style", None)
+    return f"{style}{value}{style}" if style in ("'", '"') else value
 
 
 def _cibuildwheel_step(job_data: Mapping[str, Any]) -> int | None:
@@ -302,29 +318,36 @@ def _cibuildwheel_step(job_data: Mapping[str, Any]) -> int | None:
 
 def _image_settings(text: str, job_node: Any, job_data: Mapping[str, Any], plan: _Plan,
                     path: str, where: tuple[Any, ...]) -> None:
-    """Where the step sets an image an architecture from the matrix, riscv64's too."""
+    """Where upstream sets an image an architecture from the matrix (in the cibuildwheel
+    step's env, or the job's), riscv64's too: the same line, its architecture's name
+    (in the key, and in an image reference such as quay.io/pypa/<image>_s390x) riscv64's."""
     index = _cibuildwheel_step(job_data)
-    if index is None:
+    places = [] if index is None else [(job_data["steps"][index].get("env"),
+                                         node_at(item(node_at(job_node, "steps"), index), "env"),
+                                         (*where, "steps", index, "env"))]
+    places.append((job_data.get("env"), node_at(job_node, "env"), (*where, "env")))
+    for env, env_node, place in places:
+        env = env if isinstance(env, Mapping) else {}
+        keys = [k for k in env if (m := _IMAGE_KEY.match(str(k))) and m.group(2) != "RISCV64"
+                and "matrix." in str(env[k])]
+        if not keys or any(str(k).endswith("_RISCV64_IMAGE") for k in env):
+            continue
+        value_node = child(env_node, keys[-1])
+        if not isinstance(env_node, MappingNode) or value_node is None:
+            raise EditError("the env that sets the images is not a plain mapping")
+        key_node = next(k for k, _ in env_node.value if k.value == keys[-1])
+        start = text.rfind("\n", 0, key_node.start_mark.index) + 1
+        end = text.find("\n", value_node.end_mark.index)
+        end = len(text) if end < 0 else end
+        m = _IMAGE_KEY.match(keys[-1])
+        assert m is not None
+        arch = m.group(2).lower()
+        head, value = text[start:key_node.end_mark.index], text[key_node.end_mark.index:end]
+        new = head.replace(keys[-1], f"CIBW_{m.group(1)}LINUX_RISCV64_IMAGE", 1) + re.sub(
+            rf"(?<![A-Za-z0-9]){re.escape(arch)}(?![A-Za-z0-9])", "riscv64", value)
+        plan.add(path, Edit(end, end, "\n" + new), place,
+                 f"CIBW_{m.group(1)}LINUX_RISCV64_IMAGE set as {keys[-1]} is")
         return
-    env = (job_data["steps"][index].get("env") or {})
-    keys = [k for k in env if (m := _IMAGE_KEY.match(str(k))) and m.group(2) != "RISCV64"
-            and "matrix." in str(env[k])]
-    if not keys or any(str(k).endswith("_RISCV64_IMAGE") for k in env):
-        return
-    env_node = node_at(item(node_at(job_node, "steps"), index), "env")
-    value_node = child(env_node, keys[-1])
-    if not isinstance(env_node, MappingNode) or value_node is None:
-        raise EditError("the cibuildwheel step's env is not a plain mapping")
-    key_node = next(k for k, _ in env_node.value if k.value == keys[-1])
-    start = text.rfind("\n", 0, key_node.start_mark.index) + 1
-    end = text.find("\n", value_node.end_mark.index)
-    end = len(text) if end < 0 else end
-    line = text[start:end]
-    m = _IMAGE_KEY.match(keys[-1])
-    assert m is not None
-    new = line.replace(keys[-1], f"CIBW_{m.group(1)}LINUX_RISCV64_IMAGE", 1)
-    plan.add(path, Edit(end, end, "\n" + new), (*where, "steps", index, "env"),
-             f"CIBW_{m.group(1)}LINUX_RISCV64_IMAGE set as {keys[-1]} is")
 
 
 def _qemu(text: str, job_node: Any, job_data: Mapping[str, Any], plan: _Plan, path: str,
@@ -564,8 +587,9 @@ def _can_run(run: Run, job: Mapping[str, Any], target: WheelJob) -> None:
 
 def _image_ok(run: Run, files: Mapping[str, str]) -> None:
     for key in ("CIBW_MANYLINUX_RISCV64_IMAGE", "CIBW_MUSLLINUX_RISCV64_IMAGE"):
-        image = run.env.get(key, "")
-        if image in NO_RISCV64_IMAGES:
+        image = run.env.get(key, "")  # a name, or quay.io/pypa/<name>_riscv64:latest
+        if any(re.search(rf"(?<![\w.]){bad}(?![\w.])", image.replace("_riscv64", " "))
+               for bad in NO_RISCV64_IMAGES):
             raise CannotDraft(f"a riscv64 job would use {image}, which has no riscv64 build")
 
 
@@ -576,7 +600,8 @@ def _cibuildwheel(runs: Sequence[Run], files: Mapping[str, str],
                     "'mirrorctl[campaign]')")
     found: dict[str, None] = {}
     with tempfile.TemporaryDirectory(prefix="mirrorctl-cibw-") as folder:
-        for name in ("pyproject.toml", "cibuildwheel.toml", "setup.cfg", "setup.py"):
+        for name in ("pyproject.toml", "cibuildwheel.toml", ".cibuildwheel.toml", "setup.cfg",
+                     "setup.py"):
             if name in files:
                 (Path(folder) / name).write_text(files[name], encoding="utf-8")
         for run in runs:
@@ -584,8 +609,18 @@ def _cibuildwheel(runs: Sequence[Run], files: Mapping[str, str],
             if _is_riscv_runner(run.runner) and env.get("CIBW_ARCHS_LINUX", env.get(
                     "CIBW_ARCHS", "auto")) in ("auto", "native", "auto64", ""):
                 env["CIBW_ARCHS_LINUX"] = "riscv64"  # auto, on the riscv64 runner
+            config: list[str] = []
+            if run.config_file is not None:  # the step's own file (a path in the tree)
+                if run.config_file not in files:
+                    raise CannotDraft(f"the cibuildwheel step reads {run.config_file}, which "
+                                      "the tree does not hold where mirrorctl reads it")
+                target = Path(folder) / run.config_file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(files[run.config_file], encoding="utf-8")
+                config = ["--config-file", run.config_file]
             done = run_tool("cibuildwheel", ["--print-build-identifiers", "--platform",
-                                             "linux", "."], env=env, cwd=Path(folder))
+                                             "linux", *config, "."], env=env,
+                            cwd=Path(folder))
             if done.returncode != 0:
                 raise CannotDraft("cibuildwheel refuses the riscv64 job's settings: "
                                   + (done.stderr.strip().splitlines() or ["no reason"])[-1])
