@@ -6,7 +6,7 @@ Imported only by commands that ask PyPI: requests costs start-up time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -110,18 +110,23 @@ def _is_riscv64(tag: Tag) -> bool:
         "_riscv64")
 
 
+def _wheel_tags(files: Iterable[str]) -> Iterator[frozenset[Tag]]:
+    """The tags of each wheel among `files` (an sdist, or a name that is no wheel's, left
+    out)."""
+    for name in files:
+        if name.endswith(".whl"):
+            try:
+                yield parse_wheel_filename(name)[3]
+            except InvalidWheelFilename:
+                continue
+
+
 def riscv64_coverage(files: Iterable[str], pythons: Sequence[str]) -> tuple[bool, str]:
     """(the release can retire, as the builders judge it, and why): it ships a riscv64
     wheel, or only pure-Python wheels (nothing to build for riscv64)."""
     covered: set[str] = set()
     riscv64 = platform_wheels = pure = 0
-    for name in files:
-        if not name.endswith(".whl"):
-            continue
-        try:
-            tags = parse_wheel_filename(name)[3]
-        except InvalidWheelFilename:
-            continue
+    for tags in _wheel_tags(files):
         if all(tag.platform == "any" for tag in tags):
             pure += 1
             continue
@@ -148,13 +153,7 @@ def wheel_kind(files: Iterable[str]) -> WheelKind:
     """What a release's files say for riscv64: a riscv64 wheel among them, only
     pure-Python wheels (nothing to build), or neither (an sdist alone counts as neither)."""
     platform = pure = False
-    for name in files:
-        if not name.endswith(".whl"):
-            continue
-        try:
-            tags = parse_wheel_filename(name)[3]
-        except InvalidWheelFilename:
-            continue
+    for tags in _wheel_tags(files):
         if any(_is_riscv64(tag) for tag in tags):
             return "riscv64"
         if all(tag.platform == "any" for tag in tags):

@@ -20,11 +20,11 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.queue.branches import rewrite_statuses
 from mirrorctl.queue.engine import carry_one
 from mirrorctl.queue.patches import PatchFile, PatchQueue, read_queue
-from mirrorctl.sync.cache import open_cache, package_runner, release_tag
+from mirrorctl.sync.cache import release_tag
 from mirrorctl.upstream.drafts import CANDIDATE_STATUSES, likely_duplicates
 from mirrorctl.upstream.forge import ForgeSettings, Found
 from mirrorctl.upstream.forges import forge_api
-from mirrorctl.upstream.fork import push_branch, push_tokens
+from mirrorctl.upstream.fork import fork_and_target, push_branch
 
 __all__ = ["Submission", "read_draft", "submit_draft"]
 
@@ -117,19 +117,9 @@ def _open_request(config: Config, package: Package, queue: PatchQueue, patch: Pa
                   runner: GitRunner, workdir: Path, force: bool) -> str:
     """Carry the patch onto upstream's target branch, push it to the fork, open the request."""
     forge, host, project = front["forge"], str(front["host"]), str(front["project"])
-    fork = config.forks.get(host)
-    if fork is None:
-        raise UsageError(f"no fork on {host}: set `forks: {{{host}: {{namespace: ...}}}}` under "
-                         "defaults in mirrors.yaml")
     target = str(front.get("target_branch") or "main")
-    runner = package_runner(runner, package).with_options(
-        timeout=package.timeout, allowed_protocols=package.allowed_protocols,
-        token_urls=(), push_tokens=push_tokens(host))
-    cache = open_cache(workdir, package, runner)
-    onto = cache.resolve(f"refs/heads/{target}")
-    if onto is None:
-        raise UsageError(f"{target} is not a mirrored branch of {package.name}; run "
-                         f"`mirrorctl sync {package.name}` or fix target_branch in the draft")
+    fork, cache, onto = fork_and_target(config, package, host, target, runner=runner,
+                                        workdir=workdir)
     old_tag, old_base = release_tag(cache, package, queue.version)
     commit, conflicts = carry_one(cache, queue.patches, queue.patches.index(patch),
                                   old_base=old_base, onto=onto, old_name=old_tag)

@@ -193,6 +193,13 @@ def _combinations(job: Mapping[str, Any]) -> tuple[Any, list[Combination] | None
     return matrix, expand_matrix(matrix)
 
 
+def _computed(path: str, name: str, tool: Literal["cibuildwheel", "maturin"]) -> WheelJob:
+    """A wheel job whose matrix GitHub computes at run time (or will not expand)."""
+    return WheelJob(workflow=path, job=name, tool=tool, archs=frozenset(), shape=None,
+                    unresolved=True, why=f"{path}: job {name}'s matrix is computed at run "
+                                         "time")
+
+
 def _runner(job: Mapping[str, Any], combo: Combination) -> str | None:
     """The runner's labels as one string (`runs-on` may pick them by an expression over
     the matrix), or None while an expression is left in them."""
@@ -234,9 +241,7 @@ def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], step: Mappin
     skip = env.get("CIBW_SKIP", cibw.get("skip"))
     matrix, combos = _combinations(job)
     if combos is None:
-        return WheelJob(workflow=path, job=name, tool="cibuildwheel", archs=frozenset(),
-                        shape=None, unresolved=True,
-                        why=f"{path}: job {name}'s matrix is computed at run time")
+        return _computed(path, name, "cibuildwheel")
     archs: set[str] = set()
     unresolved = emulated = False
     runs: list[Run] = []
@@ -343,9 +348,7 @@ def _maturin_job(path: str, name: str, job: Mapping[str, Any], step: Mapping[str
         target_source = found.group(1) if found else None
     matrix, combos = _combinations(job)
     if combos is None:
-        return WheelJob(workflow=path, job=name, tool="maturin", archs=frozenset(),
-                        shape=None, unresolved=True,
-                        why=f"{path}: job {name}'s matrix is computed at run time")
+        return _computed(path, name, "maturin")
     archs: set[str] = set()
     unresolved = False
     runs: list[Run] = []

@@ -24,10 +24,9 @@ from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.urls import forge_kind
 from mirrorctl.queue.replay import ScratchIndex
-from mirrorctl.sync.cache import open_cache, package_runner
 from mirrorctl.upstream.forge import Forge, ForgeSettings, Found, as_forge
 from mirrorctl.upstream.forges import forge_api
-from mirrorctl.upstream.fork import push_branch, push_tokens
+from mirrorctl.upstream.fork import fork_and_target, push_branch
 
 __all__ = ["WHEELS_REQUEST", "submit_wheels"]
 
@@ -67,10 +66,6 @@ def _open_request(config: Config, package: Any, front: dict[str, Any], path: Pat
                   forges: ForgeSettings, forge: Forge, *, runner: GitRunner, workdir: Path,
                   force: bool) -> str:
     host, project = str(front["host"]), str(front["project"])
-    fork = config.forks.get(host)
-    if fork is None:
-        raise UsageError(f"no fork on {host}: set `forks: {{{host}: {{namespace: ...}}}}` under "
-                         "defaults in mirrors.yaml")
     patches = front.get("patches") or []
     if not patches:
         raise UsageError(f"{path}: a pull request draft names no patch")
@@ -81,14 +76,8 @@ def _open_request(config: Config, package: Any, front: dict[str, Any], path: Pat
         raise UsageError(f"{patch_path}: not the format-patch file the draft wrote ({exc})") \
             from None
     target = str(front.get("target_branch") or "main")
-    runner = package_runner(runner, package).with_options(
-        timeout=package.timeout, allowed_protocols=package.allowed_protocols,
-        token_urls=(), push_tokens=push_tokens(host))
-    cache = open_cache(workdir, package, runner)
-    onto = cache.resolve(f"refs/heads/{target}")
-    if onto is None:
-        raise UsageError(f"{target} is not in the cache of {package.name}; run "
-                         f"`mirrorctl sync {package.name}`")
+    fork, cache, onto = fork_and_target(config, package, host, target, runner=runner,
+                                        workdir=workdir)
     with ScratchIndex.create(cache) as index:
         index.read(onto)
         applied = index.apply(diff)
