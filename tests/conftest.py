@@ -35,6 +35,15 @@ def sealed_git(tmp_path_factory: pytest.TempPathFactory,
     yield home
 
 
+@pytest.fixture(params=["in-process", "processes"])
+def both_git_paths(request: pytest.FixtureRequest, sealed_git: Path,
+                   monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on both ways to git (core/objects.py, or a process for every step):
+    the corpora that use it hold on each, with the same exact outcomes and messages."""
+    monkeypatch.setenv("MIRRORCTL_GIT_PATH", request.param)
+    return str(request.param)
+
+
 @dataclass
 class CliResult:
     code: int

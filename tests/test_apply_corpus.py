@@ -14,6 +14,9 @@ import pytest
 from tests.conftest import Site
 from tests.gitrepos import Repo
 
+# Each case on both ways to git: the same outcomes, the same messages (issue 24).
+pytestmark = pytest.mark.usefixtures("both_git_paths")
+
 STATUS = "Upstream-Status: Submitted [https://github.com/up/proj/pull/7]"
 
 

@@ -22,6 +22,9 @@ from tests.conftest import Site
 from tests.gitrepos import Repo, make_mirror, write_config
 from tests.test_rebase import patch_series
 
+# Each case on both ways to git: the same outcomes, the same messages (issue 24).
+pytestmark = pytest.mark.usefixtures("both_git_paths")
+
 SETUP_PY = "from setuptools import setup\nsetup(name='numpy', setup_requires=['cython<3'])\n"
 PYPROJECT_LEGACY = '[build-system]\nrequires = ["setuptools>=60", "Cython>=0.29.34,<3"]\n'
 PYPROJECT_MESON = ('[build-system]\nbuild-backend = "mesonpy"\n'

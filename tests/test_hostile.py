@@ -25,6 +25,9 @@ import yaml
 from tests.conftest import CliResult, Site
 from tests.gitrepos import Repo, make_mirror, make_upstream
 
+# Each case on both ways to git: the same outcomes, the same messages (issue 24).
+pytestmark = pytest.mark.usefixtures("both_git_paths")
+
 DATA = Path(__file__).resolve().parent / "data" / "hostile"
 QUEUE = Path("patchsets", "demo", "1.1.0")
 

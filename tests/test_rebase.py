@@ -11,6 +11,9 @@ from mirrorctl.queue.engine import conflict_hunks, same_change
 from tests.conftest import Site
 from tests.gitrepos import Repo, make_mirror, write_config
 
+# Each case on both ways to git: the same outcomes, the same messages (issue 24).
+pytestmark = pytest.mark.usefixtures("both_git_paths")
+
 MATH = "".join(f"double f{n}(double x) {{ return x * {n}; }}\n" for n in range(1, 21))
 CONSTANTS = "".join(f"#define C{n} {n}\n" for n in range(1, 11))
 

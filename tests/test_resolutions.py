@@ -8,10 +8,15 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.cliwords import check_told
 from tests.conftest import Site
 from tests.gitrepos import Repo
 from tests.test_rebase import CONSTANTS, by_patch, numpy_site, rebase
+
+# Each case on both ways to git: the same outcomes, the same messages (issue 24).
+pytestmark = pytest.mark.usefixtures("both_git_paths")
 
 __all__ = ["numpy_site"]  # the fixture, used by every test here
 

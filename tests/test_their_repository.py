@@ -23,6 +23,9 @@ from tests.gitrepos import Repo, git, write_config
 from tests.test_build_results import PASSED, junit_zip
 from tests.test_patches import make_queue
 
+# Each case on both ways to git: the same outcomes, the same messages (issue 24).
+pytestmark = pytest.mark.usefixtures("both_git_paths")
+
 PROJECT = "rise/python-wheels"
 
 # Their matplotlib workflow's shape: the version in the input's default and its

@@ -14,6 +14,9 @@ from tests.conftest import Site
 from tests.gitrepos import Repo, make_mirror, write_config
 from tests.test_patches import make_queue
 
+# Each case on both ways to git: the same outcomes, the same messages (issue 24).
+pytestmark = pytest.mark.usefixtures("both_git_paths")
+
 FIX = "int x = 64;  /* riscv64 */\n"
 
 

@@ -9,6 +9,7 @@ one git directory; mirrorctl works on many at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -20,10 +21,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from mirrorctl.core.errors import GitError, GitTimeout
+from mirrorctl.core.errors import FileSystemError, GitError, GitTimeout, MirrorctlError
+from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.objects import commit_data, files_refs, git_date, plain_ident, write_loose
 from mirrorctl.core.redact import Redactor
 
 __all__ = [
+    "GIT_PATHS",
     "GitRunner",
     "GitSettings",
     "LeasedUpdate",
@@ -37,6 +41,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("mirrorctl.core.git")
+
+# How a repository's commits are written and its refs read: in git's formats here
+# (core/objects.py), or each by a git process (the reference path, and 0.1's).
+GIT_PATHS = ("in-process", "processes")
 
 # Settings every git command gets. Hooks off (a cache is ours, but a hostile
 # upstream must never get code run), no automatic gc in the middle of a sync,
@@ -190,6 +198,13 @@ class GitRunner:
         self.settings = settings
         self._env = self._sealed_env(settings)
         self._config = self._config_args(settings)
+        # Commits written and refs read in git's formats without a process (objects.py),
+        # unless MIRRORCTL_GIT_PATH=processes sends every one through git.
+        path = settings.base_env.get("MIRRORCTL_GIT_PATH") or "in-process"
+        if path not in GIT_PATHS:
+            raise MirrorctlError(f"MIRRORCTL_GIT_PATH={path}: it is one of "
+                                 f"{', '.join(GIT_PATHS)}")
+        self.in_process = path == "in-process"
 
     def with_options(self, *, timeout: float, allowed_protocols: Sequence[str],
                      token_urls: Sequence[str] = (),
@@ -237,8 +252,8 @@ class GitRunner:
         """Start git without waiting for it, so that independent commands overlap."""
         prefix = [f"--git-dir={git_dir}"] if git_dir is not None else []
         argv = ["git", *prefix, *self._config, *args]
-        shown = [self.settings.redactor(a) for a in ("git", *args)]
-        log.debug("run: %s", " ".join(shown))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("run: %s", " ".join(_shown(self.settings, args)))
         # A session of its own, so a timeout can kill git with its helpers (ssh,
         # remote-https, upload-pack) in one signal.
         proc = subprocess.Popen(
@@ -251,7 +266,7 @@ class GitRunner:
             pass_fds=self.settings.inherit_fds,
         )
         self.settings.processes.add(proc)
-        return RunningGit(proc, shown, self.settings, input)
+        return RunningGit(proc, args, self.settings, input)
 
     def run(self, args: Sequence[str], *, git_dir: Path | None = None, input: str | None = None,
             check: bool = True, env: Mapping[str, str] | None = None) -> Completed:
@@ -290,10 +305,10 @@ def parse_ls_remote_head(text: str) -> tuple[dict[str, str], str | None]:
 class RunningGit:
     """A git command in flight; wait() collects it, abandon() kills it if still running."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], shown: list[str], settings: GitSettings,
-                 input: str | None) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], args: Sequence[str],
+                 settings: GitSettings, input: str | None) -> None:
         self._proc = proc
-        self._shown = shown
+        self._args = args
         self._settings = settings
         self._input = input.encode() if input is not None else None
         self._deadline = time.monotonic() + settings.timeout
@@ -305,7 +320,7 @@ class RunningGit:
                                         timeout=max(0.0, self._deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            raise GitTimeout(self._shown, settings.timeout) from None
+            raise GitTimeout(_shown(settings, self._args), settings.timeout) from None
         except BaseException:
             _kill_group(proc)
             raise
@@ -315,13 +330,19 @@ class RunningGit:
         result = Completed(proc.returncode, redact(out.decode("utf-8", "replace")),
                            redact(err.decode("utf-8", "replace")), out)
         if check and result.returncode != 0:
-            raise GitError(self._shown, result.returncode, result.stdout, result.stderr)
+            raise GitError(_shown(settings, self._args), result.returncode, result.stdout,
+                           result.stderr)
         return result
 
     def abandon(self) -> None:
         if self._proc.poll() is None:
             _kill_group(self._proc)
         self._settings.processes.discard(self._proc)
+
+
+def _shown(settings: GitSettings, args: Sequence[str]) -> list[str]:
+    """A command as it may be shown: redacted (made only when it is shown)."""
+    return [settings.redactor(a) for a in ("git", *args)]
 
 
 def _kill_group(proc: subprocess.Popen[bytes], *, wait: bool = True) -> None:
@@ -369,27 +390,50 @@ class Repository:
         self.git_dir = git_dir
         self.runner = runner
         self._tags: dict[str, str | None] | None = None  # read_tags(): tag -> commit
+        self._trees: dict[str, str] = {}  # commit -> tree, as they are learnt
 
     def read_tags(self) -> None:
-        """Read every tag and the commit it names in one `for-each-ref`; tag_commit and
-        tag_names answer from it until this repository object is dropped. Only for work
-        that moves no tag (grading, reporting): a report of 1,000 packages asks git once
-        a package instead of once a tag it looks at."""
-        out = self.git("for-each-ref", "--format=%(objecttype) %(objectname) "
-                       "%(*objecttype) %(*objectname) %(refname)", "refs/tags").stdout
-        tags: dict[str, str | None] = {}
-        for line in out.splitlines():
-            kind, oid, peeled_kind, peeled, ref = line.split(" ", 4)
-            name = ref.removeprefix("refs/tags/")
-            if kind == "commit":
-                tags[name] = oid
-            elif peeled_kind == "commit":
-                tags[name] = peeled
-            elif peeled_kind == "tag":  # a tag of a tag: git peels it to the end
-                tags[name] = self.resolve(f"{ref}^{{commit}}")
-            else:
-                tags[name] = None  # a tag of a tree or a blob names no commit
-        self._tags = tags
+        """Read every tag, the commit it names and that commit's tree; tag_commit,
+        tag_tree, tag_names and tree_of answer from it until this repository object is
+        dropped. Only for work that moves no tag (grading, reporting). The refs are read
+        from git's files ref store without a process where it is plain, and what each tag
+        object peels to is kept beside the repository (an object never changes): a report
+        of 1,000 packages starts git only for tags it has not seen. Else one
+        `for-each-ref`."""
+        refs = files_refs(self.git_dir, "refs/tags/") if self.runner.in_process else None
+        if refs is None:
+            refs = self.refs("refs/tags")
+        peeled = self._peeled(set(refs.values()))
+        self._tags = {}
+        for ref, oid in refs.items():
+            commit, tree = peeled.get(oid) or (None, None)
+            self._tags[ref.removeprefix("refs/tags/")] = commit
+            if commit is not None and tree is not None:
+                self._trees[commit] = tree
+
+    def _peeled(self, oids: set[str]) -> dict[str, tuple[str, str] | None]:
+        """{object: (the commit it peels to, its tree), or None (a tag of a tree or a
+        blob)}: kept in mirrorctl/peeled.json, the objects not kept yet asked of one
+        `cat-file --batch-check`."""
+        kept_file = self.git_dir / "mirrorctl" / "peeled.json"
+        kept: dict[str, tuple[str, str] | None] = {}
+        if self.runner.in_process:
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                kept = {oid: ((str(pair[0]), str(pair[1])) if pair else None)
+                        for oid, pair in json.loads(kept_file.read_text("utf-8")).items()
+                        if pair is None or len(pair) == 2}
+        unknown = sorted(oids - kept.keys())
+        if unknown:
+            out = self.git("cat-file", "--batch-check=%(objectname)", input="".join(
+                f"{oid}^{{commit}}\n{oid}^{{tree}}\n" for oid in unknown)).stdout.split("\n")
+            for number, oid in enumerate(unknown):
+                commit, tree = out[2 * number], out[2 * number + 1]
+                kept[oid] = ((commit, tree) if not commit.endswith(" missing")
+                             and not tree.endswith(" missing") else None)
+            if self.runner.in_process:
+                with contextlib.suppress(FileSystemError):  # read-only: asked again next time
+                    atomic_write_text(kept_file, json.dumps(kept, sort_keys=True))
+        return kept
 
     def tag_names(self) -> list[str]:
         if self._tags is not None:
@@ -401,6 +445,20 @@ class Repository:
         if self._tags is not None:
             return self._tags.get(tag)
         return self.resolve(f"refs/tags/{tag}^{{commit}}")
+
+    def tag_tree(self, tag: str) -> str | None:
+        """The tree of the commit tag `tag` names, or None."""
+        commit = self.tag_commit(tag)
+        if commit is not None and commit in self._trees:
+            return self._trees[commit]
+        return self.resolve(f"refs/tags/{tag}^{{tree}}")
+
+    def tree_of(self, commit: str) -> str:
+        """The tree of `commit` (a tag's, known from read_tags, is not asked again)."""
+        if commit not in self._trees:
+            self._trees[commit] = self.git("rev-parse", "--verify", "--end-of-options",
+                                           f"{commit}^{{tree}}").stdout.strip()
+        return self._trees[commit]
 
     def git(self, *args: str, input: str | None = None, check: bool = True,
             env: Mapping[str, str] | None = None) -> Completed:
@@ -471,7 +529,13 @@ class Repository:
                 f"delete {ref} {old}\n" for ref, old in refs.items()))
 
     def missing_objects(self, oids: Iterable[str]) -> set[str]:
+        """The objects of `oids` this repository lacks. One loose there is there: only the
+        others (packed, or gone) are asked of `cat-file --batch-check`."""
         wanted = sorted(set(oids))
+        if self.runner.in_process:
+            objects = self.git_dir / "objects"
+            wanted = [oid for oid in wanted
+                      if len(oid) != 40 or not (objects / oid[:2] / oid[2:]).is_file()]
         if not wanted:
             return set()
         out = self.git("cat-file", "--batch-check", input="\n".join(wanted) + "\n").stdout
@@ -509,43 +573,27 @@ class Repository:
 
     def write_commit_object(self, tree: str, parent: str, message: str, *, name: str,
                             email: str) -> str:
-        """A commit of `tree` on `parent`, by `name` <`email`> at the epoch (+0000), its
-        object written here directly (what `git commit-tree -m` writes, byte for byte:
-        tests/test_git.py compares): no process for a throwaway commit. A repository of
-        SHA-256 objects gets it from commit-tree."""
-        if len(parent) != 40 or len(tree) != 40:
-            return self.git("commit-tree", tree, "-p", parent, "-m", message, env={
-                "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
-                "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
-                "GIT_AUTHOR_DATE": "1970-01-01T00:00:00Z",
-                "GIT_COMMITTER_DATE": "1970-01-01T00:00:00Z"}).stdout.strip()
-        who = f"{name} <{email}> 0 +0000"
-        data = (f"tree {tree}\nparent {parent}\nauthor {who}\ncommitter {who}\n\n"
-                f"{message.rstrip(chr(10))}\n").encode()
-        return self._write_loose(b"commit", data)
+        """A throwaway commit of `tree` on `parent`, by `name` <`email`> at the epoch:
+        what `git commit-tree -m` writes."""
+        return self.commit(tree, parent, message.rstrip("\n") + "\n", name=name, email=email,
+                           date="1970-01-01T00:00:00 +0000")
 
-    def _write_loose(self, kind: bytes, data: bytes) -> str:
-        import hashlib
-        import tempfile
-        import zlib
-
-        raw = kind + b" " + str(len(data)).encode() + b"\0" + data
-        oid = hashlib.sha1(raw).hexdigest()  # git's object name (SHA-1 repositories)
-        folder = self.git_dir / "objects" / oid[:2]
-        target = folder / oid[2:]
-        if target.exists():
-            return oid
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(zlib.compress(raw))
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return oid
+    def commit(self, tree: str, parent: str, message: str, *, name: str, email: str,
+               date: str) -> str:
+        """A commit of `tree` on `parent` with `message` as it is, authored and committed
+        by `name` <`email`> at `date`: what `git commit-tree -F -` writes, byte for byte,
+        its object written here directly where objects.py knows the formats
+        (tests/test_objects.py compares); else by commit-tree."""
+        when = git_date(date) if self.runner.in_process and plain_ident(name, email) \
+            and len(tree) == len(parent) == 40 else None
+        who = f"{name} <{email}> {when}"
+        data = commit_data(tree, parent, message, author=who, committer=who) if when else None
+        if data is not None:
+            return write_loose(self.git_dir, b"commit", data)
+        return self.git("commit-tree", tree, "-p", parent, "-F", "-", input=message, env={
+            "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
+            "GIT_COMMITTER_DATE": date}).stdout.strip()
 
     def write_blob(self, text: str) -> str:
         """Store `text` as a blob; its object id."""

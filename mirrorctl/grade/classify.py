@@ -243,7 +243,7 @@ def grade_rebase(config: Config, package: Package, rebased: RebaseReport, *, wor
 def _facts(cache: Repository, tag: str) -> BuildFacts:
     """The build facts of a release tag's tree: kept beside the cache by the tree's id
     (a tree never changes, so neither do its facts), computed once a tree."""
-    tree = cache.resolve(f"refs/tags/{tag}^{{tree}}")
+    tree = cache.tag_tree(tag)
     if tree is None:
         return _tree_facts(cache, f"refs/tags/{tag}^{{tree}}")  # raises what git says
     # Not a mirrorctl-* folder: those are a run's scratch, swept when a run starts.

@@ -56,6 +56,8 @@ _INDEX_LINE = re.compile(r"^index [0-9a-f]+\.\.[0-9a-f]+( [0-7]+)?$", re.M)
 _COMMIT_IN_URL = re.compile(r"(?:commit/|commits/|changes/|commit_id=|^)([0-9a-f]{7,40})\b")
 _REQUEST_IN_URL = re.compile(r"/(?:pull|pulls|merge_requests|-/merge_requests)/(\d+)")
 _HUNK_CONTEXT = 3
+_DIFF_OPTIONS = ("--full-index", "--binary", "--find-renames")
+_COMMIT_LINE = re.compile(r"^([0-9a-f]{40})\n", re.M)
 _MAX_HUNK_LINES = 60
 
 
@@ -231,7 +233,7 @@ class _Replayer:
         self.resolver = resolver
 
     def tree_of(self, commit: str) -> str:
-        return self.repo.git("rev-parse", f"{commit}^{{tree}}").stdout.strip()
+        return self.repo.tree_of(commit)
 
     def pick(self, commit: str, parent: str, onto_tree: str) -> tuple[str, list[str], bool]:
         """Cherry-pick `commit` (whose parent is `parent`) onto a commit with `onto_tree`:
@@ -249,8 +251,24 @@ class _Replayer:
         return tree, conflicted, "Auto-merging" in messages
 
     def diff(self, old: str, new: str) -> str:
-        return self.repo.git("diff", "--full-index", "--binary", "--find-renames", old,
-                             new).stdout
+        return self.repo.git("diff", *_DIFF_OPTIONS, old, new).stdout
+
+    def diffs(self, picked: Sequence[_Picked]) -> list[str]:
+        """Each picked commit's diff from its parent, as `diff` gives it: all from one
+        `git diff-tree --stdin` (the reference path, MIRRORCTL_GIT_PATH=processes: one
+        `git diff` each)."""
+        if not picked:
+            return []
+        if self.repo.runner.in_process:
+            out = self.repo.git("diff-tree", "--stdin", "-p", "--always", *_DIFF_OPTIONS,
+                                input="".join(f"{p.commit}\n" for p in picked)).stdout
+            # Each commit's id on a line of its own, then its diff: no line of a diff is
+            # forty hex digits (every one starts with a space, a sign, a header word, or
+            # a base85 length letter that never gives forty characters).
+            parts = _COMMIT_LINE.split(out)
+            if parts[0] == "" and parts[1::2] == [p.commit for p in picked]:
+                return parts[2::2]
+        return [self.diff(p.parent, p.commit) for p in picked]
 
     def reverse_applies(self, patch: PatchFile, onto: str) -> bool:
         with ScratchIndex.create(self.repo) as index:
@@ -281,10 +299,16 @@ def rebase_patches(repo: Repository, patches: Sequence[PatchFile], *, old_base: 
     tip = next((o.commit for o in reversed(outcomes) if o.commit), new_base)
     head = _Head(commit=tip, tree=replayer.tree_of(tip))
     parent = old_commits[done - 1].commit if done else old_base
+    carried: list[PatchOutcome | _Picked] = list(outcomes)
     for applied in old_commits[done:]:
         outcome, head = _carry(replayer, applied.patch, applied.commit, parent, head)
-        outcomes.append(outcome)
+        carried.append(outcome)
         parent = applied.commit
+    # What a picked patch's outcome is (applied or merged, its files) waits for its
+    # diff, and no later pick needs it: every diff of the run is read in one go.
+    picked = [o for o in carried if isinstance(o, _Picked)]
+    diffs = dict(zip((p.commit for p in picked), replayer.diffs(picked), strict=True))
+    outcomes = [o.outcome(diffs[o.commit]) if isinstance(o, _Picked) else o for o in carried]
     return RebaseResult(outcomes=tuple(outcomes), head=head.commit,
                         old_head=old_commits[-1].commit if old_commits else old_base,
                         old_commits=tuple(a.commit for a in old_commits))
@@ -299,8 +323,9 @@ class _Head:
 
 
 def _carry(replayer: _Replayer, patch: PatchFile, commit: str, parent: str,
-           head: _Head) -> tuple[PatchOutcome, _Head]:
-    """One patch's outcome, and the head the next patch goes onto."""
+           head: _Head) -> tuple[PatchOutcome | _Picked, _Head]:
+    """One patch's outcome (a picked patch's waits for its diff), and the head the next
+    patch goes onto."""
     named = replayer.evidence.named_commit(patch)
     tree, conflicted, merged_contents = replayer.pick(commit, parent, head.tree)
     taken = _named(replayer, patch, commit, named, tree, conflicted, head) \
@@ -324,17 +349,31 @@ def _carry(replayer: _Replayer, patch: PatchFile, commit: str, parent: str,
                             files=patch.files, upstream_commit=upstream,
                             detail="the new release already has this change"), head
     new_commit = commit_patch(replayer.repo, tree, head.commit, patch)
-    new_diff = replayer.diff(head.commit, new_commit)
-    files = changed_paths(new_diff) or patch.files
-    if same_change(patch.diff, new_diff) and not merged_contents:
-        outcome = PatchOutcome(patch=patch, old_commit=commit, outcome="applied", files=files,
-                               commit=new_commit, detail="applies as it is")
-    else:
-        how = "3-way merged" if merged_contents else "context or paths moved"
-        outcome = PatchOutcome(patch=patch, old_commit=commit, outcome="merged", files=files,
-                               commit=new_commit,
-                               detail=f"{how}; the refreshed patch is written")
-    return outcome, _Head(commit=new_commit, tree=tree)
+    return _Picked(patch=patch, old_commit=commit, parent=head.commit, commit=new_commit,
+                   merged_contents=merged_contents), _Head(commit=new_commit, tree=tree)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Picked:
+    """A patch carried onto the new head, its outcome waiting for its diff."""
+
+    patch: PatchFile
+    old_commit: str
+    parent: str
+    commit: str
+    merged_contents: bool
+
+    def outcome(self, new_diff: str) -> PatchOutcome:
+        """Applied when the diff is the patch's own, else merged (a refreshed patch)."""
+        files = changed_paths(new_diff) or self.patch.files
+        if same_change(self.patch.diff, new_diff) and not self.merged_contents:
+            return PatchOutcome(patch=self.patch, old_commit=self.old_commit,
+                                outcome="applied", files=files, commit=self.commit,
+                                detail="applies as it is")
+        how = "3-way merged" if self.merged_contents else "context or paths moved"
+        return PatchOutcome(patch=self.patch, old_commit=self.old_commit, outcome="merged",
+                            files=files, commit=self.commit,
+                            detail=f"{how}; the refreshed patch is written")
 
 
 def settle_conflict(repo: Repository, patch: PatchFile, old_commit: str | None, tree: str, *,

@@ -2,9 +2,9 @@
 
 A ScratchIndex is a temporary index file inside a bare repository (GIT_INDEX_FILE):
 patches go in with `git apply --cached`, trees come out with `git write-tree`, and
-commits are made with `git commit-tree` from each patch's own author, date and
-message (the committer is the author, at the author's date), so that replaying the
-same queue on the same tag always gives the same commit ids.
+commits are made as `git commit-tree` makes them (Repository.commit) from each patch's
+own author, date and message (the committer is the author, at the author's date), so
+that replaying the same queue on the same tag always gives the same commit ids.
 """
 
 from __future__ import annotations
@@ -80,18 +80,13 @@ class ScratchIndex:
 
 
 def commit_patch(repo: Repository, tree: str, parent: str, patch: PatchFile) -> str:
+    """The patch's commit of `tree` on `parent`: its author (who is its committer too),
+    its date, its message. A patch without a date (a plain diff) gets a fixed one: the
+    same queue always gives the same commits."""
     name, address = parseaddr(patch.author)
-    identity = {
-        "GIT_AUTHOR_NAME": name or "Unknown", "GIT_AUTHOR_EMAIL": address or "unknown@invalid",
-        "GIT_COMMITTER_NAME": name or "Unknown",
-        "GIT_COMMITTER_EMAIL": address or "unknown@invalid",
-    }
-    # A patch without a date (a plain diff) gets a fixed one: the same queue always gives
-    # the same commits.
-    identity["GIT_AUTHOR_DATE"] = identity["GIT_COMMITTER_DATE"] = \
-        patch.date or "1970-01-01T00:00:00 +0000"
-    return repo.git("commit-tree", tree, "-p", parent, "-F", "-", input=patch.message,
-                    env=identity).stdout.strip()
+    return repo.commit(tree, parent, patch.message, name=name or "Unknown",
+                       email=address or "unknown@invalid",
+                       date=patch.date or "1970-01-01T00:00:00 +0000")
 
 
 def replayed_queue(repo: Repository, base: str, patches: Sequence[PatchFile], *,
