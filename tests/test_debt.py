@@ -4,8 +4,13 @@ how fast; from the queue folders the builders keep and from the history's record
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
+import pytest
+
+from mirrorctl.queue.patches import KeptStatuses, PatchProblem
 from mirrorctl.report.debt import patch_debt
 from tests.conftest import Site
 from tests.test_patches import make_queue
@@ -85,3 +90,43 @@ def test_the_report_shows_the_debt(run_cli, site: Site) -> None:
     page = Path(site.root / "r.html")
     assert run_cli(*site.args("report", "-o", str(page))).code in (0, 1)
     assert 'id="debt"' in page.read_text()
+
+
+
+def test_statuses_kept_between_reports_are_read_again_when_a_file_changes(
+        tmp_path: Path) -> None:
+    """The debt reads every kept folder each morning; a status is kept by the file's
+    signature, so an edited patch is read anew (its old time put back too), and a file
+    written in the last seconds is not kept at all (its time may not show an edit)."""
+    patch = tmp_path / "0001-BLD.patch"
+    body = ("From 0 Mon Sep 17 00:00:00 2001\nFrom: A <a@b>\nSubject: [PATCH] BLD\n\n"
+            "Upstream-Status: {}\n---\ndiff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n"
+            "-a\n+b\n")
+    old = time.time() - 60
+
+    def write(status: str, *, aged: bool = True) -> None:
+        fresh = tmp_path / "fresh"
+        fresh.write_text(body.format(status))
+        if aged:
+            os.utime(fresh, (old, old))
+        os.replace(fresh, patch)  # as editors save
+
+    write("Pending", aged=False)
+    kept_file = tmp_path / "kept" / "statuses.json"
+    kept = KeptStatuses(kept_file)
+    assert kept.kind(patch) == "Pending"
+    kept.save()
+    assert not kept_file.exists()  # written just now: racily clean, never kept
+    write("Pending")
+    kept = KeptStatuses(kept_file)
+    assert kept.kind(patch) == "Pending"
+    kept.save()
+    assert json.loads(kept_file.read_text())["files"][str(patch)][3] == "Pending"
+    write("Backport [https://x/commit/abc1234]")
+    assert KeptStatuses(kept_file).kind(patch) == "Backport"
+    write("Nonsense")
+    with pytest.raises(PatchProblem):
+        KeptStatuses(kept_file).kind(patch)  # read, and refused: never the kept kind
+    kept_file.write_text("{not json")  # a kept file that does not read: all read again
+    write("Submitted [https://x/pull/1]")
+    assert KeptStatuses(kept_file).kind(patch) == "Submitted"

@@ -128,7 +128,8 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
                                      stamp=stamp), run_actions=merged_run_actions(merge_dir))
             if g.config_path.exists():  # the queue folders are here too: their debt
                 config = load_config(g.config_path)
-                built = replace(built, debt=queue_debt(config, config.active(()), history))
+                built = replace(built, debt=queue_debt(config, config.active(()), history,
+                                                         g.workdir))
         else:
             config = load_config(g.config_path)
             builds = None

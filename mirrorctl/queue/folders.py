@@ -6,10 +6,16 @@ The current one is the newest whole folder at or after mirrors.yaml's `version:`
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import ConfigProblem
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 __all__ = ["PARTIAL_MARK", "check_versions", "current_version", "is_partial", "queue_dir",
            "queue_versions"]
@@ -22,18 +28,29 @@ def queue_dir(patchsets: Path, package: str, version: str) -> Path:
 def queue_versions(patchsets: Path, package: str) -> list[str]:
     """The versions of a package's queue folders, oldest first (PEP 440 order); hidden
     folders (.rr-cache) and names that are no version are not queues."""
-    from packaging.version import InvalidVersion, Version
-
+    try:
+        entries = list(os.scandir(patchsets / package))
+    except OSError:  # no folder (or not one): no queues
+        return []
     found = []
-    folder = patchsets / package
-    for entry in folder.iterdir() if folder.is_dir() else ():
+    for entry in entries:
         if entry.name.startswith(".") or not entry.is_dir():
             continue
-        try:
-            found.append((Version(entry.name), entry.name))
-        except InvalidVersion:
-            continue
+        version = _version(entry.name)
+        if version is not None:
+            found.append((version, entry.name))
     return [name for _, name in sorted(found)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _version(name: str) -> Version | None:
+    """A folder name as a version (a report parses the same few names a thousand times)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(name)
+    except InvalidVersion:
+        return None
 
 
 def current_version(config: Config, package: Package) -> str | None:
@@ -41,14 +58,16 @@ def current_version(config: Config, package: Package) -> str | None:
     at or after mirrors.yaml's `version:` (a partial one, written by --keep-partial, never
     is), else `version:` itself; `pin: true` holds it at `version:`. A release carried by
     `rebase` becomes current this way, without a hand edit."""
-    from packaging.version import Version
-
     start = package.version
     if package.pin:
         return start
-    floor = Version(start) if start is not None else None
+    floor = _version(start) if start is not None else None
+    if start is not None and floor is None:
+        from packaging.version import Version
+
+        Version(start)  # raises InvalidVersion naming it, as a floor that is no version did
     for version in reversed(queue_versions(config.patchsets, package.name)):
-        if floor is not None and Version(version) < floor:
+        if floor is not None and (_version(version) or floor) < floor:
             break
         if not is_partial(queue_dir(config.patchsets, package.name, version)):
             return version

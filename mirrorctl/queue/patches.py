@@ -8,17 +8,23 @@ every problem with its file and line. It runs no git and writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.header
 import email.policy
 import email.utils
+import json
+import os
 import re
+import stat
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mirrorctl.core.errors import ConfigProblem
+from mirrorctl.core.errors import ConfigProblem, FileSystemError
+from mirrorctl.core.files import atomic_write_text
 from mirrorctl.queue.diffs import check_diff, strip_signature
 from mirrorctl.queue.folders import queue_dir
 from mirrorctl.queue.status import (
@@ -120,10 +126,11 @@ def patch_status(path: Path) -> UpstreamStatus:
 
 
 def _read_text(path: Path) -> str:
-    _check_plain_file(path)
-    if path.stat().st_size > MAX_PATCH_BYTES:
+    size = _check_plain_file(path)
+    if size > MAX_PATCH_BYTES:
         raise PatchProblem(f"is larger than {MAX_PATCH_BYTES // (1024 * 1024)} MB")
-    raw = path.read_bytes()
+    with open(path, "rb") as handle:
+        raw = handle.read()
     if (crlf := raw.find(b"\r\n")) != -1:
         raise PatchProblem("has CRLF line endings; git format-patch writes LF",
                            raw.count(b"\n", 0, crlf) + 1)
@@ -168,11 +175,17 @@ def plain_mail_body(head: str) -> str | None:
     return head[end + 2:]
 
 
-def _check_plain_file(path: Path) -> None:
-    if path.is_symlink():
+def _check_plain_file(path: Path) -> int:
+    """The size of a plain file (one lstat: a report reads thousands); else PatchProblem."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        info = None
+    if info is not None and stat.S_ISLNK(info.st_mode):
         raise PatchProblem("is a symbolic link; a queue holds plain files")
-    if not path.is_file():  # reading a FIFO or a device would never end
+    if info is None or not stat.S_ISREG(info.st_mode):  # a FIFO or a device never ends
         raise PatchProblem("is not a regular file; a queue holds plain files")
+    return info.st_size
 
 
 def _utf8(raw: bytes) -> str:
@@ -244,8 +257,10 @@ def _author(mail: email.message.Message) -> str:
 def _order(directory: Path) -> tuple[list[Path], list[ConfigProblem]]:
     """The queue's files in order: the series file's, else file-name order."""
     series = directory / "series"
-    if not (series.exists() or series.is_symlink()):
-        return sorted(p for p in directory.glob("*.patch")), []
+    try:
+        os.lstat(series)
+    except OSError:  # no series: file-name order
+        return _patch_files(directory), []
     try:  # a series linked to /etc/passwd must not show its lines as "no such patch"
         _check_plain_file(series)
         lines = _utf8(series.read_bytes()).splitlines()
@@ -265,8 +280,19 @@ def _order(directory: Path) -> tuple[list[Path], list[ConfigProblem]]:
     listed = {p.name for p in files}
     problems += [ConfigProblem(str(series), None, "", f"{patch.name} is in the folder but not "
                                "in series, so nothing applies it: list it, or remove it")
-                 for patch in sorted(directory.glob("*.patch")) if patch.name not in listed]
+                 for patch in _patch_files(directory) if patch.name not in listed]
     return files, problems
+
+
+def _patch_files(directory: Path) -> list[Path]:
+    """The folder's *.patch entries in name order (as sorted(glob("*.patch")), without
+    pathlib's globbing: the patch debt lists every folder kept, every morning)."""
+    try:
+        names = sorted(entry.name for entry in os.scandir(directory)
+                       if entry.name.endswith(".patch"))
+    except OSError:
+        return []
+    return [directory / name for name in names]
 
 
 def check_queues(patchsets: Path, packages: Iterable[str],
@@ -293,17 +319,57 @@ def check_queues(patchsets: Path, packages: Iterable[str],
     return count, problems
 
 
-def queue_statuses(patchsets: Path, package: str, version: str) -> dict[str, str]:
+def queue_statuses(patchsets: Path, package: str, version: str,
+                   kept: KeptStatuses | None = None) -> dict[str, str]:
     """{patch name: its Upstream-Status kind} of a queue folder, its patches in order;
-    a patch that cannot be read is left out (read_queue names it)."""
+    a patch that cannot be read is left out (read_queue names it). `kept`: the kinds
+    of files read before, by their signatures."""
     paths, _ = _order(queue_dir(patchsets, package, version))
     statuses = {}
     for path in paths:
         try:
-            statuses[path.name] = patch_status(path).kind
+            statuses[path.name] = kept.kind(path) if kept is not None else \
+                patch_status(path).kind
         except (PatchProblem, OSError):
             continue
     return statuses
+
+
+class KeptStatuses:
+    """The Upstream-Status kind of each patch file read, kept from one report to the
+    next by the file's signature (size, modification time, inode): the patch debt reads
+    every folder the builders keep, and they never change. A file changed since is
+    read again; one modified within the last seconds is never kept (its time may not
+    tell a rewrite apart, as git's index is wary of "racily clean" files)."""
+
+    _RACY_SECONDS = 2.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._kinds: dict[str, list[object]] = {}
+        self._changed = False
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") == 1:
+                self._kinds = dict(data["files"])
+
+    def kind(self, path: Path) -> str:
+        info = os.lstat(path)
+        signature = [info.st_size, info.st_mtime_ns, info.st_ino]
+        kept = self._kinds.get(str(path))
+        if kept is not None and kept[:3] == signature:
+            return str(kept[3])
+        kind = patch_status(path).kind  # raises for a file that does not read
+        if time.time() - info.st_mtime_ns / 1e9 > self._RACY_SECONDS:
+            self._kinds[str(path)] = [*signature, kind]
+            self._changed = True
+        return kind
+
+    def save(self) -> None:
+        """Keep what was read (a full or read-only disk: read again next time)."""
+        if self._changed:
+            with contextlib.suppress(FileSystemError):
+                atomic_write_text(self.path, json.dumps({"format": 1, "files": self._kinds}))
 
 
 def read_queue(patchsets: Path, package: str, version: str, *,

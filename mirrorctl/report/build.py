@@ -40,7 +40,7 @@ from mirrorctl.grade.upgrade import UPGRADE
 from mirrorctl.queue.carried import CARRY
 from mirrorctl.queue.engine import Outcome
 from mirrorctl.queue.folders import current_version, queue_versions
-from mirrorctl.queue.patches import PatchFile, queue_statuses, read_queue
+from mirrorctl.queue.patches import KeptStatuses, PatchFile, queue_statuses, read_queue
 from mirrorctl.queue.waiting import waiting_worktree
 from mirrorctl.report.debt import DebtReport, patch_debt
 from mirrorctl.report.history import Record, read_history
@@ -65,21 +65,25 @@ def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
                                             runner=runner, rebased=rebased,
                                             progress=progress, builds=builds),
                             history, stamp=stamp),
-                   debt=queue_debt(config, packages, history))
+                   debt=queue_debt(config, packages, history, workdir))
 
 
 def queue_debt(config: Config, packages: Sequence[Package],
-               history: Sequence[Record]) -> DebtReport:
-    """Patch debt of these packages: every queue folder they keep, and the history."""
+               history: Sequence[Record], workdir: Path | None = None) -> DebtReport:
+    """Patch debt of these packages: every queue folder they keep, and the history.
+    With `workdir`, the statuses of files read before are kept there (kept/)."""
     queues: dict[str, dict[str, dict[str, str]]] = {}
     current: dict[str, str | None] = {}
+    kept = KeptStatuses(workdir / "kept" / "statuses.json") if workdir is not None else None
     for package in packages:
         current[package.name] = current_version(config, package)
         for version in queue_versions(config.patchsets, package.name):
             # Names and statuses only: every folder kept, every night (their diffs are
             # the business of whoever applies them).
             queues.setdefault(package.name, {})[version] = queue_statuses(
-                config.patchsets, package.name, version)
+                config.patchsets, package.name, version, kept)
+    if kept is not None:
+        kept.save()
     records = [(r.stamp, {name: (p.patches, p.accepted) for name, p in r.packages.items()})
                for r in history]
     return patch_debt(queues, records, current)
