@@ -43,6 +43,7 @@ dates = st.one_of(
     st.builds(_rfc2822, moments, st.booleans()),
     moments.map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%S %z")),
     st.sampled_from(["1970-01-01T00:00:00 +0000", "Mon, 1 Jan 2024 00:00:00 -0000",
+                     "Sat, 1 Jan 2000 00:00:00 -0001", "2000-01-01T00:00:00 -0001",
                      "Mon, 31 Feb 2024 10:00:00 +0000", "Tue, 2 Jan 2024 23:59:60 +0100",
                      "2024-01-01 00:00:00 +0000", "@1700000000 +0000", "yesterday"]))
 idents = st.text(st.characters(blacklist_categories=("Cs",), max_codepoint=0x2FF),

@@ -15,12 +15,8 @@ it through git instead (the reference path the corpora are compared against).
 
 from __future__ import annotations
 
-import calendar
-import hashlib
 import os
 import re
-import tempfile
-import zlib
 from pathlib import Path
 
 __all__ = ["commit_data", "files_refs", "git_date", "plain_ident", "write_loose"]
@@ -43,6 +39,7 @@ _COMPONENT = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*")
 def git_date(text: str) -> str | None:
     """"<seconds> <+hhmm>" as git records `text` (GIT_AUTHOR_DATE), for the two forms
     mirrorctl writes; None for any other, which git parses itself."""
+    import calendar  # what writes commits pays for it; a sync does not
     if match := _RFC2822.fullmatch(text):
         day, month_name, year, hour, minute, second, sign, tz_h, tz_m = match.groups()
         month = _MONTHS.get(month_name)
@@ -56,8 +53,10 @@ def git_date(text: str) -> str | None:
     if not (1970 <= fields[0] <= 2099 and 1 <= fields[1] <= 12
             and 1 <= fields[2] <= calendar.monthrange(fields[0], fields[1])[1]
             and fields[3] < 24 and fields[4] < 60 and fields[5] < 60
-            and int(tz_m) < 60 and int(tz_h) < 24 and (offset or sign == "+")):
-        return None  # git's answers for these are its own (a leap second, "-0000")
+            and int(tz_m) < 60 and int(tz_h) < 24 and (sign == "+" or offset > 1)):
+        # git's answers for these are its own: a leap second, "-0000", and "-0001", the
+        # -1 git's date parser takes for "no zone given" (then the local one).
+        return None
     seconds = calendar.timegm((*fields, 0, 0, 0)) - (offset if sign == "+" else -offset) * 60
     return f"{seconds} {sign}{tz_h}{tz_m}" if seconds >= 0 else None
 
@@ -86,6 +85,9 @@ def commit_data(tree: str, parent: str, message: str, *, author: str,
 def write_loose(git_dir: Path, kind: bytes, data: bytes) -> str:
     """Store an object as a loose file (SHA-1 repositories); its id. Written to a
     temporary file in the object's folder and renamed, as git does: never half there."""
+    import hashlib
+    import tempfile
+    import zlib
     raw = kind + b" " + str(len(data)).encode() + b"\0" + data
     oid = hashlib.sha1(raw).hexdigest()
     folder = git_dir / "objects" / oid[:2]
