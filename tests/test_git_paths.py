@@ -102,3 +102,30 @@ def test_a_clean_carry_writes_the_same_queue_on_both_paths(
         "numpy/1.1.0/0001-BLD-riscv64-flags.patch", "numpy/1.1.0/0001-MAINT-core-math.patch",
         "numpy/1.1.0/0003-DOC-notes.patch"]
 
+
+
+def test_what_upstream_did_between_two_releases_is_read_once(
+        run_cli: Run, numpy_site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The range between two release commits never changes, nor a diff's patch-id: the
+    night's carry reads them from git, every later dry run of the same release from
+    what it kept, with the same outcomes (upstreamed by request and by patch-id)."""
+    from mirrorctl.core.git import GitRunner
+
+    assert run_cli(*numpy_site.args("sync")).code == 0
+    first = run_cli(*numpy_site.args("rebase", "numpy", "--dry-run", "--format", "json"))
+    assert '"outcome": "upstreamed"' in first.out
+    kept = list((numpy_site.workdir / "cache" / "numpy.git" / "mirrorctl" / "evidence")
+                .glob("*-*.json"))
+    assert len(kept) == 1
+    started: list[str] = []
+    real_start = GitRunner.start
+
+    def counting(self: GitRunner, args: list[str], **kwargs: object) -> object:
+        started.append(args[0])
+        return real_start(self, args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(GitRunner, "start", counting)
+    again = run_cli(*numpy_site.args("rebase", "numpy", "--dry-run", "--format", "json"))
+    assert (again.code, again.out) == (first.code, first.out)
+    assert "log" not in started and "patch-id" not in started, started
+    assert started.count("merge-tree") == 6  # a pick a patch: the floor

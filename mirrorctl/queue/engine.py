@@ -20,12 +20,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.errors import FileSystemError, MirrorctlError
+from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import Repository
 from mirrorctl.queue.diffs import changed_paths
 from mirrorctl.queue.patches import PatchFile
@@ -58,6 +63,7 @@ _REQUEST_IN_URL = re.compile(r"/(?:pull|pulls|merge_requests|-/merge_requests)/(
 _HUNK_CONTEXT = 3
 _DIFF_OPTIONS = ("--full-index", "--binary", "--find-renames")
 _COMMIT_LINE = re.compile(r"^([0-9a-f]{40})\n", re.M)
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}")
 _MAX_HUNK_LINES = 60
 
 
@@ -151,22 +157,31 @@ def conflict_hunks(text: str) -> str:
 
 @dataclass
 class _UpstreamEvidence:
-    """What upstream did between the two releases, read lazily: most rebases never need it."""
+    """What upstream did between the two releases, read lazily: most rebases never need it.
+    What two commits' range holds never changes, nor a diff's patch-id: both are kept
+    beside the repository (mirrorctl/evidence/<old>-<new>.json), so that the night's
+    carry pays for them and every later dry run of the same release reads them."""
 
     repo: Repository
     old_base: str
     new_base: str
     _patch_ids: dict[str, str] | None = field(default=None, init=False)
     _messages: list[tuple[str, str]] | None = field(default=None, init=False)
+    _kept: dict[str, Any] | None = field(default=None, init=False)
 
     def messages(self) -> list[tuple[str, str]]:
         """(commit, message) of every commit upstream made between the releases, newest
         first, as `git log` lists them: read once for every request a queue names."""
         if self._messages is None:
-            out = self.repo.git("log", "-z", "--format=%H%n%B", self._range()).stdout
-            self._messages = [(commit, message) for commit, _, message in
-                              (entry.partition("\n") for entry in out.split("\0"))
-                              if commit]
+            kept = self._kept_facts().get("messages")
+            if isinstance(kept, list):
+                self._messages = [(str(commit), str(message)) for commit, message in kept]
+            else:
+                out = self.repo.git("log", "-z", "--format=%H%n%B", self._range()).stdout
+                self._messages = [(commit, message) for commit, _, message in
+                                  (entry.partition("\n") for entry in out.split("\0"))
+                                  if commit]
+                self._keep("messages", self._messages)
         return self._messages
 
     def _range(self) -> str:
@@ -174,6 +189,10 @@ class _UpstreamEvidence:
 
     def patch_ids(self) -> dict[str, str]:
         if self._patch_ids is None:
+            kept = self._kept_facts().get("patch_ids")
+            if isinstance(kept, dict):
+                self._patch_ids = {str(k): str(v) for k, v in kept.items()}
+                return self._patch_ids
             log = self.repo.git("log", "--no-merges", "--format=commit %H", "-p", "--full-index",
                                 self._range()).stdout
             out = self.repo.git("patch-id", "--stable", input=log).stdout if log else ""
@@ -181,11 +200,45 @@ class _UpstreamEvidence:
             for line in out.splitlines():
                 patch_id, commit = line.split()
                 self._patch_ids.setdefault(patch_id, commit)
+            self._keep("patch_ids", self._patch_ids)
         return self._patch_ids
 
     def patch_id(self, diff: str) -> str | None:
+        key = hashlib.sha256(diff.encode("utf-8", "surrogateescape")).hexdigest()
+        kept = self._kept_facts().setdefault("diffs", {})
+        if isinstance(kept, dict) and isinstance(kept.get(key), str):
+            return kept[key] or None
         out = self.repo.git("patch-id", "--stable", input=diff).stdout.split()
+        self._keep("diffs", {**(kept if isinstance(kept, dict) else {}),
+                             key: out[0] if out else ""})
         return out[0] if out else None
+
+    def _path(self) -> Path | None:
+        if not self.repo.runner.in_process or not (
+                _COMMIT_ID.fullmatch(self.old_base) and _COMMIT_ID.fullmatch(self.new_base)):
+            return None  # the reference path keeps nothing; a name may move
+        return self.repo.git_dir / "mirrorctl" / "evidence" / \
+            f"{self.old_base}-{self.new_base}.json"
+
+    def _kept_facts(self) -> dict[str, Any]:
+        if self._kept is None:
+            self._kept = {}
+            path = self._path()
+            if path is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    data = json.loads(path.read_text(encoding="utf-8"))
+                    if isinstance(data, dict):
+                        self._kept = data
+        return self._kept
+
+    def _keep(self, key: str, value: object) -> None:
+        path = self._path()
+        if path is None:
+            return
+        facts = self._kept_facts()
+        facts[key] = value
+        with contextlib.suppress(FileSystemError):  # a read-only cache: asked again
+            atomic_write_text(path, json.dumps(facts))
 
     def named_commit(self, patch: PatchFile) -> tuple[str, str] | None:
         """(commit, how) when the patch's header names a change the new release contains."""
@@ -209,12 +262,22 @@ class _UpstreamEvidence:
     def revert_of(self, commit: str) -> str | None:
         """The commit of the range that reverts `commit` (as git revert words it: This
         reverts commit <sha>, or Revert "<its subject>"), or None."""
-        subject = self.repo.git("log", "-1", "--format=%s", commit).stdout.strip()
+        subject = self._subject(commit)
         for found, message in self.messages():
             if found != commit and (f"This reverts commit {commit}" in message
                                     or (subject and f'Revert "{subject}"' in message)):
                 return found
         return None
+
+    def _subject(self, commit: str) -> str:
+        """`git log -1 --format=%s`: from the range's messages where the subject is one
+        line followed by a blank one (or nothing), as most are; else from git."""
+        message = next((m for c, m in self.messages() if c == commit), None)
+        if message is not None and message[:1].strip():
+            first, _, rest = message.partition("\n")
+            if not rest.split("\n", 1)[0].strip():
+                return first.strip()
+        return self.repo.git("log", "-1", "--format=%s", commit).stdout.strip()
 
     def by_patch_id(self, diff: str) -> str | None:
         patch_id = self.patch_id(diff)
