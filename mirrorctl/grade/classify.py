@@ -233,6 +233,7 @@ def grade_rebase(config: Config, package: Package, rebased: RebaseReport, *, wor
     if rebased.grade is not None:
         return rebased.grade
     cache = open_cache(workdir, package, package_runner(runner, package))
+    cache.read_tags()  # grading moves no tag
     old_tag = package.tag_format.tag_for(rebased.from_version)
     extra = builds(package, rebased.to_version, rebased.from_version,
                    rebased.result.outcomes) if builds is not None else []

@@ -128,6 +128,7 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
                          f"end it with `mirrorctl rebase {package.name} --abort`")
     if not options.dry_run:  # a dry run reads beside the others, as classify does
         _tidy(options.workdir, cache)
+    cache.read_tags()  # a carry moves no tag: every tag it asks about, from one read
     new_version, new_tag = target_release(cache, package, options.onto, old_version)
     run = _prepare(config, package, cache, old_version, new_version, new_tag)
     result = _replay(run, ())
@@ -143,6 +144,7 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
     if waiting is None:
         raise UsageError(f"no rebase of {package.name} is waiting for --continue")
     cache = open_cache(options.workdir, package, package_runner(runner, package))
+    cache.read_tags()
     run = _prepare(config, package, cache, waiting.from_version, waiting.to_version,
                    waiting.onto)
     if tuple(p.name for p in run.queue.patches) != waiting.patches:
