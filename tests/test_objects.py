@@ -203,5 +203,6 @@ def test_a_tag_seen_once_is_read_again_without_git(tmp_path: Path,
 
 def test_an_unknown_git_path_is_refused_by_name() -> None:
     with pytest.raises(MirrorctlError, match="MIRRORCTL_GIT_PATH=fast: it is one of "
-                                             "in-process, processes"):
+                                             "in-process, processes") as refused:
         GitRunner(GitSettings(base_env={"MIRRORCTL_GIT_PATH": "fast"}))
+    assert refused.value.exit_code == 2  # a usage error, as a bad flag is

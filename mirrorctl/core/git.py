@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from mirrorctl.core.errors import FileSystemError, GitError, GitTimeout, MirrorctlError
+from mirrorctl.core.errors import FileSystemError, GitError, GitTimeout, UsageError
 from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.objects import commit_data, files_refs, git_date, plain_ident, write_loose
 from mirrorctl.core.redact import Redactor
@@ -202,7 +202,7 @@ class GitRunner:
         # unless MIRRORCTL_GIT_PATH=processes sends every one through git.
         path = settings.base_env.get("MIRRORCTL_GIT_PATH") or "in-process"
         if path not in GIT_PATHS:
-            raise MirrorctlError(f"MIRRORCTL_GIT_PATH={path}: it is one of "
+            raise UsageError(f"MIRRORCTL_GIT_PATH={path}: it is one of "
                                  f"{', '.join(GIT_PATHS)}")
         self.in_process = path == "in-process"
 
