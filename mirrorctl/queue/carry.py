@@ -128,9 +128,11 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
                          f"end it with `mirrorctl rebase {package.name} --abort`")
     if not options.dry_run:  # a dry run reads beside the others, as classify does
         _tidy(options.workdir, cache)
-    cache.read_tags()  # a carry moves no tag: every tag it asks about, from one read
     new_version, new_tag = target_release(cache, package, options.onto, old_version)
     run = _prepare(config, package, cache, old_version, new_version, new_tag)
+    # A carry moves no tag: every tag it asks about from here, from one read. Not before
+    # the queue and the target are checked: input refused leaves the cache as it was.
+    cache.read_tags()
     result = _replay(run, ())
     return _finish(run, options, result, _write(run, options, result))
 
@@ -144,7 +146,6 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
     if waiting is None:
         raise UsageError(f"no rebase of {package.name} is waiting for --continue")
     cache = open_cache(options.workdir, package, package_runner(runner, package))
-    cache.read_tags()
     run = _prepare(config, package, cache, waiting.from_version, waiting.to_version,
                    waiting.onto)
     if tuple(p.name for p in run.queue.patches) != waiting.patches:
