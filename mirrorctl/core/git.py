@@ -203,7 +203,7 @@ class GitRunner:
         path = settings.base_env.get("MIRRORCTL_GIT_PATH") or "in-process"
         if path not in GIT_PATHS:
             raise UsageError(f"MIRRORCTL_GIT_PATH={path}: it is one of "
-                                 f"{', '.join(GIT_PATHS)}")
+                             f"{', '.join(GIT_PATHS)}")
         self.in_process = path == "in-process"
 
     def with_options(self, *, timeout: float, allowed_protocols: Sequence[str],

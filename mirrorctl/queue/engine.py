@@ -174,9 +174,10 @@ class _UpstreamEvidence:
         first, as `git log` lists them: read once for every request a queue names."""
         if self._messages is None:
             kept = self._kept_facts().get("messages")
-            if isinstance(kept, list):
+            if isinstance(kept, list) and all(isinstance(item, list) and len(item) == 2
+                                              for item in kept):
                 self._messages = [(str(commit), str(message)) for commit, message in kept]
-            else:
+            else:  # not kept yet, or not as mirrorctl keeps it: read from git
                 out = self.repo.git("log", "-z", "--format=%H%n%B", self._range()).stdout
                 self._messages = [(commit, message) for commit, _, message in
                                   (entry.partition("\n") for entry in out.split("\0"))
