@@ -130,3 +130,29 @@ def test_statuses_kept_between_reports_are_read_again_when_a_file_changes(
     kept_file.write_text("{not json")  # a kept file that does not read: all read again
     write("Submitted [https://x/pull/1]")
     assert KeptStatuses(kept_file).kind(patch) == "Submitted"
+
+
+def test_the_debt_keeps_statuses_only_in_a_work_directory_that_exists(tmp_path: Path) -> None:
+    """A report merged from CI's artifacts, in a checkout with no work directory, must not
+    make one (it would show as untracked in the builders' repository)."""
+    from mirrorctl.core.config import load_config
+    from mirrorctl.report.build import queue_debt
+    from tests.gitrepos import write_config
+
+    queue = tmp_path / "patchsets" / "demo" / "1.0.0"
+    queue.mkdir(parents=True)
+    (queue / "0001-BLD.patch").write_text(
+        "From 0 Mon Sep 17 00:00:00 2001\nFrom: A <a@b>\nSubject: [PATCH] BLD\n\n"
+        "Upstream-Status: Pending\n---\ndiff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n"
+        "-a\n+b\n")
+    old = time.time() - 60
+    os.utime(queue / "0001-BLD.patch", (old, old))
+    config = load_config(write_config(tmp_path / "mirrors.yaml", {"demo": {
+        "upstream": str(tmp_path / "up"), "mirror": False, "version": "1.0.0"}}))
+    absent, present = tmp_path / "absent", tmp_path / "present"
+    present.mkdir()
+    for workdir in (absent, present):
+        debt = queue_debt(config, list(config.packages.values()), [], workdir)
+        assert debt == queue_debt(config, list(config.packages.values()), [])
+    assert not absent.exists()
+    assert (present / "kept" / "statuses.json").is_file()

@@ -74,7 +74,9 @@ def queue_debt(config: Config, packages: Sequence[Package],
     With `workdir`, the statuses of files read before are kept there (kept/)."""
     queues: dict[str, dict[str, dict[str, str]]] = {}
     current: dict[str, str | None] = {}
-    kept = KeptStatuses(workdir / "kept" / "statuses.json") if workdir is not None else None
+    # Only in a work directory that exists: a report merged from CI's artifacts makes none.
+    kept = KeptStatuses(workdir / "kept" / "statuses.json") \
+        if workdir is not None and workdir.is_dir() else None
     for package in packages:
         current[package.name] = current_version(config, package)
         for version in queue_versions(config.patchsets, package.name):
