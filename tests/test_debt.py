@@ -124,6 +124,8 @@ def test_statuses_kept_between_reports_are_read_again_when_a_file_changes(
     assert json.loads(kept_file.read_text())["files"][str(patch)][3] == "Pending"
     write("Backport [https://x/commit/abc1234]")
     assert KeptStatuses(kept_file).kind(patch) == "Backport"
+    kept_file.write_text(json.dumps({"format": 1, "files": {str(patch): 7}}))
+    assert KeptStatuses(kept_file).kind(patch) == "Backport"  # an odd entry: read the file
     write("Nonsense")
     with pytest.raises(PatchProblem):
         KeptStatuses(kept_file).kind(patch)  # read, and refused: never the kept kind

@@ -529,8 +529,9 @@ class Repository:
                 f"delete {ref} {old}\n" for ref, old in refs.items()))
 
     def missing_objects(self, oids: Iterable[str]) -> set[str]:
-        """The objects of `oids` this repository lacks. One loose there is there: only the
-        others (packed, or gone) are asked of `cat-file --batch-check`."""
+        """The objects of `oids` this repository lacks. An object whose loose file is
+        there is there: only the others (packed, or gone) are asked of
+        `cat-file --batch-check`."""
         wanted = sorted(set(oids))
         if self.runner.in_process:
             objects = self.git_dir / "objects"

@@ -168,6 +168,7 @@ class _UpstreamEvidence:
     _patch_ids: dict[str, str] | None = field(default=None, init=False)
     _messages: list[tuple[str, str]] | None = field(default=None, init=False)
     _kept: dict[str, Any] | None = field(default=None, init=False)
+    _learnt: bool = field(default=False, init=False)
 
     def messages(self) -> list[tuple[str, str]]:
         """(commit, message) of every commit upstream made between the releases, newest
@@ -206,12 +207,13 @@ class _UpstreamEvidence:
 
     def patch_id(self, diff: str) -> str | None:
         key = hashlib.sha256(diff.encode("utf-8", "surrogateescape")).hexdigest()
-        kept = self._kept_facts().setdefault("diffs", {})
-        if isinstance(kept, dict) and isinstance(kept.get(key), str):
+        kept = self._kept_facts().get("diffs")
+        if not isinstance(kept, dict):
+            kept = {}
+        if isinstance(kept.get(key), str):
             return kept[key] or None
         out = self.repo.git("patch-id", "--stable", input=diff).stdout.split()
-        self._keep("diffs", {**(kept if isinstance(kept, dict) else {}),
-                             key: out[0] if out else ""})
+        self._keep("diffs", {**kept, key: out[0] if out else ""})
         return out[0] if out else None
 
     def _path(self) -> Path | None:
@@ -233,13 +235,18 @@ class _UpstreamEvidence:
         return self._kept
 
     def _keep(self, key: str, value: object) -> None:
+        """Note a fact learnt; save() writes them all, once a run."""
+        self._kept_facts()[key] = value
+        self._learnt = True
+
+    def save(self) -> None:
+        """Keep what the run learnt from git (the range's messages can be megabytes:
+        written once, not once a patch). A read-only cache: asked again next time."""
         path = self._path()
-        if path is None:
-            return
-        facts = self._kept_facts()
-        facts[key] = value
-        with contextlib.suppress(FileSystemError):  # a read-only cache: asked again
-            atomic_write_text(path, json.dumps(facts))
+        if path is not None and self._learnt:
+            with contextlib.suppress(FileSystemError):
+                atomic_write_text(path, json.dumps(self._kept_facts()))
+            self._learnt = False
 
     def named_commit(self, patch: PatchFile) -> tuple[str, str] | None:
         """(commit, how) when the patch's header names a change the new release contains."""
@@ -370,6 +377,7 @@ def rebase_patches(repo: Repository, patches: Sequence[PatchFile], *, old_base: 
         parent = applied.commit
     # What a picked patch's outcome is (applied or merged, its files) waits for its
     # diff, and no later pick needs it: every diff of the run is read in one go.
+    replayer.evidence.save()
     picked = [o for o in carried if isinstance(o, _Picked)]
     diffs = dict(zip((p.commit for p in picked), replayer.diffs(picked), strict=True))
     outcomes = [o.outcome(diffs[o.commit]) if isinstance(o, _Picked) else o for o in carried]

@@ -357,8 +357,8 @@ class KeptStatuses:
         info = os.lstat(path)
         signature = [info.st_size, info.st_mtime_ns, info.st_ino]
         kept = self._kinds.get(str(path))
-        if kept is not None and kept[:3] == signature:
-            return str(kept[3])
+        if isinstance(kept, list) and len(kept) == 4 and kept[:3] == signature:
+            return str(kept[3])  # anything else kept there: read the file
         kind = patch_status(path).kind  # raises for a file that does not read
         if time.time() - info.st_mtime_ns / 1e9 > self._RACY_SECONDS:
             self._kinds[str(path)] = [*signature, kind]
