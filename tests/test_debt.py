@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.queue.patches import KeptStatuses, PatchProblem
+from mirrorctl.queue.kept import KeptStatuses
+from mirrorctl.queue.patches import PatchProblem
 from mirrorctl.report.debt import patch_debt
 from tests.conftest import Site
 from tests.test_patches import make_queue
@@ -111,32 +112,39 @@ def test_statuses_kept_between_reports_are_read_again_when_a_file_changes(
             os.utime(fresh, (old, old))
         os.replace(fresh, patch)  # as editors save
 
-    write("Pending", aged=False)
     kept_file = tmp_path / "kept" / "statuses.json"
-    kept = KeptStatuses(kept_file)
-    assert kept.kind(patch) == "Pending"
-    kept.save()
-    assert not kept_file.exists()  # written just now: racily clean, never kept
+    for aged in (False, True):  # written just now, or its time put back just now
+        write("Pending", aged=aged)
+        kept = KeptStatuses(kept_file)
+        assert kept.kind(patch) == "Pending"
+        kept.save()
+        assert not kept_file.exists()  # racily clean: never kept
+
+    class Settled(KeptStatuses):
+        _RACY_SECONDS = -3600.0  # every file counts as settled: what is kept is tested
+
     write("Pending")
-    kept = KeptStatuses(kept_file)
+    kept = Settled(kept_file)
     assert kept.kind(patch) == "Pending"
     kept.save()
-    assert json.loads(kept_file.read_text())["files"][str(patch)][3] == "Pending"
+    assert json.loads(kept_file.read_text())["files"][str(patch)][-1] == "Pending"
     write("Backport [https://x/commit/abc1234]")
-    assert KeptStatuses(kept_file).kind(patch) == "Backport"
-    kept_file.write_text(json.dumps({"format": 1, "files": {str(patch): 7}}))
-    assert KeptStatuses(kept_file).kind(patch) == "Backport"  # an odd entry: read the file
+    assert Settled(kept_file).kind(patch) == "Backport"
+    kept_file.write_text(json.dumps({"format": 2, "files": {str(patch): 7}}))
+    assert Settled(kept_file).kind(patch) == "Backport"  # an odd entry: read the file
     write("Nonsense")
     with pytest.raises(PatchProblem):
-        KeptStatuses(kept_file).kind(patch)  # read, and refused: never the kept kind
+        Settled(kept_file).kind(patch)  # read, and refused: never the kept kind
     kept_file.write_text("{not json")  # a kept file that does not read: all read again
     write("Submitted [https://x/pull/1]")
-    assert KeptStatuses(kept_file).kind(patch) == "Submitted"
+    assert Settled(kept_file).kind(patch) == "Submitted"
 
 
-def test_the_debt_keeps_statuses_only_in_a_work_directory_that_exists(tmp_path: Path) -> None:
+def test_the_debt_keeps_statuses_only_in_a_work_directory_that_exists(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A report merged from CI's artifacts, in a checkout with no work directory, must not
     make one (it would show as untracked in the builders' repository)."""
+    monkeypatch.setattr(KeptStatuses, "_RACY_SECONDS", -3600.0)  # written now, kept anyway
     from mirrorctl.core.config import load_config
     from mirrorctl.report.build import queue_debt
     from tests.gitrepos import write_config
@@ -147,8 +155,6 @@ def test_the_debt_keeps_statuses_only_in_a_work_directory_that_exists(tmp_path: 
         "From 0 Mon Sep 17 00:00:00 2001\nFrom: A <a@b>\nSubject: [PATCH] BLD\n\n"
         "Upstream-Status: Pending\n---\ndiff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n"
         "-a\n+b\n")
-    old = time.time() - 60
-    os.utime(queue / "0001-BLD.patch", (old, old))
     config = load_config(write_config(tmp_path / "mirrors.yaml", {"demo": {
         "upstream": str(tmp_path / "up"), "mirror": False, "version": "1.0.0"}}))
     absent, present = tmp_path / "absent", tmp_path / "present"

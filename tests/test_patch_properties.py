@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from mirrorctl.core.git import GitRunner, GitSettings, Repository
 from mirrorctl.queue.branches import FORMAT_PATCH_STABLE, rewrite_statuses
+from mirrorctl.queue.kept import KeptPatches
 from mirrorctl.queue.patches import (
     PatchFile,
     parse_patch,
@@ -331,3 +332,22 @@ def test_the_fast_mail_body_is_what_the_email_parser_reads_or_none(
         payload = email.message_from_string(head, policy=email.policy.compat32).get_payload()
         assert fast == payload
     event("fast" if fast is not None else "parser")
+
+
+class _Settled(KeptPatches):
+    _RACY_SECONDS = -3600.0  # every file counts as settled: what is kept is tested
+
+
+@settings(GIT_EXAMPLES, max_examples=30)
+@given(example=examples())
+def test_a_parse_kept_between_commands_is_the_parse(repo: Repository, scratch: Path,
+                                                    example: Example) -> None:
+    """What the report reads from kept/patches.json is what parse_patch reads from the
+    file: every field, the author's name, the message, the status and its line."""
+    _, commit = commit_example(repo, example)
+    folder = scratch / f"kept-{next(_serial)}"
+    patch = parsed(export(repo, commit), folder)
+    kept = _Settled(folder / "patches.json")
+    assert kept.parse(patch.path) == patch
+    kept.save()
+    assert _Settled(folder / "patches.json").parse(patch.path) == patch

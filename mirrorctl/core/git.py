@@ -25,6 +25,7 @@ from mirrorctl.core.errors import FileSystemError, GitError, GitTimeout, UsageEr
 from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.objects import commit_data, files_refs, git_date, plain_ident, write_loose
 from mirrorctl.core.redact import Redactor
+from mirrorctl.core.turns import waiting
 
 __all__ = [
     "GIT_PATHS",
@@ -316,8 +317,9 @@ class RunningGit:
     def wait(self, *, check: bool = True) -> Completed:
         proc, settings = self._proc, self._settings
         try:
-            out, err = proc.communicate(self._input,
-                                        timeout=max(0.0, self._deadline - time.monotonic()))
+            with waiting():  # another thread's Python runs meanwhile (core.turns)
+                out, err = proc.communicate(
+                    self._input, timeout=max(0.0, self._deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise GitTimeout(_shown(settings, self._args), settings.timeout) from None

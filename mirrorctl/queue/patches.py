@@ -8,23 +8,19 @@ every problem with its file and line. It runs no git and writes nothing.
 
 from __future__ import annotations
 
-import contextlib
 import email
 import email.header
 import email.policy
 import email.utils
-import json
 import os
 import re
 import stat
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from mirrorctl.core.errors import ConfigProblem, FileSystemError
-from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.errors import ConfigProblem
 from mirrorctl.queue.diffs import check_diff, strip_signature
 from mirrorctl.queue.folders import queue_dir
 from mirrorctl.queue.status import (
@@ -34,8 +30,15 @@ from mirrorctl.queue.status import (
     parse_upstream_status,
 )
 
-if TYPE_CHECKING:
-    pass
+
+# What was read of queue files before, by their signatures (queue.kept keeps it in the
+# work directory): each file's parse, and each file's Upstream-Status kind.
+class KeptParses(Protocol):
+    def parse(self, path: Path, vocabulary: str) -> PatchFile: ...
+
+
+class KeptKinds(Protocol):
+    def kind(self, path: str) -> str: ...
 
 __all__ = [
     "PatchFile",
@@ -175,7 +178,7 @@ def plain_mail_body(head: str) -> str | None:
     return head[end + 2:]
 
 
-def _check_plain_file(path: Path) -> int:
+def _check_plain_file(path: str | Path) -> int:
     """The size of a plain file (one lstat: a report reads thousands); else PatchProblem."""
     try:
         info = os.lstat(path)
@@ -254,45 +257,47 @@ def _author(mail: email.message.Message) -> str:
     return f"{name} <{address}>" if name else f"<{address}>"
 
 
-def _order(directory: Path) -> tuple[list[Path], list[ConfigProblem]]:
-    """The queue's files in order: the series file's, else file-name order."""
-    series = directory / "series"
+def _order(directory: str) -> tuple[list[str], list[ConfigProblem]]:
+    """The queue's files in order, as paths: the series file's, else file-name order.
+    Strings, not Paths: the patch debt orders every folder kept, every morning."""
+    series = os.path.join(directory, "series")
     try:
         os.lstat(series)
     except OSError:  # no series: file-name order
         return _patch_files(directory), []
     try:  # a series linked to /etc/passwd must not show its lines as "no such patch"
         _check_plain_file(series)
-        lines = _utf8(series.read_bytes()).splitlines()
+        with open(series, "rb") as handle:
+            lines = _utf8(handle.read()).splitlines()
     except PatchProblem as exc:
-        return [], [ConfigProblem(str(series), exc.line, "", str(exc))]
+        return [], [ConfigProblem(series, exc.line, "", str(exc))]
     problems, files = [], []
     for number, raw in enumerate(lines, 1):
         name = raw.split("#", 1)[0].strip()
         if not name:
             continue
-        path = directory / name
-        if "/" in name or name.startswith(".") or not path.is_file():
-            problems.append(ConfigProblem(str(series), number, "",
+        path = os.path.join(directory, name)
+        if "/" in name or name.startswith(".") or not os.path.isfile(path):
+            problems.append(ConfigProblem(series, number, "",
                                           f"{name}: no such patch in {directory}"))
             continue
         files.append(path)
-    listed = {p.name for p in files}
-    problems += [ConfigProblem(str(series), None, "", f"{patch.name} is in the folder but not "
-                               "in series, so nothing applies it: list it, or remove it")
-                 for patch in _patch_files(directory) if patch.name not in listed]
+    listed = {os.path.basename(p) for p in files}
+    problems += [ConfigProblem(series, None, "", f"{os.path.basename(patch)} is in the folder "
+                               "but not in series, so nothing applies it: list it, or remove it")
+                 for patch in _patch_files(directory) if os.path.basename(patch) not in listed]
     return files, problems
 
 
-def _patch_files(directory: Path) -> list[Path]:
+def _patch_files(directory: str) -> list[str]:
     """The folder's *.patch entries in name order (as sorted(glob("*.patch")), without
-    pathlib's globbing: the patch debt lists every folder kept, every morning)."""
+    pathlib's globbing)."""
     try:
-        names = sorted(entry.name for entry in os.scandir(directory)
-                       if entry.name.endswith(".patch"))
+        with os.scandir(directory) as entries:
+            names = sorted(entry.name for entry in entries if entry.name.endswith(".patch"))
     except OSError:
         return []
-    return [directory / name for name in names]
+    return [os.path.join(directory, name) for name in names]
 
 
 def check_queues(patchsets: Path, packages: Iterable[str],
@@ -320,71 +325,36 @@ def check_queues(patchsets: Path, packages: Iterable[str],
 
 
 def queue_statuses(patchsets: Path, package: str, version: str,
-                   kept: KeptStatuses | None = None) -> dict[str, str]:
+                   kept: KeptKinds | None = None) -> dict[str, str]:
     """{patch name: its Upstream-Status kind} of a queue folder, its patches in order;
     a patch that cannot be read is left out (read_queue names it). `kept`: the kinds
     of files read before, by their signatures."""
-    paths, _ = _order(queue_dir(patchsets, package, version))
+    paths, _ = _order(os.path.join(patchsets, package, version))
     statuses = {}
     for path in paths:
         try:
-            statuses[path.name] = kept.kind(path) if kept is not None else \
-                patch_status(path).kind
+            statuses[os.path.basename(path)] = kept.kind(path) if kept is not None else \
+                patch_status(Path(path)).kind
         except (PatchProblem, OSError):
             continue
     return statuses
 
 
-class KeptStatuses:
-    """The Upstream-Status kind of each patch file read, kept from one report to the
-    next by the file's signature (size, modification time, inode): the patch debt reads
-    every folder the builders keep, and they never change. A file changed since is
-    read again; one modified within the last seconds is never kept (its time may not
-    tell a rewrite apart, as git's index is wary of "racily clean" files)."""
-
-    _RACY_SECONDS = 2.0
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._kinds: dict[str, list[object]] = {}
-        self._changed = False
-        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") == 1:
-                self._kinds = dict(data["files"])
-
-    def kind(self, path: Path) -> str:
-        info = os.lstat(path)
-        signature = [info.st_size, info.st_mtime_ns, info.st_ino]
-        kept = self._kinds.get(str(path))
-        if isinstance(kept, list) and len(kept) == 4 and kept[:3] == signature:
-            return str(kept[3])  # anything else kept there: read the file
-        kind = patch_status(path).kind  # raises for a file that does not read
-        if time.time() - info.st_mtime_ns / 1e9 > self._RACY_SECONDS:
-            self._kinds[str(path)] = [*signature, kind]
-            self._changed = True
-        return kind
-
-    def save(self) -> None:
-        """Keep what was read (a full or read-only disk: read again next time)."""
-        if self._changed:
-            with contextlib.suppress(FileSystemError):
-                atomic_write_text(self.path, json.dumps({"format": 1, "files": self._kinds}))
-
-
-def read_queue(patchsets: Path, package: str, version: str, *,
-               vocabulary: str = "yocto") -> tuple[PatchQueue, list[ConfigProblem]]:
-    """The queue of `package` at `version`, and every problem found in it."""
+def read_queue(patchsets: Path, package: str, version: str, *, vocabulary: str = "yocto",
+               kept: KeptParses | None = None) -> tuple[PatchQueue, list[ConfigProblem]]:
+    """The queue of `package` at `version`, and every problem found in it. `kept`: the
+    files parsed before, by their signatures."""
     directory = queue_dir(patchsets, package, version)
     if not directory.is_dir():
         problem = ConfigProblem(str(directory), None, "", "no such patch queue directory")
         return PatchQueue(package=package, version=version, directory=directory, patches=()), \
             [problem]
-    paths, problems = _order(directory)
+    names, problems = _order(str(directory))
     patches = []
-    for path in paths:
+    for path in map(Path, names):
         try:
-            patches.append(parse_patch(path, vocabulary))
+            patches.append(kept.parse(path, vocabulary) if kept is not None
+                           else parse_patch(path, vocabulary))
         except PatchProblem as exc:
             problems.append(ConfigProblem(str(path), exc.line, "", str(exc)))
         except OSError as exc:

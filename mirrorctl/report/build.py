@@ -25,6 +25,7 @@ from mirrorctl.core.needs import next_command
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.record import PackageRecord, read_record
 from mirrorctl.core.stamps import stamp_text
+from mirrorctl.core.turns import Turns
 from mirrorctl.core.urls import forge_kind, tree_url, web_url
 from mirrorctl.grade.builds import kept_results, summary
 from mirrorctl.grade.classify import (
@@ -40,7 +41,8 @@ from mirrorctl.grade.upgrade import UPGRADE
 from mirrorctl.queue.carried import CARRY
 from mirrorctl.queue.engine import Outcome
 from mirrorctl.queue.folders import current_version, queue_versions
-from mirrorctl.queue.patches import KeptStatuses, PatchFile, queue_statuses, read_queue
+from mirrorctl.queue.kept import KeptPatches, KeptStatuses, kept_patches
+from mirrorctl.queue.patches import PatchFile, queue_statuses, read_queue
 from mirrorctl.queue.waiting import waiting_worktree
 from mirrorctl.report.debt import DebtReport, patch_debt
 from mirrorctl.report.history import Record, read_history
@@ -61,24 +63,29 @@ def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
     nightly), whose outcomes grade their packages instead of a second rebase dry run.
     `builds`: what the upgrades' builds say, for their grades (who can ask the forges)."""
     history = read_history(workdir)
-    return replace(assemble(package_reports(config, packages, workdir=workdir,
-                                            runner=runner, rebased=rebased,
-                                            progress=progress, builds=builds),
-                            history, stamp=stamp),
-                   debt=queue_debt(config, packages, history, workdir))
+    rows = package_reports(config, packages, workdir=workdir, runner=runner, rebased=rebased,
+                           progress=progress, builds=builds)
+    return replace(assemble(rows, history, stamp=stamp),
+                   debt=queue_debt(config, packages, history, workdir,
+                                   current={row.name: row.current for row in rows
+                                            if row.name not in (rebased or {})}))
 
 
 def queue_debt(config: Config, packages: Sequence[Package],
-               history: Sequence[Record], workdir: Path | None = None) -> DebtReport:
+               history: Sequence[Record], workdir: Path | None = None, *,
+               current: Mapping[str, str | None] | None = None) -> DebtReport:
     """Patch debt of these packages: every queue folder they keep, and the history.
-    With `workdir`, the statuses of files read before are kept there (kept/)."""
+    With `workdir`, the statuses of files read before are kept there (kept/).
+    `current`: each package's current version, when the caller has just found it."""
     queues: dict[str, dict[str, dict[str, str]]] = {}
-    current: dict[str, str | None] = {}
+    currents: dict[str, str | None] = {}
     # Only in a work directory that exists: a report merged from CI's artifacts makes none.
     kept = KeptStatuses(workdir / "kept" / "statuses.json") \
         if workdir is not None and workdir.is_dir() else None
     for package in packages:
-        current[package.name] = current_version(config, package)
+        currents[package.name] = current[package.name] \
+            if current is not None and package.name in current \
+            else current_version(config, package)
         for version in queue_versions(config.patchsets, package.name):
             # Names and statuses only: every folder kept, every night (their diffs are
             # the business of whoever applies them).
@@ -88,7 +95,7 @@ def queue_debt(config: Config, packages: Sequence[Package],
         kept.save()
     records = [(r.stamp, {name: (p.patches, p.accepted) for name, p in r.packages.items()})
                for r in history]
-    return patch_debt(queues, records, current)
+    return patch_debt(queues, records, currents)
 
 
 def package_reports(config: Config, packages: Sequence[Package], *, workdir: Path,
@@ -96,28 +103,33 @@ def package_reports(config: Config, packages: Sequence[Package], *, workdir: Pat
                     progress: Progress = SILENT,
                     builds: BuildReasons | None = None) -> tuple[PackageReport, ...]:
     progress.stage("grade", [p.name for p in packages])
+    kept = kept_patches(workdir)
 
     def one(package: Package) -> PackageReport:
         progress.start(package.name)
         found = _package(config, package, workdir, runner, (rebased or {}).get(package.name),
-                         builds)
+                         builds, kept)
         progress.finish(found.name, found.grade.level if found.grade else "no grade",
                         "; ".join(found.problems))
         return found
 
     # Each package waits on git (and on the forges for its builds): `jobs` at once, as
-    # classify does; the order stays the packages'.
+    # classify does, taking turns at Python (core.turns); the order stays the packages'.
     with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
-        return tuple(pool.map(one, packages))
+        rows = tuple(pool.map(Turns().taking(one), packages))
+    if kept is not None:
+        kept.save()
+    return rows
 
 
 def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
-             rebased: RebaseReport | None, builds: BuildReasons | None) -> PackageReport:
+             rebased: RebaseReport | None, builds: BuildReasons | None,
+             kept: KeptPatches | None) -> PackageReport:
     record = read_record(workdir, package.name)
     standing = sync_standing(workdir, package, record=record)
     row = (_rebased_package(config, package, workdir, runner, rebased, builds)
            if rebased is not None else _classified_package(config, package, workdir, runner,
-                                                          record, builds))
+                                                          record, builds, kept))
     waiting = waiting_worktree(workdir, package.name)
     return replace(row, sync=standing.health, mirrored=standing.mirrored.text,
                    waiting=str(waiting) if waiting is not None else "",
@@ -129,13 +141,14 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
 
 
 def _classified_package(config: Config, package: Package, workdir: Path, runner: GitRunner,
-                        record: PackageRecord, builds: BuildReasons | None) -> PackageReport:
+                        record: PackageRecord, builds: BuildReasons | None,
+                        kept: KeptPatches | None) -> PackageReport:
     """One package as classify sees it, the record's standing upgrade and carry included."""
     current = current_version(config, package)
     try:
         graded = classify_package(config, package,
-                                  ClassifyOptions(workdir=workdir, builds=builds), runner,
-                                  record=record)
+                                  ClassifyOptions(workdir=workdir, builds=builds, kept=kept),
+                                  runner, record=record)
     except MirrorctlError as exc:  # no cache, no version, a queue that does not read ...
         return _unknown(config, package, current, exc)
     rows = _rows(graded.queue.patches if graded.queue else (), _outcomes(graded, record))

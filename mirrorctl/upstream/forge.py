@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.turns import waiting
 from mirrorctl.core.urls import forge_kind
 
 __all__ = ["Forge", "ForgeError", "ForgeSettings", "Found", "RequestRef", "RequestState",
@@ -190,7 +191,8 @@ def forge_call(what: str | None, ref: RequestRef, settings: ForgeSettings, actio
 
     prefix = f"{what}: " if what else ""
     try:
-        response = action()
+        with waiting():  # on the network: another thread's Python runs meanwhile
+            response = action()
     except gitlab.exceptions.GitlabError as exc:
         raise ForgeError(prefix + (_message(exc.response_code, ref) if exc.response_code
                                    else f"{ref.forge}: {type(exc).__name__}")) from None

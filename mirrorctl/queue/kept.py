@@ -1,0 +1,141 @@
+"""What was read from queue files, kept from one command to the next by each file's
+signature, in the work directory's kept/ folder.
+
+A report reads every queue folder the builders keep, every morning, and they almost
+never change: a file is parsed again only when its signature (size, modification and
+change times, inode) is not the one kept. A file modified in the last seconds is never
+kept, as git's index is wary of "racily clean" files: its times may not yet tell a
+rewrite apart. Only what read is kept; a file that is refused is refused again, with
+its problem, every time. A kept file that does not read, or was kept by another
+version of mirrorctl, is read again whole. Nothing here is ever the only copy of
+anything: losing kept/ costs one slower morning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from mirrorctl import __version__
+from mirrorctl.core.errors import FileSystemError
+from mirrorctl.core.files import atomic_write_text
+from mirrorctl.queue.patches import PatchFile, parse_patch, patch_status
+from mirrorctl.queue.status import UpstreamStatus
+
+__all__ = ["KeptPatches", "KeptStatuses", "kept_patches"]
+
+# The shape of what parse_patch gives, kept: bumped whenever it changes, so that a kept
+# file never hands back a parse the code would no longer make.
+_PARSE_FORMAT = 1
+
+
+class _Kept:
+    """One JSON file of {path: [signature..., value]}, loaded once, saved once."""
+
+    _RACY_SECONDS = 2.0
+    # What the file says of itself; a file that says otherwise is read again whole.
+    _FORMAT: ClassVar[tuple[tuple[str, object], ...]] = ()
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, list[object]] = {}
+        self._changed = False
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if all(data.get(key) == value for key, value in self._FORMAT):
+                self._entries = dict(data["files"])
+
+    def _get(self, path: str) -> tuple[list[object], object | None]:
+        """(the file's signature now, the value kept for it or None)."""
+        info = os.lstat(path)
+        signature: list[object] = [info.st_size, info.st_mtime_ns, info.st_ctime_ns,
+                                   info.st_ino]
+        kept = self._entries.get(path)
+        if isinstance(kept, list) and len(kept) == 5 and kept[:4] == signature:
+            return signature, kept[4]
+        return signature, None
+
+    def _put(self, path: str, signature: list[object], value: object) -> None:
+        # The change time too: a modification time put back (touch -d, an unpacked
+        # archive) must not make a file written just now look settled.
+        mtime_ns, ctime_ns = signature[1], signature[2]
+        assert isinstance(mtime_ns, int) and isinstance(ctime_ns, int)
+        if time.time() - max(mtime_ns, ctime_ns) / 1e9 > self._RACY_SECONDS:
+            self._entries[path] = [*signature, value]
+            self._changed = True
+
+    def save(self) -> None:
+        """Keep what was read (a full or read-only disk: read again next time)."""
+        if self._changed:
+            with contextlib.suppress(FileSystemError):
+                atomic_write_text(self.path, json.dumps({**dict(self._FORMAT),
+                                                         "files": self._entries}))
+
+
+class KeptStatuses(_Kept):
+    """The Upstream-Status kind of each patch file read: what the patch debt asks of
+    every folder kept."""
+
+    _FORMAT = (("format", 2),)
+
+    def kind(self, path: Path | str) -> str:
+        signature, kept = self._get(str(path))
+        if isinstance(kept, str):
+            return kept  # anything else kept there: read the file
+        kind = patch_status(Path(path)).kind  # raises for a file that does not read
+        self._put(str(path), signature, kind)
+        return kind
+
+
+class KeptPatches(_Kept):
+    """Each patch file as parse_patch read it, with the vocabulary it was checked in:
+    what classify and the report read of every current queue."""
+
+    _FORMAT = (("format", _PARSE_FORMAT), ("mirrorctl", __version__))
+
+    def parse(self, path: Path, vocabulary: str = "yocto") -> PatchFile:
+        signature, kept = self._get(str(path))
+        if isinstance(kept, dict) and kept.get("vocabulary") == vocabulary:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                return _patch_from_json(path, kept)
+        patch = parse_patch(path, vocabulary)  # raises PatchProblem for one that does not read
+        self._put(str(path), signature, {"vocabulary": vocabulary, **_patch_to_json(patch)})
+        return patch
+
+
+def kept_patches(workdir: Path | None) -> KeptPatches | None:
+    """The parses kept in a work directory; None without one that exists (a report
+    merged from CI's artifacts, in a checkout, must make no work directory)."""
+    if workdir is None or not workdir.is_dir():
+        return None
+    return KeptPatches(workdir / "kept" / "patches.json")
+
+
+def _patch_to_json(patch: PatchFile) -> dict[str, object]:
+    return {"author": patch.author, "date": patch.date, "subject": patch.subject,
+            "message": patch.message, "diff": patch.diff, "files": list(patch.files),
+            "status": [patch.status.kind, patch.status.argument, patch.status.line]}
+
+
+def _patch_from_json(path: Path, data: dict[str, object]) -> PatchFile:
+    status, files = data["status"], data["files"]
+    texts = [data[name] for name in ("author", "date", "subject", "message", "diff")]
+    if not isinstance(status, list) or len(status) != 3 or not isinstance(files, list):
+        raise ValueError("not as mirrorctl keeps a patch")
+    kind, argument, line = status
+    author, date, subject, message, diff = (_text(value) for value in texts)
+    if not isinstance(line, int) or not (argument is None or isinstance(argument, str)):
+        raise ValueError("not as mirrorctl keeps a patch")
+    return PatchFile(path=path, author=author, date=date, subject=subject, message=message,
+                     diff=diff, files=tuple(_text(f) for f in files),
+                     status=UpstreamStatus(kind=_text(kind), argument=argument, line=line))
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not as mirrorctl keeps a patch")
+    return value
