@@ -117,15 +117,18 @@ def test_what_upstream_did_between_two_releases_is_read_once(
     kept = list((numpy_site.workdir / "cache" / "numpy.git" / "mirrorctl" / "evidence")
                 .glob("*-*.json"))
     assert len(kept) == 1
-    started: list[str] = []
-    real_start = GitRunner.start
+    started: list[list[str]] = []
+    real_popen = GitRunner._popen
 
-    def counting(self: GitRunner, args: list[str], **kwargs: object) -> object:
-        started.append(args[0])
-        return real_start(self, args, **kwargs)  # type: ignore[arg-type]
+    def counting(self: GitRunner, argv: list[str], *args: object, **kwargs: object) -> object:
+        started.append([a for a in argv[1:] if not a.startswith("-c") and "=" not in a])
+        return real_popen(self, argv, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(GitRunner, "start", counting)
+    monkeypatch.setattr(GitRunner, "_popen", counting)
     again = run_cli(*numpy_site.args("rebase", "numpy", "--dry-run", "--format", "json"))
     assert (again.code, again.out) == (first.code, first.out)
-    assert "log" not in started and "patch-id" not in started, started
-    assert started.count("merge-tree") == 6  # a pick a patch: the floor
+    commands = [argv[0] for argv in started]
+    assert "log" not in commands and "patch-id" not in commands, commands
+    # Six picks, all through one `git merge-tree --stdin`.
+    assert [argv for argv in started if argv[0] == "merge-tree"] == [
+        ["merge-tree", "--stdin", "--name-only", "--messages"]], started

@@ -9,17 +9,19 @@ one git directory; mirrorctl works on many at once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from mirrorctl.core.errors import FileSystemError, GitError, GitTimeout, UsageError
 from mirrorctl.core.files import atomic_write_text
@@ -257,17 +259,23 @@ class GitRunner:
             log.debug("run: %s", " ".join(_shown(self.settings, args)))
         # A session of its own, so a timeout can kill git with its helpers (ssh,
         # remote-https, upload-pack) in one signal.
+        proc = self._popen(argv, git_dir, env=env,
+                           stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL)
+        return RunningGit(proc, args, self.settings, input)
+
+    def _popen(self, argv: Sequence[str], git_dir: Path | None, *, stdin: int | IO[bytes],
+               stderr: int | IO[bytes] = subprocess.PIPE,
+               env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             argv, env={**self._env, **env} if env else self._env,
             # In the repository when there is one: the current directory may be gone (a
             # rebase's worktree that --continue, started inside it, removes).
             cwd=git_dir if git_dir is not None and git_dir.is_absolute() else None,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            stdin=stdin, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True,
             pass_fds=self.settings.inherit_fds,
         )
         self.settings.processes.add(proc)
-        return RunningGit(proc, args, self.settings, input)
+        return proc
 
     def run(self, args: Sequence[str], *, git_dir: Path | None = None, input: str | None = None,
             check: bool = True, env: Mapping[str, str] | None = None) -> Completed:
@@ -345,6 +353,152 @@ class RunningGit:
 def _shown(settings: GitSettings, args: Sequence[str]) -> list[str]:
     """A command as it may be shown: redacted (made only when it is shown)."""
     return [settings.redactor(a) for a in ("git", *args)]
+
+
+@dataclass(frozen=True)
+class Merged:
+    """One merge as `git merge-tree --write-tree -z --name-only --messages` tells it."""
+
+    clean: bool
+    tree: str
+    conflicted: tuple[str, ...]  # paths, as they are (-z: never quoted)
+    messages: tuple[str, ...]  # the informational messages, e.g. "Auto-merging setup.py"
+
+
+class MergeTrees:
+    """The merges of one repository. On the in-process path, all through one long-lived
+    `git merge-tree --stdin` (git 2.39 has it): a merge is a line written and an answer
+    read, not a process. Its answer's last NUL comes only with the next answer, so each
+    merge is followed by a merge of a commit with itself, whose answer is known. On the
+    processes path, and from the first thing the session does not expect (git gone, an
+    answer out of shape, a timeout), one `git merge-tree --write-tree` a merge, whose
+    failure says what went wrong. close() ends the session."""
+
+    _ARGS = ("merge-tree", "--write-tree", "-z", "--name-only", "--messages")
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._errors: IO[bytes] | None = None
+        self._usable = repo.runner.in_process
+        self._buffer = b""
+        self._pending = False  # the last merge-with-itself's NUL has not come yet
+
+    def merge(self, branch1: str, branch2: str) -> Merged:
+        """Merge `branch2` into `branch1` (their merge base is git's); GitError when git
+        fails rather than merges."""
+        if self._usable:
+            try:
+                return self._in_session(branch1, branch2)
+            except (OSError, ValueError, GitTimeout):
+                self.close()  # whatever it was, the one-process merge tells it
+                self._usable = False
+        result = self.repo.git(*self._ARGS, branch1, branch2, check=False)
+        if result.returncode not in (0, 1):
+            raise GitError(_shown(self.repo.runner.settings, [*self._ARGS, branch1, branch2]),
+                           result.returncode, result.stdout, result.stderr)
+        tokens = iter(result.raw_stdout.split(b"\0"))
+        try:
+            return self._answer(lambda: next(tokens, b""), clean=result.returncode == 0)
+        except ValueError as exc:
+            raise GitError(_shown(self.repo.runner.settings, [*self._ARGS, branch1, branch2]),
+                           result.returncode, result.stdout, str(exc)) from None
+
+    def _in_session(self, branch1: str, branch2: str) -> Merged:
+        if self._proc is None:
+            import tempfile
+
+            self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+            runner = self.repo.runner
+            self._proc = runner._popen(["git", *runner._config, "merge-tree", "--stdin",
+                                        "--name-only", "--messages"], self.repo.git_dir,
+                                       stdin=subprocess.PIPE, stderr=self._errors)
+        proc = self._proc
+        assert proc.stdin is not None
+        proc.stdin.write(f"{branch1} {branch2}\n{branch2} {branch2}\n".encode())
+        proc.stdin.flush()
+        deadline = time.monotonic() + self.repo.runner.settings.timeout
+        token = functools.partial(self._token, deadline)
+        if self._pending and token() != b"":
+            raise ValueError("git merge-tree --stdin: an answer out of shape")
+        status = token()
+        if status not in (b"0", b"1"):
+            raise ValueError("git merge-tree --stdin: an answer out of shape")
+        merged = self._answer(token, clean=status == b"1")  # up to its last NUL
+        # The merge of branch2 with itself: clean, its tree, the messages' NUL; the
+        # answer's own last NUL comes with the next answer.
+        if (token(), len(token()), token()) != (b"1", len(merged.tree), b""):
+            raise ValueError("git merge-tree --stdin: an answer out of shape")
+        self._pending = True
+        return merged
+
+    def _answer(self, token: Callable[[], bytes], *, clean: bool) -> Merged:
+        """<tree> NUL, <path> NUL ..., NUL, then (<count> NUL <path> NUL ... <type> NUL
+        <message> NUL) ...: what -z writes for one merge, up to its messages' end."""
+        redact = self.repo.runner.settings.redactor
+        tree = token().decode()
+        if not _OID.fullmatch(tree):
+            raise ValueError("git merge-tree: no tree in its answer")
+        conflicted = []
+        while name := token():
+            conflicted.append(redact(name.decode("utf-8", "replace")))
+        messages = []
+        while count := token():  # the session's answer ends with a NUL, the other's ends
+            for _ in range(int(count)):
+                token()  # a path the message is about
+            token()  # its type ("Auto-merging", "CONFLICT (contents)")
+            messages.append(redact(token().decode("utf-8", "replace")))
+        return Merged(clean=clean, tree=tree, conflicted=tuple(conflicted),
+                      messages=tuple(messages))
+
+    def _token(self, deadline: float) -> bytes:
+        """The next NUL-ended field git writes, waiting for it until `deadline`."""
+        import select
+
+        assert self._proc is not None and self._proc.stdout is not None
+        out = self._proc.stdout.fileno()
+        while (end := self._buffer.find(b"\0")) == -1:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise GitTimeout(["git", "merge-tree", "--stdin"],
+                                 self.repo.runner.settings.timeout)
+            with waiting():
+                ready, _, _ = select.select([out], [], [], left)
+            if ready:
+                chunk = os.read(out, 65536)
+                if not chunk:
+                    raise ValueError("git merge-tree --stdin ended")
+                self._buffer += chunk
+        field, self._buffer = self._buffer[:end], self._buffer[end + 1:]
+        return field
+
+    def close(self) -> None:
+        if self._proc is not None:
+            proc, self._proc = self._proc, None
+            with contextlib.suppress(OSError):
+                assert proc.stdin is not None
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+            finally:
+                self.repo.runner.settings.processes.discard(proc)
+                if proc.stdout is not None:
+                    proc.stdout.close()
+        if self._errors is not None:
+            self._errors.close()
+            self._errors = None
+        self._buffer, self._pending = b"", False
+
+    def __enter__(self) -> MergeTrees:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def _kill_group(proc: subprocess.Popen[bytes], *, wait: bool = True) -> None:

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mirrorctl.core.errors import FileSystemError, MirrorctlError
+from mirrorctl.core.errors import FileSystemError, GitError, MirrorctlError
 from mirrorctl.core.files import atomic_write_text
-from mirrorctl.core.git import Repository
+from mirrorctl.core.git import MergeTrees, Repository
 from mirrorctl.queue.diffs import changed_paths
 from mirrorctl.queue.patches import PatchFile
 from mirrorctl.queue.replay import ScratchIndex, commit_patch, replayed_queue
@@ -302,6 +302,7 @@ class _Replayer:
         self.repo = repo
         self.evidence = _UpstreamEvidence(repo, old_base, new_base)
         self.resolver = resolver
+        self.merges = MergeTrees(repo)  # every pick's merge through one git (close()!)
 
     def tree_of(self, commit: str) -> str:
         return self.repo.tree_of(commit)
@@ -313,13 +314,12 @@ class _Replayer:
         # written in-process, as commit-tree would (one process less a patch).
         bridge = self.repo.write_commit_object(onto_tree, parent, "mirrorctl: merge base",
                                                name="mirrorctl", email="mirrorctl@invalid")
-        result = self.repo.git("merge-tree", "--write-tree", "--name-only", "--messages",
-                               bridge, commit, check=False)
-        if result.returncode not in (0, 1):
-            raise _git_failure(result.stderr)
-        head, _, messages = result.stdout.partition("\n\n")
-        tree, *conflicted = head.splitlines()
-        return tree, conflicted, "Auto-merging" in messages
+        try:
+            merged = self.merges.merge(bridge, commit)
+        except GitError as exc:
+            raise _git_failure(exc.stderr) from None
+        return merged.tree, list(merged.conflicted), \
+            any("Auto-merging" in message for message in merged.messages)
 
     def diff(self, old: str, new: str) -> str:
         return self.repo.git("diff", *_DIFF_OPTIONS, old, new).stdout
@@ -371,10 +371,11 @@ def rebase_patches(repo: Repository, patches: Sequence[PatchFile], *, old_base: 
     head = _Head(commit=tip, tree=replayer.tree_of(tip))
     parent = old_commits[done - 1].commit if done else old_base
     carried: list[PatchOutcome | _Picked] = list(outcomes)
-    for applied in old_commits[done:]:
-        outcome, head = _carry(replayer, applied.patch, applied.commit, parent, head)
-        carried.append(outcome)
-        parent = applied.commit
+    with replayer.merges:
+        for applied in old_commits[done:]:
+            outcome, head = _carry(replayer, applied.patch, applied.commit, parent, head)
+            carried.append(outcome)
+            parent = applied.commit
     # What a picked patch's outcome is (applied or merged, its files) waits for its
     # diff, and no later pick needs it: every diff of the run is read in one go.
     replayer.evidence.save()
@@ -554,7 +555,8 @@ def carry_one(repo: Repository, patches: Sequence[PatchFile], index: int, *, old
     old = replayed_queue(repo, old_base, patches[:index + 1], base_name=old_name)
     parent = old[index - 1].commit if index else old_base
     onto_tree = replayer.tree_of(onto)
-    tree, conflicted, _ = replayer.pick(old[index].commit, parent, onto_tree)
+    with replayer.merges:
+        tree, conflicted, _ = replayer.pick(old[index].commit, parent, onto_tree)
     if conflicted:
         return None, conflicted
     if tree == onto_tree:
