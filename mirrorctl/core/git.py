@@ -547,19 +547,21 @@ class Repository:
         self.runner = runner
         self._tags: dict[str, str | None] | None = None  # read_tags(): tag -> commit
         self._trees: dict[str, str] = {}  # commit -> tree, as they are learnt
+        self._unkept: dict[str, tuple[str, str] | None] | None = None  # peeled, not kept yet
 
-    def read_tags(self) -> None:
+    def read_tags(self, *, keep: bool = True) -> None:
         """Read every tag, the commit it names and that commit's tree; tag_commit,
         tag_tree, tag_names and tree_of answer from it until this repository object is
         dropped. Only for work that moves no tag (grading, reporting). The refs are read
         from git's files ref store without a process where it is plain, and what each tag
         object peels to is kept beside the repository (an object never changes): a report
         of 1,000 packages starts git only for tags it has not seen. Else one
-        `for-each-ref`."""
+        `for-each-ref`. `keep=False`: what was peeled is kept only by keep_tags() (work
+        that may yet refuse its input writes nothing)."""
         refs = files_refs(self.git_dir, "refs/tags/") if self.runner.in_process else None
         if refs is None:
             refs = self.refs("refs/tags")
-        peeled = self._peeled(set(refs.values()))
+        peeled = self._peeled(set(refs.values()), keep=keep)
         self._tags = {}
         for ref, oid in refs.items():
             commit, tree = peeled.get(oid) or (None, None)
@@ -567,7 +569,15 @@ class Repository:
             if commit is not None and tree is not None:
                 self._trees[commit] = tree
 
-    def _peeled(self, oids: set[str]) -> dict[str, tuple[str, str] | None]:
+    def keep_tags(self) -> None:
+        """Keep what read_tags(keep=False) peeled that was not kept yet."""
+        if self._unkept is not None:
+            kept, self._unkept = self._unkept, None
+            with contextlib.suppress(FileSystemError):  # read-only: asked again next time
+                atomic_write_text(self.git_dir / "mirrorctl" / "peeled.json",
+                                  json.dumps(kept, sort_keys=True))
+
+    def _peeled(self, oids: set[str], *, keep: bool) -> dict[str, tuple[str, str] | None]:
         """{object: (the commit it peels to, its tree), or None (a tag of a tree or a
         blob)}: kept in mirrorctl/peeled.json, the objects not kept yet asked of one
         `cat-file --batch-check`."""
@@ -587,8 +597,9 @@ class Repository:
                 kept[oid] = ((commit, tree) if not commit.endswith(" missing")
                              and not tree.endswith(" missing") else None)
             if self.runner.in_process:
-                with contextlib.suppress(FileSystemError):  # read-only: asked again next time
-                    atomic_write_text(kept_file, json.dumps(kept, sort_keys=True))
+                self._unkept = kept
+                if keep:
+                    self.keep_tags()
         return kept
 
     def tag_names(self) -> list[str]:

@@ -128,11 +128,12 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
                          f"end it with `mirrorctl rebase {package.name} --abort`")
     if not options.dry_run:  # a dry run reads beside the others, as classify does
         _tidy(options.workdir, cache)
+    # A carry moves no tag: every tag it asks about, from one read; what it learnt is
+    # kept only once the queue and the target are checked (input refused writes nothing).
+    cache.read_tags(keep=False)
     new_version, new_tag = target_release(cache, package, options.onto, old_version)
     run = _prepare(config, package, cache, old_version, new_version, new_tag)
-    # A carry moves no tag: every tag it asks about from here, from one read. Not before
-    # the queue and the target are checked: input refused leaves the cache as it was.
-    cache.read_tags()
+    cache.keep_tags()
     result = _replay(run, ())
     return _finish(run, options, result, _write(run, options, result))
 
