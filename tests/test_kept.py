@@ -120,14 +120,15 @@ def test_the_queue_read_with_kept_parses_is_the_queue(tmp_path: Path) -> None:
     write(folder / "0001-BLD-riscv64.patch")
     write(folder / "0002-BLD-other.patch", subject="other")
     (folder / "0003-broken.patch").write_text("no diff here\n")
-    found = kept_patches(tmp_path)
-    assert isinstance(found, KeptPatches) and found.path == tmp_path / "kept" / "patches.json"
+    found = kept_patches(tmp_path, "numpy")
+    assert isinstance(found, KeptPatches)
+    assert found.path == tmp_path / "kept" / "patches" / "numpy.json"
     kept = Settled(found.path)
     plain = read_queue(tmp_path / "patchsets", "numpy", "2.0")
     assert read_queue(tmp_path / "patchsets", "numpy", "2.0", kept=kept) == plain
     kept.save()
     assert read_queue(tmp_path / "patchsets", "numpy", "2.0",
-                      kept=kept_patches(tmp_path)) == plain
+                      kept=kept_patches(tmp_path, "numpy")) == plain
     assert len(plain[0].patches) == 2 and len(plain[1]) == 1  # the broken one, each time
-    assert kept_patches(tmp_path / "no-such-workdir") is None
+    assert kept_patches(tmp_path / "no-such-workdir", "numpy") is None
     assert not (tmp_path / "no-such-workdir").exists()

@@ -38,7 +38,7 @@ from mirrorctl.queue.carried import CARRY, recorded_outcomes
 from mirrorctl.queue.carry import RebaseReport
 from mirrorctl.queue.engine import PatchOutcome, rebase_patches
 from mirrorctl.queue.folders import current_version
-from mirrorctl.queue.kept import KeptPatches, kept_patches
+from mirrorctl.queue.kept import kept_patches
 from mirrorctl.queue.patches import PatchQueue, read_queue
 from mirrorctl.queue.replay import PatchDoesNotApply
 from mirrorctl.sync.cache import (
@@ -65,8 +65,6 @@ class ClassifyOptions:
     onto: str | None = None
     jobs: int = 4
     builds: BuildReasons | None = None
-    # The queue files parsed before (kept/): who makes it saves it.
-    kept: KeptPatches | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,14 +97,9 @@ def classify_packages(config: Config, packages: Sequence[Package], options: Clas
                       runner: GitRunner) -> list[Classification]:
     if options.onto is not None and len(packages) != 1:
         raise UsageError("--onto names one release: classify one package with it")
-    kept = options.kept if options.kept is not None else kept_patches(options.workdir)
-    options = replace(options, kept=kept)
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        found = list(pool.map(Turns().taking(lambda p: _classify(config, p, options, runner)),
-                              packages))
-    if kept is not None:
-        kept.save()
-    return found
+        return list(pool.map(Turns().taking(lambda p: _classify(config, p, options, runner)),
+                             packages))
 
 
 def _classify(config: Config, package: Package, options: ClassifyOptions,
@@ -136,7 +129,7 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
         raise MirrorctlError(standing.upstream_problem or f"the last sync {standing.health}; "
                              f"its state is not known until `mirrorctl sync {package.name}` "
                              "succeeds")
-    queue = _readable_queue(config, package, current, options.kept)
+    queue = _readable_queue(config, package, current, options.workdir)
     onto = options.onto or newest_release(cache, package, above=current)
     if onto is None:
         return replace(_nothing_newer(config, package, cache, record, current, options),
@@ -176,10 +169,14 @@ def _onto(config: Config, package: Package, cache: Repository, record: PackageRe
 
 
 def _readable_queue(config: Config, package: Package, version: str,
-                    kept: KeptPatches | None) -> PatchQueue | None:
+                    workdir: Path) -> PatchQueue | None:
     """The current queue (None when it has no folder: nothing to carry); a queue that does
-    not read makes the package's carry unknown, never 'up to date'."""
+    not read makes the package's carry unknown, never 'up to date'. Its files are parsed
+    once: the parses are kept in the work directory (queue.kept)."""
+    kept = kept_patches(workdir, package.name)
     queue, problems = read_queue(config.patchsets, package.name, version, kept=kept)
+    if kept is not None:
+        kept.save()
     if not queue.directory.is_dir():
         return None
     if problems:

@@ -18,7 +18,7 @@ from mirrorctl.core.errors import ConfigError, GitError, UsageError
 from mirrorctl.core.files import replace_dir, same_files
 from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
 from mirrorctl.queue.folders import current_version, queue_dir
-from mirrorctl.queue.patches import PatchFile, PatchQueue, read_queue
+from mirrorctl.queue.patches import KeptParses, PatchFile, PatchQueue, read_queue
 from mirrorctl.queue.replay import AppliedPatch, apply_queue
 from mirrorctl.sync.cache import open_cache, package_runner, release_tag
 
@@ -72,8 +72,9 @@ class ApplyReport:
         return self.push in ("refused", "rejected")
 
 
-def checked_queue(config: Config, package: Package, version: str) -> PatchQueue:
-    queue, problems = read_queue(config.patchsets, package.name, version)
+def checked_queue(config: Config, package: Package, version: str, *,
+                  kept: KeptParses | None = None) -> PatchQueue:
+    queue, problems = read_queue(config.patchsets, package.name, version, kept=kept)
     if problems:
         raise ConfigError(problems)
     if not queue.patches:

@@ -36,6 +36,7 @@ from mirrorctl.queue.engine import (
     settle_conflict,
 )
 from mirrorctl.queue.folders import PARTIAL_MARK, is_partial
+from mirrorctl.queue.kept import kept_patches
 from mirrorctl.queue.patches import PatchQueue
 from mirrorctl.queue.resolve import (
     Resolutions,
@@ -132,7 +133,8 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
     # kept only once the queue and the target are checked (input refused writes nothing).
     cache.read_tags(keep=False)
     new_version, new_tag = target_release(cache, package, options.onto, old_version)
-    run = _prepare(config, package, cache, old_version, new_version, new_tag)
+    run = _prepare(config, package, cache, old_version, new_version, new_tag,
+                   options.workdir)
     cache.keep_tags()
     result = _replay(run, ())
     return _finish(run, options, result, _write(run, options, result))
@@ -148,7 +150,7 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
         raise UsageError(f"no rebase of {package.name} is waiting for --continue")
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     run = _prepare(config, package, cache, waiting.from_version, waiting.to_version,
-                   waiting.onto)
+                   waiting.onto, options.workdir)
     if tuple(p.name for p in run.queue.patches) != waiting.patches:
         raise UsageError(f"the queue of {package.name} {waiting.from_version} changed since "
                          f"the rebase stopped; end this rebase with `mirrorctl rebase "
@@ -175,8 +177,11 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
 
 
 def _prepare(config: Config, package: Package, cache: Repository, old_version: str,
-             new_version: str, new_tag: str) -> _Run:
-    queue = checked_queue(config, package, old_version)
+             new_version: str, new_tag: str, workdir: Path) -> _Run:
+    kept = kept_patches(workdir, package.name)  # the queue's files as parsed before
+    queue = checked_queue(config, package, old_version, kept=kept)
+    if kept is not None:
+        kept.save()
     old_tag, old_base = release_tag(cache, package, old_version)
     new_base = release_tag(cache, package, new_version)[1]
     resolutions = Resolutions(cache, config.patchsets / package.name / ".rr-cache")

@@ -107,12 +107,13 @@ class KeptPatches(_Kept):
         return patch
 
 
-def kept_patches(workdir: Path | None) -> KeptPatches | None:
-    """The parses kept in a work directory; None without one that exists (a report
-    merged from CI's artifacts, in a checkout, must make no work directory)."""
+def kept_patches(workdir: Path | None, package: str) -> KeptPatches | None:
+    """The parses of a package's queue files kept in a work directory (a file a package:
+    a carry of one reads only its own); None without a work directory that exists (a
+    report merged from CI's artifacts, in a checkout, must make none)."""
     if workdir is None or not workdir.is_dir():
         return None
-    return KeptPatches(workdir / "kept" / "patches.json")
+    return KeptPatches(workdir / "kept" / "patches" / f"{package}.json")
 
 
 def _patch_to_json(patch: PatchFile) -> dict[str, object]:

@@ -41,7 +41,7 @@ from mirrorctl.grade.upgrade import UPGRADE
 from mirrorctl.queue.carried import CARRY
 from mirrorctl.queue.engine import Outcome
 from mirrorctl.queue.folders import current_version, queue_versions
-from mirrorctl.queue.kept import KeptPatches, KeptStatuses, kept_patches
+from mirrorctl.queue.kept import KeptStatuses
 from mirrorctl.queue.patches import PatchFile, queue_statuses, read_queue
 from mirrorctl.queue.waiting import waiting_worktree
 from mirrorctl.report.debt import DebtReport, patch_debt
@@ -103,12 +103,11 @@ def package_reports(config: Config, packages: Sequence[Package], *, workdir: Pat
                     progress: Progress = SILENT,
                     builds: BuildReasons | None = None) -> tuple[PackageReport, ...]:
     progress.stage("grade", [p.name for p in packages])
-    kept = kept_patches(workdir)
 
     def one(package: Package) -> PackageReport:
         progress.start(package.name)
         found = _package(config, package, workdir, runner, (rebased or {}).get(package.name),
-                         builds, kept)
+                         builds)
         progress.finish(found.name, found.grade.level if found.grade else "no grade",
                         "; ".join(found.problems))
         return found
@@ -116,20 +115,16 @@ def package_reports(config: Config, packages: Sequence[Package], *, workdir: Pat
     # Each package waits on git (and on the forges for its builds): `jobs` at once, as
     # classify does, taking turns at Python (core.turns); the order stays the packages'.
     with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
-        rows = tuple(pool.map(Turns().taking(one), packages))
-    if kept is not None:
-        kept.save()
-    return rows
+        return tuple(pool.map(Turns().taking(one), packages))
 
 
 def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
-             rebased: RebaseReport | None, builds: BuildReasons | None,
-             kept: KeptPatches | None) -> PackageReport:
+             rebased: RebaseReport | None, builds: BuildReasons | None) -> PackageReport:
     record = read_record(workdir, package.name)
     standing = sync_standing(workdir, package, record=record)
     row = (_rebased_package(config, package, workdir, runner, rebased, builds)
            if rebased is not None else _classified_package(config, package, workdir, runner,
-                                                          record, builds, kept))
+                                                          record, builds))
     waiting = waiting_worktree(workdir, package.name)
     return replace(row, sync=standing.health, mirrored=standing.mirrored.text,
                    waiting=str(waiting) if waiting is not None else "",
@@ -141,14 +136,13 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
 
 
 def _classified_package(config: Config, package: Package, workdir: Path, runner: GitRunner,
-                        record: PackageRecord, builds: BuildReasons | None,
-                        kept: KeptPatches | None) -> PackageReport:
+                        record: PackageRecord, builds: BuildReasons | None) -> PackageReport:
     """One package as classify sees it, the record's standing upgrade and carry included."""
     current = current_version(config, package)
     try:
         graded = classify_package(config, package,
-                                  ClassifyOptions(workdir=workdir, builds=builds, kept=kept),
-                                  runner, record=record)
+                                  ClassifyOptions(workdir=workdir, builds=builds), runner,
+                                  record=record)
     except MirrorctlError as exc:  # no cache, no version, a queue that does not read ...
         return _unknown(config, package, current, exc)
     rows = _rows(graded.queue.patches if graded.queue else (), _outcomes(graded, record))
