@@ -8,7 +8,6 @@ cannot be parsed is a problem in the facts, never an exception.
 
 from __future__ import annotations
 
-import configparser
 import json
 import re
 import sys
@@ -17,13 +16,10 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+# Imported where they are used (requirements, TOML, setup.cfg): the facts of a tree are
+# kept once computed, so most commands that grade never parse a build file.
 
 __all__ = ["FACTS_FORMAT", "BuildFacts", "build_facts", "cibuildwheel_changes", "facts_from_json",
            "facts_to_json", "interesting"]
@@ -110,6 +106,8 @@ def _family(backend: str | None, in_tree: bool) -> str | None:
 
 
 def _requirements(items: Any, where: str, problems: list[str]) -> dict[str, str]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     found: dict[str, str] = {}
     for item in items if isinstance(items, list) else []:
         try:
@@ -124,6 +122,10 @@ def _requirements(items: Any, where: str, problems: list[str]) -> dict[str, str]
 def _pyproject(text: str | None, problems: list[str]) -> dict[str, Any]:
     if text is None:
         return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -145,6 +147,8 @@ def _strings(value: Any) -> list[str]:
 
 def _setup_requires(setup_cfg: str | None, setup_py: str | None,
                     problems: list[str]) -> dict[str, str]:
+    import configparser
+
     items: list[str] = []
     if setup_cfg is not None:
         parser = configparser.ConfigParser(interpolation=None)

@@ -8,17 +8,13 @@ every problem with its file and line. It runs no git and writes nothing.
 
 from __future__ import annotations
 
-import email
-import email.header
-import email.policy
-import email.utils
 import os
 import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mirrorctl.core.errors import ConfigProblem
 from mirrorctl.queue.diffs import check_diff, strip_signature
@@ -29,6 +25,9 @@ from mirrorctl.queue.status import (
     check_builders_status,
     parse_upstream_status,
 )
+
+if TYPE_CHECKING:  # the email parser is imported where a mail is parsed: kept parses
+    import email.message  # (queue.kept) and the patch debt's reader need none of it
 
 
 # What was read of queue files before, by their signatures (queue.kept keeps it in the
@@ -148,6 +147,9 @@ def _message(head: str, *, headers: bool = True,
         body = None if headers else plain_mail_body(head)
         mail = None
         if body is None:
+            import email
+            import email.policy
+
             mail = email.message_from_string(head, policy=email.policy.compat32)
             body = _mail_body(mail)
         message_body = body.split("\n---\n", 1)[0].rstrip("\n")
@@ -237,6 +239,8 @@ def _unfolded(value: str) -> str:
 
 
 def _decoded(value: str) -> str:
+    import email.header
+
     parts = email.header.decode_header(value)
     return "".join(p.decode(c or "utf-8", "replace") if isinstance(p, bytes) else p
                    for p, c in parts)
@@ -245,6 +249,8 @@ def _decoded(value: str) -> str:
 def _author(mail: email.message.Message) -> str:
     """The From header as a mailbox that email.utils.parseaddr reads back: a name that
     git wrote RFC 2047-encoded ("Müller, Hans") is quoted as git quotes ASCII names."""
+    import email.utils
+
     value = mail.get("From")
     if value is None:
         return ""
