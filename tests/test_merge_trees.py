@@ -100,3 +100,25 @@ def test_a_merge_git_refuses_says_what_git_said(
                 trees.merge(pairs[0][0], "0" * 40)
             assert "merge-tree" in str(refused.value) and refused.value.stderr.strip()
             assert trees.merge(*pairs[1]) == one_by_one(repo, pairs[1:2])[0]  # and goes on
+
+
+def test_an_answer_longer_than_one_read_is_read_whole(tmp_path: Path, sealed_git: Path) -> None:
+    """3,000 conflicted paths (more than one 64 KiB read of git's answer)."""
+    repo = Repo(tmp_path / "work")
+    names = [f"vendor/dir-{n // 100}/a-long-file-name-{n:05}.txt" for n in range(3000)]
+
+    def side(mark: int, text: str) -> str:
+        files = "".join(f"M 100644 inline {name}\ndata {len(text)}\n{text}" for name in names)
+        return (f"commit refs/heads/side-{mark}\nmark :{mark}\ncommitter A <a@b> 0 +0000\n"
+                f"data 1\n{mark}\nfrom :1\n{files}\n")
+
+    base = "".join(f"M 100644 inline {name}\ndata 5\nbase\n" for name in names)
+    repo.git("fast-import", "--quiet", input=(
+        f"commit refs/heads/base\nmark :1\ncommitter A <a@b> 0 +0000\ndata 4\nbase\n{base}\n"
+        + side(2, "ours\n") + side(3, "theirs\n")))
+    pairs = [(repo.rev("side-2"), repo.rev("side-3"))] * 2
+    expected = one_by_one(repo, pairs)
+    assert len(expected[0].conflicted) == 3000
+    with MergeTrees(Repository(repo.path / ".git", runner("in-process"))) as trees:
+        assert [trees.merge(a, b) for a, b in pairs] == expected
+        assert trees._proc is not None  # the session answered both

@@ -381,7 +381,7 @@ class MergeTrees:
         self._proc: subprocess.Popen[bytes] | None = None
         self._errors: IO[bytes] | None = None
         self._usable = repo.runner.in_process
-        self._buffer = b""
+        self._buffer, self._read = b"", 0  # what git wrote, and how far it is read
         self._pending = False  # the last merge-with-itself's NUL has not come yet
 
     def merge(self, branch1: str, branch2: str) -> Merged:
@@ -410,11 +410,15 @@ class MergeTrees:
 
             self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
             runner = self.repo.runner
+            log.debug("start: git merge-tree --stdin, for the merges that follow")
             self._proc = runner._popen(["git", *runner._config, "merge-tree", "--stdin",
                                         "--name-only", "--messages"], self.repo.git_dir,
                                        stdin=subprocess.PIPE, stderr=self._errors)
         proc = self._proc
         assert proc.stdin is not None
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("run: git merge-tree --write-tree %s %s (through merge-tree --stdin)",
+                      branch1, branch2)
         proc.stdin.write(f"{branch1} {branch2}\n{branch2} {branch2}\n".encode())
         proc.stdin.flush()
         deadline = time.monotonic() + self.repo.runner.settings.timeout
@@ -457,7 +461,7 @@ class MergeTrees:
 
         assert self._proc is not None and self._proc.stdout is not None
         out = self._proc.stdout.fileno()
-        while (end := self._buffer.find(b"\0")) == -1:
+        while (end := self._buffer.find(b"\0", self._read)) == -1:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise GitTimeout(["git", "merge-tree", "--stdin"],
@@ -468,8 +472,9 @@ class MergeTrees:
                 chunk = os.read(out, 65536)
                 if not chunk:
                     raise ValueError("git merge-tree --stdin ended")
-                self._buffer += chunk
-        field, self._buffer = self._buffer[:end], self._buffer[end + 1:]
+                self._buffer = self._buffer[self._read:] + chunk
+                self._read = 0
+        field, self._read = self._buffer[self._read:end], end + 1
         return field
 
     def close(self) -> None:
@@ -489,7 +494,7 @@ class MergeTrees:
         if self._errors is not None:
             self._errors.close()
             self._errors = None
-        self._buffer, self._pending = b"", False
+        self._buffer, self._read, self._pending = b"", 0, False
 
     def __enter__(self) -> MergeTrees:
         return self
