@@ -132,3 +132,18 @@ def test_the_queue_read_with_kept_parses_is_the_queue(tmp_path: Path) -> None:
     assert len(plain[0].patches) == 2 and len(plain[1]) == 1  # the broken one, each time
     assert kept_patches(tmp_path / "no-such-workdir", "numpy") is None
     assert not (tmp_path / "no-such-workdir").exists()
+
+
+def test_a_file_that_is_gone_is_forgotten(tmp_path: Path) -> None:
+    kept_file = tmp_path / "kept" / "patches.json"
+    first, second = write(tmp_path / "0001-a.patch"), write(tmp_path / "0002-b.patch")
+    kept = Settled(kept_file)
+    kept.parse(first)
+    kept.parse(second)
+    kept.save()
+    first.unlink()
+    third = write(tmp_path / "0003-c.patch")
+    kept = Settled(kept_file)
+    kept.parse(third)
+    kept.save()
+    assert sorted(json.loads(kept_file.read_text())["files"]) == [str(second), str(third)]

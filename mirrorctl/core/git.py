@@ -34,6 +34,8 @@ __all__ = [
     "GitRunner",
     "GitSettings",
     "LeasedUpdate",
+    "MergeTrees",
+    "Merged",
     "PushedRef",
     "Repository",
     "RunningGit",

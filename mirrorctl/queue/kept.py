@@ -69,8 +69,11 @@ class _Kept:
             self._changed = True
 
     def save(self) -> None:
-        """Keep what was read (a full or read-only disk: read again next time)."""
+        """Keep what was read (a full or read-only disk: read again next time), and
+        forget the files that are gone."""
         if self._changed:
+            self._entries = {path: entry for path, entry in self._entries.items()
+                             if os.path.lexists(path)}
             with contextlib.suppress(FileSystemError):
                 atomic_write_text(self.path, json.dumps({**dict(self._FORMAT),
                                                          "files": self._entries}))
