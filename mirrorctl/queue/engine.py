@@ -5,7 +5,8 @@
 2. Each Ci is cherry-picked onto the new base with `git merge-tree --write-tree`,
    which merges trees without an index or a checkout and follows renames. git 2.39
    has no --merge-base, so a throwaway commit carrying the new base's tree on top of
-   C(i-1) makes C(i-1) the merge base: a true cherry-pick.
+   C(i-1) makes C(i-1) the merge base: a true cherry-pick. Every pick of a run goes
+   through one `git merge-tree --stdin` (core.git.MergeTrees).
 3. Every patch gets one outcome: applied (the same diff), merged (it needed a 3-way
    merge, a rename or shifted context: a refreshed patch is written), upstreamed (the
    change is already in the new tag: named commit, patch-id, empty result or reverse
