@@ -217,3 +217,21 @@ def test_a_commit_written_in_process_is_the_one_commit_tree_writes(
     assert ours == theirs
     assert repo.git("cat-file", "-t", ours).stdout.strip() == "commit"
     repo.git("fsck", "--strict", "--no-dangling")
+
+
+def test_tags_read_without_keeping_are_kept_only_when_asked(tmp_path: Path) -> None:
+    """A carry reads its tags before it checks its input, and must write nothing beside
+    the cache until the checks pass (then keep_tags keeps what it peeled)."""
+    upstream = make_upstream(tmp_path / "upstream")
+    repo = Repository(upstream.path / ".git", GitRunner(GitSettings(base_env={})))
+    kept = upstream.path / ".git" / "mirrorctl" / "peeled.json"
+    repo.read_tags(keep=False)
+    assert repo.tag_commit("v1.1.0") == upstream.rev("v1.1.0^{commit}")
+    assert not kept.exists()
+    repo.keep_tags()
+    assert kept.is_file()
+    peeled = kept.read_text()
+    again = Repository(upstream.path / ".git", GitRunner(GitSettings(base_env={})))
+    again.read_tags()  # all kept already: nothing new to write, the same answers
+    assert again.tag_commit("v1.1.0") == repo.tag_commit("v1.1.0")
+    assert kept.read_text() == peeled

@@ -129,6 +129,8 @@ def test_what_upstream_did_between_two_releases_is_read_once(
     assert (again.code, again.out) == (first.code, first.out)
     commands = [argv[0] for argv in started]
     assert "log" not in commands and "patch-id" not in commands, commands
+    # The tags' objects, peeled by the first carry, are kept: none is asked of git again.
+    assert not [argv for argv in started if "--batch-check=%(objectname)" in argv], started
     # Six picks, all through one `git merge-tree --stdin`.
     assert [argv for argv in started if argv[0] == "merge-tree"] == [
         ["merge-tree", "--stdin", "--name-only", "--messages"]], started

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,26 @@ def test_an_error_in_a_turn_leaves_the_turn_free() -> None:
         with pytest.raises(ValueError, match="trouble"):
             list(pool.map(failing, [0]))
         assert list(pool.map(failing, [1, 2])) == [1, 2]  # a held turn would hang here
+
+
+def test_a_git_process_waited_on_gives_the_turn_away(tmp_path: Path) -> None:
+    """The first package's git runs until the second package's Python has run: a wait
+    on git that kept the turn would end only at the runner's time-out."""
+    import os
+
+    from mirrorctl.core.git import GitRunner, GitSettings
+
+    runner = GitRunner(GitSettings(base_env=dict(os.environ), timeout=20))
+    flag = tmp_path / "second-ran"
+    until = ["-c", "alias.until=!f() { while [ ! -e \"$1\" ]; do sleep 0.01; done; }; f",
+             "until", str(flag)]
+
+    def work(n: int) -> str:
+        if n == 0:
+            runner.run(until)
+            return "waited on git"
+        flag.touch()
+        return "ran"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert list(pool.map(Turns().taking(work), [0, 1])) == ["waited on git", "ran"]

@@ -381,7 +381,6 @@ class MergeTrees:
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self._proc: subprocess.Popen[bytes] | None = None
-        self._errors: IO[bytes] | None = None
         self._usable = repo.runner.in_process
         self._buffer, self._read = b"", 0  # what git wrote, and how far it is read
         self._pending = False  # the last merge-with-itself's NUL has not come yet
@@ -408,14 +407,13 @@ class MergeTrees:
 
     def _in_session(self, branch1: str, branch2: str) -> Merged:
         if self._proc is None:
-            import tempfile
-
-            self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
             runner = self.repo.runner
             log.debug("start: git merge-tree --stdin, for the merges that follow")
+            # Its complaints are not read (a merge it fails is merged again in a process
+            # of its own, whose stderr says why), and a pipe nobody reads would fill.
             self._proc = runner._popen(["git", *runner._config, "merge-tree", "--stdin",
                                         "--name-only", "--messages"], self.repo.git_dir,
-                                       stdin=subprocess.PIPE, stderr=self._errors)
+                                       stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
         proc = self._proc
         assert proc.stdin is not None
         if log.isEnabledFor(logging.DEBUG):
@@ -493,9 +491,6 @@ class MergeTrees:
                 self.repo.runner.settings.processes.discard(proc)
                 if proc.stdout is not None:
                     proc.stdout.close()
-        if self._errors is not None:
-            self._errors.close()
-            self._errors = None
         self._buffer, self._read, self._pending = b"", 0, False
 
     def __enter__(self) -> MergeTrees:

@@ -40,6 +40,8 @@ class KeptKinds(Protocol):
     def kind(self, path: str) -> str: ...
 
 __all__ = [
+    "KeptKinds",
+    "KeptParses",
     "PatchFile",
     "PatchQueue",
     "check_queues",
@@ -335,7 +337,7 @@ def queue_statuses(patchsets: Path, package: str, version: str,
     """{patch name: its Upstream-Status kind} of a queue folder, its patches in order;
     a patch that cannot be read is left out (read_queue names it). `kept`: the kinds
     of files read before, by their signatures."""
-    paths, _ = _order(os.path.join(patchsets, package, version))
+    paths, _ = _order(str(queue_dir(patchsets, package, version)))
     statuses = {}
     for path in paths:
         try:
