@@ -148,13 +148,14 @@ def test_the_nightly_opens_the_upgrade_as_a_pull_request(run_cli, tmp_path: Path
         assert forge.requests.count("POST /repos/rise/python-wheels/pulls") == 1
         assert not [r for r in forge.requests if r.startswith(("PATCH", "PUT"))]
 
-        # A newer release: its own request; the older one is told, not closed (default).
+        # A newer release: its own request; the older one is closed (the default since
+        # issue 30), with a comment naming the newer.
         site.upstream.commit("more work", {"README": "demo, best\n"})
         site.upstream.tag("v1.2.0", annotated=True)
         code, data = night(run_cli, site)
         assert code == 0, data["needs_human"]
         assert [p["head"]["ref"] for p in forge.pulls] == [BRANCH, "mirrorctl/upgrade-demo-1.2.0"]
-        assert [p["state"] for p in forge.pulls] == ["open", "open"]
+        assert [p["state"] for p in forge.pulls] == ["closed", "open"]
         assert forge.comments == [(forge.pulls[0]["number"],
                                    f"Superseded by {forge.pulls[1]['html_url']} (demo 1.2.0).")]
 

@@ -222,7 +222,9 @@ class PullRequests:
     version_file: tuple[str, ...] | None = ()
     branch: str = "mirrorctl/upgrade-{name}-{version}"
     on_conflict: Literal["skip", "draft"] = "skip"  # a draft says what conflicts
-    stale: Literal["comment", "close"] = "comment"  # an open request a newer one replaces
+    # An open request a newer release replaces: closed with a comment naming the newer
+    # (unless a person pushed to it), or only commented.
+    stale: Literal["comment", "close"] = "close"
     # Their bot's request of the same upgrade, completed instead of opening a second one
     # (None: not looked for), and the e-mail its commits carry.
     bot_branch: str | None = "github-actions/upgrade-{name}-{version}"
@@ -230,10 +232,25 @@ class PullRequests:
     # Who mirrorctl's commits are by and signed off by ("Name <email>").
     identity: str = "mirrorctl <mirrorctl@invalid>"
     trigger: bool = True  # `Trigger: <pkg>:<version>` lines, which dispatch their builds
+    # The docs entry (docs/packages/<pkg>.yaml): written by the repository's publish step
+    # when it has one (auto), always in the request, or always left to the publish step.
+    docs: Literal["auto", "request", "publish"] = "auto"
+    max_versions: int = 3  # releases one request builds at most (their bot's cap)
+    # Dispatch the builds on the request's branch: a request opened with Actions'
+    # GITHUB_TOKEN starts no workflow, so their pr-trigger never runs.
+    dispatch: bool = False
+    # After the merge: dispatch the build workflow from `base` with the version, follow
+    # that run and the registry until the wheels are published.
+    publish: bool = True
+    # Retiring a package whose upstream ships riscv64 (or only pure-Python) wheels.
+    retire_branch: str = "mirrorctl/deprecate-{name}"
+    bot_retire_branch: str | None = "github-actions/deprecate-{name}"
 
 
 _PULL_REQUEST_KEYS = ("repository", "remote", "base", "version_file", "branch", "on_conflict",
-                      "stale", "bot_branch", "bot", "identity", "trigger")
+                      "stale", "bot_branch", "bot", "identity", "trigger", "docs",
+                      "max_versions", "dispatch", "publish", "retire_branch",
+                      "bot_retire_branch")
 
 
 def _keyed(value: Any, keys: tuple[str, ...], required: str, what: str) -> dict[str, Any]:
@@ -282,19 +299,39 @@ def _pull_requests(value: Any) -> PullRequests:
     name, email = parseaddr(identity)
     if not name or "@" not in email or f"{name} <{email}>" != identity.strip():
         raise Invalid(f"identity {identity!r} must read \"Name <email>\"")
-    choices = {"on_conflict": ("skip", "draft"), "stale": ("comment", "close")}
+    choices = {"on_conflict": ("skip", "draft"), "stale": ("close", "comment"),
+               "docs": ("auto", "request", "publish")}
     for key, allowed in choices.items():
         if value.get(key, allowed[0]) not in allowed:
             raise Invalid(f"{key} must be one of {', '.join(allowed)}")
     version_file = _version_files(value["version_file"]) if "version_file" in value else ()
+    retire_branch = _retire_template(value.get("retire_branch", PullRequests.retire_branch))
+    bot_retire = value.get("bot_retire_branch", PullRequests.bot_retire_branch)
     return PullRequests(repository=repository, remote=remote,
                         base=_no_option(_string(value.get("base", "main"))),
                         version_file=None if version_file is False else version_file,
                         branch=branch, on_conflict=value.get("on_conflict", "skip"),
-                        stale=value.get("stale", "comment"), bot_branch=bot_branch,
+                        stale=value.get("stale", "close"), bot_branch=bot_branch,
                         bot=_string(value.get("bot", PullRequests.bot)),
                         identity=identity.strip(),
-                        trigger=_bool(value.get("trigger", True)))
+                        trigger=_bool(value.get("trigger", True)),
+                        docs=value.get("docs", "auto"),
+                        max_versions=_positive_int(value.get("max_versions", 3)),
+                        dispatch=_bool(value.get("dispatch", False)),
+                        publish=_bool(value.get("publish", True)),
+                        retire_branch=retire_branch,
+                        bot_retire_branch=None if bot_retire is None
+                        else _retire_template(bot_retire))
+
+
+def _retire_template(value: Any) -> str:
+    """A retirement branch's template: {name} only."""
+    branch = _string(value)
+    try:
+        branch.format(name="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise Invalid(f"{branch!r} may use only {{name}} ({exc})") from None
+    return _no_option(branch)
 
 
 def _template(branch: str, key: str) -> str:

@@ -3,10 +3,7 @@
 those builds set themselves (CIBW_*), which decide whether a change of upstream's
 [tool.cibuildwheel] reaches their build.
 
-`version_file` (per package, or pull_requests' template) names the build workflow when
-mirrors.yaml says it; the others are found by name beside it: build-<name>.yml and
-test-<name>.yml, where a workflow shared by wheels of one upstream is named for their
-common stem (build-polars-runtime.yml builds polars-runtime-32 and -64).
+Which files those are is the ground's (core.buildsite), re-exported here.
 """
 
 from __future__ import annotations
@@ -14,43 +11,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-
-from mirrorctl.core.config import Config, Package
+from mirrorctl.core.buildsite import package_workflows, version_files
 
 __all__ = ["cibuildwheel_options", "package_workflows", "version_files"]
 
-_WORKFLOWS = Path(".github") / "workflows"
 _CIBW = re.compile(r"\bCIBW_([A-Z0-9_]+)\s*[:=]")
 _PLATFORMS = ("LINUX", "MACOS", "WINDOWS", "IOS", "ANDROID", "PYODIDE")
-
-
-def version_files(config: Config, package: Package) -> tuple[str, ...] | None:
-    """The files whose version the package's builds read, as mirrors.yaml says them: the
-    package's `version_file`, else pull_requests'; () when neither says (they are
-    found), None when one says null (no bump)."""
-    if package.version_file is False:
-        return None
-    if isinstance(package.version_file, tuple):
-        return tuple(t.format(name=package.name) for t in package.version_file)
-    site = config.pull_requests.version_file if config.pull_requests is not None else ()
-    return None if site is None else tuple(t.format(name=package.name) for t in site)
-
-
-def package_workflows(config: Config, package: Package) -> list[Path]:
-    """The package's build and test workflows that exist, the configured ones first."""
-    root = config.path.parent
-    found: list[Path] = [root / path for path in version_files(config, package) or ()]
-    folder = root / _WORKFLOWS
-    wanted = canonicalize_name(package.name)
-    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else ():
-        kind, _, stem = path.name.split(".")[0].partition("-")
-        if kind not in ("build", "test") or not stem:
-            continue
-        stem = canonicalize_name(stem)
-        if wanted == stem or wanted.startswith(stem + "-"):
-            found.append(path)
-    return [p for p in dict.fromkeys(found) if p.is_file()]
 
 
 def cibuildwheel_options(paths: list[Path]) -> frozenset[str] | None:

@@ -30,7 +30,6 @@ from mirrorctl.night.upgrade import (
     undelivered_carry,
 )
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport
-from mirrorctl.queue.folders import queue_dir
 from mirrorctl.report.build import build_report
 from mirrorctl.report.report import Action, Report, write_record
 from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
@@ -114,11 +113,11 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     watched = check_releases(config, retired, ReleaseOptions(workdir=options.workdir,
                                                              pypi=True), runner) if retired \
         else []
-    # Each package's release to carry onto (None: the standing carry, delivered again).
+    # Each package's release to carry onto (None: the standing carry, delivered again); a
+    # package that carries no patch is carried too: its upgrade is the version bump.
     targets: dict[str, str | None] = {
         package.name: target for package, releases in zip(packages, found, strict=True)
-        if (target := _target(releases)) is not None and releases.current is not None
-        and _carries_patches(queue_dir(config.patchsets, package.name, releases.current))}
+        if (target := _target(releases)) is not None and releases.current is not None}
     if options.push and config.pull_requests is not None:
         # A carry whose request was never delivered is delivered again (its rebase made
         # again: the queue it wrote is found unchanged).
@@ -269,11 +268,6 @@ def _target(releases: ReleaseList) -> str | None:
         return None
     newest = wanted[-1]
     return newest if Version(newest) > Version(releases.current) else None
-
-
-def _carries_patches(queue: Path) -> bool:
-    """A queue folder with patches in it (one upstream took whole has none to carry)."""
-    return queue.is_dir() and any(queue.glob("*.patch"))
 
 
 def _needs_human(synced: SyncReport, found: Sequence[ReleaseList],

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from mirrorctl.core.markdown import code_span
 from mirrorctl.core.needs import NEEDS
 from mirrorctl.core.redact import Redactor
 from mirrorctl.core.settings import Notices
@@ -101,11 +102,7 @@ _MAX_DETAIL = 400
 def _code(text: str) -> str:
     """`text` as a code span: what a patch name or an error says (`@someone`, `#12`,
     markup) reaches the tracker as text, never as a mention, a cross-reference or HTML."""
-    text = " ".join(text.split())
-    if len(text) > _MAX_DETAIL:
-        text = text[:_MAX_DETAIL] + " …"
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    return f"{fence} {text} {fence}"
+    return code_span(text, limit=_MAX_DETAIL)
 
 
 def _items(lines: Sequence[str]) -> list[str]:

@@ -41,6 +41,9 @@ class SiteChanges:
     apply_added: tuple[str, ...] = ()  # workflows whose apply step came back with patches
     notes: tuple[str, ...] = ()  # what was not done, and why
     triggers: tuple[str, ...] = ()  # the stems of its build workflows (build-<stem>.yml)
+    # Comments naming the old version for a reason of their own, left as they are for a
+    # person to check: (workflow, line, the line's text).
+    left: tuple[tuple[str, int, str], ...] = ()
 
     @property
     def workflows(self) -> list[str]:
@@ -139,11 +142,14 @@ def _left_behind(outcome: PatchOutcome, onto: str) -> str:
 def _workflows_message(report: RebaseReport, changes: SiteChanges) -> str:
     stems = ", ".join(p.rsplit("/", 1)[-1].rsplit(".", 1)[0] for p in changes.workflows)
     said = []
+    old, new = _public(report.from_version), _public(report.to_version)
     if changes.bumped:
-        said.append(f"Every line that named {_public(report.from_version)} now names "
-                    f"{_public(report.to_version)} (" + ", ".join(
-                        f"{_count(n, 'line')} of {p.rsplit('/', 1)[-1]}"
-                        for p, n in changes.bumped) + ").")
+        every = "Every line" if not changes.left else "The lines"
+        said.append(f"{every} that carried {old} now name {new} (" + ", ".join(
+            f"{_count(n, 'line')} of {p.rsplit('/', 1)[-1]}" for p, n in changes.bumped)
+            + ").")
+    said += [f"{path.rsplit('/', 1)[-1]} line {line} names {old} in a comment: left for a "
+             "person to check." for path, line, _ in changes.left]
     if changes.apply_removed:
         said.append("Nothing is left to carry, so the `git apply` step goes.")
     if changes.apply_edited:

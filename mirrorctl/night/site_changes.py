@@ -7,7 +7,9 @@ edit is site_files' (exact, proved); what cannot be done is a note for the body.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -49,8 +51,8 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
         files[f"{inside}/{item.name}"] = _blob(repo, item.read_text(
             encoding="utf-8", errors="surrogateescape"))
     texts = _texts(repo, {path: oid for _, kind, oid, path in entries if kind == "blob"
-                          and (path.startswith(".github/workflows/") or
-                               path.startswith("docs/packages/"))})
+                          and (path.startswith((".github/workflows/", "docs/packages/"))
+                               or path.rsplit("/", 1)[-1] in _ACTION_FILES)})
     old, new = public_version(report.from_version), public_version(report.to_version)
     wanted = version_files(config, package)
     workflows = {p: t for p, t in texts.items() if p.startswith(".github/workflows/")}
@@ -59,6 +61,7 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
     notes = [f"{path} is not in {site.base}: its version is not bumped"
              for path in chosen if path not in workflows]
     bumped: list[tuple[str, int]] = []
+    left: list[tuple[str, int, str]] = []
     removed: list[str] = []
     applies: list[str] = []  # workflows whose apply lines follow the queue's new names
     added: list[str] = []  # workflows that gained an apply step back (patches returned)
@@ -82,6 +85,7 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
         elif bump.lines:
             text = bump.text
             bumped.append((path, len(bump.lines)))
+            left += [(path, line, said) for line, said in bump.left]
         if lost:
             back = add_apply_step(text, name, patchsets=inside.rsplit("/", 2)[0],
                                   local=report.to_version.removeprefix(new))
@@ -106,11 +110,13 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
         notes.append(f"no workflow of {package.name} applies `{inside.rsplit('/', 1)[0]}/`: "
                      "the build would not carry the queue until a `git apply` step returns ("
                      + "; ".join(unapplied) + ")")
-    docs = _docs(package, report, texts, inside, files, repo, notes)
+    docs = None
+    if not _docs_published(site, [texts[p] for p in chosen if p in texts], texts):
+        docs = _docs(package, report, texts, inside, files, repo, notes)
     return SiteChanges(files=files, bumped=tuple(bumped), docs=docs,
                        apply_removed=tuple(removed), apply_edited=tuple(applies),
                        apply_added=tuple(added), triggers=tuple(_build_stems(chosen)),
-                       notes=tuple(notes))
+                       notes=tuple(notes), left=tuple(left))
 
 
 def _docs(package: Package, report: RebaseReport, texts: dict[str, str], inside: str,
@@ -136,6 +142,33 @@ def _docs(package: Package, report: RebaseReport, texts: dict[str, str], inside:
         files[page] = _blob(repo, entry.text)
         return page
     return None
+
+
+_ACTION_FILES = ("action.yml", "action.yaml")
+_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*['\"]?(?P<uses>[^'\"\s#]+)", re.MULTILINE)
+
+
+def _docs_published(site: PullRequests, workflows: list[str], texts: dict[str, str]) -> bool:
+    """Whether the docs entry is the publish step's: `docs: publish`, or (auto) the build
+    workflow uses an action of the repository that writes docs/packages/ when the wheels
+    are published (their publish-wheels runs update_doc.py)."""
+    if site.docs != "auto":
+        return site.docs == "publish"
+    project = urlsplit(site.repository).path.strip("/").lower()
+    for text in workflows:
+        for uses in _USES.findall(text):
+            path = uses.split("@", 1)[0]
+            if path.startswith("./"):
+                path = path[2:]
+            elif path.lower().startswith(project + "/"):
+                path = path[len(project) + 1:]
+            else:
+                continue
+            action = next((texts[f"{path}/{name}"] for name in _ACTION_FILES
+                           if f"{path}/{name}" in texts), texts.get(path, ""))
+            if "update_doc" in action or "docs/packages" in action:
+                return True
+    return False
 
 
 def _last_comment(text: str) -> str | None:

@@ -19,21 +19,12 @@ from typing import Any
 import yaml
 from packaging.utils import canonicalize_name
 
+from mirrorctl.core.buildsite import VERSION_DEFAULT, input_default
+
 __all__ = ["Bump", "DocsEntry", "StepEdit", "add_apply_step", "add_docs_version",
            "bump_workflow",
            "carry_apply_steps", "comment_from", "input_default", "remove_apply_step",
            "workflows_of"]
-
-_DEFAULT = re.compile(r"^(?P<lead>\s*version:\s*\n(?:\s+(?!default:)[\w-]+:.*\n)*?"
-                      r"\s+default:\s*)(?P<quote>['\"]?)(?P<value>[^'\"\s#]+)(?P=quote)",
-                      re.MULTILINE)
-
-
-def input_default(text: str) -> str | None:
-    """The default of the workflow's `version` input (workflow_dispatch), or None."""
-    match = _DEFAULT.search(text)
-    return match.group("value") if match else None
-
 
 def workflows_of(package: str, texts: Mapping[str, str], *, old: str) -> list[str]:
     """The workflow files (path -> text, from .github/workflows) that carry `package`'s
@@ -56,6 +47,9 @@ class Bump:
     text: str  # the workflow, bumped (the same text when nothing was to change)
     lines: tuple[int, ...]  # the lines changed (1-based)
     problem: str = ""  # why it was not bumped (then text is the old one)
+    # Comments that name the old version for a reason of their own: (line, text), left as
+    # they are for a person to check, never claimed bumped.
+    left: tuple[tuple[int, str], ...] = ()
 
 
 def _token(version: str) -> re.Pattern[str]:
@@ -66,24 +60,59 @@ def _token(version: str) -> re.Pattern[str]:
 def bump_workflow(text: str, old: str, new: str) -> Bump:
     """Every spelling of `old` on the lines that speak of the version (the input's
     `default:`, and any line that says "version", as descriptions, `|| '3.11.0'`
-    fallbacks, *_VERSION env, names and groups do), set to `new`; proved by parsing."""
+    fallbacks, *_VERSION env, names and groups do), set to `new`; proved by parsing. A
+    comment that only restates the version its line sets (on that line, or just above it,
+    saying "version" or "default") is bumped with it; any other comment naming `old` is
+    left, and said in `left`."""
     if old == new:
         return Bump(text, ())
     token = _token(old)
-    default = _DEFAULT.search(text)
+    default = VERSION_DEFAULT.search(text)
     default_line = text.count("\n", 0, default.end()) if default else -1
     lines = text.split("\n")
-    changed = []
+    changed: list[int] = []
     for number, line in enumerate(lines):
-        said = line.split(" #", 1)[0]  # what the line says, its comment aside
+        said = _code(line)
         if (number == default_line or "version" in said.lower()) and token.search(said):
             lines[number] = token.sub(new, said) + line[len(said):]
-            changed.append(number + 1)
+            changed.append(number)
+    left = []
+    for number, line in enumerate(lines):
+        remark = line[len(_code(line)):]
+        if not token.search(remark):
+            continue
+        if _restates(lines, number, set(changed)):
+            lines[number] = line[:len(line) - len(remark)] + token.sub(new, remark)
+            changed.append(number)
+        else:
+            left.append((number + 1, line.strip()))
     bumped = "\n".join(lines)
     if not changed:
         return Bump(text, (), f"no line names the version {old}")
     problem = _proved(text, bumped, old, new)
-    return Bump(text, (), problem) if problem else Bump(bumped, tuple(changed))
+    return Bump(text, (), problem) if problem else \
+        Bump(bumped, tuple(sorted(n + 1 for n in changed)), left=tuple(left))
+
+
+def _code(line: str) -> str:
+    """What a line says, its comment aside (a full-line comment says nothing)."""
+    if line.lstrip().startswith("#"):
+        return line[:len(line) - len(line.lstrip())]
+    return line.split(" #", 1)[0]
+
+
+def _restates(lines: list[str], number: int, bumped: set[int]) -> bool:
+    """Whether the comment of line `number` speaks of the version that its line, or the
+    line its comment block stands above, sets: on a bumped line, or above one."""
+    remark = lines[number][len(_code(lines[number])):].lower()
+    if "version" not in remark and "default" not in remark:
+        return False
+    if number in bumped:
+        return True
+    below = number + 1
+    while below < len(lines) and lines[below].lstrip().startswith("#"):
+        below += 1
+    return lines[number].lstrip().startswith("#") and below in bumped
 
 
 def _proved(before: str, after: str, old: str, new: str) -> str:

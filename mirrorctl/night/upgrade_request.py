@@ -27,6 +27,7 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import GitError, MirrorctlError, UsageError
 from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, LeasedUpdate, Repository
+from mirrorctl.core.markdown import code_span
 from mirrorctl.core.settings import PullRequests
 from mirrorctl.grade.classify import grade_rebase
 from mirrorctl.night.mirror_request import request_description
@@ -335,7 +336,9 @@ def bump_version(text: str, new: str) -> str | None:
 
 
 def _report_text(report: RebaseReport, folder: str, changes: SiteChanges) -> str:
-    said = [f"The new queue is `{folder}/`" if report.status != "conflict" else
+    said = ["No riscv64 patch is carried: the upgrade is its version" if
+            report.written == "no-patches" else
+            f"The new queue is `{folder}/`" if report.status != "conflict" else
             "A patch conflicts: this draft carries no queue until a person settles it "
             f"(`mirrorctl rebase {report.package} --worktree DIR`, then `--continue`)"]
     if report.written == "nothing-to-carry":
@@ -357,6 +360,12 @@ def _report_text(report: RebaseReport, folder: str, changes: SiteChanges) -> str
         said.append(f"`{changes.docs}` lists {report.to_version}")
     said.extend(changes.notes)
     footer = "; ".join(said) + ". Kept up to date by mirrorctl: a rerun updates its comment."
+    if changes.left:
+        old = public_version(report.from_version)
+        footer += (f"\n\nLines that name {old} for a reason of their own, left as they are "
+                   "for a person to check:\n" + "\n".join(
+                       f"- `{path}` line {line}: {code_span(text)}"
+                       for path, line, text in changes.left))
     return request_description(report, footer)
 
 
@@ -365,8 +374,10 @@ def _first_body(report: RebaseReport, changes: SiteChanges, site: PullRequests,
     """The body mirrorctl's request opens with: the `Trigger:` lines their pr-trigger
     dispatches the build and test workflows from, then the report."""
     version = public_version(report.to_version)
-    lines = [f"Upgrade {report.package} to v{report.to_version}: its riscv64 patch queue "
-             "carried by mirrorctl.", ""]
+    lines = [f"Upgrade {report.package} to v{report.to_version}: " + (
+        "no riscv64 patch to carry, the version bumped by mirrorctl."
+        if report.written == "no-patches" else
+        "its riscv64 patch queue carried by mirrorctl."), ""]
     if site.trigger:
         lines += [f"Trigger: {stem}:{version}" for stem in changes.triggers or
                   (report.package,)] + [""]

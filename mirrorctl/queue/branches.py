@@ -73,11 +73,18 @@ class ApplyReport:
 
 
 def checked_queue(config: Config, package: Package, version: str, *,
-                  kept: KeptParses | None = None) -> PatchQueue:
+                  kept: KeptParses | None = None, empty: bool = False) -> PatchQueue:
+    """The queue of `version`, every file read. `empty`: a queue without patches is one
+    too (what a carry takes): the current version of a package that carries none has no
+    folder, and a folder whose `series` says nothing is left holds none."""
+    directory = queue_dir(config.patchsets, package.name, version)
+    if empty and not directory.is_dir() and current_version(config, package) == version:
+        return PatchQueue(package=package.name, version=version, directory=directory,
+                          patches=())
     queue, problems = read_queue(config.patchsets, package.name, version, kept=kept)
     if problems:
         raise ConfigError(problems)
-    if not queue.patches:
+    if not queue.patches and not (empty and (directory / "series").is_file()):
         raise UsageError(f"{queue.directory} holds no patches")
     return queue
 

@@ -54,7 +54,9 @@ __all__ = ["AbortReport", "ForgetReport", "RebaseOptions", "RebaseReport", "abor
 
 # nothing-to-carry: every patch went upstream; the new release's folder is written with
 # only a series file saying so, and is the package's current (empty) queue from then on.
-WriteResult = Literal["written", "unchanged", "not-written", "nothing-to-carry"]
+# no-patches: the queue carried was empty (a package that carries no patch): no folder is
+# written; the upgrade is its version bump, and its merged request moves it forward.
+WriteResult = Literal["written", "unchanged", "not-written", "nothing-to-carry", "no-patches"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,7 +181,7 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
 def _prepare(config: Config, package: Package, cache: Repository, old_version: str,
              new_version: str, new_tag: str, workdir: Path) -> _Run:
     kept = kept_patches(workdir, package.name)  # the queue's files as parsed before
-    queue = checked_queue(config, package, old_version, kept=kept)
+    queue = checked_queue(config, package, old_version, kept=kept, empty=True)
     if kept is not None:
         kept.save()
     old_tag, old_base = release_tag(cache, package, old_version)
@@ -198,7 +200,10 @@ def _replay(run: _Run, decided: list[PatchOutcome] | tuple[()]) -> RebaseResult:
 
 
 def _write(run: _Run, options: RebaseOptions, result: RebaseResult) -> WriteResult:
-    """Write the new queue when the rebase is clean (or --keep-partial says so)."""
+    """Write the new queue when the rebase is clean (or --keep-partial says so); an empty
+    queue writes nothing."""
+    if not run.queue.patches:
+        return "no-patches"
     if result.status == "clean" or options.keep_partial:
         target = run.config.patchsets / run.package.name / run.new_version
         return _write_rebased(run.cache, run.queue, result, target, onto=run.new_tag,
@@ -222,7 +227,7 @@ def _finish(run: _Run, options: RebaseOptions, result: RebaseResult,
     branch = f"riscv64/{run.new_version}"
     push: PushResult | None = None
     push_detail = ""
-    if options.push:
+    if options.push and run.queue.patches:  # an empty queue is upstream's tag: no branch
         if result.status == "clean":
             push, push_detail = push_branch(run.cache, mirror_of(run.package),
                                             f"refs/heads/{branch}", result.head,

@@ -17,8 +17,8 @@ from mirrorctl.core.errors import ConfigProblem
 if TYPE_CHECKING:
     from packaging.version import Version
 
-__all__ = ["PARTIAL_MARK", "check_versions", "current_version", "is_partial", "queue_dir",
-           "queue_versions"]
+__all__ = ["PARTIAL_MARK", "carries_patches", "check_versions", "current_version", "is_partial",
+           "queue_dir", "queue_versions"]
 
 
 def queue_dir(patchsets: Path, package: str, version: str) -> Path:
@@ -56,8 +56,11 @@ def _version(name: str) -> Version | None:
 def current_version(config: Config, package: Package) -> str | None:
     """The version whose queue is the package's current one: the newest whole queue folder
     at or after mirrors.yaml's `version:` (a partial one, written by --keep-partial, never
-    is), else `version:` itself; `pin: true` holds it at `version:`. A release carried by
-    `rebase` becomes current this way, without a hand edit."""
+    is). A package that carries no patch there (no folder, or one whose `series` says
+    nothing is left) is at what its repository builds: the newest of that folder, its
+    build workflow's `version` default and `version:`. `pin: true` holds it at
+    `version:`. A release carried by `rebase`, or an upgrade request merged, becomes
+    current this way, without a hand edit."""
     start = package.version
     if package.pin:
         return start
@@ -66,12 +69,37 @@ def current_version(config: Config, package: Package) -> str | None:
         from packaging.version import Version
 
         Version(start)  # raises InvalidVersion naming it, as a floor that is no version did
+    found = _newest_whole(config, package, floor)
+    if found is not None and _carries_patches(queue_dir(config.patchsets, package.name, found)):
+        return found
+    from mirrorctl.core.buildsite import built_version
+
+    candidates = [v for v in (found, built_version(config, package), start) if v is not None]
+    # Each is a version: `start` was checked above, the others are read as versions.
+    return max(candidates, key=lambda v: (_version(v), v)) if candidates else None
+
+
+def carries_patches(config: Config, package: Package, version: str) -> bool:
+    """Whether the queue folder of `version` holds patches (no folder, or one whose
+    `series` says nothing is left to carry, is an empty queue)."""
+    return _carries_patches(queue_dir(config.patchsets, package.name, version))
+
+
+def _newest_whole(config: Config, package: Package, floor: Version | None) -> str | None:
     for version in reversed(queue_versions(config.patchsets, package.name)):
         if floor is not None and (_version(version) or floor) < floor:
             break
         if not is_partial(queue_dir(config.patchsets, package.name, version)):
             return version
-    return start
+    return None
+
+
+def _carries_patches(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return any(e.name.endswith(".patch") for e in entries)
+    except OSError:
+        return False
 
 
 PARTIAL_MARK = "# partial:"  # the first line of the series file of a partial queue

@@ -1,0 +1,256 @@
+"""Every upgrade the builders make, as they merge it (issue 30): their commonest, a
+version bump of a package that carries no patch, delivered like any other; what their
+bot does (several releases in one request, builds dispatched, a package without a build
+workflow, retirement, an older request superseded); and the road after the merge, to
+the wheels in the registry.
+
+A local copy in the shape of their repository (their layout, a build workflow naming
+the version in every spelling and in comments, pr-trigger's `Trigger:` convention, a
+publish action that writes the docs), a loopback GitHub, and a local Simple registry.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
+from tests.gitrepos import Repo, git, write_config
+from tests.test_their_repository import changed_lines, triggers_of
+
+PROJECT = "rise/python-wheels"
+
+# Their numpy workflow's shape: the version in the input's default and description, the
+# concurrency group, an env fallback with a comment that restates it, job names; and a
+# comment that names the version for another reason (a person checks it).
+BUILD = """\
+---
+name: Build {name} wheels (riscv64)
+
+on:
+  workflow_dispatch:
+    inputs:
+      version:
+        description: '{name} version to build (git tag without leading v, e.g. {v})'
+        required: true
+        default: '{v}'
+  pull_request:
+    paths:
+      - '.github/workflows/build-{name}.yml'
+
+concurrency:
+  group: ${{{{ github.workflow }}}}-${{{{ inputs.version || '{v}' }}}}-${{{{ github.run_id }}}}
+  cancel-in-progress: true
+
+env:
+  # `inputs.version` is empty on pull_request events; default to {v} there.
+  PKG_VERSION: ${{{{ inputs.version || '{v}' }}}}
+  # The 2_39 image since {v}: older ones lack the toolchain.
+  MANYLINUX_RISCV64_IMAGE: quay.io/pypa/manylinux_2_39_riscv64
+
+jobs:
+  build_wheels:
+    name: Build {name} ${{{{ inputs.version || '{v}' }}}} ${{{{ matrix.python }}}}-manylinux_riscv64
+    runs-on: ubuntu-24.04-riscv
+    strategy:
+      fail-fast: false
+      matrix:
+        python: ["cp312", "cp313"]
+    steps:
+      - name: Checkout {name} v${{{{ env.PKG_VERSION }}}}
+        uses: actions/checkout@v7
+        with:
+          repository: up/{name}
+          ref: v${{{{ env.PKG_VERSION }}}}
+
+      - name: Build wheels
+        uses: pypa/cibuildwheel@v4
+        env:
+          CIBW_BUILD: ${{{{ matrix.python }}}}-manylinux_riscv64
+
+  publish:
+    name: Publish {name} ${{{{ inputs.version || '{v}' }}}} to GitLab
+    needs: [build_wheels]
+    runs-on: ubuntu-latest
+    steps:
+      - name: Publish wheels and open docs PR
+        uses: rise/python-wheels/actions/publish-wheels@main
+        with:
+          artifact-pattern: {name}-${{{{ env.PKG_VERSION }}}}-*-manylinux_riscv64
+"""
+# Their publish action: it uploads the wheels and writes the docs entry (update_doc.py),
+# so their upgrade requests never touch docs/.
+PUBLISH = """\
+name: 'Publish riscv64 Wheels and Document Release'
+runs:
+  using: 'composite'
+  steps:
+    - name: Publish to the registry
+      shell: bash
+      run: twine upload dist/*.whl
+    - name: Open the docs pull request
+      shell: bash
+      run: python3 ci_scripts/update_doc.py --package "$PACKAGE" --version "$VERSION"
+"""
+DOCS = "package-name: {name}\nlicense: BSD-3-Clause\nversions:\n  - version: {v}\n"
+
+
+def build_workflow(name: str, version: str) -> str:
+    return BUILD.format(name=name, v=version)
+
+
+@dataclass
+class Builders:
+    root: Path
+    checkout: Repo  # the builders' repository, as a nightly job checks out main
+    remote: Path
+    config: Path
+    workdir: Path
+    forge: PullForge
+    upstreams: dict[str, Repo] = field(default_factory=dict)
+
+    def args(self, *args: str) -> list[str]:
+        return ["--config", str(self.config), "--workdir", str(self.workdir), "-q", *args]
+
+    @property
+    def bare(self) -> Repo:
+        return Repo(self.remote, bare=True)
+
+    def show(self, rev: str) -> str:
+        return subprocess.run(["git", "cat-file", "blob", rev], cwd=self.remote, check=True,
+                              capture_output=True, text=True).stdout
+
+    def files(self, rev: str) -> set[str]:
+        return set(self.bare.git("ls-tree", "-r", "--name-only", rev).split())
+
+    def release(self, name: str, version: str) -> None:
+        up = self.upstreams[name]
+        up.commit(f"release {version}", {"README": f"{name} {version}\n"})
+        up.tag(f"v{version}", annotated=True)
+
+    def night(self, run_cli: Any, *extra: str) -> dict[str, Any]:
+        result = run_cli(*self.args("nightly", "--push", "--format", "json", *extra))
+        data: dict[str, Any] = json.loads(result.out)
+        data["code"] = result.code
+        return data
+
+    def merge(self, pull: dict[str, Any]) -> None:
+        """They squash-merge the request, and the next nightly checks out main."""
+        self.checkout.git("fetch", "--quiet", str(self.remote), "main")
+        self.checkout.git("reset", "--quiet", "--hard", "FETCH_HEAD")
+        self.checkout.git("clean", "-fdq")
+        self.checkout.git("fetch", "--quiet", str(self.remote), pull["head"]["ref"])
+        self.checkout.git("merge", "--squash", "--quiet", "FETCH_HEAD")
+        self.checkout.git("commit", "--quiet", "-m", str(pull["title"]))
+        self.checkout.git("push", "--quiet", str(self.remote), "HEAD:refs/heads/main")
+        pull.update(state="closed", merged=True, merged_at="2026-12-01T09:00:00Z")
+
+
+def builders_repository(root: Path, forge: PullForge, packages: dict[str, str],
+                        **defaults: Any) -> Builders:
+    """Their repository with a build workflow and a docs page for each package (name ->
+    the version it builds), none carrying a patch; an upstream for each, released at
+    that version."""
+    site = root / "python-wheels"
+    upstreams, entries = {}, {}
+    for name, version in packages.items():
+        up = Repo(root / "upstreams" / name)
+        up.commit(f"release {version}", {"README": f"{name} {version}\n",
+                                         "pyproject.toml": "[build-system]\n"
+                                         "requires = ['setuptools']\n"})
+        up.tag(f"v{version}", annotated=True)
+        upstreams[name] = up
+        entries[name] = {"upstream": str(up.path), "version": version}
+        for path, text in {f".github/workflows/build-{name}.yml": build_workflow(name, version),
+                           f"docs/packages/{name}.yaml": DOCS.format(name=name, v=version)
+                           }.items():
+            (site / path).parent.mkdir(parents=True, exist_ok=True)
+            (site / path).write_text(text)
+    (site / "actions" / "publish-wheels").mkdir(parents=True)
+    (site / "actions" / "publish-wheels" / "action.yml").write_text(PUBLISH)
+    (site / "patches").mkdir()
+    config = write_config(site / "mirrors.yaml", entries, patchsets="patches",
+                          forge_apis={"github.com": forge.url}, pull_requests={
+                              "repository": f"https://github.com/{PROJECT}",
+                              "remote": str(root / "remote.git"),
+                              **defaults.pop("pull_requests", {})}, **defaults)
+    (site / ".gitignore").write_text(".mirrorctl/\n")
+    git(site, "init", "--quiet", "--initial-branch", "main")
+    checkout = Repo(site)
+    checkout.git("add", "-A")
+    checkout.git("commit", "--quiet", "-m", "the builders' repository")
+    Repo(root / "remote.git", bare=True)
+    checkout.git("push", "--quiet", str(root / "remote.git"), "HEAD:refs/heads/main")
+    return Builders(root, checkout, root / "remote.git", config, root / "work", forge,
+                    upstreams)
+
+
+@pytest.fixture
+def builders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", GITHUB_TOKEN)
+    with pull_forge() as forge:
+        yield builders_repository(tmp_path, forge, {"numpy": "2.5.1"})
+
+
+def test_a_package_without_patches_is_upgraded_as_the_builders_do(
+        run_cli: Any, builders: Builders) -> None:
+    site = builders
+    site.release("numpy", "2.5.2")
+    assert run_cli(*site.args("sync")).code == 0
+    # What it would do: a dry run carries the empty queue and writes nothing.
+    dry = run_cli(*site.args("rebase", "numpy", "--dry-run", "--format", "json"))
+    assert dry.code == 0, dry.err
+    planned = json.loads(dry.out)
+    assert (planned["from"], planned["to"], planned["written"], planned["patches"]) == (
+        "2.5.1", "2.5.2", "no-patches", [])
+    graded = run_cli(*site.args("classify", "numpy", "--format", "json"))
+    [numpy] = json.loads(graded.out)["packages"]
+    assert (graded.code, numpy["from"], numpy["to"], numpy["level"]) == (0, "2.5.1", "2.5.2",
+                                                                        "easy")
+    night = site.night(run_cli)
+    assert night["code"] == 0, night["needs_human"]
+    [rebased] = night["rebases"]
+    assert rebased["written"] == "no-patches"
+    assert rebased["pull_request"]["action"] == "opened", rebased["pull_request"]
+    [pull] = site.forge.pulls
+    branch = "mirrorctl/upgrade-numpy-2.5.2"
+    assert (pull["title"], pull["draft"], pull["head"]["ref"]) == (
+        "Upgrade numpy to v2.5.2", True, branch)
+    assert triggers_of(pull["body"]) == ["Trigger: numpy:2.5.2"]
+    # No queue folder anywhere: not in the request, not beside mirrors.yaml.
+    assert not (site.checkout.path / "patches" / "numpy").exists()
+    assert site.files(branch) == site.files("main")
+    # The person's workflow: every line that carries the version, the comment that
+    # restates it included; the comment that names it for another reason is left, and
+    # the body lists it for a person to check. The docs are the publish step's.
+    workflow = site.show(f"{branch}:.github/workflows/build-numpy.yml")
+    expected = build_workflow("numpy", "2.5.2").replace(
+        "The 2_39 image since 2.5.2", "The 2_39 image since 2.5.1")
+    assert workflow == expected
+    assert changed_lines(site, "main", branch) == {".github/workflows/build-numpy.yml": (7, 7)}
+    assert "`.github/workflows/build-numpy.yml` line 22" in pull["body"]
+    assert "The 2_39 image since 2.5.1" in pull["body"]
+    [commit] = site.bare.git("log", "--format=%s", f"main..{branch}").splitlines()
+    assert commit == "workflows: build-numpy: update for v2.5.2"
+    message = site.bare.git("log", "-1", "--format=%B", branch)
+    assert "7 lines of build-numpy.yml" in message
+    assert "line 22 names 2.5.1 in a comment: left for a person to check" in message
+    assert "Signed-off-by: mirrorctl <mirrorctl@invalid>" in message
+    # The next night finds it delivered: nothing is written to the forge.
+    posted = len([r for r in site.forge.requests if not r.startswith("GET")])
+    again = site.night(run_cli)
+    assert again["code"] == 0, again["needs_human"]
+    assert again["rebases"][0]["pull_request"]["action"] == "unchanged"
+    assert len([r for r in site.forge.requests if not r.startswith("GET")]) == posted
+    # Merged: the workflow builds 2.5.2, which is the package's version from then on.
+    site.merge(pull)
+    after = site.night(run_cli)
+    assert after["code"] == 0 and after["rebases"] == []
+    [package] = after["report"]["packages"]
+    assert package["current"] == "2.5.2"
+    assert not (site.checkout.path / "patches" / "numpy").exists()
