@@ -254,3 +254,44 @@ def test_a_package_without_patches_is_upgraded_as_the_builders_do(
     [package] = after["report"]["packages"]
     assert package["current"] == "2.5.2"
     assert not (site.checkout.path / "patches" / "numpy").exists()
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["request-named", "patch-id-only"])
+def test_a_backport_upstream_took_and_undid_is_left_out_and_delivered(
+        run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, named: bool) -> None:
+    """matplotlib 3.11.0 -> 3.11.1: the release holds upstream's pytest pin and, later,
+    its un-pinning (no git revert). The queue follows the release, whether upstream's
+    messages name the request or only the pin's patch-id says it was taken."""
+    from tests.test_their_repository import their_repository
+
+    monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", GITHUB_TOKEN)
+    with pull_forge() as forge:
+        site = their_repository(
+            tmp_path, forge, **({} if named else {
+                "pin_message": "TST: pin pytest below 9.1",
+                "pin_status": "Upstream-Status: Backport [https://github.com/up/plotlib/pull/31]"}))
+        unpin = site.upstream.commit("TST: let pytest 9.1 in again",
+                                     {"tests/conftest.py": "PIN = None\n"})
+        site.release("3.11.1")
+        night = site.night(run_cli)
+        assert night["code"] == 0, night["needs_human"]
+        [rebased] = night["rebases"]
+        pin = next(p for p in rebased["patches"] if p["patch"].startswith("0001"))
+        assert pin["outcome"] == "undone"
+        assert pin["upstream_commit"] == site.pin
+        assert f"took it in {site.pin[:12]}" in pin["detail"]
+        assert f"undid it in {unpin[:12]} before v3.11.1" in pin["detail"]
+        assert rebased["status"] == "clean" and rebased["written"] == "written"
+        assert sorted(p.name for p in (site.checkout.path / "patches" / "plotlib" / "3.11.1")
+                      .iterdir()) == ["0002-TST-lengthen-the-font-cache-timeout.patch"]
+        [pull] = site.forge.pulls
+        assert rebased["pull_request"]["action"] == "opened"
+        assert "| `0001-TST-temporarily-pin-pytest.patch` | undone |" in pull["body"]
+        assert [x["name"] for x in pull["labels"]] == ["mirrorctl: medium"]
+        message = site.bare.git("log", "--format=%B", "main..mirrorctl/upgrade-plotlib-3.11.1")
+        assert f"We don't carry 0001-TST-temporarily-pin-pytest.patch: upstream took it in " \
+               f"{site.pin[:12]}" in message
+        graded = run_cli(*site.args("classify", "plotlib", "--format", "json"))
+        [plotlib] = json.loads(graded.out)["packages"]
+        assert plotlib["level"] == "medium"
+        assert [r["code"] for r in plotlib["reasons"]][0] == "backport-undone"

@@ -188,16 +188,18 @@ class Theirs:
         return data  # type: ignore[no-any-return]
 
 
-def their_repository(root: Path, forge: PullForge) -> Theirs:
+def their_repository(root: Path, forge: PullForge, *,
+                     pin_message: str = "TST: pin pytest below 9.1 (#31)",
+                     pin_status: str = PIN) -> Theirs:
     up = Repo(root / "upstream")
     up.commit("release 3.11.0", {"README": "plotlib 3.11.0\n", "lib/fonts.py": "TIMEOUT = 10\n",
                                  "tests/conftest.py": "PIN = None\n"})
     up.tag("v3.11.0", annotated=True)
-    pin = up.commit("TST: pin pytest below 9.1 (#31)", {"tests/conftest.py": "PIN = '<9.1'\n"})
+    pin = up.commit(pin_message, {"tests/conftest.py": "PIN = '<9.1'\n"})
     up.git("checkout", "--quiet", "--detach", "v3.11.0")
     site = root / "python-wheels"
     make_queue(up, site / "patches" / "plotlib" / "3.11.0", [
-        (f"TST: temporarily pin pytest\n\n{PIN.format(sha=pin)}",
+        (f"TST: temporarily pin pytest\n\n{pin_status.format(sha=pin)}",
          {"tests/conftest.py": "PIN = '<9.1'\n"}),
         (f"TST: lengthen the font cache timeout\n\n{TIMEOUT}", {"lib/fonts.py": "TIMEOUT = 60\n"}),
     ])

@@ -1,7 +1,7 @@
 """Upstreamed, from the tree: a patch is upstreamed when the new release's tree has its
 change (and the detail names the commit, whatever form its Backport URL takes); a change
 upstream took and undid before the release is said so, with both commits, and waits
-for a person instead of being carried."""
+for a person instead of being carried; a backport of one follows the release."""
 
 from __future__ import annotations
 
@@ -68,28 +68,34 @@ def test_a_backport_the_release_has_is_upstreamed_naming_its_commit(run_cli, tmp
     assert "the new release has its change" in patch["detail"]
 
 
-def test_a_backport_taken_and_reverted_waits_for_a_person(run_cli, tmp_path: Path) -> None:
+def test_a_backport_taken_and_reverted_follows_the_release(run_cli, tmp_path: Path) -> None:
+    """Since issue 30: the release is upstream's decision, so the queue follows it and
+    leaves the backport out, naming both commits; a person who wants it still puts it
+    back in the new folder, and the next carry takes it on."""
     site = a_site(tmp_path, "Backport [https://github.com/up/proj/pull/42/changes/{sha}]",
                   revert=True)
     code, data = rebased(run_cli, site)
     [patch] = data["patches"]
-    assert code == 1 and data["status"] == "conflict" and patch["outcome"] == "reverted"
+    assert code == 0 and data["status"] == "clean" and patch["outcome"] == "undone", patch
     revert = site.upstream.rev("v1.1.0~1")
-    assert site.taken[:12] in patch["detail"]  # type: ignore[attr-defined]
-    assert f"reverted by {revert[:12]}" in patch["detail"]
-    assert data["written"] == "not-written"  # never silently carried
-    assert not (tmp_path / "patchsets" / "demo" / "1.1.0").exists()
+    assert f"took it in {site.taken[:12]}" in patch["detail"]  # type: ignore[attr-defined]
+    assert f"undid it in {revert[:12]} before v1.1.0" in patch["detail"]
+    new = tmp_path / "patchsets" / "demo" / "1.1.0"
+    assert data["written"] == "nothing-to-carry"
+    assert [p.name for p in new.iterdir()] == ["series"]
+    assert "taken and undone upstream before v1.1.0" in (new / "series").read_text()
     report = json.loads(run_cli(*site.args("report", "--format", "json")).out)
-    [need] = [a for a in report["actions"] if a["kind"] == "conflict"]
-    assert "taken and undone upstream" in need["detail"]
+    assert not [a for a in report["actions"] if a["kind"] == "conflict"]
     [demo] = report["packages"]
-    assert demo["level"] == "hard" and demo["reasons"][0]["code"] == "patch-reverted"
-    # A person decides in a worktree: carrying it again is a resolution like any other.
-    worktree = tmp_path / "wt"
-    assert run_cli(*site.args("rebase", "demo", "--worktree", str(worktree))).code == 1
-    assert (worktree / "core.c").read_text() == FIX  # it applies: nothing to resolve
-    done = run_cli(*site.args("rebase", "demo", "--continue", "--format", "json"))
-    assert done.code == 0 and json.loads(done.out)["patches"][0]["outcome"] == "merged"
+    assert demo["level"] == "medium" and demo["reasons"][0]["code"] == "backport-undone"
+    assert "confirm with the builds" in demo["reasons"][0]["todo"]
+    # A person who wants it carried puts it back in the new folder: it is the queue now.
+    old = next((tmp_path / "patchsets" / "demo" / "1.0.0").glob("*.patch"))
+    (new / old.name).write_bytes(old.read_bytes())
+    (new / "series").write_text(old.name + "\n")
+    assert run_cli(*site.args("validate")).code == 0
+    applied = run_cli(*site.args("patches", "apply", "demo", "--format", "json"))
+    assert applied.code == 0 and json.loads(applied.out)["version"] == "1.1.0"
 
 
 def test_a_request_merged_then_reverted_is_said_with_both_commits(run_cli,

@@ -349,7 +349,7 @@ def rebase_data(report: RebaseReport) -> dict[str, Any]:
 def rebase_table(report: RebaseReport) -> str:
     outcomes = report.result.outcomes
     tally: Counter[str] = Counter(o.outcome for o in outcomes)
-    order = ("applied", "merged", "upstreamed", "dropped", "reverted", "conflict")
+    order = ("applied", "merged", "upstreamed", "undone", "dropped", "reverted", "conflict")
     lines = [f"{report.package} {report.from_version} -> {report.to_version} ({report.onto}): "
              f"{report.status}; " + ", ".join(f"{tally[k]} {k}" for k in order if tally[k])]
     width = max([len(o.patch.name) for o in outcomes] + [10])

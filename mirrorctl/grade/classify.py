@@ -153,7 +153,7 @@ def _onto(config: Config, package: Package, cache: Repository, record: PackageRe
         outcomes = recorded_outcomes(carry.value, queue)
     if outcomes is None:  # no carry recorded of this queue onto this release: dry-run it
         carry = None
-        outcomes, extra = _dry_run(cache, queue, old_base, new_base, old_tag)
+        outcomes, extra = _dry_run(cache, queue, old_base, new_base, old_tag, tag)
     recorded = recorded_upgrade(record)
     if carry is not None and recorded is not None and recorded.value is not None \
             and recorded.value.settled is None and options.builds is None \
@@ -278,14 +278,14 @@ def _tree_facts(cache: Repository, tree: str) -> BuildFacts:
 
 
 def _dry_run(cache: Repository, queue: PatchQueue | None, old_base: str, new_base: str,
-             old_tag: str) -> tuple[list[PatchOutcome] | None, list[Reason]]:
+             old_tag: str, new_tag: str) -> tuple[list[PatchOutcome] | None, list[Reason]]:
     """The rebase outcomes of the current queue (None: no queue, or one that upstream took
     whole), and reasons it gave."""
     if queue is None or not queue.patches:
         return None, []
     try:
         result = rebase_patches(cache, queue.patches, old_base=old_base, new_base=new_base,
-                                old_name=old_tag)
+                                old_name=old_tag, new_name=new_tag)
     except PatchDoesNotApply as exc:
         return [], [Reason("queue-broken", str(exc))]
     return list(result.outcomes), []

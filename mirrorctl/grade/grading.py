@@ -110,6 +110,8 @@ def _patch_reasons(outcomes: Sequence[PatchOutcome]) -> list[Reason]:
         names = [o.patch.name for o in outcomes if o.outcome == outcome]
         if names:
             reasons.append(Reason(code, ", ".join(names)))
+    reasons += [Reason("backport-undone", f"{o.patch.name}: {o.detail}") for o in outcomes
+                if o.outcome == "undone"]
     nan = [o.patch.name for o in outcomes if _touches_nan_tests(o)]
     if nan:
         reasons.append(Reason("nan-tests-patched", "tests about NaN or floating point: "
@@ -139,6 +141,9 @@ TO_DO = {
     "cibuildwheel-changed": "carry what upstream's setting now does into the workflow's own",
     "patch-merged": "review the refreshed patch (the range-diff shows it)",
     "patch-dropped": "check that riscv64 no longer needs what the patch did",
+    "backport-undone": "confirm with the builds that the release builds and passes without "
+                       "the backport upstream undid (if riscv64 still needs it, put it back "
+                       "in the new queue folder)",
     "build-failed": "read the failed job's log",
     "new-test-failures": "review the new failures: fix, skip with a patch, or report them",
     "nan-test-failures": "skip or fix the canonical-NaN tests for riscv64 (a patch)",
@@ -176,7 +181,7 @@ def grade(old: BuildFacts, new: BuildFacts, outcomes: Sequence[PatchOutcome] | N
     a person must do."""
     patched = [f for o in outcomes or () for f in o.patch.files]
     reasons = [*extra, *_build_reasons(old, new, patched, overrides, pythons)]
-    if outcomes is None:
+    if not outcomes:  # no queue, or an empty one (a package that carries no patch)
         reasons.append(Reason("no-patches", "no riscv64 patches to carry"))
     else:
         reasons += _patch_reasons(outcomes)

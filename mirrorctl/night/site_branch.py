@@ -134,6 +134,9 @@ def _left_behind(outcome: PatchOutcome, onto: str) -> str:
         evidence = f" ({onto} contains {outcome.upstream_commit})" \
             if outcome.upstream_commit else ""
         return f"We don't need {name}, since upstream has it: {detail}{evidence}."
+    if outcome.outcome == "undone":
+        return (f"We don't carry {name}: {detail}. Upstream's release is what we build; "
+                "the builds confirm it.")
     if outcome.outcome == "dropped":
         return f"{name} is dropped by hand: {detail or 'its resolution is empty'}."
     return f"{name} is not carried: {outcome.outcome}, {detail}."

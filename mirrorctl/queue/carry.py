@@ -196,7 +196,7 @@ def _replay(run: _Run, decided: list[PatchOutcome] | tuple[()]) -> RebaseResult:
     resolver = run.resolutions.try_pick if run.resolutions.any_remembered() else None
     return rebase_patches(run.cache, run.queue.patches, old_base=run.old_base,
                           new_base=run.new_base, old_name=run.old_tag, resolver=resolver,
-                          decided=decided)
+                          decided=decided, new_name=run.new_tag)
 
 
 def _write(run: _Run, options: RebaseOptions, result: RebaseResult) -> WriteResult:
@@ -404,8 +404,13 @@ def _write_rebased(cache: Repository, queue: PatchQueue, result: RebaseResult, t
 
 def _nothing_left(version: str, onto: str, result: RebaseResult) -> str:
     dropped = [o.patch.name for o in result.outcomes if o.outcome == "dropped"]
-    if not dropped:
+    undone = [o.patch.name for o in result.outcomes if o.outcome == "undone"]
+    if not dropped and not undone:
         return f"# Nothing left to carry: every patch of {version} is upstream in {onto}.\n"
-    others = ", the others upstream" if len(dropped) < len(result.outcomes) else ""
+    said = [*([", ".join(dropped) + " dropped by hand"] if dropped else []),
+            *([", ".join(undone) + f" taken and undone upstream before {onto}"]
+              if undone else [])]
+    others = ", the others upstream" if len(dropped) + len(undone) < len(result.outcomes) \
+        else ""
     return (f"# Nothing left to carry from {version} onto {onto}: "
-            + ", ".join(dropped) + f" dropped by hand{others}.\n")
+            + "; ".join(said) + f"{others}.\n")

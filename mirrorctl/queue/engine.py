@@ -16,7 +16,10 @@
    dropped when the resolution keeps nothing of the patch: no empty patch is written.
    A patch whose header names a change the new release contains is upstreamed only
    when the release's tree has it; a change upstream took and undid before the release
-   (a revert) is reverted: it waits for a person, as a conflict does.
+   (a revert) is reverted: it waits for a person, as a conflict does. A backport of a
+   change upstream took and undid (named by its header, or of the same patch-id as a
+   commit of the range, however the undoing was done) is undone: the new queue follows
+   upstream's release and leaves it out.
 """
 
 from __future__ import annotations
@@ -50,9 +53,12 @@ __all__ = [
 
 # dropped: a conflict resolved by keeping the new release's side, nothing of the patch left.
 # reverted: upstream took the change and undid it before the release: a person decides.
-Outcome = Literal["applied", "merged", "upstreamed", "conflict", "dropped", "reverted"]
+# undone: a backport of a change upstream took and undid before the release: the new queue
+# follows the release and leaves it out (a person confirms it with the builds).
+Outcome = Literal["applied", "merged", "upstreamed", "conflict", "dropped", "reverted",
+                  "undone"]
 OUTCOMES: tuple[Outcome, ...] = ("applied", "merged", "upstreamed", "conflict", "dropped",
-                                 "reverted")
+                                 "reverted", "undone")
 # The outcomes that wait for a person: the queue is not carried until they are settled.
 WAITING: frozenset[str] = frozenset({"conflict", "reverted"})
 
@@ -84,6 +90,7 @@ class PatchOutcome:
     conflicts: tuple[Conflict, ...] = ()
     commit: str | None = None  # on the new base, for applied and merged patches
     old_commit: str | None = None  # the patch applied to the old release
+    undone_by: str | None = None  # undone: the commit of upstream's that undid the change
 
     @property
     def waits(self) -> bool:
@@ -288,6 +295,16 @@ class _UpstreamEvidence:
                 return first.strip()
         return self.repo.git("log", "-1", "--format=%s", commit).stdout.strip()
 
+    def undone_by(self, commit: str, files: Sequence[str]) -> str | None:
+        """What undid `commit` before the release: the commit of the range that reverts
+        it, else the first after it that touches its files (an un-pin, a rework)."""
+        revert = self.revert_of(commit)
+        if revert is not None:
+            return revert
+        later = self.repo.git("log", "--format=%H", "--reverse", f"{commit}..{self.new_base}",
+                              "--", *files, check=False).stdout.split()
+        return later[0] if later else None
+
     def by_patch_id(self, diff: str) -> str | None:
         patch_id = self.patch_id(diff)
         return self.patch_ids().get(patch_id) if patch_id else None
@@ -299,8 +316,9 @@ def _is_revert(message: str) -> bool:
 
 class _Replayer:
     def __init__(self, repo: Repository, old_base: str, new_base: str,
-                 resolver: Resolver | None) -> None:
+                 resolver: Resolver | None, new_name: str | None = None) -> None:
         self.repo = repo
+        self.new_name = new_name  # the new release's tag, as outcomes name it
         self.evidence = _UpstreamEvidence(repo, old_base, new_base)
         self.resolver = resolver
         self.merges = MergeTrees(repo)  # every pick's merge through one git (close()!)
@@ -361,10 +379,12 @@ Resolver = Callable[[str, str, list[str]], "str | None"]
 
 def rebase_patches(repo: Repository, patches: Sequence[PatchFile], *, old_base: str,
                    new_base: str, old_name: str, resolver: Resolver | None = None,
-                   decided: Sequence[PatchOutcome] = ()) -> RebaseResult:
-    """Carry `patches` (made against commit `old_base`) onto commit `new_base`. The first
-    len(`decided`) patches already have their outcomes (a rebase resumed by --continue)."""
-    replayer = _Replayer(repo, old_base, new_base, resolver)
+                   decided: Sequence[PatchOutcome] = (),
+                   new_name: str | None = None) -> RebaseResult:
+    """Carry `patches` (made against commit `old_base`, tag `old_name`) onto commit
+    `new_base` (tag `new_name`). The first len(`decided`) patches already have their
+    outcomes (a rebase resumed by --continue)."""
+    replayer = _Replayer(repo, old_base, new_base, resolver, new_name)
     old_commits = replayed_queue(repo, old_base, patches, base_name=old_name)
     outcomes = list(decided)
     done = len(outcomes)
@@ -500,6 +520,8 @@ def _named(replayer: _Replayer, patch: PatchFile, commit: str, named: tuple[str,
                                           if verified else ""))
     if revert is None and patch.status.kind != "Backport":
         return None
+    if patch.status.kind == "Backport":
+        return _followed(replayer, patch, commit, upstream, how)
     return _undone(patch, commit, upstream, how, revert)
 
 
@@ -513,17 +535,36 @@ def _undone(patch: PatchFile, commit: str, upstream: str, how: str,
                                "drop it")
 
 
+def _followed(replayer: _Replayer, patch: PatchFile, commit: str, taken: str,
+              how: str) -> PatchOutcome:
+    """A backport of a change upstream took and undid before the release: the release is
+    upstream's decision, so the new queue follows it and leaves the backport out."""
+    undoer = replayer.evidence.undone_by(taken, patch.files)
+    undone = f"undid it in {undoer[:12]}" if undoer is not None else "undid it"
+    release = replayer.new_name or "the new release"
+    return PatchOutcome(patch=patch, old_commit=commit, outcome="undone", files=patch.files,
+                        upstream_commit=taken, undone_by=undoer,
+                        detail=f"upstream took it in {taken[:12]} ({how}) and {undone} "
+                               f"before {release}: the new queue follows the release and "
+                               "leaves it out")
+
+
 def _taken_and_reverted(replayer: _Replayer, patch: PatchFile, commit: str,
                         tree: str, conflicted: list[str], head: _Head) -> PatchOutcome | None:
     """A patch said to be upstream whose header names nothing the release holds, that
     applies anew: upstream's commit of the same patch-id, reverted before the release,
-    waits for a person rather than being carried silently."""
+    waits for a person rather than being carried silently; a backport of it is left out,
+    however upstream undid it (the release no longer has it: the patch applies anew)."""
     if patch.status.kind not in ("Submitted", "Issue", "Backport") \
             or conflicted or tree == head.tree:
         return None
     taken = replayer.evidence.by_patch_id(patch.diff)
-    revert = replayer.evidence.revert_of(taken) if taken is not None else None
-    if taken is None or revert is None:
+    if taken is None:
+        return None
+    if patch.status.kind == "Backport":
+        return _followed(replayer, patch, commit, taken, "the same patch-id")
+    revert = replayer.evidence.revert_of(taken)
+    if revert is None:
         return None
     return _undone(patch, commit, taken, "the same patch-id", revert)
 

@@ -64,7 +64,7 @@ class PatchRow:
     @property
     def accepted(self) -> bool:
         """Upstream has it: a Backport, or a rebase found it in the latest release."""
-        return (self.status == "Backport" and self.outcome != "reverted") \
+        return (self.status == "Backport" and self.outcome not in ("reverted", "undone")) \
             or self.outcome == "upstreamed"
 
     @property
