@@ -212,11 +212,6 @@ def test_bad_input_writes_nothing(run_cli, builders_repo: Path, tmp_path: Path) 
     config = tmp_path / "mirrors.yaml"
     config.write_text(INVENTORY)
     lists = builders_repo / "ci_scripts" / "packages.txt"
-    lists.write_text("numpy\nnot a name!\n")
-    bad = run_inventory(run_cli, config, builders_repo)
-    assert bad.code == 2 and "packages.txt:2:" in bad.err and "package name" in bad.err
-    assert config.read_text() == INVENTORY
-
     lists.write_text("numpy\n")
     config.write_text(INVENTORY.replace("  branches: [main, master]", "  brnaches: [main]"))
     broken = run_inventory(run_cli, config, builders_repo)
@@ -295,3 +290,24 @@ def test_probe_reads_a_tag_format_off_upstreams_tags(run_cli, builders_repo: Pat
     assert entry.tag_format.template == "{version}" and entry.version == "6.0.3"
     assert "tag_format inferred by `mirrorctl inventory --probe`" in config.read_text()
     assert "protobuf" in data["tag_unknown"]  # a computed tag is never probed
+
+
+def test_a_line_of_the_lists_that_is_no_name_is_named_and_skipped(
+        run_cli, builders_repo: Path, tmp_path: Path) -> None:
+    """Their deprecated.txt held three lines of prose without `#` for a month: those are
+    named (file:line) and skipped, the other lines read, exit 1 (it was 2: nothing read)."""
+    config = tmp_path / "mirrors.yaml"
+    config.write_text(INVENTORY)
+    retired = builders_repo / "ci_scripts" / "deprecated.txt"
+    retired.write_text("# Retired: upstream ships riscv64 wheels.\nmarkupsafe\n"
+                       "Packages below were retired in July\nbecause upstream\nwrapt\n")
+    done = run_inventory(run_cli, config, builders_repo, "--format", "json")
+    assert done.code == 1, done.err
+    data = json.loads(done.out)
+    assert [(s["line"], s["file"].rsplit("/", 1)[-1]) for s in data["skipped"]] == [
+        (3, "deprecated.txt"), (4, "deprecated.txt")]
+    assert "package name" in data["skipped"][0]["problem"]
+    assert data["written"] is True
+    table = run_inventory(run_cli, config, builders_repo, "--check")
+    assert table.code == 1
+    assert "SKIPPED      " in table.out and "deprecated.txt:3:" in table.out

@@ -148,10 +148,14 @@ def inventory(g: Globals, packages_txt: Path, deprecated_txt: Path | None,
     With --probe, a package whose tag format nothing says gets the one upstream's own
     tags show (the tag of the version built), marked as inferred in its note.
 
+    A line of the lists that is no package name (prose without `#`) is named, with
+    its file and line, and skipped; the other lines are read.
+
     \b
     Exit status 0 when mirrors.yaml is (now) in line, 1 with --check when it is
-    not, or when a listed package's upstream or tag format is not known (a person
-    says it in mirrors.yaml), 2 on bad input, 130/143 interrupted.
+    not, when a listed package's upstream or tag format is not known (a person
+    says it in mirrors.yaml), or when a line of the lists was skipped; 2 on bad
+    input, 130/143 interrupted.
 
     \b
     Examples:
@@ -166,7 +170,7 @@ def inventory(g: Globals, packages_txt: Path, deprecated_txt: Path | None,
                            check=check, probe=_tag_reader(g) if probe else None)
     g.echo(INVENTORY_RENDERERS[fmt](result))
     if (check and not result.current) or result.change.no_upstream \
-            or result.change.tag_unknown:
+            or result.change.tag_unknown or result.skipped:
         raise SystemExit(1)
 
 
@@ -205,7 +209,9 @@ def inventory_json(result: InventoryResult) -> str:
         "inferred": [{"package": n, "tag_format": t, "evidence": e}
                      for n, t, e in change.inferred],
         "defaults": list(change.defaults),
-        "untracked": list(change.untracked)},
+        "untracked": list(change.untracked),
+        "skipped": [{"file": p.file, "line": p.line, "problem": p.message}
+                    for p in result.skipped]},
         indent=2)
 
 
@@ -236,6 +242,8 @@ def inventory_table(result: InventoryResult) -> str:
     if change.untracked:
         lines.append(f"retired, not in mirrors.yaml (nothing to watch): "
                      f"{plural(len(change.untracked), 'package')}")
+    lines += [f"{'SKIPPED':<12} {problem} (the line is not read; make it a package name, "
+              "or a comment with #)" for problem in result.skipped]
     state = ("already in line with the lists" if result.current
              else "rewritten" if result.written else "not in line with the lists (--check)")
     return "\n".join([*lines, f"{result.config}: {state}"])

@@ -15,14 +15,15 @@ import functools
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Config, Package
 
-__all__ = ["VERSION_DEFAULT", "built_version", "input_default", "package_workflows",
-           "version_files"]
+__all__ = ["VERSION_DEFAULT", "built_version", "dispatch_default", "input_default",
+           "package_workflows", "version_files"]
 
 _WORKFLOWS = Path(".github") / "workflows"
 # The default of the workflow_dispatch input `version`, as their workflows write it.
@@ -35,6 +36,17 @@ def input_default(text: str) -> str | None:
     """The default of the workflow's `version` input (workflow_dispatch), or None."""
     match = VERSION_DEFAULT.search(text)
     return match.group("value") if match else None
+
+
+def dispatch_default(data: Any) -> str | None:
+    """The default of the `version` input in a parsed workflow, however it is written
+    (`version: {default: '2.13.0'}` too), or None."""
+    triggers: Any = data.get("on", data.get(True)) if isinstance(data, dict) else None
+    try:  # YAML 1.1 reads the key `on` as true
+        default = triggers["workflow_dispatch"]["inputs"]["version"]["default"]
+    except (TypeError, KeyError):
+        return None
+    return str(default) if default is not None else None
 
 
 def version_files(config: Config, package: Package) -> tuple[str, ...] | None:
@@ -104,6 +116,15 @@ def _read_default(path: str, mtime: int, size: int) -> str | None:
     thousand packages' current versions several times)."""
     del mtime, size  # the key: a file written since is read again
     try:
-        return input_default(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
+        return None
+    found = input_default(text)
+    if found is not None:
+        return found
+    import yaml  # a flow-style input: parsed (rare, so only then)
+
+    try:
+        return dispatch_default(yaml.safe_load(text))
+    except yaml.YAMLError:
         return None

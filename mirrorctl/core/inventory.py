@@ -20,6 +20,7 @@ import yaml
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from mirrorctl.core.buildsite import dispatch_default
 from mirrorctl.core.config import config_from_text, load_config
 from mirrorctl.core.errors import ConfigError, ConfigProblem, FileSystemError
 from mirrorctl.core.files import atomic_write_text
@@ -85,7 +86,7 @@ def read_workflow(text: str) -> Checkout:
         tag_format = _tag_format(ref) if isinstance(ref, str) else None
         break
     local = re.search(r"patches/[^/\s]+/\$\{\{[^}]*\}\}\+([A-Za-z0-9.]+)/", text)
-    return Checkout(upstream=upstream, tag_format=tag_format, version=_default_version(data),
+    return Checkout(upstream=upstream, tag_format=tag_format, version=dispatch_default(data),
                     local_version=local.group(1) if local else None,
                     computed_tag=upstream is not None and tag_format is None)
 
@@ -138,16 +139,6 @@ def _tag_format(ref: str) -> str | None:
     if len(expressions) != 1 or not _VERSION_EXPRESSION.match(expressions[0]):
         return None
     return _EXPRESSION.sub("{version}", ref)
-
-
-def _default_version(data: dict[Any, Any]) -> str | None:
-    # YAML 1.1 reads the key `on` as true.
-    triggers: Any = data.get("on", data.get(True))
-    try:
-        default = triggers["workflow_dispatch"]["inputs"]["version"]["default"]
-    except (TypeError, KeyError):
-        return None
-    return str(default) if default is not None else None
 
 
 @dataclass(frozen=True)
@@ -307,6 +298,9 @@ class InventoryResult:
     change: InventoryChange
     current: bool  # the file already said what the lists say
     written: bool
+    # Lines of the lists that are no package name (prose without `#`, a typo): named
+    # with their file and line, skipped; the other lines are read.
+    skipped: tuple[ConfigProblem, ...] = ()
 
 
 def bring_in_line(config_path: Path, packages_txt: Path, deprecated_txt: Path | None,
@@ -323,8 +317,7 @@ def bring_in_line(config_path: Path, packages_txt: Path, deprecated_txt: Path | 
     if deprecated_txt is not None:
         retired, more = read_list(_read(deprecated_txt), str(deprecated_txt))
         problems += more
-    if problems:
-        raise ConfigError(problems)
+    skipped = tuple(problems)
     old = _read(config_path) if config_path.exists() else ""
     raw: dict[str, Any] = {}
     if old:
@@ -348,11 +341,13 @@ def bring_in_line(config_path: Path, packages_txt: Path, deprecated_txt: Path | 
         change = replace(change, defaults=tuple(defaults))
     text = render_inventory(header, defaults, packages)
     if text == old:
-        return InventoryResult(str(config_path), change, current=True, written=False)
+        return InventoryResult(str(config_path), change, current=True, written=False,
+                               skipped=skipped)
     if not check:
         config_from_text(text, config_path)  # ConfigError: nothing is written
         atomic_write_text(config_path, text)
-    return InventoryResult(str(config_path), change, current=False, written=not check)
+    return InventoryResult(str(config_path), change, current=False, written=not check,
+                           skipped=skipped)
 
 
 _NEW_HEADER = """\
