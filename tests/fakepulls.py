@@ -37,6 +37,11 @@ class PullForge:
     # Issues: GitHub's ({"number", "state", "state_reason", "title", "body", "labels"}) or
     # GitLab's ({"iid", "state", "title", "description", "labels"}).
     issues: list[dict[str, Any]] = field(default_factory=list)
+    # Workflow dispatches received: {"workflow", "ref", "inputs"}; `on_dispatch` (when
+    # set) makes the run GitHub would start (append it to `runs`, with "workflow",
+    # "created_at" and "event").
+    dispatches: list[dict[str, Any]] = field(default_factory=list)
+    on_dispatch: Any = None
     # (method, answer): served instead of the next request of that method, in order.
     throttle: list[tuple[str, Answer]] = field(default_factory=list)
     # GitHub drops the labels of a new issue when the token may not set them.
@@ -64,6 +69,28 @@ class PullForge:
     def _github(self, method: str, path: str, query: dict[str, list[str]],
                 body: dict[str, Any]) -> Answer:
         limits = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4990"}
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/workflows/([^/]+)/dispatches",
+                             path):
+            if not isinstance(body.get("ref"), str) or not isinstance(body.get("inputs"), dict):
+                return _json(422, {"message": "Invalid request: ref and inputs are required"})
+            dispatch = {"workflow": m.group(2), "ref": body["ref"], "inputs": body["inputs"]}
+            self.dispatches.append(dispatch)
+            if self.on_dispatch is not None:
+                self.on_dispatch(dispatch)
+            return 204, {}, b""
+        if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/workflows/([^/]+)/runs", path):
+            branch = query.get("branch", [None])[0]
+            since = query.get("created", [">="])[0].removeprefix(">=")
+            runs = [{k: v for k, v in r.items() if k not in ("jobs", "artifacts")}
+                    for r in reversed(self.runs) if r.get("workflow") == m.group(2)
+                    and branch in (None, r["head_branch"])
+                    and str(r.get("created_at", "")) >= since]
+            return _json(200, {"total_count": len(runs), "workflow_runs": runs}, limits)
+        if path == "/search/issues":
+            wanted = re.search(r'in:title "([^"]*)"', query.get("q", [""])[0])
+            found = [i for i in self.issues if wanted and wanted.group(1).lower()
+                     in str(i.get("title", "")).lower()]
+            return _json(200, {"total_count": len(found), "items": found}, limits)
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/runs", path):
             branch = query.get("branch", [None])[0]
             runs = [{k: v for k, v in r.items() if k not in ("jobs", "artifacts")}

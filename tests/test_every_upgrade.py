@@ -12,15 +12,20 @@ publish action that writes the docs), a loopback GitHub, and a local Simple regi
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.version import Version
 
 from tests.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
 from tests.gitrepos import Repo, git, write_config
+from tests.httpserver import http_server
 from tests.test_their_repository import changed_lines, triggers_of
 
 PROJECT = "rise/python-wheels"
@@ -171,6 +176,11 @@ def builders_repository(root: Path, forge: PullForge, packages: dict[str, str],
                            }.items():
             (site / path).parent.mkdir(parents=True, exist_ok=True)
             (site / path).write_text(text)
+    (site / "ci_scripts").mkdir()
+    (site / "ci_scripts" / "packages.txt").write_text(
+        "# SPDX-License-Identifier: MIT\n" + "".join(f"{n}\n" for n in packages))
+    (site / "ci_scripts" / "deprecated.txt").write_text(
+        "# Upstream ships riscv64 wheels of these.\naiohttp\nWrapt\n")
     (site / "actions" / "publish-wheels").mkdir(parents=True)
     (site / "actions" / "publish-wheels" / "action.yml").write_text(PUBLISH)
     (site / "patches").mkdir()
@@ -188,6 +198,54 @@ def builders_repository(root: Path, forge: PullForge, packages: dict[str, str],
     checkout.git("push", "--quiet", str(root / "remote.git"), "HEAD:refs/heads/main")
     return Builders(root, checkout, root / "remote.git", config, root / "work", forge,
                     upstreams)
+
+
+@dataclass
+class Indexes:
+    """PyPI's JSON API and the builders' Simple registry, on loopback: `pypi` holds each
+    project's releases (version -> file names), `registry` each project's file names."""
+
+    url: str = ""
+    pypi: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    registry: dict[str, list[str]] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+
+    def respond(self, request: Any, index: int) -> Any:
+        self.requests.append(request.path)
+        if m := re.fullmatch(r"/pypi/([^/]+)/json", request.path):
+            releases = self.pypi.get(m.group(1))
+            if releases is None:
+                return 404, {}
+            return 200, {"Content-Type": "application/json"}, json.dumps({
+                "info": {"name": m.group(1), "version": max(releases, key=Version)},
+                "releases": {v: [{"filename": f, "yanked": False} for f in files]
+                             for v, files in releases.items()}}).encode()
+        if m := re.fullmatch(r"/simple/([^/]+)/", request.path):
+            files = self.registry.get(m.group(1), [])
+            return 200, {"Content-Type": "application/vnd.pypi.simple.v1+json"}, json.dumps({
+                "meta": {"api-version": "1.1"}, "name": m.group(1), "versions": [],
+                "files": [{"filename": f, "url": f"/files/{f}", "hashes": {}}
+                          for f in files]}).encode()
+        return 404, {}
+
+    def release(self, name: str, version: str) -> None:
+        """PyPI has the release: an sdist and an x86_64 wheel (no riscv64 one)."""
+        self.pypi.setdefault(name, {})[version] = [
+            f"{name}-{version}.tar.gz", f"{name}-{version}-cp312-cp312-manylinux_2_28_x86_64.whl"]
+
+    def built(self, name: str, version: str, pythons: tuple[str, ...] = ("cp312", "cp313")
+              ) -> None:
+        """The registry has the builders' riscv64 wheels of the release."""
+        self.registry.setdefault(name, []).extend(
+            f"{name}-{version}-{py}-{py}-manylinux_2_39_riscv64.whl" for py in pythons)
+
+
+@contextmanager
+def indexes() -> Iterator[Indexes]:
+    found = Indexes()
+    with http_server(found.respond) as server:
+        found.url = server.url
+        yield found
 
 
 @pytest.fixture
@@ -295,3 +353,98 @@ def test_a_backport_upstream_took_and_undid_is_left_out_and_delivered(
         [plotlib] = json.loads(graded.out)["packages"]
         assert plotlib["level"] == "medium"
         assert plotlib["reasons"][0]["code"] == "backport-undone"
+
+
+def test_three_missing_releases_then_a_fourth(run_cli: Any, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """What their bot does: the releases the registry lacks since its newest built one, at
+    most three, in one request (a `Trigger:` line each, the workflow at the newest); a
+    fourth release supersedes that request, which is closed, naming the newer."""
+    monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", GITHUB_TOKEN)
+    with pull_forge() as forge, indexes() as index:
+        site = builders_repository(tmp_path, forge, {"numpy": "2.5.1"},
+                                   pypi_url=index.url, registry_url=f"{index.url}/simple/",
+                                   python_versions=["3.12", "3.13"])
+        index.release("numpy", "2.5.1")
+        index.built("numpy", "2.5.1")
+        for version in ("2.5.2", "2.5.3", "2.5.4"):
+            site.release("numpy", version)
+            index.release("numpy", version)
+        night = site.night(run_cli)
+        assert night["code"] == 0, night["needs_human"]
+        [rebased] = night["rebases"]
+        assert rebased["to"] == "2.5.4"
+        assert rebased["pull_request"]["triggered"] == ["2.5.2", "2.5.3", "2.5.4"]
+        [pull] = forge.pulls
+        assert pull["title"] == "Upgrade numpy to v2.5.4"
+        assert triggers_of(pull["body"]) == ["Trigger: numpy:2.5.2", "Trigger: numpy:2.5.3",
+                                             "Trigger: numpy:2.5.4"]
+        branch = "mirrorctl/upgrade-numpy-2.5.4"
+        assert "default: '2.5.4'" in site.show(f"{branch}:.github/workflows/build-numpy.yml")
+        # A fourth: the newest three, and the older request closed in its favour.
+        site.release("numpy", "2.5.5")
+        index.release("numpy", "2.5.5")
+        night = site.night(run_cli)
+        assert night["code"] == 0, night["needs_human"]
+        [rebased] = night["rebases"]
+        assert rebased["pull_request"]["triggered"] == ["2.5.3", "2.5.4", "2.5.5"]
+        older, newer = forge.pulls
+        assert (older["state"], newer["state"]) == ("closed", "open")
+        assert triggers_of(newer["body"]) == ["Trigger: numpy:2.5.3", "Trigger: numpy:2.5.4",
+                                              "Trigger: numpy:2.5.5"]
+        assert f"Supersedes {older['html_url']}" in newer["body"]
+        assert (older["number"], f"Superseded by {newer['html_url']} (numpy 2.5.5).") in \
+            forge.comments
+        assert rebased["pull_request"]["detail"] == f"superseded {older['html_url']}"
+
+
+def test_upstream_shipping_riscv64_wheels_is_a_retirement_request(
+        run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", GITHUB_TOKEN)
+    with pull_forge() as forge, indexes() as index:
+        site = builders_repository(tmp_path, forge, {"numpy": "2.5.1", "scipy": "1.16.0"},
+                                   pypi_url=index.url, registry_url=f"{index.url}/simple/",
+                                   python_versions=["3.12", "3.13"])
+        forge.issues.append({"number": 7, "state": "open", "state_reason": None,
+                             "title": "numpy riscv64 support", "body": "", "labels": [],
+                             "html_url": f"https://github.com/{PROJECT}/issues/7"})
+        index.release("numpy", "2.5.1")
+        index.built("numpy", "2.5.1")
+        index.release("scipy", "1.16.0")
+        index.built("scipy", "1.16.0")
+        site.release("numpy", "2.6.0")
+        index.pypi["numpy"]["2.6.0"] = [
+            "numpy-2.6.0.tar.gz", *(f"numpy-2.6.0-{py}-{py}-manylinux_2_28_riscv64.whl"
+                                    for py in ("cp312", "cp313"))]
+        night = site.night(run_cli)
+        assert night["code"] == 0, night["needs_human"]
+        assert night["rebases"] == []  # retired, not upgraded
+        [retired] = night["retirements"]
+        assert (retired["package"], retired["action"], retired["fixes"]) == ("numpy", "opened", 7)
+        [pull] = forge.pulls
+        branch = "mirrorctl/deprecate-numpy"
+        assert (pull["title"], pull["head"]["ref"], pull["draft"]) == (
+            "numpy: deprecate our wheel", branch, True)
+        assert pull["body"].startswith("Automatically generated PR to deprecate numpy.")
+        assert "Fixes: #7" in pull["body"]
+        assert f"{index.url}/project/numpy/" in pull["body"]
+        assert site.show(f"{branch}:docs/packages/numpy.yaml") == \
+            "deprecated:\n" + DOCS.format(name="numpy", v="2.5.1")
+        assert site.show(f"{branch}:ci_scripts/packages.txt") == \
+            "# SPDX-License-Identifier: MIT\nscipy\n"
+        assert site.show(f"{branch}:ci_scripts/deprecated.txt") == \
+            "# Upstream ships riscv64 wheels of these.\naiohttp\nnumpy\nWrapt\n"
+        mirrors = site.show(f"{branch}:mirrors.yaml")
+        assert mirrors.replace("    retired: true\n", "", 1) == site.show("main:mirrors.yaml")
+        message = site.bare.git("log", "-1", "--format=%B", branch)
+        assert message.startswith("numpy: deprecate our wheel\n\nnumpy v2.6.0: upstream "
+                                  "publishes riscv64 wheels for Python 3.12, 3.13")
+        assert "Fixes: #7" in message and "Signed-off-by: mirrorctl <mirrorctl@invalid>" in \
+            message
+        # The next night finds it open: nothing more.
+        again = site.night(run_cli)
+        assert again["retirements"][0]["action"] == "unchanged" and len(forge.pulls) == 1
+        # Merged: numpy is retired in mirrors.yaml, watched, and asks nothing more.
+        site.merge(pull)
+        after = site.night(run_cli)
+        assert after["code"] == 0 and after["retirements"] == [], after["needs_human"]

@@ -384,7 +384,10 @@ def nightly_json(result: NightlyResult) -> str:
                   for n in result.needs],
         "history": str(result.history) if result.history else None,
         "notices": notices_data(result.notices) if result.notices else None,
-        "wheels": [road_json(r) for r in result.wheels]}, indent=2)
+        "wheels": [road_json(r) for r in result.wheels],
+        "retirements": [{"package": r.package, "action": r.action, "url": r.url,
+                         "branch": r.branch, "reason": r.reason, "fixes": r.fixes,
+                         "detail": r.detail} for r in result.retirements]}, indent=2)
 
 
 def nightly_table(result: NightlyResult) -> str:
@@ -394,6 +397,10 @@ def nightly_table(result: NightlyResult) -> str:
         parts += ["", "== rebases =="]
         parts += [rebase_table(r) for r in result.rebases]
         parts += [f"{name}: rebase failed: {error}" for name, error in result.rebase_errors]
+    if result.retirements:
+        parts += ["", "== retirements =="]
+        parts += [f"{r.package}: {r.action} {r.url or ''} ({r.detail or r.reason})".replace(
+            "  (", " (") for r in result.retirements]
     parts += ["", "== upstreaming ==", result.report.summary, ""]
     changed = [r for r in result.wheels if r.changed]
     if result.wheels:

@@ -341,7 +341,9 @@ def rebase_data(report: RebaseReport) -> dict[str, Any]:
         if report.push else None,
         "merge_request": report.merge_request,
         "pull_request": {"url": report.pull_request, "action": report.pull_request_action,
-                         "detail": report.pull_request_detail}
+                         "detail": report.pull_request_detail,
+                         "triggered": list(report.triggered),
+                         "kept": list(report.pull_request_kept)}
         if report.pull_request_action else None,
     }
 

@@ -22,7 +22,8 @@ NeedKind = Literal[
     "pull-request-failed", "rebase-failed", "unknown", "queue-unreadable", "carry-unknown",
     "build-failed",
     "new-test-failures", "nan-test-failures", "history-not-written", "notices-failed",
-    "wheels-declined", "wheels-reverted", "wheels-shipped",
+    "wheels-declined", "wheels-reverted", "wheels-shipped", "retire-request-failed",
+    "request-superseded-kept",
 ]
 
 
@@ -77,6 +78,12 @@ NEEDS: Mapping[NeedKind, NeedSpec] = {
     # PyPI's latest has a riscv64 wheel (or only pure-Python ones): `retired: true`.
     "wheels-shipped": NeedSpec("upstream ships riscv64 wheels: retire it",
                                "mirrorctl releases {package} --pypi"),
+    "retire-request-failed": NeedSpec("the retirement request was not delivered",
+                                      "mirrorctl nightly {package} --push"),
+    # An older upgrade request a newer release replaces, left open: a person pushed to
+    # it. Once they move their work (or close it), the next delivering night says so.
+    "request-superseded-kept": NeedSpec("an older upgrade request holds a person's work",
+                                        "mirrorctl nightly {package} --push"),
 }
 
 NEED_KINDS: tuple[NeedKind, ...] = get_args(NeedKind)

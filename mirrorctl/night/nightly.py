@@ -9,7 +9,7 @@ says what needs a person. Each run leaves a JSON record under <workdir>/history/
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -23,6 +23,7 @@ from mirrorctl.core.needs import NeedKind, next_command
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
 from mirrorctl.night.campaign import recorded_campaign
+from mirrorctl.night.site_requests import OpenRequests
 from mirrorctl.night.upgrade import (
     UpgradeOptions,
     carry_upgrade,
@@ -36,6 +37,7 @@ from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 
 if TYPE_CHECKING:
     from mirrorctl.night.notices import NoticesResult
+    from mirrorctl.night.retire_request import RetireRequest
     from mirrorctl.upstream.forge import ForgeSettings
     from mirrorctl.upstream.wheelroad import Road
 
@@ -90,6 +92,8 @@ class NightlyResult:
     history: Path | None  # None when the record could not be written (a need says why)
     notices: NoticesResult | None = None  # None: not asked for
     wheels: tuple[Road, ...] = ()  # the roads to upstream riscv64 wheels (with wheels)
+    # The retirement requests of packages whose upstream ships riscv64 wheels (with push).
+    retirements: tuple[RetireRequest, ...] = ()
 
     @property
     def needs_human(self) -> tuple[str, ...]:
@@ -108,8 +112,10 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                                                        stamp=options.stamp),
                            runner, sleep=sleep, progress=progress)
     # With the builders' registry, PyPI is asked too: what is due must be released there.
+    # One request builds at most `max_versions` releases (their bot's cap), the newest.
+    limit = config.pull_requests.max_versions if config.pull_requests is not None else 3
     found = check_releases(config, packages, ReleaseOptions(
-        workdir=options.workdir, pypi=config.registry_url is not None), runner)
+        workdir=options.workdir, pypi=config.registry_url is not None, limit=limit), runner)
     watched = check_releases(config, retired, ReleaseOptions(workdir=options.workdir,
                                                              pypi=True), runner) if retired \
         else []
@@ -123,7 +129,14 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         # again: the queue it wrote is found unchanged).
         targets.update({p.name: None for p in packages if p.name not in targets
                         and undelivered_carry(config, p, options.workdir) is not None})
+    delivering = options.push and config.pull_requests is not None \
+        and options.forges is not None
+    listed = OpenRequests() if delivering else None
+    retiring = _retiring(packages, found) if delivering else []
+    for package in retiring:  # upstream ships riscv64 wheels: retired, not upgraded
+        targets.pop(package.name, None)
     due = [package for package in packages if package.name in targets]
+    releases_of = {r.name: r for r in found}
     rebases: list[RebaseReport] = []
     errors: list[tuple[str, str]] = []
     if due:
@@ -144,7 +157,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                 stamp=options.stamp, by="nightly", builds=builds,
                 # Only a delivering night opens requests (and pays for the forges).
                 forges=options.forges if options.push else None, open_mr=True,
-                open_pr=True), runner)
+                open_pr=True, also=_also(releases_of[package.name]), listed=listed), runner)
             rebases.append(rebased)
             outcome, detail = rebased.status, rebased.pull_request_detail \
                 if rebased.pull_request_action == "failed" else ""
@@ -154,6 +167,8 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
             errors.append((package.name, str(exc)))
             outcome, detail = "failed", str(exc)
         progress.finish(package.name, outcome, detail)
+    retirements = _retire(config, retiring, releases_of, options, runner, listed, sleep,
+                          clock)
     if options.forges is not None:  # an upgrade whose request was merged is settled
         _settle_merged(config, [p for p in packages if p.name not in targets], options)
     roads = _roads(config, packages, options, runner, progress)
@@ -162,6 +177,9 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                           progress=progress, builds=builds)
     report = replace(report, campaign=recorded_campaign(options.workdir, packages))
     needs = _needs_human(synced, [*found, *watched], rebases, errors, report)
+    needs += [Need(r.package, "retire-request-failed", "",
+                   f"the retirement request was not delivered: {r.detail}")
+              for r in retirements if r.action == "failed"]
     needs += wheel_needs(roads)
     report = replace(report, run_actions=tuple(_action(n) for n in needs
                                                if n.kind not in _IN_THE_REPORT))
@@ -201,7 +219,26 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         report = replace(report, run_actions=(*report.run_actions, *map(_action, failed)))
     return NightlyResult(sync=synced, releases=(*found, *watched), rebases=tuple(rebases),
                          rebase_errors=tuple(errors), report=report, needs=tuple(needs),
-                         history=history, notices=noticed, wheels=tuple(roads))
+                         history=history, notices=noticed, wheels=tuple(roads),
+                         retirements=tuple(retirements))
+
+
+def _retire(config: Config, packages: Sequence[Package], releases: Mapping[str, ReleaseList],
+            options: NightlyOptions, runner: GitRunner, listed: OpenRequests | None,
+            sleep: Callable[[float], None],
+            clock: Callable[[], float] | None) -> list[RetireRequest]:
+    """The retirement request of each package whose upstream ships riscv64 wheels."""
+    if not packages:
+        return []
+    from mirrorctl.night.retire_request import retirement
+    from mirrorctl.upstream.tracker import Pace
+
+    assert options.forges is not None
+    if clock is None:
+        raise ValueError("a delivering night needs the run's clock")
+    return [retirement(config, package, releases[package.name], workdir=options.workdir,
+                       runner=runner, forges=options.forges, listed=listed,
+                       pace=Pace(sleep=sleep, clock=clock)) for package in packages]
 
 
 def _roads(config: Config, packages: Sequence[Package], options: NightlyOptions,
@@ -259,6 +296,21 @@ def _action(need: Need) -> Action:
     return Action(need.package, need.kind, need.detail, next_command(need.kind, need.package))
 
 
+def _also(releases: ReleaseList) -> tuple[str, ...]:
+    """The older releases due that the upgrade's request builds too (after what the
+    registry has built, and after the current queue), oldest first."""
+    if releases.built is None or releases.current is None:
+        return ()
+    return tuple(v for v in releases.due[:-1] if Version(v) > Version(releases.current))
+
+
+def _retiring(packages: Sequence[Package], found: Sequence[ReleaseList]) -> list[Package]:
+    """The packages whose upstream now ships riscv64 wheels (or only pure-Python ones):
+    their retirement is requested instead of an upgrade."""
+    retire = {r.name for r in found if r.can_retire and not r.retired}
+    return [p for p in packages if p.name in retire]
+
+
 def _target(releases: ReleaseList) -> str | None:
     """The release the nightly carries a queue onto: the newest one due (after what the
     registry has built), or with no registry the newest after the current queue; None
@@ -293,6 +345,10 @@ def _needs_human(synced: SyncReport, found: Sequence[ReleaseList],
     needs += [Need(r.package, "pull-request-failed", r.to_version,
                    f"the upgrade's pull request was not delivered: {r.pull_request_detail}")
               for r in rebases if r.pull_request_action == "failed"]
+    needs += [Need(r.package, "request-superseded-kept", url,
+                   f"{url} is superseded by {r.pull_request}, but a person pushed to it: "
+                   "it is left open; move their work to the new request, or close it")
+              for r in rebases for url in r.pull_request_kept]
     needs += [Need(name, "rebase-failed", "", f"rebase failed: {error}")
               for name, error in errors]
     return needs

@@ -12,6 +12,7 @@ added to, never rewritten.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Literal
@@ -21,7 +22,8 @@ from mirrorctl.queue.carry import RebaseReport
 from mirrorctl.queue.engine import PatchOutcome
 from mirrorctl.queue.replay import ScratchIndex
 
-__all__ = ["TRAILER", "BranchCommit", "SiteChanges", "branch_commits", "commit_upgrade"]
+__all__ = ["TRAILER", "BranchCommit", "SiteChanges", "branch_commits", "commit_files",
+           "commit_upgrade"]
 
 TRAILER = "Mirrorctl-Upgrade"
 _BEFORE_TRAILER = "mirrorctl@invalid"  # the identity of the commits mirrorctl 0.1 pushed
@@ -44,6 +46,8 @@ class SiteChanges:
     # Comments naming the old version for a reason of their own, left as they are for a
     # person to check: (workflow, line, the line's text).
     left: tuple[tuple[str, int, str], ...] = ()
+    versions: tuple[str, ...] = ()  # the versions the request builds (a Trigger: line each)
+    workflow_files: tuple[str, ...] = ()  # the package's workflows in the base
 
     @property
     def workflows(self) -> list[str]:
@@ -72,18 +76,21 @@ def branch_commits(repo: Repository, base: str, head: str, *, bot: str) -> list[
 
 def commit_upgrade(repo: Repository, parent: str, changes: SiteChanges,
                    report: RebaseReport, *, folder: str, identity: str,
-                   empty: bool = False) -> str:
-    """`parent` with the upgrade's commits on top (the queue folder's, the workflows',
-    the docs entry's; each only when it changes something): the new head, `parent`
-    itself when nothing changes, unless `empty` (a new request needs a commit): then
-    one empty commit says what the request is for, as their bot's do."""
+                   empty: bool = False,
+                   also: Sequence[tuple[RebaseReport, str]] = ()) -> str:
+    """`parent` with the upgrade's commits on top (each queue folder's, older releases'
+    (`also`: each carry and its folder) first, the workflows', the docs entry's; each
+    only when it changes something): the new head, `parent` itself when nothing
+    changes, unless `empty` (a new request needs a commit): then one empty commit says
+    what the request is for, as their bot's do."""
     name, email = parseaddr(identity)
     env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
     trailers = f"{TRAILER}: {report.package} {report.to_version}\nSigned-off-by: {identity}\n"
     files = changes.files
     groups = [
-        ({p: o for p, o in files.items() if p.startswith(folder + "/")}, _queue_message(report)),
+        *(({p: o for p, o in files.items() if p.startswith(inside + "/")},
+           _queue_message(carried)) for carried, inside in (*also, (report, folder))),
         ({p: files[p] for p in changes.workflows}, _workflows_message(report, changes)),
         ({p: o for p, o in files.items() if p == changes.docs}, _docs_message(report)),
     ]
@@ -102,10 +109,28 @@ def commit_upgrade(repo: Repository, parent: str, changes: SiteChanges,
                             input=f"{message}\n\n{trailers}", env=env).stdout.strip()
             tree = new_tree
     if head == parent and empty:
+        why = ("No build workflow of the package was found to bump: this request only "
+               "triggers builds, once one exists." if not changes.workflow_files
+               else _queue_message(report).partition(chr(10) * 2)[2])
         head = repo.git("commit-tree", tree, "-p", head, "-F", "-", env=env, input=(
             f"DO NOT MERGE: {report.package}: trigger builds for {_v(report.to_version)}\n\n"
-            f"{_queue_message(report).partition(chr(10) * 2)[2]}\n\n{trailers}")).stdout.strip()
+            f"{why}\n\n{trailers}")).stdout.strip()
     return head
+
+
+def commit_files(repo: Repository, parent: str, files: dict[str, str | None], message: str,
+                 *, identity: str, trailer: str) -> str:
+    """`parent` with one commit of `files` (path -> blob id, None to remove) on top, by
+    `identity`, signed off and marked with mirrorctl's trailer (`trailer` its value)."""
+    name, email = parseaddr(identity)
+    env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+           "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+    with ScratchIndex.create(repo) as index:
+        index.read(parent)
+        index.put(dict(files))
+        tree = index.write()
+    return repo.git("commit-tree", tree, "-p", parent, "-F", "-", env=env, input=(
+        f"{message}\n\n{TRAILER}: {trailer}\nSigned-off-by: {identity}\n")).stdout.strip()
 
 
 def _queue_message(report: RebaseReport) -> str:

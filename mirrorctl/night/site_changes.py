@@ -8,6 +8,7 @@ edit is site_files' (exact, proved); what cannot be done is a note for the body.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,21 +36,20 @@ __all__ = ["public_version", "repository_path", "site_changes"]
 
 
 def site_changes(config: Config, package: Package, report: RebaseReport, site: PullRequests,
-             repo: Repository, base: str) -> SiteChanges:
-    """The new queue folder whole; every workflow of the package with each line that names
-    the version bumped (nothing else), and its `git apply` steps following the queue
-    (lines of patches gone removed, of new ones added; the steps removed when nothing is
-    left to carry, added back when patches return); its docs page gaining the version."""
+                 repo: Repository, base: str,
+                 also: Sequence[RebaseReport] = ()) -> SiteChanges:
+    """The new queue folder whole (and those of the older releases the request builds
+    too, `also`); every workflow of the package with each line that names the version
+    bumped (nothing else), and its `git apply` steps following the queue (lines of
+    patches gone removed, of new ones added; the steps removed when nothing is left to
+    carry, added back when patches return); its docs page gaining the version."""
     folder = report.patchset
     inside = repository_path(config, folder)
-    # The folder whole: what the base holds there and the new queue lacks goes. (A
-    # conflict delivered as a draft has no folder: its body says what conflicts.)
     entries = repo.tree_entries(base)
-    files: dict[str, str | None] = dict.fromkeys(
-        path for _, _, _, path in entries if path.startswith(inside + "/") and folder.is_dir())
-    for item in sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else ():
-        files[f"{inside}/{item.name}"] = _blob(repo, item.read_text(
-            encoding="utf-8", errors="surrogateescape"))
+    files: dict[str, str | None] = {}
+    for carried in (*also, report):
+        files.update(_folder(repo, entries, carried.patchset,
+                             repository_path(config, carried.patchset)))
     texts = _texts(repo, {path: oid for _, kind, oid, path in entries if kind == "blob"
                           and (path.startswith((".github/workflows/", "docs/packages/"))
                                or path.rsplit("/", 1)[-1] in _ACTION_FILES)})
@@ -113,10 +113,27 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
     docs = None
     if not _docs_published(site, [texts[p] for p in chosen if p in texts], texts):
         docs = _docs(package, report, texts, inside, files, repo, notes)
+    versions = [public_version(r.to_version) for r in (*also, report)]
     return SiteChanges(files=files, bumped=tuple(bumped), docs=docs,
                        apply_removed=tuple(removed), apply_edited=tuple(applies),
                        apply_added=tuple(added), triggers=tuple(_build_stems(chosen)),
-                       notes=tuple(notes), left=tuple(left))
+                       notes=tuple(notes), left=tuple(left),
+                       versions=tuple(dict.fromkeys(versions)),
+                       workflow_files=tuple(p for p in chosen if p in workflows))
+
+
+def _folder(repo: Repository, entries: list[tuple[str, str, str, str]], folder: Path,
+            inside: str) -> dict[str, str | None]:
+    """A queue folder whole: what the base holds there and the new queue lacks goes. (A
+    conflict delivered as a draft, or an empty queue, has no folder: nothing changes.)"""
+    if not folder.is_dir():
+        return {}
+    files: dict[str, str | None] = dict.fromkeys(
+        path for _, _, _, path in entries if path.startswith(inside + "/"))
+    for item in sorted(p for p in folder.iterdir() if p.is_file()):
+        files[f"{inside}/{item.name}"] = _blob(repo, item.read_text(
+            encoding="utf-8", errors="surrogateescape"))
+    return files
 
 
 def _docs(package: Package, report: RebaseReport, texts: dict[str, str], inside: str,

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from packaging.version import Version
+
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.git import GitRunner
@@ -29,6 +31,7 @@ from mirrorctl.sync.cache import newest_release, open_cache, package_runner
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from mirrorctl.night.site_requests import OpenRequests
     from mirrorctl.upstream.forge import ForgeSettings
 
 __all__ = ["UpgradeOptions", "carry_upgrade", "record_carry", "settle_merged",
@@ -46,6 +49,10 @@ class UpgradeOptions:
     mr_target: str = "main"
     open_pr: bool = False  # the upgrade's pull request (defaults.pull_requests)
     builds: BuildReasons | None = None  # what the upgrade's builds say, for its grade
+    # Older releases due that the request builds too (their bot's several `Trigger:`
+    # lines): the queue is carried onto each, a folder each, once the upgrade is clean.
+    also: tuple[str, ...] = ()
+    listed: OpenRequests | None = None  # the run's open requests of the builders' repository
 
 
 def carry_upgrade(config: Config, package: Package, options: UpgradeOptions,
@@ -74,7 +81,8 @@ def carry_upgrade(config: Config, package: Package, options: UpgradeOptions,
         raise
     report = _graded(config, package, report, options, runner)
     record_carry(workdir, package, report, by=options.by, at=options.stamp)  # done, whatever
-    delivered = _delivered(config, package, report, options, runner)  # delivery does next
+    also = _older_releases(config, package, report, options, runner)
+    delivered = _delivered(config, package, report, options, runner, also)
     if delivered != report:
         record_carry(workdir, package, delivered, by=options.by, at=options.stamp)
     return delivered
@@ -174,8 +182,30 @@ def _graded(config: Config, package: Package, report: RebaseReport, options: Upg
     return replace(report, grade=grade)
 
 
+def _older_releases(config: Config, package: Package, report: RebaseReport,
+                    options: UpgradeOptions, runner: GitRunner) -> list[RebaseReport]:
+    """The queue carried onto each older release the request builds too, from the queue
+    the upgrade carried (a folder each; nothing for an empty queue); only once the
+    upgrade itself is clean. One that cannot be carried is said, and not built."""
+    if report.status != "clean" or not options.also:
+        return []
+    carried = []
+    for version in options.also:
+        if Version(version) <= Version(report.from_version) \
+                or Version(version) >= Version(report.to_version):
+            continue
+        try:
+            carried.append(rebase_queue(config, package, replace(
+                options.rebase, onto=version, from_version=report.from_version, push=False,
+                range_diff=False, worktree=None), runner))
+        except (MirrorctlError, OSError):
+            continue  # that release is not built; the upgrade goes on
+    return carried
+
+
 def _delivered(config: Config, package: Package, report: RebaseReport,
-               options: UpgradeOptions, runner: GitRunner) -> RebaseReport:
+               options: UpgradeOptions, runner: GitRunner,
+               also: list[RebaseReport] | None = None) -> RebaseReport:
     if options.forges is None:
         return report
     workdir = options.rebase.workdir
@@ -190,7 +220,8 @@ def _delivered(config: Config, package: Package, report: RebaseReport,
         from mirrorctl.night.upgrade_request import with_upgrade_request
 
         report = with_upgrade_request(config, package, report, workdir=workdir,
-                                      runner=runner, forges=options.forges)
+                                      runner=runner, forges=options.forges, also=also or (),
+                                      listed=options.listed)
     return report
 
 

@@ -16,17 +16,15 @@ closed, as configured). A conflict opens nothing unless `on_conflict: draft`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlsplit
-
-from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Config, Package
-from mirrorctl.core.errors import GitError, MirrorctlError, UsageError
+from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.files import atomic_write_text
-from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, LeasedUpdate, Repository
+from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
 from mirrorctl.core.markdown import code_span
 from mirrorctl.core.settings import PullRequests
 from mirrorctl.grade.classify import grade_rebase
@@ -34,10 +32,14 @@ from mirrorctl.night.mirror_request import request_description
 from mirrorctl.night.site_branch import SiteChanges, branch_commits, commit_upgrade
 from mirrorctl.night.site_changes import public_version, repository_path, site_changes
 from mirrorctl.night.site_files import bump_workflow, input_default
+from mirrorctl.night.site_repo import fetch_site, site_forge, site_runner
+from mirrorctl.night.site_requests import OpenRequests
+from mirrorctl.night.supersede import branch_prefixes, older_requests, supersede
 from mirrorctl.queue.carry import RebaseReport
 
 if TYPE_CHECKING:  # requests and python-gitlab load only when a request is delivered
     from mirrorctl.upstream.forge import Forge, ForgeSettings
+    from mirrorctl.upstream.forges import ForgeApi
     from mirrorctl.upstream.pulls import OpenRequest
 
 __all__ = ["UpgradeRequest", "bump_version", "deliver_upgrade", "with_upgrade_request"]
@@ -57,6 +59,10 @@ class UpgradeRequest:
     bumped: str | None = None  # the files whose version was set (", "-joined), or None
     detail: str = ""
     superseded: tuple[str, ...] = ()  # older requests of the package: commented or closed
+    # Older requests a person pushed to: left open, for a person to decide.
+    kept: tuple[str, ...] = ()
+    triggered: tuple[str, ...] = ()  # the versions the request builds
+    dispatched: tuple[str, ...] = ()  # the builds started on its branch ("build-x.yml 1.2")
 
 
 @dataclass(frozen=True)
@@ -70,11 +76,24 @@ class _Site:
     pull_requests: PullRequests
     branch: str  # where the upgrade goes: mirrorctl's own, or their bot's
     completes: OpenRequest | None  # their bot's request, when the upgrade completes it
+    listed: OpenRequests | None = None  # the run's list of open requests
+
+
+@dataclass(frozen=True)
+class _Pushed:
+    how: Pushed
+    head: str | None  # the branch's head after the push (None: kept as a person left it)
+    changes: SiteChanges
+    note: str = ""
 
 
 def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
-                    workdir: Path, runner: GitRunner, forges: ForgeSettings) -> UpgradeRequest:
-    """Push the upgrade's commits and open, complete or update its one request."""
+                    workdir: Path, runner: GitRunner, forges: ForgeSettings,
+                    also: Sequence[RebaseReport] = (),
+                    listed: OpenRequests | None = None) -> UpgradeRequest:
+    """Push the upgrade's commits and open, complete or update its one request (which
+    builds the older releases `also` carried too), then start its builds where asked and
+    supersede the package's older requests. `listed`: the run's open requests."""
     from mirrorctl.upstream.forges import forge_api
 
     site = config.pull_requests
@@ -86,39 +105,49 @@ def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
         return UpgradeRequest(package=package.name, version=version, action="skipped",
                               detail="a patch conflicts: no pull request until a person "
                                      "settles it (rebase --worktree, then --continue)")
-    forge, host, project = _forge_of(config, site)
+    forge, host, project = site_forge(config, site)
+    api = forge_api(forge, host, forges)
     own = site.branch.format(name=package.name, version=version)
     bot = site.bot_branch.format(name=package.name, version=version) if site.bot_branch \
         else None
-    prefixes = tuple(t.format(name=package.name, version="") for t in
-                     (site.branch, *([site.bot_branch] if site.bot_branch else ())))
-    found = forge_api(forge, host, forges).open_requests(project, branch_prefix=prefixes)
+    prefixes = branch_prefixes(site, package.name)
+    found = listed.of(api, project, prefixes) if listed is not None else \
+        api.open_requests(project, branch_prefix=prefixes)
+    older = older_requests(site, package.name, version, found)
     graded = report if report.grade is not None else _graded(config, package, report,
                                                             workdir, runner, forges)
-    site_runner = _site_runner(runner, host, package)
-    repo = Repository.open_or_init_bare(workdir / "site.git", site_runner)
+    pushing = site_runner(runner, host, package)
+    repo = Repository.open_or_init_bare(workdir / "site.git", pushing)
     repo.remove_stale_locks()
-    base, heads = _fetch(repo, site, site_runner, [own, *([bot] if bot else [])])
+    base, heads = fetch_site(repo, site, pushing,
+                         [own, *([bot] if bot else []), *(r.branch for r in older)])
     mine = next((r for r in found if r.branch == own), None)
     bots = next((r for r in found if bot is not None and r.branch == bot), None)
     # Their bot's request is completed, unless a person already works on mirrorctl's.
     theirs = bots is not None and bot in heads and not (
         mine is not None and own in heads and _persons(repo, base, heads[own], site))
     target = _Site(forge, host, project, forges, site, bot if theirs and bot else own,
-                   bots if theirs else None)
-    pushed, changes, note = _push(config, package, graded, target, repo, site_runner, base,
-                                  heads)
+                   bots if theirs else None, listed)
+    carried = [r for r in also if r.status == "clean"]
+    pushed = _push(config, package, graded, target, repo, pushing, base, heads, carried)
     request = bots if theirs else mine
-    done = _deliver_request(target, package, graded, request, changes, note, pushed,
-                            inside=repository_path(config, report.patchset), workdir=workdir)
-    superseded = _supersede(target, package, version, found, done.url or "",
-                            duplicate=mine if theirs else None)
-    return replace(done, superseded=superseded)
+    done = _deliver_request(target, package, graded, request, pushed, older=older,
+                            inside=repository_path(config, report.patchset), workdir=workdir,
+                            skipped=[r for r in also if r.status != "clean"])
+    dispatched = _dispatch(target, api, pushed, done, repo, workdir)
+    told = supersede(api, project, site, package=package.name, version=version,
+                     url=done.url or "", older=older, duplicate=mine if theirs else None,
+                     persons=lambda r: _persons(repo, base, heads[r.branch], site)
+                     if r.branch in heads else [],
+                     closed=lambda r: listed.closed(project, r) if listed else None)
+    return replace(done, superseded=told.done, kept=told.kept,
+                   triggered=pushed.changes.versions, dispatched=tuple(dispatched))
 
 
 def with_upgrade_request(config: Config, package: Package, report: RebaseReport, *,
-                         workdir: Path, runner: GitRunner,
-                         forges: ForgeSettings) -> RebaseReport:
+                         workdir: Path, runner: GitRunner, forges: ForgeSettings,
+                         also: Sequence[RebaseReport] = (),
+                         listed: OpenRequests | None = None) -> RebaseReport:
     """The rebase report with its pull request delivered, or why not: a failure to
     deliver is the package's alone ("failed", with the reason), never the rebase's."""
     if report.written == "not-written" and report.status != "conflict":
@@ -126,12 +155,15 @@ def with_upgrade_request(config: Config, package: Package, report: RebaseReport,
                        pull_request_detail="no new queue was written")
     try:
         done = deliver_upgrade(config, package, report, workdir=workdir, runner=runner,
-                               forges=forges)
+                               forges=forges, also=also, listed=listed)
     except (MirrorctlError, OSError) as exc:
         return replace(report, pull_request_action="failed", pull_request_detail=str(exc))
+    said = [*([done.detail] if done.detail else []),
+            *(f"superseded {url}" for url in done.superseded),
+            *(f"dispatched {what}" for what in done.dispatched)]
     return replace(report, pull_request=done.url, pull_request_action=done.action,
-                   pull_request_detail=done.detail or ", ".join(
-                       f"superseded {url}" for url in done.superseded))
+                   pull_request_detail="; ".join(said), pull_request_kept=done.kept,
+                   triggered=done.triggered)
 
 
 def _graded(config: Config, package: Package, report: RebaseReport, workdir: Path,
@@ -145,46 +177,6 @@ def _graded(config: Config, package: Package, report: RebaseReport, workdir: Pat
                                               runner=runner, builds=builds))
 
 
-def _site_runner(runner: GitRunner, host: str, package: Package) -> GitRunner:
-    """The runner with the package's transports and time-out, and the forge token
-    offered for pushes to the site's host."""
-    tokens = [(f"https://{host}", variable, user) for match, variable, user in
-              FORGE_PUSH_TOKENS if match in host]
-    return runner.with_options(timeout=package.timeout,
-                               allowed_protocols=package.allowed_protocols,
-                               token_urls=(), push_tokens=tokens)
-
-
-def _forge_of(config: Config, site: PullRequests) -> tuple[Forge, str, str]:
-    from mirrorctl.upstream.drafts import forge_of
-    from mirrorctl.upstream.forge import as_forge
-
-    kind, project = forge_of(site.repository, config.forge_apis)
-    forge = as_forge(kind)
-    if forge is None or project is None:
-        raise UsageError(f"pull_requests.repository {site.repository}: not a GitHub or "
-                         "GitLab project page")
-    return forge, urlsplit(site.repository).hostname or "", project
-
-
-def _fetch(repo: Repository, site: PullRequests, runner: GitRunner,
-           branches: list[str]) -> tuple[str, dict[str, str]]:
-    """The base's commit, and the heads of those of `branches` that exist."""
-    try:
-        remote = runner.ls_remote(site.remote)
-        heads = {b: remote[f"refs/heads/{b}"] for b in branches if f"refs/heads/{b}" in remote}
-        repo.fetch_refspecs(site.remote, [
-            f"+refs/heads/{site.base}:refs/mirrorctl/base",
-            *(f"+refs/heads/{b}:refs/mirrorctl/branches/{b}" for b in heads)])
-    except GitError as exc:
-        raise MirrorctlError(f"cannot read the repository {site.remote}: {exc.summary}") \
-            from None
-    base = repo.resolve("refs/mirrorctl/base^{commit}")
-    if base is None:
-        raise MirrorctlError(f"{site.remote} has no branch {site.base} (pull_requests.base)")
-    return base, heads
-
-
 def _persons(repo: Repository, base: str, head: str, site: PullRequests) -> list[str]:
     """The authors of the branch's commits that are a person's (neither mirrorctl's nor
     their bot's)."""
@@ -194,8 +186,8 @@ def _persons(repo: Repository, base: str, head: str, site: PullRequests) -> list
 
 
 def _push(config: Config, package: Package, report: RebaseReport, target: _Site,
-          repo: Repository, runner: GitRunner, base: str,
-          heads: dict[str, str]) -> tuple[Pushed, SiteChanges, str]:
+          repo: Repository, runner: GitRunner, base: str, heads: dict[str, str],
+          also: Sequence[RebaseReport]) -> _Pushed:
     """The upgrade's commits on the target branch, pushed with a lease: on top of their
     bot's commits, or (mirrorctl's own branch) on the base, made anew when the base
     moved. A branch with a person's commit is kept as it is."""
@@ -203,60 +195,63 @@ def _push(config: Config, package: Package, report: RebaseReport, target: _Site,
     head = heads.get(branch)
     if head is not None and (persons := _persons(repo, base, head, site)):
         # A maintainer pushed to it (their hand work on the queue): never overwritten.
-        return "kept", SiteChanges(files={}), (
-            f"{branch} has a commit by {persons[-1]}: mirrorctl leaves the branch as it is")
+        return _Pushed("kept", None, SiteChanges(files={}), (
+            f"{branch} has a commit by {persons[-1]}: mirrorctl leaves the branch as it is"))
     parent = head if head is not None and target.completes is not None else base
-    changes = site_changes(config, package, report, site, repo, parent)
+    changes = site_changes(config, package, report, site, repo, parent, also)
+    folders = [(r, repository_path(config, r.patchset)) for r in also]
     new = commit_upgrade(repo, parent, changes, report, identity=site.identity,
                          folder=repository_path(config, report.patchset),
-                         empty=head is None and target.completes is None)
+                         empty=head is None and target.completes is None, also=folders)
     # What the request changes is said against the base, whatever part of it the bot's
     # commits or an earlier night's made.
     said = changes if parent == base else site_changes(config, package, report, site, repo,
-                                                       base)
+                                                       base, also)
     if head is not None and (new == head or (
             repo.resolve(f"{new}^{{tree}}") == repo.resolve(f"{head}^{{tree}}")
             and repo.git("merge-base", base, head, check=False).stdout.strip() == base)):
-        return "unchanged", said, ""
+        return _Pushed("unchanged", head, said)
     [result] = repo.push(site.remote, [LeasedUpdate(ref=f"refs/heads/{branch}",
                                                     expected=head, new=new)])
     if result.status != "ok":
         raise MirrorctlError(f"pushing {branch} to {site.remote} was refused "
                              f"({result.detail}); it moved since it was read: run again")
-    return "pushed", said, ""
+    return _Pushed("pushed", new, said)
 
 
 def _deliver_request(target: _Site, package: Package, report: RebaseReport,
-                     request: OpenRequest | None, changes: SiteChanges, note: str,
-                     pushed: Pushed, *, inside: str, workdir: Path) -> UpgradeRequest:
+                     request: OpenRequest | None, pushed: _Pushed, *,
+                     older: Sequence[OpenRequest], inside: str, workdir: Path,
+                     skipped: Sequence[RebaseReport]) -> UpgradeRequest:
     """Open mirrorctl's request (its body written once), or bring the open one up to
     date: labels, and the report in mirrorctl's one comment when it is not what the body
     says. A kept branch's request is only found, never changed."""
     from mirrorctl.upstream.forges import forge_api
     from mirrorctl.upstream.pulls import LABEL_PREFIX
 
-    site, version = target.pull_requests, report.to_version
+    site, version, changes = target.pull_requests, report.to_version, pushed.changes
     bumped = ", ".join(path for path, _ in changes.bumped) or None
     said = UpgradeRequest(package=package.name, version=version, action="unchanged",
                           url=request.url if request else None, branch=target.branch,
-                          bumped=bumped, detail=note)
-    if pushed == "kept":
+                          bumped=bumped, detail=pushed.note)
+    if pushed.how == "kept":
         return said
     labels = [f"{LABEL_PREFIX}{report.grade.level}"] if report.grade is not None else []
-    text = _report_text(report, inside, changes)
+    text = _report_text(report, inside, changes, skipped)
     forge, project = forge_api(target.forge, target.host, target.settings), target.project
+    first = _first_body(report, changes, site, text, supersedes=[r.url for r in older])
     if request is None:
         opened = forge.create_request(project, branch=target.branch, base=site.base,
                                       title=f"Upgrade {package.name} to v{version}",
-                                      body=_first_body(report, changes, site, text),
-                                      labels=labels)
+                                      body=first, labels=labels)
+        if target.listed is not None:
+            target.listed.opened(project, opened)
         return replace(said, action="opened", url=opened.url)
-    acted = pushed == "pushed"
+    acted = pushed.how == "pushed"
     if not set(labels) <= set(request.labels):
         forge.set_labels(project, request, labels)
         acted = True
-    written = request.body == _first_body(report, changes, site, text)
-    if not written and not _said(workdir, request.url, text):
+    if request.body != first and not _said(workdir, request.url, text):
         # The body stays as written: what changed goes in the one comment.
         posted = forge.upsert_comment(project, request, marker=_MARKER, text=text,
                                       look=target.completes is None or any(
@@ -265,8 +260,22 @@ def _deliver_request(target: _Site, package: Package, report: RebaseReport,
         _said(workdir, request.url, text, remember=True)
         acted = acted or posted != "unchanged"
     return replace(said, action="updated" if acted else "unchanged",
-                   detail=note or ("completed their bot's request"
-                                   if target.completes is not None and acted else ""))
+                   detail=pushed.note or ("completed their bot's request"
+                                          if target.completes is not None and acted else ""))
+
+
+def _dispatch(target: _Site, api: ForgeApi, pushed: _Pushed, done: UpgradeRequest,
+              repo: Repository, workdir: Path) -> list[str]:
+    """With `dispatch: true`, the request's builds started on its branch (once a head)."""
+    from mirrorctl.night.dispatch import dispatch_builds, workflows_to_dispatch
+
+    if not target.pull_requests.dispatch or pushed.head is None or done.url is None:
+        return []
+    tree = {path for _, _, _, path in repo.tree_entries(pushed.head)}
+    workflows = workflows_to_dispatch(pushed.changes.triggers, tree.__contains__)
+    return dispatch_builds(api, target.project, branch=target.branch, head=pushed.head,
+                           workflows=workflows, versions=pushed.changes.versions,
+                           workdir=workdir)
 
 
 def _said(workdir: Path, url: str, text: str, *, remember: bool = False) -> bool:
@@ -290,40 +299,6 @@ def _said(workdir: Path, url: str, text: str, *, remember: bool = False) -> bool
     return known.get(url) == digest
 
 
-def _supersede(target: _Site, package: Package, version: str, found: list[OpenRequest],
-               url: str, *, duplicate: OpenRequest | None) -> tuple[str, ...]:
-    """Tell older requests of the package that `url` replaces them (closing them with
-    `stale: close`); close mirrorctl's own request of this version when their bot's is
-    the one completed."""
-    from mirrorctl.upstream.forges import forge_api
-
-    if not url:  # no request of this version (a kept branch whose request is gone)
-        return ()
-    site, project = target.pull_requests, target.project
-    forge = forge_api(target.forge, target.host, target.settings)
-    prefixes = [t.format(name=package.name, version="") for t in
-                (site.branch, *([site.bot_branch] if site.bot_branch else ()))]
-    superseded = []
-    for older in found:
-        if older.url == url:
-            continue
-        if older is duplicate:
-            forge.comment_request(project, older, f"Completed in {url} instead, their "
-                                                  f"bot's request for {package.name} "
-                                                  f"{version}.")
-            forge.close_request(project, older)
-        elif any(_older(older.branch, prefix, version) for prefix in prefixes
-                 if older.branch.startswith(prefix)):
-            forge.comment_request(project, older,
-                                  f"Superseded by {url} ({package.name} {version}).")
-            if site.stale == "close":
-                forge.close_request(project, older)
-        else:
-            continue
-        superseded.append(older.url)
-    return tuple(superseded)
-
-
 def bump_version(text: str, new: str) -> str | None:
     """The workflow with every line that names its `version` input's default set to
     `new` (see `bump_workflow`); None when it has no such default or the edit cannot be
@@ -335,12 +310,19 @@ def bump_version(text: str, new: str) -> str | None:
     return None if bump.problem else bump.text
 
 
-def _report_text(report: RebaseReport, folder: str, changes: SiteChanges) -> str:
+def _report_text(report: RebaseReport, folder: str, changes: SiteChanges,
+                 skipped: Sequence[RebaseReport] = ()) -> str:
     said = ["No riscv64 patch is carried: the upgrade is its version" if
             report.written == "no-patches" else
             f"The new queue is `{folder}/`" if report.status != "conflict" else
             "A patch conflicts: this draft carries no queue until a person settles it "
             f"(`mirrorctl rebase {report.package} --worktree DIR`, then `--continue`)"]
+    if len(changes.versions) > 1:
+        said.append("it builds " + ", ".join(f"v{v}" for v in changes.versions)
+                    + " (a `Trigger:` line each)")
+    said += [f"v{r.to_version} is not built here: a patch conflicts on it ("
+             f"`mirrorctl rebase {report.package} --onto {r.onto} --worktree DIR`)"
+             for r in skipped]
     if report.written == "nothing-to-carry":
         said.append("upstream took every patch, so the folder holds only its `series`")
         if changes.apply_removed:
@@ -370,26 +352,30 @@ def _report_text(report: RebaseReport, folder: str, changes: SiteChanges) -> str
 
 
 def _first_body(report: RebaseReport, changes: SiteChanges, site: PullRequests,
-                text: str) -> str:
+                text: str, *, supersedes: Sequence[str] = ()) -> str:
     """The body mirrorctl's request opens with: the `Trigger:` lines their pr-trigger
-    dispatches the build and test workflows from, then the report."""
-    version = public_version(report.to_version)
+    dispatches the build and test workflows from (one a version it builds), the older
+    requests it supersedes, then the report. A package with no build workflow gets
+    their bot's words: what is missing, and how to fire the triggers once it exists."""
+    versions = changes.versions or (public_version(report.to_version),)
     lines = [f"Upgrade {report.package} to v{report.to_version}: " + (
         "no riscv64 patch to carry, the version bumped by mirrorctl."
         if report.written == "no-patches" else
         "its riscv64 patch queue carried by mirrorctl."), ""]
+    if not changes.workflow_files:
+        lines += [f"No build workflow found at `.github/workflows/build-{report.package}"
+                  f".yml`. Please create one (and optionally a matching "
+                  f"`test-{report.package}.yml`) before merging. Once the workflow exists, "
+                  "edit this body to re-fire the `Trigger:` directives.", ""]
     if site.trigger:
         lines += [f"Trigger: {stem}:{version}" for stem in changes.triggers or
-                  (report.package,)] + [""]
+                  (report.package,) for version in versions] + [""]
+    if supersedes:
+        lines += ["Supersedes " + ", ".join(supersedes) + " (older releases of "
+                  f"{report.package}): closed in favour of this one, unless a person "
+                  "pushed to it.", ""]
     return "\n".join(lines) + "\n" + text
 
 
 def _paths(paths: tuple[str, ...]) -> str:
     return ", ".join(f"`{p}`" for p in paths)
-
-
-def _older(branch: str, prefix: str, version: str) -> bool:
-    try:
-        return Version(branch.removeprefix(prefix)) < Version(version)
-    except InvalidVersion:
-        return False

@@ -96,6 +96,11 @@ class RebaseReport:
     pull_request: str | None = None
     pull_request_action: str | None = None  # opened | updated | unchanged | skipped
     pull_request_detail: str = ""
+    # Older requests of the package a person pushed to: left open, for a person.
+    pull_request_kept: tuple[str, ...] = ()
+    # The versions the request builds (a `Trigger:` line each): older releases due, whose
+    # queues were carried too, and this one.
+    triggered: tuple[str, ...] = ()
     dry_run: bool = False  # `written` says what would have been written
     onto_commit: str = ""  # the new release's commit
     queue_digest: str = ""  # the queue carried (PatchQueue.digest)

@@ -16,7 +16,7 @@ from mirrorctl.grade.builds import Results
 from mirrorctl.upstream.forge import Forge, ForgeSettings, Found, RequestRef, RequestState
 from mirrorctl.upstream.github import GitHub
 from mirrorctl.upstream.gitlab import GitLab
-from mirrorctl.upstream.pulls import OpenRequest, Posted
+from mirrorctl.upstream.pulls import OpenRequest, Posted, WorkflowRun
 from mirrorctl.upstream.tracker import Pace, Tracker
 from mirrorctl.upstream.wheelasks import WheelAsks
 
@@ -49,6 +49,13 @@ class ForgeApi(Protocol):
     def upsert_comment(self, project: str, request: OpenRequest, *, marker: str, text: str,
                        look: bool = True) -> Posted: ...
     def close_request(self, project: str, request: OpenRequest) -> None: ...
+
+    # The builders' own workflows: dispatched with their inputs, their runs followed.
+    def dispatch_workflow(self, project: str, workflow: str, *, ref: str,
+                          inputs: Mapping[str, str]) -> None: ...
+    def workflow_runs(self, project: str, workflow: str, *, branch: str,
+                      since: str) -> list[WorkflowRun]: ...
+    def run_job_names(self, project: str, run: WorkflowRun) -> list[str]: ...
 
     # The builds of a branch; upstream's requests for riscv64 wheels; tracking issues.
     def read_results(self, project: str, *, branch: str, version: str,

@@ -25,7 +25,7 @@ from mirrorctl.upstream.forge import (
     json_answer,
     project_ref,
 )
-from mirrorctl.upstream.pulls import LABEL_PREFIX, OpenRequest, Posted
+from mirrorctl.upstream.pulls import LABEL_PREFIX, OpenRequest, Posted, WorkflowRun
 from mirrorctl.upstream.results import MAX_ARTIFACT, assemble_results, junit_in_zip, python_of
 from mirrorctl.upstream.tracker import GitHubTracker, Pace, Tracker
 from mirrorctl.upstream.wheelasks import GitHubAsks, WheelAsks
@@ -171,6 +171,36 @@ class GitHub:
         self._send("labelling the pull request", project, "PUT" if replace else "POST",
                    f"/repos/{project}/issues/{number}/labels", {"labels": labels})
 
+    # -- the builders' own workflows ---------------------------------------------------
+
+    def dispatch_workflow(self, project: str, workflow: str, *, ref: str,
+                          inputs: Mapping[str, str]) -> None:
+        """Start `workflow` (its file name) on branch `ref`, as `gh workflow run` does."""
+        self._send(f"dispatching {workflow}", project, "POST",
+                   f"/repos/{project}/actions/workflows/{workflow}/dispatches",
+                   {"ref": ref, "inputs": dict(inputs)})
+
+    def workflow_runs(self, project: str, workflow: str, *, branch: str,
+                      since: str) -> list[WorkflowRun]:
+        """The runs of `workflow` on `branch` created at or after `since` (ISO 8601),
+        newest first."""
+        what = f"reading the runs of {workflow}"
+        response = self._get(what, self._ref(project),
+                             f"{self._api}/repos/{project}/actions/workflows/{workflow}/runs",
+                             {"branch": branch, "created": f">={since}", "per_page": "30"})
+        runs = json_answer(response, what).get("workflow_runs", [])
+        found = [_run(r) for r in runs if isinstance(r, dict) and "id" in r]
+        return sorted((r for r in found if r.created_at >= since),
+                      key=lambda r: (r.created_at, r.id), reverse=True)
+
+    def run_job_names(self, project: str, run: WorkflowRun) -> list[str]:
+        what = "reading the run's jobs"
+        response = self._get(what, self._ref(project),
+                             f"{self._api}/repos/{project}/actions/runs/{run.id}/jobs",
+                             {"per_page": "100"})
+        return [str(j.get("name", "")) for j in json_answer(response, what).get("jobs", [])
+                if isinstance(j, dict)]
+
     # -- builds, riscv64 wheels, tracking issues ------------------------------------------
 
     def read_results(self, project: str, *, branch: str, version: str,
@@ -220,6 +250,14 @@ def _state(data: Mapping[str, Any], kind: str) -> State:
     if kind == "mr":
         return "merged" if data.get("merged") or data.get("merged_at") else "closed-unmerged"
     return "closed-unmerged" if data.get("state_reason") == "not_planned" else "closed-completed"
+
+
+def _run(item: dict[str, Any]) -> WorkflowRun:
+    return WorkflowRun(id=int(item["id"]), url=str(item.get("html_url", "")),
+                       status=str(item.get("status", "")),
+                       conclusion=item.get("conclusion") and str(item["conclusion"]),
+                       created_at=str(item.get("created_at", "")),
+                       branch=str(item.get("head_branch", "")), event=str(item.get("event", "")))
 
 
 def _request(item: dict[str, Any]) -> OpenRequest:

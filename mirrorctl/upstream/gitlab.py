@@ -6,11 +6,13 @@ which only a GitLab mirror has. python-gitlab retries 429 (honouring Retry-After
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mirrorctl.grade.builds import Case, Results
 from mirrorctl.upstream.forge import (
     Forge,
+    ForgeError,
     ForgeSettings,
     Found,
     RequestRef,
@@ -20,7 +22,7 @@ from mirrorctl.upstream.forge import (
     gitlab_client,
     project_ref,
 )
-from mirrorctl.upstream.pulls import LABEL_PREFIX, OpenRequest, Posted
+from mirrorctl.upstream.pulls import LABEL_PREFIX, OpenRequest, Posted, WorkflowRun
 from mirrorctl.upstream.results import assemble_results, python_of
 from mirrorctl.upstream.tracker import GitLabTracker, Pace, Tracker
 from mirrorctl.upstream.wheelasks import GitLabAsks, WheelAsks
@@ -174,6 +176,20 @@ class GitLab:
         handle = self._project(project)
         return self._call("reading the merge request", project,
                           lambda: handle.mergerequests.get(iid))
+
+    # -- the builders' own workflows: GitHub Actions' ---------------------------------
+
+    def dispatch_workflow(self, project: str, workflow: str, *, ref: str,
+                          inputs: Mapping[str, str]) -> None:
+        raise ForgeError(f"{workflow}: GitLab has no workflow to dispatch; the road from a "
+                         "merged request to the published wheels is followed on GitHub")
+
+    def workflow_runs(self, project: str, workflow: str, *, branch: str,
+                      since: str) -> list[WorkflowRun]:
+        raise ForgeError(f"{workflow}: GitLab has no workflow runs to follow")
+
+    def run_job_names(self, project: str, run: WorkflowRun) -> list[str]:
+        raise ForgeError("GitLab has no workflow runs to follow")
 
     # -- builds, riscv64 wheels, tracking issues ------------------------------------------
 

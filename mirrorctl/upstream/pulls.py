@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["LABEL_PREFIX", "OpenRequest", "Posted"]
+__all__ = ["LABEL_PREFIX", "OpenRequest", "Posted", "WorkflowRun"]
 
 Posted = Literal["posted", "edited", "unchanged"]
 
@@ -28,3 +28,16 @@ class OpenRequest:
     body: str
     labels: tuple[str, ...]
     draft: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowRun:
+    """One run of a workflow of the builders' repository (GitHub Actions)."""
+
+    id: int
+    url: str
+    status: str  # queued, in_progress, completed, ...
+    conclusion: str | None  # success, failure, cancelled, ... once completed
+    created_at: str  # as GitHub writes it: 2026-12-01T02:00:00Z
+    branch: str
+    event: str  # workflow_dispatch, pull_request, ...
