@@ -26,6 +26,7 @@ from packaging.version import Version
 from tests.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
 from tests.gitrepos import Repo, git, write_config
 from tests.httpserver import http_server
+from tests.test_patches import make_queue
 from tests.test_their_repository import changed_lines, triggers_of
 
 PROJECT = "rise/python-wheels"
@@ -156,24 +157,32 @@ class Builders:
         pull.update(state="closed", merged=True, merged_at="2026-12-01T09:00:00Z")
 
 
-def builders_repository(root: Path, forge: PullForge, packages: dict[str, str],
-                        **defaults: Any) -> Builders:
+def builders_repository(root: Path, forge: PullForge, packages: dict[str, str], *,
+                        patched: dict[str, list[tuple[str, dict[str, str]]]] | None = None,
+                        without_workflow: tuple[str, ...] = (), **defaults: Any) -> Builders:
     """Their repository with a build workflow and a docs page for each package (name ->
-    the version it builds), none carrying a patch; an upstream for each, released at
-    that version."""
+    the version it builds), `patched` ones carrying a queue (its patches' messages and
+    files), those `without_workflow` having none; an upstream for each, released at that
+    version."""
     site = root / "python-wheels"
     upstreams, entries = {}, {}
     for name, version in packages.items():
         up = Repo(root / "upstreams" / name)
         up.commit(f"release {version}", {"README": f"{name} {version}\n",
+                                         "src/core.c": "int riscv64 = 0;\n",
                                          "pyproject.toml": "[build-system]\n"
                                          "requires = ['setuptools']\n"})
         up.tag(f"v{version}", annotated=True)
         upstreams[name] = up
         entries[name] = {"upstream": str(up.path), "version": version}
-        for path, text in {f".github/workflows/build-{name}.yml": build_workflow(name, version),
-                           f"docs/packages/{name}.yaml": DOCS.format(name=name, v=version)
-                           }.items():
+        if name in (patched or {}):
+            queue = site / "patches" / name / version
+            make_queue(up, queue, (patched or {})[name])
+            (queue.parent / f"{version}.tree").unlink()
+        files = {f"docs/packages/{name}.yaml": DOCS.format(name=name, v=version)}
+        if name not in without_workflow:
+            files[f".github/workflows/build-{name}.yml"] = build_workflow(name, version)
+        for path, text in files.items():
             (site / path).parent.mkdir(parents=True, exist_ok=True)
             (site / path).write_text(text)
     (site / "ci_scripts").mkdir()
@@ -183,7 +192,7 @@ def builders_repository(root: Path, forge: PullForge, packages: dict[str, str],
         "# Upstream ships riscv64 wheels of these.\naiohttp\nWrapt\n")
     (site / "actions" / "publish-wheels").mkdir(parents=True)
     (site / "actions" / "publish-wheels" / "action.yml").write_text(PUBLISH)
-    (site / "patches").mkdir()
+    (site / "patches").mkdir(exist_ok=True)
     config = write_config(site / "mirrors.yaml", entries, patchsets="patches",
                           forge_apis={"github.com": forge.url}, pull_requests={
                               "repository": f"https://github.com/{PROJECT}",
@@ -448,3 +457,81 @@ def test_upstream_shipping_riscv64_wheels_is_a_retirement_request(
         site.merge(pull)
         after = site.night(run_cli)
         assert after["code"] == 0 and after["retirements"] == [], after["needs_human"]
+
+
+RISCV64_PATCH = ("BLD: build the riscv64 flavour\n\n"
+                 "Upstream-Status: Inappropriate [riscv64 CI only]",
+                 {"src/core.c": "int riscv64 = 1;\n"})
+
+
+def test_a_patched_package_carried_onto_each_release_its_request_builds(
+        run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three releases due for a package with a patch: a folder each in one request, its
+    builds dispatched on its branch once (`dispatch: true`, as a request opened with
+    Actions' GITHUB_TOKEN starts none); then a fourth release, while a person works on the
+    older request: the new one is opened, the older left open for them, and said."""
+    monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", GITHUB_TOKEN)
+    with pull_forge() as forge, indexes() as index:
+        site = builders_repository(tmp_path, forge, {"ujson": "5.10.0"},
+                                   patched={"ujson": [RISCV64_PATCH]},
+                                   pull_requests={"dispatch": True},
+                                   pypi_url=index.url, registry_url=f"{index.url}/simple/",
+                                   python_versions=["3.12", "3.13"])
+        index.release("ujson", "5.10.0")
+        index.built("ujson", "5.10.0")
+        for version in ("5.10.1", "5.10.2", "5.11.0"):
+            site.release("ujson", version)
+            index.release("ujson", version)
+        night = site.night(run_cli)
+        assert night["code"] == 0, night["needs_human"]
+        [rebased] = night["rebases"]
+        assert rebased["pull_request"]["triggered"] == ["5.10.1", "5.10.2", "5.11.0"]
+        branch = "mirrorctl/upgrade-ujson-5.11.0"
+        patch = "0001-BLD-build-the-riscv64-flavour.patch"
+        assert site.files(branch) - site.files("main") == {
+            f"patches/ujson/{v}/{patch}" for v in ("5.10.1", "5.10.2", "5.11.0")}
+        log = site.bare.git("log", "--reverse", "--format=%s", f"main..{branch}").splitlines()
+        assert log == ["patches: ujson: carry 1 patch to v5.10.1",
+                       "patches: ujson: carry 1 patch to v5.10.2",
+                       "patches: ujson: carry 1 patch to v5.11.0",
+                       "workflows: build-ujson: update for v5.11.0"]
+        assert forge.dispatches == [
+            {"workflow": "build-ujson.yml", "ref": branch, "inputs": {"version": v}}
+            for v in ("5.10.1", "5.10.2", "5.11.0")]
+        again = site.night(run_cli)
+        assert again["code"] == 0 and len(forge.dispatches) == 3  # nothing new: none again
+        # A person fixes something on the request's branch; then 5.11.1 is released.
+        git(tmp_path, "clone", "--quiet", "--branch", branch, str(site.remote), "hand")
+        hand = Repo(tmp_path / "hand")
+        hand.commit("ujson: skip a flaky test", {"notes.txt": "by hand\n"})
+        hand.git("push", "--quiet", "origin", f"HEAD:{branch}")
+        site.release("ujson", "5.11.1")
+        index.release("ujson", "5.11.1")
+        night = site.night(run_cli)
+        assert night["code"] == 1
+        older, newer = forge.pulls
+        assert (older["state"], newer["state"]) == ("open", "open")
+        [rebased] = night["rebases"]
+        assert rebased["pull_request"]["kept"] == [older["html_url"]]
+        [need] = [n for n in night["needs"] if n["kind"] == "request-superseded-kept"]
+        assert need["package"] == "ujson" and older["html_url"] in need["detail"]
+        assert not [c for c in forge.comments if c[0] == older["number"]]
+
+
+def test_a_package_without_a_build_workflow_gets_their_bots_request(
+        run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", GITHUB_TOKEN)
+    with pull_forge() as forge:
+        site = builders_repository(tmp_path, forge, {"cffi": "2.0.0"},
+                                   without_workflow=("cffi",))
+        site.release("cffi", "2.1.0")
+        night = site.night(run_cli)
+        assert night["code"] == 0, night["needs_human"]
+        [pull] = forge.pulls
+        assert pull["title"] == "Upgrade cffi to v2.1.0"
+        assert "No build workflow found at `.github/workflows/build-cffi.yml`" in pull["body"]
+        assert triggers_of(pull["body"]) == ["Trigger: cffi:2.1.0"]
+        branch = "mirrorctl/upgrade-cffi-2.1.0"
+        [subject] = site.bare.git("log", "--format=%s", f"main..{branch}").splitlines()
+        assert subject == "DO NOT MERGE: cffi: trigger builds for v2.1.0"
+        assert site.files(branch) == site.files("main")

@@ -111,7 +111,9 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
                      "the build would not carry the queue until a `git apply` step returns ("
                      + "; ".join(unapplied) + ")")
     docs = None
-    if not _docs_published(site, [texts[p] for p in chosen if p in texts], texts):
+    present = [texts[p] for p in chosen if p in texts]
+    # No build workflow: the request only triggers builds (DO NOT MERGE), as their bot's.
+    if present and not _docs_published(site, present, texts):
         docs = _docs(package, report, texts, inside, files, repo, notes)
     versions = [public_version(r.to_version) for r in (*also, report)]
     return SiteChanges(files=files, bumped=tuple(bumped), docs=docs,
