@@ -535,3 +535,72 @@ def test_a_package_without_a_build_workflow_gets_their_bots_request(
         [subject] = site.bare.git("log", "--format=%s", f"main..{branch}").splitlines()
         assert subject == "DO NOT MERGE: cffi: trigger builds for v2.1.0"
         assert site.files(branch) == site.files("main")
+
+
+def test_from_merged_to_published(run_cli: Any, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the merge, the next night dispatches the build workflow from main with the
+    version, once; then follows its run and the registry: a failed run, and wheels
+    missing after a person's green rerun, are needs with the run's link; the wheels in
+    the registry settle the upgrade as published."""
+    from datetime import datetime, timezone
+
+    monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", GITHUB_TOKEN)
+    with pull_forge() as forge, indexes() as index:
+        site = builders_repository(tmp_path, forge, {"numpy": "2.5.1"},
+                                   pypi_url=index.url, registry_url=f"{index.url}/simple/",
+                                   python_versions=["3.12", "3.13"])
+        index.release("numpy", "2.5.1")
+        index.built("numpy", "2.5.1")
+
+        def started(dispatch: dict[str, Any]) -> None:  # GitHub starts the run
+            number = 100 + len(forge.runs)
+            forge.runs.append({
+                "id": number, "workflow": dispatch["workflow"], "event": "workflow_dispatch",
+                "head_branch": dispatch["ref"], "status": "in_progress", "conclusion": None,
+                "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "html_url": f"https://github.com/{PROJECT}/actions/runs/{number}",
+                "jobs": [{"name": f"Build numpy {dispatch['inputs']['version']} cp312",
+                          "conclusion": None}], "artifacts": {}})
+
+        forge.on_dispatch = started
+        site.release("numpy", "2.5.2")
+        index.release("numpy", "2.5.2")
+        assert site.night(run_cli)["code"] == 0
+        [pull] = forge.pulls
+        road = run_cli(*site.args("report", "--format", "json"))
+        assert json.loads(road.out)["packages"][0]["road"]["state"] == "requested"
+        site.merge(pull)
+        # The night after the merge: dispatched from main, once.
+        night = site.night(run_cli)
+        assert night["code"] == 0, night["needs_human"]
+        assert forge.dispatches == [{"workflow": "build-numpy.yml", "ref": "main",
+                                     "inputs": {"version": "2.5.2"}}]
+        [numpy] = night["report"]["packages"]
+        assert numpy["road"]["state"] == "publishing"
+        # The run fails: a person is needed, with its link; nothing is dispatched again.
+        [run] = forge.runs
+        run.update(status="completed", conclusion="failure")
+        night = site.night(run_cli)
+        assert night["code"] == 1 and len(forge.dispatches) == 1
+        [need] = [n for n in night["needs"] if n["kind"] == "publish-stalled"]
+        assert run["html_url"] in need["detail"] and "failure" in need["detail"]
+        # A person reruns it from main; it passes, but cp313's wheel is not there.
+        started({"workflow": "build-numpy.yml", "ref": "main", "inputs": {"version": "2.5.2"}})
+        forge.runs[-1].update(status="completed", conclusion="success")
+        index.built("numpy", "2.5.2", pythons=("cp312",))
+        night = site.night(run_cli)
+        assert night["code"] == 1
+        [need] = [n for n in night["needs"] if n["kind"] == "publish-stalled"]
+        assert "lacks the wheels of 2.5.2 3.13" in need["detail"]
+        assert forge.runs[-1]["html_url"] in need["detail"]
+        # The wheels arrive: published, and the upgrade settled so.
+        index.built("numpy", "2.5.2", pythons=("cp313",))
+        night = site.night(run_cli)
+        assert night["code"] == 0, night["needs_human"]
+        [numpy] = night["report"]["packages"]
+        assert numpy["road"]["state"] == "published"
+        record = json.loads((site.workdir / "state" / "numpy.json").read_text())
+        assert "its wheels are published" in \
+            record["facts"]["upgrade"]["value"]["settled"]["how"]
+        assert len(forge.dispatches) == 1

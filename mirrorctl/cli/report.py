@@ -265,7 +265,7 @@ def report_markdown(report: Report) -> str:
               f"— `{a.command}`" for a in actions] or ["Nothing needs a person."]
     lines += ["", states_line(report), "",
               "| package | queue | mirrored | upstream latest | grade | main reason | builds "
-              "| sync |", "|---|---|---|---|---|---|---|---|"]
+              "| sync | road |", "|---|---|---|---|---|---|---|---|---|"]
     for p in report.worst_first:
         main = p.grade.main_reason if p.grade else None
         reason = f"{main.code}: {main.detail}" if main else "; ".join(p.problems) or "-"
@@ -273,7 +273,7 @@ def report_markdown(report: Report) -> str:
             reason += f" (upgrade {p.upgrade[0]} -> {p.upgrade[1]}, not settled)"
         lines.append(f"| {p.name} | {p.current or '-'} | {p.mirrored or '-'} | {p.latest or '-'} | "
                      f"{p.grade.level if p.grade else '-'} | {reason.replace('|', '/')} | "
-                     f"{p.builds_line} | {_sync_cell(p.sync)} |")
+                     f"{p.builds_line} | {_sync_cell(p.sync)} | {_road_cell(p)} |")
     if report.conflicts:
         lines += ["", "## Conflicts waiting for a person", ""]
         lines += [f"- {c.package}: `{c.patch}` {c.detail}" for c in report.conflicts]
@@ -281,7 +281,7 @@ def report_markdown(report: Report) -> str:
     lines += _changes("Dropped", report.dropped, report.since)
     lines += _debt_lines(report)
     for p in report.packages:
-        if not p.patches and not p.problems and not p.upgrade_note:
+        if not p.patches and not p.problems and not p.upgrade_note and p.road is None:
             continue
         lines += ["", f"## {p.name} {p.current or ''}".rstrip(), ""]
         if p.links:
@@ -292,7 +292,16 @@ def report_markdown(report: Report) -> str:
         lines += [f"- problem: {problem}" for problem in p.problems]
         if p.upgrade_note:
             lines.append(f"- upgrade: {p.upgrade_note}")
+        if p.road is not None:
+            lines.append(f"- road of {p.road.version}: {p.road.state}"
+                         + (f" ({p.road.detail})" if p.road.detail else "")
+                         + (f", [request]({p.road.request})" if p.road.request else ""))
     return "\n".join(lines) + "\n"
+
+
+def _road_cell(p: PackageReport) -> str:
+    """Where its upgrade stands: `2.5.2 publishing`; `-` with none recorded."""
+    return f"{p.road.version} {p.road.state}" if p.road is not None else "-"
 
 
 def report_json(report: Report) -> str:

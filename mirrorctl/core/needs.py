@@ -23,7 +23,7 @@ NeedKind = Literal[
     "build-failed",
     "new-test-failures", "nan-test-failures", "history-not-written", "notices-failed",
     "wheels-declined", "wheels-reverted", "wheels-shipped", "retire-request-failed",
-    "request-superseded-kept",
+    "request-superseded-kept", "publish-stalled",
 ]
 
 
@@ -84,6 +84,11 @@ NEEDS: Mapping[NeedKind, NeedSpec] = {
     # it. Once they move their work (or close it), the next delivering night says so.
     "request-superseded-kept": NeedSpec("an older upgrade request holds a person's work",
                                         "mirrorctl nightly {package} --push"),
+    # A merged upgrade whose publishing run failed or never came, or whose wheels are
+    # missing after a green run: a person reruns it from the default branch (the newest
+    # run counts), and the next delivering night follows it again.
+    "publish-stalled": NeedSpec("its wheels are not published",
+                                "mirrorctl nightly {package} --push"),
 }
 
 NEED_KINDS: tuple[NeedKind, ...] = get_args(NeedKind)

@@ -21,6 +21,7 @@ from mirrorctl.core.errors import FileSystemError, MirrorctlError
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.needs import NeedKind, next_command
 from mirrorctl.core.progress import SILENT, Progress
+from mirrorctl.core.record import read_record
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
 from mirrorctl.night.campaign import recorded_campaign
 from mirrorctl.night.site_requests import OpenRequests
@@ -37,6 +38,7 @@ from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 
 if TYPE_CHECKING:
     from mirrorctl.night.notices import NoticesResult
+    from mirrorctl.night.publish import Followed
     from mirrorctl.night.retire_request import RetireRequest
     from mirrorctl.upstream.forge import ForgeSettings
     from mirrorctl.upstream.wheelroad import Road
@@ -169,6 +171,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         progress.finish(package.name, outcome, detail)
     retirements = _retire(config, retiring, releases_of, options, runner, listed, sleep,
                           clock)
+    followed = _publish(config, packages, options, listed) if delivering else []
     if options.forges is not None:  # an upgrade whose request was merged is settled
         _settle_merged(config, [p for p in packages if p.name not in targets], options)
     roads = _roads(config, packages, options, runner, progress)
@@ -177,6 +180,8 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                           progress=progress, builds=builds)
     report = replace(report, campaign=recorded_campaign(options.workdir, packages))
     needs = _needs_human(synced, [*found, *watched], rebases, errors, report)
+    needs += [Need(f.package, "publish-stalled", f.road.version, f.road.detail)
+              for f in followed if f.road.state == "stalled"]
     needs += [Need(r.package, "retire-request-failed", "",
                    f"the retirement request was not delivered: {r.detail}")
               for r in retirements if r.action == "failed"]
@@ -272,9 +277,35 @@ def wheel_needs(roads: Sequence[Road]) -> list[Need]:
 _IN_THE_REPORT = ("conflict",)
 
 
+def _publish(config: Config, packages: Sequence[Package], options: NightlyOptions,
+             listed: OpenRequests | None) -> list[Followed]:
+    """Each upgrade's road after its request: merged, dispatched from the default branch,
+    followed to its wheels in the registry (night.publish)."""
+    from mirrorctl.night.publish import PublishOptions, follow_roads, publishes
+
+    if not publishes(config) or options.forges is None:
+        return []
+    registry = None
+    if config.registry_url is not None:
+        from mirrorctl.grade.registry import RegistryClient
+
+        registry = RegistryClient(config.registry_url, retries=config.retries).files
+    return follow_roads(config, packages, PublishOptions(
+        workdir=options.workdir, stamp=options.stamp, forges=options.forges, listed=listed,
+        registry=registry))
+
+
 def _settle_merged(config: Config, packages: Sequence[Package], options: NightlyOptions) -> None:
+    """An upgrade whose request was merged is settled, where no road follows it to its
+    published wheels (a GitLab site, `publish: false`, an upgrade from before roads)."""
+    from mirrorctl.grade.road import recorded_road
+    from mirrorctl.night.publish import publishes
+
     assert options.forges is not None
+    following = publishes(config)
     for package in packages:
+        if following and recorded_road(read_record(options.workdir, package.name)):
+            continue
         with contextlib.suppress(OSError):  # not kept: the next run asks again
             settle_merged(config, package, options.workdir, options.forges, by="nightly",
                           at=options.stamp)

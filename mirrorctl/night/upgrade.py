@@ -85,6 +85,11 @@ def carry_upgrade(config: Config, package: Package, options: UpgradeOptions,
     delivered = _delivered(config, package, report, options, runner, also)
     if delivered != report:
         record_carry(workdir, package, delivered, by=options.by, at=options.stamp)
+    from mirrorctl.night.publish import record_road
+
+    record_road(config, package, delivered, workdir=workdir, by=options.by, at=options.stamp,
+                delivered=options.open_pr and options.forges is not None
+                and config.pull_requests is not None)
     return delivered
 
 

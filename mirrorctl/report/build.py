@@ -37,6 +37,7 @@ from mirrorctl.grade.classify import (
     classify_package,
     grade_rebase,
 )
+from mirrorctl.grade.road import recorded_road
 from mirrorctl.grade.upgrade import UPGRADE
 from mirrorctl.queue.carried import CARRY
 from mirrorctl.queue.engine import Outcome
@@ -128,6 +129,7 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
     waiting = waiting_worktree(workdir, package.name)
     return replace(row, sync=standing.health, mirrored=standing.mirrored.text,
                    waiting=str(waiting) if waiting is not None else "",
+                   road=recorded_road(record),
                    needs=(*row.needs, *recorded_needs(package, record, standing)),
                    links=package_links(config, package, row.current, row.latest,
                                        mirrored=standing.mirrored.version,
@@ -223,7 +225,8 @@ def recorded_needs(package: Package, record: PackageRecord,
     """What the package's record says needs a person, and stays so until it is settled:
     the last sync's failure and the refs it left to decide (until a sync no longer finds
     them), a failed or unknown carry (until one is recorded, or `settle`), the standing
-    upgrade's refused push and undelivered request (until it is settled)."""
+    upgrade's refused push and undelivered request (until it is settled), and a merged
+    upgrade whose wheels are not published (until a night finds them)."""
     name = package.name
 
     def need(kind: str, detail: str) -> Action:
@@ -249,6 +252,9 @@ def recorded_needs(package: Package, record: PackageRecord,
         if done.pull_request_action == "failed":
             needs.append(need("pull-request-failed", "the upgrade's pull request was not "
                                                      f"delivered: {done.pull_request_detail}"))
+    road = recorded_road(record)
+    if road is not None and road.state == "stalled":  # until a night finds it published
+        needs.append(need("publish-stalled", road.detail))
     return tuple(needs)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from mirrorctl.core.grades import Grade
 from mirrorctl.core.needs import NEEDS, next_command
 from mirrorctl.grade.builds import BuildSummary
+from mirrorctl.grade.road import Road
 from mirrorctl.queue.engine import WAITING, Outcome
 from mirrorctl.report.campaign import Campaign
 from mirrorctl.report.debt import DebtReport
@@ -121,6 +122,9 @@ class PackageReport:
     # patches dropped from the queue.
     unreadable: tuple[str, ...] = ()
     waiting: str = ""  # the worktree where a rebase of it waits for a person's resolution
+    # Its upgrade's road, from the release found to the wheels published (grade.road):
+    # as the record keeps it; None when no upgrade was carried since roads were kept.
+    road: Road | None = None
 
     @property
     def queue_url(self) -> str | None:

@@ -21,6 +21,7 @@ from mirrorctl.core.config import Package
 from mirrorctl.core.errors import UsageError
 from mirrorctl.core.grades import grade_from_json, reason_to_json
 from mirrorctl.grade.builds import BuildSummary
+from mirrorctl.grade.road import road_from_json, road_to_json
 from mirrorctl.queue.engine import Outcome
 from mirrorctl.report.campaign import campaign_from_json, campaign_to_json
 from mirrorctl.report.debt import DebtReport, PatchAge
@@ -82,6 +83,7 @@ def _package_to_json(p: PackageReport) -> dict[str, Any]:
         "needs": [_action_to_json(a) for a in p.needs],
         "unreadable": list(p.unreadable),
         "waiting": p.waiting or None,
+        "road": road_to_json(p.road) if p.road is not None else None,
         "builds": {"version": p.latest, "source": p.builds_source,
                    "pythons": [asdict(b) for b in p.builds]}
         if p.builds is not None else None,
@@ -216,7 +218,9 @@ def _package_from_json(data: Mapping[str, Any]) -> PackageReport:
                          settled=str(data.get("settled") or ""),
                          needs=tuple(map(_action_from_json, data.get("needs", ()))),
                          unreadable=tuple(str(n) for n in data.get("unreadable", ())),
-                         waiting=str(data.get("waiting") or ""))
+                         waiting=str(data.get("waiting") or ""),
+                         road=road_from_json(data["road"])
+                         if isinstance(data.get("road"), dict) else None)
 
 
 def merged_packages(directory: Path, expected: Sequence[Package] = (),
