@@ -39,7 +39,7 @@ def test_one_job_a_package_then_the_report(run_cli, demo_root: Path,
     pipeline = yaml.safe_load(out.read_text())
     assert pipeline["variables"]["MIRRORCTL_CONFIG"] == "mirrors.yaml"
     nightly, report = pipeline["nightly"], pipeline["report"]
-    assert nightly["parallel"]["matrix"] == [{"PACKAGE": ["numpy", "pyyaml", "scipy"]}]
+    assert nightly["parallel"]["matrix"] == [{"PACKAGE": ["cffi", "numpy", "pyyaml", "scipy"]}]
     assert nightly["allow_failure"] == {"exit_codes": [1]}  # 1: needs a person, a warning
     assert {"results/", "patchsets/"} <= set(nightly["artifacts"]["paths"])
     assert nightly["artifacts"]["when"] == "always"
@@ -70,7 +70,7 @@ def results_of(run_cli, root: Path, into: Path) -> dict[str, CliResult]:  # type
     """What the package jobs leave: one nightly --format json a package."""
     into.mkdir()
     runs = {}
-    for name in ("numpy", "pyyaml", "scipy"):
+    for name in ("cffi", "numpy", "pyyaml", "scipy"):
         runs[name] = run_cli(*in_demo(root, "nightly", name, "--format", "json"))
         (into / f"{name}.json").write_text(runs[name].out)
     return runs
@@ -80,7 +80,8 @@ def test_the_report_job_merges_the_package_results(run_cli, demo_root: Path,
                                                    tmp_path: Path) -> None:
     runs = results_of(run_cli, demo_root, tmp_path / "results")
     # numpy: a re-tagged release needs --force-tags; scipy: a conflict. Both a person's.
-    assert {name: r.code for name, r in runs.items()} == {"numpy": 1, "pyyaml": 0, "scipy": 1}
+    assert {name: r.code for name, r in runs.items()} == {"numpy": 1, "pyyaml": 0, "scipy": 1,
+                                                          "cffi": 0}
     work = tmp_path / "work"  # the report job's own work directory: history only
     args = ["--config", str(demo_root / "mirrors.yaml"), "--workdir", str(work), "-q",
             "report", "--merge", str(tmp_path / "results"), "--record"]
@@ -105,9 +106,9 @@ def test_a_package_without_a_result_is_named(run_cli, demo_root: Path, tmp_path:
     (results / "numpy.json").write_text(
         run_cli(*in_demo(demo_root, "nightly", "numpy", "--format", "json")).out)
     merged = run_cli(*in_demo(demo_root, "report", "--merge", str(results), "--format", "json"))
-    assert merged.code == 1, merged.err  # two packages are unknown: a person should look
+    assert merged.code == 1, merged.err  # three packages are unknown: a person should look
     by_name = {p["name"]: p for p in json.loads(merged.out)["packages"]}
-    assert sorted(by_name) == ["numpy", "pyyaml", "scipy"]
+    assert sorted(by_name) == ["cffi", "numpy", "pyyaml", "scipy"]
     assert by_name["pyyaml"]["problems"] == [
         f"no result in {results}: its CI job failed before writing one; see that job's log"]
 

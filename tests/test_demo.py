@@ -13,7 +13,7 @@ def test_demo_builds_a_sandbox_and_runs_the_nightly(run_cli, tmp_path: Path) -> 
     result = run_cli("-q", "demo", "--dir", str(root), "--format", "json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    assert [p["status"] for p in data["first_sync"]["packages"]] == ["updated"] * 3
+    assert [p["status"] for p in data["first_sync"]["packages"]] == ["updated"] * 4
     night = data["nightly"]
     refs = {p["name"]: {r["ref"]: r for r in p["refs"]} for p in night["sync"]["packages"]}
     assert refs["numpy"]["refs/tags/v1.25.1"]["reason"] == "tag-moved"
@@ -28,6 +28,9 @@ def test_demo_builds_a_sandbox_and_runs_the_nightly(run_cli, tmp_path: Path) -> 
     assert [p.name for p in carried.iterdir()] == ["series"]
     assert (carried / "series").read_text().startswith("# Nothing left to carry")
     assert [p["outcome"] for p in rebases["scipy"]["patches"]] == ["conflict"]
+    # cffi carries no patch: its upgrade is carried (graded) and writes no folder.
+    assert (rebases["cffi"]["written"], rebases["cffi"]["patches"]) == ("no-patches", [])
+    assert not (root / "patchsets" / "cffi").exists()
     assert night["needs_human"] == [
         "numpy: refs/tags/v1.25.1: upstream moved the tag; run with --force-tags to follow it",
         "scipy: 0001-MAINT-return-a-quiet-NaN-on-riscv64.patch conflicts on v1.15.0"]
@@ -84,7 +87,7 @@ def test_the_morning_after_the_demo_agrees_with_its_night(run_cli, tmp_path: Pat
     assert code == last_code == 1
     assert grades(now) == grades(night) == {
         "numpy": ("hard", "build-backend-changed"), "pyyaml": ("easy", "patch-upstreamed"),
-        "scipy": ("hard", "patch-conflict")}
+        "scipy": ("hard", "patch-conflict"), "cffi": ("easy", "no-patches")}
     assert needs(now) == needs(night) == {("numpy", "ref-needs-decision"),
                                           ("scipy", "conflict")}
     by_name = {p["name"]: p for p in now["packages"]}

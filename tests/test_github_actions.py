@@ -58,7 +58,7 @@ def test_the_workflow_is_valid_and_asks_for_little(run_cli, tmp_path: Path) -> N
     packages, report = workflow["jobs"]["packages"], workflow["jobs"]["report"]
     assert packages["strategy"]["fail-fast"] is False
     assert [m["packages"] for m in packages["strategy"]["matrix"]["include"]] == [
-        "numpy", "pyyaml", "scipy"]
+        "cffi", "numpy", "pyyaml", "scipy"]
     assert (report["needs"], report["if"]) == ("packages", "always()")
     [nightly] = [s for s in packages["steps"] if s.get("name") == "Nightly"]
     assert "--push" in nightly["run"]
@@ -90,11 +90,11 @@ def test_the_workflow_runs_in_act_twice_and_its_caches_come_back(run_cli,
     # numpy (a re-tagged release) and scipy (a conflict) need a person: warnings.
     assert "::warning::" in first.stdout or "needs a person" in first.stdout
     report = json.loads((store / "artifacts" / "report" / "report.json").read_text())
-    assert [p["name"] for p in report["packages"]] == ["numpy", "pyyaml", "scipy"]
+    assert [p["name"] for p in report["packages"]] == ["cffi", "numpy", "pyyaml", "scipy"]
     assert [c["package"] for c in report["conflicts"]] == ["scipy"]
     caches = sorted(p.name for p in (store / "cache").iterdir())
-    assert caches == ["mirrorctl-history-1", "mirrorctl-numpy-1", "mirrorctl-pyyaml-1",
-                      "mirrorctl-scipy-1"], caches
+    assert caches == ["mirrorctl-cffi-1", "mirrorctl-history-1", "mirrorctl-numpy-1",
+                      "mirrorctl-pyyaml-1", "mirrorctl-scipy-1"], caches
     assert (store / "cache" / "mirrorctl-numpy-1" / ".mirrorctl" / "cache" /
             "numpy.git").is_dir()
 
@@ -113,11 +113,11 @@ def test_batches_of_packages_still_report_each_package(run_cli, tmp_path: Path) 
     workflow = yaml.safe_load((project / WORKFLOW).read_text())
     batches = workflow["jobs"]["packages"]["strategy"]["matrix"]["include"]
     assert len(batches) <= 2 and sorted(" ".join(b["packages"] for b in batches).split()) == [
-        "numpy", "pyyaml", "scipy"]
+        "cffi", "numpy", "pyyaml", "scipy"]
     store = tmp_path / "github"
     run = act(project, store)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     report = json.loads((store / "artifacts" / "report" / "report.json").read_text())
-    assert [p["name"] for p in report["packages"]] == ["numpy", "pyyaml", "scipy"]
+    assert [p["name"] for p in report["packages"]] == ["cffi", "numpy", "pyyaml", "scipy"]
     assert [c["package"] for c in report["conflicts"]] == ["scipy"]
     assert sorted(p.name for p in (store / "cache").iterdir() if "batch" in p.name)

@@ -69,12 +69,13 @@ def test_the_generated_pipeline_runs_in_gitlab_ci_local(run_cli, tmp_path: Path)
     # and so does the report that lists them: the pipeline allows it, warnings, not
     # failures. gitlab-ci-local lets any exit status through allow_failure:exit_codes, so
     # the summary lines are what count.
-    for verdict, job in (("PASS", "nightly: [pyyaml]"), ("WARN", "nightly: [numpy]"),
+    for verdict, job in (("PASS", "nightly: [pyyaml]"), ("PASS", "nightly: [cffi]"),
+                         ("WARN", "nightly: [numpy]"),
                          ("WARN", "nightly: [scipy]"), ("WARN", "report")):
         assert re.search(rf"^ {verdict}  {re.escape(job)}( |$)", first.stdout, re.M), job
     state = project / ".gitlab-ci-local"
     report = json.loads((state / "artifacts" / "report" / "report.json").read_text())
-    assert [p["name"] for p in report["packages"]] == ["numpy", "pyyaml", "scipy"]
+    assert [p["name"] for p in report["packages"]] == ["cffi", "numpy", "pyyaml", "scipy"]
     assert [c["package"] for c in report["conflicts"]] == ["scipy"]
     assert (state / "artifacts" / "report" / "report.html").read_text().startswith(
         "<!DOCTYPE html>")
@@ -113,11 +114,11 @@ def test_batches_of_packages_run_in_gitlab_ci_local(run_cli, tmp_path: Path) -> 
     matrix = yaml.safe_load((project / ".gitlab-ci.yml").read_text())["nightly"]["parallel"][
         "matrix"]
     assert len(matrix) <= 2 and sorted(" ".join(m["PACKAGES"] for m in matrix).split()) == [
-        "numpy", "pyyaml", "scipy"]
+        "cffi", "numpy", "pyyaml", "scipy"]
     Repo(project).git("commit", "--quiet", "-am", "batches")
     run = run_pipeline(tool, project)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((project / ".gitlab-ci-local" / "artifacts" / "report" /
                          "report.json").read_text())
-    assert [p["name"] for p in report["packages"]] == ["numpy", "pyyaml", "scipy"]
+    assert [p["name"] for p in report["packages"]] == ["cffi", "numpy", "pyyaml", "scipy"]
     assert [c["package"] for c in report["conflicts"]] == ["scipy"]

@@ -146,7 +146,7 @@ def test_the_report_leads_with_what_needs_a_person(run_cli, numpy_site: Site,  #
     assert (sync["numpy"], sync["calm"]) == ("ok", "ok")
     assert sync["aardvark"].startswith("failed: reading upstream refs"), sync["aardvark"]
     [row] = [line for line in text.splitlines() if line.startswith("| aardvark |")]
-    assert row.endswith(f"| {sync['aardvark'].split(':')[0]} |")
+    assert row.endswith(f"| {sync['aardvark'].split(':')[0]} | - |")  # sync, then road
     html = page.read_text()
     assert html.index('id="needs"') < html.index('id="trend"') < html.index('id="packages"')
     # The counts lead to their rows: each state's first row is an anchor.

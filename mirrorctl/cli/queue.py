@@ -352,8 +352,9 @@ def rebase_table(report: RebaseReport) -> str:
     outcomes = report.result.outcomes
     tally: Counter[str] = Counter(o.outcome for o in outcomes)
     order = ("applied", "merged", "upstreamed", "undone", "dropped", "reverted", "conflict")
+    said = ", ".join(f"{tally[k]} {k}" for k in order if tally[k]) or "no patches to carry"
     lines = [f"{report.package} {report.from_version} -> {report.to_version} ({report.onto}): "
-             f"{report.status}; " + ", ".join(f"{tally[k]} {k}" for k in order if tally[k])]
+             f"{report.status}; {said}"]
     width = max([len(o.patch.name) for o in outcomes] + [10])
     for o in outcomes:
         detail = o.detail
@@ -366,11 +367,18 @@ def rebase_table(report: RebaseReport) -> str:
     if report.dry_run:
         would = {"written": "would be written", "unchanged": "would be unchanged",
                  "nothing-to-carry": "would hold only a series file: nothing left to carry",
-                 "not-written": "would not be written (a patch conflicts)"}[report.written]
+                 "not-written": "would not be written (a patch conflicts)",
+                 "no-patches": "would not be written: the package carries no patch"}[
+            report.written]
         lines.append(f"{report.patchset}: {would}; a dry run, nothing was written")
     elif report.written == "not-written":
         lines.append(f"{report.patchset}: not written (a patch conflicts; --keep-partial "
                      "writes the others)")
+    elif report.written == "no-patches":
+        lines.append(f"no queue folder is written: {report.package} carries no patch; its "
+                     "version moves forward with what its repository builds (the build "
+                     "workflow's default once the upgrade's request is merged, else version: "
+                     "in mirrors.yaml)")
     elif report.written == "nothing-to-carry":
         why = ("every patch is upstream" if not tally["dropped"] else
                "every patch was dropped by hand" if not tally["upstreamed"] else

@@ -33,6 +33,10 @@ class _Project:
 _PYYAML_FIX = "__version__ = '6.0'\n# riscv64: the C loader needs -fsigned-char\n"
 _SCIPY_OLD = "double cephes_nan(void) { return 0.0 / 0.0; }\n"
 _PROJECTS = (
+    # Most of the builders' packages carry no patch: their upgrade is a version bump.
+    _Project("cffi", "v{version}", ("1.17.0", "1.17.1"), "1.17.1", None,
+             {"setup.py": "from setuptools import setup\nsetup(name='cffi')\n",
+              "src/c/_cffi_backend.c": "/* the backend */\n"}, ()),
     _Project("numpy", "v{version}", ("1.25.0", "1.25.1", "1.25.2"), "1.25.2", "maintenance/1.25.x",
              {"setup.py": "from setuptools import setup\nsetup(name='numpy')\n",
               "numpy/core/src/npymath.c": "double npy_nan(void) { return 0.0 / 0.0; }\n"},
@@ -139,7 +143,8 @@ def build_demo(root: Path, runner: GitRunner) -> DemoSite:
                        {"VERSION": "dev\n"}, head)
         runner.run(["fast-import", "--quiet"], git_dir=upstream, input=history.stream())
         _make_mirror(site, project, runner)
-        _make_queue(site, project, runner)
+        if project.queue:
+            _make_queue(site, project, runner)
     site.config.write_text(_config_text(site))
     return site
 
@@ -221,6 +226,15 @@ def evolve_upstreams(site: DemoSite, runner: GitRunner) -> list[str]:
     history.tag("6.0.2", rewritten)
     runner.run(["fast-import", "--quiet", "--force"], git_dir=pyyaml, input=history.stream())
     changes.append("pyyaml force-pushed main and released 6.0.2, with the riscv64 fix merged")
+
+    cffi = site.upstream("cffi")
+    history = _History(start_time=1_720_000_000)
+    head = history.commit("refs/heads/main", "Release 1.17.2", {"VERSION": "1.17.2\n"},
+                          "refs/heads/main^0")
+    history.tag("v1.17.2", head)
+    runner.run(["fast-import", "--quiet"], git_dir=cffi, input=history.stream())
+    changes.append("cffi released v1.17.2: it carries no riscv64 patch, so its upgrade is "
+                   "the version alone (most of the builders' packages are so)")
 
     scipy = site.upstream("scipy")
     history = _History(start_time=1_720_000_000)
