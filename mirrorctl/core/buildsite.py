@@ -64,17 +64,35 @@ def version_files(config: Config, package: Package) -> tuple[str, ...] | None:
 def package_workflows(config: Config, package: Package) -> list[Path]:
     """The package's build and test workflows that exist, the configured ones first."""
     root = config.path.parent
-    found: list[Path] = [root / path for path in version_files(config, package) or ()]
-    folder = root / _WORKFLOWS
-    wanted = canonicalize_name(package.name)
-    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else ():
+    configured = [p for p in (root / f for f in version_files(config, package) or ())
+                  if p.is_file()]
+    stems = _workflows_by_stem(os.path.join(root, _WORKFLOWS))
+    parts = canonicalize_name(package.name).split("-")
+    named: list[Path] = []
+    for n in range(len(parts), 0, -1):  # its name, and each stem it extends (polars-runtime)
+        named += stems.get("-".join(parts[:n]), ())
+    return list(dict.fromkeys([*configured, *sorted(named)]))
+
+
+def _workflows_by_stem(folder: str) -> dict[str, list[Path]]:
+    """build-<stem>.yml and test-<stem>.yml of the folder, by canonical stem; listed once
+    for each state of the folder (a report asks for a thousand packages')."""
+    try:
+        stat = os.stat(folder)
+    except OSError:
+        return {}
+    return _listing(folder, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _listing(folder: str, mtime: int) -> dict[str, list[Path]]:
+    del mtime  # the key: a folder changed since is listed again
+    stems: dict[str, list[Path]] = {}
+    for path in sorted(Path(folder).glob("*.y*ml")):
         kind, _, stem = path.name.split(".")[0].partition("-")
-        if kind not in ("build", "test") or not stem:
-            continue
-        stem = canonicalize_name(stem)
-        if wanted == stem or wanted.startswith(stem + "-"):
-            found.append(path)
-    return [p for p in dict.fromkeys(found) if p.is_file()]
+        if kind in ("build", "test") and stem:
+            stems.setdefault(canonicalize_name(stem), []).append(path)
+    return stems
 
 
 def built_version(config: Config, package: Package) -> str | None:
