@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from tests.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
 from tests.gitrepos import Repo, git, write_config
 from tests.httpserver import http_server
 from tests.test_patches import make_queue
-from tests.test_their_repository import changed_lines, triggers_of
+from tests.test_their_repository import TheirRemote, changed_lines, triggers_of
 
 PROJECT = "rise/python-wheels"
 
@@ -111,7 +110,7 @@ def build_workflow(name: str, version: str) -> str:
 
 
 @dataclass
-class Builders:
+class Builders(TheirRemote):
     root: Path
     checkout: Repo  # the builders' repository, as a nightly job checks out main
     remote: Path
@@ -119,20 +118,6 @@ class Builders:
     workdir: Path
     forge: PullForge
     upstreams: dict[str, Repo] = field(default_factory=dict)
-
-    def args(self, *args: str) -> list[str]:
-        return ["--config", str(self.config), "--workdir", str(self.workdir), "-q", *args]
-
-    @property
-    def bare(self) -> Repo:
-        return Repo(self.remote, bare=True)
-
-    def show(self, rev: str) -> str:
-        return subprocess.run(["git", "cat-file", "blob", rev], cwd=self.remote, check=True,
-                              capture_output=True, text=True).stdout
-
-    def files(self, rev: str) -> set[str]:
-        return set(self.bare.git("ls-tree", "-r", "--name-only", rev).split())
 
     def release(self, name: str, version: str) -> None:
         up = self.upstreams[name]
@@ -247,6 +232,15 @@ class Indexes:
         """The registry has the builders' riscv64 wheels of the release."""
         self.registry.setdefault(name, []).extend(
             f"{name}-{version}-{py}-{py}-manylinux_2_39_riscv64.whl" for py in pythons)
+
+
+def due(site: Builders, index: Indexes, name: str, built: str, *versions: str) -> None:
+    """The registry has `built`; upstream and PyPI release each of `versions`."""
+    index.release(name, built)
+    index.built(name, built)
+    for version in versions:
+        site.release(name, version)
+        index.release(name, version)
 
 
 @contextmanager
@@ -374,11 +368,7 @@ def test_three_missing_releases_then_a_fourth(run_cli: Any, tmp_path: Path,
         site = builders_repository(tmp_path, forge, {"numpy": "2.5.1"},
                                    pypi_url=index.url, registry_url=f"{index.url}/simple/",
                                    python_versions=["3.12", "3.13"])
-        index.release("numpy", "2.5.1")
-        index.built("numpy", "2.5.1")
-        for version in ("2.5.2", "2.5.3", "2.5.4"):
-            site.release("numpy", version)
-            index.release("numpy", version)
+        due(site, index, "numpy", "2.5.1", "2.5.2", "2.5.3", "2.5.4")
         night = site.night(run_cli)
         assert night["code"] == 0, night["needs_human"]
         [rebased] = night["rebases"]
@@ -477,11 +467,7 @@ def test_a_patched_package_carried_onto_each_release_its_request_builds(
                                    pull_requests={"dispatch": True},
                                    pypi_url=index.url, registry_url=f"{index.url}/simple/",
                                    python_versions=["3.12", "3.13"])
-        index.release("ujson", "5.10.0")
-        index.built("ujson", "5.10.0")
-        for version in ("5.10.1", "5.10.2", "5.11.0"):
-            site.release("ujson", version)
-            index.release("ujson", version)
+        due(site, index, "ujson", "5.10.0", "5.10.1", "5.10.2", "5.11.0")
         night = site.night(run_cli)
         assert night["code"] == 0, night["needs_human"]
         [rebased] = night["rebases"]
@@ -604,3 +590,21 @@ def test_from_merged_to_published(run_cli: Any, tmp_path: Path,
         assert "its wheels are published" in \
             record["facts"]["upgrade"]["value"]["settled"]["how"]
         assert len(forge.dispatches) == 1
+
+
+def test_rebase_open_pr_delivers_a_package_without_patches(run_cli: Any,
+                                                           builders: Builders) -> None:
+    site = builders
+    site.release("numpy", "2.5.2")
+    assert run_cli(*site.args("sync")).code == 0
+    done = run_cli(*site.args("rebase", "numpy", "--onto", "v2.5.2", "--open-pr",
+                              "--format", "json"))
+    assert done.code == 0, done.err
+    data = json.loads(done.out)
+    assert (data["written"], data["pull_request"]["action"]) == ("no-patches", "opened")
+    [pull] = site.forge.pulls
+    assert pull["title"] == "Upgrade numpy to v2.5.2"
+    assert not (site.checkout.path / "patches" / "numpy").exists()
+    table = run_cli(*site.args("rebase", "numpy", "--onto", "v2.5.2", "--dry-run"))
+    assert table.code == 0 and "would not be written: the package carries no patch" in \
+        table.out

@@ -109,16 +109,13 @@ PIN = "Upstream-Status: Backport [https://github.com/up/plotlib/pull/31/changes/
 TIMEOUT = "Upstream-Status: Submitted [https://github.com/up/plotlib/pull/40]"
 
 
-@dataclass
-class Theirs:
-    root: Path
-    upstream: Repo
-    checkout: Repo  # the builders' repository, as a nightly job checks out main
-    remote: Path
+class TheirRemote:
+    """What a copy of their repository offers a test: mirrorctl's arguments, and the
+    branches of its remote (mirrors.yaml's `config`, the `workdir`, the `remote`)."""
+
     config: Path
     workdir: Path
-    forge: PullForge
-    pin: str  # upstream's commit the pytest pin backports
+    remote: Path
 
     def args(self, *args: str) -> list[str]:
         return ["--config", str(self.config), "--workdir", str(self.workdir), "-q", *args]
@@ -134,6 +131,18 @@ class Theirs:
 
     def files(self, rev: str) -> set[str]:
         return set(self.bare.git("ls-tree", "-r", "--name-only", rev).split())
+
+
+@dataclass
+class Theirs(TheirRemote):
+    root: Path
+    upstream: Repo
+    checkout: Repo  # the builders' repository, as a nightly job checks out main
+    remote: Path
+    config: Path
+    workdir: Path
+    forge: PullForge
+    pin: str  # upstream's commit the pytest pin backports
 
     def release(self, version: str, files: dict[str, str] | None = None) -> None:
         self.upstream.commit(f"release {version}", {"README": f"plotlib {version}\n",

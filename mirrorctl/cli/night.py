@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("packages", nargs=-1)
 @click.option("--push", is_flag=True,
-              help="Push new riscv64/<version> branches and open the mirrors' merge requests.")
+              help="Push new riscv64/<version> branches and open the mirrors' merge requests; "
+                   "with pull_requests:, deliver each upgrade (and retirement) as the "
+                   "builders' pull request, and follow merged ones to their published wheels.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Packages synced at once [default: defaults.jobs].")
 @click.option("-o", "--output", "outputs", multiple=True,
@@ -66,8 +68,16 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
 
     Every package with a new release has its queue carried onto the newest release
     (the new queue is written; with --push its branch goes to the mirror and the
-    mirror's merge request is opened or updated). One package failing never stops the
+    mirror's merge request is opened or updated). A package that carries no patch is
+    carried too: its upgrade is its version. One package failing never stops the
     others. A JSON record of the run goes to <workdir>/history/.
+
+    With --push and pull_requests: in mirrors.yaml, each upgrade is delivered as the
+    builders' pull request (the releases due since the registry's newest built one, a
+    Trigger: line each); a package whose upstream ships riscv64 wheels gets a
+    retirement request instead; an older request a newer release replaces is closed;
+    and a merged upgrade is followed to its published wheels (its build workflow
+    dispatched from the default branch, its run and the registry read).
 
     With --notify, what needs a person also becomes tracking issues where
     defaults.notices says: one a package and kind of need, updated while it lasts,
