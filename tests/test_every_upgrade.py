@@ -415,12 +415,21 @@ def test_upstream_shipping_riscv64_wheels_is_a_retirement_request(
         index.pypi["numpy"]["2.6.0"] = [
             "numpy-2.6.0.tar.gz", *(f"numpy-2.6.0-{py}-{py}-manylinux_2_28_riscv64.whl"
                                     for py in ("cp312", "cp313"))]
+        # scipy's latest ships only pure-Python wheels, and their bot asked already.
+        index.pypi["scipy"]["1.16.0"] = ["scipy-1.16.0-py3-none-any.whl"]
+        forge.pulls.append(bot := {
+            "number": 90, "state": "open", "title": "scipy: deprecate our wheel", "body": "",
+            "draft": True, "labels": [], "html_url": f"https://github.com/{PROJECT}/pull/90",
+            "head": {"ref": "github-actions/deprecate-scipy", "repo": {"full_name": PROJECT}},
+            "base": {"ref": "main"}})
         night = site.night(run_cli)
         assert night["code"] == 0, night["needs_human"]
         assert night["rebases"] == []  # retired, not upgraded
-        [retired] = night["retirements"]
+        retired, theirs = night["retirements"]
         assert (retired["package"], retired["action"], retired["fixes"]) == ("numpy", "opened", 7)
-        [pull] = forge.pulls
+        assert (theirs["package"], theirs["action"], theirs["url"]) == (
+            "scipy", "unchanged", bot["html_url"])
+        [pull] = [p for p in forge.pulls if p is not bot]
         branch = "mirrorctl/deprecate-numpy"
         assert (pull["title"], pull["head"]["ref"], pull["draft"]) == (
             "numpy: deprecate our wheel", branch, True)
@@ -442,11 +451,12 @@ def test_upstream_shipping_riscv64_wheels_is_a_retirement_request(
             message
         # The next night finds it open: nothing more.
         again = site.night(run_cli)
-        assert again["retirements"][0]["action"] == "unchanged" and len(forge.pulls) == 1
+        assert again["retirements"][0]["action"] == "unchanged" and len(forge.pulls) == 2
         # Merged: numpy is retired in mirrors.yaml, watched, and asks nothing more.
         site.merge(pull)
         after = site.night(run_cli)
-        assert after["code"] == 0 and after["retirements"] == [], after["needs_human"]
+        assert after["code"] == 0, after["needs_human"]
+        assert [r["package"] for r in after["retirements"]] == ["scipy"]
 
 
 RISCV64_PATCH = ("BLD: build the riscv64 flavour\n\n"
@@ -608,3 +618,32 @@ def test_rebase_open_pr_delivers_a_package_without_patches(run_cli: Any,
     table = run_cli(*site.args("rebase", "numpy", "--onto", "v2.5.2", "--dry-run"))
     assert table.code == 0 and "would not be written: the package carries no patch" in \
         table.out
+
+
+def test_their_bots_older_request_is_superseded_and_closed(run_cli: Any,
+                                                          builders: Builders) -> None:
+    site = builders
+    site.release("numpy", "2.5.2")
+    # Their bot asked for 2.5.2: its branch, one commit by the bot, a draft request.
+    git(site.root, "clone", "--quiet", str(site.remote), "bot")
+    work = Repo(site.root / "bot")
+    path = work.path / ".github" / "workflows" / "build-numpy.yml"
+    path.write_text(path.read_text().replace("'2.5.1'", "'2.5.2'"))
+    work.git("-c", "user.name=github-actions[bot]", "-c",
+             "user.email=41898282+github-actions[bot]@users.noreply.github.com",
+             "commit", "--quiet", "-am", "numpy: upgrade to v2.5.2")
+    work.git("push", "--quiet", "origin", "HEAD:refs/heads/github-actions/upgrade-numpy-2.5.2")
+    bot = {"number": 1, "state": "open", "title": "Upgrade numpy to v2.5.2",
+           "body": "Trigger: numpy:2.5.2\n", "draft": True, "labels": [],
+           "html_url": f"https://github.com/{PROJECT}/pull/1",
+           "head": {"ref": "github-actions/upgrade-numpy-2.5.2",
+                    "repo": {"full_name": PROJECT}}, "base": {"ref": "main"}}
+    site.forge.pulls.append(bot)
+    site.release("numpy", "2.5.3")
+    night = site.night(run_cli)
+    assert night["code"] == 0, night["needs_human"]
+    newer = site.forge.pulls[-1]
+    assert newer["head"]["ref"] == "mirrorctl/upgrade-numpy-2.5.3"
+    assert bot["state"] == "closed"
+    assert (1, f"Superseded by {newer['html_url']} (numpy 2.5.3).") in site.forge.comments
+    assert f"Supersedes {bot['html_url']}" in newer["body"]

@@ -210,12 +210,14 @@ def test_a_rerun_updates_never_duplicates_and_a_persons_branch_is_kept(
             request["detail"]
         assert Repo(site.remote, bare=True).rev(BRANCH) == theirs
 
-        # stale: close closes the request a newer release replaces.
+        # A newer release: its request is opened; the older one holds the person's work,
+        # so it is not closed (since issue 30) but left for a person, who is told.
         site.upstream.commit("more work", {"README": "demo, best\n"})
         site.upstream.tag("v1.2.0", annotated=True)
         code, data = night(run_cli, site)
-        assert code == 0, data["needs_human"]
-        assert ours["state"] == "closed" and forge.pulls[-1]["state"] == "open"
+        assert code == 1
+        assert [n["kind"] for n in data["needs"]] == ["request-superseded-kept"]
+        assert ours["state"] == "open" and forge.pulls[-1]["state"] == "open"
         assert forge.pulls[0]["state"] == "open"  # someone's work is not ours: untouched
 
 
@@ -297,8 +299,10 @@ def test_a_refused_token_fails_the_package_alone_and_is_never_shown(
 
 def test_an_upgrade_whose_request_is_merged_is_settled(run_cli, tmp_path: Path,
                                                       tokens: None) -> None:
+    """With `publish: false` (and on GitLab), a merged request settles the upgrade; by
+    default a GitHub site follows it to its published wheels (test_every_upgrade.py)."""
     with pull_forge() as forge:
-        site = wheels_site(tmp_path, forge)
+        site = wheels_site(tmp_path, forge, publish=False)
         assert run_cli(*site.args("nightly", "--push")).code == 0
         [demo] = json.loads(run_cli(*site.args("report", "--format", "json")).out)["packages"]
         assert demo["upgrade"]["to"] == "1.1.0" and demo["settled"] is None

@@ -48,6 +48,7 @@ class SiteChanges:
     left: tuple[tuple[str, int, str], ...] = ()
     versions: tuple[str, ...] = ()  # the versions the request builds (a Trigger: line each)
     workflow_files: tuple[str, ...] = ()  # the package's workflows in the base
+    workflow_missing: bool = False  # none was found to bump (and mirrors.yaml names none)
 
     @property
     def workflows(self) -> list[str]:
@@ -109,9 +110,10 @@ def commit_upgrade(repo: Repository, parent: str, changes: SiteChanges,
                             input=f"{message}\n\n{trailers}", env=env).stdout.strip()
             tree = new_tree
     if head == parent and empty:
-        why = ("No build workflow of the package was found to bump: this request only "
-               "triggers builds, once one exists." if not changes.workflow_files
-               else _queue_message(report).partition(chr(10) * 2)[2])
+        why = _queue_message(report).partition(chr(10) * 2)[2]
+        if changes.workflow_missing:
+            why += ("\n\nNo build workflow of the package was found to bump: this request "
+                    "only triggers builds, once one exists.")
         head = repo.git("commit-tree", tree, "-p", head, "-F", "-", env=env, input=(
             f"DO NOT MERGE: {report.package}: trigger builds for {_v(report.to_version)}\n\n"
             f"{why}\n\n{trailers}")).stdout.strip()

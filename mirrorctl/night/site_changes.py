@@ -121,7 +121,9 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
                        apply_added=tuple(added), triggers=tuple(_build_stems(chosen)),
                        notes=tuple(notes), left=tuple(left),
                        versions=tuple(dict.fromkeys(versions)),
-                       workflow_files=tuple(p for p in chosen if p in workflows))
+                       workflow_files=tuple(p for p in chosen if p in workflows),
+                       workflow_missing=wanted is not None
+                       and not [p for p in chosen if p in workflows])
 
 
 def _folder(repo: Repository, entries: list[tuple[str, str, str, str]], folder: Path,

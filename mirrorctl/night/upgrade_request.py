@@ -362,7 +362,7 @@ def _first_body(report: RebaseReport, changes: SiteChanges, site: PullRequests,
         "no riscv64 patch to carry, the version bumped by mirrorctl."
         if report.written == "no-patches" else
         "its riscv64 patch queue carried by mirrorctl."), ""]
-    if not changes.workflow_files:
+    if changes.workflow_missing:
         lines += [f"No build workflow found at `.github/workflows/build-{report.package}"
                   f".yml`. Please create one (and optionally a matching "
                   f"`test-{report.package}.yml`) before merging. Once the workflow exists, "
