@@ -65,6 +65,13 @@ def _big_patch(queue: Path) -> None:
         out.write(line * (50 * 1024))
 
 
+def _bom_patch(queue: Path) -> None:
+    """A good patch saved by an editor that puts a UTF-8 byte-order mark first: git would
+    read it as a headerless diff (no author, no date)."""
+    good = next(queue.glob("0001-*.patch")).read_bytes()
+    (queue / "0002-bom.patch").write_bytes(b"\xef\xbb\xbf" + good)
+
+
 def _fifo_patch(queue: Path) -> None:
     # Reading a FIFO blocks until someone writes to it: a queue must hold files.
     os.mkfifo(queue / "0002-fifo.patch")
@@ -80,6 +87,7 @@ def _symlinked_series(queue: Path) -> None:
 
 GENERATORS: dict[str, Callable[[Path], None]] = {
     "big-patch": _big_patch,
+    "bom-patch": _bom_patch,
     "fifo-patch": _fifo_patch,
     "symlinked-patch": _symlinked_patch,
     "symlinked-series": _symlinked_series,

@@ -135,6 +135,11 @@ def _read_text(path: Path) -> str:
         raise PatchProblem(f"is larger than {MAX_PATCH_BYTES // (1024 * 1024)} MB")
     with open(path, "rb") as handle:
         raw = handle.read()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        # git reads a patch that opens with one as a headerless diff: no author, no date,
+        # a subject without its colon. Refused as CRLF is, with where it is.
+        raise PatchProblem("starts with a UTF-8 byte-order mark, which git does not read as "
+                           "part of a mail: remove it (git format-patch writes none)", 1)
     if (crlf := raw.find(b"\r\n")) != -1:
         raise PatchProblem("has CRLF line endings; git format-patch writes LF",
                            raw.count(b"\n", 0, crlf) + 1)
