@@ -99,3 +99,10 @@ def test_the_morning_after_the_demo_agrees_with_its_night(run_cli, tmp_path: Pat
     assert run_cli(*args, "settle", "numpy", "--note", "built by hand").code == 0
     assert grades(morning()[1])["numpy"] == ("easy", "up-to-date")
     assert grades(morning()[1])["scipy"] == ("hard", "patch-conflict")
+    # Nothing left to carry (pyyaml) and no patch at all (cffi): nothing to draft, and
+    # nothing newer to carry: both said, exit 0 (they exited 2 before issue 31).
+    for package in ("pyyaml", "cffi"):
+        drafted = run_cli(*args, "upstream", "draft", package)
+        assert drafted.code == 0 and "nothing to draft" in drafted.out, drafted.err
+    newest = run_cli(*args, "rebase", "pyyaml", "--dry-run")
+    assert newest.code == 0 and "nothing newer to carry: 6.0.2" in newest.out, newest.err

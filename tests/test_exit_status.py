@@ -99,3 +99,23 @@ def test_bad_usage_is_2(run_cli, site: Site) -> None:
     write_config(site.config, {"demo": {"upstream": str(site.upstream.path), "bogus": 1}})
     for command in ("validate", "sync", "nightly", "report"):
         check(run_cli, site, 2, command)
+
+
+# Each command that writes in the work directory, as a wrapper would run it.
+WRITERS = [("sync",), ("nightly",), ("rebase", "demo"), ("settle", "demo"),
+           ("patches", "apply", "demo"), ("report", "--record"),
+           ("patches", "export", "demo", "--base", "v1.0.0", "--from-branch", "main"),
+           ("upstream", "refresh"), ("upstream", "wheels"),
+           ("upstream", "submit", "{root}/draft.md")]
+
+
+@pytest.mark.parametrize("args", WRITERS, ids=[" ".join(w[:2]) for w in WRITERS])
+def test_another_run_holding_the_work_directory_is_75_everywhere(
+        run_cli, site: Site, args: tuple[str, ...]) -> None:
+    """A wrapper tells "try later" (75) from "a person must look" (1); it was 1 before
+    issue 31."""
+    from mirrorctl.core.lock import workdir_lock
+
+    (site.root / "draft.md").write_text("---\n---\n")
+    with workdir_lock(site.workdir, "nightly"):
+        check(run_cli, site, 75, *(a.format(root=site.root) for a in args))

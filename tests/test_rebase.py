@@ -146,7 +146,10 @@ def test_a_clean_rebase_writes_the_queue_once(run_cli, numpy_site: Site) -> None
     assert "MAINT: core math" in data["range_diff"]
     # The new queue is the current one now: nothing newer to carry it onto.
     again = run_cli(*numpy_site.args("rebase", "numpy", "--format", "json"))
-    assert again.code == 2 and "no release newer than 1.1.0" in again.err
+    assert again.code == 0 and json.loads(again.out)["status"] == "nothing-newer"  # was 2
+    told = run_cli(*numpy_site.args("rebase", "numpy", "--dry-run"))
+    assert told.code == 0 and "nothing newer to carry: 1.1.0 is numpy's newest release" in \
+        told.out
     same = run_cli(*numpy_site.args("rebase", "numpy", "--onto", "1.1.0", "--format", "json"))
     assert same.code == 0 and json.loads(same.out)["written"] == "unchanged"
     older = run_cli(*numpy_site.args("rebase", "numpy", "--onto", "v1.0.0"))

@@ -504,3 +504,17 @@ def test_the_request_claims_the_registry_only_where_it_holds_the_wheels(
     assert (f"The riscv64 wheel builders' registry has zstd 1.0.0's riscv64 wheels: "
             f"{campaign.index}/simple/zstd/") in zstd
     assert "registry" not in Path(found["fonts"]["draft"]["body"]).read_text()
+
+
+def test_an_unknown_road_names_what_changes_it(run_cli, campaign: Campaign) -> None:
+    """Without `upstream_web:` the requests cannot be searched: the next step is that
+    setting, never the same command again (issue 31)."""
+    data = yaml.safe_load(campaign.config.read_text())
+    del data["packages"]["yarl"]["upstream_web"]
+    campaign.config.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert run_cli(*campaign.args("sync", "yarl")).code == 0
+    code, found = roads(run_cli, campaign, "yarl")
+    assert code == 1 and found["yarl"]["state"] == "unknown"
+    assert "upstream_web" in found["yarl"]["reasons"][0]
+    assert found["yarl"]["next"] == \
+        "set `upstream_web:` for yarl in mirrors.yaml (upstream's web page)"

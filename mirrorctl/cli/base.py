@@ -57,7 +57,7 @@ def wait_option(func: F) -> F:
         "--wait", type=click.FloatRange(min=0), is_flag=False, flag_value=float("inf"),
         default=None, expose_value=False, callback=remember, metavar="[SECONDS]",
         help="When another mirrorctl run writes in the work directory, wait for it (at "
-             "most SECONDS) instead of exiting 1.")(func)
+             "most SECONDS) instead of exiting 75.")(func)
 
 
 def writing(g: Globals, command: str) -> contextlib.AbstractContextManager[int]:

@@ -150,8 +150,9 @@ def settle(g: Globals, package: str, note: str, fmt: str) -> None:
     (`rebase --worktree`, then `--continue`), not here.
 
     \b
-    Exit status 0 settled, 1 the record could not be written, 2 nothing waits to be
-    settled (or bad usage), 130/143 interrupted.
+    Exit status 0 settled, 1 the record could not be written, 2 nothing waits to be settled
+    (or bad usage), 75 when another run holds the work directory (--wait waits for it),
+    130/143 interrupted.
 
     \b
     Examples:

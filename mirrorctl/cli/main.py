@@ -87,9 +87,10 @@ def cli(ctx: click.Context, config_path: Path, workdir: Path | None, verbose: in
     """Mirror upstream repositories and carry the riscv64 patch queues across releases.
 
     \b
-    Exit status: 0 success, 1 a package failed (or another run holds the lock, or
-    a file could not be written), 2 bad usage or configuration, 3 an unexpected
-    error (a crash log is written), 130 Ctrl-C, 143 SIGTERM.
+    Exit status: 0 success, 1 a package failed (or a file could not be written), 2
+    bad usage or configuration, 3 an unexpected error (a crash log is written), 75
+    another run holds the work directory (try again, or --wait), 130 Ctrl-C, 143
+    SIGTERM.
 
     \b
     Examples:

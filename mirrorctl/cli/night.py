@@ -90,8 +90,9 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     the road of every package whose record has one.
 
     \b
-    Exit status 0 when nothing needs a person, 1 when something does (the output
-    says what), 2 for bad usage or configuration, 130/143 interrupted.
+    Exit status 0 when nothing needs a person, 1 when something does (the output says
+    what), 2 for bad usage or configuration, 75 when another run holds the work directory
+    (--wait waits for it), 130/143 interrupted.
 
     \b
     Examples:

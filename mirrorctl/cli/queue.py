@@ -23,9 +23,12 @@ from mirrorctl.cli.base import (
     wait_option,
     writing,
 )
-from mirrorctl.core.errors import EXIT_FAILURE
+from mirrorctl.core.errors import EXIT_FAILURE, MirrorctlError
+from mirrorctl.core.stamps import stamp_text
+from mirrorctl.sync.cache import NothingNewer
 
 if TYPE_CHECKING:
+    from mirrorctl.core.config import Package
     from mirrorctl.queue.branches import ApplyReport, ExportReport
     from mirrorctl.queue.carry import RebaseReport
 
@@ -64,9 +67,9 @@ def patches_apply(g: Globals, package: str, version: str | None, push: bool, for
     applying the same queue twice gives the same commits.
 
     \b
-    Exit status 0 when the queue applies (and pushes), 1 when a patch does not
-    apply or the push is refused, 2 for a bad queue or bad usage, 130/143
-    interrupted.
+    Exit status 0 when the queue applies (and pushes), 1 when a patch does not apply or the
+    push is refused, 2 for a bad queue or bad usage, 75 when another run holds the work
+    directory (--wait waits for it), 130/143 interrupted.
 
     \b
     Examples:
@@ -112,9 +115,10 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
     Upstream-Status line.
 
     \b
-    Exit status 0 when the queue is written (or unchanged), 1 when it could not be
-    written, 2 for a bad branch, base or commit message, or a different queue in the
-    folder without --force, 130/143 interrupted.
+    Exit status 0 when the queue is written (or unchanged), 1 when it could not be written,
+    2 for a bad branch, base or commit message, or a different queue in the folder without
+    --force, 75 when another run holds the work directory (--wait waits for it), 130/143
+    interrupted.
 
     \b
     Examples:
@@ -197,10 +201,11 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     where the package starts).
 
     \b
-    Exit status 0 clean, 1 a patch conflicts (or conflict markers are left in a
-    resolution, or the pull request of --open-pr could not be delivered), 2 bad
-    usage (an --onto that is no tag or version of the package, or older than the
-    current queue; a bad queue), 130/143 interrupted.
+    Exit status 0 clean (or nothing newer to carry, said so), 1 a patch conflicts (or
+    conflict markers are left in a resolution, or the pull request of --open-pr could not
+    be delivered, or the last sync could not read upstream), 2 bad usage (an --onto that
+    is no tag or version of the package, or older than the current queue; a bad queue), 75
+    when another run holds the work directory (--wait waits for it), 130/143 interrupted.
 
     \b
     Examples:
@@ -252,7 +257,11 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
         mr_target=mr_target, open_pr=open_pr, builds=builds)
     # A dry run reads beside a nightly, as classify does; a rebase holds the directory.
     with (reading(g) if dry_run else writing(g, "rebase")) as lock_fd:
-        report = carry_upgrade(config, selected, options, git_runner(g, config, lock_fd))
+        try:
+            report = carry_upgrade(config, selected, options, git_runner(g, config, lock_fd))
+        except NothingNewer as exc:
+            _nothing_newer(g, selected, exc, dry_run=dry_run, fmt=fmt)
+            return
     g.echo(REBASE_RENDERERS[fmt](report))
     if report.status == "conflict" or report.push in ("refused", "rejected") \
             or report.pull_request_action == "failed":
@@ -322,6 +331,27 @@ def export_table(report: ExportReport) -> str:
              f"{plural(len(report.patches), 'patch', 'patches')} from {report.branch} since "
              f"{report.tag} -> {report.directory} ({state})"]
     return "\n".join(lines + [f"  {name}" for name in report.patches])
+
+
+def _nothing_newer(g: Globals, package: Package, found: NothingNewer, *, dry_run: bool,
+                   fmt: str) -> None:
+    """No release newer than the current queue: nothing to carry, exit 0, said so; unless
+    the last sync could not read upstream, when a newer one may exist (exit 1)."""
+    from mirrorctl.sync.standing import sync_standing
+
+    standing = sync_standing(g.workdir, package)
+    if standing.upstream_problem is not None:
+        raise MirrorctlError(f"{package.name}: {standing.upstream_problem}")
+    since = f" (as the sync of {stamp_text(standing.at)} found upstream)" if standing.at \
+        else ""
+    detail = (f"nothing newer to carry: {found.current} is {package.name}'s newest release "
+              f"in the cache{since}; nothing was written")
+    if fmt == "json":
+        g.echo(json.dumps({"package": package.name, "from": found.current, "to": None,
+                           "onto": None, "status": "nothing-newer", "written": "not-written",
+                           "dry_run": dry_run, "patches": [], "detail": detail}, indent=2))
+    else:
+        g.echo(f"{package.name}: {detail}")
 
 
 def rebase_data(report: RebaseReport) -> dict[str, Any]:

@@ -87,9 +87,10 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
     clears (only for packages this report established); what was done goes to stderr.
 
     \b
-    Exit status 0 when nothing needs a person, 1 when something does (a package
-    unknown, a conflict, a ref to decide, ...: the report says what, and it is still
-    written) or the notices failed, 2 for bad usage, 130/143 interrupted.
+    Exit status 0 when nothing needs a person, 1 when something does (a package unknown, a
+    conflict, a ref to decide, ...: the report says what, and it is still written) or the
+    notices failed, 2 for bad usage, 75 when another run holds the work directory (--wait
+    waits for it), 130/143 interrupted.
 
     \b
     Examples:

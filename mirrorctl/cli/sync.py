@@ -52,10 +52,10 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
     lease, so a change made in the mirror meanwhile is never overwritten.
 
     \b
-    Exit status 0 when every package synced (refs that need a person are marked !
-    and listed: the nightly and the report count them), 1 when any failed, 2 for
-    bad usage, 130/143 interrupted (nothing half pushed: every ref update carries a
-    lease).
+    Exit status 0 when every package synced (refs that need a person are marked ! and
+    listed: the nightly and the report count them), 1 when any failed, 2 for bad usage, 75
+    when another run holds the work directory (--wait waits for it), 130/143 interrupted
+    (nothing half pushed: every ref update carries a lease).
 
     \b
     Examples:

@@ -110,9 +110,10 @@ def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
     to push to the fork over HTTPS).
 
     \b
-    Exit status 0 submitted, 1 refused for a likely duplicate, a patch that does not
-    apply to the target branch, or a forge failure; 2 bad usage (not a draft, a patch
-    already submitted, no fork configured), 130/143 interrupted.
+    Exit status 0 submitted, 1 refused for a likely duplicate, a patch that does not apply
+    to the target branch, or a forge failure; 2 bad usage (not a draft, a patch already
+    submitted, no fork configured), 75 when another run holds the work directory (--wait
+    waits for it), 130/143 interrupted.
 
     \b
     Examples:
@@ -149,8 +150,8 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
     (yocto). Tokens: MIRRORCTL_GITHUB_TOKEN, MIRRORCTL_GITLAB_TOKEN (never printed).
 
     \b
-    Exit status 0, 1 when a forge could not be asked about a patch, 130/143
-    interrupted.
+    Exit status 0, 1 when a forge could not be asked about a patch, 75 when another run
+    holds the work directory (--wait waits for it), 130/143 interrupted.
 
     \b
     Examples:
@@ -220,7 +221,8 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
     safely gets an issue draft with the facts instead.
 
     \b
-    Exit status 0, 1 when a package is unknown, 2 bad usage, 130/143 interrupted.
+    Exit status 0, 1 when a package is unknown, 2 bad usage, 75 when another run holds the
+    work directory (--wait waits for it), 130/143 interrupted.
 
     \b
     Examples:
@@ -306,7 +308,8 @@ def drafts_json(written: list[WrittenDraft]) -> str:
 
 def drafts_table(written: list[WrittenDraft]) -> str:
     if not written:
-        return "no patch is Pending or To upstream: nothing to draft"
+        return ("no patch of the current queue is Pending or To upstream (or it carries "
+                "none): nothing to draft")
     lines = [f"{w.draft.kind:<5}  {w.status:<9}  {w.path}\n       {w.draft.title}"
              + ("\n       (edited since it was written; --force replaces it)"
                 if w.status == "kept" else "") for w in written]

@@ -1,8 +1,8 @@
 """The one exception hierarchy of mirrorctl; each class carries its exit status.
 
 The CLI catches MirrorctlError once, prints its message and exits with its code:
-2 for bad usage or configuration, 1 for an operational failure, 3 (set by the CLI)
-for anything unexpected.
+2 for bad usage or configuration, 1 for an operational failure, 75 when another run
+holds the work directory, 3 (set by the CLI) for anything unexpected.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ __all__ = [
     "EXIT_FAILURE",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
+    "EXIT_LOCKED",
     "EXIT_OK",
     "EXIT_TERMINATED",
     "EXIT_USAGE",
@@ -32,6 +33,9 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+# Another run holds the work directory: try again later (sysexits' EX_TEMPFAIL), told apart
+# from 1 ("a person must look") by a wrapper that retries. It was 1 before issue 31.
+EXIT_LOCKED = 75
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 EXIT_TERMINATED = 143  # SIGTERM (128 + 15)
 
@@ -105,6 +109,8 @@ class FileSystemError(MirrorctlError):
 
 class LockHeldError(MirrorctlError):
     """Another mirrorctl run holds the work directory."""
+
+    exit_code = EXIT_LOCKED
 
 
 class GitError(MirrorctlError):

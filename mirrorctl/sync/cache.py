@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Package
-from mirrorctl.core.errors import UsageError
+from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner, Repository
 from mirrorctl.core.tagformat import TagFormat
 
 __all__ = [
+    "NothingNewer",
     "Release",
     "cache_dir",
     "new_releases",
@@ -33,6 +34,16 @@ __all__ = [
     "tag_names",
     "target_release",
 ]
+
+
+class NothingNewer(MirrorctlError):
+    """No release in the cache is newer than the queue a carry starts from: there is
+    nothing to carry (whether upstream is known to be in the cache is the caller's to
+    say: a failed sync makes that unknown)."""
+
+    def __init__(self, package: str, current: str) -> None:
+        self.package, self.current = package, current
+        super().__init__(f"{package}: no release newer than {current} in the cache")
 
 
 def cache_dir(workdir: Path, package: Package) -> Path:
@@ -141,8 +152,7 @@ def _target(cache: Repository, package: Package, onto: str | None,
     if onto is None:
         newest = newest_release(cache, package, above=current)
         if newest is None:
-            raise UsageError(f"{package.name}: no release newer than {current} in the cache "
-                             f"(run `mirrorctl sync {package.name}`, or pass --onto)")
+            raise NothingNewer(package.name, current)
         return newest, package.tag_format.tag_for(newest)
     name = onto.removeprefix("refs/tags/")
     if cache.tag_commit(name) is not None:

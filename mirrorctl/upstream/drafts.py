@@ -343,7 +343,8 @@ def write_drafts(config: Config, package: Package, options: DraftOptions,
                  runner: GitRunner) -> list[WrittenDraft]:
     """Write a draft for each candidate patch of the package's current queue."""
     version = checked_version(None, package, config)
-    queue = checked_queue(config, package, version)
+    # A queue with nothing left to carry (or a package without patches) drafts nothing.
+    queue = checked_queue(config, package, version, empty=True)
     candidates = _candidates(queue.patches, options.patch)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     tag = release_tag(cache, package, version)[0]

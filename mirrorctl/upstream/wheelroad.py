@@ -118,14 +118,26 @@ def decide(name: str, pypi: Fact[PypiFinding], ci: Fact[CiFinding] | None,
         return shipped
     if ci is None or not ci.is_known or ci.value is None:
         why = ci.unknown if ci is not None else "upstream's CI was not read"
-        return Verdict(state="unknown", reasons=(str(why),),
-                       next=f"mirrorctl sync {name}" if "sync" in str(why) else again)
+        return Verdict(state="unknown", reasons=(str(why),), next=_next(name, str(why), again))
     if (built := _from_ci(name, pypi.value, ci.value)) is not None:
         return built
     if asks is None or not asks.is_known or asks.value is None:
-        return Verdict(state="unknown", next=again, reasons=(
-            f"upstream's requests: {asks.unknown if asks is not None else 'not read'}",))
+        why = asks.unknown if asks is not None else "not read"
+        return Verdict(state="unknown", next=_next(name, str(why), again),
+                       reasons=(f"upstream's requests: {why}",))
     return _from_asks(again, ci.value, asks.value, declined_note)
+
+
+def _next(name: str, why: str, again: str) -> str:
+    """What changes an unknown answer: the setting it lacks, a sync, or asking again (a
+    forge or an index that did not answer)."""
+    if "upstream_web" in why:
+        return f"set `upstream_web:` for {name} in mirrors.yaml (upstream's web page)"
+    if "forge_apis" in why:
+        return "name the forge's API under `defaults.forge_apis` in mirrors.yaml"
+    if "sync" in why:
+        return f"mirrorctl sync {name}"
+    return again
 
 
 def _from_pypi(name: str, latest: PypiFinding) -> Verdict | None:
