@@ -90,6 +90,10 @@ def test_the_morning_after_the_demo_agrees_with_its_night(run_cli, tmp_path: Pat
         "scipy": ("hard", "patch-conflict"), "cffi": ("easy", "no-patches")}
     assert needs(now) == needs(night) == {("numpy", "ref-needs-decision"),
                                           ("scipy", "conflict")}
+    # The same counts and the same patch debt (they disagreed before issue 31: the night
+    # counted pyyaml's patch its carry left behind, and left its own record out).
+    assert now["summary"] == night["summary"] and now["debt"] == night["debt"]
+    assert {a["detail"] for a in now["actions"]} == {a["detail"] for a in night["actions"]}
     by_name = {p["name"]: p for p in now["packages"]}
     assert by_name["numpy"]["upgrade"]["from"] == "1.25.2"
     assert (by_name["numpy"]["current"], by_name["numpy"]["mirrored"]) == ("1.26.0", "1.25.2")
@@ -98,6 +102,10 @@ def test_the_morning_after_the_demo_agrees_with_its_night(run_cli, tmp_path: Pat
         == grades(now)
     assert run_cli(*args, "settle", "numpy", "--note", "built by hand").code == 0
     assert grades(morning()[1])["numpy"] == ("easy", "up-to-date")
+    # The person's note is where a person reads the package (it was kept nowhere seen).
+    settled = {p["name"]: p for p in morning()[1]["packages"]}["numpy"]
+    assert "a person said so: built by hand" in settled["reasons"][0]["detail"]
+    assert settled["settled"] == "a person said so: built by hand"
     assert grades(morning()[1])["scipy"] == ("hard", "patch-conflict")
     # Nothing left to carry (pyyaml) and no patch at all (cffi): nothing to draft, and
     # nothing newer to carry: both said, exit 0 (they exited 2 before issue 31).

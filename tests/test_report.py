@@ -35,7 +35,7 @@ def test_report_over_all_packages(run_cli, numpy_site: Site, tmp_path: Path) -> 
     assert numpy["reasons"][0]["code"] == "patch-conflict"
     queue = "patchsets/numpy/1.0.0"  # beside mirrors.yaml: no repository page is known
     assert {"patch": "0001-TST-skip-nan.patch", "status": "Submitted", "outcome": "upstreamed",
-            "argument": "https://github.com/numpy/numpy/pull/25280",
+            "argument": "https://github.com/numpy/numpy/pull/25280", "left": False,
             "url": f"{queue}/0001-TST-skip-nan.patch"} in numpy["patches"]
     assert numpy["links"]["queue"] == queue
     assert data["conflicts"] == [{"package": "numpy", "patch": "0002-ENH-constants.patch",

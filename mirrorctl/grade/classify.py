@@ -22,6 +22,7 @@ from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner, Repository
 from mirrorctl.core.grades import Grade, Level, Reason, default_levels
 from mirrorctl.core.record import PackageRecord, read_record
+from mirrorctl.core.stamps import stamp_text
 from mirrorctl.core.turns import Turns
 from mirrorctl.grade.buildconfig import (
     BuildFacts,
@@ -195,10 +196,18 @@ def _nothing_newer(config: Config, package: Package, cache: Repository, record: 
         raise CarryUnknown(f"its last carry is unknown: {recorded.unknown}")
     pending = pending_upgrade(record, current)
     if pending is None:
+        # The upgrade that brought it here, settled: how, by whom (a person's note), when.
+        done = recorded.value if recorded is not None else None
+        said = (f"; the upgrade {done.from_version} -> {done.to_version} was settled: "
+                f"{done.settled.how} ({done.settled.by}, {stamp_text(done.settled.at)})"
+                if done is not None and done.settled is not None
+                and done.to_version == current else "")
         up_to_date = Grade(level="easy", reasons=(
-            Reason("up-to-date", f"no release newer than {current} in the cache"),))
+            Reason("up-to-date", f"no release newer than {current} in the cache{said}"),))
         return Classification(name=package.name, from_version=current, to_version=current,
-                              grade=up_to_date)
+                              grade=up_to_date,
+                              settled=done.settled.how if said and done and done.settled
+                              else None)
     grade_now, settled = pending.grade, None
     if options.builds is not None:  # what its builds say now, on top of the recorded carry
         carry = record.get(CARRY)

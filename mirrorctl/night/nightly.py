@@ -324,7 +324,10 @@ def _record_settled(options: NightlyOptions, report: Report) -> None:
 
 
 def _action(need: Need) -> Action:
-    return Action(need.package, need.kind, need.detail, next_command(need.kind, need.package))
+    # What the morning's report says of the same need, from the record, word for word.
+    detail = f"{need.subject}: {need.detail}" if need.kind == "ref-needs-decision" \
+        else need.detail
+    return Action(need.package, need.kind, detail, next_command(need.kind, need.package))
 
 
 def _also(releases: ReleaseList) -> tuple[str, ...]:

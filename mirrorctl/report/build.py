@@ -47,7 +47,7 @@ from mirrorctl.queue.patches import PatchFile, queue_statuses, read_queue
 from mirrorctl.queue.waiting import waiting_worktree
 from mirrorctl.report.debt import DebtReport, patch_debt
 from mirrorctl.report.history import Record, read_history
-from mirrorctl.report.report import Action, PackageReport, PatchRow, Report, assemble
+from mirrorctl.report.report import Action, PackageReport, PatchRow, Report, assemble, record_of
 from mirrorctl.sync.standing import SyncStanding, sync_standing
 
 if TYPE_CHECKING:
@@ -66,10 +66,13 @@ def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
     history = read_history(workdir)
     rows = package_reports(config, packages, workdir=workdir, runner=runner, rebased=rebased,
                            progress=progress, builds=builds)
-    return replace(assemble(rows, history, stamp=stamp),
-                   debt=queue_debt(config, packages, history, workdir,
-                                   current={row.name: row.current for row in rows
-                                            if row.name not in (rebased or {})}))
+    report = assemble(rows, history, stamp=stamp)
+    # A night's report is kept in the history: its patch debt counts it, as the
+    # morning's report will (both then say the same time to upstream).
+    kept = (*history, record_of(report, stamp)) if rebased is not None else history
+    return replace(report, debt=queue_debt(config, packages, kept, workdir,
+                                           current={row.name: row.current for row in rows
+                                                    if row.name not in (rebased or {})}))
 
 
 def queue_debt(config: Config, packages: Sequence[Package],
@@ -123,7 +126,7 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
              rebased: RebaseReport | None, builds: BuildReasons | None) -> PackageReport:
     record = read_record(workdir, package.name)
     standing = sync_standing(workdir, package, record=record)
-    row = (_rebased_package(config, package, workdir, runner, rebased, builds)
+    row = (_rebased_package(config, package, workdir, runner, rebased, builds, record)
            if rebased is not None else _classified_package(config, package, workdir, runner,
                                                           record, builds))
     waiting = waiting_worktree(workdir, package.name)
@@ -170,11 +173,15 @@ def _upgrade_note(package: Package, record: PackageRecord, graded: Classificatio
     none standing: a settled one says how in `settled`)."""
     if graded.pending is None or graded.settled:
         return ""
+    return _note(package, record, graded.pending.from_version, graded.pending.to_version)
+
+
+def _note(package: Package, record: PackageRecord, old: str, new: str) -> str:
     fact = record.get(UPGRADE)
     when = f" by the {fact.by} of {stamp_text(fact.at)}" if fact and fact.at else ""
-    return (f"carried {graded.pending.from_version} -> {graded.pending.to_version}{when}; its "
-            "grade stands until its builds pass, its request is merged, a newer release is "
-            f"carried, or `mirrorctl settle {package.name}`")
+    return (f"carried {old} -> {new}{when}; its grade stands until its builds pass, its "
+            "request is merged, a newer release is carried, or "
+            f"`mirrorctl settle {package.name}`")
 
 
 def _unknown(config: Config, package: Package, current: str | None,
@@ -200,7 +207,8 @@ def _unknown(config: Config, package: Package, current: str | None,
 
 
 def _rebased_package(config: Config, package: Package, workdir: Path, runner: GitRunner,
-                     rebased: RebaseReport, builds: BuildReasons | None) -> PackageReport:
+                     rebased: RebaseReport, builds: BuildReasons | None,
+                     record: PackageRecord) -> PackageReport:
     problems: list[str] = []
     grade = None
     try:
@@ -211,12 +219,19 @@ def _rebased_package(config: Config, package: Package, workdir: Path, runner: Gi
     carried = rebased.written in ("written", "unchanged", "nothing-to-carry")
     outcomes = {o.patch.name: o.outcome for o in rebased.result.outcomes}
     current = rebased.to_version if carried else rebased.from_version
+    # Once carried, a patch upstream took (or a person dropped) has left the queue: shown,
+    # no longer counted among the patches carried.
+    left = {o.patch.name for o in rebased.result.outcomes
+            if carried and o.outcome not in ("applied", "merged")}
     return PackageReport(name=package.name, current=current, latest=rebased.to_version,
                          grade=grade,
-                         patches=_rows([o.patch for o in rebased.result.outcomes], outcomes),
+                         patches=tuple(replace(row, left=row.name in left) for row in _rows(
+                             [o.patch for o in rebased.result.outcomes], outcomes)),
                          problems=tuple(problems),
                          upgrade=(rebased.from_version, rebased.to_version) if carried
                          else None,
+                         upgrade_note=_note(package, record, rebased.from_version,
+                                            rebased.to_version) if carried else "",
                          **_builds(workdir, package.name, rebased.to_version))
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "Report",
     "assemble",
     "package_actions",
+    "record_of",
     "summary_line",
     "write_record",
 ]
@@ -57,6 +58,9 @@ class PatchRow:
     status: str  # the Upstream-Status kind
     argument: str | None = None
     outcome: Outcome | None = None  # carried onto upstream's latest release, when known
+    # It left the current queue in the carry this report saw (upstreamed, dropped,
+    # undone): said here, counted no more among the patches carried.
+    left: bool = False
 
     @property
     def header(self) -> str:
@@ -205,7 +209,10 @@ class Report:
 
     @property
     def counts(self) -> Counter[str]:
-        return Counter(p.status for package in self.packages for p in package.patches)
+        """The patches carried now, by Upstream-Status: what the morning's report counts
+        of the same queues (a patch the night's carry left behind no longer counts)."""
+        return Counter(p.status for package in self.packages for p in package.patches
+                       if not p.left)
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -280,6 +287,17 @@ def _compare(package: PackageReport, before: RecordedPackage, accepted: list[Cha
             how = (f"upstream {package.latest} has it" if patch.outcome == "upstreamed"
                    else f"now {patch.header}")
             accepted.append(Change(package.name, patch.name, how))
+
+
+def record_of(report: Report, stamp: str) -> Record:
+    """The history record this report makes, as read back (a night's report counts its
+    own in the patch debt, as the morning's report does)."""
+    return Record(stamp=stamp, trend=report.trend[-1], packages={
+        p.name: RecordedPackage(current=p.current,
+                                patches={patch.name: patch.header for patch in p.patches},
+                                accepted=frozenset(patch.name for patch in p.patches
+                                                   if patch.accepted))
+        for p in report.packages})
 
 
 def write_record(workdir: Path, stamp: str, report: Report, needs_human: Sequence[str]) -> Path:

@@ -70,7 +70,7 @@ def _package_to_json(p: PackageReport) -> dict[str, Any]:
         "reasons": [reason_to_json(r) for r in p.grade.reasons]
         if p.grade else [],
         "patches": [{"patch": patch.name, "status": patch.status, "argument": patch.argument,
-                     "outcome": patch.outcome,
+                     "outcome": patch.outcome, "left": patch.left,
                      "url": f"{p.queue_url}/{patch.name}" if p.queue_url else None}
                     for patch in p.patches],
         "links": dict(p.links),
@@ -196,7 +196,8 @@ def _package_from_json(data: Mapping[str, Any]) -> PackageReport:
         if outcome not in (None, *get_args(Outcome)):
             raise ValueError(f"unknown outcome {outcome!r} for {p['patch']}")
         patches.append(PatchRow(name=str(p["patch"]), status=str(p["status"]),
-                                argument=p.get("argument"), outcome=outcome))
+                                argument=p.get("argument"), outcome=outcome,
+                                left=bool(p.get("left", False))))
     builds = data.get("builds")  # older results have none
     summaries = None if not isinstance(builds, dict) else tuple(
         BuildSummary(str(b["python"]), bool(b["built"]), bool(b["tested"]),
