@@ -283,3 +283,32 @@ def test_a_read_only_work_directory_changes_nothing_and_says_so(run_cli,
         else:
             assert "Read-only file system" in report.err
         assert snapshot(morning) == before
+
+
+def test_a_folder_that_is_no_queue_is_unknown_never_carried(run_cli, morning: Morning) -> None:
+    """Upstream releases 1.2.0; someone makes its folder with a .gitkeep and no patch: it
+    is no queue (neither patches nor a series saying nothing is left), never a queue that
+    carries nothing (issue 31)."""
+    site = morning.site
+    site.upstream.commit("release 1.2.0", {"README.md": "1.2.0\n"})
+    site.upstream.tag("v1.2.0", annotated=True)
+    assert run_cli(*site.args("sync")).code == 0
+    folder = site.root / "patchsets" / "demo" / "1.2.0"
+    folder.mkdir()
+    (folder / ".gitkeep").write_text("")
+    checked = run_cli(*site.args("validate"))
+    assert checked.code == 2 and "1.2.0: holds no patch and no `series`" in checked.out
+    unknown_in_every_reader(run_cli, morning, kind="queue-unreadable")
+    the_night_after(run_cli, morning, kind="queue-unreadable", mends=False)
+
+
+def test_a_queue_renamed_to_a_version_never_tagged_is_unknown(run_cli,
+                                                              morning: Morning) -> None:
+    """The current queue's folder renamed to 1.27.0, a release upstream never made: where
+    the package stands is not known, never "up to date, latest 1.27.0" (issue 31)."""
+    (morning.queue).rename(morning.queue.parent / "1.27.0")
+    checked = run_cli(*morning.site.args("validate"))
+    assert checked.code == 2 and "1.27.0 is no release of demo in the cache" in checked.out
+    assert "the nearest: v1.1.0" in checked.out
+    unknown_in_every_reader(run_cli, morning, kind="unknown")
+    the_night_after(run_cli, morning, kind="releases-unknown", mends=False)

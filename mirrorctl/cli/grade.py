@@ -177,7 +177,8 @@ def releases_data(found: list[ReleaseList]) -> dict[str, Any]:
          "tags": dict(r.tags), "can_retire": r.can_retire, "retire_detail": r.retire_detail,
          "skipped": r.skipped, "flags": list(r.flags), "pypi_latest": r.pypi_latest,
          "pypi_error": r.pypi_error, "problems": list(r.problems),
-         "upstream_unknown": r.upstream_unknown, "built": r.built, "due": list(r.due),
+         "upstream_unknown": r.upstream_unknown, "current_unknown": r.current_unknown,
+         "built": r.built, "due": list(r.due),
          "retired": r.retired, "retire_alarm": r.retire_alarm,
          "registry_error": r.registry_error} for r in found]}
 
@@ -194,7 +195,7 @@ def releases_table(found: list[ReleaseList]) -> str:
     lines = [f"{'PACKAGE':<{width}}  {built}{'CURRENT':<10}  {'LATEST':<10}  NEW"]
     for r in found:
         new = " ".join(r.new) + (f" (+{r.skipped} older)" if r.skipped else "") or "-"
-        latest = "unknown" if r.upstream_unknown else r.latest or "-"
+        latest = "unknown" if r.upstream_unknown or r.current_unknown else r.latest or "-"
         built = (f"{'unknown' if r.registry_error else r.built or '-':<10}  " if registry
                  else "")
         lines.append(f"{r.name:<{width}}  {built}{r.current or '-':<10}  {latest:<10}  {new}")

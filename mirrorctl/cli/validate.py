@@ -32,7 +32,10 @@ def validate(g: Globals, fmt: str) -> None:
     outside the source tree. Upstream-Status is held to the builders' pull-request
     check (status_vocabulary: builders: Issue, Submitted and Backport with an http(s)
     URL, To upstream, Inappropriate [reason]) when mirrors.yaml says so or the queues
-    live in patches/, else to Yocto's wider set; the output says which.
+    live in patches/, else to Yocto's wider set; the output says which. A folder that
+    holds no patch and no `series` saying nothing is left is no queue; where a package's
+    cache is, every queue folder must name one of its release tags (the nearest are
+    named).
 
     \b
     Exit status 0 when all is valid, 2 when anything is not, 130/143 interrupted.
@@ -43,7 +46,7 @@ def validate(g: Globals, fmt: str) -> None:
       mirrorctl --config other.yaml validate --format json
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.queue.folders import check_versions
+    from mirrorctl.queue.folders import check_tags, check_versions
     from mirrorctl.queue.patches import check_queues
 
     try:
@@ -51,6 +54,7 @@ def validate(g: Globals, fmt: str) -> None:
         patches, problems = check_queues(config.patchsets, config.packages,
                                          config.check_vocabulary)
         problems += check_versions(config)
+        problems += check_tags(config, g.workdir)
         result = ValidationResult(config=str(g.config_path), packages=len(config.packages),
                                   problems=tuple(problems), patches=patches,
                                   vocabulary=config.check_vocabulary,

@@ -48,6 +48,7 @@ from mirrorctl.sync.cache import (
     package_runner,
     release_tag,
     target_release,
+    untagged,
 )
 from mirrorctl.sync.standing import sync_standing
 
@@ -131,6 +132,8 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
                              f"its state is not known until `mirrorctl sync {package.name}` "
                              "succeeds")
     queue = _readable_queue(config, package, current, options.workdir)
+    if (why := untagged(cache.tag_names(), package, current)) is not None:
+        raise MirrorctlError(why)  # where it stands is not known: never "up to date"
     onto = options.onto or newest_release(cache, package, above=current)
     if onto is None:
         return replace(_nothing_newer(config, package, cache, record, current, options),

@@ -17,8 +17,8 @@ from packaging.version import Version
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner
-from mirrorctl.queue.folders import current_version
-from mirrorctl.sync.cache import new_releases, open_cache, release_tags, tag_names
+from mirrorctl.queue.folders import current_version, not_a_queue
+from mirrorctl.sync.cache import new_releases, open_cache, release_tags, tag_names, untagged
 from mirrorctl.sync.standing import sync_standing
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ class ReleaseList:
     pypi_latest: str | None = None
     problems: tuple[str, ...] = field(default=())
     upstream_unknown: bool = False  # the last sync could not read upstream
+    # The current queue's version is no release in the cache (a folder renamed): where
+    # the package stands, and so what is newer, is not known.
+    current_unknown: bool = False
     built: str | None = None  # the newest release the registry holds a riscv64 wheel of
     due: tuple[str, ...] = ()  # with a registry: the releases after `built`, oldest first
     retired: bool = False  # retired: in mirrors.yaml: only watched
@@ -58,7 +61,7 @@ class ReleaseList:
     def latest(self) -> str | None:
         """The newest release known; None when upstream could not be read, since a
         newer one may exist."""
-        if self.upstream_unknown:
+        if self.upstream_unknown or self.current_unknown:
             return None
         return self.new[-1] if self.new else self.current
 
@@ -128,6 +131,9 @@ def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitR
     standing = sync_standing(options.workdir, package, tags=names if cache else None)
     if standing.upstream_problem is not None:
         found = replace(found, upstream_unknown=True, problems=(standing.upstream_problem,))
+    elif current is not None and (why := not_a_queue(config, package, current) or (
+            untagged(names, package, current) if cache is not None else None)) is not None:
+        found = replace(found, current_unknown=True, new=(), problems=(why,))
     if registry is not None:
         found = _with_built(config, package, options, found, names, registry)
     if client is None:

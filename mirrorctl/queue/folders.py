@@ -17,8 +17,8 @@ from mirrorctl.core.errors import ConfigProblem
 if TYPE_CHECKING:
     from packaging.version import Version
 
-__all__ = ["PARTIAL_MARK", "carries_patches", "check_versions", "current_version", "is_partial",
-           "queue_dir", "queue_versions"]
+__all__ = ["PARTIAL_MARK", "check_tags", "check_versions", "current_version", "is_partial",
+           "not_a_queue", "queue_dir", "queue_versions"]
 
 
 def queue_dir(patchsets: Path, package: str, version: str) -> Path:
@@ -70,19 +70,13 @@ def current_version(config: Config, package: Package) -> str | None:
 
         Version(start)  # raises InvalidVersion naming it, as a floor that is no version did
     found = _newest_whole(config, package, floor)
-    if found is not None and _carries_patches(queue_dir(config.patchsets, package.name, found)):
-        return found
+    if found is not None and not _series_only(queue_dir(config.patchsets, package.name, found)):
+        return found  # patches, or no queue at all (readers then say why it is none)
     from mirrorctl.core.buildsite import built_version
 
     candidates = [v for v in (found, built_version(config, package), start) if v is not None]
     # Each is a version: `start` was checked above, the others are read as versions.
     return max(candidates, key=lambda v: (_version(v), v)) if candidates else None
-
-
-def carries_patches(config: Config, package: Package, version: str) -> bool:
-    """Whether the queue folder of `version` holds patches (no folder, or one whose
-    `series` says nothing is left to carry, is an empty queue)."""
-    return _carries_patches(queue_dir(config.patchsets, package.name, version))
 
 
 def _newest_whole(config: Config, package: Package, floor: Version | None) -> str | None:
@@ -94,12 +88,29 @@ def _newest_whole(config: Config, package: Package, floor: Version | None) -> st
     return None
 
 
-def _carries_patches(directory: Path) -> bool:
+def not_a_queue(config: Config, package: Package, version: str) -> str | None:
+    """Why the folder of `version` is no queue (neither patches nor a `series`), or None:
+    it is one, or there is no folder (a package that carries no patch)."""
+    directory = queue_dir(config.patchsets, package.name, version)
     try:
         with os.scandir(directory) as entries:
-            return any(e.name.endswith(".patch") for e in entries)
+            names = [e.name for e in entries]
+    except OSError:
+        return None
+    if "series" in names or any(n.endswith(".patch") for n in names):
+        return None
+    return (f"its queue {directory} holds no patch and no `series` saying nothing is left "
+            "to carry: not a queue (`mirrorctl validate` names it)")
+
+
+def _series_only(directory: Path) -> bool:
+    """A folder whose `series` says nothing is left to carry: no patch beside it."""
+    try:
+        with os.scandir(directory) as entries:
+            names = [e.name for e in entries]
     except OSError:
         return False
+    return "series" in names and not any(n.endswith(".patch") for n in names)
 
 
 PARTIAL_MARK = "# partial:"  # the first line of the series file of a partial queue
@@ -128,4 +139,26 @@ def check_versions(config: Config) -> list[ConfigProblem]:
                 ("packages", name, "version"),
                 f"{package.version} has no queue folder in {config.patchsets / name} (it holds "
                 f"{', '.join(versions)}); correct version:, or add the folder"))
+    return problems
+
+
+def check_tags(config: Config, workdir: Path) -> list[ConfigProblem]:
+    """Each queue folder names a release in its package's cache, where the cache is (a
+    folder renamed to a version upstream never tagged would make a package look up to
+    date): read from the cache's files, no git process."""
+    from mirrorctl.core.objects import files_refs
+    from mirrorctl.sync.cache import cache_dir, untagged
+
+    problems = []
+    for name, package in config.packages.items():
+        versions = queue_versions(config.patchsets, name)
+        cache = cache_dir(workdir, package)
+        refs = files_refs(cache, "refs/tags/") if versions and (cache / "HEAD").is_file() \
+            else None
+        if not refs:
+            continue  # no cache (or one git must read): the readers say it
+        tags = [ref.removeprefix("refs/tags/") for ref in refs]
+        problems += [ConfigProblem(str(queue_dir(config.patchsets, name, version)), None, "",
+                                   why) for version in versions
+                     if (why := untagged(tags, package, version)) is not None]
     return problems

@@ -363,6 +363,13 @@ def read_queue(patchsets: Path, package: str, version: str, *, vocabulary: str =
         return PatchQueue(package=package, version=version, directory=directory, patches=()), \
             [problem]
     names, problems = _order(str(directory))
+    if not names and not problems and not (directory / "series").is_file():
+        # A queue holds patches, or a series that says it is empty (what a carry writes
+        # when nothing is left): a folder of neither (a .gitkeep, a renamed folder) is
+        # no queue, never one that carries nothing.
+        problems.append(ConfigProblem(str(directory), None, "", (
+            "holds no patch and no `series` saying nothing is left to carry: not a queue "
+            "(put the patches back, or remove the folder)")))
     patches = []
     for path in map(Path, names):
         try:

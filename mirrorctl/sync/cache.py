@@ -33,6 +33,7 @@ __all__ = [
     "release_tags",
     "tag_names",
     "target_release",
+    "untagged",
 ]
 
 
@@ -106,6 +107,27 @@ def release_tags(tag_names: Iterable[str], tag_format: TagFormat, *,
         if version not in found or tag == _canonical_tag(tag_format, text):
             found[version] = Release(version, text, tag)
     return found
+
+
+def untagged(tag_names: Iterable[str], package: Package, version: str) -> str | None:
+    """Why `version` is no release of the package in the cache (its tag is not there: a
+    queue folder renamed, a workflow's default mistyped), naming the nearest releases; None
+    when its tag is there."""
+    names = set(tag_names)
+    tag = _canonical_tag(package.tag_format, version)
+    if tag is not None and tag in names:
+        return None
+    releases = sorted(release_tags(names, package.tag_format, pre=True).items())
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        wanted = None
+    below = [r.tag for v, r in releases if wanted is not None and v < wanted][-1:]
+    above = [r.tag for v, r in releases if wanted is not None and v > wanted][:1]
+    near = ", ".join([*below, *above]) or "none"
+    return (f"{version} is no release of {package.name} in the cache (no tag "
+            f"{tag or version}; the nearest: {near}): correct its queue folder's name or "
+            f"`version:`, or run `mirrorctl sync {package.name}` if it is new")
 
 
 def _canonical_tag(tag_format: TagFormat, text: str) -> str | None:
