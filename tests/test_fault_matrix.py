@@ -312,3 +312,34 @@ def test_a_queue_renamed_to_a_version_never_tagged_is_unknown(run_cli,
     assert "the nearest: v1.1.0" in checked.out
     unknown_in_every_reader(run_cli, morning, kind="unknown")
     the_night_after(run_cli, morning, kind="releases-unknown", mends=False)
+
+
+STALE_CACHES: dict[str, Callable[[Repo], None]] = {
+    "a release tag moved": lambda cache: cache.git("update-ref", "refs/tags/v1.1.0",
+                                                   cache.rev("refs/tags/v1.0.0")),
+    "a branch rewound": lambda cache: cache.git("update-ref", "refs/heads/main",
+                                                cache.rev("refs/heads/main~1")),
+    "a tag added": lambda cache: cache.git("update-ref", "refs/tags/v9.0.0",
+                                           cache.rev("refs/heads/main")),
+}
+
+
+@pytest.mark.parametrize("fault", list(STALE_CACHES))
+def test_a_cache_that_is_not_what_sync_recorded_is_not_believed(run_cli, morning: Morning,
+                                                               fault: str) -> None:
+    """A CI cache restored stale, or a hand edit: the cache no longer holds what the last
+    sync recorded of upstream. Every reader says unknown (never 'easy'), nothing carries
+    onto it, and the next sync restores it from upstream, saying so (issue 31)."""
+    STALE_CACHES[fault](Repo(morning.cache, bare=True))
+    unknown_in_every_reader(run_cli, morning, kind="unknown")
+    refused = run_cli(*morning.site.args("rebase", "demo", "--onto", "v1.1.0", "--dry-run"))
+    assert refused.code == 1 and "not what the last sync recorded" in refused.err
+    synced = run_cli(*morning.site.args("sync", "--format", "json"))
+    [demo] = json.loads(synced.out)["packages"]
+    assert synced.code == 0 and demo["fetched"], demo
+    assert any("restored from upstream" in w for w in demo["warnings"]), demo["warnings"]
+    assert Repo(morning.cache, bare=True).refs() == {
+        ref: sha for ref, sha in morning.site.upstream.refs().items()
+        if ref.startswith("refs/tags/") or ref in ("refs/heads/main",
+                                                   "refs/heads/maintenance/1.0.x")}
+    the_night_after(run_cli, morning, kind="unknown", mends=True)

@@ -226,7 +226,7 @@ def write_report_files(g: Globals, report: Report, outputs: Sequence[Path],
 
 
 def _sync_cell(sync: str) -> str:
-    return (sync.split(":", 1)[0] if sync.startswith("failed") else sync) or "-"
+    return (sync.split(":", 1)[0] if sync.startswith(("failed", "unknown")) else sync) or "-"
 
 
 def _debt_lines(report: Report) -> list[str]:

@@ -548,6 +548,8 @@ class Repository:
         self.git_dir = git_dir
         self.runner = runner
         self._tags: dict[str, str | None] | None = None  # read_tags(): tag -> commit
+        # read_tags(): every branch and tag as read, {ref: object id} (None: not read).
+        self.read_refs: dict[str, str] | None = None
         self._trees: dict[str, str] = {}  # commit -> tree, as they are learnt
         self._unkept: dict[str, tuple[str, str] | None] | None = None  # peeled, not kept yet
 
@@ -560,9 +562,12 @@ class Repository:
         of 1,000 packages starts git only for tags it has not seen. Else one
         `for-each-ref`. `keep=False`: what was peeled is kept only by keep_tags() (work
         that may yet refuse its input writes nothing)."""
-        refs = files_refs(self.git_dir, "refs/tags/") if self.runner.in_process else None
-        if refs is None:
-            refs = self.refs("refs/tags")
+        both = files_refs(self.git_dir, ("refs/heads/", "refs/tags/")) \
+            if self.runner.in_process else None
+        if both is None:
+            both = self.refs("refs/heads", "refs/tags")
+        self.read_refs = both
+        refs = {ref: oid for ref, oid in both.items() if ref.startswith("refs/tags/")}
         peeled = self._peeled(set(refs.values()), keep=keep)
         self._tags = {}
         for ref, oid in refs.items():

@@ -15,6 +15,7 @@ it through git instead (the reference path the corpora are compared against).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -107,16 +108,18 @@ def write_loose(git_dir: Path, kind: bytes, data: bytes) -> str:
     return oid
 
 
-def files_refs(git_dir: Path, prefix: str) -> dict[str, str] | None:
-    """{ref: object id} of every ref under `prefix` ("refs/tags/"), sorted as
+def files_refs(git_dir: Path, prefix: str | tuple[str, ...]) -> dict[str, str] | None:
+    """{ref: object id} of every ref under `prefix` ("refs/tags/", or several), sorted as
     for-each-ref lists them, read from the files ref store; None when anything is not
     plain (another ref store, a symbolic or broken ref, an unusual name, a file that
     moved while it was read): git answers those."""
-    if (git_dir / "reftable").exists():
+    root = os.fspath(git_dir)
+    if os.path.exists(os.path.join(root, "reftable")):
         return None
     refs: dict[str, str] = {}
     try:
-        packed = (git_dir / "packed-refs").read_text(encoding="ascii")
+        with open(os.path.join(root, "packed-refs"), encoding="ascii") as handle:
+            packed = handle.read()
     except FileNotFoundError:
         packed = ""
     except (OSError, UnicodeDecodeError):
@@ -132,22 +135,23 @@ def files_refs(git_dir: Path, prefix: str) -> dict[str, str] | None:
                 return None
             refs[ref] = oid
     try:
-        loose = _loose_refs(git_dir, prefix)
+        for one in (prefix,) if isinstance(prefix, str) else prefix:
+            loose = _loose_refs(root, one)
+            if loose is None:
+                return None
+            refs.update(loose)
     except (OSError, UnicodeDecodeError):
         return None
-    if loose is None:
-        return None
-    refs.update(loose)
     return dict(sorted(refs.items()))
 
 
-def _loose_refs(git_dir: Path, prefix: str) -> dict[str, str] | None:
+def _loose_refs(root: str, prefix: str) -> dict[str, str] | None:
     refs: dict[str, str] = {}
     pending = [prefix.rstrip("/")]
     while pending:
         folder = pending.pop()
         try:
-            entries = list(os.scandir(git_dir / folder))
+            entries = list(os.scandir(os.path.join(root, folder)))
         except FileNotFoundError:
             continue
         for entry in entries:
@@ -159,7 +163,8 @@ def _loose_refs(git_dir: Path, prefix: str) -> dict[str, str] | None:
                 continue
             if not entry.is_file(follow_symlinks=False) or not _plain_ref(ref):
                 return None
-            content = Path(entry.path).read_text(encoding="ascii")
+            with open(entry.path, encoding="ascii") as handle:
+                content = handle.read()
             if not _HEX40.fullmatch(content.rstrip("\n")) or content.count("\n") > 1 \
                     or content.startswith("0" * 40):
                 return None  # a symbolic ref, or not a ref git would read as it is
@@ -167,6 +172,7 @@ def _loose_refs(git_dir: Path, prefix: str) -> dict[str, str] | None:
     return refs
 
 
+@functools.lru_cache(maxsize=65536)
 def _plain_ref(ref: str) -> bool:
     return all(_COMPONENT.fullmatch(part) and not part.endswith((".lock", "."))
                and ".." not in part for part in ref.split("/"))

@@ -12,7 +12,7 @@ import contextlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
 
@@ -85,6 +85,9 @@ class Classification:
     recorded: bool = False  # the outcomes are the record's carry, not a dry run
     unreadable_queue: bool = False  # the error is the current queue's: it does not read
     queue: PatchQueue | None = None  # the current queue as read (None: it has no folder)
+    # The cache's branches and tags as this grade read them (a reader vouches for the
+    # cache with them, without reading them again).
+    refs: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
 
 
 class QueueUnreadable(MirrorctlError):
@@ -125,7 +128,8 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
     record = record if record is not None else read_record(options.workdir, package.name)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     cache.read_tags()  # grading moves no tag: every tag it asks about, from one read
-    standing = sync_standing(options.workdir, package, tags=cache.tag_names(), record=record)
+    standing = sync_standing(options.workdir, package, tags=cache.tag_names(), record=record,
+                             refs=cache.read_refs)
     if options.onto is None and (standing.upstream_problem or standing.failed):
         # Whatever side failed, the package's state is not established: never graded.
         raise MirrorctlError(standing.upstream_problem or f"the last sync {standing.health}; "
@@ -137,8 +141,9 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
     onto = options.onto or newest_release(cache, package, above=current)
     if onto is None:
         return replace(_nothing_newer(config, package, cache, record, current, options),
-                       queue=queue)
-    return _onto(config, package, cache, record, current, onto, queue, options)
+                       queue=queue, refs=cache.read_refs)
+    return replace(_onto(config, package, cache, record, current, onto, queue, options),
+                   refs=cache.read_refs)
 
 
 def _onto(config: Config, package: Package, cache: Repository, record: PackageRecord,

@@ -48,6 +48,7 @@ from mirrorctl.queue.resolve import (
 )
 from mirrorctl.queue.waiting import DecidedPatch, WaitingRebase, waiting_path, waiting_worktree
 from mirrorctl.sync.cache import cache_dir, open_cache, package_runner, release_tag, target_release
+from mirrorctl.sync.standing import unvouched
 
 __all__ = ["AbortReport", "ForgetReport", "RebaseOptions", "RebaseReport", "abort_rebase",
            "continue_rebase", "forget_resolution", "rebase_queue"]
@@ -185,6 +186,9 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
 
 def _prepare(config: Config, package: Package, cache: Repository, old_version: str,
              new_version: str, new_tag: str, workdir: Path) -> _Run:
+    if (why := unvouched(workdir, package)) is not None:
+        # A tag moved in a stale cache is not upstream's release: nothing carries onto it.
+        raise MirrorctlError(f"{package.name}: {why}")
     kept = kept_patches(workdir, package.name)  # the queue's files as parsed before
     queue = checked_queue(config, package, old_version, kept=kept, empty=True)
     if kept is not None:

@@ -125,10 +125,12 @@ def package_reports(config: Config, packages: Sequence[Package], *, workdir: Pat
 def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
              rebased: RebaseReport | None, builds: BuildReasons | None) -> PackageReport:
     record = read_record(workdir, package.name)
-    standing = sync_standing(workdir, package, record=record)
-    row = (_rebased_package(config, package, workdir, runner, rebased, builds, record)
-           if rebased is not None else _classified_package(config, package, workdir, runner,
-                                                          record, builds))
+    refs: Mapping[str, str] | None = None  # the cache's refs, once the grade read them
+    if rebased is not None:
+        row = _rebased_package(config, package, workdir, runner, rebased, builds, record)
+    else:
+        row, refs = _classified_package(config, package, workdir, runner, record, builds)
+    standing = sync_standing(workdir, package, record=record, refs=refs)
     waiting = waiting_worktree(workdir, package.name)
     return replace(row, sync=standing.health, mirrored=standing.mirrored.text,
                    waiting=str(waiting) if waiting is not None else "",
@@ -141,15 +143,17 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
 
 
 def _classified_package(config: Config, package: Package, workdir: Path, runner: GitRunner,
-                        record: PackageRecord, builds: BuildReasons | None) -> PackageReport:
-    """One package as classify sees it, the record's standing upgrade and carry included."""
+                        record: PackageRecord, builds: BuildReasons | None,
+                        ) -> tuple[PackageReport, Mapping[str, str] | None]:
+    """One package as classify sees it, the record's standing upgrade and carry included;
+    and its cache's refs, as the grade read them (None: it could not be graded)."""
     current = current_version(config, package)
     try:
         graded = classify_package(config, package,
                                   ClassifyOptions(workdir=workdir, builds=builds), runner,
                                   record=record)
     except MirrorctlError as exc:  # no cache, no version, a queue that does not read ...
-        return _unknown(config, package, current, exc)
+        return _unknown(config, package, current, exc), None
     rows = _rows(graded.queue.patches if graded.queue else (), _outcomes(graded, record))
     return PackageReport(name=package.name, current=current, latest=graded.to_version,
                          grade=graded.grade, patches=rows,
@@ -157,7 +161,7 @@ def _classified_package(config: Config, package: Package, workdir: Path, runner:
                          if graded.pending and not graded.settled else None,
                          upgrade_note=_upgrade_note(package, record, graded),
                          settled=graded.settled or "",
-                         **_builds(workdir, package.name, graded.to_version))
+                         **_builds(workdir, package.name, graded.to_version)), graded.refs
 
 
 def _outcomes(graded: Classification, record: PackageRecord) -> dict[str, Outcome]:

@@ -28,6 +28,7 @@ from mirrorctl.core.git import (
     parse_ls_remote,
     parse_ls_remote_head,
 )
+from mirrorctl.core.objects import files_refs
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.record import Fact, FactKind, PackageRecord, read_record, write_facts
 from mirrorctl.core.retry import call_with_retries
@@ -40,6 +41,7 @@ from mirrorctl.sync.refplan import (
     plan_ref_updates,
     select_mirrored,
 )
+from mirrorctl.sync.standing import cache_disagrees
 from mirrorctl.sync.state import (
     MIRROR,
     UPSTREAM,
@@ -356,7 +358,15 @@ class _PackageSyncer:
         (upstream may have moved meanwhile)."""
         wanted = select_mirrored(upstream, self.rules)
         if wanted == state.upstream:
-            return None
+            # The cache holds what was recorded, or is restored: a stale CI cache or a
+            # hand edit never stands for upstream (read without git, from its files).
+            refs = files_refs(cache.git_dir, ("refs/heads/", "refs/tags/"))
+            why = cache_disagrees(refs, state.upstream, self.package) \
+                if refs is not None else None
+            if why is None:
+                return None
+            self.warnings += (why.split(", so what it holds")[0]
+                              + "; restored from upstream",)
         self._record_start()
         self.step = f"fetching from upstream ({self.package.upstream})"
         cached = self._refresh_cache(cache, wanted)

@@ -9,7 +9,7 @@ never "ok".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,11 +17,13 @@ from typing import Literal
 from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Package
+from mirrorctl.core.objects import files_refs
 from mirrorctl.core.record import PackageRecord, read_record
 from mirrorctl.sync.cache import cache_dir
-from mirrorctl.sync.state import MIRROR, RefNeed, upstream_fact
+from mirrorctl.sync.refplan import RefRules
+from mirrorctl.sync.state import MIRROR, SYNC, RefNeed, upstream_fact
 
-__all__ = ["Mirrored", "SyncStanding", "sync_standing"]
+__all__ = ["Mirrored", "SyncStanding", "cache_disagrees", "sync_standing", "unvouched"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class Mirrored:
 
 @dataclass(frozen=True)
 class SyncStanding:
-    health: str  # ok | failed: why | never (no sync yet)
+    # ok | failed: why | never (no sync yet) | unknown: why (the cache changed since)
+    health: str
     upstream_problem: str | None  # why the cache is not known to hold upstream
     mirrored: Mirrored
     ref_needs: tuple[RefNeed, ...] = ()  # refs the last sync left for a person
@@ -56,26 +59,31 @@ class SyncStanding:
 
 
 def sync_standing(workdir: Path, package: Package, *, tags: Sequence[str] | None = None,
-                  record: PackageRecord | None = None) -> SyncStanding:
+                  record: PackageRecord | None = None,
+                  refs: Mapping[str, str] | None = None) -> SyncStanding:
     """The package's sync as its record and its cache show it; `tags`: the cache's tags,
-    when the caller read them (a cache that lost them is then found out)."""
+    when the caller read them (a cache that lost them is then found out); `refs`: its
+    branches and tags, when the caller read them (else they are read here)."""
     record = record if record is not None else read_record(workdir, package.name)
-    problem, at = _upstream(workdir, package, record, tags)
+    problem, at = _upstream(workdir, package, record, tags, refs)
     mirrored = _mirrored(package, record)
     needs: tuple[RefNeed, ...] = ()
     if mirrored.state == "read":
         fact = record.get(MIRROR)
         needs = fact.value.needs if fact is not None and fact.value is not None else ()
+    disagrees = problem is not None and problem.startswith(_DISAGREES)
     if problem is None and mirrored.state == "unknown" and mirrored.why:
         health = f"failed: the mirror: {mirrored.why}"
     elif problem is None:
         health = "ok"
     elif problem.startswith("no cache"):
         health = "never"
+    elif disagrees:  # no sync failed: the cache changed since one succeeded
+        health = f"unknown: {problem}"
     else:
         health = f"failed: {problem}"
     upstream = None if problem is None else (
-        problem if problem.startswith("no cache") else
+        problem if problem.startswith("no cache") or disagrees else
         f"upstream unknown: the last sync could not bring it into the cache ({problem}); "
         f"what is newer is not known until `mirrorctl sync {package.name}` succeeds")
     return SyncStanding(health=health, upstream_problem=upstream, mirrored=mirrored,
@@ -83,7 +91,8 @@ def sync_standing(workdir: Path, package: Package, *, tags: Sequence[str] | None
 
 
 def _upstream(workdir: Path, package: Package, record: PackageRecord,
-              tags: Sequence[str] | None) -> tuple[str | None, str | None]:
+              tags: Sequence[str] | None,
+              refs: Mapping[str, str] | None) -> tuple[str | None, str | None]:
     """(why the cache is not known to hold upstream, or None; when it was brought in)."""
     cache = cache_dir(workdir, package)
     fact = upstream_fact(record)
@@ -104,7 +113,56 @@ def _upstream(workdir: Path, package: Package, record: PackageRecord,
     if tags is not None and not tags and fact.value.tags:
         return (f"its cache {cache} holds none of the {fact.value.tags} tags the last sync "
                 "brought (emptied?)", None)
+    why = unvouched(workdir, package, record, refs=refs)
+    if why is not None:
+        return why, None
     return None, fact.at
+
+
+_DISAGREES = "its cache's refs are not what the last sync recorded"
+
+
+def unvouched(workdir: Path, package: Package, record: PackageRecord | None = None, *,
+              refs: Mapping[str, str] | None = None) -> str | None:
+    """Why the cache's refs are not what the last sync recorded, or None: what a carry
+    checks before it writes a queue for a release (never one sync did not record).
+    `refs`: the cache's branches and tags, when the caller read them."""
+    record = record if record is not None else read_record(workdir, package.name)
+    memory = record.get(SYNC)
+    if memory is None or memory.value is None:
+        return None
+    if refs is None:
+        refs = files_refs(cache_dir(workdir, package), ("refs/heads/", "refs/tags/"))
+    if refs is None:
+        return None
+    return cache_disagrees(refs, memory.value.upstream, package)
+
+
+def cache_disagrees(refs: Mapping[str, str], recorded: Mapping[str, str],
+                    package: Package) -> str | None:
+    """Why the cache's upstream refs are not what the last sync recorded (a tag moved, a
+    branch rewound, a ref added or gone: a CI cache restored stale, a hand edit), or None.
+    Only the refs the package mirrors count (its own riscv64 branches never do)."""
+    rules = RefRules(branches=package.branches, tags=package.tags, protected=package.protected)
+
+    def mirrored(found: Mapping[str, str]) -> dict[str, str]:
+        return {r: s for r, s in found.items() if rules.is_mirrored(r)
+                and not rules.is_protected(r)}
+
+    have, said = mirrored(refs), mirrored(recorded)
+    if have == said:
+        return None
+    moved = [f"{r} moved ({said[r][:10]} -> {have[r][:10]})" for r in sorted(have.keys() &
+                                                                        said.keys())
+             if have[r] != said[r]]
+    added = [f"{r} added" for r in sorted(have.keys() - said.keys())]
+    gone = [f"{r} gone" for r in sorted(said.keys() - have.keys())]
+    changes = [*moved, *added, *gone]
+    shown = "; ".join(changes[:3]) + (f"; and {len(changes) - 3} more" if len(changes) > 3
+                                      else "")
+    return (f"{_DISAGREES} ({shown}), so what it "
+            f"holds is not believed until `mirrorctl sync {package.name}` restores it from "
+            "upstream")
 
 
 def _mirrored(package: Package, record: PackageRecord) -> Mirrored:
