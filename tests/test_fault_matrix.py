@@ -27,7 +27,7 @@ from tests.cliwords import check_told
 from tests.conftest import Site
 from tests.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
 from tests.flakygit import flaky_git_server
-from tests.gitrepos import Repo, make_mirror, make_upstream, write_config
+from tests.gitrepos import Repo, git, make_mirror, make_upstream, write_config
 from tests.test_faults import fill, read_only, tmpfs
 from tests.test_patches import make_queue
 
@@ -343,3 +343,59 @@ def test_a_cache_that_is_not_what_sync_recorded_is_not_believed(run_cli, morning
         if ref.startswith("refs/tags/") or ref in ("refs/heads/main",
                                                    "refs/heads/maintenance/1.0.x")}
     the_night_after(run_cli, morning, kind="unknown", mends=True)
+
+
+def test_two_upstreams_swapped_are_refused_a_fork_is_followed(run_cli, tmp_path: Path,
+                                                             monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two packages' `upstream:` swapped in mirrors.yaml: each URL names the other
+    project, whose history shares nothing with the cache and the mirror: refused (exit 1,
+    marked !, the URL and what it holds named), nothing fetched, nothing pushed, the
+    readers unknown; until a person says so. The same project at another URL (a fork
+    that moved on) syncs as usual (issue 31)."""
+    ups = {"alpha": make_upstream(tmp_path / "up-alpha"), "beta": Repo(tmp_path / "up-beta")}
+    ups["beta"].commit("beta begins", {"beta.c": "int beta;\n"})  # another project
+    ups["beta"].tag("v2.0.0", annotated=True)
+    mirrors = {name: make_mirror(tmp_path / f"{name}.git") for name in ups}
+    config = tmp_path / "mirrors.yaml"
+
+    def configure(urls: dict[str, Path]) -> None:
+        write_config(config, {name: {"upstream": str(urls[name]),
+                                     "mirror": str(mirrors[name].path)} for name in ups})
+
+    args = ["--config", str(config), "--workdir", str(tmp_path / "work"), "-q"]
+    configure({name: up.path for name, up in ups.items()})
+    assert run_cli(*args, "sync").code == 0
+    caches = {name: Repo(tmp_path / "work" / "cache" / f"{name}.git", bare=True)
+              for name in ups}
+    before = ({n: c.refs() for n, c in caches.items()}, {n: m.refs() for n, m in mirrors.items()})
+    configure({"alpha": ups["beta"].path, "beta": ups["alpha"].path})
+    refused = run_cli(*args, "sync")
+    assert refused.code == 1, refused.out
+    assert f"alpha    failed     ! checking that {ups['beta'].path}" in refused.out
+    assert "shares nothing with what alpha's cache and mirror hold" in refused.out
+    assert "mirrorctl sync alpha --accept-upstream" in refused.out
+    assert ({n: c.refs() for n, c in caches.items()},
+            {n: m.refs() for n, m in mirrors.items()}) == before  # nothing fetched or pushed
+    releases = run_cli(*args, "releases", "alpha", "--format", "json")
+    [alpha] = json.loads(releases.out)["packages"]
+    assert releases.code == 1 and alpha["latest"] is None and alpha["upstream_unknown"]
+    report = json.loads(run_cli(*args, "report", "--format", "json").out)
+    assert all(p["level"] is None for p in report["packages"])
+    # A person corrects one, and says the other is right: both sync.
+    configure({"alpha": ups["alpha"].path, "beta": ups["alpha"].path})
+    accepted = run_cli(*args, "sync", "beta", "--accept-upstream")
+    assert accepted.code == 0, accepted.out
+    assert run_cli(*args, "sync", "alpha").code == 0
+    # (beta's URL is alpha's now: they share alpha's cache; beta's mirror follows it.)
+    assert mirrors["beta"].refs()["refs/tags/v1.1.0"] == ups["alpha"].refs()["refs/tags/v1.1.0"]
+    # A fork of alpha that moved on, with no tag of its own: the same project.
+    git(tmp_path, "clone", "--quiet", "--bare", str(ups["alpha"].path), "fork.git")
+    fork = Repo(tmp_path / "fork.git", bare=True)
+    work = tmp_path / "fork-work"
+    git(tmp_path, "clone", "--quiet", str(fork.path), str(work))
+    Repo(work).commit("fork's fix", {"fix.c": "int fix;\n"})
+    Repo(work).git("push", "--quiet", "origin", "HEAD:refs/heads/main")
+    fork.git("tag", "-d", "v1.0.0", "v1.1.0")  # nothing left in common by value: its
+    fork.git("branch", "-D", "maintenance/1.0.x", "feature/wip")  # history says it
+    configure({"alpha": fork.path, "beta": ups["alpha"].path})
+    assert run_cli(*args, "sync", "alpha").code == 0

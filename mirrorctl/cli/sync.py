@@ -40,16 +40,25 @@ _REFS_SHOWN = 12  # in the table, per package; JSON always has them all
               help="Follow tags that upstream moved, where the mirror holds upstream's old value.")
 @click.option("--prune", is_flag=True,
               help="Delete mirror branches that upstream deleted (only those mirrorctl pushed).")
+@click.option("--accept-upstream", is_flag=True,
+              help="The named packages' upstream URLs are right although their history shares "
+                   "nothing with what their cache and mirror hold (a package moved to another "
+                   "project): follow them. Needs the packages named.")
 @format_option
 @wait_option
 @click.pass_obj
 def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
-         force_tags: bool, prune: bool, fmt: str) -> None:
+         force_tags: bool, prune: bool, accept_upstream: bool, fmt: str) -> None:
     """Bring upstream branches and release tags into the mirrors.
 
     Mirror-only refs (riscv64/* branches, anything matching `protected`, anything
     mirrorctl did not push) are never moved or deleted. Every ref update carries a
     lease, so a change made in the mirror meanwhile is never overwritten.
+
+    An upstream whose history shares nothing with what the package's cache and mirror
+    hold (two packages' URLs swapped) is refused, nothing fetched or pushed, until a
+    person runs `mirrorctl sync PACKAGE --accept-upstream`; a cache whose refs are not
+    what the last sync recorded (a stale CI cache) is restored from upstream, and said.
 
     \b
     Exit status 0 when every package synced (refs that need a person are marked ! and
@@ -63,14 +72,20 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
       mirrorctl sync numpy pyyaml -j 2
       mirrorctl sync --dry-run --format json
       mirrorctl sync scipy --force-tags   # follow a tag upstream moved
+      mirrorctl sync numpy --accept-upstream   # its upstream: moved to another project
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.sync.run import SyncOptions, sync_packages
 
     config = load_config(g.config_path)
+    if accept_upstream and not packages:
+        raise click.UsageError("--accept-upstream names the packages whose upstream it "
+                               "accepts: mirrorctl sync PACKAGE --accept-upstream")
     selected = config.active(packages)
     options = SyncOptions(workdir=g.workdir, jobs=jobs or config.jobs, force_tags=force_tags,
-                          prune=prune, dry_run=dry_run, stamp=utc_stamp())
+                          prune=prune, dry_run=dry_run, stamp=utc_stamp(),
+                          accept_upstream=frozenset(p.name for p in selected)
+                          if accept_upstream else frozenset())
     with writing(g, "sync") as lock_fd, progress_on_stderr(g) as progress:
         runner = git_runner(g, config, lock_fd)
         report = sync_packages(selected, options, runner, sleep=time.sleep, progress=progress)
@@ -124,7 +139,7 @@ def sync_table(report: SyncReport) -> str:
     width = max([len(p.name) for p in report.packages] + [7])
     lines = []
     for result in report.packages:
-        summary = result.error if result.status == "failed" else _ref_counts(result)
+        summary = f"! {result.error}" if result.status == "failed" else _ref_counts(result)
         lines.append(f"{result.name:<{width}}  {result.status:<9}  {summary or ''}".rstrip())
         for warning in result.warnings:
             lines.append(f"    warning: {warning}")

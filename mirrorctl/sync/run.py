@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -67,6 +67,9 @@ class SyncOptions:
     force_tags: bool = False
     prune: bool = False
     dry_run: bool = False
+    # A person says these packages' upstream URLs are right although their history shares
+    # nothing with what the cache and the mirror hold (`sync --accept-upstream`).
+    accept_upstream: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,7 +212,7 @@ class _PackageSyncer:
             self._save(state)  # a push killed mid-way: learn what it did
         # A push of an earlier attempt that landed although its answer was lost.
         landed = [replace(u, result="pushed") for u in self.pushing if mirror.get(u.ref) == u.new]
-        cached = self._refresh_cache_if_upstream_moved(cache, state, upstream)
+        cached = self._refresh_cache_if_upstream_moved(cache, state, upstream, mirror)
         self._cache_is_current(cached if cached is not None else state.upstream)
 
         self.step = "planning"
@@ -352,11 +355,16 @@ class _PackageSyncer:
         return upstream, mirror
 
     def _refresh_cache_if_upstream_moved(self, cache: Repository, state: PackageState,
-                                         upstream: dict[str, str]) -> dict[str, str] | None:
+                                         upstream: dict[str, str],
+                                         mirror: dict[str, str] | None = None,
+                                         ) -> dict[str, str] | None:
         """Fetch only when upstream's mirrored refs differ from the last sync's. Returns
         what the cache now holds (None: nothing to fetch) and updates `upstream` to it
-        (upstream may have moved meanwhile)."""
+        (upstream may have moved meanwhile). An upstream whose history shares nothing with
+        what the cache and the mirror hold is refused before anything is fetched."""
         wanted = select_mirrored(upstream, self.rules)
+        if wanted != state.upstream:
+            self._same_project(cache, state, wanted, mirror or {})
         if wanted == state.upstream:
             # The cache holds what was recorded, or is restored: a stale CI cache or a
             # hand edit never stands for upstream (read without git, from its files).
@@ -373,6 +381,30 @@ class _PackageSyncer:
         upstream.update(cached)
         self.read[self.package.upstream] = dict(upstream)  # what the next of this cache finds
         return cached
+
+    def _same_project(self, cache: Repository, state: PackageState, wanted: dict[str, str],
+                      mirror: dict[str, str]) -> None:
+        """Raise UpstreamChanged when `wanted` (upstream's mirrored refs as just read)
+        shares no history with what the last sync recorded of upstream (and the cache
+        holds): two packages' URLs swapped, a typo naming another project. One ref value
+        in common (a tag, a branch that did not move) says it is the same project; else
+        upstream's branches are fetched apart (the cache's objects borrowed, nothing of
+        upstream's kept in it) and asked whether they descend from a commit of ours. A
+        fork or a move of the same project shares its history, and syncs as usual. (A
+        first sync records what it sees: there is nothing yet to compare with.)"""
+        del mirror  # what the mirror holds was pushed from what sync recorded
+        if self.package.name in self.options.accept_upstream or not state.upstream:
+            return
+        if not wanted or set(state.upstream.values()) & set(wanted.values()):
+            return
+        self.step = f"checking that {self.package.upstream} is still the same project"
+        heads = [sha for ref, sha in state.upstream.items() if ref.startswith("refs/heads/")]
+        tags = [sha for ref, sha in sorted(state.upstream.items(), reverse=True)
+                if ref.startswith("refs/tags/")]
+        if _shares_history(cache, self.package.upstream, wanted, [*heads, *tags][:24],
+                           self.runner):
+            return
+        raise UpstreamChanged(self.package, wanted)
 
     def _push_and_verify(self, cache: Repository, state: PackageState, plan: list[RefUpdate],
                          changes: list[RefUpdate], mirror_url: str,
@@ -410,6 +442,49 @@ class _PackageSyncer:
         missing = cache.missing_objects(old for old, _ in moves.values())
         return {ref for ref, (old, new) in moves.items()
                 if old not in missing and cache.is_ancestor(old, new)}
+
+
+class UpstreamChanged(MirrorctlError):
+    """The upstream URL names another project: its history shares nothing with the cache's
+    and the mirror's. Nothing is fetched or pushed until a person says so."""
+
+    def __init__(self, package: Package, refs: Mapping[str, str]) -> None:
+        heads = [r.removeprefix("refs/heads/") for r in refs if r.startswith("refs/heads/")]
+        tags = sorted(r.removeprefix("refs/tags/") for r in refs if r.startswith("refs/tags/"))
+        holds = ", ".join(filter(None, [
+            f"branches {', '.join(heads[:3])}" if heads else "",
+            f"{len(tags)} tags ({tags[0]} ... {tags[-1]})" if tags else ""]))
+        super().__init__(
+            f"{package.upstream} holds {holds or 'no mirrored ref'}, whose history shares "
+            f"nothing with what {package.name}'s cache and mirror hold: another project (two "
+            "packages' upstream: swapped?). Nothing was fetched or pushed. Correct "
+            f"`upstream:` in mirrors.yaml, or, if it is right, run `mirrorctl sync "
+            f"{package.name} --accept-upstream`")
+
+
+def _shares_history(cache: Repository, url: str, wanted: Mapping[str, str],
+                    ours: Sequence[str], runner: GitRunner) -> bool:
+    """Whether upstream's branches descend from one of our branches' commits: fetched into
+    a scratch repository that borrows the cache's objects, then dropped (the cache gains
+    nothing)."""
+    import shutil
+    import tempfile
+
+    heads = [ref for ref in wanted if ref.startswith("refs/heads/")]
+    if not heads:
+        return False
+    scratch = Path(tempfile.mkdtemp(prefix="mirrorctl-probe-", dir=cache.git_dir))
+    try:
+        probe = Repository.open_or_init_bare(scratch, runner)
+        alternates = scratch / "objects" / "info" / "alternates"
+        alternates.parent.mkdir(parents=True, exist_ok=True)
+        alternates.write_text(f"{cache.git_dir / 'objects'}\n", encoding="utf-8")
+        probe.fetch_refspecs(url, [f"+{ref}:refs/probe/{ref}" for ref in heads])
+        missing = cache.missing_objects(ours)
+        present = [oid for oid in ours if oid not in missing]
+        return any(probe.is_ancestor(old, wanted[ref]) for ref in heads for old in present)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _with_landed(plan: Sequence[RefUpdate], landed: Sequence[RefUpdate]) -> list[RefUpdate]:
