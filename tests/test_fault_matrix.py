@@ -399,3 +399,60 @@ def test_two_upstreams_swapped_are_refused_a_fork_is_followed(run_cli, tmp_path:
     fork.git("branch", "-D", "maintenance/1.0.x", "feature/wip")  # history says it
     configure({"alpha": fork.path, "beta": ups["alpha"].path})
     assert run_cli(*args, "sync", "alpha").code == 0
+
+
+def _unreadable(path: Path) -> None:
+    """A record that cannot be opened (mode 000 stops no one as root: a folder in its
+    place stops everyone)."""
+    path.unlink()
+    path.mkdir()
+
+
+RECORD_FAULTS: dict[str, Callable[[Path], None]] = {
+    "cut short": lambda p: p.write_bytes(p.read_bytes()[:40]),
+    "an empty mapping": lambda p: p.write_text("{}\n"),
+    "unreadable": _unreadable,
+}
+
+
+@pytest.mark.parametrize("fault", list(RECORD_FAULTS))
+def test_a_record_that_does_not_read_is_never_lost(run_cli, morning: Morning,
+                                                  fault: str) -> None:
+    """The record does not read: every reader says unknown; the next writer keeps its
+    bytes beside it and starts afresh, the package unknown until a person settles it,
+    never easy or up to date (issue 31: sync replaced it silently)."""
+    site = morning.site
+    record = site.workdir / "state" / "demo.json"
+    RECORD_FAULTS[fault](record)
+    unknown_in_every_reader(run_cli, morning, kind="record-lost")
+    synced = run_cli(*site.args("sync"))
+    assert synced.code == 0, synced.out
+    kept = list(record.parent.glob("demo.json.unreadable-*"))
+    assert len(kept) == 1 and "kept as" in synced.out and str(kept[0]) in synced.out
+    report = run_cli(*site.args("report", "--format", "json"))
+    assert report.code == 1
+    [demo] = json.loads(report.out)["packages"]
+    assert demo["level"] is None
+    [lost] = [a for a in json.loads(report.out)["actions"] if a["kind"] == "record-lost"]
+    assert lost["command"] == "mirrorctl settle demo" and str(kept[0]) in lost["detail"]
+    the_night_after(run_cli, morning, kind="record-lost", mends=False)
+    settled = run_cli(*site.args("settle", "demo"))
+    assert settled.code == 0 and "the record that did not read is settled" in settled.out
+    again = run_cli(*site.args("nightly", "--format", "json"))
+    assert again.code == 0, json.loads(again.out)["needs_human"]
+
+
+def test_a_record_of_a_newer_mirrorctl_is_never_written(run_cli, morning: Morning) -> None:
+    site = morning.site
+    record = site.workdir / "state" / "demo.json"
+    newer = json.dumps({"format": 3, "mirrorctl": "0.9.0", "package": "demo",
+                        "facts": {"sync": {"shape": "of the future"}}})
+    record.write_text(newer)
+    unknown_in_every_reader(run_cli, morning, kind="record-lost")
+    synced = run_cli(*site.args("sync"))
+    assert synced.code == 1
+    assert "written by mirrorctl 0.9.0 (record format 3)" in synced.out
+    assert "upgrade mirrorctl" in synced.out
+    assert record.read_text() == newer  # left as it is
+    night = run_cli(*site.args("nightly", "--format", "json"))
+    assert night.code == 1 and record.read_text() == newer

@@ -23,7 +23,7 @@ NeedKind = Literal[
     "build-failed",
     "new-test-failures", "nan-test-failures", "history-not-written", "notices-failed",
     "wheels-declined", "wheels-reverted", "wheels-shipped", "retire-request-failed",
-    "request-superseded-kept", "publish-stalled",
+    "request-superseded-kept", "publish-stalled", "record-lost",
 ]
 
 
@@ -89,6 +89,10 @@ NEEDS: Mapping[NeedKind, NeedSpec] = {
     # run counts), and the next delivering night follows it again.
     "publish-stalled": NeedSpec("its wheels are not published",
                                 "mirrorctl nightly {package} --push"),
+    # Its record did not read: kept aside, a fresh one started; what it held (a standing
+    # upgrade, a conflict) is not known until a person checks and says so.
+    "record-lost": NeedSpec("its record did not read", "mirrorctl settle {package}",
+                            unsettling=True),
 }
 
 NEED_KINDS: tuple[NeedKind, ...] = get_args(NeedKind)

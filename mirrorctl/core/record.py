@@ -19,18 +19,28 @@ fact, established by sync at an unknown time.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from mirrorctl import __version__
+from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.files import atomic_write_text
 
-__all__ = ["FORMAT", "Fact", "FactKind", "PackageRecord", "read_record", "record_path",
-           "write_facts"]
+__all__ = ["FORMAT", "LOST", "Fact", "FactKind", "NewerRecord", "PackageRecord",
+           "forget_lost", "keep_unreadable", "read_record", "record_path", "write_facts"]
 
 FORMAT = 2
+# The entry a record gains when the one before it did not read and was kept aside: the
+# package is unknown, whatever else the new record says, until a person settles it.
+LOST = "record-lost"
+
+
+class NewerRecord(MirrorctlError):
+    """A record written by a newer mirrorctl: never rewritten by this one."""
 T = TypeVar("T")
 
 
@@ -103,11 +113,29 @@ def read_record(workdir: Path, package: str) -> PackageRecord:
         return PackageRecord(package, path, False, None, {})
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         return PackageRecord(package, path, True, f"{path} cannot be read ({exc})", {})
+    newer = _newer(data)
+    if newer is not None:
+        return PackageRecord(package, path, True, f"{path} {newer}", {})
     entries = _entries(data)
     if entries is None:
         return PackageRecord(package, path, True, f"{path} is not a record mirrorctl knows "
                                                   "(an unknown format)", {})
+    lost = entries.get(LOST)
+    if lost is not None:  # a fresh record after one that did not read: never good news
+        return PackageRecord(package, path, True, str(lost.get("unknown") or LOST), entries)
     return PackageRecord(package, path, True, None, entries)
+
+
+def _newer(data: Any) -> str | None:
+    """What a record of a newer format says of itself ("was written by mirrorctl 0.3.0
+    (record format 3) or later: upgrade mirrorctl"), or None."""
+    found = data.get("format") if isinstance(data, dict) else None
+    if not isinstance(found, int) or isinstance(found, bool) or found <= FORMAT:
+        return None
+    writer = data.get("mirrorctl")
+    by = f"mirrorctl {writer}" if isinstance(writer, str) else "a newer mirrorctl"
+    return (f"was written by {by} (record format {found}), newer than this mirrorctl "
+            f"{__version__} reads (format {FORMAT}): upgrade mirrorctl; it is left as it is")
 
 
 def _entries(data: Any) -> dict[str, Mapping[str, Any]] | None:
@@ -137,11 +165,17 @@ def write_facts(workdir: Path, package: str, facts: Iterable[tuple[FactKind[Any]
                 *, forget: Iterable[FactKind[Any]] = ()) -> None:
     """Set these facts of the package (and forget those in `forget`), keeping the others,
     in one atomic write: the file is whole old or whole new, even under kill -9. A
-    record that cannot be read is replaced by these facts alone (what it held was lost
-    already). Raises FileSystemError when the file cannot be written."""
+    record of a newer format is never rewritten (NewerRecord). One that does not read
+    (cut short, `{}`, unreadable) is never lost: its bytes are kept beside it, and the
+    new record says so (LOST), which keeps the package unknown until a person settles
+    it. Raises FileSystemError when the file cannot be written."""
     path = record_path(workdir, package)
     with _lock(path):
         record = read_record(workdir, package)
+        if record.problem is not None and not record.entries:
+            if _newer(_load(path)) is not None:
+                raise NewerRecord(f"{package}: {record.problem}")
+            record = _kept_aside(record, facts)
         entries = {name: dict(entry) for name, entry in record.entries.items()}
         for kind in forget:
             entries.pop(kind.name, None)
@@ -152,6 +186,70 @@ def write_facts(workdir: Path, package: str, facts: Iterable[tuple[FactKind[Any]
             else:
                 entry["unknown"] = fact.unknown
             entries[kind.name] = entry
-        text = json.dumps({"format": FORMAT, "package": package, "facts": entries},
-                          indent=1, sort_keys=True)
+        text = json.dumps({"format": FORMAT, "mirrorctl": __version__, "package": package,
+                           "facts": entries}, indent=1, sort_keys=True)
         atomic_write_text(path, text + "\n")
+
+
+def _load(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _kept_aside(record: PackageRecord,
+                facts: Iterable[tuple[FactKind[Any], Fact[Any]]]) -> PackageRecord:
+    """The record that did not read, moved beside itself (a rename: its bytes whole,
+    whatever its mode), and a fresh one that says so."""
+    from datetime import datetime, timezone
+
+    when = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = record.path.with_name(f"{record.path.name}.unreadable-{when}")
+    os.replace(record.path, aside)
+    at = next((fact.at for _, fact in facts), None)
+    why = (f"{record.problem}: it is kept as {aside}, and a fresh record was started; what "
+           f"it held of {record.package} is not known until a person checks it and runs "
+           f"`mirrorctl settle {record.package}`")
+    return PackageRecord(record.package, record.path, False, None,
+                         {LOST: {"unknown": why, "by": "record", "at": at}})
+
+
+def keep_unreadable(workdir: Path, package: str) -> str | None:
+    """A record that does not read, kept beside itself and replaced by a fresh one that
+    says so (what a writer does first); the fresh one's word for it, or None when the
+    record reads (or is none). A newer format's is left as it is (NewerRecord)."""
+    path = record_path(workdir, package)
+    with _lock(path):
+        record = read_record(workdir, package)
+        if record.problem is None or record.entries:
+            return None
+        if _newer(_load(path)) is not None:
+            raise NewerRecord(f"{package}: {record.problem}")
+        fresh = _kept_aside(record, ())
+        text = json.dumps({"format": FORMAT, "mirrorctl": __version__, "package": package,
+                           "facts": fresh.entries}, indent=1, sort_keys=True)
+        atomic_write_text(path, text + "\n")
+        return str(fresh.entries[LOST]["unknown"])
+
+
+def forget_lost(workdir: Path, package: str) -> str | None:
+    """A person settled a package whose record did not read: the record that did not read
+    kept aside (if it was not yet), the marker of a fresh one gone; what it said (None
+    when the record reads and has no marker). A newer format's is left (NewerRecord)."""
+    path = record_path(workdir, package)
+    with _lock(path):
+        record = read_record(workdir, package)
+        if record.problem is not None and not record.entries:
+            if _newer(_load(path)) is not None:
+                raise NewerRecord(f"{package}: {record.problem}")
+            when = _kept_aside(record, ()).entries[LOST]["unknown"]
+            return str(when)
+        data = _load(path)
+        facts = data.get("facts") if isinstance(data, dict) else None
+        if not isinstance(facts, dict) or LOST not in facts:
+            return None
+        said = str(facts[LOST].get("unknown") or LOST)
+        del facts[LOST]
+        atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+        return said

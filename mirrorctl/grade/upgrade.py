@@ -17,7 +17,14 @@ from typing import Any
 
 from mirrorctl.core.errors import UsageError
 from mirrorctl.core.grades import Grade, Reason, grade_from_json, grade_to_json
-from mirrorctl.core.record import Fact, FactKind, PackageRecord, read_record, write_facts
+from mirrorctl.core.record import (
+    Fact,
+    FactKind,
+    PackageRecord,
+    forget_lost,
+    read_record,
+    write_facts,
+)
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.queue.carried import CARRY
 
@@ -105,7 +112,13 @@ def settle_upgrade(workdir: Path, package: str, *, note: str, by: str, at: str) 
     """A person says the package's last upgrade is settled (built and checked by hand,
     merged elsewhere); an upgrade or a carry the record does not know (a rebase that
     failed or was killed) is forgotten, so the package reads from its caches again.
-    What was settled; UsageError when nothing waits."""
+    What was settled; UsageError when nothing waits. A record started afresh after one
+    that did not read (kept beside it) is what a person settles first."""
+    lost = forget_lost(workdir, package)
+    if lost is not None:
+        return (f"the record that did not read is settled: {lost.split(': it is kept as ')[0]}"
+                "; the package's facts are read again (the next sync and carry establish "
+                "them)")
     record = read_record(workdir, package)
     upgrade, carry = record.get(UPGRADE), record.get(CARRY)
     forget = [kind for kind, fact in ((UPGRADE, upgrade), (CARRY, carry))

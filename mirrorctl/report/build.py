@@ -251,6 +251,9 @@ def recorded_needs(package: Package, record: PackageRecord,
     def need(kind: str, detail: str) -> Action:
         return Action(name, kind, detail, next_command(kind, name))
 
+    if record.problem is not None:  # it does not read, or was started afresh after that:
+        # every fact is unknown for that one reason, which a person settles
+        return (need("record-lost", record.problem),)
     needs = []
     if standing.failed:
         needs.append(need("sync-failed", f"the last sync failed: "

@@ -79,6 +79,10 @@ def read_history(workdir: Path) -> tuple[Record, ...]:
 
 
 def _record(data: Mapping[str, Any]) -> Record:
+    found = data.get("format", _FORMAT)
+    if not isinstance(found, int) or found > _FORMAT:  # skipped with a warning: never misread
+        raise ValueError(f"its format {found!r} is newer than this mirrorctl reads "
+                         f"({_FORMAT}): upgrade mirrorctl")
     stamp = data["stamp"]
     if not isinstance(stamp, str):
         raise TypeError("stamp is not a string")

@@ -30,7 +30,15 @@ from mirrorctl.core.git import (
 )
 from mirrorctl.core.objects import files_refs
 from mirrorctl.core.progress import SILENT, Progress
-from mirrorctl.core.record import Fact, FactKind, PackageRecord, read_record, write_facts
+from mirrorctl.core.record import (
+    Fact,
+    FactKind,
+    NewerRecord,
+    PackageRecord,
+    keep_unreadable,
+    read_record,
+    write_facts,
+)
 from mirrorctl.core.retry import call_with_retries
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.sync.cache import cache_dir, package_runner
@@ -305,7 +313,8 @@ class _PackageSyncer:
         failed: Fact[Any] = Fact.missing(error, by="sync", at=self.stamp)
         upstream = failed if self.cache_read is None else Fact.known(
             self.cache_read, by="sync", at=self.stamp)
-        with contextlib.suppress(OSError):  # the sync's own error is what gets reported
+        # The sync's own error is what gets reported (a newer mirrorctl's record stays).
+        with contextlib.suppress(OSError, NewerRecord):
             self._facts((UPSTREAM, upstream),
                         *([(MIRROR, failed)] if self.package.mirror is not None else []))
 
@@ -315,9 +324,10 @@ class _PackageSyncer:
         new_cache = not (cache_path / "HEAD").is_file()
         cache = Repository.open_or_init_bare(cache_path, self.runner)
         cache.remove_stale_locks()
+        kept = keep_unreadable(self.workdir, self.package.name)  # NewerRecord: left as it is
         self.recorded = read_record(self.workdir, self.package.name)
-        state = PackageState.of(self.recorded)
-        self.warnings = (state.warning,) if state.warning else ()
+        state = PackageState.of(self.recorded) if kept is None else PackageState()
+        self.warnings = (kept,) if kept else (state.warning,) if state.warning else ()
         if new_cache:
             state.upstream = {}  # whatever the state says, this cache holds nothing yet
         elif state.upstream and not cache.has_refs():
