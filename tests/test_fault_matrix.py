@@ -96,7 +96,7 @@ def told(result_text: str, command: str) -> None:
 
 
 def unknown_in_every_reader(run_cli, m: Morning, *, kind: str,  # type: ignore[no-untyped-def]
-                            releases_known: bool = False) -> None:
+                            releases_known: bool = False, latest: str = "1.1.0") -> None:
     """Each reader, the fault in place: the package unknown, never good news, exit 1, a
     need of `kind` with a command that exists, nothing changed. `releases_known`: the
     fault leaves upstream's releases known (a queue's, the mirror's side of a sync)."""
@@ -126,7 +126,7 @@ def unknown_in_every_reader(run_cli, m: Morning, *, kind: str,  # type: ignore[n
     releases = run_cli(*args("releases", "--format", "json"))
     [found] = json.loads(releases.out)["packages"]
     if releases_known:  # what upstream released is known, and said
-        assert releases.code == 0 and found["latest"] == "1.1.0", found
+        assert releases.code == 0 and found["latest"] == latest, found
     else:
         assert releases.code == 1 and found["latest"] is None and found["problems"], found
     assert snapshot(m) == before, "a reader changed the queues, the mirror or the cache"
@@ -456,3 +456,65 @@ def test_a_record_of_a_newer_mirrorctl_is_never_written(run_cli, morning: Mornin
     assert record.read_text() == newer  # left as it is
     night = run_cli(*site.args("nightly", "--format", "json"))
     assert night.code == 1 and record.read_text() == newer
+
+
+def test_a_night_killed_before_it_writes_is_said_by_every_report(run_cli,
+                                                                morning: Morning) -> None:
+    """A nightly killed in its sync (kill -9, mid-fetch): no report, no history. Every
+    report says when its night ran; `report --last` shows the night before as the night
+    before, and every report says the newer one did not finish (issue 31)."""
+    site = morning.site
+    before = json.loads(run_cli(*site.args("report", "--last", "--format", "json")).out)
+    assert before["night"]["started"] and before["night"]["ended"]  # the good night's times
+    served = site.root / "served"
+    shutil.copytree(site.upstream.path / ".git", served / "up.git")
+    with flaky_git_server(served) as server:
+        write_config(site.config, {"demo": {
+            "upstream": server.repo_url("up.git"), "mirror": str(site.mirror.path),
+            "tag_format": "v{version}", "version": "1.1.0"}},
+            allowed_protocols=["file", "http"], forge_apis={"github.com": morning.forge.url})
+        server.stall("up.git", after=0)
+        proc = subprocess.Popen([sys.executable, "-m", "mirrorctl", *site.args("nightly")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not any(c.stalled for c in server.connections_to("up.git")):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    last = run_cli(*site.args("report", "--last", "--format", "json"))
+    assert last.code == 1
+    data = json.loads(last.out)
+    assert data["night"] == before["night"]  # the night before, said to be that one
+    [need] = [a for a in data["actions"] if a["kind"] == "night-unfinished"]
+    assert "did not finish (it got as far as: sync)" in need["detail"]
+    assert need["command"] == "mirrorctl nightly"
+    for fmt, said in (("md", "did not finish"), ("html", "did not finish")):
+        now = run_cli(*site.args("report", "--format", fmt))
+        assert now.code == 1 and said in now.out, now.out[:400]
+
+
+def test_a_night_killed_in_a_carry_leaves_the_package_unknown(run_cli,
+                                                             morning: Morning) -> None:
+    """What a nightly killed in its carry leaves (the carry's start written, its end
+    never): the package is unknown, never 'graded hard' with a need beside it."""
+    from mirrorctl.core.record import Fact, write_facts
+    from mirrorctl.grade.upgrade import UPGRADE
+    from mirrorctl.report.nights import begin_night, reach_stage
+
+    site = morning.site
+    site.upstream.commit("release 1.2.0", {"README.md": "1.2.0\n"})
+    site.upstream.tag("v1.2.0", annotated=True)
+    assert run_cli(*site.args("sync")).code == 0
+    stamp = "20261207T020000.000000Z"
+    begin_night(site.workdir, stamp)
+    reach_stage(site.workdir, stamp, "carry")
+    write_facts(site.workdir, "demo", [(UPGRADE, Fact.missing(
+        "a carry of demo 1.1.0 started at 2026-12-07 02:00 UTC and did not finish (killed "
+        "or interrupted); check its queue folders, then `mirrorctl settle demo`",
+        by="nightly", at=stamp))])
+    unknown_in_every_reader(run_cli, morning, kind="carry-unknown", releases_known=True,
+                            latest="1.2.0")
+    report = json.loads(run_cli(*site.args("report", "--format", "json")).out)
+    assert "night-unfinished" in [a["kind"] for a in report["actions"]]

@@ -42,7 +42,10 @@ def test_a_record_that_cannot_be_read_makes_every_fact_unknown(tmp_path: Path) -
                                                                  "by": "sync"}}}))
     fact = read_record(tmp_path, "numpy").get(COUNT)
     assert fact is not None and "its count cannot be read" in (fact.unknown or "")
-    path.write_text(json.dumps({"format": 9}))
+    path.write_text(json.dumps({"format": 9}))  # a newer mirrorctl's: said so (issue 31)
+    assert "written by a newer mirrorctl (record format 9)" in (
+        read_record(tmp_path, "numpy").get(COUNT).unknown or "")
+    path.write_text(json.dumps({"format": "x"}))
     assert "unknown format" in (read_record(tmp_path, "numpy").get(COUNT).unknown or "")
 
 

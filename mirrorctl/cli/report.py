@@ -147,6 +147,8 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
             built = replace(built, campaign=recorded_campaign(g.workdir, selected))
         if record:
             write_record(g.workdir, stamp, built, ())
+        if merge_dir is None:
+            built = _with_night(g.workdir, built, last=last)
     noticed = _notify(g, built, site, stamp=stamp) if site is not None else None
     if not outputs:
         g.echo(REPORT_RENDERERS[fmt](built).rstrip("\n"))
@@ -154,6 +156,31 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
         g.echo(f"wrote {output}")
     if built.actions or (noticed is not None and noticed.problems):
         raise SystemExit(EXIT_FAILURE)  # something needs a person: the report says what
+
+
+def _with_night(workdir: Path, built: Report, *, last: bool) -> Report:
+    """The report with its night (when it started and ended), and a need when the newest
+    nightly started and never ended: its report and history were not written, so what is
+    read is the night before, and the records hold what it did until it stopped."""
+    from mirrorctl.core.needs import next_command
+    from mirrorctl.core.stamps import stamp_text
+    from mirrorctl.report.nights import read_night, unfinished_night
+    from mirrorctl.report.report import Action
+
+    night = read_night(workdir)
+    if not last and night is not None:
+        built = replace(built, night_started=night.started, night_ended=night.ended)
+    stopped = unfinished_night(workdir)
+    if stopped is None or (last and built.night_started is not None
+                           and stopped.started <= built.night_started):
+        return built
+    need = Action("", "night-unfinished", (
+        f"the nightly started {stamp_text(stopped.started)} and did not finish (it got as "
+        f"far as: {stopped.stage}); its report and history were not written"
+        + (": this is the report of the night before it" if last else
+           "; what it did is in the packages' records")),
+        next_command("night-unfinished", ""))
+    return replace(built, run_actions=(need, *built.run_actions))
 
 
 def _last_report(workdir: Path) -> Report:
@@ -260,7 +287,7 @@ def states_line(report: Report) -> str:
 
 def report_markdown(report: Report) -> str:
     actions = report.actions
-    lines = ["# riscv64 upstreaming report", "", report.summary, "",
+    lines = ["# riscv64 upstreaming report", "", report.night_line, "", report.summary, "",
              f"## Needs a person ({len(actions)})", ""]
     lines += [f"- **{a.package or 'the run'}** {a.kind}: {a.detail.replace(chr(10), ' ')} "
               f"— `{a.command}`" for a in actions] or ["Nothing needs a person."]

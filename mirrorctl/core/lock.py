@@ -23,7 +23,7 @@ from pathlib import Path
 
 from mirrorctl.core.errors import LockHeldError
 
-__all__ = ["no_readers", "reader_lock", "workdir_lock"]
+__all__ = ["no_readers", "reader_lock", "workdir_lock", "writer"]
 
 _POLL = 0.2  # seconds between two tries while --wait waits
 
@@ -106,3 +106,23 @@ def no_readers(workdir: Path) -> Iterator[bool]:
         yield True
     finally:
         os.close(fd)
+
+
+def writer(workdir: Path) -> str | None:
+    """Who holds the work directory now ("pid 123, mirrorctl nightly, since ..."), as its
+    lock says, when that process still runs; None when no one does. Read without
+    touching the lock (a reader must never make a writer exit 75)."""
+    try:
+        said = (workdir / "lock").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    words = said.split(",", 1)[0].split()
+    if len(words) != 2 or words[0] != "pid" or not words[1].isdigit():
+        return None
+    try:
+        os.kill(int(words[1]), 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return said  # it runs, as another user
+    return said

@@ -23,7 +23,7 @@ NeedKind = Literal[
     "build-failed",
     "new-test-failures", "nan-test-failures", "history-not-written", "notices-failed",
     "wheels-declined", "wheels-reverted", "wheels-shipped", "retire-request-failed",
-    "request-superseded-kept", "publish-stalled", "record-lost",
+    "request-superseded-kept", "publish-stalled", "record-lost", "night-unfinished",
 ]
 
 
@@ -93,6 +93,8 @@ NEEDS: Mapping[NeedKind, NeedSpec] = {
     # upgrade, a conflict) is not known until a person checks and says so.
     "record-lost": NeedSpec("its record did not read", "mirrorctl settle {package}",
                             unsettling=True),
+    # A nightly started and never ended (killed): its report and history were not written.
+    "night-unfinished": NeedSpec("the last nightly did not finish", "mirrorctl nightly"),
 }
 
 NEED_KINDS: tuple[NeedKind, ...] = get_args(NeedKind)

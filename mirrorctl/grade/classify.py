@@ -135,6 +135,11 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
         raise MirrorctlError(standing.upstream_problem or f"the last sync {standing.health}; "
                              f"its state is not known until `mirrorctl sync {package.name}` "
                              "succeeds")
+    recorded = recorded_upgrade(record)
+    if options.onto is None and recorded is not None and not recorded.is_known:
+        # A carry that did not finish (killed, failed after writing): whatever a dry run
+        # would say now, the package's state is not known until a person checks it.
+        raise CarryUnknown(f"its last carry is unknown: {recorded.unknown}")
     queue = _readable_queue(config, package, current, options.workdir)
     if (why := untagged(cache.tag_names(), package, current)) is not None:
         raise MirrorctlError(why)  # where it stands is not known: never "up to date"

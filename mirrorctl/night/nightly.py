@@ -33,6 +33,7 @@ from mirrorctl.night.upgrade import (
 )
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport
 from mirrorctl.report.build import build_report
+from mirrorctl.report.nights import begin_night, end_night, reach_stage
 from mirrorctl.report.report import Action, Report, write_record
 from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 
@@ -110,12 +111,14 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     # whether their latest release still does; nothing is synced, carried or graded.
     retired = [p for p in packages if p.retired]
     packages = [p for p in packages if not p.retired]
+    begin_night(options.workdir, options.stamp)  # a night killed from here on is said so
     synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs,
                                                        stamp=options.stamp),
                            runner, sleep=sleep, progress=progress)
     # With the builders' registry, PyPI is asked too: what is due must be released there.
     # One request builds at most `max_versions` releases (their bot's cap), the newest.
     limit = config.pull_requests.max_versions if config.pull_requests is not None else 3
+    reach_stage(options.workdir, options.stamp, "releases")
     found = check_releases(config, packages, ReleaseOptions(
         workdir=options.workdir, pypi=config.registry_url is not None, limit=limit), runner)
     watched = check_releases(config, retired, ReleaseOptions(workdir=options.workdir,
@@ -141,6 +144,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     releases_of = {r.name: r for r in found}
     rebases: list[RebaseReport] = []
     errors: list[tuple[str, str]] = []
+    reach_stage(options.workdir, options.stamp, "carry")
     if due:
         progress.stage("rebase", [p.name for p in due])
     builds = None
@@ -169,12 +173,14 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
             errors.append((package.name, str(exc)))
             outcome, detail = "failed", str(exc)
         progress.finish(package.name, outcome, detail)
+    reach_stage(options.workdir, options.stamp, "deliver")
     retirements = _retire(config, retiring, releases_of, options, runner, listed, sleep,
                           clock)
     followed = _publish(config, packages, options, listed) if delivering else []
     if options.forges is not None:  # an upgrade whose request was merged is settled
         _settle_merged(config, [p for p in packages if p.name not in targets], options)
     roads = _roads(config, packages, options, runner, progress)
+    reach_stage(options.workdir, options.stamp, "report")
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
                           progress=progress, builds=builds)
@@ -195,6 +201,8 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
               if a.package and (a.package, a.kind) not in said]
     _record_settled(options, report)
     history: Path | None = None
+    reach_stage(options.workdir, options.stamp, "history")
+    report = replace(report, night_started=options.stamp)
     try:  # before the notices, whose rate limits may wait long: a killed job keeps it
         history = write_record(options.workdir, options.stamp, report,
                                [str(n) for n in needs])
@@ -208,6 +216,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
 
         if clock is None:
             raise ValueError("notices need the run's clock")
+        reach_stage(options.workdir, options.stamp, "notices")
         noticed = notify(report, config.notices, options.forges,
                          every_package=options.every_package, stamp=options.stamp,
                          pace=Pace(sleep=sleep, clock=clock),
@@ -222,10 +231,21 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         failed = [Need("", "notices-failed", "", problem) for problem in problems]
         needs += failed
         report = replace(report, run_actions=(*report.run_actions, *map(_action, failed)))
+    ended = _stamp_of(clock) if clock is not None else options.stamp
+    end_night(options.workdir, options.stamp, ended)
+    report = replace(report, night_ended=ended)
     return NightlyResult(sync=synced, releases=(*found, *watched), rebases=tuple(rebases),
                          rebase_errors=tuple(errors), report=report, needs=tuple(needs),
                          history=history, notices=noticed, wheels=tuple(roads),
                          retirements=tuple(retirements))
+
+
+def _stamp_of(clock: Callable[[], float]) -> str:
+    from datetime import datetime, timezone
+
+    from mirrorctl.core.stamps import STAMP_FORMAT
+
+    return datetime.fromtimestamp(clock(), timezone.utc).strftime(STAMP_FORMAT)
 
 
 def _retire(config: Config, packages: Sequence[Package], releases: Mapping[str, ReleaseList],

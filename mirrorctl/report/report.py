@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mirrorctl.core.grades import Grade
 from mirrorctl.core.needs import NEEDS, next_command
+from mirrorctl.core.stamps import stamp_text
 from mirrorctl.grade.builds import BuildSummary
 from mirrorctl.grade.road import Road
 from mirrorctl.queue.engine import WAITING, Outcome
@@ -206,6 +207,20 @@ class Report:
     run_actions: tuple[Action, ...] = ()
     debt: DebtReport | None = None  # patch debt over the queue folders and the history
     campaign: Campaign | None = None  # the road to upstream riscv64 wheels, when followed
+    # The night this report is of: when it started and when it ended (stamps; None: no
+    # nightly yet; an end of None: it has not ended, and a need says so).
+    night_started: str | None = None
+    night_ended: str | None = None
+
+    @property
+    def night_line(self) -> str:
+        """When its night ran, as people read it."""
+        if self.night_started is None:
+            return "No nightly has run yet: this report is computed from the caches."
+        started = stamp_text(self.night_started)
+        if self.night_ended is None:
+            return f"The nightly of {started} did not finish."
+        return f"The nightly of {started}, ended {stamp_text(self.night_ended)}."
 
     @property
     def counts(self) -> Counter[str]:

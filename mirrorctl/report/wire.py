@@ -55,6 +55,7 @@ def report_to_json(report: Report) -> dict[str, Any]:
         "debt": _debt_to_json(report.debt),
         "campaign": campaign_to_json(report.campaign),
         "since": report.since,
+        "night": {"started": report.night_started, "ended": report.night_ended},
         "accepted": _changes(report.accepted),
         "dropped": _changes(report.dropped),
         "conflicts": _changes(report.conflicts),
@@ -127,6 +128,8 @@ def report_from_json(text: str, source: str) -> Report:
             trend=tuple(TrendPoint(str(t["stamp"]), int(t["pending"]), int(t["submitted"]),
                                    int(t["accepted"])) for t in data.get("trend", ())),
             run_actions=_run_actions(data, packages),
+            night_started=(data.get("night") or {}).get("started"),
+            night_ended=(data.get("night") or {}).get("ended"),
             debt=None if not isinstance(debt, dict) else _debt_from_json(debt),
             campaign=campaign_from_json(data.get("campaign")))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
