@@ -129,6 +129,15 @@ def unknown_in_every_reader(run_cli, m: Morning, *, kind: str,  # type: ignore[n
         assert releases.code == 0 and found["latest"] == latest, found
     else:
         assert releases.code == 1 and found["latest"] is None and found["problems"], found
+    status = run_cli(*args("status", "demo", "--format", "json"))
+    assert status.code == 1, status.out + status.err
+    [seen] = json.loads(status.out)["packages"]
+    assert (seen["state"], seen["level"]) == ("unknown", None) and seen["unknown"], seen
+    assert all(f["text"] for f in seen["facts"] if f["state"] == "unknown"), seen["facts"]
+    assert kind in [n["kind"] for n in seen["needs"]], seen["needs"]
+    for need in seen["needs"]:
+        check_told(f"`{need['command']}`", "status")
+    told(run_cli(*args("status", "demo")).out, "status")
     assert snapshot(m) == before, "a reader changed the queues, the mirror or the cache"
 
 
@@ -440,6 +449,9 @@ def test_a_record_that_does_not_read_is_never_lost(run_cli, morning: Morning,
     assert settled.code == 0 and "the record that did not read is settled" in settled.out
     again = run_cli(*site.args("nightly", "--format", "json"))
     assert again.code == 0, json.loads(again.out)["needs_human"]
+    seen = json.loads(run_cli(*site.args("status", "demo", "--format", "json")).out)
+    [demo] = seen["packages"]
+    assert demo["unknown"] == [] and demo["kept_aside"] == [str(kept[0])], demo
 
 
 def test_a_record_of_a_newer_mirrorctl_is_never_written(run_cli, morning: Morning) -> None:

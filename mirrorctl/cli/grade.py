@@ -23,10 +23,12 @@ from mirrorctl.cli.base import (
     writing,
 )
 from mirrorctl.core.errors import EXIT_FAILURE
+from mirrorctl.core.stamps import stamp_text
 
 if TYPE_CHECKING:
     from mirrorctl.grade.classify import Classification
     from mirrorctl.grade.releases import ReleaseList
+    from mirrorctl.report.status import PackageStatus
 
 
 @click.command()
@@ -169,6 +171,90 @@ def settle(g: Globals, package: str, note: str, fmt: str) -> None:
                               at=utc_stamp())
     g.echo(json.dumps({"package": selected.name, "settled": done, "note": note or None},
                       indent=2) if fmt == "json" else f"{selected.name}: {done}")
+
+
+@click.command()
+@click.argument("packages", nargs=-1, required=True)
+@format_option
+@click.pass_obj
+def status(g: Globals, packages: tuple[str, ...], fmt: str) -> None:
+    """Show what mirrorctl knows of a package, fact by fact, from its record.
+
+    Each fact is its value in words, "unknown" with why (a record that does not read, a
+    cache ref that moved since the sync recorded it, a folder that is no queue, a carry
+    killed half-way), or "none" when nothing has established it yet; with the command
+    that established it and when. The facts: the record itself, upstream in the cache,
+    the mirror, the current queue, the last carry, the last upgrade (and how it was
+    settled: `settle --note` is kept there), the road to published, upstream's own
+    riscv64 wheels. Then what the record says needs a person, each with the command to
+    run next. Nothing is written, nothing is asked of a server.
+
+    \b
+    Exit status 0 when every fact is known or none and nothing needs a person, 1 when a
+    fact is unknown or something needs a person, 2 for bad usage (a package not in
+    mirrors.yaml), 130/143 interrupted.
+
+    \b
+    Examples:
+      mirrorctl status numpy
+      mirrorctl status numpy scipy --format json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.report.status import FactWords, package_status
+    from mirrorctl.upstream.wheelstate import WHEELS, wheels_words
+
+    config = load_config(g.config_path)
+    selected = config.select(packages)
+    more = (FactWords(WHEELS, wheels_words),)
+    with reading(g) as lock_fd:
+        runner = git_runner(g, config, lock_fd)
+        found = [package_status(config, package, workdir=g.workdir, runner=runner, more=more)
+                 for package in selected]
+    g.echo(status_json(found) if fmt == "json" else status_table(found))
+    if any(s.unknown or s.needs for s in found):
+        raise SystemExit(EXIT_FAILURE)
+
+
+def status_data(found: list[PackageStatus]) -> dict[str, Any]:
+    return {"packages": [
+        {"name": s.name, "record": s.record, "written_by": s.written_by,
+         # "state" and "level" as the report's JSON has them; "standing" as it reads
+         "state": "graded" if s.level else "unknown" if s.standing == "unknown" else "none",
+         "level": s.level, "standing": s.standing, "reason": s.reason or None,
+         "unknown": list(s.unknown),
+         "settled": s.settled or None,
+         "kept_aside": list(s.kept_aside),
+         "facts": [{"name": f.name, "state": f.state, "text": f.text, "by": f.by, "at": f.at,
+                    "source": f.source, "value": f.value} for f in s.facts],
+         "needs": [{"kind": a.kind, "detail": a.detail, "command": a.command}
+                   for a in s.needs]} for s in found]}
+
+
+def status_json(found: list[PackageStatus]) -> str:
+    return json.dumps(status_data(found), indent=2)
+
+
+def status_table(found: list[PackageStatus]) -> str:
+    blocks = []
+    for s in found:
+        said = [s.standing + (f" ({s.reason})" if s.reason else ""),
+                plural(len(s.unknown), "fact") + " unknown" if s.unknown else "",
+                plural(len(s.needs), "thing") + " for a person" if s.needs else
+                "nothing needs a person"]
+        lines = [f"{s.name}: " + "; ".join(w for w in said if w)]
+        width = max(len(f.name) for f in s.facts)
+        for f in s.facts:
+            value = f"unknown: {f.text}" if f.state == "unknown" else f.text
+            when = ", ".join(w for w in (f.by, stamp_text(f.at) if f.at else None) if w)
+            lines.append(f"  {f.name:<{width}}  {value}" + (f"  [{when}]" if when else ""))
+        if s.settled:
+            lines.append(f"  settled: {s.settled}")
+        lines += [f"  kept aside: {path}" for path in s.kept_aside]
+        for need in s.needs:
+            lines.append(f"  needs a person ({need.kind}): {need.detail}")
+            lines.append(f"    next: {need.command}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def releases_data(found: list[ReleaseList]) -> dict[str, Any]:

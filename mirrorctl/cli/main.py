@@ -46,7 +46,7 @@ COMMANDS = {
     "inventory": "mirrorctl.cli.validate",
     "patches": "mirrorctl.cli.queue", "rebase": "mirrorctl.cli.queue",
     "releases": "mirrorctl.cli.grade", "classify": "mirrorctl.cli.grade",
-    "settle": "mirrorctl.cli.grade",
+    "settle": "mirrorctl.cli.grade", "status": "mirrorctl.cli.grade",
     "upstream": "mirrorctl.cli.upstream", "report": "mirrorctl.cli.report",
     "notices": "mirrorctl.cli.report",
     "nightly": "mirrorctl.cli.night", "ci": "mirrorctl.cli.night", "demo": "mirrorctl.cli.night",

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from mirrorctl.core.record import FactKind
 
 __all__ = ["DRAFTED", "STATES", "WHEELS", "AskState", "WheelAsk", "WheelState",
-           "WheelsRecord"]
+           "WheelsRecord", "wheels_words"]
 
 AskState = Literal["open", "merged", "closed"]
 
@@ -83,3 +83,10 @@ WHEELS = FactKind[WheelsRecord](
                            history=tuple((_state(h["state"]), h.get("since"))
                                          for h in d.get("history", [])),
                            unknown=d.get("unknown"), told=d.get("told")))
+
+
+def wheels_words(record: WheelsRecord) -> tuple[str, str | None]:
+    """The fact in words (`mirrorctl status`), and why it is not current (None if it is)."""
+    since = f" since {record.since}" if record.since else ""
+    asks = "".join(f"; {a.kind} #{a.number} {a.state}: {a.url}" for a in record.requests)
+    return f"{record.state}{since}{asks}", record.unknown
