@@ -206,3 +206,40 @@ def test_an_unknown_git_path_is_refused_by_name() -> None:
                                              "in-process, processes") as refused:
         GitRunner(GitSettings(base_env={"MIRRORCTL_GIT_PATH": "fast"}))
     assert refused.value.exit_code == 2  # a usage error, as a bad flag is
+
+
+def test_refs_read_beside_a_pack_refs_are_whole_or_left_to_git(tmp_path: Path) -> None:
+    """A reader beside a sync that fetches (a loose file a new ref) and packs the refs
+    (`git pack-refs` writes packed-refs, then deletes the loose files): every ref made
+    before a read began is in it with its value, or the read is None (git is asked);
+    never a ref missing. Packed-refs read before the loose files missed the refs
+    packed in between."""
+    import threading
+
+    path = tmp_path / "cache.git"
+    repo = bare(path)
+    tree = repo.git("mktree", input="").stdout.strip()
+    commit = repo.git("commit-tree", tree, "-m", "c", env=WHO).stdout.strip()
+    made: list[str] = []  # in the order made; a name is listed once its file is whole
+
+    def fetch_and_pack() -> None:
+        for _ in range(40):
+            for _ in range(25):
+                name = f"refs/tags/v{len(made):05d}"
+                (path / f"{name}.lock").write_text(f"{commit}\n")
+                (path / f"{name}.lock").replace(path / name)
+                made.append(name)
+            git(path, "pack-refs", "--all")
+
+    writer = threading.Thread(target=fetch_and_pack)
+    writer.start()
+    reads = []
+    while writer.is_alive():
+        before = list(made)
+        reads.append((before, files_refs(path, "refs/tags/")))
+    writer.join()
+    whole = [(before, read) for before, read in reads if read is not None]
+    assert len(whole) > len(reads) // 2, "the reads were left to git"
+    for before, read in whole:
+        missing = [name for name in before if read.get(name) != commit]
+        assert not missing, f"{len(missing)} refs missing from a read, e.g. {missing[0]}"

@@ -52,6 +52,36 @@ def test_noop_sync_is_one_ls_remote_a_side_and_no_fetch_or_push(
     assert len(network) == 2 and all("ls-remote" in c for c in network), commands
 
 
+def test_the_cache_keeps_its_refs_packed_and_a_no_op_starts_no_pack(
+        run_cli, site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    """A fetch leaves a loose file a ref; each reader of the cache (the next sync's check
+    of it, the report) reads one packed-refs instead. A cache fetched before is packed
+    by the next sync, once; a no-op then runs no git in the cache at all."""
+    cache = site.workdir / "cache" / "demo.git"
+
+    def loose() -> list[str]:
+        return [str(p.relative_to(cache)) for p in (cache / "refs").rglob("*") if p.is_file()]
+
+    sync(run_cli, site)
+    assert loose() == []
+    refs = Repo(cache, bare=True).refs()
+    for ref, sha in refs.items():  # as a fetch of an older mirrorctl left them
+        (cache / ref).parent.mkdir(parents=True, exist_ok=True)
+        (cache / ref).write_text(f"{sha}\n")
+    assert loose()
+    _result, data = sync(run_cli, site)
+    assert data["packages"][0]["status"] == "unchanged" and loose() == []
+    assert Repo(cache, bare=True).refs() == refs
+    with caplog.at_level(logging.DEBUG, logger="mirrorctl.core.git"):
+        sync(run_cli, site)
+    commands = [r.getMessage() for r in caplog.records if r.getMessage().startswith("run: git")]
+    assert not any("pack-refs" in c for c in commands), commands
+    site.upstream.commit("third")
+    site.upstream.tag("v1.2.0", annotated=True)
+    sync(run_cli, site)
+    assert loose() == [] and "refs/tags/v1.2.0" in Repo(cache, bare=True).refs()
+
+
 def test_new_tag_and_moved_branch_are_pushed(run_cli, site: Site) -> None:
     sync(run_cli, site)
     site.upstream.commit("third")

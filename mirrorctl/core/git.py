@@ -678,6 +678,10 @@ class Repository:
                        *(patterns or ("refs/heads", "refs/tags"))).stdout
         return _parse_ref_lines(out, sep=" ", sha_first=True)
 
+    def pack_refs(self) -> None:
+        """Every loose ref into packed-refs: one file to read instead of one a ref."""
+        self.git("pack-refs", "--all")
+
     def fetch(self, url: str, refs: Iterable[str]) -> None:
         """Fetch `refs` from `url` into the same names here, all or nothing."""
         self.fetch_refspecs(url, [f"+{ref}:{ref}" for ref in refs])

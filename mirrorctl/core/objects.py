@@ -20,7 +20,8 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["commit_data", "files_refs", "git_date", "plain_ident", "write_loose"]
+__all__ = ["commit_data", "files_refs", "git_date", "has_loose_refs", "plain_ident",
+           "write_loose"]
 
 _MONTHS = {name: number for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
@@ -116,7 +117,18 @@ def files_refs(git_dir: Path, prefix: str | tuple[str, ...]) -> dict[str, str] |
     root = os.fspath(git_dir)
     if os.path.exists(os.path.join(root, "reftable")):
         return None
+    # Loose refs first, then packed-refs, as git reads them: a `git pack-refs` meanwhile
+    # writes packed-refs before it deletes the loose files, so nothing is missed (a
+    # file gone between the listing and its read is an OSError: git answers).
     refs: dict[str, str] = {}
+    try:
+        for one in (prefix,) if isinstance(prefix, str) else prefix:
+            loose = _loose_refs(root, one)
+            if loose is None:
+                return None
+            refs.update(loose)
+    except (OSError, UnicodeDecodeError):
+        return None
     try:
         with open(os.path.join(root, "packed-refs"), encoding="ascii") as handle:
             packed = handle.read()
@@ -133,16 +145,25 @@ def files_refs(git_dir: Path, prefix: str | tuple[str, ...]) -> dict[str, str] |
         if ref.startswith(prefix):
             if not _plain_ref(ref):
                 return None
-            refs[ref] = oid
-    try:
-        for one in (prefix,) if isinstance(prefix, str) else prefix:
-            loose = _loose_refs(root, one)
-            if loose is None:
-                return None
-            refs.update(loose)
-    except (OSError, UnicodeDecodeError):
-        return None
+            refs.setdefault(ref, oid)  # a loose ref is newer than its packed value
     return dict(sorted(refs.items()))
+
+
+def has_loose_refs(git_dir: Path, prefix: str) -> bool:
+    """Whether any ref under `prefix` ("refs/tags/") is a loose file (a fetch writes one
+    a ref; reading a thousand of them costs more than one packed-refs)."""
+    pending = [os.path.join(os.fspath(git_dir), prefix.rstrip("/"))]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    else:
+                        return True
+        except OSError:
+            continue
+    return False
 
 
 def _loose_refs(root: str, prefix: str) -> dict[str, str] | None:

@@ -28,7 +28,7 @@ from mirrorctl.core.git import (
     parse_ls_remote,
     parse_ls_remote_head,
 )
-from mirrorctl.core.objects import files_refs
+from mirrorctl.core.objects import files_refs, has_loose_refs
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.record import (
     Fact,
@@ -382,6 +382,8 @@ class _PackageSyncer:
             why = cache_disagrees(refs, state.upstream, self.package) \
                 if refs is not None else None
             if why is None:
+                if has_loose_refs(cache.git_dir, "refs/tags/"):
+                    cache.pack_refs()  # a cache fetched before refs were packed: once
                 return None
             self.warnings += (why.split(", so what it holds")[0]
                               + "; restored from upstream",)
@@ -440,7 +442,12 @@ class _PackageSyncer:
         changed = [ref for ref, sha in wanted.items() if have.get(ref) != sha]
         if changed:
             cache.fetch(self.package.upstream, changed)
-        cache.delete_refs({ref: sha for ref, sha in have.items() if ref not in wanted})
+        gone = {ref: sha for ref, sha in have.items() if ref not in wanted}
+        cache.delete_refs(gone)
+        if changed or gone:
+            # A fetch writes a loose file a ref: packed, each reader of the cache (the
+            # next sync's check, the report) reads one file, not a thousand tags.
+            cache.pack_refs()
         return cache.refs()
 
     def _fast_forwards(self, cache: Repository, upstream: dict[str, str],
