@@ -117,7 +117,7 @@ def _sync(before: Path) -> float:
 
 
 def _print(title: str, medians: dict[str, float], repeats: int, goal: str) -> float:
-    (old_name, old), (_, new) = medians.items()
+    old, new = medians.values()
     print(f"{title}, median of {repeats} interleaved runs")
     for name, seconds in medians.items():
         print(f"  {name:<46} {seconds:7.3f} s  {seconds / old:5.3f}x")
