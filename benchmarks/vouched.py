@@ -63,9 +63,11 @@ def _before_tree() -> Path | None:
 def _command(env: dict[str, str], code: Path, *args: str) -> Callable[[], None]:
     """Run mirrorctl from the source tree `code` (its package first on the path)."""
     env = {**env, "PYTHONPATH": str(code)}
-    return lambda: subprocess.run([sys.executable, "-m", "mirrorctl", *args], env=env,
-                                  check=False, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, cwd=code)
+
+    def run() -> None:
+        subprocess.run([sys.executable, "-m", "mirrorctl", *args], env=env, check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=code)
+    return run
 
 
 def _report(before: Path) -> float:
