@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.cliwords import check_told
 from tests.conftest import Site
@@ -530,3 +532,100 @@ def test_a_night_killed_in_a_carry_leaves_the_package_unknown(run_cli,
                             latest="1.2.0")
     report = json.loads(run_cli(*site.args("report", "--format", "json")).out)
     assert "night-unfinished" in [a["kind"] for a in report["actions"]]
+
+
+# Faults that can meet on one morning, each with its undoing (the morning is shared by
+# the examples). A stale cache tag, a current patch damaged, a record cut short, the
+# current folder renamed to a version never tagged, a night that did not finish.
+def _move_tag(m: Morning) -> Callable[[], None]:
+    cache = Repo(m.cache, bare=True)
+    was = cache.rev("refs/tags/v1.1.0")
+    cache.git("update-ref", "refs/tags/v1.1.0", cache.rev("refs/tags/v1.0.0^{commit}"))
+    return lambda: cache.git("update-ref", "refs/tags/v1.1.0", was)
+
+
+def _damage_patch(m: Morning) -> Callable[[], None]:
+    [patch] = m.queue.parent.glob(f"*/{QUEUE_PATCH}")  # its folder renamed or not
+    was = patch.read_bytes()
+    patch.write_bytes(was[:-12])
+    return lambda: patch.write_bytes(was)
+
+
+def _cut_record(m: Morning) -> Callable[[], None]:
+    record = m.site.workdir / "state" / "demo.json"
+    was = record.read_bytes()
+    record.write_bytes(was[:40])
+    return lambda: record.write_bytes(was)
+
+
+def _rename_queue(m: Morning) -> Callable[[], None]:
+    renamed = m.queue.with_name("1.1.7")  # before or after its patch is damaged
+    write_config(m.site.config, {"demo": {
+        "upstream": str(m.site.upstream.path), "mirror": str(m.site.mirror.path),
+        "tag_format": "v{version}", "version": "1.1.7"}},
+        allowed_protocols=["file", "http"], forge_apis={"github.com": m.forge.url})
+    m.queue.rename(renamed)
+
+    def undo() -> None:
+        renamed.rename(m.queue)
+        configure(m.site, m.forge)
+    return undo
+
+
+def _unfinished_night(m: Morning) -> Callable[[], None]:
+    from datetime import datetime, timezone
+
+    from mirrorctl.report.nights import begin_night, reach_stage
+
+    mark = m.site.workdir / "night.json"
+    was = mark.read_bytes()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    begin_night(m.site.workdir, stamp)
+    reach_stage(m.site.workdir, stamp, "carry")
+    return lambda: mark.write_bytes(was)
+
+
+COMBINED: dict[str, Callable[[Morning], Callable[[], None]]] = {
+    "a cache tag moved": _move_tag, "a current patch cut": _damage_patch,
+    "the record cut short": _cut_record, "the queue renamed": _rename_queue,
+    "a night unfinished": _unfinished_night,
+}
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(faults=st.lists(st.sampled_from(sorted(COMBINED)), min_size=1, max_size=4,
+                       unique=True))
+def test_faults_together_are_never_good_news(run_cli, morning: Morning,
+                                             faults: list[str]) -> None:
+    """Any of the faults at once, in any order: the package is unknown in the report and
+    in `status` (only a night unfinished leaves it as it was, and is a need of its own),
+    every need names a command that works, exit 1, and the readers change nothing."""
+    undo = []
+    try:
+        for fault in faults:
+            undo.append(COMBINED[fault](morning))
+        before = snapshot(morning)
+        report = run_cli(*morning.site.args("report", "--format", "json"))
+        data = json.loads(report.out)
+        [demo] = data["packages"]
+        kinds = [a["kind"] for a in data["actions"]]
+        assert report.code == 1 and kinds, data["actions"]
+        if faults == ["a night unfinished"]:
+            assert kinds == ["night-unfinished"] and demo["level"] == "easy", data["actions"]
+        else:
+            assert (demo["state"], demo["level"]) == ("unknown", None), (faults, demo)
+            assert data["states"].get("up-to-date", 0) == data["states"].get("easy", 0) == 0
+        for action in data["actions"]:
+            check_told(f"`{action['command']}`", "report")
+        status = run_cli(*morning.site.args("status", "demo", "--format", "json"))
+        [seen] = json.loads(status.out)["packages"]
+        if faults == ["a night unfinished"]:  # a night's need, not a fact of the package
+            assert status.code == 0 and seen["unknown"] == [], seen
+        else:
+            assert status.code == 1 and seen["unknown"] and seen["level"] is None, (faults,
+                                                                                    seen)
+        assert snapshot(morning) == before
+    finally:
+        for step in reversed(undo):
+            step()

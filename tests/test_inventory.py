@@ -236,7 +236,10 @@ def test_a_read_only_folder_leaves_mirrors_yaml_as_it_was(run_cli, builders_repo
 def test_from_zero_a_complete_mirrors_yaml_that_validates(run_cli, builders_repo: Path) -> None:
     """Adoption in minutes: no mirrors.yaml yet, and the first inventory writes one whose
     defaults are the repository's (its queues, registry, Pythons), which validate reads."""
+    # A queue with nothing left to carry (an empty folder is no queue: validate names it).
     (builders_repo / "patches" / "numpy" / "2.5.2").mkdir(parents=True)
+    (builders_repo / "patches" / "numpy" / "2.5.2" / "series").write_text(
+        "# nothing left to carry: upstream took every patch\n")
     (builders_repo / ".github" / "workflows" / "build-numpy.yml").write_text(
         NUMPY_WORKFLOW + "env:\n  UV_EXTRA_INDEX_URL: https://pypi.riseproject.dev/simple/\n"
         "  CIBW_BUILD: \"cp312-* cp313-* cp314-* cp314t-*\"\n")
