@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from tests.gitrepos import write_config
     [], ["sync"], ["validate"], ["demo"], ["patches"], ["patches", "apply"],
     ["patches", "export"], ["releases"], ["rebase"], ["classify"], ["upstream"],
     ["upstream", "draft"], ["upstream", "refresh"], ["upstream", "submit"], ["report"],
-    ["nightly"], ["ci"], ["ci", "generate"]])
+    ["nightly"], ["ci"], ["ci", "generate"], ["status"], ["settle"]])
 def test_every_command_has_help_with_examples(run_cli, command: list[str]) -> None:
     result = run_cli(*command, "--help")
     assert result.code == 0
@@ -78,6 +79,19 @@ def test_a_second_run_exits_at_once_while_the_first_holds_the_lock(run_cli, site
     assert "another mirrorctl run holds" in result.err and "mirrorctl sync" in result.err
     assert "refs/heads/main" not in site.mirror.refs()
     assert run_cli(*site.args("sync")).code == 0  # the lock went with its holder
+
+
+def test_who_holds_the_work_directory_is_who_holds_its_lock(site: Site) -> None:
+    """A nightly killed leaves its words in the lock file, and its pid may be reused (here:
+    this process, alive): only the kernel's lock says whether it still runs, so that a
+    night that did not finish is never taken for one that runs."""
+    from mirrorctl.core.lock import writer
+
+    with workdir_lock(site.workdir, "nightly"):
+        held = writer(site.workdir)
+    assert held is not None and "nightly" in held
+    assert str(os.getpid()) in (site.workdir / "lock").read_text()  # words left, alive pid
+    assert writer(site.workdir) is None
 
 
 def test_unexpected_errors_exit_3_with_a_crash_log(run_cli, site: Site,

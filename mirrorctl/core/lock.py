@@ -116,6 +116,8 @@ def writer(workdir: Path) -> str | None:
         said = (workdir / "lock").read_text(encoding="utf-8", errors="replace").strip()
     except OSError:
         return None
+    if _flocked(workdir / "lock") is False:
+        return None  # its process may live on (or its pid be reused): the lock is free
     words = said.split(",", 1)[0].split()
     if len(words) != 2 or words[0] != "pid" or not words[1].isdigit():
         return None
@@ -126,3 +128,23 @@ def writer(workdir: Path) -> str | None:
     except PermissionError:
         return said  # it runs, as another user
     return said
+
+
+def _flocked(path: Path) -> bool | None:
+    """Whether a process holds the file's flock exclusively, as the kernel lists its
+    locks (/proc/locks: "1: FLOCK ADVISORY WRITE <pid> <major>:<minor>:<inode> 0 EOF",
+    the device in hex); None where the kernel does not say (not Linux)."""
+    try:
+        found = os.stat(path)
+        listed = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    device = f"{os.major(found.st_dev):02x}:{os.minor(found.st_dev):02x}:{found.st_ino}"
+    for line in listed.splitlines():
+        words = line.split()
+        if "->" in words:  # a process waiting for the lock, not holding it
+            continue
+        if len(words) >= 6 and words[1] == "FLOCK" and words[3] == "WRITE" \
+                and words[5] == device:
+            return True
+    return False
