@@ -186,8 +186,9 @@ def status(g: Globals, packages: tuple[str, ...], fmt: str) -> None:
     that established it and when. The facts: the record itself, upstream in the cache,
     the mirror, the current queue, the last carry, the last upgrade (and how it was
     settled: `settle --note` is kept there), the road to published, upstream's own
-    riscv64 wheels. Then what the record says needs a person, each with the command to
-    run next. Nothing is written, nothing is asked of a server.
+    riscv64 wheels. Then the package's state and what needs a person, as `report` has
+    them (the same words), each with the command to run next. No queue, mirror, cache
+    ref or record changes, and no server is asked.
 
     \b
     Exit status 0 when every fact is known or none and nothing needs a person, 1 when a
