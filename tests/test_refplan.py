@@ -127,3 +127,30 @@ def test_planner_invariants(upstream: dict[str, str], mirror: dict[str, str],
     for ref in mirror.keys() - upstream.keys():
         if ref not in pushed:
             assert ref not in got
+
+
+@settings(max_examples=400, deadline=None)
+@given(cache=_STATES, recorded=_STATES)
+def test_a_cache_disagrees_exactly_when_the_refs_sync_follows_differ(
+        cache: dict[str, str], recorded: dict[str, str]) -> None:
+    """The morning's quick check (the recorded refs all there, no other followed ref)
+    says what the whole comparison says: the cache agrees with the record exactly when
+    the refs the package follows (riscv64 and protected ones never count) are equal."""
+    from mirrorctl.core.config import Package
+    from mirrorctl.core.tagformat import TagFormat
+    from mirrorctl.sync.standing import cache_disagrees
+
+    package = Package(name="demo", upstream="https://example.org/demo.git", mirror=None,
+                      tag_format=TagFormat("v{version}"), version=None, pypi="demo",
+                      rank=None, branches=("main", "maintenance/*"), tags=("*",),
+                      protected=("refs/heads/riscv64/*", "refs/tags/keep"),
+                      allowed_protocols=("https",), timeout=30.0, retries=0)
+    rules = RefRules(branches=package.branches, tags=package.tags,
+                     protected=package.protected)
+
+    def followed(refs: dict[str, str]) -> dict[str, str]:
+        return {r: s for r, s in refs.items() if rules.is_mirrored(r)
+                and not rules.is_protected(r)}
+
+    said = cache_disagrees(cache, recorded, package)
+    assert (said is None) == (followed(cache) == followed(recorded)), (cache, recorded, said)
