@@ -131,6 +131,14 @@ def unknown_in_every_reader(run_cli, m: Morning, *, kind: str,  # type: ignore[n
         assert releases.code == 0 and found["latest"] == latest, found
     else:
         assert releases.code == 1 and found["latest"] is None and found["problems"], found
+    # The rebase's plan is never "nothing newer" over a fault; a plan onto upstream's
+    # real newer release is the truth, where the releases are known (a carry redone).
+    dry = run_cli(*args("rebase", "demo", "--dry-run", "--format", "json"))
+    plan = json.loads(dry.out) if dry.out.startswith("{") else {}
+    assert dry.code in (1, 2) or (dry.code == 0 and releases_known and (
+        plan["status"], plan["to"]) in (("clean", latest), ("conflict", latest))), (
+        dry.code, dry.out, dry.err)
+    told(dry.out + dry.err, "rebase")
     status = run_cli(*args("status", "demo", "--format", "json"))
     assert status.code == 1, status.out + status.err
     [seen] = json.loads(status.out)["packages"]

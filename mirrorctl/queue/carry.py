@@ -47,8 +47,16 @@ from mirrorctl.queue.resolve import (
     take_resolution,
 )
 from mirrorctl.queue.waiting import DecidedPatch, WaitingRebase, waiting_path, waiting_worktree
-from mirrorctl.sync.cache import cache_dir, open_cache, package_runner, release_tag, target_release
-from mirrorctl.sync.standing import unvouched
+from mirrorctl.sync.cache import (
+    NothingNewer,
+    cache_dir,
+    open_cache,
+    package_runner,
+    release_tag,
+    target_release,
+    untagged,
+)
+from mirrorctl.sync.standing import sync_standing, unvouched
 
 __all__ = ["AbortReport", "ForgetReport", "RebaseOptions", "RebaseReport", "abort_rebase",
            "continue_rebase", "forget_resolution", "rebase_queue"]
@@ -140,7 +148,11 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
     # A carry moves no tag: every tag it asks about, from one read; what it learnt is
     # kept only once the queue and the target are checked (input refused writes nothing).
     cache.read_tags(keep=False)
-    new_version, new_tag = target_release(cache, package, options.onto, old_version)
+    try:
+        new_version, new_tag = target_release(cache, package, options.onto, old_version)
+    except NothingNewer:
+        _established(config, package, cache, old_version, options.workdir)
+        raise
     run = _prepare(config, package, cache, old_version, new_version, new_tag,
                    options.workdir)
     cache.keep_tags()
@@ -182,6 +194,21 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
     remove_worktree(cache, waiting.worktree)
     waiting_path(options.workdir, package.name).unlink()
     return _finish(run, options, result, written)
+
+
+def _established(config: Config, package: Package, cache: Repository, current: str,
+                 workdir: Path) -> None:
+    """Nothing newer is said only of a package whose state is established (an emptied
+    cache has no newer tag either): the sync recorded and vouched for, the queue read,
+    its version a release. What stops it is raised."""
+    standing = sync_standing(workdir, package, tags=cache.tag_names())
+    if standing.upstream_problem is not None or standing.failed:
+        raise MirrorctlError(f"{package.name}: " + (
+            standing.upstream_problem or f"the last sync {standing.health}; what is newer is "
+            f"not known until `mirrorctl sync {package.name}` succeeds"))
+    checked_queue(config, package, current, empty=True)
+    if (why := untagged(cache.tag_names(), package, current)) is not None:
+        raise MirrorctlError(f"{package.name}: {why}")
 
 
 def _prepare(config: Config, package: Package, cache: Repository, old_version: str,
