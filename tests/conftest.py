@@ -32,7 +32,35 @@ def sealed_git(tmp_path_factory: pytest.TempPathFactory,
     for role in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{role}_DATE", _DATE)
     monkeypatch.setenv("TZ", "UTC")
+    # pip (the cibuildwheel a workflow pins, installed for its proof) reads no index:
+    # only the wheels .ci/prerequisites put in .ci/wheelhouse.
+    for name in list(os.environ):
+        if name.startswith("PIP_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(WHEELHOUSE))
     yield home
+
+
+# The wheels of the cibuildwheel versions the tests' workflows pin (and what they need),
+# downloaded once by .ci/prerequisites: a draft is proved with the version it pins.
+WHEELHOUSE = Path(__file__).resolve().parent.parent / ".ci" / "wheelhouse"
+
+
+@pytest.fixture(scope="session")
+def cibuildwheel_tools(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The tool cache of the whole run: each pinned cibuildwheel is installed once (from
+    the wheelhouse, never an index)."""
+    from mirrorctl.upstream.cibwtool import CibuildwheelTools
+
+    if not any(WHEELHOUSE.glob("cibuildwheel-*.whl")):
+        if os.environ.get("TESTS_REQUIRE_WHEELHOUSE"):
+            pytest.fail(f"no cibuildwheel wheels in {WHEELHOUSE}: run .ci/prerequisites")
+        pytest.skip(f"no cibuildwheel wheels in {WHEELHOUSE} (.ci/prerequisites fetches them)")
+    return CibuildwheelTools(root=tmp_path_factory.mktemp("tools"), install_env={
+        "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE),
+        "HOME": str(tmp_path_factory.mktemp("piphome"))})
 
 
 @pytest.fixture(params=["in-process", "processes"])

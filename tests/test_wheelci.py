@@ -138,3 +138,77 @@ def test_what_asks_for_riscv64_wheels() -> None:
     assert not asks_for_wheels("ci: run the tests on riscv64 under QEMU", "")
     assert not asks_for_wheels("BUG: riscv64 detection", "fix the CPU feature check")
     assert not asks_for_wheels("Add aarch64 wheels", "and maybe riscv64 later")
+
+
+def _job(steps: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A one-job workflow with these steps (indented as a job's), and other files."""
+    return {".github/workflows/w.yml": "on: push\njobs:\n  wheels:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n" + steps, **(extra or {})}
+
+
+@pytest.mark.parametrize(("steps", "extra", "version", "line"), [
+    ("      - uses: pypa/cibuildwheel@v3.1.4\n", None, "3.1.4", 6),
+    ("      - uses: pypa/cibuildwheel@v3\n", None, "3", 6),
+    ("      - uses: pypa/cibuildwheel@9e4e50bd76b3190f55304387e333f6234823ea9b  # v3.2.1\n",
+     None, "3.2.1", 6),
+    ("      - run: python -m pip install cibuildwheel==3.2.1\n"
+     "      - run: python -m cibuildwheel --output-dir wheelhouse\n", None, "3.2.1", 6),
+    ("      - run: uvx cibuildwheel@3.1 --output-dir wheelhouse\n", None, "3.1", 6),
+    ("      - run: uvx --from 'cibuildwheel==4.1.1' cibuildwheel --output-dir wh\n", None,
+     "4.1.1", 6),
+    ("      - run: pipx run cibuildwheel==3.1.4\n", None, "3.1.4", 6),
+    ("      - run: pip install 'cibuildwheel~=3.2.0'\n      - run: cibuildwheel\n", None,
+     "3.2", 6),
+    ("      - run: python3 -m pip install -r .ci/requirements-cibw.txt\n"
+     "      - run: python3 -m cibuildwheel --output-dir wheelhouse\n",
+     {".ci/requirements-cibw.txt": "# the wheels\ncibuildwheel==3.1.4\n"}, "3.1.4", 2),
+])
+def test_the_cibuildwheel_a_workflow_pins_is_read_where_it_says_so(
+        steps: str, extra: dict[str, str] | None, version: str, line: int) -> None:
+    [job] = read_wheel_ci(_job(steps, extra)).jobs
+    assert job.pin is not None and job.pin.version == version, job.pin
+    assert job.pin.where.endswith(f":{line}")
+
+
+def test_a_workflow_that_pins_nothing_has_no_pin() -> None:
+    [job] = read_wheel_ci(_job("      - uses: pypa/cibuildwheel@main\n")).jobs
+    assert job.pin is None
+
+
+def test_each_combination_runs_the_cibuildwheel_step_its_condition_selects() -> None:
+    """Two cibuildwheel steps keyed by an image: each combination is read (and proved)
+    with the settings of the step that runs for it; a condition over another context is
+    unknown, never taken as true."""
+    files = {".github/workflows/w.yml": """\
+on: push
+jobs:
+  wheels:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        include:
+          - {arch: x86_64, image: manylinux2014}
+          - {arch: riscv64, image: manylinux_2_39}
+    steps:
+      - uses: docker/setup-qemu-action@v3
+      - name: old images
+        if: matrix.image == 'manylinux2014'
+        uses: pypa/cibuildwheel@v3.1.4
+        env:
+          CIBW_ARCHS: ${{ matrix.arch }}
+          CIBW_BUILD: cp39-*
+      - name: new images
+        if: matrix.image == 'manylinux_2_39'
+        uses: pypa/cibuildwheel@v3.1.4
+        env:
+          CIBW_ARCHS: ${{ matrix.arch }}
+          CIBW_BUILD: cp313-*
+"""}
+    [job] = read_wheel_ci(files).jobs
+    assert job.archs == {"x86_64", "riscv64"} and job.steps == (1, 2)
+    [run] = job.riscv64_runs
+    assert (run.step, run.env["CIBW_BUILD"]) == (2, "cp313-*")
+    unknown = files[".github/workflows/w.yml"].replace(
+        "if: matrix.image == 'manylinux_2_39'", "if: github.event_name == 'push'")
+    [job] = read_wheel_ci({".github/workflows/w.yml": unknown}).jobs
+    assert job.unresolved and job.riscv64_runs == ()

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.core.tools import has_tool
 from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.matrix import expand_matrix
 from mirrorctl.upstream.wheelci import read_wheel_ci
@@ -30,21 +29,25 @@ def diff(old: dict[str, str], new: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_each_shape_gets_its_golden_change(shape: str) -> None:
+def test_each_shape_gets_its_golden_change(shape: str, cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
     files = SHAPES[shape]
-    change = draft_change(files, read_wheel_ci(files))
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))
     assert diff(files, dict(change.files)) == (GOLDEN / f"{shape}.diff").read_text()
     assert change.checks[0].endswith("differs only where riscv64 was added")
     assert read_wheel_ci({**files, **change.files}).builds_riscv64
 
 
-@pytest.mark.skipif(not has_tool("cibuildwheel"), reason="cibuildwheel is not installed")
-def test_cibuildwheel_lists_the_riscv64_builds_and_the_count_follows() -> None:
-    change = draft_change(shapes.NATIVE_RUNNERS, read_wheel_ci(shapes.NATIVE_RUNNERS))
+def test_cibuildwheel_lists_the_riscv64_builds_and_the_count_follows(
+        cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
+    change = draft_change(shapes.NATIVE_RUNNERS, read_wheel_ci(shapes.NATIVE_RUNNERS),
+                          WheelOptions(tools=cibuildwheel_tools))
     # pyproject builds cp310-cp314 and skips musllinux: five riscv64 wheels more.
     assert change.identifiers == tuple(f"cp3{m}-manylinux_riscv64" for m in range(10, 15))
     assert change.native
     assert ".github/workflows/release.yml:28: expected wheels 20 -> 25" in change.changes
+    # Proved with the version the workflow pins (the action's ref), installed once.
+    assert any(c.startswith("cibuildwheel 3.1.4 (pinned at .github/workflows/release.yml:13) "
+                            "lists 5 riscv64 builds") for c in change.checks), change.checks
 
 
 def test_without_cibuildwheel_the_check_is_said_skipped_and_a_count_refuses() -> None:
@@ -161,15 +164,16 @@ def test_a_list_of_the_other_architectures_elsewhere_refuses_the_patch() -> None
         draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
 
 
-def test_an_include_entry_on_its_own_runner_gets_a_riscv64_runner_and_its_config_file() -> None:
+def test_an_include_entry_on_its_own_runner_gets_a_riscv64_runner_and_its_config_file(
+        cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
     files = shapes.NATIVE_INCLUDE
-    change = draft_change(files, read_wheel_ci(files))
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))
     text = change.files[".github/workflows/wheels.yml"]
     assert "        - os: ubuntu-24.04-riscv\n          archs: riscv64\n" in text
     assert change.native
-    if has_tool("cibuildwheel"):  # the build selector of .cibuildwheel.toml, read
-        assert change.identifiers == ("cp311-manylinux_riscv64", "cp312-manylinux_riscv64",
-                                      "cp313-manylinux_riscv64")
+    # the build selector of .cibuildwheel.toml, read by the pinned 3.2.1
+    assert change.identifiers == ("cp311-manylinux_riscv64", "cp312-manylinux_riscv64",
+                                  "cp313-manylinux_riscv64")
 
 
 def test_a_runner_picked_by_an_expression_and_cibuildwheel_run_by_uvx() -> None:
@@ -188,3 +192,16 @@ def test_a_runner_picked_by_an_expression_and_cibuildwheel_run_by_uvx() -> None:
     # Each riscv64 job: emulated on ubuntu-24.04, never on the manylinux2014 image.
     assert {(r.runner, r.combination["image"]) for r in change.job.riscv64_runs} == {
         ("ubuntu-24.04", "manylinux_2_28")}
+
+
+def test_a_pinned_cibuildwheel_not_to_be_had_leaves_the_draft_written_and_unproved(
+        cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
+    files = dict(shapes.EMULATED_MATRIX)
+    path = ".github/workflows/wheels.yml"
+    assert "pypa/cibuildwheel@v3.1.4" in files[path]
+    files[path] = files[path].replace("pypa/cibuildwheel@v3.1.4", "pypa/cibuildwheel@v2.23.3")
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))
+    assert change.identifiers == () and change.files
+    assert change.proof.startswith("not checked with cibuildwheel, so unproved: cibuildwheel "
+                                   "2.23.3 (pinned at .github/workflows/wheels.yml:"), \
+        change.proof

@@ -217,8 +217,12 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
     `upstream_wheels: {runner: native}`), proved before it is written: the files parse
     and differ only where riscv64 was added, the expanded matrix has riscv64 jobs that
     can run and none on an image without riscv64, and cibuildwheel itself (the
-    `campaign` extra) lists riscv64 builds for them. A shape mirrorctl cannot edit
-    safely gets an issue draft with the facts instead.
+    `campaign` extra) lists riscv64 builds for them: the version the workflow pins
+    (its action's ref, `pip install cibuildwheel==X`, `uvx cibuildwheel@X`, a
+    requirements file), installed once into <workdir>/tools/ with pip's own settings
+    (PIP_INDEX_URL ...), else an installed one of the same major version, named; with
+    none, the draft says it is unproved. A shape mirrorctl cannot edit safely gets an
+    issue draft with the facts instead.
 
     \b
     Exit status 0, 1 when a package is unknown, 2 bad usage, 75 when another run holds the
@@ -232,6 +236,8 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.grade.pypi import PypiClient
+    from mirrorctl.upstream.cibwtool import CibuildwheelTools
+    from mirrorctl.upstream.wheeldraft import WheelOptions
     from mirrorctl.upstream.wheelrequest import WheelDraftOptions, draft_roads
     from mirrorctl.upstream.wheelroad import RoadOptions, wheel_roads
 
@@ -245,10 +251,24 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
         roads = wheel_roads(config, selected, options, runner, forges, pypi, progress)
         if draft:
             roads = draft_roads(config, roads, runner, WheelDraftOptions(
-                workdir=g.workdir, out=out, force=force))
+                workdir=g.workdir, out=out, force=force,
+                wheels=WheelOptions(tools=CibuildwheelTools(
+                    root=g.workdir / "tools", install_env=_pip_env()))))
     g.echo(ROADS_RENDERERS[fmt](roads))
     if any(r.state == "unknown" for r in roads):
         raise SystemExit(EXIT_FAILURE)
+
+
+def _pip_env() -> dict[str, str]:
+    """pip's environment for installing the cibuildwheel a workflow pins: its own
+    settings (PIP_*: the index, find-links, a proxy's certificate) and what it reads its
+    configuration and caches by; nothing else of the caller's."""
+    import os
+
+    kept = ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "HTTP_PROXY", "HTTPS_PROXY",
+            "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE",
+            "REQUESTS_CA_BUNDLE", "VIRTUAL_ENV")
+    return {k: v for k, v in os.environ.items() if k.startswith("PIP_") or k in kept}
 
 
 def roads_json(roads: list[Road]) -> str:

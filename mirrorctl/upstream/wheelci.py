@@ -35,10 +35,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from mirrorctl.upstream.expressions import evaluate
+from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.matrix import Combination, expand_matrix, substitute
 
-__all__ = ["EMULATED", "Run", "Shape", "WheelCi", "WheelJob", "ci_paths", "read_wheel_ci"]
+__all__ = ["EMULATED", "Pin", "Run", "Shape", "WheelCi", "WheelJob", "ci_paths",
+           "cibuildwheel_pin", "read_wheel_ci"]
 
 Shape = Literal["matrix", "include", "env", "pyproject", "native", "maturin"]
 LINUX_ARCHS = ("x86_64", "i686", "aarch64", "ppc64le", "s390x", "armv7l", "riscv64")
@@ -46,7 +47,7 @@ EMULATED = ("aarch64", "ppc64le", "s390x", "armv7l")  # how upstreams list the o
 MAX_WORKFLOW = 512 * 1024  # a workflow larger than this is not read (nor parsed)
 # cibuildwheel run, not installed: python -m, pipx run, uvx (a version pinned or not).
 _CIBW_RUN = re.compile(r"^(?!.*\binstall\b).*(?:python\S*\s+-m\s+|pipx\s+run\s+(?:\S+\s+)*|"
-                       r"uvx\s+(?:\S+\s+)*|^\s*|[;&|]\s*)cibuildwheel(?:[@=][\w.]+)?(?=\s|$)",
+                       r"uvx\s+(?:\S+\s+)*|^\s*|[;&|]\s*)cibuildwheel(?:(?:==|[@=])[\w.*]+)?(?=\s|$)",
                        re.M)
 _MATURIN_RUN = re.compile(r"\bmaturin\s+build\b[^\n]*?--target[= ](\S+)")
 _MATRIX_KEY = re.compile(r"\$\{\{\s*matrix(?:\.([A-Za-z_][\w-]*)|\[\s*'([^']+)'\s*\])\s*\}\}")
@@ -59,9 +60,13 @@ _RISCV_RUNNER = re.compile(r"riscv", re.I)
 
 def ci_paths() -> tuple[str, ...]:
     """The paths (git pathspecs) whose content the analysis reads (setup.cfg and setup.py:
-    the Pythons a project supports, which cibuildwheel reads too)."""
+    the Pythons a project supports, which cibuildwheel reads too; requirements files: the
+    cibuildwheel version a workflow installs from one)."""
     return (".github/workflows", "pyproject.toml", "cibuildwheel.toml", ".cibuildwheel.toml",
-            "setup.cfg", "setup.py")
+            "setup.cfg", "setup.py",
+            # where a workflow's `pip install -r` finds the cibuildwheel it pins
+            ".github/requirements", ".ci", "requirements", "ci/requirements", "requirements.txt",
+            "requirements-wheels.txt", "requirements-build.txt", "requirements-dev.txt")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +83,8 @@ class WheelJob:
     # The combinations that build riscv64: (matrix values, runner labels, the CIBW_*
     # environment with the matrix substituted).
     riscv64_runs: tuple[Run, ...] = ()
+    steps: tuple[int, ...] = ()  # the indexes of its cibuildwheel steps
+    pin: Pin | None = None  # the cibuildwheel version it runs, when the workflow says
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +93,26 @@ class Run:
     runner: str
     env: Mapping[str, str]
     config_file: str | None = None  # the step's config-file (default: pyproject.toml)
+    step: int | None = None  # the index of the cibuildwheel step it runs
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pin:
+    """The cibuildwheel the workflow runs: a version ("3.1.4"), or a prefix of one ("3",
+    "3.1": the newest of those); `where` says which line pins it."""
+
+    version: str
+    where: str
+
+    @property
+    def requirement(self) -> str:
+        """What pip installs: cibuildwheel==3.1.4, or cibuildwheel==3.1.* for a prefix."""
+        exact = self.version.count(".") >= 2
+        return f"cibuildwheel=={self.version}" + ("" if exact else ".*")
+
+    @property
+    def major(self) -> str:
+        return self.version.split(".")[0]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,25 +193,38 @@ def _tokens(value: Any) -> list[str]:
     return [t for t in re.split(r"[\s,]+", str(value)) if t]
 
 
+@dataclass(frozen=True)
+class _Step:
+    """A cibuildwheel step of a job: its index, the step, its config file and table."""
+
+    index: int
+    step: Mapping[str, Any]
+    config: str | None
+    table: Mapping[str, Any]
+
+
 def _wheel_jobs(path: str, name: str, job: Mapping[str, Any], workflow_env: dict[str, str],
                 cibw: dict[str, Any], files: Mapping[str, str],
                 problems: list[str]) -> list[WheelJob]:
-    steps = [s for s in job.get("steps") or [] if isinstance(s, Mapping)]
-    found = []
-    for step in steps:
+    steps = [(i, s) for i, s in enumerate(job.get("steps") or []) if isinstance(s, Mapping)]
+    cibuildwheel: list[_Step] = []
+    for index, step in steps:
         uses, run = str(step.get("uses", "")), str(step.get("run", ""))
         if uses.lower().startswith("pypa/cibuildwheel") or _CIBW_RUN.search(run):
             config = str((step.get("with") or {}).get("config-file") or "") \
                 if isinstance(step.get("with"), Mapping) else ""
             table = _cibuildwheel_table(files, config, problems) if config else cibw
-            found.append(_cibuildwheel_job(path, name, job, step, workflow_env, table,
-                                           config or None))
-        elif uses.lower().startswith("pyo3/maturin-action") and str(
+            cibuildwheel.append(_Step(index, step, config or None, table))
+        elif not cibuildwheel and uses.lower().startswith("pyo3/maturin-action") and str(
                 (step.get("with") or {}).get("command", "build")) == "build":
-            found.append(_maturin_job(path, name, job, step, "with"))
-        elif _MATURIN_RUN.search(run):
-            found.append(_maturin_job(path, name, job, step, "run"))
-    return found[:1]  # one wheel job, however many steps build
+            return [_maturin_job(path, name, job, step, "with")]
+        elif not cibuildwheel and _MATURIN_RUN.search(run):
+            return [_maturin_job(path, name, job, step, "run")]
+    if not cibuildwheel:
+        return []
+    # One wheel job, however many steps build: each combination runs the steps whose
+    # `if:` holds for it (one keyed by an image, say), and those are the ones proved.
+    return [_cibuildwheel_job(path, name, job, cibuildwheel, workflow_env, files)]
 
 
 def _combinations(job: Mapping[str, Any]) -> tuple[Any, list[Combination] | None]:
@@ -230,46 +270,98 @@ def _is_linux(runner: str) -> bool | None:
     return None  # a self-hosted label that does not say
 
 
-def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], step: Mapping[str, Any],
-                      workflow_env: dict[str, str], cibw: dict[str, Any],
-                      config: str | None) -> WheelJob:
-    env = {**workflow_env, **_env(job.get("env")), **_env(step.get("env"))}
-    linux = cibw.get("linux", {}) if isinstance(cibw.get("linux"), dict) else {}
-    setting = env.get("CIBW_ARCHS_LINUX", env.get("CIBW_ARCHS"))
-    archs_source = setting if setting is not None else linux.get("archs", cibw.get("archs"))
-    build = env.get("CIBW_BUILD", cibw.get("build"))
-    skip = env.get("CIBW_SKIP", cibw.get("skip"))
+@dataclass(frozen=True)
+class _Settings:
+    """What one cibuildwheel step builds with: its environment over the job's and the
+    workflow's, and its [tool.cibuildwheel] table."""
+
+    env: Mapping[str, str]
+    linux: Mapping[str, Any]
+    table: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, step: _Step, job: Mapping[str, Any],
+           workflow_env: dict[str, str]) -> _Settings:
+        table = step.table
+        linux = table.get("linux", {}) if isinstance(table.get("linux"), dict) else {}
+        return cls({**workflow_env, **_env(job.get("env")), **_env(step.step.get("env"))},
+                   linux, table)
+
+    @property
+    def arch_setting(self) -> str | None:
+        return self.env.get("CIBW_ARCHS_LINUX", self.env.get("CIBW_ARCHS"))
+
+    @property
+    def archs_source(self) -> Any:
+        setting = self.arch_setting
+        return setting if setting is not None else self.linux.get("archs",
+                                                                  self.table.get("archs"))
+
+
+def _steps_run(steps: list[_Step], combo: Combination) -> list[_Step] | None:
+    """The cibuildwheel steps a combination runs (their `if:` true for it, or none); None
+    when a condition cannot be evaluated here and no step is known to run."""
+    context = {"matrix": combo, "runner": {"os": "Linux"}}
+    running, unknown = [], False
+    for step in steps:
+        condition = step.step.get("if")
+        value = True if condition is None else evaluate(str(condition), context)
+        if value is UNKNOWN:
+            unknown = True
+        elif truthy(value):
+            running.append(step)
+    return None if unknown and not running else running
+
+
+def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], steps: list[_Step],
+                      workflow_env: dict[str, str], files: Mapping[str, str]) -> WheelJob:
     matrix, combos = _combinations(job)
     if combos is None:
         return _computed(path, name, "cibuildwheel")
     archs: set[str] = set()
     unresolved = emulated = False
     runs: list[Run] = []
+    shown: _Settings | None = None  # the settings of the first step a Linux job runs
     for combo in combos:
         runner = _runner(job, combo)
-        linux_runner = _is_linux(runner) if runner is not None else None
-        if env.get("CIBW_PLATFORM", "").strip() == "linux":
-            linux_runner = True
-        if linux_runner is False:
-            continue
-        text = substitute(" ".join(_tokens(archs_source)) if archs_source is not None
-                          else "auto", combo)
-        if runner is None or linux_runner is None or "${{" in text:
+        running = _steps_run(steps, combo)
+        if running is None:
             unresolved = True
             continue
-        native = _native(runner)
-        built = {a for a in _archs(text, native)
-                 if _selected(a, substitute(build, combo), substitute(skip, combo))}
-        emulated |= bool(built - {native, "i686"})
-        archs |= built
-        if "riscv64" in built:
-            runs.append(Run(combination=combo, runner=runner, config_file=config, env={
-                k: str(substitute(v, combo)) for k, v in env.items()
-                if k.startswith("CIBW_")}))
-    shape, key, why = _cibuildwheel_shape(path, name, job, matrix, setting, linux, cibw, archs)
+        for step in running:
+            settings = _Settings.of(step, job, workflow_env)
+            linux_runner = _is_linux(runner) if runner is not None else None
+            if settings.env.get("CIBW_PLATFORM", "").strip() == "linux":
+                linux_runner = True
+            if linux_runner is False:
+                continue
+            shown = shown or settings
+            source = settings.archs_source
+            text = substitute(" ".join(_tokens(source)) if source is not None else "auto",
+                              combo)
+            if runner is None or linux_runner is None or "${{" in text:
+                unresolved = True
+                continue
+            native = _native(runner)
+            built = {a for a in _archs(text, native) if _selected(
+                a, substitute(settings.env.get("CIBW_BUILD", settings.table.get("build")),
+                              combo),
+                substitute(settings.env.get("CIBW_SKIP", settings.table.get("skip")), combo))}
+            emulated |= bool(built - {native, "i686"})
+            archs |= built
+            if "riscv64" in built:
+                runs.append(Run(combination=combo, runner=runner, config_file=step.config,
+                                step=step.index, env={
+                                    k: str(substitute(v, combo))
+                                    for k, v in settings.env.items() if k.startswith("CIBW_")}))
+    shown = shown or _Settings.of(steps[0], job, workflow_env)
+    shape, key, why = _cibuildwheel_shape(path, name, job, matrix, shown.arch_setting,
+                                          shown.linux, shown.table, archs)
     return WheelJob(workflow=path, job=name, tool="cibuildwheel", archs=frozenset(archs),
                     shape=shape, why=why, unresolved=unresolved, matrix_key=key,
-                    emulated=emulated, riscv64_runs=tuple(runs))
+                    emulated=emulated, riscv64_runs=tuple(runs),
+                    steps=tuple(s.index for s in steps),
+                    pin=cibuildwheel_pin(job, [s.step for s in steps], files, path))
 
 
 def _archs(text: str, native: str) -> set[str]:
@@ -386,3 +478,57 @@ def _maturin_arch(target: str) -> str:
     return {"riscv64gc": "riscv64", "armv7": "armv7l", "powerpc64le": "ppc64le",
             "x64": "x86_64", "x86": "i686", "arm64": "aarch64"}.get(head, head)
 
+
+
+_ACTION_REF = re.compile(r"pypa/cibuildwheel@(\S+)", re.I)
+_VERSION = r"v?(\d+(?:\.\d+){0,2})"
+_PINNED = (re.compile(rf"cibuildwheel\s*==\s*{_VERSION}\b"),  # pip, uv pip, pipx run, uvx --from
+           re.compile(rf"cibuildwheel@{_VERSION}\b"),  # uvx cibuildwheel@3.2
+           re.compile(rf"cibuildwheel\s*~=\s*{_VERSION}\b"))  # ~=3.1: the newest 3.x
+_REQUIREMENTS = re.compile(r"(?:pip|uv\s+pip)\s+install\b[^\n]*?(?:-r|--requirement)[= ]\s*"
+                           r"['\"]?([^\s'\"]+)")
+
+
+def cibuildwheel_pin(job: Mapping[str, Any], steps: list[Mapping[str, Any]],
+                     files: Mapping[str, str], path: str) -> Pin | None:
+    """The cibuildwheel version the job runs, as its workflow pins it: the action's ref
+    (`@v3.1.4`, `@v3`, a commit with its `# v3.1.4` comment), an install or a run of a
+    version (`pip install cibuildwheel==X`, `uvx cibuildwheel@X`, `uvx --from
+    'cibuildwheel==X' cibuildwheel`), or a requirements file the job installs. None when
+    nothing says (the newest, then)."""
+    lines = files.get(path, "").splitlines()
+    for step in steps:
+        found = _ACTION_REF.match(str(step.get("uses", "")).strip())
+        if found is None:
+            continue
+        ref = found.group(1)
+        version = re.fullmatch(_VERSION, ref)
+        if version is not None:
+            return Pin(version=version.group(1), where=_line_of(lines, ref, path))
+        for number, line in enumerate(lines, 1):  # a commit: its comment says the version
+            comment = re.search(rf"{re.escape(ref)}\s*#\s*{_VERSION}\b", line)
+            if comment is not None:
+                return Pin(version=comment.group(1), where=f"{path}:{number}")
+    runs = [str(s.get("run", "")) for s in job.get("steps") or [] if isinstance(s, Mapping)]
+    for run in runs:
+        for kind, pattern in enumerate(_PINNED):
+            pinned = pattern.search(run)
+            if pinned is not None:
+                said = pinned.group(1)
+                if kind == 2:  # compatible release: its last part is a floor
+                    said = said.rsplit(".", 1)[0] if "." in said else said
+                return Pin(version=said, where=_line_of(lines, pinned.group(0), path))
+    for run in runs:
+        for wanted in _REQUIREMENTS.findall(run):
+            text = files.get(wanted.removeprefix("./"))
+            found = _PINNED[0].search(text or "")
+            if found is not None:
+                return Pin(version=found.group(1),
+                           where=_line_of(text.splitlines() if text else [], found.group(0),
+                                          wanted.removeprefix("./")))
+    return None
+
+
+def _line_of(lines: list[str], text: str, path: str) -> str:
+    number = next((n for n, line in enumerate(lines, 1) if text in line), None)
+    return f"{path}:{number}" if number is not None else path

@@ -29,7 +29,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from mirrorctl.core.errors import MirrorctlError
-from mirrorctl.core.tools import has_tool, run_tool
+from mirrorctl.upstream.cibwtool import CibuildwheelTools
 from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.wheelci import EMULATED, Run, WheelCi, WheelJob, read_wheel_ci
 from mirrorctl.upstream.yamledit import (
@@ -78,6 +78,9 @@ class WheelOptions:
     runner: str = "ubuntu-24.04-riscv"  # the native riscv64 runner's label
     native: bool = False  # the package asks for a riscv64 runner (upstream_wheels)
     cibuildwheel: bool = True  # check with cibuildwheel, when it is installed
+    # Where the cibuildwheel the workflow pins comes from (None: only the one installed
+    # beside mirrorctl, or one of its major version, is used).
+    tools: CibuildwheelTools | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +91,9 @@ class WheelChange:
     checks: tuple[str, ...]  # what was proved, a line each
     identifiers: tuple[str, ...] = ()  # the riscv64 builds cibuildwheel lists
     native: bool = False  # on a riscv64 runner (else under QEMU)
+    # Which cibuildwheel listed them ("cibuildwheel 3.1.4 (pinned at wheels.yml:40)"),
+    # or why none did ("not checked with cibuildwheel, so unproved: ...").
+    proof: str = ""
 
 
 @dataclass
@@ -472,8 +478,9 @@ def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: _Plan, jo
     checks.append(f"{len(found.riscv64_runs)} riscv64 job(s) in the expanded matrix, each "
                   f"{how}, none on an image without riscv64")
     identifiers: tuple[str, ...] = ()
+    said = ""
     if job.tool == "cibuildwheel":
-        identifiers, said = _cibuildwheel(found.riscv64_runs, merged, options)
+        identifiers, said = _cibuildwheel(found, merged, options)
         checks.append(said)
     new_files = dict(new)
     counted = [c for c in plan.changes if c.endswith("count of expected wheels")]
@@ -482,7 +489,8 @@ def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: _Plan, jo
         new_files, what = _raise_count(line, new_files, merged, len(identifiers))
         changes.append(what)
     return WheelChange(job=found, files=new_files, changes=tuple(changes), checks=tuple(checks),
-                       identifiers=identifiers, native=native)
+                       identifiers=identifiers, native=native,
+                       proof=said.split(" lists ")[0] if identifiers else said)
 
 
 _ARCH_WORD = re.compile(r"(?<![\w-])(x86_64|aarch64|ppc64le|s390x|armv7l|i686)(?![\w-])")
@@ -593,11 +601,16 @@ def _image_ok(run: Run, files: Mapping[str, str]) -> None:
             raise CannotDraft(f"a riscv64 job would use {image}, which has no riscv64 build")
 
 
-def _cibuildwheel(runs: Sequence[Run], files: Mapping[str, str],
+def _cibuildwheel(job: WheelJob, files: Mapping[str, str],
                   options: WheelOptions) -> tuple[tuple[str, ...], str]:
-    if not options.cibuildwheel or not has_tool("cibuildwheel"):
-        return (), ("not checked with cibuildwheel: it is not installed (pip install "
-                    "'mirrorctl[campaign]')")
+    """The riscv64 builds the cibuildwheel the workflow pins lists for each riscv64
+    combination, with the settings of the step that combination runs."""
+    if not options.cibuildwheel:
+        return (), "not checked with cibuildwheel: asked not to"
+    tool, why = (options.tools or CibuildwheelTools()).for_pin(job.pin)
+    if tool is None:
+        return (), f"not checked with cibuildwheel, so unproved: {why}"
+    runs: Sequence[Run] = job.riscv64_runs
     found: dict[str, None] = {}
     with tempfile.TemporaryDirectory(prefix="mirrorctl-cibw-") as folder:
         for name in ("pyproject.toml", "cibuildwheel.toml", ".cibuildwheel.toml", "setup.cfg",
@@ -618,18 +631,18 @@ def _cibuildwheel(runs: Sequence[Run], files: Mapping[str, str],
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(files[run.config_file], encoding="utf-8")
                 config = ["--config-file", run.config_file]
-            done = run_tool("cibuildwheel", ["--print-build-identifiers", "--platform",
-                                             "linux", *config, "."], env=env,
-                            cwd=Path(folder))
+            done = tool.run(["--print-build-identifiers", "--platform", "linux", *config,
+                             "."], env=env, cwd=Path(folder))
             if done.returncode != 0:
-                raise CannotDraft("cibuildwheel refuses the riscv64 job's settings: "
+                raise CannotDraft(f"cibuildwheel {tool.version} refuses the riscv64 job's "
+                                  "settings: "
                                   + (done.stderr.strip().splitlines() or ["no reason"])[-1])
             ids = [i for i in done.stdout.split() if i.endswith("_riscv64")]
             if not ids:
                 raise CannotDraft("cibuildwheel lists no riscv64 build for the riscv64 job "
                                   f"({' '.join(f'{k}={v}' for k, v in env.items())})")
             found.update(dict.fromkeys(ids))
-    return tuple(found), (f"cibuildwheel lists {len(found)} riscv64 builds: "
+    return tuple(found), (f"{tool.said} lists {len(found)} riscv64 builds: "
                           + ", ".join(found))
 
 

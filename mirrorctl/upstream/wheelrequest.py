@@ -69,8 +69,8 @@ def draft_roads(config: Config, roads: Sequence[Road], runner: GitRunner,
         package = config.packages[road.name]
         wheels = package.upstream_wheels
         written = write_wheel_draft(config, package, road, runner, replace(
-            options, wheels=WheelOptions(runner=wheels.label, native=wheels.runner == "native",
-                                         cibuildwheel=options.wheels.cibuildwheel)))
+            options, wheels=replace(options.wheels, runner=wheels.label,
+                                    native=wheels.runner == "native")))
         change = written.change
         done.append(replace(road, draft=DraftWritten(
             kind=written.kind, title=written.title, body=written.body, patch=written.patch,
@@ -180,16 +180,21 @@ def _body(config: Config, package: Package, road: Road, change: WheelChange,
           conventions: Conventions, options: WheelDraftOptions) -> str:
     others = sorted(change.job.archs & set(EMULATED))
     how = (f"on a native riscv64 runner (`{options.wheels.runner}`, the RISE RISC-V "
-           "runners, free for open-source projects), as the other architectures are built "
-           "on their own runners" if change.native else
-           "integrated in the same way as the other emulated architectures"
+           "runners, free for open-source projects)" if change.native else
+           "under QEMU, integrated in the same way as the other emulated architectures"
            + (f" ({', '.join(others)})" if others else ""))
     text = [f"This adds riscv64 Linux wheels to the wheel builds, {how}.", "",
             *[f"- {c}" for c in change.changes], ""]
-    builds = ([f"cibuildwheel lists {len(change.identifiers)} riscv64 builds for the "
+    if change.native:
+        text += ["The riscv64 jobs run on the RISE RISC-V runners, which come from the RISE "
+                 "GitHub App: the project installs the app for the jobs to be picked up; "
+                 "until then they wait in the queue.", ""]
+    builds = ([f"{change.proof} lists {len(change.identifiers)} riscv64 builds for the "
                f"changed jobs ({', '.join(change.identifiers[:3])}"
                + (f" and {len(change.identifiers) - 3} more" if len(change.identifiers) > 3
-                  else "") + ")"] if change.identifiers else [])
+                  else "") + ")"] if change.identifiers else
+              [f"Not proved: {change.proof}"] if change.proof.startswith("not checked")
+              else [])
     evidence = _evidence(config, package, road, options.workdir) + builds
     if evidence:
         text += ["Evidence:", "", *[f"- {e}" for e in evidence], ""]
