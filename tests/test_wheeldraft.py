@@ -191,7 +191,7 @@ def test_a_runner_picked_by_an_expression_and_cibuildwheel_run_by_uvx() -> None:
         in text
     # Each riscv64 job: emulated on ubuntu-24.04, never on the manylinux2014 image.
     assert {(r.runner, r.combination["image"]) for r in change.job.riscv64_runs} == {
-        ("ubuntu-24.04", "manylinux_2_28")}
+        ("ubuntu-24.04", "manylinux_2_39")}
 
 
 def test_a_pinned_cibuildwheel_not_to_be_had_leaves_the_draft_written_and_unproved(
@@ -205,3 +205,18 @@ def test_a_pinned_cibuildwheel_not_to_be_had_leaves_the_draft_written_and_unprov
     assert change.proof.startswith("not checked with cibuildwheel, so unproved: cibuildwheel "
                                    "2.23.3 (pinned at .github/workflows/wheels.yml:"), \
         change.proof
+
+
+def test_a_matrix_whose_images_have_no_riscv64_build_is_refused_naming_them(
+        cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
+    """manylinux_2_28 has no riscv64 image (cibuildwheel's pinned images say so: 2_39 and
+    musllinux_1_2 have): riscv64 left out of every image is no patch."""
+    files = dict(shapes.EMULATED_MATRIX)
+    path = ".github/workflows/wheels.yml"
+    files[path] = files[path].replace("image: [manylinux2014, manylinux_2_39]",
+                                      "image: [manylinux2014, manylinux_2_28]")
+    with pytest.raises(CannotDraft, match=r"still builds no riscv64 wheel: riscv64 left out "
+                                          r"of manylinux2014, manylinux_2_28 \(no riscv64 "
+                                          r"build\), and none of its other images has one "
+                                          r"\(those that do: manylinux_2_39, musllinux_1_2\)"):
+        draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))

@@ -40,7 +40,7 @@ jobs:
         os: [ubuntu-latest]
         arch: [x86_64, aarch64, ppc64le, s390x]
         libc: [manylinux, musllinux]
-        image: [manylinux2014, manylinux_2_28]
+        image: [manylinux2014, manylinux_2_39]
         exclude:
           - arch: s390x
             libc: musllinux
@@ -312,7 +312,7 @@ jobs:
           - 'x86_64'
         image:
           - 'manylinux2014'
-          - 'manylinux_2_28'
+          - 'manylinux_2_39'
         exclude:
           - py: 'cp313'
             image: 'manylinux2014'

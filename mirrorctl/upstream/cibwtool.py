@@ -34,6 +34,29 @@ class Cibuildwheel:
     path: Path | None
     said: str
 
+    def images(self, arch: str) -> frozenset[str] | None:
+        """The images this cibuildwheel has for `arch` (manylinux_2_39, musllinux_1_2 for
+        riscv64 in 3.1 to 4.3), as its pinned_docker_images.cfg lists them; None when
+        the file cannot be read."""
+        import configparser
+
+        if self.path is not None:
+            folder = self.path / "cibuildwheel"
+        else:
+            import importlib.util
+
+            spec = importlib.util.find_spec("cibuildwheel")
+            if spec is None or spec.origin is None:
+                return None
+            folder = Path(spec.origin).parent
+        parser = configparser.ConfigParser()
+        try:
+            parser.read_string((folder / "resources" / "pinned_docker_images.cfg").read_text(
+                encoding="utf-8"))
+        except (OSError, configparser.Error):
+            return None
+        return frozenset(parser[arch]) if parser.has_section(arch) else frozenset()
+
     def run(self, args: list[str], *, env: Mapping[str, str], cwd: Path) -> ToolResult:
         full = dict(env)
         if self.path is not None:  # first on the path: its own packages, not mirrorctl's

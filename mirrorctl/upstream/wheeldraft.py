@@ -58,11 +58,14 @@ from mirrorctl.upstream.yamledit import (
     node_at,
 )
 
-__all__ = ["NO_RISCV64_IMAGES", "CannotDraft", "WheelChange", "WheelOptions", "check_change",
+__all__ = ["RISCV64_IMAGES", "CannotDraft", "WheelChange", "WheelOptions", "check_change",
            "draft_change"]
 
-NO_RISCV64_IMAGES = ("manylinux1", "manylinux2010", "manylinux2014", "manylinux_2_17",
-                     "musllinux_1_1")
+# The images with riscv64 builds when the cibuildwheel the workflow runs cannot say (its
+# pinned_docker_images.cfg says, when it is at hand): any other manylinux or musllinux
+# image named in a matrix has none.
+RISCV64_IMAGES = frozenset({"manylinux_2_39", "musllinux_1_2"})
+_IMAGE_NAME = re.compile(r"^(?:manylinux\d+|manylinux_\d+_\d+|musllinux_\d+_\d+)$")
 RISCV64_TARGET = "riscv64gc-unknown-linux-gnu"
 _QEMU = "docker/setup-qemu-action"
 _IMAGE_KEY = re.compile(r"^CIBW_(MANY|MUSL)LINUX_([A-Z0-9_]+)_IMAGE$")
@@ -103,6 +106,11 @@ class _Plan:
     edits: dict[str, list[Edit]]
     allowed: dict[str, set[tuple[Any, ...]]]
     changes: list[str]
+    images: frozenset[str] = RISCV64_IMAGES  # the images that have riscv64 builds
+
+    def lacks_riscv64(self, value: Any) -> bool:
+        """Whether a matrix value names an image that has no riscv64 build."""
+        return bool(_IMAGE_NAME.match(str(value))) and str(value) not in self.images
 
     def add(self, path: str, edit: Edit, where: tuple[Any, ...], what: str) -> None:
         self.edits.setdefault(path, []).append(edit)
@@ -125,12 +133,21 @@ def draft_change(files: Mapping[str, str], ci: WheelCi,
     if _has_aliases(files[job.workflow]):
         raise CannotDraft(f"{job.workflow} uses YAML anchors and aliases: an edit of one "
                           "place could change others, so none is drafted")
-    plan = _Plan({}, {}, [])
+    plan = _Plan({}, {}, [], _riscv64_images(job, options))
     try:
         new_files = _edit(files, job, plan, options)
     except EditError as exc:
         raise CannotDraft(f"{job.workflow}: {exc}") from None
     return check_change(files, new_files, plan, job, options)
+
+
+def _riscv64_images(job: WheelJob, options: WheelOptions) -> frozenset[str]:
+    """The riscv64 images of the cibuildwheel the workflow runs, as it lists them."""
+    if job.tool != "cibuildwheel" or not options.cibuildwheel:
+        return RISCV64_IMAGES
+    tool, _ = (options.tools or CibuildwheelTools()).for_pin(job.pin)
+    images = tool.images("riscv64") if tool is not None else None
+    return images or RISCV64_IMAGES
 
 
 def _has_aliases(text: str) -> bool:
@@ -170,7 +187,7 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
         if include is None or not emulated:
             raise EditError(f"job {job.job}: no include entry of an emulated {key}")
         template = entries[emulated[-1]]
-        if any(str(v) in NO_RISCV64_IMAGES for v in template.values()):
+        if any(plan.lacks_riscv64(v) for v in template.values()):
             raise EditError("the entry to copy names an image that has no riscv64 build")
         changes = {key: "riscv64"}
         runs_on = _matrix_key_of(job_data.get("runs-on"))
@@ -220,7 +237,7 @@ def _native_beside(text: str, job_node: Any, job_data: Mapping[str, Any], key: s
                 and set(e) <= set(others)]
     entries = [dict(zip(others, values, strict=True))
                for values in itertools.product(*others.values())]
-    entries = [e for e in entries if not any(str(v) in NO_RISCV64_IMAGES for v in e.values())
+    entries = [e for e in entries if not any(plan.lacks_riscv64(v) for v in e.values())
                and not any(all(e.get(k) == v for k, v in x.items()) for x in excludes)]
     first = include.value[0]
     start = text.rfind("\n", 0, first.start_mark.index) + 1
@@ -284,7 +301,7 @@ def _exclude_images(text: str, job_node: Any, matrix: Mapping[str, Any], key: st
                     plan: _Plan, path: str, where: tuple[Any, ...]) -> None:
     """An exclusion for each image a matrix vector names that has no riscv64 build."""
     pairs = [(k, v) for k, values in matrix.items() if k not in (key, "include", "exclude")
-             and isinstance(values, list) for v in values if str(v) in NO_RISCV64_IMAGES]
+             and isinstance(values, list) for v in values if plan.lacks_riscv64(v)]
     if not pairs:
         return
     exclude = node_at(job_node, "strategy", "matrix", "exclude")
@@ -465,13 +482,17 @@ def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: _Plan, jo
     ci = read_wheel_ci(merged)
     found = next((j for j in ci.jobs if (j.workflow, j.job) == (job.workflow, job.job)), None)
     if found is None or not found.riscv64_runs:
+        left_out = [c for c in plan.changes if "(no riscv64 build)" in c]
         raise CannotDraft(f"{job.workflow}: after the edit job {job.job} still builds no "
-                          "riscv64 wheel")
+                          "riscv64 wheel" + (
+                              f": {left_out[0].split(': ', 1)[1]}, and none of its other "
+                              "images has one (those that do: "
+                              f"{', '.join(sorted(plan.images))})" if left_out else ""))
     data = yaml.safe_load(merged[job.workflow])["jobs"][job.job]
     native = all(_is_riscv_runner(run.runner) for run in found.riscv64_runs)
     for run in found.riscv64_runs:
         _can_run(run, data, job)
-        _image_ok(run, merged)
+        _image_ok(run, plan)
     _no_list_left_behind(merged, old)
     how = ("on a riscv64 runner" if native else "cross-compiled by maturin-action"
            if job.tool == "maturin" else "with QEMU set up for riscv64")
@@ -593,12 +614,14 @@ def _can_run(run: Run, job: Mapping[str, Any], target: WheelJob) -> None:
                       f"{run.runner} with no QEMU step set up for it")
 
 
-def _image_ok(run: Run, files: Mapping[str, str]) -> None:
+def _image_ok(run: Run, plan: _Plan) -> None:
     for key in ("CIBW_MANYLINUX_RISCV64_IMAGE", "CIBW_MUSLLINUX_RISCV64_IMAGE"):
         image = run.env.get(key, "")  # a name, or quay.io/pypa/<name>_riscv64:latest
-        if any(re.search(rf"(?<![\w.]){bad}(?![\w.])", image.replace("_riscv64", " "))
-               for bad in NO_RISCV64_IMAGES):
-            raise CannotDraft(f"a riscv64 job would use {image}, which has no riscv64 build")
+        names = re.findall(r"(?:many|musl)linux[\w]*?(?=_riscv64|$|[:@\s])", image)
+        bad = [n for n in names if plan.lacks_riscv64(n)]
+        if bad:
+            raise CannotDraft(f"a riscv64 job would use {image}: {bad[0]} has no riscv64 "
+                              f"build (the images that do: {', '.join(sorted(plan.images))})")
 
 
 def _cibuildwheel(job: WheelJob, files: Mapping[str, str],
