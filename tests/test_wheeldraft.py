@@ -135,16 +135,74 @@ def test_an_expression_it_cannot_read_is_unknown_not_false() -> None:
     assert not truthy(None) and not truthy(UNKNOWN)
 
 
-def test_a_workflow_with_anchors_is_not_edited() -> None:
+def test_anchors_elsewhere_change_nothing_and_are_kept() -> None:
+    """Anchors the edit does not touch (a trigger's paths, a flag): the draft is written,
+    the anchors as they were."""
     text = shapes.EMULATED_MATRIX[".github/workflows/wheels.yml"].replace(
         "      fail-fast: false\n", "      fail-fast: *no\n")
     text = text.replace("  build_sdist:\n    runs-on: ubuntu-latest\n",
                         "  build_sdist:\n    runs-on: ubuntu-latest\n"
                         "    continue-on-error: &no false\n")
-    assert read_wheel_ci({".github/workflows/wheels.yml": text}).target is not None
+    text = text.replace('  pull_request:\n    paths: [".github/workflows/wheels.yml"]\n',
+                        '  pull_request:\n    paths: &paths [".github/workflows/wheels.yml"]\n'
+                        '  workflow_dispatch:\n')
     files = {**shapes.EMULATED_MATRIX, ".github/workflows/wheels.yml": text}
-    with pytest.raises(CannotDraft, match="anchors and aliases"):
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+    new = change.files[".github/workflows/wheels.yml"]
+    assert "&no false" in new and "fail-fast: *no" in new and "&paths" in new
+    assert "arch: [x86_64, aarch64, ppc64le, s390x, riscv64]" in new
+
+
+_SHARED = """\
+on: push
+jobs:
+  wheels:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        arch: &archs [x86_64, aarch64, ppc64le]
+    steps:
+      - uses: docker/setup-qemu-action@v3
+      - uses: pypa/cibuildwheel@v3.1.4
+        env:
+          CIBW_ARCHS: ${{ matrix.arch }}
+          CIBW_MANYLINUX_X86_64_IMAGE: manylinux_2_39
+  OTHER:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        arch: *archs
+    steps:
+      - uses: docker/setup-qemu-action@v3
+STEPS
+"""
+
+
+def test_an_anchored_list_shared_with_a_job_that_is_no_wheel_job_is_refused() -> None:
+    """The tests under QEMU read the same list: riscv64 there is a change no one asked
+    for, so the alias that would change it is named."""
+    text = _SHARED.replace("OTHER", "tests").replace(
+        "STEPS", "      - run: docker run --platform linux/${{ matrix.arch }} python:3.13 "
+                 "true")
+    files = {".github/workflows/wheels.yml": text, "pyproject.toml": shapes.PYPROJECT.format(
+        name="shared")}
+    with pytest.raises(CannotDraft, match=r"would change jobs\.tests\.strategy\.matrix\.arch "
+                                          r"too \(a YAML alias of the node edited\)"):
         draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+
+
+def test_an_anchored_list_shared_by_two_wheel_jobs_is_edited_once_for_both() -> None:
+    text = _SHARED.replace("OTHER", "wheels_pre").replace(
+        "STEPS", "      - uses: pypa/cibuildwheel@v3.1.4\n        env:\n          CIBW_ARCHS: "
+                 "${{ matrix.arch }}\n          CIBW_ENABLE: cpython-prerelease")
+    files = {".github/workflows/wheels.yml": text, "pyproject.toml": shapes.PYPROJECT.format(
+        name="shared")}
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+    new = change.files[".github/workflows/wheels.yml"]
+    assert "arch: &archs [x86_64, aarch64, ppc64le, riscv64]" in new
+    assert new.count("riscv64") == 1 + new.count("RISCV64")  # the list, and its image line
+    assert "job wheels_pre shares the edited node (a YAML alias) and builds riscv64 too" \
+        in change.checks[0]
 
 
 def test_a_matrix_over_githubs_limit_is_not_expanded() -> None:
@@ -164,13 +222,24 @@ def test_a_list_of_the_other_architectures_elsewhere_refuses_the_patch() -> None
         draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
 
 
-def test_an_include_entry_on_its_own_runner_gets_a_riscv64_runner_and_its_config_file(
+def test_entries_each_on_its_own_runner_get_riscv64_under_qemu_and_its_config_file(
         cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
+    """A project that emulates nothing (x86_64 and aarch64 each on its runner): riscv64
+    under QEMU on the x86_64 entry's runner, with a QEMU step for it alone (what the
+    maintainers who added riscv64 this way wrote); a riscv64 runner only when asked."""
     files = shapes.NATIVE_INCLUDE
     change = draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))
     text = change.files[".github/workflows/wheels.yml"]
-    assert "        - os: ubuntu-24.04-riscv\n          archs: riscv64\n" in text
-    assert change.native
+    assert "        - os: macos-14\n          archs: arm64\n        - os: ubuntu-24.04\n" \
+        "          archs: riscv64\n" in text
+    assert "    - name: Set up QEMU\n      if: matrix.archs == 'riscv64'\n      uses: " \
+        "docker/setup-qemu-action@v3\n      with:\n        platforms: riscv64\n    - name: " \
+        "Build wheels\n" in text
+    assert not change.native
+    asked = draft_change(files, read_wheel_ci(files), WheelOptions(native=True,
+                                                                   cibuildwheel=False))
+    assert "        - os: ubuntu-24.04-riscv\n          archs: riscv64\n" in asked.files[
+        ".github/workflows/wheels.yml"] and asked.native
     # the build selector of .cibuildwheel.toml, read by the pinned 3.2.1
     assert change.identifiers == ("cp311-manylinux_riscv64", "cp312-manylinux_riscv64",
                                   "cp313-manylinux_riscv64")

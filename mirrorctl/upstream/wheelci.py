@@ -38,8 +38,8 @@ else:  # pragma: no cover - Python 3.10
 from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.matrix import Combination, expand_matrix, substitute
 
-__all__ = ["EMULATED", "Pin", "Run", "Shape", "WheelCi", "WheelJob", "ci_paths",
-           "cibuildwheel_pin", "read_wheel_ci"]
+__all__ = ["EMULATED", "LINUX_ARCHS", "Pin", "Run", "Shape", "WheelCi", "WheelJob", "ci_paths",
+           "cibuildwheel_pin", "is_linux_runner", "native_arch", "read_wheel_ci"]
 
 Shape = Literal["matrix", "include", "env", "pyproject", "native", "maturin"]
 LINUX_ARCHS = ("x86_64", "i686", "aarch64", "ppc64le", "s390x", "armv7l", "riscv64")
@@ -251,6 +251,16 @@ def _runner(job: Mapping[str, Any], combo: Combination) -> str | None:
     labels = substitute(labels, combo)
     text = " ".join(map(str, labels)) if isinstance(labels, list) else str(labels)
     return None if "${{" in text else text
+
+
+def native_arch(runner: str) -> str:
+    """The architecture a runner's labels say it is (x86_64 unless they say otherwise)."""
+    return _native(runner)
+
+
+def is_linux_runner(runner: str) -> bool:
+    """Whether a runner's labels say Linux (a self-hosted label that says nothing: no)."""
+    return _is_linux(runner) is True
 
 
 def _native(runner: str) -> str:

@@ -44,7 +44,16 @@ else:  # pragma: no cover - Python 3.10
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.upstream.cibwtool import CibuildwheelTools
 from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
-from mirrorctl.upstream.wheelci import EMULATED, Run, WheelCi, WheelJob, read_wheel_ci
+from mirrorctl.upstream.wheelci import (
+    EMULATED,
+    LINUX_ARCHS,
+    Run,
+    WheelCi,
+    WheelJob,
+    is_linux_runner,
+    native_arch,
+    read_wheel_ci,
+)
 from mirrorctl.upstream.yamledit import (
     Edit,
     EditError,
@@ -52,8 +61,9 @@ from mirrorctl.upstream.yamledit import (
     apply_edits,
     child,
     compose,
-    copy_entry,
+    copy_entries,
     extend_scalar,
+    insert_step,
     item,
     node_at,
 )
@@ -130,9 +140,6 @@ def draft_change(files: Mapping[str, str], ci: WheelCi,
         raise CannotDraft(f"the package asks for a riscv64 runner ({options.runner}), and "
                           f"upstream lists its architectures in its {job.shape}, with no "
                           "matrix a riscv64 runner could join")
-    if _has_aliases(files[job.workflow]):
-        raise CannotDraft(f"{job.workflow} uses YAML anchors and aliases: an edit of one "
-                          "place could change others, so none is drafted")
     plan = _Plan({}, {}, [], _riscv64_images(job, options))
     try:
         new_files = _edit(files, job, plan, options)
@@ -150,14 +157,6 @@ def _riscv64_images(job: WheelJob, options: WheelOptions) -> frozenset[str]:
     return images or RISCV64_IMAGES
 
 
-def _has_aliases(text: str) -> bool:
-    try:
-        return any(isinstance(t, (yaml.AliasToken, yaml.AnchorToken))
-                   for t in yaml.scan(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError:
-        return True  # it does not even scan: no edit of it is proved
-
-
 def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
           options: WheelOptions) -> dict[str, str]:
     path, text = job.workflow, files[job.workflow]
@@ -167,7 +166,7 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
     matrix = (job_data.get("strategy") or {}).get("matrix") or {}
     new_files: dict[str, str] = {}
     key = job.matrix_key
-    if options.native and job.shape in ("matrix", "include") and key is not None:
+    if options.native and job.shape == "matrix" and key is not None:
         _native_beside(text, job_node, job_data, key, plan, where, options.runner,
                        path=path)
     elif job.shape in ("matrix", "maturin", "native") and key is not None:
@@ -181,26 +180,7 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
         if job.shape == "matrix":
             _exclude_images(text, job_node, matrix, key, plan, path, where)
     elif job.shape == "include" and key is not None:
-        include = node_at(job_node, "strategy", "matrix", "include")
-        entries = matrix.get("include") or []
-        emulated = [i for i, e in enumerate(entries) if str(e.get(key)) in EMULATED]
-        if include is None or not emulated:
-            raise EditError(f"job {job.job}: no include entry of an emulated {key}")
-        template = entries[emulated[-1]]
-        if any(plan.lacks_riscv64(v) for v in template.values()):
-            raise EditError("the entry to copy names an image that has no riscv64 build")
-        changes = {key: "riscv64"}
-        runs_on = _matrix_key_of(job_data.get("runs-on"))
-        # An entry built on its own runner (aarch64 on an arm runner): riscv64 on its own.
-        native = runs_on is not None and runs_on in template and \
-            re.search(r"arm|aarch64", str(template[runs_on]), re.I) is not None
-        if native and runs_on is not None:
-            changes[runs_on] = options.runner
-        plan.add(path, copy_entry(text, include, include.value[emulated[-1]], changes),
-                 (*where, "strategy", "matrix", "include"),
-                 "an include entry for riscv64"
-                 + (f" on {options.runner}" if native else "")
-                 + f", as the one for {template.get(key)}")
+        _include_entries(files, job_node, job_data, key, plan, where, options, path=path)
     elif job.shape == "env":
         _extend_archs_env(text, root, job, plan)
     elif job.shape == "pyproject":
@@ -216,6 +196,100 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
     for name, edits in plan.edits.items():
         new_files[name] = apply_edits(new_files.get(name, files[name]), edits)
     return new_files
+
+
+def _include_entries(files: Mapping[str, str], job_node: Any, job_data: Mapping[str, Any],
+                     key: str, plan: _Plan, where: tuple[Any, ...], options: WheelOptions,
+                     *, path: str) -> None:
+    """riscv64's include entries, as the project builds its other Linux architectures:
+    copies of the entries of an architecture it emulates (under QEMU, on their runner;
+    every value that names that architecture names riscv64); where it emulates none,
+    copies of its x86_64 entries, and the QEMU step set up for riscv64. With a riscv64
+    runner asked for, copies of the entries built on their own runner, on it. Chosen by
+    what they are, never by where they stand."""
+    text = files[path]
+    include = node_at(job_node, "strategy", "matrix", "include")
+    entries = [e if isinstance(e, Mapping) else {} for e in
+               job_data["strategy"]["matrix"].get("include") or []]
+    runs_on = _matrix_key_of(job_data.get("runs-on"))
+
+    def runner(entry: Mapping[str, Any]) -> str:
+        return str(entry[runs_on]) if runs_on is not None and runs_on in entry else \
+            str(job_data.get("runs-on", ""))
+
+    linux = [i for i, e in enumerate(entries) if str(e.get(key)) in LINUX_ARCHS
+             and is_linux_runner(runner(e))]
+    emulated = [i for i in linux if str(entries[i][key]) in EMULATED
+                and native_arch(runner(entries[i])) != str(entries[i][key])]
+    own = [i for i in linux if native_arch(runner(entries[i])) == str(entries[i][key])]
+    if options.native:
+        arch = "aarch64" if any(entries[i][key] == "aarch64" for i in own) else "x86_64"
+        chosen = [i for i in own if entries[i][key] == arch]
+    elif emulated:
+        arch = str(entries[emulated[-1]][key])
+        chosen = [i for i in emulated if entries[i][key] == arch]
+    else:
+        arch, chosen = "x86_64", [i for i in own if entries[i][key] == "x86_64"]
+    if include is None or not chosen:
+        raise EditError(f"job {where[1]}: no include entry of a Linux {key} to follow")
+    copies = []
+    for index in chosen:
+        changes = {k: _riscv64_value(v, arch, plan) for k, v in entries[index].items()
+                   if isinstance(v, str) and _riscv64_value(v, arch, plan) != v}
+        if options.native:
+            if runs_on is None or runs_on not in entries[index]:
+                raise EditError(f"job {where[1]}: runs-on names no key of the entries a "
+                                "riscv64 runner could go in")
+            changes[runs_on] = options.runner
+        copies.append((include.value[index], changes))
+    how = (f"on {options.runner}" if options.native else
+           f"under QEMU, as the one{'s' if len(copies) > 1 else ''} for {arch}")
+    plan.add(path, copy_entries(text, include, copies), (*where, "strategy", "matrix",
+                                                         "include"),
+             f"{len(copies)} include entr{'y' if len(copies) == 1 else 'ies'} for riscv64, "
+             f"{how}")
+    combos = [{**entries[i], **changes} for i, (_, changes) in zip(chosen, copies,
+                                                                   strict=True)]
+    if options.native and runs_on is not None:
+        _qemu_off(text, job_node, job_data, plan, path, where, runs_on, options.runner,
+                  combos)
+    elif not emulated and not _qemu_step(job_data):
+        _add_qemu_step(files, job_node, job_data, key, plan, path, where)
+
+
+def _riscv64_value(value: str, arch: str, plan: _Plan) -> str:
+    """A value of an entry for `arch`, as riscv64's entry has it: the architecture named
+    (alone, or as a word: `qemu: s390x`, `name: manylinux s390x`) is riscv64; an image
+    that has no riscv64 build is the newest of its family that has one."""
+    if value == arch:
+        return "riscv64"
+    if plan.lacks_riscv64(value):
+        family = value[:9]  # manylinux or musllinux
+        newer = sorted(i for i in plan.images if i.startswith(family))
+        return newer[-1] if newer else value
+    return re.sub(rf"(?<![\w-]){re.escape(arch)}(?![\w-])", "riscv64", value)
+
+
+def _qemu_step(job_data: Mapping[str, Any]) -> int | None:
+    return next((i for i, s in enumerate(job_data.get("steps") or []) if isinstance(s, Mapping)
+                 and str(s.get("uses", "")).lower().startswith(_QEMU)), None)
+
+
+def _add_qemu_step(files: Mapping[str, str], job_node: Any, job_data: Mapping[str, Any],
+                   key: str, plan: _Plan, path: str, where: tuple[Any, ...]) -> None:
+    """The QEMU step riscv64 needs where the job emulates nothing: before the first
+    cibuildwheel step, for riscv64's jobs alone, the action as the project's other
+    workflows name it (their pin kept), else its current major version."""
+    index = _cibuildwheel_step(job_data)
+    if index is None:
+        raise EditError(f"job {where[1]}: no cibuildwheel step to set QEMU up before")
+    refs = [m.group(0) for text in files.values()
+            for m in re.finditer(rf"{re.escape(_QEMU)}@[^\s]+(?:\s+#\s*\S+)?", text)]
+    uses = refs[0] if refs else f"{_QEMU}@v3"
+    plan.add(path, insert_step(files[path], node_at(job_node, "steps"), index, [
+        "name: Set up QEMU", f"if: matrix.{key} == 'riscv64'", f"uses: {uses}", "with:",
+        "  platforms: riscv64"]), (*where, "steps"),
+             f"a QEMU step set up for riscv64 (`{uses}`), before the build")
 
 
 def _native_beside(text: str, job_node: Any, job_data: Mapping[str, Any], key: str,
@@ -470,16 +544,24 @@ def _counts(files: Mapping[str, str], plan: _Plan) -> None:
 def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: _Plan, job: WheelJob,
                  options: WheelOptions) -> WheelChange:
     checks: list[str] = []
+    merged = {**old, **new}
+    ci = read_wheel_ci(merged)
     for path, text in new.items():
         before, after = _parsed(path, old[path]), _parsed(path, text)
         changed = _changed_paths(before, after)
         allowed = plan.allowed.get(path, set())
         stray = [p for p in changed if not any(p[:len(a)] == a for a in allowed)]
+        # An anchored node edited changes each of its aliases: allowed where the alias is
+        # the same place of another Linux wheel job, which then builds riscv64 too.
+        sharing = {p[1] for p in stray if _same_place_of_a_wheel_job(p, job, allowed, ci,
+                                                                      path)}
+        stray = [p for p in stray if p[:1] != ("jobs",) or p[1] not in sharing]
         if stray:
-            raise CannotDraft(f"{path}: the edit would change {_show(stray[0])} too")
-        checks.append(f"{path} parses, and differs only where riscv64 was added")
-    merged = {**old, **new}
-    ci = read_wheel_ci(merged)
+            alias = " (a YAML alias of the node edited)" if _has_aliases(old[path]) else ""
+            raise CannotDraft(f"{path}: the edit would change {_show(stray[0])} too{alias}")
+        checks.append(f"{path} parses, and differs only where riscv64 was added"
+                      + "".join(f"; job {name} shares the edited node (a YAML alias) and "
+                                "builds riscv64 too" for name in sorted(sharing)))
     found = next((j for j in ci.jobs if (j.workflow, j.job) == (job.workflow, job.job)), None)
     if found is None or not found.riscv64_runs:
         left_out = [c for c in plan.changes if "(no riscv64 build)" in c]
@@ -555,6 +637,26 @@ def _matrix_and_qemu_lines(text: str) -> set[int]:
     return lines
 
 
+def _has_aliases(text: str) -> bool:
+    try:
+        return any(isinstance(t, (yaml.AliasToken, yaml.AnchorToken))
+                   for t in yaml.scan(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return False
+
+
+def _same_place_of_a_wheel_job(changed: tuple[Any, ...], job: WheelJob,
+                               allowed: set[tuple[Any, ...]], ci: WheelCi, path: str) -> bool:
+    """Whether `changed` is, in another job of the workflow, a place the edit may change
+    in the target job, and that job builds Linux wheels riscv64 joins (after the edit)."""
+    if len(changed) < 2 or changed[0] != "jobs" or changed[1] == job.job:
+        return False
+    same = ("jobs", job.job, *changed[2:])
+    other = next((j for j in ci.jobs if (j.workflow, j.job) == (path, changed[1])), None)
+    return any(same[:len(a)] == a for a in allowed) and other is not None \
+        and bool(other.riscv64_runs)
+
+
 def _parsed(path: str, text: str) -> Any:
     try:
         if path.endswith(".toml"):
@@ -591,10 +693,18 @@ def _can_run(run: Run, job: Mapping[str, Any], target: WheelJob) -> None:
     context = {"matrix": run.combination, "runner": {"os": "Linux"}}
     if _is_riscv_runner(run.runner):
         for step in job.get("steps") or []:  # and no emulator set up where none is wanted
-            if isinstance(step, Mapping) and str(step.get("uses", "")).lower().startswith(
-                    _QEMU) and truthy(evaluate(str(step.get("if", "true")), context)):
+            if not isinstance(step, Mapping):
+                continue
+            runs = evaluate(str(step.get("if", "true")), context)
+            uses = str(step.get("uses", "")).lower()
+            if uses.startswith(_QEMU) and truthy(runs):
                 raise CannotDraft(f"{target.workflow}: the QEMU step would run on the "
                                   f"riscv64 runner {run.runner}")
+            lacking = _lacking_on_riscv64(step)
+            if lacking is not None and (runs is UNKNOWN or truthy(runs)):
+                raise CannotDraft(f"{target.workflow}: job {target.job} runs {uses} on the "
+                                  f"riscv64 runner {run.runner}: {lacking}; riscv64 joins "
+                                  "under QEMU instead, or once that step is kept off it")
         return
     if target.tool == "maturin":
         return  # maturin-action cross-compiles in its riscv64 cross image
@@ -612,6 +722,24 @@ def _can_run(run: Run, job: Mapping[str, Any], target: WheelJob) -> None:
             return
     raise CannotDraft(f"{target.workflow}: job {target.job} would build riscv64 on "
                       f"{run.runner} with no QEMU step set up for it")
+
+
+# Steps that need what the riscv64 runners lack (a Python of theirs to download).
+_LACKING_ON_RISCV64 = {
+    "actions/setup-python": "it has no riscv64 Python to install (actions/setup-python#1288)",
+    "astral-sh/setup-uv": "uv has no riscv64 Python build to download for it",
+}
+
+
+def _lacking_on_riscv64(step: Mapping[str, Any]) -> str | None:
+    """What a step needs that the riscv64 runners lack, or None (setup-uv needs nothing
+    of them unless it installs a Python)."""
+    action = str(step.get("uses", "")).lower().split("@")[0]
+    given = step.get("with")
+    given = given if isinstance(given, Mapping) else {}
+    if action == "astral-sh/setup-uv" and "python-version" not in given:
+        return None
+    return _LACKING_ON_RISCV64.get(action)
 
 
 def _image_ok(run: Run, plan: _Plan) -> None:

@@ -14,7 +14,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = ["Edit", "EditError", "append_item", "apply_edits", "child", "compose",
-           "copy_entry", "extend_scalar", "item", "node_at"]
+           "copy_entries", "copy_entry", "extend_scalar", "insert_step", "item", "node_at"]
 
 
 class EditError(ValueError):
@@ -96,14 +96,36 @@ def append_item(text: str, sequence: Node, value: str) -> Edit:
 def copy_entry(text: str, sequence: Node, template: Node, changes: dict[str, str]) -> Edit:
     """A copy of a block list's mapping entry `template`, inserted after the list's last
     entry, with the values of `changes` (keys of the entry) replaced."""
-    if not isinstance(sequence, SequenceNode) or sequence.flow_style \
-            or not isinstance(template, MappingNode) or template.flow_style:
+    return copy_entries(text, sequence, [(template, changes)])
+
+
+def copy_entries(text: str, sequence: Node, copies: list[tuple[Node, dict[str, str]]]) -> Edit:
+    """Copies of a block list's mapping entries, in order, after the list's last entry,
+    each with the values of its `changes` replaced. An entry is a block mapping, or a
+    flow mapping on its line (`- { os: ubuntu-latest, arch: ppc64le }`), kept so."""
+    if not isinstance(sequence, SequenceNode) or sequence.flow_style:
         raise EditError("not a block list of mappings")
+    blocks = [_entry_copy(text, template, changes) for template, changes in copies]
+    last_entry = sequence.value[-1]
+    tail = last_entry.value[-1][1] if isinstance(last_entry, MappingNode) and \
+        last_entry.value and not last_entry.flow_style else last_entry
+    after = _line_end(text, tail.end_mark.index)
+    return Edit(after, after, "".join("\n" + block for block in blocks))
+
+
+def _entry_copy(text: str, template: Node, changes: dict[str, str]) -> str:
+    if not isinstance(template, MappingNode) or not template.value:
+        raise EditError("an entry that is no mapping")
     start = _line_start(text, template.start_mark.index)
     if text[start:template.start_mark.index].strip() != "-":
         raise EditError("an entry that does not start its line")
-    last_value = template.value[-1][1]
-    end = _line_end(text, last_value.end_mark.index)
+    if template.flow_style:
+        end = template.end_mark.index
+        if "\n" in text[start:end]:
+            raise EditError("a flow mapping entry over several lines")
+        end = _line_end(text, end)
+    else:
+        end = _line_end(text, template.value[-1][1].end_mark.index)
     replaced = []
     for key, value in changes.items():
         node = child(template, key)
@@ -114,11 +136,22 @@ def copy_entry(text: str, sequence: Node, template: Node, changes: dict[str, str
     block = text[start:end]
     for a, b, new in sorted(replaced, reverse=True):
         block = block[:a] + new + block[b:]
-    last_entry = sequence.value[-1]
-    tail = last_entry.value[-1][1] if isinstance(last_entry, MappingNode) and \
-        last_entry.value else last_entry
-    after = _line_end(text, tail.end_mark.index)
-    return Edit(after, after, "\n" + block)
+    return block
+
+
+def insert_step(text: str, steps: Node | None, before: int, lines: list[str]) -> Edit:
+    """A new step (its lines: `name: ...`, `if: ...`, `uses: ...`, `with:`, `  key: ...`)
+    inserted before the `before`th of a block list of steps, indented as that step is."""
+    target = item(steps, before)
+    if not isinstance(steps, SequenceNode) or steps.flow_style or target is None:
+        raise EditError("not a block list of steps")
+    start = _line_start(text, target.start_mark.index)
+    prefix = text[start:target.start_mark.index]
+    if prefix.strip() != "-":
+        raise EditError("a step that does not start its line")
+    inner = " " * len(prefix)
+    block = "".join(f"{prefix if n == 0 else inner}{line}\n" for n, line in enumerate(lines))
+    return Edit(start, start, block)
 
 
 def extend_scalar(text: str, scalar: Node | None, addition: str) -> Edit:
