@@ -122,6 +122,9 @@ def test_a_package_that_asks_for_a_riscv64_runner_gets_one_beside_the_emulated()
      {"arch": "riscv64", "os": "Ubuntu-22.04"}, True),
     ("!(matrix.arch == 'X86_64')", {"arch": "x86_64"}, False),  # strings compare caseless
     ("matrix.n >= 2 && 'yes' || 'no'", {"n": 3}, "yes"),
+    ("""contains(fromJSON('["ppc64le", "s390x"]'), matrix.arch)""", {"arch": "s390x"}, True),
+    ("""contains(fromJSON('["ppc64le", "s390x"]'), matrix.arch)""", {"arch": "riscv64"},
+     False),
 ])
 def test_expressions_as_github_evaluates_them(text: str, matrix: dict[str, object],
                                               value: object) -> None:
@@ -230,8 +233,8 @@ def test_entries_each_on_its_own_runner_get_riscv64_under_qemu_and_its_config_fi
     files = shapes.NATIVE_INCLUDE
     change = draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))
     text = change.files[".github/workflows/wheels.yml"]
-    assert "        - os: macos-14\n          archs: arm64\n        - os: ubuntu-24.04\n" \
-        "          archs: riscv64\n" in text
+    assert "        - os: ubuntu-24.04-arm\n          archs: aarch64\n        - os: " \
+        "ubuntu-24.04\n          archs: riscv64\n        - os: macos-14\n" in text
     assert "    - name: Set up QEMU\n      if: matrix.archs == 'riscv64'\n      uses: " \
         "docker/setup-qemu-action@v3\n      with:\n        platforms: riscv64\n    - name: " \
         "Build wheels\n" in text
@@ -289,3 +292,87 @@ def test_a_matrix_whose_images_have_no_riscv64_build_is_refused_naming_them(
                                           r"build\), and none of its other images has one "
                                           r"\(those that do: manylinux_2_39, musllinux_1_2\)"):
         draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))
+
+
+def test_flow_entries_with_a_qemu_key_get_riscv64_beside_the_emulated_ones(
+        cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
+    """The shape of psutil's CI: one flow mapping an entry, the QEMU platform a key of the
+    entry the step reads (`platforms: ${{ matrix.qemu }}`), uvx --from the pin; pyproject
+    skips the emulated tests and overrides one of them."""
+    files = shapes.FLOW_QEMU
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))
+    assert diff(files, dict(change.files)) == (GOLDEN / "flow-qemu.diff").read_text()
+    assert not change.native
+    assert change.identifiers == ("cp312-manylinux_riscv64", "cp313-manylinux_riscv64")
+    assert change.proof.startswith("cibuildwheel 3.1.4 (pinned at "
+                                   ".github/workflows/build.yml:28)")
+
+
+def test_entries_on_their_own_runners_with_an_anchor_and_a_dist_count(
+        cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
+    """The shape of Pillow's CI: block entries, x86_64 and aarch64 each on its own runner
+    and each once per libc, an anchored path list in `on:`, the pin in a requirements
+    file, the dists counted by a setting. riscv64 follows the x86_64 entries (both libcs)
+    under QEMU, the image its name says the one it builds on; the count follows."""
+    files = shapes.ANCHORED_NATIVE
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))
+    assert diff(files, dict(change.files)) == (GOLDEN / "anchored-native.diff").read_text()
+    assert ".github/workflows/wheels.yml:15: expected wheels 8 -> 12" in change.changes
+    assert change.identifiers == ("cp312-manylinux_riscv64", "cp313-manylinux_riscv64",
+                                  "cp312-musllinux_riscv64", "cp313-musllinux_riscv64")
+    assert change.proof.startswith("cibuildwheel 3.2.1 (pinned at "
+                                   ".ci/requirements-cibw.txt:1)")
+
+
+def test_expressions_and_test_skips_that_list_the_emulated_take_riscv64() -> None:
+    change = draft_change(shapes.EXPRESSION_RUNNER, read_wheel_ci(shapes.EXPRESSION_RUNNER),
+                          WheelOptions(cibuildwheel=False))
+    text = change.files[".github/workflows/wheel.yml"]
+    assert "(matrix.arch == 'ppc64le' || matrix.arch == 's390x' || matrix.arch == " \
+           "'riscv64')) && 'build' || 'build[uv]' }}" in text
+    assert 'CIBW_TEST_SKIP: "*-manylinux_ppc64le *-manylinux_s390x *-manylinux_riscv64"' \
+        in text
+    # A riscv64 runner asked for: what the emulated need is not riscv64's.
+    native = draft_change(shapes.FLOW_QEMU, read_wheel_ci(shapes.FLOW_QEMU),
+                          WheelOptions(cibuildwheel=False, native=True))
+    assert set(native.files) == {".github/workflows/build.yml"}
+    assert "- { os: ubuntu-24.04-riscv, osname: linux, arch: riscv64 }" in native.files[
+        ".github/workflows/build.yml"]
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("if: ${{ matrix.arch == 'ppc64le' || matrix.arch == 's390x' }}",
+     "if: ${{ contains(fromJSON('[\"ppc64le\", \"s390x\"]'), matrix.arch) }}"),
+    ("(matrix.arch == 'ppc64le' || matrix.arch == 's390x')",
+     "contains(fromJSON('[\"ppc64le\", \"s390x\"]'), matrix.arch)"),
+])
+def test_a_list_of_the_emulated_in_fromjson_takes_riscv64(old: str, new: str) -> None:
+    path = ".github/workflows/wheel.yml"
+    files = {path: shapes.EXPRESSION_RUNNER[path].replace(old, new)}
+    assert files[path] != shapes.EXPRESSION_RUNNER[path]
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+    assert "fromJSON('[\"ppc64le\", \"s390x\", \"riscv64\"]'), matrix.arch)" in \
+        change.files[path]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("*-*linux_{ppc64le,s390x}", "*-*linux_{ppc64le,s390x,riscv64}"),
+    ("*_ppc64le *_s390x", "*_ppc64le *_s390x *_riscv64"),
+    ("*-musllinux_s390x pp*", "*-musllinux_s390x *-musllinux_riscv64 pp*"),
+    ("*-win32 pp*", "*-win32 pp*"),  # names no emulated architecture
+    ("*_s390x *_riscv64", "*_s390x *_riscv64"),  # riscv64 there already
+    ("*_s390xx", "*_s390xx"),
+])
+def test_build_selectors_take_riscv64_beside_the_emulated(value: str, expected: str) -> None:
+    from mirrorctl.upstream.archlists import with_riscv64
+
+    assert with_riscv64(value, {"ppc64le", "s390x"}) == expected
+
+
+def test_the_image_a_name_says_is_the_one_riscv64_builds_on() -> None:
+    from mirrorctl.upstream.wheeldraft import _Plan, _riscv64_value
+
+    plan = _Plan({}, {}, [])
+    assert _riscv64_value("manylinux_2_28 x86_64", "x86_64", plan) == "manylinux_2_39 riscv64"
+    assert _riscv64_value("musllinux_1_2 x86_64", "x86_64", plan) == "musllinux_1_2 riscv64"
+    assert _riscv64_value("x86_64", "x86_64", plan) == "riscv64"

@@ -320,6 +320,9 @@ jobs:
     env:
       CIBW_ARCHS: ${{ matrix.arch }}
       CIBW_BUILD: ${{ matrix.py }}-manylinux_${{ matrix.arch }}
+      # no uv in the emulated images
+      CIBW_BUILD_FRONTEND: ${{ (matrix.py == 'cp313' && (matrix.arch == 'ppc64le' || matrix.arch == 's390x')) && 'build' || 'build[uv]' }}
+      CIBW_TEST_SKIP: "*-manylinux_ppc64le *-manylinux_s390x"
       CIBW_MANYLINUX_AARCH64_IMAGE: quay.io/pypa/${{ matrix.image }}_aarch64:latest
       CIBW_MANYLINUX_S390X_IMAGE: quay.io/pypa/${{ matrix.image }}_s390x:latest
     steps:
@@ -330,5 +333,143 @@ jobs:
       - name: Build wheels
         run: |
           uvx -p 3.13 cibuildwheel@4.1.0
+""",
+}
+
+# Flow-style include entries, the emulated ones naming their QEMU platform in a key of
+# their own that the QEMU step reads; cibuildwheel run by `uvx --from`, uv set up first.
+FLOW_QEMU = {
+    ".github/workflows/build.yml": """\
+name: build
+on: [push, pull_request]
+jobs:
+  wheels:
+    name: "wheels, ${{ matrix.os }}, ${{ matrix.arch }}"
+    runs-on: ${{ matrix.os }}
+    timeout-minutes: 60
+    strategy:
+      fail-fast: false
+      matrix:
+        include:
+          - { os: ubuntu-24.04, osname: linux, arch: x86_64 }
+          - { os: ubuntu-24.04-arm, osname: linux, arch: aarch64 }
+          - { os: ubuntu-24.04, osname: linux, arch: ppc64le, qemu: ppc64le }
+          - { os: ubuntu-24.04, osname: linux, arch: s390x, qemu: s390x }
+          - { os: macos-15, osname: macos, arch: arm64 }
+          - { os: windows-2025, osname: windows, arch: AMD64 }
+    steps:
+      - uses: actions/checkout@v5
+      - uses: astral-sh/setup-uv@v6
+      - name: Set up QEMU
+        if: matrix.qemu
+        uses: docker/setup-qemu-action@v3
+        with:
+          platforms: ${{ matrix.qemu }}
+      - name: Create wheels + run tests
+        run: uvx --from cibuildwheel==3.1.4 cibuildwheel --output-dir wheelhouse
+        env:
+          CIBW_ARCHS: ${{ matrix.arch }}
+          CIBW_SKIP: "*-musllinux_*"
+      - uses: actions/upload-artifact@v4
+        with:
+          name: wheels-${{ matrix.osname }}-${{ matrix.arch }}
+          path: wheelhouse
+""",
+    "pyproject.toml": PYPROJECT.format(name="flowqemu") + """
+[tool.cibuildwheel]
+build = "cp312-* cp313-*"
+# tests under QEMU take an hour
+test-skip = "*-*linux_{ppc64le,s390x}"
+
+[[tool.cibuildwheel.overrides]]
+select = "*_s390x"
+environment = { CFLAGS = "-O1" }
+""",
+}
+
+# Block include entries, x86_64 and aarch64 each on their own runner and each twice (one
+# per libc, selected by `build`), setup-python on every job, cibuildwheel pinned in a
+# requirements file, an anchored path list in `on:`, and the dists counted by a setting.
+ANCHORED_NATIVE = {
+    ".github/workflows/wheels.yml": """\
+name: Wheels
+
+on:
+  push:
+    paths: &paths
+      - ".ci/requirements-cibw.txt"
+      - ".github/workflows/wheels*"
+      - "pyproject.toml"
+    tags:
+      - "*"
+  pull_request:
+    paths: *paths
+
+env:
+  EXPECTED_DISTS: 8
+
+jobs:
+  build-native-wheels:
+    name: ${{ matrix.name }}
+    runs-on: ${{ matrix.os }}
+    strategy:
+      fail-fast: false
+      matrix:
+        include:
+          - name: "manylinux_2_28 x86_64"
+            platform: linux
+            os: ubuntu-latest
+            cibw_arch: x86_64
+            build: "cp31[23]-manylinux*"
+          - name: "musllinux x86_64"
+            platform: linux
+            os: ubuntu-latest
+            cibw_arch: x86_64
+            build: "cp31[23]-musllinux*"
+          - name: "manylinux_2_28 aarch64"
+            platform: linux
+            os: ubuntu-24.04-arm
+            cibw_arch: aarch64
+            build: "cp31[23]-manylinux*"
+          - name: "macOS arm64"
+            platform: macos
+            os: macos-latest
+            cibw_arch: arm64
+    steps:
+      - uses: actions/checkout@v5
+      - uses: actions/setup-python@v6
+        with:
+          python-version: "3.x"
+      - name: Install cibuildwheel
+        run: |
+          python3 -m pip install -r .ci/requirements-cibw.txt
+      - name: Build wheels
+        run: |
+          python3 -m cibuildwheel --output-dir wheelhouse
+        env:
+          CIBW_PLATFORM: ${{ matrix.platform }}
+          CIBW_ARCHS: ${{ matrix.cibw_arch }}
+          CIBW_BUILD: ${{ matrix.build }}
+      - uses: actions/upload-artifact@v4
+        with:
+          name: dist-${{ matrix.name }}
+          path: ./wheelhouse/*.whl
+
+  count:
+    needs: build-native-wheels
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/download-artifact@v4
+        with:
+          pattern: dist-*
+          merge-multiple: true
+          path: dist
+      - run: test "$(ls dist | wc -l)" -eq "$EXPECTED_DISTS"
+""",
+    ".ci/requirements-cibw.txt": "cibuildwheel==3.2.1\n",
+    "pyproject.toml": PYPROJECT.format(name="anchored") + """
+[tool.cibuildwheel]
+manylinux-x86_64-image = "manylinux_2_28"
+manylinux-aarch64-image = "manylinux_2_28"
 """,
 }

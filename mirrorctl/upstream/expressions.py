@@ -1,6 +1,6 @@
 """GitHub Actions expressions, as far as a step's `if:` over a matrix needs them (pure):
 literals, `matrix.*` and `runner.os`, `==` `!=` `<` `>` `<=` `>=` `&&` `||` `!` and
-parentheses, and contains / startsWith / endsWith. GitHub's rules: string comparison
+parentheses, and contains / startsWith / endsWith / fromJSON. GitHub's rules: string comparison
 ignores case; `&&` and `||` return an operand; a missing property is null. Anything
 else (another context, another function) makes the value unknown: evaluate() returns
 UNKNOWN (not None, which is null), and the caller says it could not tell, never guesses.
@@ -8,6 +8,7 @@ UNKNOWN (not None, which is null), and the caller says it could not tell, never 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -128,7 +129,14 @@ class _Parser:
         while self._peek() == ",":
             self._take()
             args.append(self.expression())
-        if self._take()[1] != ")" or len(args) != 2:
+        if self._take()[1] != ")":
+            raise _Unknown
+        if name.lower() == "fromjson" and len(args) == 1:
+            try:
+                return json.loads(str(args[0]))
+            except ValueError:
+                raise _Unknown from None
+        if len(args) != 2:
             raise _Unknown
         first, second = (str(a).lower() if a is not None else "" for a in args)
         functions = {"contains": lambda: second in first if not isinstance(args[0], list)

@@ -42,8 +42,15 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.upstream.archlists import (
+    extend_pyproject,
+    extend_selector,
+    extend_tests,
+    list_insertions,
+)
 from mirrorctl.upstream.cibwtool import CibuildwheelTools
 from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
+from mirrorctl.upstream.matrix import substitute
 from mirrorctl.upstream.wheelci import (
     EMULATED,
     LINUX_ARCHS,
@@ -80,6 +87,8 @@ RISCV64_TARGET = "riscv64gc-unknown-linux-gnu"
 _QEMU = "docker/setup-qemu-action"
 _IMAGE_KEY = re.compile(r"^CIBW_(MANY|MUSL)LINUX_([A-Z0-9_]+)_IMAGE$")
 _COUNT = re.compile(r"(?P<op>-eq|==|-ge|-ne|!=)\s*(?P<n>\d+)\b")
+# A setting that says how many wheels (or dists) a later job must find: EXPECTED_DISTS: 78
+_EXPECTED = re.compile(r"^\s*[A-Z_]*(?:WHEELS|DISTS)[A-Z_]*\s*:\s*['\"]?(?P<n>\d+)['\"]?\s*$")
 
 
 class CannotDraft(MirrorctlError):
@@ -191,6 +200,12 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
         _image_settings(text, job_node, job_data, plan, path, where)
         if not options.native:
             _qemu(text, job_node, job_data, plan, path, where, key)
+    peers = frozenset() if options.native else _emulated_peers(job, text)
+    if key is not None and job.shape in ("matrix", "include"):
+        extend_tests(text, root, key, peers, _matrix_and_qemu_lines(text), plan.add, path)
+    if job.tool == "cibuildwheel":
+        _test_skips(text, root, job, peers, plan)
+        _config_lists(files, new_files, job, peers, plan)
     if job.shape in ("native", "matrix", "include", "env", "pyproject"):
         _counts(files, plan)
     for name, edits in plan.edits.items():
@@ -244,8 +259,9 @@ def _include_entries(files: Mapping[str, str], job_node: Any, job_data: Mapping[
         copies.append((include.value[index], changes))
     how = (f"on {options.runner}" if options.native else
            f"under QEMU, as the one{'s' if len(copies) > 1 else ''} for {arch}")
-    plan.add(path, copy_entries(text, include, copies), (*where, "strategy", "matrix",
-                                                         "include"),
+    # beside the project's other Linux entries, as a maintainer puts them
+    plan.add(path, copy_entries(text, include, copies, after=linux[-1]),
+             (*where, "strategy", "matrix", "include"),
              f"{len(copies)} include entr{'y' if len(copies) == 1 else 'ies'} for riscv64, "
              f"{how}")
     combos = [{**entries[i], **changes} for i, (_, changes) in zip(chosen, copies,
@@ -263,10 +279,13 @@ def _riscv64_value(value: str, arch: str, plan: _Plan) -> str:
     that has no riscv64 build is the newest of its family that has one."""
     if value == arch:
         return "riscv64"
-    if plan.lacks_riscv64(value):
-        family = value[:9]  # manylinux or musllinux
-        newer = sorted(i for i in plan.images if i.startswith(family))
-        return newer[-1] if newer else value
+
+    def image(m: re.Match[str]) -> str:
+        name = m.group(0)
+        newer = sorted(i for i in plan.images if i.startswith(name[:9]))  # its family
+        return newer[-1] if plan.lacks_riscv64(name) and newer else name
+
+    value = re.sub(r"(?:many|musl)linux[\w]*", image, value)
     return re.sub(rf"(?<![\w-]){re.escape(arch)}(?![\w-])", "riscv64", value)
 
 
@@ -413,6 +432,52 @@ def _cibuildwheel_step(job_data: Mapping[str, Any]) -> int | None:
     return None
 
 
+def _emulated_peers(job: WheelJob, text: str) -> frozenset[str]:
+    """The architectures the job builds under emulation, which riscv64 joins: aarch64
+    among them only when no runner of the workflow is an arm one."""
+    arm = any(native_arch(word) == "aarch64" for word in re.findall(r"[\w.-]+", text))
+    return frozenset(a for a in job.archs if a in EMULATED and not (a == "aarch64" and arm))
+
+
+def _test_skips(text: str, root: Any, job: WheelJob, peers: frozenset[str],
+                plan: _Plan) -> None:
+    """CIBW_TEST_SKIP (of the workflow, the job or its cibuildwheel steps) that skips the
+    tests of the emulated architectures skips riscv64's too."""
+    places: list[tuple[tuple[Any, ...], Any]] = [
+        (("env",), node_at(root, "env")),
+        (("jobs", job.job, "env"), node_at(root, "jobs", job.job, "env"))]
+    places += [(("jobs", job.job, "steps", i, "env"),
+                node_at(item(node_at(root, "jobs", job.job, "steps"), i), "env"))
+               for i in job.steps]
+    for where, env in places:
+        edit = extend_selector(text, child(env, "CIBW_TEST_SKIP"), peers) if peers else None
+        if edit is not None:
+            plan.add(job.workflow, edit, where, "riscv64 joins CIBW_TEST_SKIP, as the "
+                                                "emulated architectures do")
+
+
+def _config_lists(files: Mapping[str, str], new_files: dict[str, str], job: WheelJob,
+                  peers: frozenset[str], plan: _Plan) -> None:
+    """pyproject's (or the step's config file's) test-skip and overrides that name the
+    emulated architectures name riscv64 too."""
+    import tomlkit
+
+    names = {run.config_file or "pyproject.toml" for run in job.riscv64_runs} or \
+        {"pyproject.toml"}
+    for name in sorted(names):
+        if not peers or name not in files or not name.endswith(".toml"):
+            continue
+        try:
+            document = tomlkit.parse(new_files.get(name, files[name]))
+        except tomlkit.exceptions.ParseError as exc:
+            raise EditError(f"{name}: {exc}") from None
+        changed = extend_pyproject(document, peers)
+        if changed:
+            new_files[name] = tomlkit.dumps(document)
+            plan.allowed.setdefault(name, set()).add(("tool", "cibuildwheel"))
+            plan.changes += [c.replace("pyproject.toml", name, 1) for c in changed]
+
+
 def _image_settings(text: str, job_node: Any, job_data: Mapping[str, Any], plan: _Plan,
                     path: str, where: tuple[Any, ...]) -> None:
     """Where upstream sets an image an architecture from the matrix (in the cibuildwheel
@@ -459,8 +524,8 @@ def _qemu(text: str, job_node: Any, job_data: Mapping[str, Any], plan: _Plan, pa
     step_node = item(node_at(job_node, "steps"), index)
     step = steps[index]
     platforms = (step.get("with") or {}).get("platforms")
-    if platforms is not None and not {"all", "riscv64", "linux/riscv64"} & set(
-            re.split(r"[\s,]+", str(platforms))):
+    if platforms is not None and "${{" not in str(platforms) and not {
+            "all", "riscv64", "linux/riscv64"} & set(re.split(r"[\s,]+", str(platforms))):
         plan.add(path, extend_scalar(text, node_at(step_node, "with", "platforms"),
                                      ",riscv64"), (*where, "steps", index, "with"),
                  "riscv64 added to the QEMU step's platforms")
@@ -470,9 +535,17 @@ def _qemu(text: str, job_node: Any, job_data: Mapping[str, Any], plan: _Plan, pa
     arch = re.search(rf"matrix\.{re.escape(key)}\s*==\s*'({'|'.join(EMULATED)}|arm64)'",
                      str(condition))
     riscv = evaluate(str(condition), {"matrix": {key: "riscv64"}, "runner": {"os": "Linux"}})
-    if arch is not None and not truthy(riscv):
-        node = child(step_node, "if")
+    if truthy(riscv):
+        return
+    node = child(step_node, "if")
+    assert node is not None  # the step has a condition
+    listed = list_insertions(text[node.start_mark.index:node.end_mark.index], key, EMULATED)
+    if arch is not None:
         plan.add(path, _or_clause(text, node, f"matrix.{key} == 'riscv64'"),
+                 (*where, "steps", index, "if"), "the QEMU step's condition takes riscv64")
+    elif listed:
+        at, addition = listed[0]
+        plan.add(path, Edit(node.start_mark.index + at, node.start_mark.index + at, addition),
                  (*where, "steps", index, "if"), "the QEMU step's condition takes riscv64")
 
 
@@ -533,9 +606,9 @@ def _counts(files: Mapping[str, str], plan: _Plan) -> None:
         if not path.startswith(".github/workflows/"):
             continue
         for number, line in enumerate(text.splitlines(), 1):
-            if re.search(r"whl|wheel", line, re.I) and re.search(r"wc\s+-l|len\(|count",
-                                                                  line, re.I) \
-                    and _COUNT.search(line):
+            if _EXPECTED.match(line) or (
+                    re.search(r"whl|wheel", line, re.I)
+                    and re.search(r"wc\s+-l|len\(|count", line, re.I) and _COUNT.search(line)):
                 plan.changes.append(f"{path}:{number}: count of expected wheels")
 
 
@@ -717,7 +790,8 @@ def _can_run(run: Run, job: Mapping[str, Any], target: WheelJob) -> None:
         if value is UNKNOWN:
             raise CannotDraft(f"{target.workflow}: the QEMU step's condition {condition!r} "
                               "cannot be evaluated here")
-        platforms = re.split(r"[\s,]+", str((step.get("with") or {}).get("platforms", "all")))
+        platforms = re.split(r"[\s,]+", str(substitute(
+            str((step.get("with") or {}).get("platforms", "all")), run.combination)))
         if truthy(value) and {"all", "riscv64", "linux/riscv64"} & set(platforms):
             return
     raise CannotDraft(f"{target.workflow}: job {target.job} would build riscv64 on "
@@ -806,7 +880,7 @@ def _raise_count(line: str, files: dict[str, str], merged: Mapping[str, str],
                           "the number riscv64 adds is not known")
     lines = merged[path].split("\n")
     text = lines[int(number) - 1]
-    m = _COUNT.search(text)
+    m = _EXPECTED.match(text) or _COUNT.search(text)
     assert m is not None
     old = int(m.group("n"))
     lines[int(number) - 1] = text[:m.start("n")] + str(old + added) + text[m.end("n"):]

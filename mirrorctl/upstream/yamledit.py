@@ -99,14 +99,16 @@ def copy_entry(text: str, sequence: Node, template: Node, changes: dict[str, str
     return copy_entries(text, sequence, [(template, changes)])
 
 
-def copy_entries(text: str, sequence: Node, copies: list[tuple[Node, dict[str, str]]]) -> Edit:
-    """Copies of a block list's mapping entries, in order, after the list's last entry,
-    each with the values of its `changes` replaced. An entry is a block mapping, or a
-    flow mapping on its line (`- { os: ubuntu-latest, arch: ppc64le }`), kept so."""
+def copy_entries(text: str, sequence: Node, copies: list[tuple[Node, dict[str, str]]],
+                 after: int = -1) -> Edit:
+    """Copies of a block list's mapping entries, in order, after its entry `after` (the
+    last by default), each with the values of its `changes` replaced. An entry is a block
+    mapping, or a flow mapping on its line (`- { os: ubuntu-latest, arch: ppc64le }`),
+    kept so."""
     if not isinstance(sequence, SequenceNode) or sequence.flow_style:
         raise EditError("not a block list of mappings")
     blocks = [_entry_copy(text, template, changes) for template, changes in copies]
-    last_entry = sequence.value[-1]
+    last_entry = sequence.value[after]
     tail = last_entry.value[-1][1] if isinstance(last_entry, MappingNode) and \
         last_entry.value and not last_entry.flow_style else last_entry
     after = _line_end(text, tail.end_mark.index)
