@@ -226,3 +226,23 @@ def test_a_nan_issue_draft_names_the_tests_the_builds_saw_fail(run_cli,
     assert "The riscv64 builds of 2.2.4 fail these tests so:\n" \
            "- `numpy.core.tests.test_a.test_sign (3.12)`" in body
     assert "test_solve" not in body
+
+
+@pytest.mark.parametrize(("conventions", "title"), [
+    # most subjects typed: a type, ci where the project has none for CI
+    (Conventions(types=("feat", "fix"), typed=0.8), "ci: add riscv64 wheels"),
+    (Conventions(types=("fix", "build"), typed=0.7), "build: add riscv64 wheels"),
+    # some typed, CI changes among them: typed
+    (Conventions(types=("ci",), typed=0.2), "ci: add riscv64 wheels"),
+    # some typed, but not its CI changes; almost none typed: none
+    (Conventions(types=("fix",), typed=0.3), "Add riscv64 wheels"),
+    (Conventions(types=(), typed=0.05), "Add riscv64 wheels"),
+    # numpy's upper-case prefixes
+    (Conventions(prefixes=("MAINT", "BUG", "BLD"), typed=0.0), "BLD: add riscv64 wheels"),
+])
+def test_the_wheel_subject_follows_the_projects_own(conventions: Conventions,
+                                                    title: str) -> None:
+    from mirrorctl.upstream.wheelrequest import wheel_title
+
+    assert wheel_title(conventions, native=False) == title
+    assert len(wheel_title(Conventions(prefixes=("X" * 70,)), native=True)) == 72

@@ -72,6 +72,7 @@ class Conventions:
     prefixes: tuple[str, ...] = ()  # commit-subject prefixes in common use, most used first
     # Conventional-commit types in common use (ci, build, feat ...), most used first.
     types: tuple[str, ...] = ()
+    typed: float = 0.0  # the share of its subjects that start with a conventional type
     pr_template: str | None = None
     pr_template_path: str | None = None
     issue_form: dict[str, Any] | None = None
@@ -167,7 +168,8 @@ def upstream_conventions(cache: Repository, rev: str) -> Conventions:
             form = loaded if isinstance(loaded, dict) else None
         except yaml.YAMLError:
             form = None
-    return Conventions(prefixes=prefixes, types=_in_common_use(_TYPE, lines),
+    typed = sum(1 for s in lines if _TYPE.match(s)) / len(lines) if lines else 0.0
+    return Conventions(prefixes=prefixes, types=_in_common_use(_TYPE, lines), typed=typed,
                        pr_template=template, pr_template_path=template_path,
                        issue_form=form, issue_form_path=form_path if form else None)
 

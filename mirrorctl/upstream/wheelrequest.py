@@ -120,17 +120,30 @@ def write_wheel_draft(config: Config, package: Package, road: Road, runner: GitR
                       change=change)
 
 
-def _title(conventions: Conventions, change: WheelChange) -> str:
-    subject = "add riscv64 wheels" if not change.native else \
+SUBJECT_MAX = 72  # a commit subject git shows whole
+
+
+def wheel_title(conventions: Conventions, *, native: bool) -> str:
+    """The commit subject, as the project writes its own: a conventional-commit type
+    where most of its subjects have one (`ci`, or the type it gives its CI and build
+    changes), or where some do and its CI changes are typed; an upper-case prefix where
+    those are its way (BLD:); none where almost none have one. At most 72 characters."""
+    subject = "add riscv64 wheels" if not native else \
         "build riscv64 wheels on native riscv64 runners"
-    if kind := next((t for t in ("ci", "build", "feat", "chore") if t in conventions.types),
-                    None):
-        return f"{kind}: {subject}"
-    prefixes = conventions.prefixes
-    if not prefixes:
-        return subject[0].upper() + subject[1:]
-    prefix = next((p for p in prefixes if p.lower() in ("ci", "build", "bld")), prefixes[0])
-    return f"{prefix}: {subject}"
+    typed_ci = next((t for t in ("ci", "build") if t in conventions.types), None)
+    if conventions.typed >= 0.5 or (typed_ci and conventions.typed >= 0.1):
+        title = f"{typed_ci or 'ci'}: {subject}"
+    elif conventions.prefixes:
+        prefix = next((p for p in conventions.prefixes if p.lower() in ("ci", "build", "bld")),
+                      conventions.prefixes[0])
+        title = f"{prefix}: {subject}"
+    else:
+        title = subject[0].upper() + subject[1:]
+    return title if len(title) <= SUBJECT_MAX else title[:SUBJECT_MAX - 3].rstrip() + "..."
+
+
+def _title(conventions: Conventions, change: WheelChange) -> str:
+    return wheel_title(conventions, native=change.native)
 
 
 def _evidence(config: Config, package: Package, road: Road, workdir: Path) -> list[str]:
