@@ -3,9 +3,11 @@ token checks, their error bodies and rate-limit headers; it records every reques
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,12 @@ class FakeForge:
     created: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     project_ids: dict[str, int] = field(default_factory=lambda: {
         "scipy/scipy": 42, "rise/mirrors/numpy": 7})
+    # GitHub's search rate: (searches, seconds); None: unlimited.
+    search_rate: tuple[int, float] | None = None
+    clock: Callable[[], float] = time.monotonic
+    searched: list[float] = field(default_factory=list)  # when each search in the window came
+    searches: list[list[str]] = field(default_factory=list)  # the projects each search named
+    conditional: int = 0  # searches that came with If-None-Match
 
     def respond(self, request: Recorded, index: int) -> Answer:
         path, _, query = request.path.partition("?")
@@ -46,7 +54,51 @@ class FakeForge:
         else:
             answer = self._answer(path, request.headers, parse_qs(query))
         status, headers, body = answer
+        if status == 304:
+            return status, headers, b""
         return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
+
+    def _search(self, headers: dict[str, str],
+                query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        """GitHub's issue search: `repo:` qualifiers OR'ed, terms AND'ed over title and
+        body, sort=updated, pages, an ETag answered 304, and its rate (search_rate:
+        at most n searches a window, 403 with the reset past it)."""
+        if self.search_rate is not None:
+            most, window = self.search_rate
+            now = self.clock()
+            self.searched = [t for t in self.searched if t > now - window]
+            if len(self.searched) >= most:
+                reset = int(self.searched[0] + window) + 1
+                return 403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}, \
+                    {"message": "API rate limit exceeded"}
+            self.searched.append(now)
+        words = query.get("q", [""])[0].split()
+        repos = [w[5:] for w in words if w.startswith("repo:")]
+        self.searches.append(repos)
+        self.conditional += 1 if headers.get("If-None-Match") else 0
+        items = []
+        for repo in repos:
+            found = self.open_items.get(repo, [])
+            if "is:open" not in words:
+                found = found + self.closed_items.get(repo, [])
+            items += [{**i, "repository_url": f"{self.url}/repos/{repo}"} for i in found]
+        if "is:issue" in words:
+            items = [i for i in items if "pull_request" not in i]
+        terms = [w.strip('"').lower() for w in words if ":" not in w]
+        items = [i for i in items if all(
+            t in (str(i.get("title", "")) + " " + str(i.get("body") or "")).lower()
+            for t in terms)]
+        if query.get("sort", [""])[0] == "updated":
+            items.sort(key=lambda i: str(i.get("updated_at", "")), reverse=True)
+        size = int(query.get("per_page", ["30"])[0])
+        page = int(query.get("page", ["1"])[0])
+        body = {"total_count": len(items), "incomplete_results": False,
+                "items": items[(page - 1) * size:page * size]}
+        etag = '"' + hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest() + '"'
+        remaining = {"X-RateLimit-Remaining": "29", "ETag": etag}
+        if headers.get("If-None-Match") == etag:
+            return 304, remaining, None
+        return 200, remaining, body
 
     def _project(self, segment: str) -> str:
         """GitLab names a project by its URL-encoded path or by its numeric id."""
@@ -135,20 +187,7 @@ class FakeForge:
         if not self._authorized(path, headers):
             return 401, {}, {"message": "Bad credentials"}
         if path == "/search/issues":
-            words = query.get("q", [""])[0].split()
-            repo = next((w[5:] for w in words if w.startswith("repo:")), "")
-            items = self.open_items.get(repo, [])
-            if "is:open" not in words:
-                items = items + self.closed_items.get(repo, [])
-            if "is:issue" in words:
-                items = [i for i in items if "pull_request" not in i]
-            terms = [w.strip('"').lower() for w in words if ":" not in w]
-            items = [i for i in items if all(
-                t in (str(i.get("title", "")) + " " + str(i.get("body") or "")).lower()
-                for t in terms)]
-            return 200, {"X-RateLimit-Remaining": "29"}, {"total_count": len(items),
-                                                         "incomplete_results": False,
-                                                         "items": items}
+            return self._search(headers, query)
         if (m := re.match(r"^/api/v4/projects/([^/]+)$", path)) and \
                 self._project(m.group(1)) in self.project_ids:
             name = self._project(m.group(1))

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mirrorctl.upstream.wheelsearch import batches
 from tests import wheelshapes as shapes
 from tests.fakeforge import FakeForge, fake_forge
 from tests.gitrepos import Repo
@@ -134,6 +135,7 @@ def campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Campai
         config = tmp_path / "mirrors.yaml"
         config.write_text(yaml.safe_dump({"defaults": {
             "allowed_protocols": ["file"], "retries": 0, "pypi_url": server.url,
+            "search_rate": 6000,
             "forge_apis": {"github.com": forge.url}}, "packages": packages}, sort_keys=False))
         monkeypatch.setenv("MIRRORCTL_GITHUB_TOKEN", TOKEN)
         yield Campaign(tmp_path, config, tmp_path / "work", forge, pypi, repos, server.url)
@@ -189,9 +191,12 @@ def test_every_state_of_the_road_from_the_facts(run_cli, campaign: Campaign) -> 
     assert "an issue is drafted, not a patch" in found["planned"]["reasons"][0]
     assert "no project 'gone'" in found["gone"]["reasons"][0]
     # The others were decided before the forge was needed: no search for them; the
-    # declined request's comments are read for its quote alone.
+    # declined request's comments are read for its quote alone. One search a batch of
+    # projects (GitHub ORs repo: qualifiers).
+    searched = sorted(p for batch in campaign.forge.searches for p in batch)
     assert sorted(campaign.forge.requests) == sorted(
-        ["/search/issues"] * 5 + ["/repos/org/fonts/issues/4069/comments"])
+        ["/search/issues"] * len(batches(searched))
+        + ["/repos/org/fonts/issues/4069/comments"])
 
 
 def test_the_state_moves_release_after_release_and_is_recorded(run_cli,
@@ -458,7 +463,8 @@ def test_the_builders_tracking_issue_is_kept_current_in_one_comment(
     run_cli(*campaign.args("nightly", "zstd", "yarl", "--wheels", "--notify"))
     night = campaign.forge.requests[start:]
     assert not [r for r in night if "python-wheels/issues/5" in r]
-    assert night.count("/search/issues") == 2  # the roads' own searches, no issue looked up
+    # the roads' own searches (one a batch of projects), no issue looked up
+    assert night.count("/search/issues") == len(batches(["org/zstd", "org/yarl"]))
     assert len(campaign.forge.comments[("rise/python-wheels", 5)]) == 1
 
     # Upstream opens a request: the one comment is edited, never a second.

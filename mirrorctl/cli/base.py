@@ -109,6 +109,7 @@ def forge_settings(config: Config) -> ForgeSettings:
     files = [os.environ.get("PYTHON_GITLAB_CFG", ""),
              os.path.expanduser("~/.python-gitlab.cfg"), "/etc/python-gitlab.cfg"]
     return ForgeSettings(apis=config.forge_apis, retries=config.retries,
+                         search_rate=config.search_rate,
                          github_token=os.environ.get("MIRRORCTL_GITHUB_TOKEN"),
                          gitlab_token=os.environ.get("MIRRORCTL_GITLAB_TOKEN"),
                          gitlab_config_files=tuple(f for f in files if f))

@@ -181,11 +181,13 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
               help="Folder for the drafts, a folder a package in it [default: "
                    "<workdir>/drafts/].")
 @click.option("--force", is_flag=True, help="Replace drafts edited since they were written.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Packages read at once [default: defaults.jobs in mirrors.yaml, else 4].")
 @format_option
 @wait_option
 @click.pass_obj
 def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Path | None,
-                    force: bool, fmt: str) -> None:
+                    force: bool, jobs: int | None, fmt: str) -> None:
     """Where each package's road to upstream riscv64 wheels stands.
 
     From facts it establishes: PyPI's latest release (a riscv64 wheel, only
@@ -245,7 +247,7 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
     selected = config.select(packages)
     forges = forge_settings(config)
     pypi = PypiClient(config.pypi_url, retries=config.retries)
-    options = RoadOptions(workdir=g.workdir, stamp=utc_stamp())
+    options = RoadOptions(workdir=g.workdir, stamp=utc_stamp(), jobs=jobs or config.jobs)
     with writing(g, "upstream wheels") as lock_fd, progress_on_stderr(g) as progress:
         runner = git_runner(g, config, lock_fd)
         roads = wheel_roads(config, selected, options, runner, forges, pypi, progress)

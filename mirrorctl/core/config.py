@@ -99,6 +99,7 @@ class Config:
     registry_url: str | None = None
     registry_platforms: tuple[str, ...] = ()
     retries: int = 2  # defaults.retries, for what is not a package's (PyPI, forges)
+    search_rate: float = 30.0  # defaults.search_rate: forge searches a minute
     grades: Mapping[str, str] = field(default_factory=dict)
     status_vocabulary: str = "builders"
     # What validate holds Upstream-Status to: status_vocabulary when mirrors.yaml sets it;
@@ -233,7 +234,8 @@ class _Validator:
                       pypi_url=defaults["pypi_url"], python_versions=defaults["python_versions"],
                       registry_url=defaults["registry_url"],
                       registry_platforms=defaults["registry_platforms"],
-                      retries=defaults["retries"], grades=defaults["grades"],
+                      retries=defaults["retries"], search_rate=defaults["search_rate"],
+                      grades=defaults["grades"],
                       status_vocabulary=defaults["status_vocabulary"],
                       check_vocabulary=self._check_vocabulary(raw_defaults, defaults),
                       forge_apis=defaults["forge_apis"], forks=defaults["forks"],

@@ -82,6 +82,12 @@ def _count(value: Any) -> int:
     return value
 
 
+def _rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise Invalid(f"must be a number above 0 (a minute), not {value!r}")
+    return float(value)
+
+
 def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise Invalid(f"must be a number of seconds above 0, not {value!r}")
@@ -502,6 +508,8 @@ SETTINGS: Mapping[str, Setting] = {
     "upstream_wheels": Setting(_upstream_wheels, UpstreamWheels(),
                                "how a drafted change builds riscv64 wheels upstream: "
                                "{runner: emulated|native, label: ubuntu-24.04-riscv}"),
+    "search_rate": Setting(_rate, 30.0, "forge searches a minute at most (GitHub's "
+                                        "search allows 30)", per_package=False),
     "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),
     "retries": Setting(_count, 2, "retries after a transient network error"),
 }

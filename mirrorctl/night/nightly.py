@@ -179,7 +179,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     followed = _publish(config, packages, options, listed) if delivering else []
     if options.forges is not None:  # an upgrade whose request was merged is settled
         _settle_merged(config, [p for p in packages if p.name not in targets], options)
-    roads = _roads(config, packages, options, runner, progress)
+    roads = _roads(config, packages, options, runner, progress, sleep, clock)
     reach_stage(options.workdir, options.stamp, "report")
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
@@ -267,15 +267,22 @@ def _retire(config: Config, packages: Sequence[Package], releases: Mapping[str, 
 
 
 def _roads(config: Config, packages: Sequence[Package], options: NightlyOptions,
-           runner: GitRunner, progress: Progress) -> list[Road]:
+           runner: GitRunner, progress: Progress, sleep: Callable[[float], None],
+           clock: Callable[[], float] | None) -> list[Road]:
     """The roads to upstream riscv64 wheels, when the night follows them (recorded)."""
     if not options.wheels or options.forges is None:
         return []
+    import time
+
     from mirrorctl.grade.pypi import PypiClient
+    from mirrorctl.upstream.tracker import Pace
     from mirrorctl.upstream.wheelroad import RoadOptions, wheel_roads
 
+    pace = Pace(sleep=sleep, clock=clock or time.time)
     return wheel_roads(config, packages, RoadOptions(workdir=options.workdir,
-                                                     stamp=options.stamp), runner,
+                                                     stamp=options.stamp, jobs=options.jobs,
+                                                     pace=pace),
+                       runner,
                        options.forges, PypiClient(config.pypi_url, retries=config.retries),
                        progress)
 

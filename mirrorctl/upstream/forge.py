@@ -77,6 +77,7 @@ class ForgeSettings:
     gitlab_token: str | None = None
     timeout: float = 30.0
     retries: int = 2
+    search_rate: float = 30.0  # searches a minute at most (defaults.search_rate)
     # python-gitlab's own configuration files, used when no GitLab token is given.
     gitlab_config_files: tuple[str, ...] = ()
 

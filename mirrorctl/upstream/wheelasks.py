@@ -60,11 +60,12 @@ class GitHubAsks:
         response = self._get(what, project, "/search/issues",
                              {"q": f"repo:{project} riscv64", "per_page": "100"})
         items = json_answer(response, what).get("items", [])
-        return [self._ask(i) for i in items if isinstance(i, dict)
+        return [self.ask(i) for i in items if isinstance(i, dict)
                 and asks_for_wheels(str(i.get("title", "")), str(i.get("body") or ""))]
 
     @staticmethod
-    def _ask(item: Mapping[str, Any]) -> WheelAsk:
+    def ask(item: Mapping[str, Any]) -> WheelAsk:
+        """A search item (an issue or pull request of GitHub's) as a WheelAsk."""
         pull = item.get("pull_request")
         merged = isinstance(pull, dict) and bool(pull.get("merged_at"))
         state: AskState = "open" if item.get("state") == "open" else (

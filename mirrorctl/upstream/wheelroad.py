@@ -11,7 +11,9 @@ what changed. Nothing here sends anything.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -24,14 +26,17 @@ from mirrorctl.core.errors import GitError, MirrorctlError
 from mirrorctl.core.git import GitRunner, Repository
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.record import Fact, PackageRecord, read_record, write_facts
+from mirrorctl.core.turns import Turns
 from mirrorctl.core.urls import forge_kind
 from mirrorctl.grade.pypi import PypiClient, WheelKind, wheel_kind
 from mirrorctl.sync.cache import cache_dir, package_runner
 from mirrorctl.sync.state import UPSTREAM
 from mirrorctl.upstream.forge import Forge, ForgeSettings, as_forge
 from mirrorctl.upstream.forges import forge_api
+from mirrorctl.upstream.tracker import Pace
 from mirrorctl.upstream.wheelasks import WheelAsk
 from mirrorctl.upstream.wheelci import WheelCi, ci_paths, read_wheel_ci
+from mirrorctl.upstream.wheelsearch import WheelSearch
 from mirrorctl.upstream.wheelstate import DRAFTED, STATES, WHEELS, WheelsRecord, WheelState
 
 __all__ = ["DRAFTED", "STATES", "WHEELS", "CiFinding", "DraftWritten", "PypiFinding", "Road",
@@ -273,39 +278,76 @@ class RoadOptions:
     workdir: Path
     stamp: str
     record: bool = True  # keep each state in the package's record
+    jobs: int = 4  # packages read at once
+    # How searches wait for the forge's rate (the CLI's clock; tests and benchmarks
+    # pass their own).
+    pace: Pace = field(default_factory=lambda: Pace(sleep=time.sleep, clock=time.time))
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Facts:
+    """What a package's road is decided from, before the forge is asked."""
+
+    package: Package
+    record: PackageRecord
+    pypi: Fact[PypiFinding]
+    ci: Fact[CiFinding] | None
+
+    @property
+    def needs_asks(self) -> bool:
+        """Upstream's requests matter: no wheel yet, and its branch builds none."""
+        found = self.ci.value if self.ci is not None else None
+        return found is not None and found.released_in is None \
+            and not found.ci.builds_riscv64
 
 
 def wheel_roads(config: Config, packages: Sequence[Package], options: RoadOptions,
                 runner: GitRunner, forge: ForgeSettings, pypi: PypiClient,
                 progress: Progress = SILENT) -> list[Road]:
-    """Each package's road, recorded (with `options.record`)."""
-    roads = []
+    """Each package's road, recorded (with `options.record`): PyPI and the cache read
+    for `options.jobs` packages at once; the forge searched for those whose road needs
+    it, GitHub's projects in batches within its search rate (wheelsearch)."""
+    progress.stage("PyPI and the cache", [p.name for p in packages])
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        facts = list(pool.map(Turns().taking(
+            lambda p: _facts(config, p, options, runner, pypi, progress)), packages))
+    search = WheelSearch(options.workdir, forge, options.stamp, options.pace, progress)
+    with search.passing():
+        asks = _asks(config, [f.package for f in facts if f.needs_asks], forge, search,
+                     options.stamp)
     progress.stage("upstream wheels", [p.name for p in packages])
-    for package in packages:
-        progress.start(package.name)
-        record = read_record(options.workdir, package.name)
-        road = _road(config, package, options, runner, forge, pypi, record)
-        road = _with_history(road, record, options)
-        progress.finish(package.name, road.state, road.reasons[0] if road.reasons else "")
+    roads = []
+    for fact in facts:
+        progress.start(fact.package.name)
+        road = _road(config, fact, asks.get(fact.package.name), forge, search)
+        road = _with_history(road, fact.record, options)
+        progress.finish(fact.package.name, road.state,
+                        road.reasons[0] if road.reasons else "")
         roads.append(road)
     return roads
 
 
-def _road(config: Config, package: Package, options: RoadOptions, runner: GitRunner,
-          forge: ForgeSettings, pypi: PypiClient, record: PackageRecord) -> Road:
-    stamp = options.stamp
-    pypi_fact = _pypi(package, pypi, stamp)
-    ci_fact = asks_fact = None
-    note = None
+def _facts(config: Config, package: Package, options: RoadOptions, runner: GitRunner,
+           pypi: PypiClient, progress: Progress) -> _Facts:
+    progress.start(package.name)
+    record = read_record(options.workdir, package.name)
+    pypi_fact = _pypi(package, pypi, options.stamp)
+    ci_fact = None
     if pypi_fact.is_known and pypi_fact.value is not None \
             and pypi_fact.value.kind == "none":
-        ci_fact = _ci(package, options, runner, record, stamp)
-        found = ci_fact.value
-        if found is not None and found.released_in is None and not found.ci.builds_riscv64:
-            asks_fact = _asks(config, package, forge, stamp)
-            note = _declined_note(config, package, forge, asks_fact, found)
-    verdict = decide(package.name, pypi_fact, ci_fact, asks_fact, note)
+        ci_fact = _ci(package, options, runner, record, options.stamp)
+    progress.finish(package.name, "read")
+    return _Facts(package=package, record=record, pypi=pypi_fact, ci=ci_fact)
+
+
+def _road(config: Config, facts: _Facts, asks_fact: Fact[tuple[WheelAsk, ...]] | None,
+          forge: ForgeSettings, search: WheelSearch) -> Road:
+    package, pypi_fact, ci_fact = facts.package, facts.pypi, facts.ci
     found = ci_fact.value if ci_fact is not None else None
+    note = None
+    if asks_fact is not None and found is not None:
+        note = _declined_note(config, package, forge, asks_fact, found, search)
+    verdict = decide(package.name, pypi_fact, ci_fact, asks_fact, note)
     return Road(name=package.name, state=verdict.state, reasons=verdict.reasons,
                 next=verdict.next,
                 requests=asks_fact.value or () if asks_fact is not None else (),
@@ -372,23 +414,40 @@ def _project(config: Config, package: Package) -> tuple[Forge, str, str] | str:
     return kind, (parts.hostname or "").lower(), parts.path.strip("/").removesuffix(".git")
 
 
-def _asks(config: Config, package: Package, forge: ForgeSettings,
-          stamp: str) -> Fact[tuple[WheelAsk, ...]]:
-    where = _project(config, package)
-    if isinstance(where, str):
-        return Fact.missing(where, by="upstream wheels", at=stamp)
-    kind, host, project = where
-    try:
-        found = forge_api(kind, host, forge).wheel_asks().search(project)
-    except MirrorctlError as exc:
-        return Fact.missing(str(exc), by="upstream wheels", at=stamp)
-    return Fact.known(tuple(sorted(found, key=lambda a: -a.number)), by="upstream wheels",
-                      at=stamp)
+def _asks(config: Config, packages: Sequence[Package], forge: ForgeSettings,
+          search: WheelSearch, stamp: str) -> dict[str, Fact[tuple[WheelAsk, ...]]]:
+    """Each package's requests for riscv64 wheels: GitHub's projects searched together,
+    a GitLab project listed on its own."""
+    found: dict[str, Fact[tuple[WheelAsk, ...]]] = {}
+    github: dict[str, dict[str, str]] = {}  # host -> project -> package
+    for package in packages:
+        where = _project(config, package)
+        if isinstance(where, str):
+            found[package.name] = Fact.missing(where, by="upstream wheels", at=stamp)
+        elif where[0] == "github":
+            github.setdefault(where[1], {})[where[2]] = package.name
+        else:
+            try:
+                asks = forge_api(*where[:2], forge).wheel_asks().search(where[2])
+            except MirrorctlError as exc:
+                found[package.name] = Fact.missing(str(exc), by="upstream wheels", at=stamp)
+            else:
+                found[package.name] = Fact.known(tuple(sorted(asks, key=lambda a: -a.number)),
+                                                 by="upstream wheels", at=stamp)
+    for host, projects in sorted(github.items()):
+        for project, searched in search.asks(host, list(projects)).items():
+            found[projects[project]] = Fact.missing(
+                searched.unknown or "not searched", by="upstream wheels", at=searched.at) \
+                if searched.asks is None else Fact.known(searched.asks, by="upstream wheels",
+                                                         at=searched.at)
+    return found
 
 
 def _declined_note(config: Config, package: Package, forge: ForgeSettings,
-                   asks: Fact[tuple[WheelAsk, ...]], found: CiFinding) -> str | None:
-    """Why the request the state quotes was closed: read only when it is quoted."""
+                   asks: Fact[tuple[WheelAsk, ...]], found: CiFinding,
+                   search: WheelSearch) -> str | None:
+    """Why the request the state quotes was closed: read only when it is quoted, and
+    once (a closed request's last comment is kept)."""
     requests = asks.value or ()
     if any(a.kind == "pr" and a.state in ("open", "merged") for a in requests) \
             or found.reverted_by is not None:
@@ -397,9 +456,13 @@ def _declined_note(config: Config, package: Package, forge: ForgeSettings,
     where = _project(config, package)
     if declined is None or isinstance(where, str):
         return None
+    kind, host, project = where
+
+    def read() -> str | None:
+        return forge_api(kind, host, forge).wheel_asks().closing_note(project, declined)
+
     try:
-        return forge_api(where[0], where[1], forge).wheel_asks().closing_note(where[2],
-                                                                              declined)
+        return search.closing_note(host, project, declined, read)
     except MirrorctlError:
         return None  # the state stands; only its quote is missing
 
