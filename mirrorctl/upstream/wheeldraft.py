@@ -113,6 +113,7 @@ class WheelChange:
     checks: tuple[str, ...]  # what was proved, a line each
     identifiers: tuple[str, ...] = ()  # the riscv64 builds cibuildwheel lists
     native: bool = False  # on a riscv64 runner (else under QEMU)
+    peers: tuple[str, ...] = ()  # the architectures it builds under QEMU, riscv64 beside
     # Which cibuildwheel listed them ("cibuildwheel 3.1.4 (pinned at wheels.yml:40)"),
     # or why none did ("not checked with cibuildwheel, so unproved: ...").
     proof: str = ""
@@ -126,6 +127,7 @@ class _Plan:
     allowed: dict[str, set[tuple[Any, ...]]]
     changes: list[str]
     images: frozenset[str] = RISCV64_IMAGES  # the images that have riscv64 builds
+    peers: frozenset[str] = frozenset()  # the architectures it emulates, riscv64 joins
 
     def lacks_riscv64(self, value: Any) -> bool:
         """Whether a matrix value names an image that has no riscv64 build."""
@@ -200,7 +202,7 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
         _image_settings(text, job_node, job_data, plan, path, where)
         if not options.native:
             _qemu(text, job_node, job_data, plan, path, where, key)
-    peers = frozenset() if options.native else _emulated_peers(job, text)
+    peers = plan.peers = frozenset() if options.native else _emulated_peers(job, text)
     if key is not None and job.shape in ("matrix", "include"):
         extend_tests(text, root, key, peers, _matrix_and_qemu_lines(text), plan.add, path)
     if job.tool == "cibuildwheel":
@@ -435,7 +437,8 @@ def _cibuildwheel_step(job_data: Mapping[str, Any]) -> int | None:
 def _emulated_peers(job: WheelJob, text: str) -> frozenset[str]:
     """The architectures the job builds under emulation, which riscv64 joins: aarch64
     among them only when no runner of the workflow is an arm one."""
-    arm = any(native_arch(word) == "aarch64" for word in re.findall(r"[\w.-]+", text))
+    labels = re.findall(r"(?<![\w.-])[a-z][a-z0-9.]*-[a-z0-9.-]+(?![\w.-])", text)
+    arm = any(native_arch(label) == "aarch64" and is_linux_runner(label) for label in labels)
     return frozenset(a for a in job.archs if a in EMULATED and not (a == "aarch64" and arm))
 
 
@@ -666,6 +669,7 @@ def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: _Plan, jo
         changes.append(what)
     return WheelChange(job=found, files=new_files, changes=tuple(changes), checks=tuple(checks),
                        identifiers=identifiers, native=native,
+                       peers=() if native else tuple(sorted(plan.peers)),
                        proof=said.split(" lists ")[0] if identifiers else said)
 
 

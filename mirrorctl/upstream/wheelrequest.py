@@ -28,7 +28,7 @@ from mirrorctl.grade.builds import kept_results
 from mirrorctl.queue.replay import ScratchIndex
 from mirrorctl.sync.cache import cache_dir, package_runner
 from mirrorctl.upstream.drafts import Conventions, upstream_conventions
-from mirrorctl.upstream.wheelci import EMULATED, ci_paths
+from mirrorctl.upstream.wheelci import ci_paths
 from mirrorctl.upstream.wheeldraft import CannotDraft, WheelChange, WheelOptions, draft_change
 from mirrorctl.upstream.wheelroad import DRAFTED, DraftWritten, Road
 
@@ -191,13 +191,17 @@ def _registry_has(config: Config, project: str, version: str) -> bool:
 
 def _body(config: Config, package: Package, road: Road, change: WheelChange,
           conventions: Conventions, options: WheelDraftOptions) -> str:
-    others = sorted(change.job.archs & set(EMULATED))
+    others = change.peers
     how = (f"on a native riscv64 runner (`{options.wheels.runner}`, the RISE RISC-V "
            "runners, free for open-source projects)" if change.native else
            "under QEMU, integrated in the same way as the other emulated architectures"
-           + (f" ({', '.join(others)})" if others else ""))
+           f" ({', '.join(others)})" if others else
+           "under QEMU on the x86_64 runner, set up for the riscv64 jobs alone")
     text = [f"This adds riscv64 Linux wheels to the wheel builds, {how}.", "",
             *[f"- {c}" for c in change.changes], ""]
+    if change.native and not options.wheels.native:
+        text += ["The workflow lists its architectures by their runners alone, so riscv64 "
+                 "gets a runner of its own rather than a QEMU job merged into another.", ""]
     if change.native:
         text += ["The riscv64 jobs run on the RISE RISC-V runners, which come from the RISE "
                  "GitHub App: the project installs the app for the jobs to be picked up; "
