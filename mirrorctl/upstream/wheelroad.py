@@ -12,7 +12,7 @@ what changed. Nothing here sends anything.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +35,8 @@ from mirrorctl.upstream.forge import Forge, ForgeSettings, as_forge
 from mirrorctl.upstream.forges import forge_api
 from mirrorctl.upstream.tracker import Pace
 from mirrorctl.upstream.wheelasks import WheelAsk
-from mirrorctl.upstream.wheelci import WheelCi, ci_paths, read_wheel_ci
+from mirrorctl.upstream.wheelci import WheelCi, ci_paths
+from mirrorctl.upstream.wheelci import read_wheel_ci as wheel_ci_of
 from mirrorctl.upstream.wheelsearch import WheelSearch
 from mirrorctl.upstream.wheelstate import DRAFTED, STATES, WHEELS, WheelsRecord, WheelState
 
@@ -219,6 +220,15 @@ def read_ci(cache: Repository, package: Package, branch: str) -> CiFinding:
     commit = cache.resolve(f"refs/heads/{branch}")
     if commit is None:
         raise LookupError(branch)
+    read: dict[frozenset[tuple[str, str]], WheelCi] = {}
+
+    def read_wheel_ci(files: Mapping[str, str]) -> WheelCi:
+        """The CI of these files, read once: the branch and its tags mostly share them."""
+        key = frozenset(files.items())
+        if key not in read:
+            read[key] = wheel_ci_of(files)
+        return read[key]
+
     ci = read_wheel_ci(cache.files_at(commit, ci_paths()))
     enabled = reverted = None
     touched = _riscv_commits(cache, commit)
