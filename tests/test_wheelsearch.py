@@ -72,8 +72,9 @@ def test_one_search_a_batch_and_each_item_to_its_project(forge: FakeForge,
         title="Build riscv64 wheels", number=3, closed_at=None),)
     assert {p for p, s in found.items() if s.asks} == {PROJECTS[3], PROJECTS[17], PROJECTS[42]}
     assert found[PROJECTS[5]].asks == ()  # a riscv64 issue that asks for no wheels
-    # Spread within the rate: a search every two seconds at 30 a minute, never faster.
-    assert clock.slept and all(s <= 2.0 for s in clock.slept)
+    # Spread within the rate: a search every two seconds at 30 a minute (and a margin),
+    # never faster.
+    assert clock.slept and all(s <= 2.1 for s in clock.slept)
     assert clock.now - 1_000_000.0 >= 2.0 * (run.requests - 1)
 
 

@@ -59,6 +59,7 @@ QUERY_MAX = 256  # characters of a search query, as GitHub documents
 _TERM = "riscv64"
 _PAGE = 100  # items a page, GitHub's most
 _PAGES = 10  # GitHub's search answers its first 1,000 results only
+_MARGIN = 1.05  # the spacing of searches, over the rate's own
 RESUME_WITHIN = timedelta(hours=12)  # a stopped pass is resumed the same night only
 
 
@@ -255,8 +256,10 @@ class WheelSearch:
                           "waits for the next run")
 
     def _space(self) -> None:
-        """Searches spread evenly within the rate: one every 60/rate seconds."""
-        gap = 60.0 / self._settings.search_rate
+        """Searches spread evenly within the rate: one every 60/rate seconds, and a
+        twentieth more (a forge counting its window from another instant than ours
+        never sees one too many)."""
+        gap = 60.0 / self._settings.search_rate * _MARGIN
         now = self._pace.clock()
         if self._last is not None and now - self._last < gap:
             self._pace.sleep(gap - (now - self._last))
