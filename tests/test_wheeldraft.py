@@ -19,7 +19,8 @@ from tests import wheelshapes as shapes
 GOLDEN = Path(__file__).parent / "data" / "wheeldrafts"
 SHAPES = {"emulated-matrix": shapes.EMULATED_MATRIX, "include": shapes.INCLUDE_ENTRIES,
           "native": shapes.NATIVE_RUNNERS, "pyproject": shapes.PYPROJECT_ARCHS,
-          "maturin": shapes.MATURIN}
+          "maturin": shapes.MATURIN, "maturin-include": shapes.MATURIN_FLOW_INCLUDE,
+          "maturin-nested": shapes.MATURIN_NESTED}
 
 
 def diff(old: dict[str, str], new: dict[str, str]) -> str:
@@ -376,3 +377,26 @@ def test_the_image_a_name_says_is_the_one_riscv64_builds_on() -> None:
     assert _riscv64_value("manylinux_2_28 x86_64", "x86_64", plan) == "manylinux_2_39 riscv64"
     assert _riscv64_value("musllinux_1_2 x86_64", "x86_64", plan) == "musllinux_1_2 riscv64"
     assert _riscv64_value("x86_64", "x86_64", plan) == "riscv64"
+
+
+def test_maturin_targets_in_entries_follow_the_cross_compiled_ones_in_their_style() -> None:
+    """Targets named by include entries (flow, aligned) or by a list of mappings
+    (`matrix.platform.target`): riscv64 an entry of its own after the last entry of its
+    kind, written as the others are (a short name, or a triple); no QEMU step (maturin
+    cross-compiles); the Windows job, whose target is x64, builds no Linux wheel."""
+    ci = read_wheel_ci(shapes.MATURIN_NESTED)
+    assert [(j.job, j.shape, j.matrix_key) for j in ci.jobs if j.archs] == [
+        ("linux", "include", "platform.target")]
+    path = ".github/workflows/CI.yml"
+    triples = {**shapes.MATURIN_NESTED, path: shapes.MATURIN_NESTED[path].replace(
+        "target: s390x", "target: s390x-unknown-linux-gnu").replace(
+        "target: ppc64le", "target: powerpc64le-unknown-linux-gnu")}
+    change = draft_change(triples, read_wheel_ci(triples), WheelOptions(cibuildwheel=False))
+    text = change.files[path]
+    assert "            target: powerpc64le-unknown-linux-gnu\n          - runner: " \
+        "ubuntu-22.04\n            target: riscv64gc-unknown-linux-gnu\n    steps:" in text
+    assert "qemu" not in text.lower()
+    assert change.changes == (f"{path}: 1 include entry for riscv64, cross-compiled, as the "
+                              "one for s390x",)
+    assert [r.combination["platform"]["target"] for r in change.job.riscv64_runs] == [
+        "riscv64gc-unknown-linux-gnu"]

@@ -473,3 +473,97 @@ manylinux-x86_64-image = "manylinux_2_28"
 manylinux-aarch64-image = "manylinux_2_28"
 """,
 }
+
+MATURIN_PYPROJECT = """\
+[build-system]
+requires = ["maturin>=1.7,<2.0"]
+build-backend = "maturin"
+"""
+
+# maturin's targets in flow-style include entries, aligned in columns, a libc chosen by
+# the entry (`manylinux: musllinux_1_1`), cross-compiled on the x86_64 runner.
+MATURIN_FLOW_INCLUDE = {
+    ".github/workflows/dists.yml": """\
+name: dists
+on:
+  push:
+    branches: [main]
+  release:
+    types: [released]
+jobs:
+  wheel:
+    name: ${{ matrix.os }}-${{ matrix.target }}-${{ matrix.manylinux }}
+    strategy:
+      fail-fast: false
+      matrix:
+        include:
+        - { os: macos-15,     target: aarch64, manylinux: auto}
+        - { os: ubuntu-24.04, target: x86_64,  manylinux: auto}
+        - { os: ubuntu-24.04, target: aarch64, manylinux: auto}
+        - { os: ubuntu-24.04, target: armv7,   manylinux: auto}
+        - { os: ubuntu-24.04, target: s390x,   manylinux: auto}
+        - { os: ubuntu-24.04, target: x86_64,  manylinux: musllinux_1_1 }
+        - { os: ubuntu-24.04, target: aarch64, manylinux: musllinux_1_1 }
+        - { os: windows-2025, target: x86_64,  manylinux: auto}
+    runs-on: ${{ matrix.os }}
+    steps:
+    - uses: actions/checkout@v5
+    - uses: actions/setup-python@v6
+      with:
+        python-version: '3.13'
+    - uses: PyO3/maturin-action@v1.49.4
+      with:
+        target: ${{ matrix.target }}
+        manylinux: ${{ matrix.manylinux }}
+        args: --release --out dist
+""",
+    "pyproject.toml": MATURIN_PYPROJECT,
+}
+
+# maturin's generated CI: each job's platforms a list of mappings, the runner and the
+# target read from it (`matrix.platform.target`).
+MATURIN_NESTED = {
+    ".github/workflows/CI.yml": """\
+name: CI
+on: [push, pull_request]
+jobs:
+  linux:
+    runs-on: ${{ matrix.platform.runner }}
+    strategy:
+      matrix:
+        platform:
+          - runner: ubuntu-22.04
+            target: x86_64
+          - runner: ubuntu-22.04
+            target: aarch64
+          - runner: ubuntu-22.04
+            target: s390x
+          - runner: ubuntu-22.04
+            target: ppc64le
+    steps:
+      - uses: actions/checkout@v4
+      - name: Build wheels
+        uses: PyO3/maturin-action@v1
+        with:
+          target: ${{ matrix.platform.target }}
+          args: --release --out dist --find-interpreter
+          manylinux: auto
+      - name: Upload wheels
+        uses: actions/upload-artifact@v4
+        with:
+          name: wheels-linux-${{ matrix.platform.target }}
+          path: dist
+  windows:
+    runs-on: ${{ matrix.platform.runner }}
+    strategy:
+      matrix:
+        platform:
+          - runner: windows-latest
+            target: x64
+    steps:
+      - uses: PyO3/maturin-action@v1
+        with:
+          target: ${{ matrix.platform.target }}
+""",
+    "pyproject.toml": MATURIN_PYPROJECT,
+}

@@ -23,7 +23,10 @@ __all__ = ["Combination", "expand_matrix", "substitute"]
 Combination = dict[str, Any]
 MAX_JOBS = 256  # GitHub's limit of the jobs one matrix makes
 _MAX_PRODUCT = 16 * MAX_JOBS  # vectors multiplied out before their exclusions, at most
-_EXPRESSION = re.compile(r"\$\{\{\s*matrix(?:\.([A-Za-z_][\w-]*)|\[\s*'([^']+)'\s*\])\s*\}\}")
+# ${{ matrix.arch }}, ${{ matrix['arch'] }}, and a value of a mapping the matrix lists
+# (${{ matrix.platform.target }}).
+_EXPRESSION = re.compile(r"\$\{\{\s*matrix(?:\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)|"
+                         r"\[\s*'([^']+)'\s*\])\s*\}\}")
 
 
 def expand_matrix(matrix: Any) -> list[Combination] | None:
@@ -64,13 +67,22 @@ def _matches(combo: Mapping[str, Any], partial: Mapping[str, Any]) -> bool:
     return all(k in combo and combo[k] == v for k, v in partial.items())
 
 
+def lookup(combo: Mapping[str, Any], path: str) -> Any:
+    """The value `matrix.<path>` names in a combination ('' when it has none, as GitHub
+    says a missing property is)."""
+    found: Any = combo
+    for part in path.split("."):
+        found = found.get(part, "") if isinstance(found, Mapping) else ""
+    return found
+
+
 def substitute(value: Any, combo: Mapping[str, Any]) -> Any:
     """`value` (a string, list or mapping of them) with each `${{ matrix.key }}`
     replaced by the combination's value ('' when it has none, as GitHub does); other
     expressions are left as they are."""
     if isinstance(value, str):
         def one(m: re.Match[str]) -> str:
-            found = combo.get(m.group(1) or m.group(2), "")  # GitHub: missing is ''
+            found = lookup(combo, m.group(1)) if m.group(1) else combo.get(m.group(2), "")
             return m.group(0) if isinstance(found, (dict, list)) else str(found)
         return _EXPRESSION.sub(one, value)
     if isinstance(value, list):

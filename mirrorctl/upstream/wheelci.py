@@ -53,7 +53,8 @@ _CIBW_RUN = re.compile(r"^(?!.*\binstall\b).*(?:python\S*\s+-m\s+|pipx\s+run\s+(
                        r"uvx\s+(?:\S+\s+)*|^\s*|[;&|]\s*)cibuildwheel(?:(?:==|[@=])[\w.*]+)?(?=\s|$)",
                        re.M)
 _MATURIN_RUN = re.compile(r"\bmaturin\s+build\b[^\n]*?--target[= ](\S+)")
-_MATRIX_KEY = re.compile(r"\$\{\{\s*matrix(?:\.([A-Za-z_][\w-]*)|\[\s*'([^']+)'\s*\])\s*\}\}")
+_MATRIX_KEY = re.compile(r"\$\{\{\s*matrix(?:\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)|"
+                         r"\[\s*'([^']+)'\s*\])\s*\}\}")
 _ARM_RUNNER = re.compile(r"arm|aarch64", re.I)
 # The build identifiers' Pythons a selector may name (cibuildwheel's, 3.9 to 3.15).
 _PYTHONS = (*(f"cp3{m}" for m in range(9, 16)), *(f"cp3{m}t" for m in range(13, 16)),
@@ -463,7 +464,7 @@ def _maturin_job(path: str, name: str, job: Mapping[str, Any], step: Mapping[str
         if runner is None or "${{" in target:
             unresolved = True
             continue
-        if re.search(r"apple|darwin|windows|msvc", target) or (
+        if re.search(r"apple|darwin|windows|msvc", target) or _is_linux(runner) is False or (
                 not target and _is_linux(runner) is not True):
             continue
         arch = _maturin_arch(target) if target else _native(runner)
@@ -479,11 +480,38 @@ def _maturin_job(path: str, name: str, job: Mapping[str, Any], step: Mapping[str
     lists = key is not None and isinstance(matrix, Mapping) and (
         _lists_emulated([_maturin_arch(str(v)) for v in matrix.get(key) or []
                          if isinstance(matrix.get(key), list)]))
+    if not lists and key is not None and isinstance(matrix, Mapping) \
+            and target_entries(matrix, key) is not None:
+        # Entries that each name a target: `include:` ones, or a list of mappings
+        # (`matrix.platform.target`): riscv64 joins as an entry of its own.
+        return WheelJob(workflow=path, job=name, tool="maturin", archs=frozenset(archs),
+                        shape="include", matrix_key=key, unresolved=unresolved,
+                        why=f"{where}: riscv64 joins the entries of matrix.{key}")
     return WheelJob(workflow=path, job=name, tool="maturin", archs=frozenset(archs),
                     shape="maturin" if lists else None, matrix_key=key if lists else None,
                     unresolved=unresolved,
                     why=f"{where}: riscv64 joins matrix.{key}" if lists else
                     f"{where} lists no target list where riscv64 could join")
+
+
+def target_entries(matrix: Mapping[str, Any], key: str) -> tuple[str, str] | None:
+    """Where the entries that name `matrix.<key>` are: ("include", key) for include
+    entries, (list, leaf) for a list of mappings (`platform.target`); None if nowhere
+    a Linux target is."""
+    head, _, leaf = key.rpartition(".")
+    where = head or "include"
+    entries = matrix.get(where)
+    if "." in head or not isinstance(entries, list):
+        return None
+    if any(isinstance(e, Mapping) and isinstance(e.get(leaf or key), str)
+           and not re.search(r"apple|darwin|windows|msvc", e[leaf or key]) for e in entries):
+        return where, leaf or key
+    return None
+
+
+def maturin_arch(target: str) -> str:
+    """The architecture a maturin target builds (`armv7` -> armv7l, a triple's head)."""
+    return _maturin_arch(target)
 
 
 def _maturin_arch(target: str) -> str:

@@ -58,8 +58,10 @@ from mirrorctl.upstream.wheelci import (
     WheelCi,
     WheelJob,
     is_linux_runner,
+    maturin_arch,
     native_arch,
     read_wheel_ci,
+    target_entries,
 )
 from mirrorctl.upstream.yamledit import (
     Edit,
@@ -191,7 +193,8 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
         if job.shape == "matrix":
             _exclude_images(text, job_node, matrix, key, plan, path, where)
     elif job.shape == "include" and key is not None:
-        _include_entries(files, job_node, job_data, key, plan, where, options, path=path)
+        _include_entries(files, job_node, job_data, key, plan, where, options, path=path,
+                         tool=job.tool)
     elif job.shape == "env":
         _extend_archs_env(text, root, job, plan)
     elif job.shape == "pyproject":
@@ -217,7 +220,7 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
 
 def _include_entries(files: Mapping[str, str], job_node: Any, job_data: Mapping[str, Any],
                      key: str, plan: _Plan, where: tuple[Any, ...], options: WheelOptions,
-                     *, path: str) -> None:
+                     *, path: str, tool: str = "cibuildwheel") -> None:
     """riscv64's include entries, as the project builds its other Linux architectures:
     copies of the entries of an architecture it emulates (under QEMU, on their runner;
     every value that names that architecture names riscv64); where it emulates none,
@@ -225,34 +228,52 @@ def _include_entries(files: Mapping[str, str], job_node: Any, job_data: Mapping[
     runner asked for, copies of the entries built on their own runner, on it. Chosen by
     what they are, never by where they stand."""
     text = files[path]
-    include = node_at(job_node, "strategy", "matrix", "include")
-    entries = [e if isinstance(e, Mapping) else {} for e in
-               job_data["strategy"]["matrix"].get("include") or []]
+    matrix = job_data["strategy"]["matrix"]
+    # maturin's targets may be in a list of mappings of their own (matrix.platform.target)
+    listed, key = target_entries(matrix, key) or ("include", key) if tool == "maturin" \
+        else ("include", key)
+    include = node_at(job_node, "strategy", "matrix", listed)
+    entries = [e if isinstance(e, Mapping) else {} for e in matrix.get(listed) or []]
     runs_on = _matrix_key_of(job_data.get("runs-on"))
+    if runs_on is not None and listed != "include":
+        runs_on = runs_on.removeprefix(f"{listed}.") if runs_on.startswith(f"{listed}.") \
+            else None
+
+    def arch_of(entry: Mapping[str, Any]) -> str:
+        value = str(entry.get(key))
+        return maturin_arch(value) if tool == "maturin" else value
 
     def runner(entry: Mapping[str, Any]) -> str:
         return str(entry[runs_on]) if runs_on is not None and runs_on in entry else \
             str(job_data.get("runs-on", ""))
 
-    linux = [i for i, e in enumerate(entries) if str(e.get(key)) in LINUX_ARCHS
+    linux = [i for i, e in enumerate(entries) if arch_of(e) in LINUX_ARCHS
              and is_linux_runner(runner(e))]
-    emulated = [i for i in linux if str(entries[i][key]) in EMULATED
-                and native_arch(runner(entries[i])) != str(entries[i][key])]
-    own = [i for i in linux if native_arch(runner(entries[i])) == str(entries[i][key])]
+    emulated = [i for i in linux if arch_of(entries[i]) in EMULATED
+                and native_arch(runner(entries[i])) != arch_of(entries[i])]
+    own = [i for i in linux if native_arch(runner(entries[i])) == arch_of(entries[i])]
     if options.native:
-        arch = "aarch64" if any(entries[i][key] == "aarch64" for i in own) else "x86_64"
-        chosen = [i for i in own if entries[i][key] == arch]
+        arch = "aarch64" if any(arch_of(entries[i]) == "aarch64" for i in own) else "x86_64"
+        chosen = [i for i in own if arch_of(entries[i]) == arch]
     elif emulated:
-        arch = str(entries[emulated[-1]][key])
-        chosen = [i for i in emulated if entries[i][key] == arch]
+        # the architecture that is only ever emulated first: aarch64 often has an arm
+        # runner, or a libc of its own, that riscv64 does not follow
+        found = {arch_of(entries[i]) for i in emulated}
+        arch = next(a for a in (*_FOLLOWED, *sorted(found)) if a in found)
+        chosen = [i for i in emulated if arch_of(entries[i]) == arch]
     else:
-        arch, chosen = "x86_64", [i for i in own if entries[i][key] == "x86_64"]
+        arch, chosen = "x86_64", [i for i in own if arch_of(entries[i]) == "x86_64"]
     if include is None or not chosen:
         raise EditError(f"job {where[1]}: no include entry of a Linux {key} to follow")
     copies = []
     for index in chosen:
-        changes = {k: _riscv64_value(v, arch, plan) for k, v in entries[index].items()
-                   if isinstance(v, str) and _riscv64_value(v, arch, plan) != v}
+        target = str(entries[index][key])
+        changes = {k: _riscv64_value(v, target if k == key else arch, plan)
+                   for k, v in entries[index].items()
+                   if isinstance(v, str) and _riscv64_value(v, target if k == key else arch,
+                                                            plan) != v}
+        if tool == "maturin":
+            changes[key] = _riscv64_target(target)
         if options.native:
             if runs_on is None or runs_on not in entries[index]:
                 raise EditError(f"job {where[1]}: runs-on names no key of the entries a "
@@ -260,10 +281,17 @@ def _include_entries(files: Mapping[str, str], job_node: Any, job_data: Mapping[
             changes[runs_on] = options.runner
         copies.append((include.value[index], changes))
     how = (f"on {options.runner}" if options.native else
-           f"under QEMU, as the one{'s' if len(copies) > 1 else ''} for {arch}")
-    # beside the project's other Linux entries, as a maintainer puts them
-    plan.add(path, copy_entries(text, include, copies, after=linux[-1]),
-             (*where, "strategy", "matrix", "include"),
+           f"{'cross-compiled' if tool == 'maturin' else 'under QEMU'}, as the "
+           f"one{'s' if len(copies) > 1 else ''} for {arch}")
+    # as a maintainer puts them: after the last entry of their kind (the emulated ones
+    # that differ from them only by architecture); where none is emulated, after the
+    # project's Linux entries
+    kind = [i for i in emulated if _as_riscv64(entries[i], arch_of(entries[i]), key, tool,
+                                               plan) == _as_riscv64(
+        entries[chosen[-1]], arch, key, tool, plan)]
+    after = max(chosen + kind) if emulated and not options.native else linux[-1]
+    plan.add(path, copy_entries(text, include, copies, after=after),
+             (*where, "strategy", "matrix", listed),
              f"{len(copies)} include entr{'y' if len(copies) == 1 else 'ies'} for riscv64, "
              f"{how}")
     combos = [{**entries[i], **changes} for i, (_, changes) in zip(chosen, copies,
@@ -271,8 +299,29 @@ def _include_entries(files: Mapping[str, str], job_node: Any, job_data: Mapping[
     if options.native and runs_on is not None:
         _qemu_off(text, job_node, job_data, plan, path, where, runs_on, options.runner,
                   combos)
-    elif not emulated and not _qemu_step(job_data):
+    elif not emulated and not _qemu_step(job_data) and tool != "maturin":
         _add_qemu_step(files, job_node, job_data, key, plan, path, where)
+
+
+_FOLLOWED = ("s390x", "ppc64le", "armv7l", "aarch64")  # the template, most emulated first
+
+
+def _as_riscv64(entry: Mapping[str, Any], arch: str, key: str, tool: str,
+                plan: _Plan) -> dict[str, Any]:
+    """An entry as riscv64's copy of it would be."""
+    copy = {k: _riscv64_value(v, arch, plan) if isinstance(v, str) else v
+            for k, v in entry.items()}
+    if tool == "maturin":
+        copy[key] = _riscv64_target(str(entry.get(key)))
+    return copy
+
+
+def _riscv64_target(target: str) -> str:
+    """maturin's riscv64 target, written as the template's is: `riscv64` beside short
+    names, the triple beside triples (musl where the template is musl)."""
+    if "-" not in target:
+        return "riscv64"
+    return RISCV64_TARGET.replace("gnu", "musl") if "musl" in target else RISCV64_TARGET
 
 
 def _riscv64_value(value: str, arch: str, plan: _Plan) -> str:
@@ -353,7 +402,8 @@ def _native_beside(text: str, job_node: Any, job_data: Mapping[str, Any], key: s
 
 
 def _matrix_key_of(value: Any) -> str | None:
-    m = re.search(r"\$\{\{\s*matrix\.([A-Za-z_][\w-]*)\s*\}\}", str(value or ""))
+    m = re.search(r"\$\{\{\s*matrix\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*\}\}",
+                  str(value or ""))
     return m.group(1) if m else None
 
 

@@ -8,6 +8,7 @@ after it (upstream/wheeldraft.py).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -137,6 +138,14 @@ def _entry_copy(text: str, template: Node, changes: dict[str, str]) -> str:
                          _scalar_text(value, node)))
     block = text[start:end]
     for a, b, new in sorted(replaced, reverse=True):
+        grown = len(new) - (b - a)
+        if template.flow_style and grown > 0:
+            # aligned columns (`target: s390x,   manylinux: auto`) stay aligned: the
+            # padding after the value gives up what the value grew, down to one space
+            pad = re.match(r",( +)", block[b:])
+            if pad is not None and len(pad.group(1)) > 1:
+                take = min(grown, len(pad.group(1)) - 1)
+                block = block[:b + 1] + block[b + 1 + take:]
         block = block[:a] + new + block[b:]
     return block
 
