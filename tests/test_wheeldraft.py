@@ -400,3 +400,37 @@ def test_maturin_targets_in_entries_follow_the_cross_compiled_ones_in_their_styl
                               "one for s390x",)
     assert [r.combination["platform"]["target"] for r in change.job.riscv64_runs] == [
         "riscv64gc-unknown-linux-gnu"]
+
+
+def test_an_entry_key_that_selects_a_step_is_kept_and_each_step_proved(
+        cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
+    """`manylinux_version: manylinux2014` names no image riscv64 builds on: it selects
+    the step that builds. riscv64 gets an entry for each selection the emulated have,
+    the selection kept; cibuildwheel lists the builds of each selected step (its own
+    Pythons), on the image it gives riscv64 (the default, which has riscv64 builds)."""
+    files = shapes.STEP_SELECTOR
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))
+    text = change.files[".github/workflows/release.yml"]
+    assert ("          - os: ubuntu-latest\n            archs: riscv64\n"
+            "            manylinux_version: manylinux2010\n          - os: ubuntu-latest\n"
+            "            archs: riscv64\n            manylinux_version: manylinux2014\n"
+            "    steps:\n") in text
+    assert set(change.identifiers) == {f"cp3{m}-{libc}_riscv64" for m in (11, 12, 13)
+                                       for libc in ("manylinux", "musllinux")}
+
+
+def test_a_selected_step_that_sets_the_emulated_images_leaves_riscv64_on_its_own() -> None:
+    """The step sets s390x's image from the selection (manylinux2014, which has no
+    riscv64 build): riscv64's jobs in it build on cibuildwheel's riscv64 default, never
+    on the selection's image."""
+    path = ".github/workflows/release.yml"
+    text = shapes.STEP_SELECTOR[path].replace(
+        "          CIBW_MANYLINUX_X86_64_IMAGE: manylinux2014\n",
+        "          CIBW_MANYLINUX_X86_64_IMAGE: manylinux2014\n"
+        "          CIBW_MANYLINUX_S390X_IMAGE: ${{ matrix.manylinux_version }}\n")
+    files = {**shapes.STEP_SELECTOR, path: text}
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+    runs = change.job.riscv64_runs
+    assert {r.combination["manylinux_version"] for r in runs} == {"manylinux2010",
+                                                                  "manylinux2014"}
+    assert not any("RISCV64_IMAGE" in key for r in runs for key in r.env)

@@ -567,3 +567,58 @@ jobs:
 """,
     "pyproject.toml": MATURIN_PYPROJECT,
 }
+
+# Include entries whose image-like key selects one of several cibuildwheel steps (each
+# step its own Pythons), the emulated architectures once per selection.
+STEP_SELECTOR = {
+    ".github/workflows/release.yml": """\
+name: Wheels
+on: [push]
+jobs:
+  build_wheels:
+    name: Build wheels on ${{ matrix.os }} for ${{ matrix.archs }} using ${{ matrix.manylinux_version }}
+    runs-on: ${{ matrix.os }}
+    strategy:
+      matrix:
+        os: [ubuntu-latest, windows-latest]
+        manylinux_version: [manylinux2010, manylinux2014]
+        archs: [auto]
+        include:
+          - os: ubuntu-latest
+            archs: aarch64
+            manylinux_version: manylinux2010
+          - os: ubuntu-latest
+            archs: s390x
+            manylinux_version: manylinux2010
+          - os: ubuntu-latest
+            archs: aarch64
+            manylinux_version: manylinux2014
+          - os: ubuntu-latest
+            archs: s390x
+            manylinux_version: manylinux2014
+    steps:
+      - uses: actions/checkout@v4
+      - name: Set up QEMU
+        if: runner.os == 'Linux' && matrix.archs != 'auto'
+        uses: docker/setup-qemu-action@v3
+        with:
+          platforms: all
+      - name: Install cibuildwheel
+        run: python -m pip install cibuildwheel==3.2.1
+      - name: Build wheels
+        if: matrix.manylinux_version == 'manylinux2010'
+        env:
+          CIBW_BUILD: "cp311-*"
+          CIBW_ARCHS_LINUX: ${{ matrix.archs }}
+          CIBW_MANYLINUX_X86_64_IMAGE: quay.io/pypa/manylinux2014_x86_64
+        run: python -m cibuildwheel . --output-dir dist
+      - name: Build wheels
+        if: matrix.manylinux_version == 'manylinux2014'
+        env:
+          CIBW_BUILD: "cp312-* cp313-*"
+          CIBW_ARCHS_LINUX: ${{ matrix.archs }}
+          CIBW_MANYLINUX_X86_64_IMAGE: manylinux2014
+        run: python -m cibuildwheel . --output-dir dist
+""",
+    "pyproject.toml": PYPROJECT.format(name="selector"),
+}

@@ -265,13 +265,16 @@ def _include_entries(files: Mapping[str, str], job_node: Any, job_data: Mapping[
         arch, chosen = "x86_64", [i for i in own if arch_of(entries[i]) == "x86_64"]
     if include is None or not chosen:
         raise EditError(f"job {where[1]}: no include entry of a Linux {key} to follow")
+    # A key a step's condition reads selects that step (`manylinux_version:
+    # manylinux2014`): its value stays, and the proof says which image riscv64 gets there.
+    selectors = {k for k in entries[chosen[0]]
+                 if re.search(rf"matrix\.{re.escape(str(k))}\b", _conditions(job_data))}
     copies = []
     for index in chosen:
         target = str(entries[index][key])
-        changes = {k: _riscv64_value(v, target if k == key else arch, plan)
-                   for k, v in entries[index].items()
-                   if isinstance(v, str) and _riscv64_value(v, target if k == key else arch,
-                                                            plan) != v}
+        changes = {k: new for k, v in entries[index].items() if isinstance(v, str)
+                   and (new := _riscv64_value(v, target if k == key else arch, plan,
+                                              images=k not in selectors)) != v}
         if tool == "maturin":
             changes[key] = _riscv64_target(target)
         if options.native:
@@ -324,7 +327,13 @@ def _riscv64_target(target: str) -> str:
     return RISCV64_TARGET.replace("gnu", "musl") if "musl" in target else RISCV64_TARGET
 
 
-def _riscv64_value(value: str, arch: str, plan: _Plan) -> str:
+def _conditions(job: Mapping[str, Any]) -> str:
+    """The `if:` of each of the job's steps, one a line."""
+    return "\n".join(str(step.get("if", "")) for step in job.get("steps") or []
+                     if isinstance(step, Mapping))
+
+
+def _riscv64_value(value: str, arch: str, plan: _Plan, *, images: bool = True) -> str:
     """A value of an entry for `arch`, as riscv64's entry has it: the architecture named
     (alone, or as a word: `qemu: s390x`, `name: manylinux s390x`) is riscv64; an image
     that has no riscv64 build is the newest of its family that has one."""
@@ -336,7 +345,8 @@ def _riscv64_value(value: str, arch: str, plan: _Plan) -> str:
         newer = sorted(i for i in plan.images if i.startswith(name[:9]))  # its family
         return newer[-1] if plan.lacks_riscv64(name) and newer else name
 
-    value = re.sub(r"(?:many|musl)linux[\w]*", image, value)
+    if images:
+        value = re.sub(r"(?:many|musl)linux[\w]*", image, value)
     return re.sub(rf"(?<![\w-]){re.escape(arch)}(?![\w-])", "riscv64", value)
 
 
