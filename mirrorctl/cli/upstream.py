@@ -210,6 +210,11 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
       draft          mirrorctl can write the change
       unknown-shape  upstream builds wheels in a way mirrorctl does not edit
 
+    PyPI and the caches are read for --jobs packages at once; GitHub's projects are
+    searched together, several a search, spaced within defaults.search_rate (30 a
+    minute), each answer kept in <workdir>/forge-searches.json and asked again
+    conditionally; a pass stopped by a rate limit is resumed by the next run.
+
     Each state is kept in the package's record with its history. Nothing is sent.
     Tokens: MIRRORCTL_GITHUB_TOKEN, MIRRORCTL_GITLAB_TOKEN (never printed).
 
@@ -234,6 +239,7 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
     Examples:
       mirrorctl upstream wheels
       mirrorctl upstream wheels zstandard msgspec --format json
+      mirrorctl upstream wheels --jobs 8
       mirrorctl upstream wheels zstandard --draft --out drafts/
     """
     from mirrorctl.core.config import load_config
