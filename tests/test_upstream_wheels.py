@@ -530,21 +530,28 @@ def test_an_unknown_road_names_what_changes_it(run_cli, campaign: Campaign) -> N
 def test_the_body_says_how_riscv64_joins_a_project_that_emulates_nothing(
         run_cli, campaign: Campaign) -> None:
     """Entries each on its own runner: under QEMU on the x86_64 runner, said so; runners
-    as the only list of architectures: a runner of riscv64's own, and why."""
+    as the only list of architectures: the same, the list made include entries; where it
+    cannot be (the runners multiplied by another list), a runner of riscv64's own, and
+    why."""
     data = yaml.safe_load(campaign.config.read_text())
-    for name, shape in (("ownrun", shapes.NATIVE_INCLUDE), ("runners", shapes.NATIVE_RUNNERS)):
+    path = ".github/workflows/release.yml"
+    crossed = {**shapes.NATIVE_RUNNERS, path: shapes.NATIVE_RUNNERS[path].replace(
+        "        os: [ubuntu-24.04,", "        python: ['3.12']\n        os: [ubuntu-24.04,")}
+    for name, shape in (("ownrun", shapes.NATIVE_INCLUDE), ("listed", shapes.NATIVE_RUNNERS),
+                        ("runners", crossed)):
         campaign.repos[name] = upstream(campaign.root, name, shape)
         campaign.pypi[f"/pypi/{name}/json"] = pypi_answer({"1.0.0": sdist(name, "1.0.0")})
         data["packages"][name] = {**data["packages"]["zstd"],
                                   "upstream": str(campaign.repos[name].path),
                                   "upstream_web": f"https://github.com/org/{name}"}
     campaign.config.write_text(yaml.safe_dump(data, sort_keys=False))
-    assert run_cli(*campaign.args("sync", "ownrun", "runners")).code == 0
-    code, found = roads(run_cli, campaign, "ownrun", "runners", "--draft")
+    assert run_cli(*campaign.args("sync", "ownrun", "listed", "runners")).code == 0
+    code, found = roads(run_cli, campaign, "ownrun", "listed", "runners", "--draft")
     assert code == 0, found
-    ownrun = Path(found["ownrun"]["draft"]["body"]).read_text()
-    assert "under QEMU on the x86_64 runner, set up for the riscv64 jobs alone." in ownrun
-    assert "RISE GitHub App" not in ownrun
+    for name in ("ownrun", "listed"):
+        body = Path(found[name]["draft"]["body"]).read_text()
+        assert "under QEMU on the x86_64 runner, set up for the riscv64 jobs alone." in body
+        assert "RISE GitHub App" not in body
     runners = Path(found["runners"]["draft"]["body"]).read_text()
     assert "lists its architectures by their runners alone" in runners
     assert "the project installs the app" in runners

@@ -42,12 +42,13 @@ def test_cibuildwheel_lists_the_riscv64_builds_and_the_count_follows(
         cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
     change = draft_change(shapes.NATIVE_RUNNERS, read_wheel_ci(shapes.NATIVE_RUNNERS),
                           WheelOptions(tools=cibuildwheel_tools))
-    # pyproject builds cp310-cp314 and skips musllinux: five riscv64 wheels more.
+    # pyproject builds cp310-cp314 and skips musllinux: five riscv64 wheels more, under
+    # QEMU on the x86_64 runner (the runner list became include entries).
     assert change.identifiers == tuple(f"cp3{m}-manylinux_riscv64" for m in range(10, 15))
-    assert change.native
+    assert not change.native
     assert ".github/workflows/release.yml:28: expected wheels 20 -> 25" in change.changes
     # Proved with the version the workflow pins (the action's ref), installed once.
-    assert any(c.startswith("cibuildwheel 3.1.4 (pinned at .github/workflows/release.yml:13) "
+    assert any(c.startswith("cibuildwheel 3.1.4 (pinned at .github/workflows/release.yml:25) "
                             "lists 5 riscv64 builds") for c in change.checks), change.checks
 
 
@@ -434,3 +435,14 @@ def test_a_selected_step_that_sets_the_emulated_images_leaves_riscv64_on_its_own
     assert {r.combination["manylinux_version"] for r in runs} == {"manylinux2010",
                                                                   "manylinux2014"}
     assert not any("RISCV64_IMAGE" in key for r in runs for key in r.env)
+
+
+def test_the_qemu_step_goes_above_the_comments_of_the_step_it_precedes() -> None:
+    path = ".github/workflows/release.yml"
+    text = shapes.NATIVE_RUNNERS[path].split("  check:")[0].replace(  # no count to raise
+        "      - uses: pypa/cibuildwheel@v3.1.4\n",
+        "      # See pyproject.toml for config.\n      - uses: pypa/cibuildwheel@v3.1.4\n")
+    files = {**shapes.NATIVE_RUNNERS, path: text}
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+    assert "          platforms: riscv64\n      # See pyproject.toml for config.\n" \
+        "      - uses: pypa/cibuildwheel@v3.1.4\n" in change.files[path]

@@ -351,8 +351,8 @@ def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], steps: list[
                 continue
             shown = shown or settings
             source = settings.archs_source
-            text = substitute(" ".join(_tokens(source)) if source is not None else "auto",
-                              combo)
+            text = _resolved(" ".join(_tokens(source)) if source is not None else "auto",
+                             combo)
             if runner is None or linux_runner is None or "${{" in text:
                 unresolved = True
                 continue
@@ -366,7 +366,7 @@ def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], steps: list[
             if "riscv64" in built:
                 runs.append(Run(combination=combo, runner=runner, config_file=step.config,
                                 step=step.index, env={
-                                    k: str(substitute(v, combo))
+                                    k: str(_resolved(v, combo))
                                     for k, v in settings.env.items() if k.startswith("CIBW_")}))
     shown = shown or _Settings.of(steps[0], job, workflow_env)
     shape, key, why = _cibuildwheel_shape(path, name, job, matrix, shown.arch_setting,
@@ -376,6 +376,24 @@ def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], steps: list[
                     emulated=emulated, riscv64_runs=tuple(runs),
                     steps=tuple(s.index for s in steps),
                     pin=cibuildwheel_pin(job, [s.step for s in steps], files, path))
+
+
+def _resolved(value: Any, combo: Combination) -> Any:
+    """A setting with the matrix substituted, and each expression left that reads the
+    matrix alone evaluated (`${{ matrix.cibw_archs || 'auto' }}`); one that reads more
+    stays as it is (unresolved)."""
+    value = substitute(value, combo)
+    if not isinstance(value, str) or "${{" not in value:
+        return value
+
+    def one(m: re.Match[str]) -> str:
+        found = evaluate(m.group(0), {"matrix": combo})
+        if found is UNKNOWN or isinstance(found, (dict, list)):
+            return m.group(0)
+        return "" if found is None else str(found).lower() if isinstance(found, bool) \
+            else str(found)
+
+    return re.sub(r"\$\{\{.*?\}\}", one, value)
 
 
 def _archs(text: str, native: str) -> set[str]:

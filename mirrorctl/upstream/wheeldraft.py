@@ -51,6 +51,7 @@ from mirrorctl.upstream.archlists import (
 from mirrorctl.upstream.cibwtool import CibuildwheelTools
 from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.matrix import substitute
+from mirrorctl.upstream.qemujob import ARCHS_KEY, runners_to_include
 from mirrorctl.upstream.wheelci import (
     EMULATED,
     LINUX_ARCHS,
@@ -182,6 +183,9 @@ def _edit(files: Mapping[str, str], job: WheelJob, plan: _Plan,
     if options.native and job.shape == "matrix" and key is not None:
         _native_beside(text, job_node, job_data, key, plan, where, options.runner,
                        path=path)
+    elif job.shape == "native" and not options.native and key is not None and \
+            _runners_to_qemu(files, job_node, job_data, key, plan, where, path=path):
+        pass  # riscv64 under QEMU, as an include entry on the x86_64 runner
     elif job.shape in ("matrix", "maturin", "native") and key is not None:
         value = RISCV64_TARGET if job.shape == "maturin" else \
             options.runner if job.shape == "native" else "riscv64"
@@ -353,6 +357,28 @@ def _riscv64_value(value: str, arch: str, plan: _Plan, *, images: bool = True) -
 def _qemu_step(job_data: Mapping[str, Any]) -> int | None:
     return next((i for i, s in enumerate(job_data.get("steps") or []) if isinstance(s, Mapping)
                  and str(s.get("uses", "")).lower().startswith(_QEMU)), None)
+
+
+def _runners_to_qemu(files: Mapping[str, str], job_node: Any, job_data: Mapping[str, Any],
+                     key: str, plan: _Plan, where: tuple[Any, ...], *, path: str) -> bool:
+    """riscv64 under QEMU where the runners are the only list of architectures (qemujob);
+    False, the plan as it was, where that edit cannot be made (then riscv64 gets a
+    runner of its own, and the body says why)."""
+    runners = [str(v) for v in (job_data["strategy"]["matrix"].get(key) or [])]
+    x86 = next((r for r in runners if is_linux_runner(r) and native_arch(r) == "x86_64"),
+               None)
+    index = _cibuildwheel_step(job_data)
+    if x86 is None or index is None:
+        return False
+    saved = copy.deepcopy((plan.edits, plan.allowed, plan.changes))
+    try:
+        runners_to_include(files[path], job_node, job_data, key, x86, index, plan.add, path,
+                           where)
+        _add_qemu_step(files, job_node, job_data, ARCHS_KEY, plan, path, where)
+    except EditError:
+        plan.edits, plan.allowed, plan.changes = saved
+        return False
+    return True
 
 
 def _add_qemu_step(files: Mapping[str, str], job_node: Any, job_data: Mapping[str, Any],
@@ -725,7 +751,7 @@ def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: _Plan, jo
     counted = [c for c in plan.changes if c.endswith("count of expected wheels")]
     changes = [c for c in plan.changes if not c.endswith("count of expected wheels")]
     for line in counted:
-        new_files, what = _raise_count(line, new_files, merged, len(identifiers))
+        new_files, what = _raise_count(line, new_files, merged, len(identifiers), old)
         changes.append(what)
     return WheelChange(job=found, files=new_files, changes=tuple(changes), checks=tuple(checks),
                        identifiers=identifiers, native=native,
@@ -936,18 +962,22 @@ def _cibuildwheel(job: WheelJob, files: Mapping[str, str],
 
 
 def _raise_count(line: str, files: dict[str, str], merged: Mapping[str, str],
-                 added: int) -> tuple[dict[str, str], str]:
+                 added: int, original: Mapping[str, str]) -> tuple[dict[str, str], str]:
     where = line.removesuffix(": count of expected wheels")
     path, _, number = where.rpartition(":")
     if added == 0:
         raise CannotDraft(f"{where} counts the expected wheels, and without cibuildwheel "
                           "the number riscv64 adds is not known")
+    # The line found in upstream's file, where the edits above it moved it.
+    before = original[path].split("\n")
+    text = before[int(number) - 1]
+    nth = before[:int(number) - 1].count(text)
     lines = merged[path].split("\n")
-    text = lines[int(number) - 1]
+    at = [i for i, other in enumerate(lines) if other == text][nth]
     m = _EXPECTED.match(text) or _COUNT.search(text)
     assert m is not None
     old = int(m.group("n"))
-    lines[int(number) - 1] = text[:m.start("n")] + str(old + added) + text[m.end("n"):]
+    lines[at] = text[:m.start("n")] + str(old + added) + text[m.end("n"):]
     files = {**files, path: "\n".join(lines)}
     before = copy.deepcopy(yaml.safe_load(merged[path]))
     if _changed_paths(before, yaml.safe_load(files[path])) == []:

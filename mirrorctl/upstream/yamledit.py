@@ -162,6 +162,12 @@ def insert_step(text: str, steps: Node | None, before: int, lines: list[str]) ->
         raise EditError("a step that does not start its line")
     inner = " " * len(prefix)
     block = "".join(f"{prefix if n == 0 else inner}{line}\n" for n, line in enumerate(lines))
+    # The comment lines just above a step are that step's: the new one goes above them.
+    while start > 0:
+        above = _line_start(text, start - 1)
+        if not text[above:start].strip().startswith("#"):
+            break
+        start = above
     return Edit(start, start, block)
 
 
