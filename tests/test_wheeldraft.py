@@ -446,3 +446,32 @@ def test_the_qemu_step_goes_above_the_comments_of_the_step_it_precedes() -> None
     change = draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
     assert "          platforms: riscv64\n      # See pyproject.toml for config.\n" \
         "      - uses: pypa/cibuildwheel@v3.1.4\n" in change.files[path]
+
+
+def test_entries_that_leave_the_architecture_to_auto_get_one_that_sets_riscv64(
+        cibuildwheel_tools) -> None:  # type: ignore[no-untyped-def]
+    """The shape of RapidFuzz's CI: entries name runners and labels, `matrix.archs ||
+    'auto'` read where none sets it. riscv64: the x86_64 Linux entry (not the pyodide one
+    on the same runner) copied with `archs: riscv64` and its label renamed, after the
+    Linux entries, and a QEMU step for it alone: the change RapidFuzz's maintainers
+    made."""
+    files = shapes.RUNNER_ENTRIES_AUTO
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(tools=cibuildwheel_tools))
+    text = change.files[".github/workflows/releasebuild.yml"]
+    assert ("          - os: linux-arm\n            runs-on: ubuntu-24.04-arm\n"
+            "          - os: linux-riscv64\n            runs-on: ubuntu-latest\n"
+            "            archs: riscv64\n          - os: windows-intel\n") in text
+    assert "      - name: Set up QEMU\n        if: matrix.archs == 'riscv64'\n" in text
+    assert not change.native
+    assert set(change.identifiers) == {f"cp31{m}-{libc}_riscv64" for m in (2, 3)
+                                       for libc in ("manylinux", "musllinux")}
+
+
+def test_a_riscv64_job_that_would_take_another_jobs_artifact_name_is_refused() -> None:
+    path = ".github/workflows/releasebuild.yml"
+    text = shapes.RUNNER_ENTRIES_AUTO[path].replace(
+        "name: artifact-${{ matrix.os }}-${{ strategy.job-index }}",
+        "name: artifact-${{ matrix.runs-on }}")
+    files = {**shapes.RUNNER_ENTRIES_AUTO, path: text}
+    with pytest.raises(CannotDraft, match="would upload its wheels as 'artifact-ubuntu-latest'"):
+        draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))

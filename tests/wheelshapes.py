@@ -622,3 +622,48 @@ jobs:
 """,
     "pyproject.toml": PYPROJECT.format(name="selector"),
 }
+
+# Entries each naming a runner and a label, the architectures cibuildwheel's `auto` on
+# each (`CIBW_ARCHS: ${{ matrix.archs || 'auto' }}`, set by no entry yet), a pyodide
+# entry on the x86_64 runner, artifacts named by the label.
+RUNNER_ENTRIES_AUTO = {
+    ".github/workflows/releasebuild.yml": """\
+name: Build
+on: [push]
+jobs:
+  build_wheels:
+    name: Build wheel for ${{ matrix.os }}
+    runs-on: ${{ matrix.runs-on }}
+    strategy:
+      fail-fast: false
+      matrix:
+        include:
+          - os: linux-intel
+            runs-on: ubuntu-latest
+          - os: linux-arm
+            runs-on: ubuntu-24.04-arm
+          - os: windows-intel
+            runs-on: windows-latest
+          - os: macos-arm
+            # macos-14+ are ARM64 runners
+            runs-on: macos-latest
+          - os: pyodide
+            runs-on: ubuntu-latest
+            platform: pyodide
+    steps:
+      - uses: actions/checkout@v5
+      - name: Build wheels
+        uses: pypa/cibuildwheel@v3.2.1
+        env:
+          CIBW_PLATFORM: ${{ matrix.platform || 'auto' }}
+          CIBW_ARCHS: ${{ matrix.archs || 'auto' }}
+      - uses: actions/upload-artifact@v4
+        with:
+          name: artifact-${{ matrix.os }}-${{ strategy.job-index }}
+          path: ./wheelhouse/*.whl
+""",
+    "pyproject.toml": PYPROJECT.format(name="autoarchs") + """
+[tool.cibuildwheel]
+build = "cp312-* cp313-*"
+""",
+}

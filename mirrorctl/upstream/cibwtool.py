@@ -103,10 +103,26 @@ class CibuildwheelTools:
             return Cibuildwheel(here, None, (
                 f"cibuildwheel {here}, of the major version of the {pin.version} pinned at "
                 f"{pin.where}, which could not be installed ({failed})"))
+        kept = self._kept_of_major(pin.major)
+        if kept is not None:
+            version, folder = kept
+            return Cibuildwheel(version, folder, (
+                f"cibuildwheel {version} (in the tool cache), of the major version of the "
+                f"{pin.version} pinned at {pin.where}, which could not be installed "
+                f"({failed})"))
         self._why[key] = (f"cibuildwheel {pin.version} (pinned at {pin.where}) could not "
                           f"be installed ({failed}), and no cibuildwheel {pin.major}.x is "
                           "installed here")
         return None
+
+    def _kept_of_major(self, major: str) -> tuple[str, Path] | None:
+        """The newest cibuildwheel of that major version the tool cache holds."""
+        if self.root is None or not self.root.is_dir():
+            return None
+        found = [(version, folder) for folder in self.root.glob("cibuildwheel-*")
+                 if (version := _version_in(folder)) is not None
+                 and version.split(".")[0] == major]
+        return max(found, key=lambda f: _sort_key(f[0])) if found else None
 
     def _folder(self, pin: Pin) -> Path | None:
         return self.root / f"cibuildwheel-{pin.version}" if self.root is not None else None
@@ -163,3 +179,7 @@ def _version_in(folder: Path) -> str | None:
         if name.startswith("cibuildwheel-") and name.endswith(".dist-info"):
             return name.removeprefix("cibuildwheel-").removesuffix(".dist-info")
     return None
+
+
+def _sort_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))

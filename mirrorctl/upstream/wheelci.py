@@ -345,8 +345,11 @@ def _cibuildwheel_job(path: str, name: str, job: Mapping[str, Any], steps: list[
         for step in running:
             settings = _Settings.of(step, job, workflow_env)
             linux_runner = _is_linux(runner) if runner is not None else None
-            if settings.env.get("CIBW_PLATFORM", "").strip() == "linux":
+            platform = str(_resolved(settings.env.get("CIBW_PLATFORM", ""), combo)).strip()
+            if platform == "linux":
                 linux_runner = True
+            elif platform not in ("", "auto") and "${{" not in platform:
+                continue  # pyodide, android, ios: no Linux wheel
             if linux_runner is False:
                 continue
             shown = shown or settings
@@ -422,8 +425,12 @@ def _selected(arch: str, build: Any, skip: Any) -> bool:
 
 
 def _matrix_key(text: Any) -> str | None:
-    m = _MATRIX_KEY.search(str(text or ""))
+    m = _MATRIX_KEY.search(str(text or "")) or _KEY_OR_DEFAULT.search(str(text or ""))
     return (m.group(1) or m.group(2)) if m else None
+
+
+# ${{ matrix.archs || 'auto' }}: the key, where an entry sets it
+_KEY_OR_DEFAULT = re.compile(r"\$\{\{\s*matrix\.([A-Za-z_][\w-]*)()\s*\|\|\s*'[^']*'\s*\}\}")
 
 
 def _cibuildwheel_shape(path: str, name: str, job: Mapping[str, Any], matrix: Any,
@@ -439,6 +446,11 @@ def _cibuildwheel_shape(path: str, name: str, job: Mapping[str, Any], matrix: An
         if any(isinstance(e, Mapping) and str(e.get(key)) in EMULATED
                for e in matrix.get("include") or []):
             return "include", key, f"{where}: riscv64 joins the include entries of {key}"
+        if _KEY_OR_DEFAULT.search(str(setting)) and not _lists_emulated(matrix.get(key)) \
+                and isinstance(matrix.get("include"), list) and matrix.get(key) is None:
+            # entries on their runners, `matrix.archs || 'auto'` read where one sets it
+            return "include", key, (f"{where}: riscv64 joins the include entries, "
+                                    f"matrix.{key} set for it")
     if setting is not None and key is None and set(_tokens(setting)) & set(EMULATED):
         return "env", None, f"{where}: riscv64 joins its CIBW_ARCHS"
     if setting is None and set(_tokens(linux.get("archs", cibw.get("archs", "")))) & set(

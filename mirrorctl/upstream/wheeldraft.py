@@ -50,7 +50,7 @@ from mirrorctl.upstream.archlists import (
 )
 from mirrorctl.upstream.cibwtool import CibuildwheelTools
 from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
-from mirrorctl.upstream.matrix import substitute
+from mirrorctl.upstream.matrix import expand_matrix, substitute
 from mirrorctl.upstream.qemujob import ARCHS_KEY, runners_to_include
 from mirrorctl.upstream.wheelci import (
     EMULATED,
@@ -244,6 +244,11 @@ def _include_entries(files: Mapping[str, str], job_node: Any, job_data: Mapping[
             else None
 
     def arch_of(entry: Mapping[str, Any]) -> str:
+        if key not in entry and tool == "cibuildwheel":
+            # `matrix.archs || 'auto'`: the runner's own, unless the entry builds for
+            # another platform (pyodide, android, ios)
+            other = {str(v) for v in entry.values()} & _OTHER_PLATFORMS
+            return "" if other else native_arch(runner(entry))
         value = str(entry.get(key))
         return maturin_arch(value) if tool == "maturin" else value
 
@@ -275,12 +280,14 @@ def _include_entries(files: Mapping[str, str], job_node: Any, job_data: Mapping[
                  if re.search(rf"matrix\.{re.escape(str(k))}\b", _conditions(job_data))}
     copies = []
     for index in chosen:
-        target = str(entries[index][key])
+        target = str(entries[index].get(key, arch))
         changes = {k: new for k, v in entries[index].items() if isinstance(v, str)
                    and (new := _riscv64_value(v, target if k == key else arch, plan,
                                               images=k not in selectors)) != v}
         if tool == "maturin":
             changes[key] = _riscv64_target(target)
+        elif key not in entries[index]:
+            changes[key] = "riscv64"  # the copy sets what the template leaves to auto
         if options.native:
             if runs_on is None or runs_on not in entries[index]:
                 raise EditError(f"job {where[1]}: runs-on names no key of the entries a "
@@ -311,6 +318,9 @@ def _include_entries(files: Mapping[str, str], job_node: Any, job_data: Mapping[
 
 
 _FOLLOWED = ("s390x", "ppc64le", "armv7l", "aarch64")  # the template, most emulated first
+_OTHER_PLATFORMS = {"pyodide", "android", "ios"}  # CIBW_PLATFORM values that are no Linux
+# How a label names x86_64 (`os: linux-intel`): riscv64's copy names riscv64 there.
+_X86_WORDS = r"x86_64|intel|amd64|x64"
 
 
 def _as_riscv64(entry: Mapping[str, Any], arch: str, key: str, tool: str,
@@ -351,7 +361,8 @@ def _riscv64_value(value: str, arch: str, plan: _Plan, *, images: bool = True) -
 
     if images:
         value = re.sub(r"(?:many|musl)linux[\w]*", image, value)
-    return re.sub(rf"(?<![\w-]){re.escape(arch)}(?![\w-])", "riscv64", value)
+    words = _X86_WORDS if arch == "x86_64" else re.escape(arch)
+    return re.sub(rf"(?<![A-Za-z0-9])(?:{words})(?![A-Za-z0-9])", "riscv64", value)
 
 
 def _qemu_step(job_data: Mapping[str, Any]) -> int | None:
@@ -738,6 +749,7 @@ def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: _Plan, jo
         _can_run(run, data, job)
         _image_ok(run, plan)
     _no_list_left_behind(merged, old)
+    _artifacts_apart(data, found, job)
     how = ("on a riscv64 runner" if native else "cross-compiled by maturin-action"
            if job.tool == "maturin" else "with QEMU set up for riscv64")
     checks.append(f"{len(found.riscv64_runs)} riscv64 job(s) in the expanded matrix, each "
@@ -904,6 +916,39 @@ def _lacking_on_riscv64(step: Mapping[str, Any]) -> str | None:
     if action == "astral-sh/setup-uv" and "python-version" not in given:
         return None
     return _LACKING_ON_RISCV64.get(action)
+
+
+def _artifacts_apart(job_data: Mapping[str, Any], found: WheelJob, target: WheelJob) -> None:
+    """No riscv64 job uploads its wheels under the name another job of the matrix uses
+    (actions/upload-artifact refuses a second artifact of one name, and the run fails)."""
+    combos = expand_matrix((job_data.get("strategy") or {}).get("matrix")) or []
+    riscv = [dict(r.combination) for r in found.riscv64_runs]
+    for step in job_data.get("steps") or []:
+        if not (isinstance(step, Mapping) and str(step.get("uses", "")).startswith(
+                "actions/upload-artifact")):
+            continue
+        name = str((step.get("with") or {}).get("name", "artifact"))
+        if "strategy.job-index" in name:
+            continue  # each job its own index
+        named = [(c, evaluate_names(name, c)) for c in combos]
+        for combo, value in named:
+            if combo in riscv and value is not None and "${{" not in value and any(
+                    other == value and c not in riscv for c, other in named):
+                raise CannotDraft(f"{target.workflow}: a riscv64 job of {target.job} would "
+                                  f"upload its wheels as {value!r}, the name another job "
+                                  "uploads under")
+
+
+def evaluate_names(name: str, combo: Mapping[str, Any]) -> str | None:
+    """An artifact's name for one combination, or None where it cannot be told."""
+    value = substitute(name, combo)
+
+    def one(m: re.Match[str]) -> str:
+        found = evaluate(m.group(0), {"matrix": combo})
+        return m.group(0) if found is UNKNOWN else "" if found is None else str(found)
+
+    value = re.sub(r"\$\{\{.*?\}\}", one, str(value))
+    return None if "${{" in value else value
 
 
 def _image_ok(run: Run, plan: _Plan) -> None:

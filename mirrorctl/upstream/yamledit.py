@@ -130,13 +130,24 @@ def _entry_copy(text: str, template: Node, changes: dict[str, str]) -> str:
     else:
         end = _line_end(text, template.value[-1][1].end_mark.index)
     replaced = []
+    added = []
     for key, value in changes.items():
         node = child(template, key)
+        if node is None:
+            added.append(f"{key}: {value}")  # a key the template lacks: the copy sets it
+            continue
         if not isinstance(node, ScalarNode):
             raise EditError(f"the entry has no plain {key}")
         replaced.append((node.start_mark.index - start, node.end_mark.index - start,
                          _scalar_text(value, node)))
     block = text[start:end]
+    if added and template.flow_style:
+        close = block.rfind("}")
+        at = len(block[:close].rstrip())  # `{ a: 1 }` and `{a: 1}` alike
+        block = block[:at] + "".join(f", {a}" for a in added) + block[at:]
+    elif added:
+        indent = " " * template.value[0][0].start_mark.column
+        block += "".join(f"\n{indent}{a}" for a in added)
     for a, b, new in sorted(replaced, reverse=True):
         grown = len(new) - (b - a)
         if template.flow_style and grown > 0:
