@@ -50,6 +50,7 @@ COMMANDS = {
     "upstream": "mirrorctl.cli.upstream", "report": "mirrorctl.cli.report",
     "notices": "mirrorctl.cli.report",
     "nightly": "mirrorctl.cli.night", "ci": "mirrorctl.cli.night", "demo": "mirrorctl.cli.night",
+    "stack": "mirrorctl.cli.stack",
 }
 
 

@@ -19,8 +19,8 @@ from urllib3.util.retry import Retry
 
 from mirrorctl.core.errors import MirrorctlError
 
-__all__ = ["PypiClient", "PypiError", "PypiProject", "WheelKind", "riscv64_coverage",
-           "wheel_kind"]
+__all__ = ["PypiClient", "PypiError", "PypiProject", "WheelKind", "installs_on",
+           "riscv64_coverage", "wheel_kind"]
 
 
 class PypiError(MirrorctlError):
@@ -89,6 +89,12 @@ class PypiClient:
         except (ValueError, KeyError, TypeError) as exc:
             raise PypiError(f"{self.base_url} sent an unreadable answer for {name!r}") from exc
         return PypiProject(name=name, releases=releases)
+
+
+def installs_on(tag: Tag, python: str) -> bool:
+    """Whether a wheel tag's interpreter and ABI install on CPython `python` ("3.12",
+    "3.14t" free-threaded); the platform is the caller's to judge."""
+    return _covers(tag, python)
 
 
 def _covers(tag: Tag, python: str) -> bool:

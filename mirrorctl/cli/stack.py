@@ -1,0 +1,124 @@
+"""`mirrorctl stack`: what blocks what in the stacks the builders serve."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from mirrorctl.cli.base import Globals, format_option, progress_on_stderr
+from mirrorctl.core.errors import EXIT_FAILURE
+
+__all__ = ["stack"]
+
+
+@click.command("stack")
+@click.argument("roots", nargs=-1, required=True)
+@click.option("--python", "pythons", multiple=True, metavar="X.Y",
+              help="A Python to resolve for (repeatable; 3.14t: free-threaded) [default: "
+                   "defaults.python_versions in mirrors.yaml].")
+@format_option
+@click.pass_obj
+def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], fmt: str) -> None:
+    """What keeps each ROOT from installing from wheels on riscv64 Linux.
+
+    \b
+    For each root (a project, with extras and a version specifier if wanted) and each
+    Python, the closure of its requirements as an installer resolves it on riscv64
+    Linux (pip's resolver, resolvelib: markers evaluated for riscv64 Linux and that
+    Python, extras followed, the newest version every requirement allows, a pin kept,
+    yanked releases only when pinned), read from the index at defaults.pypi_url (its
+    JSON API). Each package says how it installs there:
+
+    \b
+      pypi-wheel      a riscv64 wheel on the index
+      pure            a pure-Python wheel
+      registry-wheel  a riscv64 wheel in the builders' registry (defaults.registry_url)
+      sdist-only      an sdist alone: to build, it blocks what requires it
+      missing         nothing to install nor to build
+      unknown         the index or the registry could not be read
+
+    The table opens with the blockers, ranked by how many roots and packages each
+    blocks; `order` lists what to build, each package after those of them it
+    requires. The index's answers are kept under <workdir>/index/ (a release's
+    requirements for good, a project's list as long as the index's max-age says):
+    a second run is cheap.
+
+    \b
+    Exit status 0, 1 when a root is blocked, a fact is unknown or no set of versions
+    satisfies its requirements, 2 bad usage.
+
+    \b
+    Examples:
+      mirrorctl stack vllm
+      mirrorctl stack vllm haystack-ai --python 3.12 --python 3.13
+      mirrorctl stack 'haystack-ai[all]>=2' --format json
+    """
+    from mirrorctl.core.config import load_config
+    from mirrorctl.grade.index import PackageIndex
+    from mirrorctl.grade.registry import RegistryClient
+    from mirrorctl.grade.stack import parse_root, resolve_stack, with_blocks
+
+    config = load_config(g.config_path)
+    wanted = [parse_root(r) for r in roots]
+    versions = pythons or config.python_versions
+    index = PackageIndex(config.pypi_url, kept=g.workdir / "index", retries=config.retries)
+    registry = RegistryClient(config.registry_url, retries=config.retries) \
+        if config.registry_url else None
+    inventory = [p.pypi for p in config.packages.values()]
+    names = [f"{r} ({p})" for r in roots for p in versions]
+    found = []
+    with progress_on_stderr(g) as progress:
+        progress.stage("stack", names)
+        for root, text in zip(wanted, roots, strict=True):
+            for python in versions:
+                progress.start(f"{text} ({python})")
+                one = resolve_stack(root, python, index, registry, inventory=inventory,
+                                    registry_platforms=config.registry_platforms)
+                progress.finish(f"{text} ({python})", "blocked" if one.blocked else
+                                "unknown" if one.unknown or one.error else "wheels")
+                found.append(one)
+    stacks = with_blocks(found)
+    g.echo(_json(stacks) if fmt == "json" else _table(stacks))
+    if any(s.blocked or s.unknown or s.error for s in stacks):
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _json(stacks: list[Any]) -> str:
+    return json.dumps({"stacks": [{
+        "root": s.root, "python": s.python, "error": s.error,
+        "packages": [{"name": p.name, "version": p.version, "install": p.install,
+                      "why": p.why, "requires": list(p.requires),
+                      "required_by": list(p.required_by), "blocks": list(p.blocks),
+                      "in_inventory": p.in_inventory} for p in s.packages],
+        "blocked_by": list(s.blocked_by), "order": list(s.order),
+        "unknown": list(s.unknown)} for s in stacks]}, indent=2)
+
+
+def _table(stacks: list[Any]) -> str:
+    from mirrorctl.grade.stack import blockers
+
+    lines = []
+    ranked = blockers(stacks)
+    inventory = {p.name for s in stacks for p in s.packages if p.in_inventory}
+    if ranked:
+        lines.append("Blockers (roots, packages needing them):")
+        for name, roots, packages in ranked:
+            mark = "" if name in inventory else "  (not in the inventory)"
+            lines.append(f"  {name:30} {roots:3} root(s) {packages:4} package(s){mark}")
+        lines.append("")
+    for s in stacks:
+        wheels = sum(1 for p in s.packages if p.install in ("pypi-wheel", "pure",
+                                                            "registry-wheel"))
+        head = f"{s.root} on Python {s.python}: "
+        if s.error:
+            lines.append(head + s.error)
+            continue
+        lines.append(head + f"{wheels} of {len(s.packages)} packages install from wheels"
+                     + (f"; blocked by {', '.join(s.blocked_by)}" if s.blocked_by else ""))
+        if s.order:
+            lines.append(f"  build, in order: {', '.join(s.order)}")
+        for why in s.unknown:
+            lines.append(f"  unknown: {why}")
+    return "\n".join(lines)

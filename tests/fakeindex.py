@@ -1,0 +1,102 @@
+"""A loopback package index speaking PyPI's JSON API (a document per project and per
+release, with an ETag and a max-age) and a registry speaking the Simple API (PEP 691
+JSON); it records every request. Projects are written for the tests, in the shapes
+stacks have (see test_stack.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.version import Version
+
+from tests.httpserver import Answer, Recorded, http_server
+
+
+@dataclass
+class Release:
+    requires: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # wheel and sdist names
+    yanked: bool = False
+    requires_python: str | None = None
+
+
+@dataclass
+class FakeIndex:
+    url: str = ""
+    projects: dict[str, dict[str, Release]] = field(default_factory=dict)
+    registry: dict[str, list[str]] = field(default_factory=dict)  # name -> wheel names
+    broken: set[str] = field(default_factory=set)  # projects answered with a 500
+    max_age: int = 600
+    requests: list[str] = field(default_factory=list)
+
+    def add(self, name: str, version: str, *requires: str, files: tuple[str, ...] = (),
+            yanked: bool = False, requires_python: str | None = None) -> None:
+        self.projects.setdefault(name, {})[version] = Release(
+            list(requires), list(files), yanked, requires_python)
+
+    def respond(self, request: Recorded, index: int) -> Answer:
+        path = request.path.partition("?")[0]
+        self.requests.append(path)
+        parts = path.strip("/").split("/")
+        if parts[0] == "simple" and len(parts) == 2:
+            return self._simple(parts[1])
+        if parts[0] != "pypi" or parts[-1] != "json" or len(parts) not in (3, 4):
+            return 404, {}
+        name = parts[1]
+        if name in self.broken:
+            return 500, {}, b"down"
+        if name not in self.projects:
+            return 404, {}
+        body = self._project(name) if len(parts) == 3 else self._release(name, parts[2])
+        if body is None:
+            return 404, {}
+        data = json.dumps(body, sort_keys=True).encode()
+        etag = '"' + hashlib.sha1(data).hexdigest() + '"'
+        headers = {"Content-Type": "application/json", "ETag": etag,
+                   "Cache-Control": f"max-age={self.max_age}, public"}
+        if request.headers.get("If-None-Match") == etag:
+            return 304, headers, b""
+        return 200, headers, data
+
+    def _files(self, name: str, version: str) -> list[dict[str, Any]]:
+        release = self.projects[name][version]
+        return [{"filename": f, "yanked": release.yanked,
+                 "requires_python": release.requires_python,
+                 "url": f"{self.url}/files/{f}"} for f in release.files]
+
+    def _project(self, name: str) -> dict[str, Any]:
+        releases = self.projects[name]
+        stable = [v for v in releases if not releases[v].yanked
+                  and not Version(v).is_prerelease]
+        latest = max(stable or releases, key=Version)
+        return {"info": {"name": name, "version": latest,
+                         "requires_dist": releases[latest].requires or None},
+                "releases": {v: self._files(name, v) for v in releases}}
+
+    def _release(self, name: str, version: str) -> dict[str, Any] | None:
+        if version not in self.projects[name]:
+            return None
+        return {"info": {"name": name, "version": version,
+                         "requires_dist": self.projects[name][version].requires or None},
+                "urls": self._files(name, version)}
+
+    def _simple(self, name: str) -> Answer:
+        if name not in self.registry:
+            return 404, {}
+        body = {"meta": {"api-version": "1.1"}, "name": name, "files": [
+            {"filename": f, "url": f"/files/{f}", "hashes": {}} for f in self.registry[name]]}
+        return 200, {"Content-Type": "application/vnd.pypi.simple.v1+json"}, \
+            json.dumps(body).encode()
+
+
+@contextmanager
+def fake_index() -> Iterator[FakeIndex]:
+    index = FakeIndex()
+    with http_server(index.respond) as server:
+        index.url = server.url
+        yield index

@@ -1,0 +1,187 @@
+"""`mirrorctl stack`: the riscv64 closure of a root as pip's resolver picks it, each
+package's way of installing on riscv64 Linux, what blocks the root, in which order to
+build, from a loopback index (JSON API) and registry (Simple API)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.fakeindex import FakeIndex, fake_index
+
+RISCV = "manylinux_2_39_riscv64"
+X86 = "manylinux_2_17_x86_64"
+
+
+def wheel(name: str, version: str, tag: str = "py3-none-any") -> str:
+    return f"{name.replace('-', '_')}-{version}-{tag}.whl"
+
+
+def sdist(name: str, version: str) -> str:
+    return f"{name.replace('-', '_')}-{version}.tar.gz"
+
+
+@pytest.fixture
+def index() -> Iterator[FakeIndex]:
+    """A small stack in vllm's shape."""
+    with fake_index() as found:
+        add = found.add
+        add("vllm", "1.0", "torch>=2", "xformers; platform_machine == 'x86_64'",
+            "numpy<2.3", "outlines[serve]", "tokenizers", "llguidance==0.5.0",
+            "typing-extensions; python_version < '3.10'", files=(sdist("vllm", "1.0"),))
+        add("torch", "2.5.0", "numpy", "filelock", files=(
+            sdist("torch", "2.5.0"), wheel("torch", "2.5.0", f"cp312-cp312-{X86}")))
+        add("numpy", "2.2.0", files=(wheel("numpy", "2.2.0", f"cp312-cp312-{RISCV}"),
+                                     wheel("numpy", "2.2.0", f"cp313-cp313-{RISCV}"),
+                                     sdist("numpy", "2.2.0")))
+        add("numpy", "2.2.1", files=(sdist("numpy", "2.2.1"),), yanked=True)
+        add("numpy", "2.3.0", files=(wheel("numpy", "2.3.0", f"cp312-cp312-{RISCV}"),))
+        add("filelock", "3.16.0", files=(wheel("filelock", "3.16.0"),))
+        add("outlines", "0.1.0", "pydantic", "fastapi; extra == 'serve'",
+            files=(wheel("outlines", "0.1.0"),))
+        add("fastapi", "0.115.0", "starlette", files=(wheel("fastapi", "0.115.0"),))
+        add("starlette", "0.41.0", "anyio", files=(wheel("starlette", "0.41.0"),))
+        add("anyio", "4.6.0", "starlette", files=(wheel("anyio", "4.6.0"),))  # a cycle
+        add("pydantic", "2.9.0", "pydantic-core==2.23.4", files=(wheel("pydantic", "2.9.0"),))
+        add("pydantic-core", "2.23.4", files=(
+            sdist("pydantic-core", "2.23.4"),
+            wheel("pydantic-core", "2.23.4", f"cp312-cp312-{X86}")))
+        found.registry["pydantic-core"] = [wheel("pydantic_core", "2.23.4",
+                                                 f"cp312-cp312-{RISCV}")]
+        add("tokenizers", "0.20.0", files=(wheel("tokenizers", "0.20.0", f"cp39-abi3-{X86}"),))
+        add("llguidance", "0.5.0", files=(sdist("llguidance", "0.5.0"),))
+        add("llguidance", "0.6.0", files=(wheel("llguidance", "0.6.0", f"cp312-cp312-{RISCV}"),))
+        add("typing-extensions", "4.12.0", files=(wheel("typing_extensions", "4.12.0"),))
+        add("haystack-ai", "2.6.0", "numpy", "flaky", files=(wheel("haystack_ai", "2.6.0"),))
+        add("flaky", "1.0", files=(wheel("flaky", "1.0"),))
+        found.broken.add("flaky")
+        yield found
+
+
+@pytest.fixture
+def site(tmp_path: Path, index: FakeIndex) -> Path:
+    config = tmp_path / "mirrors.yaml"
+    config.write_text(yaml.safe_dump({
+        "defaults": {"pypi_url": index.url, "registry_url": f"{index.url}/simple/",
+                     "retries": 0, "python_versions": ["3.12"]},
+        "packages": {"torch": {"upstream": "https://github.com/pytorch/pytorch.git",
+                               "version": "2.5.0"}}}))
+    return config
+
+
+def stacks(run_cli, site: Path, *args: str) -> tuple[int, list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    result = run_cli("--config", str(site), "--workdir", str(site.parent / "work"), "-q",
+                     "stack", *args, "--format", "json")
+    assert result.out.startswith("{"), result.err
+    return result.code, json.loads(result.out)["stacks"]
+
+
+def test_the_closure_as_pip_resolves_it_on_riscv64(run_cli, site: Path,
+                                                   index: FakeIndex) -> None:
+    code, [vllm] = stacks(run_cli, site, "vllm")
+    assert code == 1  # blocked
+    found = {p["name"]: p for p in vllm["packages"]}
+    assert vllm["packages"][0]["name"] == "vllm"  # the root first
+    assert {n: (p["version"], p["install"]) for n, p in found.items()} == {
+        "vllm": ("1.0", "sdist-only"),
+        "torch": ("2.5.0", "sdist-only"),            # an x86_64 wheel is no riscv64 one
+        "numpy": ("2.2.0", "pypi-wheel"),            # <2.3, and 2.2.1 is yanked
+        "filelock": ("3.16.0", "pure"),
+        "outlines": ("0.1.0", "pure"),
+        "fastapi": ("0.115.0", "pure"),              # through outlines[serve]
+        "starlette": ("0.41.0", "pure"), "anyio": ("4.6.0", "pure"),  # a cycle
+        "pydantic": ("2.9.0", "pure"),
+        "pydantic-core": ("2.23.4", "registry-wheel"),
+        "tokenizers": ("0.20.0", "missing"),         # no riscv64 wheel, no sdist
+        "llguidance": ("0.5.0", "sdist-only"),       # the pin keeps the older one
+    }
+    # Markers for another machine and an older Python: never followed, never asked.
+    assert "/pypi/xformers/json" not in index.requests
+    assert "typing-extensions" not in found
+    assert found["torch"]["required_by"] == ["vllm"]
+    assert found["numpy"]["required_by"] == ["torch", "vllm"]
+    assert found["torch"]["in_inventory"] and not found["numpy"]["in_inventory"]
+    assert vllm["blocked_by"] == ["vllm", "llguidance", "tokenizers", "torch"]
+    assert found["torch"]["blocks"] == ["vllm"] and found["numpy"]["blocks"] == []
+    # Each blocker after those of them it requires: the root last.
+    assert vllm["order"][-1] == "vllm" and set(vllm["order"]) == set(vllm["blocked_by"])
+    assert "no riscv64 wheel for cp312: build it first" in found["torch"]["why"]
+
+
+def test_another_python_follows_its_own_markers_and_wheels(run_cli, site: Path) -> None:
+    _, [older] = stacks(run_cli, site, "vllm", "--python", "3.9")
+    found = {p["name"]: p for p in older["packages"]}
+    assert found["typing-extensions"]["install"] == "pure"
+    assert found["numpy"]["install"] == "sdist-only"  # cp312 and cp313 wheels only
+    _, [newer] = stacks(run_cli, site, "vllm", "--python", "3.13")
+    assert {p["name"]: p["install"] for p in newer["packages"]}["numpy"] == "pypi-wheel"
+
+
+def test_a_source_that_does_not_answer_is_unknown_never_installable(
+        run_cli, site: Path) -> None:
+    code, [haystack] = stacks(run_cli, site, "haystack-ai")
+    found = {p["name"]: p for p in haystack["packages"]}
+    assert code == 1
+    assert found["flaky"]["install"] == "unknown" and found["flaky"]["version"] is None
+    assert any(u.startswith("flaky: the index ") and "answered 500" in u
+               for u in haystack["unknown"]), haystack["unknown"]
+    assert haystack["blocked_by"] == []  # not blocked: unknown
+
+
+def test_a_blocker_of_several_roots_leads_the_table(run_cli, site: Path,
+                                                   index: FakeIndex) -> None:
+    index.add("haystack-ai", "2.7.0", "numpy", "tokenizers", files=(
+        wheel("haystack_ai", "2.7.0"),))
+    result = run_cli("--config", str(site), "--workdir", str(site.parent / "work"), "-q",
+                     "stack", "vllm", "haystack-ai")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == "Blockers (roots, packages needing them):"
+    assert lines[1].split()[:2] == ["tokenizers", "2"]  # blocks both roots
+    assert "(not in the inventory)" in lines[1]
+    assert "haystack-ai on Python 3.12: 2 of 3 packages install from wheels; blocked by " \
+        "tokenizers" in lines, lines
+
+
+def test_a_second_run_reads_the_kept_answers(run_cli, site: Path, index: FakeIndex) -> None:
+    _, [first] = stacks(run_cli, site, "vllm")
+    asked = [r for r in index.requests if r.startswith("/pypi/")]
+    # One request a package of the closure, and one for each release older than the
+    # newest (a pin, a bound): its requirements are not in the project's document.
+    older = ["/pypi/llguidance/0.5.0/json", "/pypi/numpy/2.2.0/json"]
+    assert sorted(asked) == sorted([f"/pypi/{p['name']}/json" for p in first["packages"]]
+                                   + older)
+    assert len(asked) <= 1.2 * len(first["packages"])
+    start = len(index.requests)
+    _, [again] = stacks(run_cli, site, "vllm")
+    assert [r for r in index.requests[start:] if r.startswith("/pypi/")] == []  # max-age
+    assert again == first
+    # Past max-age: asked again with the ETag (a 304 each), the release's never again.
+    work = site.parent / "work" / "index"
+    for kept in work.iterdir():
+        data = json.loads(kept.read_text())
+        kept.write_text(json.dumps({**data, "fresh_until": 0}))
+    start = len(index.requests)
+    _, [third] = stacks(run_cli, site, "vllm")
+    asked = [r for r in index.requests[start:] if r.startswith("/pypi/")]
+    assert len(asked) == len(first["packages"]) and not set(asked) & set(older)
+    assert third == first
+
+
+def test_a_root_that_is_no_requirement_is_bad_usage(run_cli, site: Path) -> None:
+    result = run_cli("--config", str(site), "--workdir", str(site.parent / "work"),
+                     "stack", "vllm>>1")
+    assert result.code == 2 and "'vllm>>1' is no requirement" in result.err
+
+
+def test_requirements_no_version_satisfies_are_said_so(run_cli, site: Path,
+                                                       index: FakeIndex) -> None:
+    index.add("clash", "1.0", "numpy>=3", files=(wheel("clash", "1.0"),))
+    code, [clash] = stacks(run_cli, site, "clash")
+    assert code == 1 and clash["packages"] == []
+    assert clash["error"].startswith("no set of versions satisfies every requirement")
