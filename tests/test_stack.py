@@ -163,7 +163,7 @@ def test_a_second_run_reads_the_kept_answers(run_cli, site: Path, index: FakeInd
     assert again == first
     # Past max-age: asked again with the ETag (a 304 each), the release's never again.
     work = site.parent / "work" / "index"
-    for kept in work.iterdir():
+    for kept in work.glob("*.json"):
         data = json.loads(kept.read_text())
         kept.write_text(json.dumps({**data, "fresh_until": 0}))
     start = len(index.requests)

@@ -58,7 +58,8 @@ def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], fmt: str
     from mirrorctl.core.config import load_config
     from mirrorctl.grade.index import PackageIndex
     from mirrorctl.grade.registry import RegistryClient
-    from mirrorctl.grade.stack import parse_root, resolve_stack, with_blocks
+    from mirrorctl.grade.stack import parse_root, with_blocks
+    from mirrorctl.grade.stackkept import stack_of
 
     config = load_config(g.config_path)
     wanted = [parse_root(r) for r in roots]
@@ -74,8 +75,9 @@ def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], fmt: str
         for root, text in zip(wanted, roots, strict=True):
             for python in versions:
                 progress.start(f"{text} ({python})")
-                one = resolve_stack(root, python, index, registry, inventory=inventory,
-                                    registry_platforms=config.registry_platforms)
+                one = stack_of(root, python, index, registry, inventory=inventory,
+                               registry_platforms=config.registry_platforms,
+                               kept=g.workdir / "index" / "stacks")
                 progress.finish(f"{text} ({python})", "blocked" if one.blocked else
                                 "unknown" if one.unknown or one.error else "wheels")
                 found.append(one)

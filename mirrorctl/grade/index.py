@@ -22,16 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.files import atomic_write_text
 
-__all__ = ["IndexFile", "IndexUnreadable", "PackageIndex", "Project"]
+__all__ = ["IndexFile", "IndexUnreadable", "PackageIndex", "Project", "digest"]
 
 _FORMAT = 1
 
@@ -65,22 +62,19 @@ class PackageIndex:
     def __init__(self, base_url: str, *, kept: Path | None = None, timeout: float = 30.0,
                  retries: int = 2, clock: Any = time.time) -> None:
         self.base_url = base_url.rstrip("/")
-        self.timeout, self.kept, self.clock = timeout, kept, clock
-        self.session = requests.Session()
-        retry = Retry(total=retries, connect=retries, read=retries, backoff_factor=0.5,
-                      status_forcelist=(429, 500, 502, 503, 504), allowed_methods={"GET"},
-                      respect_retry_after_header=True, raise_on_status=False)
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
-        self.session.headers["User-Agent"] = "mirrorctl (riscv64 wheel builders)"
+        self.timeout, self.kept, self.clock, self.retries = timeout, kept, clock, retries
+        self._session: Any = None  # made at the first request: a warm run makes none
         self.requests = 0  # made by this client
+        self.read: dict[str, str] = {}  # each document served: its path, its digest
         self._lock = threading.Lock()
         self._projects: dict[str, Project] = {}
+        self._docs: dict[str, tuple[Any, str]] = {}  # path -> (document, digest), this run
+        self._failed: dict[str, str] = {}  # path -> why it could not be read, this run
 
     def project(self, name: str) -> Project:
         key = canonicalize_name(name)
+        data = self.document(f"/pypi/{key}/json", key, immutable=False)
         if key not in self._projects:
-            data = self._get(f"/pypi/{key}/json", key, immutable=False)
             self._projects[key] = _project(key, data) if data is not None else Project(
                 name=key, releases={}, found=False)
         return self._projects[key]
@@ -91,12 +85,47 @@ class PackageIndex:
         if project.latest == version:
             return project.latest_requires
         key = canonicalize_name(name)
-        data = self._get(f"/pypi/{key}/{version}/json", f"{key} {version}", immutable=True)
+        data = self.document(f"/pypi/{key}/{version}/json", f"{key} {version}",
+                             immutable=True)
         if data is None:
             raise IndexUnreadable(f"{self.base_url} has no release {version} of {key}")
         return _requires(data, f"{key} {version}", self.base_url)
 
     # -- the wire and the kept answers -------------------------------------------------
+
+    def document(self, path: str, what: str, *, immutable: bool) -> Any:
+        """The JSON at `path` (what is kept of it), None for a 404; `read` then says
+        what it was, by digest."""
+        if path in self._failed:
+            raise IndexUnreadable(self._failed[path])  # asked once a run
+        if path not in self._docs:
+            try:
+                data = self._get(path, what, immutable=immutable)
+            except IndexUnreadable as exc:
+                self._failed[path] = str(exc)
+                raise
+            self._docs[path] = (data, digest(data))
+        data, said = self._docs[path]
+        with self._lock:
+            self.read[path] = said
+        return data
+
+    def _http(self) -> Any:
+        if self._session is None:
+            import requests  # a third of a tenth of a second, for a run that asks
+            from requests.adapters import HTTPAdapter
+            from urllib3.util.retry import Retry
+
+            session = requests.Session()
+            retry = Retry(total=self.retries, connect=self.retries, read=self.retries,
+                          backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504),
+                          allowed_methods={"GET"}, respect_retry_after_header=True,
+                          raise_on_status=False)
+            session.mount("http://", HTTPAdapter(max_retries=retry))
+            session.mount("https://", HTTPAdapter(max_retries=retry))
+            session.headers["User-Agent"] = "mirrorctl (riscv64 wheel builders)"
+            self._session = session
+        return self._session
 
     def _get(self, path: str, what: str, *, immutable: bool) -> Any:
         """The JSON at `path`, None for a 404; kept as the class docstring says."""
@@ -109,8 +138,10 @@ class PackageIndex:
             headers["If-None-Match"] = str(kept["etag"])
         with self._lock:
             self.requests += 1
+        import requests
+
         try:
-            response = self.session.get(self.base_url + path, headers=headers,
+            response = self._http().get(self.base_url + path, headers=headers,
                                         timeout=(min(10.0, self.timeout), self.timeout))
         except requests.RequestException as exc:
             raise IndexUnreadable(f"the index {self.base_url} is unreachable for {what} "
@@ -150,7 +181,7 @@ class PackageIndex:
             return None
         return kept
 
-    def _keep(self, path: str, data: Any, response: requests.Response, now: float) -> None:
+    def _keep(self, path: str, data: Any, response: Any, now: float) -> None:
         file = self._kept_path(path)
         if file is None:
             return
@@ -158,6 +189,11 @@ class PackageIndex:
             "format": _FORMAT, "url": self.base_url + path, "data": data,
             "etag": response.headers.get("ETag"),
             "fresh_until": now + _max_age(response.headers.get("Cache-Control", ""))}))
+
+
+def digest(data: Any) -> str:
+    """What a document (or any JSON value) says, in 16 bytes of hex."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _max_age(header: str) -> float:

@@ -1,7 +1,7 @@
 """PyPI's JSON API: a project's releases and files, and whether upstream itself now
 publishes riscv64 wheels (then the mirror and its queue can be retired).
 
-Imported only by commands that ask PyPI: requests costs start-up time.
+The client loads requests when made: it costs start-up time.
 """
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import requests
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from mirrorctl.core.errors import MirrorctlError
 
@@ -59,6 +56,10 @@ class PypiClient:
 
     def __init__(self, base_url: str, *, timeout: float = 30.0, retries: int = 3,
                  backoff: float = 1.0) -> None:
+        import requests  # loaded by a client only: it costs start-up time
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
@@ -70,6 +71,8 @@ class PypiClient:
         self.session.headers["User-Agent"] = "mirrorctl (riscv64 wheel builders)"
 
     def project(self, name: str) -> PypiProject:
+        import requests
+
         url = f"{self.base_url}/pypi/{canonicalize_name(name)}/json"
         try:
             response = self.session.get(url, timeout=(min(10.0, self.timeout), self.timeout))

@@ -3,20 +3,16 @@ riscv64. A Simple Repository API index (PEP 691 JSON or PEP 503 HTML), read with
 pypi-simple; a release counts as built when the index holds a wheel of it, not yanked,
 for one of the riscv64 platforms and one of the Pythons the builders make wheels for.
 
-Imported only when a registry is configured: requests costs start-up time.
+The client loads requests and pypi-simple when made: they cost start-up time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import requests
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
-from pypi_simple import NoSuchProjectError, PyPISimple
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from mirrorctl.core.errors import MirrorctlError
 
@@ -31,6 +27,12 @@ class RegistryClient:
     """A project's files from the registry, with time-outs and retries on 429 and 5xx."""
 
     def __init__(self, url: str, *, timeout: float = 30.0, retries: int = 3) -> None:
+        # pypi-simple and requests load in a third of a second: only a client pays
+        import requests
+        from pypi_simple import PyPISimple
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
         self.url = url.rstrip("/") + "/"
         self.timeout = timeout
         session = requests.Session()
@@ -44,6 +46,9 @@ class RegistryClient:
 
     def files(self, project: str) -> list[str]:
         """The names of the project's files that are not yanked ([] when it has none)."""
+        import requests
+        from pypi_simple import NoSuchProjectError
+
         try:
             page = self._client.get_project_page(project, timeout=(10.0, self.timeout))
         except NoSuchProjectError:

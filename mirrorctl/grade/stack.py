@@ -19,9 +19,10 @@ from installing from wheels (`blocked_by`) are its packages that are `sdist-only
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
@@ -41,9 +42,9 @@ from resolvelib.resolvers import ResolutionError
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.grade.index import IndexFile, IndexUnreadable, PackageIndex
 from mirrorctl.grade.pypi import installs_on
-from mirrorctl.grade.registry import RegistryClient, RegistryError, built_for
+from mirrorctl.grade.registry import RegistryError, built_for
 
-__all__ = ["BLOCKING", "INSTALLS", "Install", "Stack", "StackPackage", "blockers",
+__all__ = ["BLOCKING", "INSTALLS", "Install", "Registry", "Stack", "StackPackage", "blockers",
            "parse_root", "resolve_stack", "with_blocks"]
 
 Install = Literal["pypi-wheel", "pure", "registry-wheel", "sdist-only", "missing", "unknown"]
@@ -98,27 +99,47 @@ class Target:
 
     @property
     def version(self) -> Version:
-        return Version(self.python.removesuffix("t"))
+        return _python_version(self.python)
 
     def environment(self, extra: str = "") -> dict[str, str]:
-        env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
-        version = self.python.removesuffix("t")
-        env.update({"implementation_name": "cpython", "implementation_version": f"{version}.0",
-                    "os_name": "posix", "platform_machine": "riscv64",
-                    "platform_python_implementation": "CPython", "platform_release": "",
-                    "platform_system": "Linux", "platform_version": "",
-                    "python_full_version": f"{version}.0", "python_version": version,
-                    "sys_platform": "linux", "extra": extra})
-        return env
+        return dict(_environment(self.python, extra))
 
     def takes_python(self, requires_python: str | None) -> bool:
-        if not requires_python:
-            return True
-        try:
-            return SpecifierSet(requires_python).contains(f"{self.version}.0",
-                                                          prereleases=True)
-        except InvalidSpecifier:
-            return True  # pip ignores a Requires-Python it cannot read, and so do we
+        return _takes_python(self.version, requires_python)
+
+
+@functools.lru_cache(maxsize=64)
+def _python_version(python: str) -> Version:
+    return Version(python.removesuffix("t"))
+
+
+@functools.lru_cache(maxsize=64)
+def _takes_python(version: Version, requires_python: str | None) -> bool:
+    if not requires_python:
+        return True
+    try:
+        return SpecifierSet(requires_python).contains(f"{version}.0", prereleases=True)
+    except InvalidSpecifier:
+        return True  # pip ignores a Requires-Python it cannot read, and so do we
+
+
+@functools.lru_cache(maxsize=65536)
+def _satisfies(specifier: str, version: Version) -> bool:
+    return SpecifierSet(specifier).contains(version, prereleases=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _environment(python: str, extra: str) -> Mapping[str, str]:
+    """The markers' environment of riscv64 Linux and that CPython (read once)."""
+    env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
+    version = python.removesuffix("t")
+    env.update({"implementation_name": "cpython", "implementation_version": f"{version}.0",
+                "os_name": "posix", "platform_machine": "riscv64",
+                "platform_python_implementation": "CPython", "platform_release": "",
+                "platform_system": "Linux", "platform_version": "",
+                "python_full_version": f"{version}.0", "python_version": version,
+                "sys_platform": "linux", "extra": extra})
+    return env
 
 
 def _wheel_install(files: Iterable[IndexFile], target: Target) -> Install | None:
@@ -226,9 +247,10 @@ class _Provider(AbstractProvider[Requirement, _Candidate, str]):
         return sorted(found, key=lambda c: c.version, reverse=True)  # type: ignore[arg-type,return-value]
 
     def is_satisfied_by(self, requirement: Any, candidate: _Candidate) -> bool:
-        if candidate.version is None:
+        # resolvelib asks this of every pin each round: answered once a pair
+        if candidate.version is None or not requirement.specifier:
             return True
-        return bool(requirement.specifier.contains(candidate.version, prereleases=True))
+        return _satisfies(str(requirement.specifier), candidate.version)
 
     def get_dependencies(self, candidate: _Candidate) -> list[Requirement]:
         if candidate.version is None:
@@ -258,8 +280,16 @@ class _Provider(AbstractProvider[Requirement, _Candidate, str]):
         return found
 
 
+class Registry(Protocol):
+    """Where the builders' wheels are (grade.registry.RegistryClient)."""
+
+    url: str
+
+    def files(self, project: str) -> list[str]: ...
+
+
 def resolve_stack(root: Requirement, python: str, index: PackageIndex,
-                  registry: RegistryClient | None, *, inventory: Iterable[str] = (),
+                  registry: Registry | None, *, inventory: Iterable[str] = (),
                   registry_platforms: Sequence[str] = ()) -> Stack:
     """The root's closure for riscv64 Linux and `python`, each package's install."""
     target = Target(python)
@@ -321,7 +351,7 @@ def with_blocks(stacks: Sequence[Stack]) -> list[Stack]:
 
 
 def _install(candidate: _Candidate, target: Target, index: PackageIndex,
-             registry: RegistryClient | None,
+             registry: Registry | None,
              platforms: Sequence[str]) -> tuple[Install, str]:
     if candidate.version is None:
         return "unknown", candidate.unknown or "the index could not be read"
@@ -355,17 +385,17 @@ def _build_order(blocked: Sequence[str], edges: Mapping[str, set[str]]) -> tuple
     package of the closure); a cycle is broken where it closes, by name."""
     todo = set(blocked)
 
-    def below(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
-        found: set[str] = set()
-        for child in edges.get(name, ()):
-            if child in seen:
-                continue
-            if child in todo:
-                found.add(child)
-            found |= below(child, seen | {name})
-        return found
+    def below(name: str) -> set[str]:
+        """The blockers reachable from `name` (a walk: cycles end where they close)."""
+        seen, stack = {name}, [name]
+        while stack:
+            for child in edges.get(stack.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        return (seen - {name}) & todo
 
-    needs = {name: below(name) - {name} for name in todo}
+    needs = {name: below(name) for name in todo}
     order: list[str] = []
     while todo:
         ready = sorted(n for n in todo if not (needs[n] & todo)) or [sorted(todo)[0]]

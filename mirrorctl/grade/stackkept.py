@@ -1,0 +1,93 @@
+"""A stack's resolution, kept: resolving 300 packages costs resolvelib a second or two,
+and the answer only changes when what it was read from does. Kept under
+<workdir>/index/stacks/ with the digest of every index document and registry page it
+was read from; taken again only when each of them, read now (from the kept answers
+while the index's max-age holds), says the same. A cache: deleting it costs one
+resolution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+
+from mirrorctl.core.files import atomic_write_text
+from mirrorctl.grade.index import IndexUnreadable, PackageIndex, digest
+from mirrorctl.grade.registry import RegistryError
+from mirrorctl.grade.stack import Registry, Stack, StackPackage, resolve_stack
+
+__all__ = ["stack_of"]
+
+_FORMAT = 1
+
+
+class _RegistryReads:
+    """The registry, each page it serves remembered by digest."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry, self.url = registry, registry.url
+        self.read: dict[str, str] = {}
+
+    def files(self, project: str) -> list[str]:
+        found = self.registry.files(project)
+        self.read[project] = digest(sorted(found))
+        return found
+
+
+def stack_of(root: Requirement, python: str, index: PackageIndex,
+             registry: Registry | None, *, inventory: Sequence[str] = (),
+             registry_platforms: Sequence[str] = (), kept: Path | None = None) -> Stack:
+    """resolve_stack, or its kept answer where nothing it was read from changed."""
+    file = None
+    if kept is not None:
+        key = hashlib.sha256(json.dumps([str(root), python, index.base_url,
+                                         registry.url if registry else None,
+                                         sorted(inventory), list(registry_platforms)]
+                                        ).encode()).hexdigest()[:32]
+        file = kept / f"{key}.json"
+        found = _still(file, index, registry)
+        if found is not None:
+            return found
+    index.read = {}
+    reads = _RegistryReads(registry) if registry is not None else None
+    stack = resolve_stack(root, python, index, reads, inventory=inventory,
+                          registry_platforms=registry_platforms)
+    if file is not None and not stack.unknown and stack.error is None:
+        atomic_write_text(file, json.dumps({
+            "format": _FORMAT, "index": index.read, "registry": reads.read if reads else {},
+            "stack": asdict(stack)}))
+    return stack
+
+
+def _still(file: Path, index: PackageIndex, registry: Registry | None) -> Stack | None:
+    try:
+        kept = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("format") != _FORMAT:
+        return None
+    try:
+        for path, said in kept["index"].items():
+            index.document(path, path, immutable=path.count("/") == 4)
+            if index.read.get(path) != said:
+                return None
+        for project, said in kept["registry"].items():
+            if registry is None or digest(sorted(registry.files(project))) != said:
+                return None
+        return _stack(kept["stack"])
+    except (IndexUnreadable, RegistryError, KeyError, TypeError, AttributeError):
+        return None  # what cannot be checked is resolved again, and says so then
+
+
+def _stack(data: dict[str, Any]) -> Stack:
+    def tuples(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+    packages = tuple(StackPackage(**tuples(p)) for p in data["packages"])
+    return Stack(**{**tuples(data), "packages": packages})
