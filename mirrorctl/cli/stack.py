@@ -117,8 +117,15 @@ def _table(stacks: list[Any]) -> str:
         if s.error:
             lines.append(head + s.error)
             continue
-        lines.append(head + f"{wheels} of {len(s.packages)} packages install from wheels"
-                     + (f"; blocked by {', '.join(s.blocked_by)}" if s.blocked_by else ""))
+        known = [p for p in s.packages if p.install != "unknown"]
+        if not known:
+            lines.append(head + "not known (nothing of it could be read)")
+        else:
+            lines.append(head + f"{wheels} of {len(s.packages)} packages install from wheels"
+                         + (f", {len(s.packages) - len(known)} not known"
+                            if len(known) < len(s.packages) else "")
+                         + (f"; blocked by {', '.join(s.blocked_by)}" if s.blocked_by
+                            else ""))
         if s.order:
             lines.append(f"  build, in order: {', '.join(s.order)}")
         for why in s.unknown:

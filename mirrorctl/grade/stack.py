@@ -86,7 +86,7 @@ def parse_root(text: str) -> Requirement:
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
-        raise UsageError(f"{text!r} is no requirement ({exc})") from None
+        raise UsageError(f"{text!r} is no requirement ({str(exc).splitlines()[0]})") from None
 
 
 # -- the target ----------------------------------------------------------------------
