@@ -1,6 +1,7 @@
 """A loopback package index speaking PyPI's JSON API (a document per project and per
-release, with an ETag and a max-age) and a registry speaking the Simple API (PEP 691
-JSON); it records every request. Projects are written for the tests, in the shapes
+release, with an ETag and a max-age) and, under /simple/, the Simple API (PEP 691 JSON)
+with PEP 658 metadata files; and a registry speaking the Simple API under /registry/.
+It records every request. Projects are written for the tests, in the shapes
 stacks have (see test_stack.py)."""
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class FakeIndex:
         parts = path.strip("/").split("/")
         if parts[0] == "simple" and len(parts) == 2:
             return self._simple(parts[1])
+        if parts[0] == "registry" and len(parts) == 2:
+            return self._registry(parts[1])
+        if parts[0] == "files" and len(parts) == 2 and parts[1].endswith(".metadata"):
+            return self._metadata(parts[1].removesuffix(".metadata"))
         if parts[0] != "pypi" or parts[-1] != "json" or len(parts) not in (3, 4):
             return 404, {}
         name = parts[1]
@@ -86,12 +91,37 @@ class FakeIndex:
                 "urls": self._files(name, version)}
 
     def _simple(self, name: str) -> Answer:
+        """The index itself, as a Simple API with PEP 658 metadata files."""
+        if name in self.broken:
+            return 500, {}, b"down"
+        if name not in self.projects:
+            return 404, {}
+        files = [{"filename": f, "url": f"../../files/{f}", "hashes": {},
+                  "yanked": release.yanked, "requires-python": release.requires_python,
+                  "core-metadata": True}
+                 for release in self.projects[name].values() for f in release.files]
+        return self._page(name, files)
+
+    def _registry(self, name: str) -> Answer:
         if name not in self.registry:
             return 404, {}
-        body = {"meta": {"api-version": "1.1"}, "name": name, "files": [
-            {"filename": f, "url": f"/files/{f}", "hashes": {}} for f in self.registry[name]]}
+        return self._page(name, [{"filename": f, "url": f"/files/{f}", "hashes": {}}
+                                 for f in self.registry[name]])
+
+    def _page(self, name: str, files: list[dict[str, Any]]) -> Answer:
+        body = {"meta": {"api-version": "1.1"}, "name": name, "files": files}
         return 200, {"Content-Type": "application/vnd.pypi.simple.v1+json"}, \
             json.dumps(body).encode()
+
+    def _metadata(self, filename: str) -> Answer:
+        for name, releases in self.projects.items():
+            for version, release in releases.items():
+                if filename in release.files:
+                    text = "Metadata-Version: 2.1\nName: {}\nVersion: {}\n{}".format(
+                        name, version, "".join(f"Requires-Dist: {r}\n"
+                                               for r in release.requires))
+                    return 200, {"Content-Type": "text/plain"}, text.encode()
+        return 404, {}
 
 
 @contextmanager

@@ -67,7 +67,7 @@ def index() -> Iterator[FakeIndex]:
 def site(tmp_path: Path, index: FakeIndex) -> Path:
     config = tmp_path / "mirrors.yaml"
     config.write_text(yaml.safe_dump({
-        "defaults": {"pypi_url": index.url, "registry_url": f"{index.url}/simple/",
+        "defaults": {"pypi_url": index.url, "registry_url": f"{index.url}/registry/",
                      "retries": 0, "python_versions": ["3.12"]},
         "packages": {"torch": {"upstream": "https://github.com/pytorch/pytorch.git",
                                "version": "2.5.0"}}}))
@@ -185,3 +185,21 @@ def test_requirements_no_version_satisfies_are_said_so(run_cli, site: Path,
     code, [clash] = stacks(run_cli, site, "clash")
     assert code == 1 and clash["packages"] == []
     assert clash["error"].startswith("no set of versions satisfies every requirement")
+
+
+def test_an_index_with_the_simple_api_alone_is_read_through_its_metadata_files(
+        run_cli, site: Path, index: FakeIndex) -> None:
+    """pypi_url ending in /simple: PEP 691 pages, each release's requirements from its
+    PEP 658 metadata file; the same closure as through the JSON API."""
+    _, [by_json] = stacks(run_cli, site, "vllm")
+    data = yaml.safe_load(site.read_text())
+    data["defaults"]["pypi_url"] = f"{index.url}/simple"
+    site.write_text(yaml.safe_dump(data))
+    start = len(index.requests)
+    code, [by_simple] = stacks(run_cli, site, "vllm")
+    assert code == 1
+    assert by_simple["packages"] == by_json["packages"]
+    assert by_simple["blocked_by"] == by_json["blocked_by"]
+    asked = index.requests[start:]
+    assert "/simple/vllm/" in asked and "/files/vllm-1.0.tar.gz.metadata" in asked
+    assert not [r for r in asked if r.startswith("/pypi/")]

@@ -71,8 +71,15 @@ class PackageIndex:
         self._docs: dict[str, tuple[Any, str]] = {}  # path -> (document, digest), this run
         self._failed: dict[str, str] = {}  # path -> why it could not be read, this run
 
+    @property
+    def simple(self) -> bool:
+        """Whether the index speaks the Simple API alone (its URL ends in /simple)."""
+        return self.base_url.endswith("/simple")
+
     def project(self, name: str) -> Project:
         key = canonicalize_name(name)
+        if self.simple:
+            return self._simple_project(key)
         data = self.document(f"/pypi/{key}/json", key, immutable=False)
         if key not in self._projects:
             self._projects[key] = _project(key, data) if data is not None else Project(
@@ -81,6 +88,8 @@ class PackageIndex:
 
     def requires(self, name: str, version: Version) -> tuple[str, ...]:
         """The requirements (Requires-Dist) of one release."""
+        if self.simple:
+            return self._simple_requires(canonicalize_name(name), version)
         project = self.project(name)
         if project.latest == version:
             return project.latest_requires
@@ -91,16 +100,52 @@ class PackageIndex:
             raise IndexUnreadable(f"{self.base_url} has no release {version} of {key}")
         return _requires(data, f"{key} {version}", self.base_url)
 
+    # -- the Simple API (PEP 691 JSON) and its metadata files (PEP 658) ------------------
+
+    def _simple_project(self, key: str) -> Project:
+        data = self.document(f"/{key}/", key, immutable=False, accept=_SIMPLE_JSON,
+                             read=_simple_files)
+        if key not in self._projects:
+            releases: dict[Version, list[IndexFile]] = {}
+            for file in data or []:
+                version = _version_of(file["filename"], key)
+                if version is not None:
+                    releases.setdefault(version, []).append(IndexFile(
+                        filename=file["filename"], yanked=file["yanked"],
+                        requires_python=file["requires_python"]))
+            self._projects[key] = Project(
+                name=key, releases={v: tuple(f) for v, f in releases.items()},
+                found=data is not None)
+        return self._projects[key]
+
+    def _simple_requires(self, key: str, version: Version) -> tuple[str, ...]:
+        data = self.document(f"/{key}/", key, immutable=False, accept=_SIMPLE_JSON,
+                             read=_simple_files) or []
+        files = [f for f in data if _version_of(f["filename"], key) == version
+                 and f["metadata"]]
+        if not files:
+            raise IndexUnreadable(f"the index {self.base_url} serves no metadata (PEP 658) "
+                                  f"for {key} {version}: its requirements are not known")
+        url = files[0]["url"] + ".metadata"
+        path = url.removeprefix(self.base_url) if url.startswith(self.base_url) else url
+        found = self.document(path, f"{key} {version}'s metadata", immutable=True,
+                              accept="*/*", read=_requires_of_metadata)
+        if found is None:
+            raise IndexUnreadable(f"the index {self.base_url} has no metadata file for "
+                                  f"{key} {version}")
+        return tuple(found)
+
     # -- the wire and the kept answers -------------------------------------------------
 
-    def document(self, path: str, what: str, *, immutable: bool) -> Any:
+    def document(self, path: str, what: str, *, immutable: bool,
+                 accept: str = "application/json", read: Any = None) -> Any:
         """The JSON at `path` (what is kept of it), None for a 404; `read` then says
         what it was, by digest."""
         if path in self._failed:
             raise IndexUnreadable(self._failed[path])  # asked once a run
         if path not in self._docs:
             try:
-                data = self._get(path, what, immutable=immutable)
+                data = self._get(path, what, immutable=immutable, accept=accept, read=read)
             except IndexUnreadable as exc:
                 self._failed[path] = str(exc)
                 raise
@@ -109,6 +154,9 @@ class PackageIndex:
         with self._lock:
             self.read[path] = said
         return data
+
+    def _url(self, path: str) -> str:
+        return path if "://" in path else self.base_url + path
 
     def _http(self) -> Any:
         if self._session is None:
@@ -127,13 +175,15 @@ class PackageIndex:
             self._session = session
         return self._session
 
-    def _get(self, path: str, what: str, *, immutable: bool) -> Any:
-        """The JSON at `path`, None for a 404; kept as the class docstring says."""
+    def _get(self, path: str, what: str, *, immutable: bool,
+             accept: str = "application/json", read: Any = None) -> Any:
+        """The answer at `path` (JSON, or what `read` makes of the response), None for a
+        404; kept as the class docstring says."""
         kept = self._read_kept(path)
         now = self.clock()
         if kept is not None and (immutable or now < kept.get("fresh_until", 0)):
             return kept["data"]
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if kept is not None and kept.get("etag"):
             headers["If-None-Match"] = str(kept["etag"])
         with self._lock:
@@ -141,7 +191,7 @@ class PackageIndex:
         import requests
 
         try:
-            response = self._http().get(self.base_url + path, headers=headers,
+            response = self._http().get(self._url(path), headers=headers,
                                         timeout=(min(10.0, self.timeout), self.timeout))
         except requests.RequestException as exc:
             raise IndexUnreadable(f"the index {self.base_url} is unreachable for {what} "
@@ -155,7 +205,7 @@ class PackageIndex:
             raise IndexUnreadable(f"the index {self.base_url} answered "
                                   f"{response.status_code} for {what}")
         try:
-            data = _small(response.json(), path)
+            data = read(response) if read is not None else _small(response.json(), path)
         except (ValueError, KeyError, TypeError, AttributeError):
             raise IndexUnreadable(f"the index {self.base_url} sent an unreadable answer "
                                   f"for {what}") from None
@@ -165,7 +215,7 @@ class PackageIndex:
     def _kept_path(self, path: str) -> Path | None:
         if self.kept is None:
             return None
-        digest = hashlib.sha256(f"{self.base_url}{path}".encode()).hexdigest()[:32]
+        digest = hashlib.sha256(self._url(path).encode()).hexdigest()[:32]
         return self.kept / f"{digest}.json"
 
     def _read_kept(self, path: str) -> dict[str, Any] | None:
@@ -177,7 +227,7 @@ class PackageIndex:
         except (OSError, ValueError):
             return None  # a cache: unreadable is absent
         if not isinstance(kept, dict) or kept.get("format") != _FORMAT \
-                or kept.get("url") != self.base_url + path:
+                or kept.get("url") != self._url(path):
             return None
         return kept
 
@@ -186,7 +236,7 @@ class PackageIndex:
         if file is None:
             return
         atomic_write_text(file, json.dumps({
-            "format": _FORMAT, "url": self.base_url + path, "data": data,
+            "format": _FORMAT, "url": self._url(path), "data": data,
             "etag": response.headers.get("ETag"),
             "fresh_until": now + _max_age(response.headers.get("Cache-Control", ""))}))
 
@@ -215,6 +265,51 @@ def _small(data: Any, path: str) -> dict[str, Any]:
                        "requires_python": f.get("requires_python")} for f in files]
             for version, files in data["releases"].items()}
     return kept
+
+
+_SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+def _simple_files(response: Any) -> list[dict[str, Any]]:
+    """What is kept of a Simple API (PEP 691 JSON) page: each file's name, URL (made
+    absolute), yanking, Requires-Python and whether its metadata is served."""
+    from urllib.parse import urljoin
+
+    data = response.json()
+    files = []
+    for file in data["files"]:
+        metadata = file.get("core-metadata", file.get("data-dist-info-metadata", False))
+        files.append({"filename": str(file["filename"]),
+                      "url": urljoin(response.url, str(file["url"])).split("#")[0],
+                      "yanked": bool(file.get("yanked", False)),
+                      "requires_python": file.get("requires-python"),
+                      "metadata": bool(metadata)})
+    return files
+
+
+def _requires_of_metadata(response: Any) -> list[str]:
+    """The Requires-Dist of a core metadata file (PEP 658)."""
+    from email.parser import Parser
+
+    return [str(r) for r in Parser().parsestr(response.text).get_all("Requires-Dist") or []]
+
+
+def _version_of(filename: str, key: str) -> Version | None:
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return version if name == key else None
 
 
 def _project(name: str, data: Mapping[str, Any]) -> Project:
