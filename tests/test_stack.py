@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.fakeindex import FakeIndex, fake_index
 
@@ -203,3 +205,70 @@ def test_an_index_with_the_simple_api_alone_is_read_through_its_metadata_files(
     asked = index.requests[start:]
     assert "/simple/vllm/" in asked and "/files/vllm-1.0.tar.gz.metadata" in asked
     assert not [r for r in asked if r.startswith("/pypi/")]
+
+
+@pytest.fixture(scope="module")
+def shared_index() -> Iterator[FakeIndex]:
+    with fake_index() as found:
+        yield found
+
+
+_KINDS = {"riscv": ("pypi-wheel", f"cp312-cp312-{RISCV}"), "pure": ("pure", "py3-none-any"),
+          "sdist": ("sdist-only", None), "x86": ("missing", f"cp312-cp312-{X86}")}
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_the_closure_is_consistent_on_random_stacks(shared_index: FakeIndex,
+                                                    data: st.DataObject) -> None:
+    """On random stacks (layers, two versions each, bounds, any kind of file): every
+    package is required by one of the closure, every chosen version satisfies what
+    requires it, the blockers are the packages with no wheel, each built after the
+    blockers it requires."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from mirrorctl.grade.index import PackageIndex
+    from mirrorctl.grade.stack import BLOCKING, resolve_stack
+
+    shared_index.projects.clear()
+    layers = data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=4))
+    names = [[f"p{level}-{n}" for n in range(width)] for level, width in enumerate(layers)]
+    lines: dict[str, list[str]] = {}
+    for level, layer in enumerate(names):
+        below = names[level + 1] if level + 1 < len(names) else []
+        for name in layer:
+            wanted = data.draw(st.lists(st.sampled_from(below), unique=True)) if below else []
+            bounds = [data.draw(st.sampled_from(["", ">=1.0", "<2.0", "==1.0"])) for _ in wanted]
+            lines[name] = [f"{w}{b}" for w, b in zip(wanted, bounds, strict=True)]
+            for version in ("1.0", "2.0"):
+                kind = data.draw(st.sampled_from(sorted(_KINDS)))
+                tag = _KINDS[kind][1]
+                shared_index.add(name, version, *lines[name], files=(
+                    sdist(name, version) if tag is None else wheel(name, version, tag),))
+    shared_index.add("root", "1.0", *names[0], files=(sdist("root", "1.0"),))
+    stack = resolve_stack(Requirement("root"), "3.12", PackageIndex(shared_index.url), None)
+    if stack.error is not None:  # bounds no version satisfies: said, nothing else
+        assert stack.packages == () and "no set of versions" in stack.error
+        return
+    found = {p.name: p for p in stack.packages}
+    assert stack.packages[0].name == "root"
+    for package in stack.packages[1:]:
+        assert package.required_by and set(package.required_by) <= set(found)
+    for package in stack.packages:
+        for line in lines.get(package.name, []) + (names[0] if package.name == "root" else []):
+            requirement = Requirement(line)
+            chosen = found[canonicalize_name(requirement.name)]
+            assert requirement.specifier.contains(chosen.version or "0", prereleases=True)
+    assert set(stack.blocked_by) == {p.name for p in stack.packages if p.install in BLOCKING}
+    done: set[str] = set()
+    for name in stack.order:
+        reachable, todo = set(), [name]
+        while todo:
+            for child in found[todo.pop()].requires:
+                if child not in reachable:
+                    reachable.add(child)
+                    todo.append(child)
+        assert (reachable & set(stack.blocked_by)) - {name} <= done
+        done.add(name)
