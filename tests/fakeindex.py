@@ -24,6 +24,8 @@ class Release:
     files: list[str] = field(default_factory=list)  # wheel and sdist names
     yanked: bool = False
     requires_python: str | None = None
+    build_requires: list[str] | None = None  # its sdist's [build-system] requires
+                                              # (None: a setup.py alone)
 
 
 @dataclass
@@ -36,9 +38,10 @@ class FakeIndex:
     requests: list[str] = field(default_factory=list)
 
     def add(self, name: str, version: str, *requires: str, files: tuple[str, ...] = (),
-            yanked: bool = False, requires_python: str | None = None) -> None:
+            yanked: bool = False, requires_python: str | None = None,
+            build_requires: list[str] | None = None) -> None:
         self.projects.setdefault(name, {})[version] = Release(
-            list(requires), list(files), yanked, requires_python)
+            list(requires), list(files), yanked, requires_python, build_requires)
 
     def respond(self, request: Recorded, index: int) -> Answer:
         path = request.path.partition("?")[0]
@@ -50,6 +53,8 @@ class FakeIndex:
             return self._registry(parts[1])
         if parts[0] == "files" and len(parts) == 2 and parts[1].endswith(".metadata"):
             return self._metadata(parts[1].removesuffix(".metadata"))
+        if parts[0] == "files" and len(parts) == 2 and parts[1].endswith(".tar.gz"):
+            return self._sdist(parts[1])
         if parts[0] != "pypi" or parts[-1] != "json" or len(parts) not in (3, 4):
             return 404, {}
         name = parts[1]
@@ -112,6 +117,34 @@ class FakeIndex:
         body = {"meta": {"api-version": "1.1"}, "name": name, "files": files}
         return 200, {"Content-Type": "application/vnd.pypi.simple.v1+json"}, \
             json.dumps(body).encode()
+
+    def _sdist(self, filename: str) -> Answer:
+        """An sdist: PKG-INFO, and a pyproject.toml with its build requirements (or a
+        setup.py alone)."""
+        import io
+        import tarfile
+
+        for releases in self.projects.values():
+            for release in releases.values():
+                if filename not in release.files:
+                    continue
+                top = filename.removesuffix(".tar.gz")
+                members = {f"{top}/PKG-INFO": "Metadata-Version: 2.1\n"}
+                if release.build_requires is None:
+                    members[f"{top}/setup.py"] = "from setuptools import setup\nsetup()\n"
+                else:
+                    members[f"{top}/pyproject.toml"] = (
+                        "[build-system]\nrequires = [" + ", ".join(
+                            json.dumps(r) for r in release.build_requires) + "]\n")
+                buffer = io.BytesIO()
+                with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+                    for name, text in members.items():
+                        data = text.encode()
+                        info = tarfile.TarInfo(name)
+                        info.size = len(data)
+                        archive.addfile(info, io.BytesIO(data))
+                return 200, {"Content-Type": "application/gzip"}, buffer.getvalue()
+        return 404, {}
 
     def _metadata(self, filename: str) -> Answer:
         for name, releases in self.projects.items():

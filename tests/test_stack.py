@@ -37,7 +37,12 @@ def index() -> Iterator[FakeIndex]:
             "numpy<2.3", "outlines[serve]", "tokenizers", "llguidance==0.5.0",
             "typing-extensions; python_version < '3.10'", files=(sdist("vllm", "1.0"),))
         add("torch", "2.5.0", "numpy", "filelock", files=(
-            sdist("torch", "2.5.0"), wheel("torch", "2.5.0", f"cp312-cp312-{X86}")))
+            sdist("torch", "2.5.0"), wheel("torch", "2.5.0", f"cp312-cp312-{X86}")),
+            build_requires=["setuptools>=61", "cython>=3", "numpy>=2"])
+        add("setuptools", "75.0.0", files=(wheel("setuptools", "75.0.0"),))
+        add("wheel", "0.45.0", files=(wheel("wheel", "0.45.0"),))
+        add("cython", "3.0.11", files=(sdist("cython", "3.0.11"),), build_requires=[])
+        add("maturin", "1.7.0", files=(wheel("maturin", "1.7.0", f"py3-none-{RISCV}"),))
         add("numpy", "2.2.0", files=(wheel("numpy", "2.2.0", f"cp312-cp312-{RISCV}"),
                                      wheel("numpy", "2.2.0", f"cp313-cp313-{RISCV}"),
                                      sdist("numpy", "2.2.0")))
@@ -56,7 +61,8 @@ def index() -> Iterator[FakeIndex]:
         found.registry["pydantic-core"] = [wheel("pydantic_core", "2.23.4",
                                                  f"cp312-cp312-{RISCV}")]
         add("tokenizers", "0.20.0", files=(wheel("tokenizers", "0.20.0", f"cp39-abi3-{X86}"),))
-        add("llguidance", "0.5.0", files=(sdist("llguidance", "0.5.0"),))
+        add("llguidance", "0.5.0", files=(sdist("llguidance", "0.5.0"),),
+            build_requires=["maturin>=1,<2"])
         add("llguidance", "0.6.0", files=(wheel("llguidance", "0.6.0", f"cp312-cp312-{RISCV}"),))
         add("typing-extensions", "4.12.0", files=(wheel("typing_extensions", "4.12.0"),))
         add("haystack-ai", "2.6.0", "numpy", "flaky", files=(wheel("haystack_ai", "2.6.0"),))
@@ -110,8 +116,18 @@ def test_the_closure_as_pip_resolves_it_on_riscv64(run_cli, site: Path,
     assert found["torch"]["in_inventory"] and not found["numpy"]["in_inventory"]
     assert vllm["blocked_by"] == ["vllm", "llguidance", "tokenizers", "torch"]
     assert found["torch"]["blocks"] == ["vllm"] and found["numpy"]["blocks"] == []
-    # Each blocker after those of them it requires: the root last.
-    assert vllm["order"][-1] == "vllm" and set(vllm["order"]) == set(vllm["blocked_by"])
+    # What building needs: torch's sdist asks for Cython, which has no riscv64 wheel
+    # either, and is needed at build time only: built first. maturin has a wheel.
+    assert found["torch"]["build_requires"] == ["setuptools>=61", "cython>=3", "numpy>=2"]
+    assert found["llguidance"]["build_requires"] == ["maturin>=1,<2"]
+    assert found["vllm"]["build_requires"] == ["setuptools>=40.8.0", "wheel"]  # setup.py
+    assert found["numpy"]["build_requires"] == []  # a wheel: nothing to build
+    assert vllm["build_only"] == ["cython"] and "cython" not in found
+    # Each one to build after those of them it requires, or its build needs: the root
+    # last, Cython before torch.
+    order = vllm["order"]
+    assert order[-1] == "vllm" and set(order) == {*vllm["blocked_by"], "cython"}
+    assert order.index("cython") < order.index("torch")
     assert "no riscv64 wheel for cp312: build it first" in found["torch"]["why"]
 
 
@@ -153,12 +169,14 @@ def test_a_blocker_of_several_roots_leads_the_table(run_cli, site: Path,
 def test_a_second_run_reads_the_kept_answers(run_cli, site: Path, index: FakeIndex) -> None:
     _, [first] = stacks(run_cli, site, "vllm")
     asked = [r for r in index.requests if r.startswith("/pypi/")]
-    # One request a package of the closure, and one for each release older than the
-    # newest (a pin, a bound): its requirements are not in the project's document.
+    # One request a package of the closure and of what building its blockers needs,
+    # and one for each release older than the newest (a pin, a bound): its requirements
+    # are not in the project's document.
     older = ["/pypi/llguidance/0.5.0/json", "/pypi/numpy/2.2.0/json"]
-    assert sorted(asked) == sorted([f"/pypi/{p['name']}/json" for p in first["packages"]]
-                                   + older)
-    assert len(asked) <= 1.2 * len(first["packages"])
+    building = ["cython", "maturin", "setuptools", "wheel"]
+    projects = [p["name"] for p in first["packages"]] + building
+    assert sorted(asked) == sorted([f"/pypi/{p}/json" for p in projects] + older)
+    assert len(asked) <= 1.2 * len(projects)
     start = len(index.requests)
     _, [again] = stacks(run_cli, site, "vllm")
     assert [r for r in index.requests[start:] if r.startswith("/pypi/")] == []  # max-age
@@ -171,7 +189,7 @@ def test_a_second_run_reads_the_kept_answers(run_cli, site: Path, index: FakeInd
     start = len(index.requests)
     _, [third] = stacks(run_cli, site, "vllm")
     asked = [r for r in index.requests[start:] if r.startswith("/pypi/")]
-    assert len(asked) == len(first["packages"]) and not set(asked) & set(older)
+    assert len(asked) == len(projects) and not set(asked) & set(older)
     assert third == first
 
 

@@ -93,8 +93,11 @@ def _json(stacks: list[Any]) -> str:
         "packages": [{"name": p.name, "version": p.version, "install": p.install,
                       "why": p.why, "requires": list(p.requires),
                       "required_by": list(p.required_by), "blocks": list(p.blocks),
-                      "in_inventory": p.in_inventory} for p in s.packages],
+                      "in_inventory": p.in_inventory,
+                      "build_requires": None if p.build_requires is None
+                      else list(p.build_requires)} for p in s.packages],
         "blocked_by": list(s.blocked_by), "order": list(s.order),
+        "build_only": list(s.build_only),
         "unknown": list(s.unknown)} for s in stacks]}, indent=2)
 
 

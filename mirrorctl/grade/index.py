@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -27,6 +28,11 @@ from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.files import atomic_write_text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 __all__ = ["IndexFile", "IndexUnreadable", "PackageIndex", "Project", "digest"]
 
@@ -42,6 +48,7 @@ class IndexFile:
     filename: str
     yanked: bool = False
     requires_python: str | None = None
+    url: str | None = None  # where the file is (absolute)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +107,25 @@ class PackageIndex:
             raise IndexUnreadable(f"{self.base_url} has no release {version} of {key}")
         return _requires(data, f"{key} {version}", self.base_url)
 
+    def build_requires(self, name: str, version: Version) -> tuple[str, ...]:
+        """What building a release from its sdist needs ([build-system] requires of its
+        pyproject.toml; setuptools and wheel for one without, as pip does), read from
+        the sdist once and kept. IndexUnreadable when it cannot be told."""
+        key = canonicalize_name(name)
+        files = self.project(key).releases.get(version, ())
+        sdist = next((f for f in files if f.url and f.filename.endswith(
+            (".tar.gz", ".zip")) and not f.yanked), None)
+        if sdist is None or sdist.url is None:
+            raise IndexUnreadable(f"{key} {version} has no sdist to read its build "
+                                  "requirements from")
+        found = self.document(sdist.url, f"{key} {version}'s sdist", immutable=True,
+                              accept="*/*", read=lambda r: _build_requires(r, sdist))
+        if found is None:
+            raise IndexUnreadable(f"the index has no file {sdist.filename}")
+        if isinstance(found, str):
+            raise IndexUnreadable(f"{sdist.filename}: {found}")
+        return tuple(found)
+
     # -- the Simple API (PEP 691 JSON) and its metadata files (PEP 658) ------------------
 
     def _simple_project(self, key: str) -> Project:
@@ -112,7 +138,7 @@ class PackageIndex:
                 if version is not None:
                     releases.setdefault(version, []).append(IndexFile(
                         filename=file["filename"], yanked=file["yanked"],
-                        requires_python=file["requires_python"]))
+                        requires_python=file["requires_python"], url=file["url"]))
             self._projects[key] = Project(
                 name=key, releases={v: tuple(f) for v, f in releases.items()},
                 found=data is not None)
@@ -262,6 +288,7 @@ def _small(data: Any, path: str) -> dict[str, Any]:
     if path.count("/") == 3:  # /pypi/<name>/json: every release
         kept["releases"] = {
             version: [{"filename": f["filename"], "yanked": bool(f.get("yanked")),
+                       "url": f.get("url"),
                        "requires_python": f.get("requires_python")} for f in files]
             for version, files in data["releases"].items()}
     return kept
@@ -285,6 +312,51 @@ def _simple_files(response: Any) -> list[dict[str, Any]]:
                       "requires_python": file.get("requires-python"),
                       "metadata": bool(metadata)})
     return files
+
+
+SDIST_MAX = 64 * 1024 * 1024  # an sdist larger than this is not read for its requirements
+_LEGACY = ["setuptools>=40.8.0", "wheel"]  # pip's build requirements of a setup.py alone
+
+
+def _build_requires(response: Any, sdist: IndexFile) -> list[str] | str:
+    """[build-system] requires of the sdist's top pyproject.toml (a list), or why it
+    cannot be told (a str). The archive is read in memory, one member, never unpacked."""
+    import io
+    import tarfile
+    import zipfile
+
+    content = response.content
+    if len(content) > SDIST_MAX:
+        return f"over {SDIST_MAX // (1024 * 1024)} MiB, not read"
+    try:
+        if sdist.filename.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                names = archive.namelist()
+                top = _top_pyproject(names)
+                text = archive.read(top).decode() if top else None
+        else:
+            with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz") as archive:
+                names = archive.getnames()
+                top = _top_pyproject(names)
+                member = archive.extractfile(top) if top else None
+                text = member.read().decode() if member is not None else None
+    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        return f"not a readable archive ({type(exc).__name__})"
+    if text is None:
+        return list(_LEGACY)
+    try:
+        table = tomllib.loads(text).get("build-system") or {}
+    except tomllib.TOMLDecodeError as exc:
+        return f"its pyproject.toml is no TOML ({exc})"
+    requires = table.get("requires", _LEGACY if "build-system" not in text else [])
+    return [str(r) for r in requires] if isinstance(requires, list) else \
+        "[build-system] requires is no list"
+
+
+def _top_pyproject(names: list[str]) -> str | None:
+    """<top>/pyproject.toml of an sdist's members."""
+    return next((n for n in names if n.count("/") == 1 and n.endswith("/pyproject.toml")),
+                None)
 
 
 def _requires_of_metadata(response: Any) -> list[str]:
@@ -320,6 +392,7 @@ def _project(name: str, data: Mapping[str, Any]) -> Project:
         except InvalidVersion:
             continue
         releases[version] = tuple(IndexFile(filename=f["filename"], yanked=f["yanked"],
+                                            url=f.get("url"),
                                             requires_python=f["requires_python"])
                                   for f in files)
     try:

@@ -64,6 +64,9 @@ class StackPackage:
     why: str = ""  # what was not known, or what it lacks
     blocks: tuple[str, ...] = ()  # the roots it keeps from installing from wheels
     in_inventory: bool = False
+    # What building it needs, of a package to build ([build-system] requires of its
+    # sdist); () for one that installs from a wheel; None where it could not be read.
+    build_requires: tuple[str, ...] | None = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +76,9 @@ class Stack:
     packages: tuple[StackPackage, ...]  # the root first, then by name
     blocked_by: tuple[str, ...] = ()
     order: tuple[str, ...] = ()  # what to build, each one's requirements first
+    # What building the blockers needs that has no riscv64 wheel itself, and is not
+    # required at run time: built too, before what needs it (in `order`).
+    build_only: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()  # why a fact could not be established
     error: str | None = None  # the resolution itself failed (a conflict): why
 
@@ -290,8 +296,9 @@ class Registry(Protocol):
 
 def resolve_stack(root: Requirement, python: str, index: PackageIndex,
                   registry: Registry | None, *, inventory: Iterable[str] = (),
-                  registry_platforms: Sequence[str] = ()) -> Stack:
-    """The root's closure for riscv64 Linux and `python`, each package's install."""
+                  registry_platforms: Sequence[str] = (), depth: int = 2) -> Stack:
+    """The root's closure for riscv64 Linux and `python`, each package's install; with
+    `depth`, what building its blockers needs, that many levels of building down."""
     target = Target(python)
     provider = _Provider(index, target)
     shown = str(root)
@@ -331,8 +338,92 @@ def resolve_stack(root: Requirement, python: str, index: PackageIndex,
             in_inventory=name in kept))
     blocked = tuple(p.name for p in packages if p.install in BLOCKING)
     packages = [p if p.install not in BLOCKING else _with_blocks(p, shown) for p in packages]
+    building = _Building(index, registry, target, registry_platforms, depth)
+    packages = [building.of(p, chosen[p.name]) if p.install == "sdist-only" else p
+                for p in packages]
+    unknown += building.unknown
+    needs = {name: set(edges[name]) for name in edges}
+    for name, wanted in building.needs.items():
+        needs.setdefault(name, set()).update(wanted)
+    for name, wanted in building.below.items():
+        needs.setdefault(name, set()).update(wanted)
+    build_only = tuple(sorted(set(building.below) - set(blocked)))
     return Stack(root=shown, python=python, packages=tuple(packages), blocked_by=blocked,
-                 order=_build_order(blocked, edges), unknown=tuple(unknown))
+                 order=_build_order((*blocked, *build_only), needs),
+                 build_only=build_only, unknown=tuple(unknown))
+
+
+class _Building:
+    """What building each package needs: its sdist's build requirements, each resolved
+    for the target; those with no wheel are built first (and what building them
+    needs, `depth` levels down)."""
+
+    def __init__(self, index: PackageIndex, registry: Registry | None, target: Target,
+                 platforms: Sequence[str], depth: int) -> None:
+        self.index, self.registry, self.target = index, registry, target
+        self.platforms, self.depth = platforms, depth
+        self.needs: dict[str, set[str]] = {}  # package -> the build blockers it needs
+        self.below: dict[str, set[str]] = {}  # build blocker -> what it needs in turn
+        self.unknown: list[str] = []
+        self._resolved: dict[str, Stack] = {}
+
+    def of(self, package: StackPackage, candidate: _Candidate) -> StackPackage:
+        if self.depth <= 0 or candidate.version is None:
+            return package
+        try:
+            requires = self.index.build_requires(candidate.name, candidate.version)
+        except IndexUnreadable as exc:
+            self.unknown.append(f"{package.name}: its build requirements are not known "
+                                f"({exc})")
+            return replace(package, build_requires=None)
+        wanted: set[str] = set()
+        for line in requires:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if requirement.marker is not None and not requirement.marker.evaluate(
+                    self.target.environment()):
+                continue
+            stack = self._resolve(requirement)
+            if stack.error is not None:
+                self.unknown.append(f"{package.name}: building it needs {line}, which "
+                                    f"cannot be resolved ({stack.error})")
+            for name in stack.blocked_by:
+                wanted.add(name)
+                self.below.setdefault(name, set())
+            for name in stack.build_only:
+                self.below.setdefault(name, set())
+            for name, order_before in _needs_of(stack).items():
+                self.below.setdefault(name, set()).update(order_before)
+            self.unknown += [u for u in stack.unknown if u not in self.unknown]
+        self.needs[package.name] = wanted
+        return replace(package, build_requires=requires)
+
+    def _resolve(self, requirement: Requirement) -> Stack:
+        key = str(requirement)
+        if key not in self._resolved:
+            self._resolved[key] = resolve_stack(
+                requirement, self.target.python, self.index, self.registry,
+                registry_platforms=self.platforms, depth=self.depth - 1)
+        return self._resolved[key]
+
+
+def _needs_of(stack: Stack) -> dict[str, set[str]]:
+    """Within a stack, which of its packages to build need which others first (as its
+    `order` has them)."""
+    to_build = [*stack.blocked_by, *stack.build_only]
+    required = {p.name: set(p.requires) for p in stack.packages}
+    found: dict[str, set[str]] = {}
+    for name in to_build:
+        seen, todo = {name}, [name]
+        while todo:
+            for child in required.get(todo.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        found[name] = (seen - {name}) & set(to_build)
+    return found
 
 
 def _with_blocks(package: StackPackage, root: str) -> StackPackage:
@@ -380,7 +471,8 @@ def _install(candidate: _Candidate, target: Target, index: PackageIndex,
                       "sdist to build one from"
 
 
-def _build_order(blocked: Sequence[str], edges: Mapping[str, set[str]]) -> tuple[str, ...]:
+def _build_order(blocked: Sequence[str],
+                 edges: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
     """The packages to build, each after the ones among them it requires (through any
     package of the closure); a cycle is broken where it closes, by name."""
     todo = set(blocked)
