@@ -272,3 +272,53 @@ def test_the_kept_facts_are_not_swept_with_a_runs_scratch(tmp_path: Path) -> Non
     remove_stale_scratch(cache)
     assert not (cache.git_dir / "mirrorctl-index-stale").exists()
     assert len(list((cache.git_dir / "mirrorctl" / "facts").iterdir())) == 1
+
+
+def test_with_the_index_a_build_requirement_grades_by_its_riscv64_wheels(
+        run_cli, grading_site: Site) -> None:
+    """requirement_wheels: true. numpy's new build requirements (meson-python, pure, and
+    Cython>=3.0) and cython's moved pin: a note while each has a riscv64 wheel for every
+    Python built; medium, naming the Pythons, once Cython's newest has one for cp312
+    only; medium and not known when the index does not answer."""
+    from tests.fakeindex import fake_index
+
+    riscv = "manylinux_2_39_riscv64"
+    every = tuple(f"cython-3.0.11-cp3{m}-cp3{m}{'t' if t else ''}-{riscv}.whl"
+                  for m in (12, 13, 14) for t in (False, True))
+    with fake_index() as index:
+        index.add("meson-python", "0.17.1", files=("meson_python-0.17.1-py3-none-any.whl",))
+        index.add("cython", "3.0.11", files=every)
+        text = grading_site.config.read_text().replace(
+            "defaults:\n", f"defaults:\n  requirement_wheels: true\n  pypi_url: {index.url}\n",
+            1)
+        grading_site.config.write_text(text)
+        result, graded = classify(run_cli, grading_site)
+        assert result.code == 0, result.err
+        numpy = next(r for r in graded["numpy"]["reasons"]
+                     if r["code"].startswith("build-requires"))
+        assert numpy["code"] == "build-requires-noted"
+        assert numpy["detail"].endswith(": each has a riscv64 wheel (or is pure Python) for "
+                                        "3.12, 3.13, 3.14, 3.14t")
+        assert (graded["cython"]["level"], codes(graded["cython"])[0]) == (
+            "easy", "build-requires-noted")
+
+        def again() -> dict[str, dict]:  # type: ignore[type-arg]
+            for kept in (grading_site.workdir / "index").glob("*.json"):
+                kept.unlink()  # what the index said is asked again
+            result, graded = classify(run_cli, grading_site)
+            assert result.code == 0, result.err
+            return graded  # type: ignore[no-any-return]
+
+        index.add("cython", "3.0.11", files=(f"cython-3.0.11-cp312-cp312-{riscv}.whl",
+                                             "cython-3.0.11.tar.gz"))
+        graded = again()
+        numpy = [r for r in graded["numpy"]["reasons"] if r["code"] == "build-requires-changed"]
+        assert [r["detail"] for r in numpy] == [
+            "Cython>=3.0 has no riscv64 wheel for cp313, cp314, cp314t: build it first, or "
+            "pre-install it"]
+        assert graded["cython"]["level"] == "medium"
+        index.broken.add("cython")
+        cython = again()["cython"]
+        assert cython["level"] == "medium"
+        assert "whether Cython<3.1,>=0.29.34 has riscv64 wheels is not known (the index " \
+            in cython["reasons"][0]["detail"], cython["reasons"]

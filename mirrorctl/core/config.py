@@ -100,6 +100,8 @@ class Config:
     registry_platforms: tuple[str, ...] = ()
     retries: int = 2  # defaults.retries, for what is not a package's (PyPI, forges)
     search_rate: float = 30.0  # defaults.search_rate: forge searches a minute
+    # defaults.requirement_wheels: the grade asks the index about new build requirements
+    requirement_wheels: bool = False
     grades: Mapping[str, str] = field(default_factory=dict)
     status_vocabulary: str = "builders"
     # What validate holds Upstream-Status to: status_vocabulary when mirrors.yaml sets it;
@@ -235,6 +237,7 @@ class _Validator:
                       registry_url=defaults["registry_url"],
                       registry_platforms=defaults["registry_platforms"],
                       retries=defaults["retries"], search_rate=defaults["search_rate"],
+                      requirement_wheels=defaults["requirement_wheels"],
                       grades=defaults["grades"],
                       status_vocabulary=defaults["status_vocabulary"],
                       check_vocabulary=self._check_vocabulary(raw_defaults, defaults),

@@ -508,6 +508,9 @@ SETTINGS: Mapping[str, Setting] = {
     "upstream_wheels": Setting(_upstream_wheels, UpstreamWheels(),
                                "how a drafted change builds riscv64 wheels upstream: "
                                "{runner: emulated|native, label: ubuntu-24.04-riscv}"),
+    "requirement_wheels": Setting(_bool, False, "grade a new build requirement by whether "
+                                               "the index has riscv64 wheels of it",
+                                  per_package=False),
     "search_rate": Setting(_rate, 30.0, "forge searches a minute at most (GitHub's "
                                         "search allows 30)", per_package=False),
     "timeout": Setting(_seconds, 600.0, "seconds a git command may take"),

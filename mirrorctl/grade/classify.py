@@ -31,7 +31,7 @@ from mirrorctl.grade.buildconfig import (
     facts_to_json,
     interesting,
 )
-from mirrorctl.grade.grading import grade
+from mirrorctl.grade.grading import WheelCheck, grade
 from mirrorctl.grade.upgrade import Upgrade, builds_settle, pending_upgrade, recorded_upgrade
 from mirrorctl.grade.workflows import cibuildwheel_options, package_workflows
 from mirrorctl.queue.branches import checked_version
@@ -176,7 +176,8 @@ def _onto(config: Config, package: Package, cache: Repository, record: PackageRe
     else:
         if options.builds is not None:
             extra = [*extra, *options.builds(package, version, current, outcomes)]
-        result = grade_upgrade(config, package, cache, old_tag, tag, outcomes, extra)
+        result = grade_upgrade(config, package, cache, old_tag, tag, outcomes, extra,
+                               workdir=options.workdir)
     return Classification(name=package.name, from_version=current, to_version=version,
                           onto=tag, grade=result, outcomes=tuple(outcomes or ()),
                           recorded=carry is not None, queue=queue)
@@ -233,7 +234,7 @@ def _nothing_newer(config: Config, package: Package, cache: Repository, record: 
         old_tag = package.tag_format.tag_for(pending.from_version)
         if cache.tag_commit(old_tag) is not None:
             grade_now = grade_upgrade(config, package, cache, old_tag, pending.onto,
-                                      outcomes, reasons)
+                                      outcomes, reasons, workdir=options.workdir)
     if settled is not None:
         grade_now = Grade(level="easy", reasons=(Reason(
             "up-to-date", f"no release newer than {current} in the cache; the upgrade "
@@ -245,15 +246,34 @@ def _nothing_newer(config: Config, package: Package, cache: Repository, record: 
 
 def grade_upgrade(config: Config, package: Package, cache: Repository, old_tag: str,
                   new_tag: str, outcomes: Sequence[PatchOutcome] | None,
-                  extra: Sequence[Reason] = ()) -> Grade:
+                  extra: Sequence[Reason] = (), *, workdir: Path | None = None) -> Grade:
     """The grade from both tags' build facts and rebase outcomes already computed, and
-    what the builders' own workflows of the package set."""
+    what the builders' own workflows of the package set; with `requirement_wheels:
+    true`, whether a requirement the upgrade adds or moves has riscv64 wheels (the
+    index's answers kept under `workdir`)."""
     # config.grades and pin_grade hold levels the config loader checked.
     levels = {**default_levels(), **cast(Mapping[str, Level], config.grades)}
     pin = cast("tuple[Level, str] | None", package.pin_grade)
+    wheels = requirement_wheels(config.pypi_url, config.registry_url, config.retries,
+                                tuple(config.registry_platforms), workdir) \
+        if config.requirement_wheels else None
     return grade(_facts(cache, old_tag), _facts(cache, new_tag), outcomes, levels=levels,
                  pin=pin, extra=extra, pythons=config.python_versions,
-                 overrides=cibuildwheel_options(package_workflows(config, package)))
+                 overrides=cibuildwheel_options(package_workflows(config, package)),
+                 wheels=wheels)
+
+
+def requirement_wheels(pypi_url: str, registry_url: str | None, retries: int,
+                       platforms: tuple[str, ...], workdir: Path | None) -> WheelCheck:
+    """The index (and registry) a grade asks; their answers kept under `workdir`."""
+    from mirrorctl.grade.index import PackageIndex
+    from mirrorctl.grade.registry import RegistryClient
+    from mirrorctl.grade.stack import RequirementWheels
+
+    index = PackageIndex(pypi_url, kept=workdir / "index" if workdir else None,
+                         retries=retries)
+    registry = RegistryClient(registry_url, retries=retries) if registry_url else None
+    return RequirementWheels(index, registry, platforms)
 
 
 def grade_rebase(config: Config, package: Package, rebased: RebaseReport, *, workdir: Path,
@@ -268,7 +288,7 @@ def grade_rebase(config: Config, package: Package, rebased: RebaseReport, *, wor
     extra = builds(package, rebased.to_version, rebased.from_version,
                    rebased.result.outcomes) if builds is not None else []
     return grade_upgrade(config, package, cache, old_tag, rebased.onto,
-                         rebased.result.outcomes, extra)
+                         rebased.result.outcomes, extra, workdir=workdir)
 
 
 def _facts(cache: Repository, tag: str) -> BuildFacts:

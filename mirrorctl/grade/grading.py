@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Protocol
 
+from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.grades import LEVELS, Grade, Level, Reason
 from mirrorctl.grade.buildconfig import BuildFacts, cibuildwheel_changes
 from mirrorctl.queue.engine import PatchOutcome
@@ -40,16 +42,42 @@ _CARRIES_NEEDS = frozenset({"environment", "environment-pass", "before-all", "be
                             "musllinux-riscv64-image"})
 
 
-def _requires_reasons(code: str, kind: str, old: Mapping[str, str],
-                      new: Mapping[str, str]) -> list[Reason]:
-    """A new build requirement needs a person (the builders' builds take binary wheels:
-    is there a riscv64 one?); a pin that moved is a note the builds confirm."""
+class WheelCheck(Protocol):
+    """Whether a requirement has a riscv64 wheel (grade.stack.RequirementWheels)."""
+
+    def lacking(self, line: str, pythons: Sequence[str]) -> list[str]: ...
+
+
+def _requires_reasons(code: str, kind: str, old: Mapping[str, str], new: Mapping[str, str],
+                      wheels: WheelCheck | None = None,
+                      pythons: Sequence[str] = ()) -> list[Reason]:
+    """The builders' builds take binary wheels. Without the index (`wheels` None): a new
+    requirement needs a person, a pin that moved is a note the builds confirm. With it:
+    a requirement added or moved needs a person only when it has no riscv64 wheel for a
+    Python they build (and when that could not be told); otherwise it is a note."""
     detail = _changed(kind, old, new)
     if detail is None:
         return []
-    if new.keys() - old.keys():
-        return [Reason(code, detail)]
-    return [Reason(code.replace("-changed", "-noted"), detail + ": the builds will confirm")]
+    noted = code.replace("-changed", "-noted")
+    changed = [new[k] for k in sorted(new) if old.get(k) != new[k]]
+    if wheels is None or not changed:
+        if new.keys() - old.keys():
+            return [Reason(code, detail)]
+        return [Reason(noted, detail + ": the builds will confirm")]
+    needing: list[Reason] = []
+    for line in changed:
+        try:
+            lacking = wheels.lacking(line, pythons)
+        except MirrorctlError as exc:
+            needing.append(Reason(code, f"{detail}; whether {line} has riscv64 wheels is "
+                                        f"not known ({exc})"))
+            continue
+        if lacking:
+            tags = ", ".join("cp" + p.replace(".", "") for p in lacking)
+            needing.append(Reason(code, f"{line} has no riscv64 wheel for {tags}: build it "
+                                        "first, or pre-install it"))
+    return needing or [Reason(noted, f"{detail}: each has a riscv64 wheel (or is pure "
+                                     f"Python) for {', '.join(pythons)}")]
 
 
 def _cibuildwheel_reasons(old: BuildFacts, new: BuildFacts,
@@ -75,14 +103,15 @@ def _cibuildwheel_reasons(old: BuildFacts, new: BuildFacts,
 
 
 def _build_reasons(old: BuildFacts, new: BuildFacts, patched: Sequence[str],
-                   overrides: frozenset[str] | None, pythons: Sequence[str]) -> list[Reason]:
+                   overrides: frozenset[str] | None, pythons: Sequence[str],
+                   wheels: WheelCheck | None = None) -> list[Reason]:
     reasons = [Reason("unreadable-build-config", p) for p in new.problems]
     if old.backend_family != new.backend_family:
         reasons.append(Reason("build-backend-changed", f"{old.backend} -> {new.backend}"))
     reasons += _requires_reasons("build-requires-changed", "[build-system] requires",
-                                 old.build_requires, new.build_requires)
+                                 old.build_requires, new.build_requires, wheels, pythons)
     reasons += _requires_reasons("setup-requires-changed", "setup_requires",
-                                 old.setup_requires, new.setup_requires)
+                                 old.setup_requires, new.setup_requires, wheels, pythons)
     for toolchain in sorted(new.toolchains - old.toolchains):
         what = {"rust": "Rust (a Cargo.toml appeared)",
                 "fortran": "Fortran (Fortran sources appeared)"}[toolchain]
@@ -173,14 +202,16 @@ def _touches_nan_tests(outcome: PatchOutcome) -> bool:
 def grade(old: BuildFacts, new: BuildFacts, outcomes: Sequence[PatchOutcome] | None, *,
           levels: Mapping[str, Level], pin: tuple[Level, str] | None = None,
           extra: Sequence[Reason] = (), overrides: frozenset[str] | None = None,
-          pythons: Sequence[str] = ("3.12", "3.13", "3.14", "3.14t")) -> Grade:
+          pythons: Sequence[str] = ("3.12", "3.13", "3.14", "3.14t"),
+          wheels: WheelCheck | None = None) -> Grade:
     """The grade of an upgrade. `outcomes` is None when the package carries no queue;
     `extra` are reasons found elsewhere (a queue that does not apply to its release);
     `overrides`: the cibuildwheel options the builders' own workflow sets (None: no
-    workflow known); `pythons`: those they build. Every medium or hard reason says what
-    a person must do."""
+    workflow known); `pythons`: those they build; `wheels`: whether a requirement has a
+    riscv64 wheel, read from the index (None: not asked). Every medium or hard reason
+    says what a person must do."""
     patched = [f for o in outcomes or () for f in o.patch.files]
-    reasons = [*extra, *_build_reasons(old, new, patched, overrides, pythons)]
+    reasons = [*extra, *_build_reasons(old, new, patched, overrides, pythons, wheels)]
     if not outcomes:  # no queue, or an empty one (a package that carries no patch)
         reasons.append(Reason("no-patches", "no riscv64 patches to carry"))
     else:

@@ -44,7 +44,8 @@ from mirrorctl.grade.index import IndexFile, IndexUnreadable, PackageIndex
 from mirrorctl.grade.pypi import installs_on
 from mirrorctl.grade.registry import RegistryError, built_for
 
-__all__ = ["BLOCKING", "INSTALLS", "Install", "Registry", "Stack", "StackPackage", "blockers",
+__all__ = ["BLOCKING", "INSTALLS", "Install", "Registry", "RequirementWheels", "Stack",
+           "StackPackage", "blockers",
            "parse_root", "resolve_stack", "with_blocks"]
 
 Install = Literal["pypi-wheel", "pure", "registry-wheel", "sdist-only", "missing", "unknown"]
@@ -158,13 +159,20 @@ def _wheel_install(files: Iterable[IndexFile], target: Target) -> Install | None
         except InvalidWheelFilename:
             continue
         for tag in tags:
-            if not installs_on(tag, target.python):
-                continue
             if tag.platform == "any":
-                pure = True
-            elif _riscv64_platform(tag):
+                pure = pure or _pure_installs_on(tag, target)
+            elif installs_on(tag, target.python) and _riscv64_platform(tag):
                 riscv = True
     return "pypi-wheel" if riscv else "pure" if pure else None
+
+
+def _pure_installs_on(tag: Tag, target: Target) -> bool:
+    """A pure-Python wheel installs on every CPython its interpreter tag names, the
+    free-threaded one included (`py3-none-any` on 3.14t)."""
+    major, minor = target.python.removesuffix("t").split(".")[:2]
+    if tag.abi != "none":
+        return installs_on(tag, target.python)
+    return tag.interpreter in (f"py{major}", f"py{major}{minor}", f"cp{major}{minor}")
 
 
 def _riscv64_platform(tag: Tag) -> bool:
@@ -526,3 +534,39 @@ def _above(name: str, required_by: Mapping[str, set[str]]) -> set[str]:
                 found.add(parent)
                 todo.append(parent)
     return found
+
+
+class RequirementWheels:
+    """Whether a requirement (a build requirement an upgrade adds, say) installs from a
+    wheel on riscv64 for each Python: the newest release it allows, read from the index
+    (and the builders' registry), as `stack` would say of it."""
+
+    def __init__(self, index: PackageIndex, registry: Registry | None,
+                 platforms: Sequence[str] = ()) -> None:
+        self.index, self.registry, self.platforms = index, registry, platforms
+
+    def lacking(self, line: str, pythons: Sequence[str]) -> list[str]:
+        """The Pythons for which it has no wheel to install (sdist-only or missing);
+        IndexUnreadable when that cannot be told."""
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement as exc:
+            raise IndexUnreadable(f"{line!r} is no requirement ({exc})") from None
+        name = canonicalize_name(requirement.name)
+        project = self.index.project(name)
+        if not project.found:
+            raise IndexUnreadable(f"the index has no project {name}")
+        allowed = sorted((v for v, files in project.releases.items()
+                          if files and not all(f.yanked for f in files)
+                          and requirement.specifier.contains(v)), reverse=True)
+        if not allowed:
+            raise IndexUnreadable(f"no release of {name} satisfies {requirement.specifier}")
+        lacking = []
+        for python in pythons:
+            install, why = _install(_Candidate(name, allowed[0]), Target(python), self.index,
+                                    self.registry, self.platforms)
+            if install == "unknown":
+                raise IndexUnreadable(why)
+            if install in BLOCKING:
+                lacking.append(python)
+        return lacking
