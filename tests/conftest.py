@@ -40,6 +40,9 @@ def sealed_git(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(WHEELHOUSE))
+    # One tool cache for the session: each pinned cibuildwheel is installed once, not
+    # once a test's work directory (MIRRORCTL_TOOLS, as a site sharing it would set).
+    monkeypatch.setenv("MIRRORCTL_TOOLS", str(tmp_path_factory.getbasetemp() / "tools"))
     yield home
 
 
@@ -58,7 +61,7 @@ def cibuildwheel_tools(tmp_path_factory: pytest.TempPathFactory):  # type: ignor
         if os.environ.get("TESTS_REQUIRE_WHEELHOUSE"):
             pytest.fail(f"no cibuildwheel wheels in {WHEELHOUSE}: run .ci/prerequisites")
         pytest.skip(f"no cibuildwheel wheels in {WHEELHOUSE} (.ci/prerequisites fetches them)")
-    return CibuildwheelTools(root=tmp_path_factory.mktemp("tools"), install_env={
+    return CibuildwheelTools(root=tmp_path_factory.getbasetemp() / "tools", install_env={
         "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE),
         "HOME": str(tmp_path_factory.mktemp("piphome"))})
 

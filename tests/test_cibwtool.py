@@ -60,15 +60,16 @@ def test_a_version_not_to_be_had_falls_back_to_its_major_or_is_unproved(tmp_path
 
 
 def test_a_version_not_to_be_had_is_proved_by_the_newest_of_its_major_in_the_cache(
-        tmp_path: Path) -> None:
+        cibuildwheel_tools: CibuildwheelTools) -> None:
     from mirrorctl.upstream.cibwtool import _installed
 
-    tools = offline(tmp_path)
+    root = cibuildwheel_tools.root  # the session's cache: 3.1.4 and 3.2.1, installed once
+    assert root is not None
     for version in ("3.1.4", "3.2.1"):
-        assert tools.for_pin(Pin(version=version, where="w.yml:1"))[0] is not None
+        assert cibuildwheel_tools.for_pin(Pin(version=version, where="w.yml:1"))[0]
     if (_installed() or "").startswith("3."):
         pytest.skip("the cibuildwheel installed beside mirrorctl is a 3.x: it comes first")
-    tool, _ = offline(tmp_path).for_pin(Pin(version="3.4.0", where="w.yml:9"))
+    tool, _ = offline(root).for_pin(Pin(version="3.4.0", where="w.yml:9"))
     assert tool is not None and tool.version == "3.2.1"
     assert tool.said.startswith("cibuildwheel 3.2.1 (in the tool cache), of the major "
                                 "version of the 3.4.0 pinned at w.yml:9, which could not be "

@@ -4,6 +4,7 @@ riscv64 patches, and their renderers."""
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -261,10 +262,17 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
             roads = draft_roads(config, roads, runner, WheelDraftOptions(
                 workdir=g.workdir, out=out, force=force,
                 wheels=WheelOptions(tools=CibuildwheelTools(
-                    root=g.workdir / "tools", install_env=_pip_env()))))
+                    root=_tools(g), install_env=_pip_env()))))
     g.echo(ROADS_RENDERERS[fmt](roads))
     if any(r.state == "unknown" for r in roads):
         raise SystemExit(EXIT_FAILURE)
+
+
+def _tools(g: Globals) -> Path:
+    """The tool cache: MIRRORCTL_TOOLS (shared by several work directories), else
+    <workdir>/tools."""
+    shared = os.environ.get("MIRRORCTL_TOOLS")
+    return Path(shared) if shared else g.workdir / "tools"
 
 
 def _pip_env() -> dict[str, str]:

@@ -31,7 +31,8 @@ from mirrorctl.upstream.forge import (
     project_ref,
 )
 
-__all__ = ["GitHubTracker", "GitLabTracker", "Pace", "RateLimited", "TrackedIssue", "Tracker",
+__all__ = ["GitHubTracker", "GitLabTracker", "Pace", "Paced", "RateLimited", "TrackedIssue",
+           "Tracker",
            "rate_limit_wait"]
 
 
@@ -97,7 +98,10 @@ def rate_limit_wait(status: int, headers: Mapping[str, str], body: str, now: flo
     return None
 
 
-class _Paced:
+class Paced:
+    """What waits for a forge: writes spaced, rate limits waited out within the run's
+    patience (then RateLimited)."""
+
     def __init__(self, pace: Pace) -> None:
         self._pace = pace
         self._last_write: float | None = None
@@ -118,7 +122,7 @@ class _Paced:
         self._pace.sleep(seconds)
 
 
-class GitHubTracker(_Paced):
+class GitHubTracker(Paced):
     def __init__(self, host: str, project: str, settings: ForgeSettings, pace: Pace) -> None:
         super().__init__(pace)
         self._project, self._settings = project, settings
@@ -231,7 +235,7 @@ def _github_issue(item: dict[str, Any]) -> TrackedIssue:
                                      item.get("labels") or () if isinstance(label, dict)))
 
 
-class GitLabTracker(_Paced):
+class GitLabTracker(Paced):
     def __init__(self, host: str, project: str, settings: ForgeSettings, pace: Pace) -> None:
         super().__init__(pace)
         self._settings = settings

@@ -47,7 +47,7 @@ from mirrorctl.upstream.forge import (
     json_answer,
     project_ref,
 )
-from mirrorctl.upstream.tracker import Pace, RateLimited, rate_limit_wait
+from mirrorctl.upstream.tracker import Pace, Paced, RateLimited, rate_limit_wait
 from mirrorctl.upstream.wheelasks import GitHubAsks, asks_for_wheels
 from mirrorctl.upstream.wheelstate import WheelAsk
 
@@ -125,17 +125,17 @@ class _Kept:
             "notes": self.notes}, sort_keys=True) + "\n")
 
 
-class WheelSearch:
+class WheelSearch(Paced):
     """The searches of one run; `pace` waits (tests and benchmarks pass their clock)."""
 
     def __init__(self, workdir: Path, settings: ForgeSettings, stamp: str, pace: Pace,
                  progress: Progress = SILENT) -> None:
+        super().__init__(pace)
         self._path = workdir / SEARCHES_FILE
-        self._settings, self._stamp, self._pace = settings, stamp, pace
+        self._settings, self._stamp = settings, stamp
         self._progress = progress
         self._kept = _Kept.read(self._path)
         self._last: float | None = None
-        self._waited = 0.0
         self._resume_from: str | None = None
         self._complete = True  # every batch of the pass answered
         self.requests = 0  # made by this run
@@ -246,12 +246,7 @@ class WheelSearch:
                     raise ForgeError(f"searching {batch[0]}: GitHub answered "
                                      f"{response.status_code} (forbidden)")
                 return response
-            if self._waited + wait > self._pace.patience:
-                raise RateLimited(f"rate limited by GitHub's search: it asks for {wait:.0f}s "
-                                  f"more, past this run's {self._pace.patience:.0f}s; the "
-                                  "rest waits for the next run")
-            self._waited += wait
-            self._pace.sleep(wait)
+            self._wait(wait, "GitHub's search")
         raise RateLimited("rate limited by GitHub's search six times in a row; the rest "
                           "waits for the next run")
 
