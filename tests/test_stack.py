@@ -290,3 +290,19 @@ def test_the_closure_is_consistent_on_random_stacks(shared_index: FakeIndex,
                     todo.append(child)
         assert (reachable & set(stack.blocked_by)) - {name} <= done
         done.add(name)
+
+
+def test_without_a_root_the_stacks_of_mirrors_yaml_are_resolved(run_cli, site: Path) -> None:
+    data = yaml.safe_load(site.read_text())
+    args = ("--config", str(site), "--workdir", str(site.parent / "work"), "-q")
+    none = run_cli(*args, "stack")
+    assert none.code == 2 and "defaults.stacks in mirrors.yaml" in none.err
+    data["defaults"]["stacks"] = ["vllm", "haystack-ai"]
+    site.write_text(yaml.safe_dump(data))
+    code, found = stacks(run_cli, site)
+    assert code == 1 and [s["root"] for s in found] == ["vllm", "haystack-ai"]
+    data["defaults"]["stacks"] = ["vllm["]
+    site.write_text(yaml.safe_dump(data))
+    bad = run_cli(*args, "validate")
+    assert bad.code == 2 and "defaults.stacks" in bad.err + bad.out \
+        and "'vllm[' is no requirement" in bad.err + bad.out

@@ -14,14 +14,15 @@ __all__ = ["stack"]
 
 
 @click.command("stack")
-@click.argument("roots", nargs=-1, required=True)
+@click.argument("roots", nargs=-1)
 @click.option("--python", "pythons", multiple=True, metavar="X.Y",
               help="A Python to resolve for (repeatable; 3.14t: free-threaded) [default: "
                    "defaults.python_versions in mirrors.yaml].")
 @format_option
 @click.pass_obj
 def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], fmt: str) -> None:
-    """What keeps each ROOT from installing from wheels on riscv64 Linux.
+    """What keeps each ROOT from installing from wheels on riscv64 Linux (without a
+    ROOT: those of `stacks:` in mirrors.yaml).
 
     \b
     For each root (a project, with extras and a version specifier if wanted) and each
@@ -52,6 +53,7 @@ def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], fmt: str
     \b
     Examples:
       mirrorctl stack vllm
+      mirrorctl stack                      # defaults.stacks: [vllm, haystack-ai]
       mirrorctl stack vllm haystack-ai --python 3.12 --python 3.13
       mirrorctl stack 'haystack-ai[all]>=2' --format json
     """
@@ -62,6 +64,10 @@ def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], fmt: str
     from mirrorctl.grade.stackkept import stack_of
 
     config = load_config(g.config_path)
+    roots = roots or config.stacks
+    if not roots:
+        raise click.UsageError("name a root (mirrorctl stack vllm), or list the stacks "
+                               "the builders serve under defaults.stacks in mirrors.yaml")
     wanted = [parse_root(r) for r in roots]
     versions = pythons or config.python_versions
     index = PackageIndex(config.pypi_url, kept=g.workdir / "index", retries=config.retries)

@@ -102,6 +102,7 @@ class Config:
     search_rate: float = 30.0  # defaults.search_rate: forge searches a minute
     # defaults.requirement_wheels: the grade asks the index about new build requirements
     requirement_wheels: bool = False
+    stacks: tuple[str, ...] = ()  # defaults.stacks: the roots `stack` reads by default
     grades: Mapping[str, str] = field(default_factory=dict)
     status_vocabulary: str = "builders"
     # What validate holds Upstream-Status to: status_vocabulary when mirrors.yaml sets it;
@@ -238,6 +239,7 @@ class _Validator:
                       registry_platforms=defaults["registry_platforms"],
                       retries=defaults["retries"], search_rate=defaults["search_rate"],
                       requirement_wheels=defaults["requirement_wheels"],
+                      stacks=defaults["stacks"],
                       grades=defaults["grades"],
                       status_vocabulary=defaults["status_vocabulary"],
                       check_vocabulary=self._check_vocabulary(raw_defaults, defaults),

@@ -117,6 +117,21 @@ def _python_versions(value: Any) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _stacks(value: Any) -> tuple[str, ...]:
+    """The roots of the stacks the builders serve: requirements (`vllm`,
+    `haystack-ai[all]>=2`)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid("must be a list of requirements, e.g. [vllm, \"haystack-ai[all]\"]")
+    for item in value:
+        try:
+            Requirement(item)
+        except InvalidRequirement as exc:
+            raise Invalid(f"{item!r} is no requirement ({str(exc).splitlines()[0]})") from None
+    return tuple(value)
+
+
 def _grades(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise Invalid("must map reason codes to easy, medium or hard")
@@ -508,6 +523,9 @@ SETTINGS: Mapping[str, Setting] = {
     "upstream_wheels": Setting(_upstream_wheels, UpstreamWheels(),
                                "how a drafted change builds riscv64 wheels upstream: "
                                "{runner: emulated|native, label: ubuntu-24.04-riscv}"),
+    "stacks": Setting(_stacks, (), "the roots of the stacks the builders serve "
+                                   "(`mirrorctl stack` without a root reads them)",
+                      per_package=False),
     "requirement_wheels": Setting(_bool, False, "grade a new build requirement by whether "
                                                "the index has riscv64 wheels of it",
                                   per_package=False),
