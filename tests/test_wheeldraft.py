@@ -475,3 +475,17 @@ def test_a_riscv64_job_that_would_take_another_jobs_artifact_name_is_refused() -
     files = {**shapes.RUNNER_ENTRIES_AUTO, path: text}
     with pytest.raises(CannotDraft, match="would upload its wheels as 'artifact-ubuntu-latest'"):
         draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+
+
+def test_a_block_list_of_runners_becomes_include_entries_too() -> None:
+    path = ".github/workflows/release.yml"
+    text = shapes.NATIVE_RUNNERS[path].split("  check:")[0].replace(
+        "        os: [ubuntu-24.04, ubuntu-24.04-arm, windows-2022, macos-14]\n",
+        "        os:\n          - ubuntu-24.04\n          - ubuntu-24.04-arm\n"
+        "          - macos-14\n")
+    files = {**shapes.NATIVE_RUNNERS, path: text}
+    change = draft_change(files, read_wheel_ci(files), WheelOptions(cibuildwheel=False))
+    assert "        include:\n        - os: ubuntu-24.04\n        - os: ubuntu-24.04-arm\n" \
+        "        - os: macos-14\n        - os: ubuntu-24.04\n          cibw_archs: riscv64\n" \
+        "          name_suffix: \"-riscv64\"\n    steps:\n" in change.files[path]
+    assert not change.native

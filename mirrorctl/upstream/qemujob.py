@@ -47,7 +47,9 @@ def runners_to_include(text: str, job_node: Any, job_data: Mapping[str, Any], ke
     if key_node is None or not isinstance(vector, SequenceNode) or not all(
             isinstance(v, ScalarNode) for v in vector.value):
         raise EditError(f"job {where[1]}: matrix.{key} is no list of runners")
-    raw = text[key_node.start_mark.index:vector.end_mark.index]
+    # a block list ends with its last item (its end mark is the next line's start)
+    end = vector.end_mark.index if vector.flow_style else vector.value[-1].end_mark.index
+    raw = text[key_node.start_mark.index:end]
     if "#" in raw:
         raise EditError(f"job {where[1]}: matrix.{key} holds comments")
     indent = " " * key_node.start_mark.column
@@ -55,7 +57,7 @@ def runners_to_include(text: str, job_node: Any, job_data: Mapping[str, Any], ke
                             for v in vector.value]
     lines += [f"{indent}- {key}: {runner}", f"{indent}  {ARCHS_KEY}: riscv64",
               f'{indent}  name_suffix: "-riscv64"']
-    add(path, Edit(key_node.start_mark.index, vector.end_mark.index, "\n".join(lines)),
+    add(path, Edit(key_node.start_mark.index, end, "\n".join(lines)),
         (*where, "strategy", "matrix"),
         f"matrix.{key} as include entries, one more on {runner} for riscv64 under QEMU")
     _archs_env(text, job_node, job_data, step, add, path, where)
