@@ -306,3 +306,24 @@ def test_without_a_root_the_stacks_of_mirrors_yaml_are_resolved(run_cli, site: P
     bad = run_cli(*args, "validate")
     assert bad.code == 2 and "defaults.stacks" in bad.err + bad.out \
         and "'vllm[' is no requirement" in bad.err + bad.out
+
+
+def test_the_campaign_ranks_packages_by_the_roots_their_wheels_would_unblock(
+        run_cli, site: Path, index: FakeIndex) -> None:
+    """What the last `stack` of each root kept says each package blocks; the upstream
+    requests for riscv64 wheels worth asking first lead (upstream wheels reads it)."""
+    from mirrorctl.grade.stackkept import kept_blockers
+    from mirrorctl.upstream.wheelroad import Road, rank_by_blocks
+
+    kept = site.parent / "work" / "index" / "stacks"
+    assert kept_blockers(kept, ["vllm"], ["3.12"], index.url) == {}  # nothing kept yet
+    stacks(run_cli, site, "vllm")
+    stacks(run_cli, site, "haystack-ai")  # something unknown: not kept, says nothing
+    found = kept_blockers(kept, ["vllm", "haystack-ai"], ["3.12"], index.url)
+    assert found == {name: ("vllm",) for name in ("vllm", "llguidance", "tokenizers", "torch")}
+    assert kept_blockers(kept, ["vllm"], ["3.13"], index.url) == {}  # another Python
+    roads = [Road(name=n, state="draft", reasons=(), next="-")
+             for n in ("numpy", "torch", "filelock", "tokenizers")]
+    ranked = rank_by_blocks(roads, found)
+    assert [(r.name, r.blocks) for r in ranked] == [
+        ("torch", ("vllm",)), ("tokenizers", ("vllm",)), ("numpy", ()), ("filelock", ())]

@@ -27,6 +27,7 @@ from mirrorctl.cli.base import (
 from mirrorctl.core.errors import EXIT_FAILURE
 
 if TYPE_CHECKING:
+    from mirrorctl.core.config import Config
     from mirrorctl.upstream.drafts import WrittenDraft
     from mirrorctl.upstream.refresh import Standing
     from mirrorctl.upstream.submit import Submission
@@ -263,9 +264,26 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
                 workdir=g.workdir, out=out, force=force,
                 wheels=WheelOptions(tools=CibuildwheelTools(
                     root=_tools(g), install_env=_pip_env()))))
+    if config.stacks:
+        roads = _ranked(g, config, roads)
     g.echo(ROADS_RENDERERS[fmt](roads))
     if any(r.state == "unknown" for r in roads):
         raise SystemExit(EXIT_FAILURE)
+
+
+def _ranked(g: Globals, config: Config, roads: list[Road]) -> list[Road]:
+    """The roads, those that unblock the most roots of defaults.stacks first (as the
+    last `mirrorctl stack` found them: nothing is asked here)."""
+    from packaging.utils import canonicalize_name
+
+    from mirrorctl.grade.stackkept import kept_blockers
+    from mirrorctl.upstream.wheelroad import rank_by_blocks
+
+    found = kept_blockers(g.workdir / "index" / "stacks", config.stacks,
+                          config.python_versions, config.pypi_url)
+    pypi = {p.name: canonicalize_name(p.pypi) for p in config.packages.values()}
+    return rank_by_blocks(roads, {name: found.get(pypi.get(name, name), ())
+                                  for name in pypi})
 
 
 def _tools(g: Globals) -> Path:
@@ -308,7 +326,7 @@ def road_json(road: Road) -> dict[str, object]:
             "pypi_latest": road.pypi_latest, "default_branch": road.default_branch,
             "released_in": road.released_in, "enabled_by": road.enabled_by,
             "reverted_by": road.reverted_by, "since": road.since, "previous": road.previous,
-            "changed": road.changed}
+            "changed": road.changed, "blocks": list(road.blocks)}
 
 
 def roads_table(roads: list[Road]) -> str:
@@ -319,6 +337,8 @@ def roads_table(roads: list[Road]) -> str:
     for road in roads:
         changed = f" (was {road.previous})" if road.changed else ""
         lines.append(f"{road.name:<{width}}  {road.state}{changed}")
+        if road.blocks:
+            lines.append(f"{'':<{width}}    blocks {', '.join(road.blocks)}")
         lines += [f"{'':<{width}}    {reason}" for reason in road.reasons]
         lines += [f"{'':<{width}}    {a.kind} {a.state}: {a.url}" for a in road.requests
                   if a.url not in " ".join(road.reasons)]

@@ -22,7 +22,7 @@ from mirrorctl.grade.index import IndexUnreadable, PackageIndex, digest
 from mirrorctl.grade.registry import RegistryError
 from mirrorctl.grade.stack import Registry, Stack, StackPackage, resolve_stack
 
-__all__ = ["stack_of"]
+__all__ = ["kept_blockers", "stack_of"]
 
 _FORMAT = 1
 
@@ -60,9 +60,31 @@ def stack_of(root: Requirement, python: str, index: PackageIndex,
                           registry_platforms=registry_platforms)
     if file is not None and not stack.unknown and stack.error is None:
         atomic_write_text(file, json.dumps({
-            "format": _FORMAT, "index": index.read, "registry": reads.read if reads else {},
-            "stack": asdict(stack)}))
+            "format": _FORMAT, "index_url": index.base_url, "index": index.read,
+            "registry": reads.read if reads else {}, "stack": asdict(stack)}))
     return stack
+
+
+def kept_blockers(kept: Path, roots: Sequence[str], pythons: Sequence[str],
+                  index_url: str) -> dict[str, tuple[str, ...]]:
+    """What the kept resolutions of these roots (the last `mirrorctl stack` of each, for
+    each Python) say each package blocks: its canonical name -> the roots. Nothing is
+    asked; a resolution not kept (never made, or with something unknown) says nothing."""
+    from packaging.utils import canonicalize_name
+
+    found: dict[str, set[str]] = {}
+    for file in sorted(kept.glob("*.json")) if kept.is_dir() else ():
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            stack = data["stack"]
+            if data.get("format") != _FORMAT or data.get("index_url") != index_url.rstrip("/") \
+                    or stack["root"] not in roots or stack["python"] not in pythons:
+                continue
+            for name in stack["blocked_by"]:
+                found.setdefault(canonicalize_name(name), set()).add(stack["root"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a cache: what does not read says nothing
+    return {name: tuple(sorted(r)) for name, r in found.items()}
 
 
 def _still(file: Path, index: PackageIndex, registry: Registry | None) -> Stack | None:

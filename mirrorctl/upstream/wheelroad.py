@@ -41,8 +41,7 @@ from mirrorctl.upstream.wheelsearch import WheelSearch
 from mirrorctl.upstream.wheelstate import DRAFTED, STATES, WHEELS, WheelsRecord, WheelState
 
 __all__ = ["DRAFTED", "STATES", "WHEELS", "CiFinding", "DraftWritten", "PypiFinding", "Road",
-           "RoadOptions",
-           "WheelState", "decide", "read_ci", "wheel_roads"]
+           "RoadOptions", "WheelState", "decide", "rank_by_blocks", "read_ci", "wheel_roads"]
 
 _RISCV_LINES = "[Rr][Ii][Ss][Cc]-?[Vv]"  # what -G looks for in the CI files' diffs
 _WALK = 25  # commits of the CI files' history read at most, newest first
@@ -103,6 +102,9 @@ class Road:
     previous: WheelState | None = None  # the state the record held before, when it changed
     since: str | None = None  # when the package entered its state (a UTC stamp)
     draft: DraftWritten | None = None
+    # The roots of defaults.stacks the package keeps from installing from wheels, as the
+    # last `mirrorctl stack` of each found (kept stack.kept_blockers); none known: ().
+    blocks: tuple[str, ...] = ()
     ci: CiFinding | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -281,6 +283,14 @@ def _release_tags(cache: Repository, package: Package) -> list[str]:
         if not parsed.is_prerelease and not parsed.is_devrelease:
             found.append((parsed, tag))
     return [tag for _, tag in sorted(found)]
+
+
+def rank_by_blocks(roads: Sequence[Road], blocks: Mapping[str, tuple[str, ...]]) -> list[Road]:
+    """The roads with what each package blocks (`blocks`: its name -> the roots), those
+    that unblock the most first (the rest as they were): the upstream requests worth
+    asking first lead."""
+    ranked = [replace(r, blocks=blocks.get(r.name, ())) for r in roads]
+    return sorted(ranked, key=lambda r: -len(r.blocks))
 
 
 @dataclass(frozen=True, kw_only=True)
