@@ -5,6 +5,7 @@ reverted, and a local PyPI whose riscv64 wheel appears in a later release."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,6 +284,10 @@ def test_drafts_the_change_proved_and_never_a_second_request(run_cli, campaign: 
     assert "riscv64 added to matrix.arch" in " ".join(zstd["changes"])
     assert any(c.startswith("cibuildwheel ") and " riscv64 builds: " in c
                for c in zstd["checks"]), zstd["checks"]
+    # The pinned cibuildwheel went into the shared tool cache (MIRRORCTL_TOOLS), not the
+    # work directory.
+    assert list(Path(os.environ["MIRRORCTL_TOOLS"]).glob("cibuildwheel-3.1.4"))
+    assert not (campaign.workdir / "tools").exists()
     # The patch applies to upstream's default branch, as upstream would take it.
     clone = Repo(tmp_path / "clone")
     clone.git("fetch", "--quiet", str(campaign.repos["zstd"].path), "main")

@@ -74,8 +74,8 @@ def test_one_search_a_batch_and_each_item_to_its_project(forge: FakeForge,
     assert found[PROJECTS[5]].asks == ()  # a riscv64 issue that asks for no wheels
     # Spread within the rate: a search every two seconds at 30 a minute (and a margin),
     # never faster.
-    assert clock.slept and all(s <= 2.1 for s in clock.slept)
-    assert clock.now - 1_000_000.0 >= 2.0 * (run.requests - 1)
+    assert clock.slept and all(s <= 2.1 + 1e-9 for s in clock.slept)
+    assert clock.now - 1_000_000.0 >= 2.1 * (run.requests - 1) - 1e-6
 
 
 def test_an_unchanged_night_asks_each_batch_conditionally(forge: FakeForge,
@@ -182,3 +182,22 @@ def test_batches_fit_and_one_project_more_changes_one_batch(projects: list[str],
         stretch = set(ordered[start:end + 1])
         changed = [b for b in after if b not in cut]
         assert changed and all(set(b) & stretch for b in changed)
+
+
+def test_a_pass_stopped_long_ago_is_started_again(forge: FakeForge, tmp_path: Path) -> None:
+    """A pass that stopped over twelve hours ago is not resumed: its answers are asked
+    again (conditionally), not taken as answered then."""
+    clock = Clock()
+    forge.clock = clock
+    forge.search_rate = (2, 60.0)
+    stopped = search(forge, tmp_path, clock, "20261201T010000.000000Z", rate=600.0,
+                     patience=1.0)
+    with stopped.passing():
+        stopped.asks("github.com", PROJECTS)
+    forge.search_rate = None
+    later = search(forge, tmp_path, clock, "20261201T140000.000000Z", rate=600.0)
+    with later.passing():
+        found = later.asks("github.com", PROJECTS)
+    assert all(s.asks is not None for s in found.values())
+    assert later.requests == len(batches(PROJECTS))  # none taken as answered
+    assert {s.at for s in found.values()} == {"20261201T140000.000000Z"}

@@ -172,9 +172,7 @@ def write_facts(workdir: Path, package: str, facts: Iterable[tuple[FactKind[Any]
     path = record_path(workdir, package)
     with _lock(path):
         record = read_record(workdir, package)
-        if record.problem is not None and not record.entries:
-            if _newer(_load(path)) is not None:
-                raise NewerRecord(f"{package}: {record.problem}")
+        if _did_not_read(record, path, package):
             record = _kept_aside(record, facts)
         entries = {name: dict(entry) for name, entry in record.entries.items()}
         for kind in forget:
@@ -233,6 +231,16 @@ def keep_unreadable(workdir: Path, package: str) -> str | None:
         return str(fresh.entries[LOST]["unknown"])
 
 
+def _did_not_read(record: PackageRecord, path: Path, package: str) -> bool:
+    """Whether the record on disk did not read (and is to be kept aside); one of a newer
+    format raises NewerRecord: it is never rewritten."""
+    if record.problem is None or record.entries:
+        return False
+    if _newer(_load(path)) is not None:
+        raise NewerRecord(f"{package}: {record.problem}")
+    return True
+
+
 def forget_lost(workdir: Path, package: str) -> str | None:
     """A person settled a package whose record did not read: the record that did not read
     kept aside (if it was not yet), the marker of a fresh one gone; what it said (None
@@ -240,9 +248,7 @@ def forget_lost(workdir: Path, package: str) -> str | None:
     path = record_path(workdir, package)
     with _lock(path):
         record = read_record(workdir, package)
-        if record.problem is not None and not record.entries:
-            if _newer(_load(path)) is not None:
-                raise NewerRecord(f"{package}: {record.problem}")
+        if _did_not_read(record, path, package):
             when = _kept_aside(record, ()).entries[LOST]["unknown"]
             return str(when)
         data = _load(path)

@@ -420,18 +420,9 @@ class _Building:
 def _needs_of(stack: Stack) -> dict[str, set[str]]:
     """Within a stack, which of its packages to build need which others first (as its
     `order` has them)."""
-    to_build = [*stack.blocked_by, *stack.build_only]
-    required = {p.name: set(p.requires) for p in stack.packages}
-    found: dict[str, set[str]] = {}
-    for name in to_build:
-        seen, todo = {name}, [name]
-        while todo:
-            for child in required.get(todo.pop(), ()):
-                if child not in seen:
-                    seen.add(child)
-                    todo.append(child)
-        found[name] = (seen - {name}) & set(to_build)
-    return found
+    to_build = {*stack.blocked_by, *stack.build_only}
+    required = {p.name: p.requires for p in stack.packages}
+    return {name: _reachable(name, required) & to_build for name in to_build}
 
 
 def _with_blocks(package: StackPackage, root: str) -> StackPackage:
@@ -484,18 +475,7 @@ def _build_order(blocked: Sequence[str],
     """The packages to build, each after the ones among them it requires (through any
     package of the closure); a cycle is broken where it closes, by name."""
     todo = set(blocked)
-
-    def below(name: str) -> set[str]:
-        """The blockers reachable from `name` (a walk: cycles end where they close)."""
-        seen, stack = {name}, [name]
-        while stack:
-            for child in edges.get(stack.pop(), ()):
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-        return (seen - {name}) & todo
-
-    needs = {name: below(name) for name in todo}
+    needs = {name: _reachable(name, edges) & todo for name in todo}
     order: list[str] = []
     while todo:
         ready = sorted(n for n in todo if not (needs[n] & todo)) or [sorted(todo)[0]]
@@ -520,20 +500,21 @@ def blockers(stacks: Sequence[Stack]) -> list[tuple[str, int, int]]:
         for name in stack.blocked_by:
             entry = ranked.setdefault(name, _Ranked(name))
             entry.roots.add(stack.root)
-            entry.packages |= _above(name, required_by)
+            entry.packages |= _reachable(name, required_by)
     return sorted(((r.name, len(r.roots), len(r.packages)) for r in ranked.values()),
                   key=lambda r: (-r[1], -r[2], r[0]))
 
 
-def _above(name: str, required_by: Mapping[str, set[str]]) -> set[str]:
-    found: set[str] = set()
-    todo = [name]
+def _reachable(start: str, edges: Mapping[str, Iterable[str]]) -> set[str]:
+    """Every node a walk along `edges` reaches from `start` (not `start` itself; a cycle
+    ends where it closes)."""
+    seen, todo = {start}, [start]
     while todo:
-        for parent in required_by.get(todo.pop(), ()):
-            if parent not in found:
-                found.add(parent)
-                todo.append(parent)
-    return found
+        for child in edges.get(todo.pop(), ()):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return seen - {start}
 
 
 class RequirementWheels:
