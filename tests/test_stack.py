@@ -149,6 +149,9 @@ def test_a_source_that_does_not_answer_is_unknown_never_installable(
     assert any(u.startswith("flaky: the index ") and "answered 500" in u
                for u in haystack["unknown"]), haystack["unknown"]
     assert haystack["blocked_by"] == []  # not blocked: unknown
+    table = run_cli("--config", str(site), "--workdir", str(site.parent / "work"), "-q",
+                    "stack", "haystack-ai").out
+    assert "(the closure is not complete: 1 fact not known, below)" in table, table
 
 
 def test_a_blocker_of_several_roots_leads_the_table(run_cli, site: Path,

@@ -128,11 +128,14 @@ def _table(stacks: list[Any]) -> str:
             continue
         known = [p for p in s.packages if p.install != "unknown"]
         if not known:
-            lines.append(head + "not known (nothing of it could be read)")
+            lines.append(head + "not known (why below)")
         else:
             lines.append(head + f"{wheels} of {len(s.packages)} packages install from wheels"
                          + (f", {len(s.packages) - len(known)} not known"
                             if len(known) < len(s.packages) else "")
+                         + (f" (the closure is not complete: {len(s.unknown)} fact"
+                            f"{'s' if len(s.unknown) > 1 else ''} not known, below)"
+                            if s.unknown else "")
                          + (f"; blocked by {', '.join(s.blocked_by)}" if s.blocked_by
                             else ""))
         if s.order:
