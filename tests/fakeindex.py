@@ -36,6 +36,10 @@ class FakeIndex:
     broken: set[str] = field(default_factory=set)  # projects answered with a 500
     max_age: int = 600
     requests: list[str] = field(default_factory=list)
+    # name -> its Project-URLs (where its source is, for an entry proposed for it)
+    project_urls: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Any other JSON served at a path (a top-packages ranking, say); None: a 500.
+    documents: dict[str, Any] = field(default_factory=dict)
 
     def add(self, name: str, version: str, *requires: str, files: tuple[str, ...] = (),
             yanked: bool = False, requires_python: str | None = None,
@@ -47,6 +51,11 @@ class FakeIndex:
         path = request.path.partition("?")[0]
         self.requests.append(path)
         parts = path.strip("/").split("/")
+        if path in self.documents:
+            if self.documents[path] is None:
+                return 500, {}, b"down"
+            return 200, {"Content-Type": "application/json"}, \
+                json.dumps(self.documents[path]).encode()
         if parts[0] == "simple" and len(parts) == 2:
             return self._simple(parts[1])
         if parts[0] == "registry" and len(parts) == 2:
@@ -85,7 +94,8 @@ class FakeIndex:
                   and not Version(v).is_prerelease]
         latest = max(stable or releases, key=Version)
         return {"info": {"name": name, "version": latest,
-                         "requires_dist": releases[latest].requires or None},
+                         "requires_dist": releases[latest].requires or None,
+                         "project_urls": self.project_urls.get(name)},
                 "releases": {v: self._files(name, v) for v in releases}}
 
     def _release(self, name: str, version: str) -> dict[str, Any] | None:

@@ -413,6 +413,10 @@ def nightly_table(result: NightlyResult) -> str:
         parts += [f"{r.package}: {r.action} {r.url or ''} ({r.detail or r.reason})".replace(
             "  (", " (") for r in result.retirements]
     parts += ["", "== upstreaming ==", result.report.summary, ""]
+    if result.report.stacks is not None:
+        from mirrorctl.report.stacks import stacks_markdown
+
+        parts += ["== stacks ==", *stacks_markdown(result.report.stacks)[3:], ""]
     changed = [r for r in result.wheels if r.changed]
     if result.wheels:
         counts = Counter(r.state for r in result.wheels)

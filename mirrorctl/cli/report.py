@@ -139,12 +139,14 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
 
                 builds = BuildResults(config, forge_settings(config), g.workdir).reasons
             from mirrorctl.night.campaign import recorded_campaign
+            from mirrorctl.night.stacks import recorded_stacks
 
             selected = config.active(packages)
             built = build_report(config, selected, workdir=g.workdir,
                                  stamp=stamp, runner=git_runner(g, config, lock_fd),
                                  progress=progress, builds=builds)
-            built = replace(built, campaign=recorded_campaign(g.workdir, selected))
+            built = replace(built, campaign=recorded_campaign(g.workdir, selected),
+                            stacks=recorded_stacks(g.workdir))
         if record:
             write_record(g.workdir, stamp, built, ())
         if merge_dir is None:
@@ -287,8 +289,12 @@ def states_line(report: Report) -> str:
 
 def report_markdown(report: Report) -> str:
     actions = report.actions
-    lines = ["# riscv64 upstreaming report", "", report.night_line, "", report.summary, "",
-             f"## Needs a person ({len(actions)})", ""]
+    lines = ["# riscv64 upstreaming report", "", report.night_line, "", report.summary]
+    if report.stacks is not None:
+        from mirrorctl.report.stacks import stacks_markdown
+
+        lines += stacks_markdown(report.stacks)
+    lines += ["", f"## Needs a person ({len(actions)})", ""]
     lines += [f"- **{a.package or 'the run'}** {a.kind}: {a.detail.replace(chr(10), ' ')} "
               f"— `{a.command}`" for a in actions] or ["Nothing needs a person."]
     lines += ["", states_line(report), "",

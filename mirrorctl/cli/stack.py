@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -18,11 +20,19 @@ __all__ = ["stack"]
 @click.option("--python", "pythons", multiple=True, metavar="X.Y",
               help="A Python to resolve for (repeatable; 3.14t: free-threaded) [default: "
                    "defaults.python_versions in mirrors.yaml].")
+@click.option("--propose", is_flag=True,
+              help="Propose a mirrors.yaml entry for each blocker the inventory lacks "
+                   "(its upstream from the index's metadata).")
+@click.option("--probe", is_flag=True,
+              help="With --propose: read each proposed upstream's tags (one git "
+                   "ls-remote each) for its tag format, as `inventory --probe` does.")
 @format_option
 @click.pass_obj
-def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], fmt: str) -> None:
+def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], propose: bool,
+          probe: bool, fmt: str) -> None:
     """What keeps each ROOT from installing from wheels on riscv64 Linux (without a
-    ROOT: those of `stacks:` in mirrors.yaml).
+    ROOT: those of defaults.stacks in mirrors.yaml, then the top of the download
+    ranking defaults.top_packages names).
 
     \b
     For each root (a project, with extras and a version specifier if wanted) and each
@@ -46,6 +56,13 @@ def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], fmt: str
     requirements for good, a project's list as long as the index's max-age says):
     a second run is cheap.
 
+    With --propose, each blocker the inventory lacks gets the mirrors.yaml entry
+    proposed for it: its upstream from the index's metadata (Project-URL Source,
+    Repository, ...), the version the stacks need, and with --probe the tag format
+    upstream's own tags show for it; what is not known is left out and said in the
+    entry's note (JSON: "proposed"). Nothing is written: a person checks it, adds the
+    package to the builders' lists, and `mirrorctl inventory` takes it.
+
     \b
     Exit status 0, 1 when a root is blocked, a fact is unknown or no set of versions
     satisfies its requirements, 2 bad usage.
@@ -56,45 +73,54 @@ def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], fmt: str
       mirrorctl stack                      # defaults.stacks: [vllm, haystack-ai]
       mirrorctl stack vllm haystack-ai --python 3.12 --python 3.13
       mirrorctl stack 'haystack-ai[all]>=2' --format json
+      mirrorctl stack vllm --propose --probe   # entries for what the inventory lacks
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.grade.index import PackageIndex
     from mirrorctl.grade.registry import RegistryClient
-    from mirrorctl.grade.stack import parse_root, with_blocks
-    from mirrorctl.grade.stackkept import stack_of
+    from mirrorctl.grade.stack import parse_root
+    from mirrorctl.grade.stackkept import resolve_stacks
+    from mirrorctl.grade.stackroots import stack_roots
 
+    if probe and not propose:
+        raise click.UsageError("--probe reads the tags of proposed entries: give --propose")
     config = load_config(g.config_path)
-    roots = roots or config.stacks
-    if not roots:
+    if not roots and not config.stacks and config.top_packages is None:
         raise click.UsageError("name a root (mirrorctl stack vllm), or list the stacks "
                                "the builders serve under defaults.stacks in mirrors.yaml")
-    wanted = [parse_root(r) for r in roots]
+    for root in roots:
+        parse_root(root)  # bad usage before anything is asked
     versions = pythons or config.python_versions
     index = PackageIndex(config.pypi_url, kept=g.workdir / "index", retries=config.retries)
+    unknown: tuple[str, ...] = ()
+    if not roots:
+        found = stack_roots(config.stacks, config.top_packages, index)
+        roots, unknown = found.roots, found.unknown
     registry = RegistryClient(config.registry_url, retries=config.retries) \
         if config.registry_url else None
-    inventory = [p.pypi for p in config.packages.values()]
-    names = [f"{r} ({p})" for r in roots for p in versions]
-    found = []
     with progress_on_stderr(g) as progress:
-        progress.stage("stack", names)
-        for root, text in zip(wanted, roots, strict=True):
-            for python in versions:
-                progress.start(f"{text} ({python})")
-                one = stack_of(root, python, index, registry, inventory=inventory,
-                               registry_platforms=config.registry_platforms,
-                               kept=g.workdir / "index" / "stacks")
-                progress.finish(f"{text} ({python})", "blocked" if one.blocked else
-                                "unknown" if one.unknown or one.error else "wheels")
-                found.append(one)
-    stacks = with_blocks(found)
-    g.echo(_json(stacks) if fmt == "json" else _table(stacks))
-    if any(s.blocked or s.unknown or s.error for s in stacks):
+        stacks = resolve_stacks(roots, versions, index, registry,
+                                inventory=[p.pypi for p in config.packages.values()],
+                                registry_platforms=config.registry_platforms,
+                                kept=g.workdir / "index" / "stacks", progress=progress)
+    proposals = []
+    if propose:
+        from mirrorctl.cli.validate import tag_reader
+        from mirrorctl.grade.stackentries import propose as proposed
+
+        missing = {p.name: p.version for s in stacks for p in s.packages
+                   if p.name in s.blocked_by and not p.in_inventory}
+        proposals = proposed(sorted(missing.items()), index,
+                             tag_reader(g) if probe else None)
+    g.echo(_json(stacks, unknown, proposals) if fmt == "json"
+           else _table(stacks, unknown, proposals))
+    if any(s.blocked or s.unknown or s.error for s in stacks) or unknown:
         raise SystemExit(EXIT_FAILURE)
 
 
-def _json(stacks: list[Any]) -> str:
-    return json.dumps({"stacks": [{
+def _json(stacks: list[Any], unknown: Sequence[str], proposals: Sequence[Any]) -> str:
+    return json.dumps({"unknown": list(unknown),
+                       "proposed": [asdict(p) for p in proposals], "stacks": [{
         "root": s.root, "python": s.python, "error": s.error,
         "packages": [{"name": p.name, "version": p.version, "install": p.install,
                       "why": p.why, "requires": list(p.requires),
@@ -107,10 +133,10 @@ def _json(stacks: list[Any]) -> str:
         "unknown": list(s.unknown)} for s in stacks]}, indent=2)
 
 
-def _table(stacks: list[Any]) -> str:
+def _table(stacks: list[Any], unknown: Sequence[str], proposals: Sequence[Any]) -> str:
     from mirrorctl.grade.stack import blockers
 
-    lines = []
+    lines = [f"unknown: {why}" for why in unknown]
     ranked = blockers(stacks)
     inventory = {p.name for s in stacks for p in s.packages if p.in_inventory}
     if ranked:
@@ -142,4 +168,10 @@ def _table(stacks: list[Any]) -> str:
             lines.append(f"  build, in order: {', '.join(s.order)}")
         for why in s.unknown:
             lines.append(f"  unknown: {why}")
+    if proposals:
+        from mirrorctl.grade.stackentries import entries_yaml
+
+        lines += ["", "Proposed for mirrors.yaml (check each, add the package to the "
+                      "builders' lists, then run `mirrorctl inventory`):", "",
+                  entries_yaml(proposals).rstrip("\n")]
     return "\n".join(lines)

@@ -171,14 +171,14 @@ def inventory(g: Globals, packages_txt: Path, deprecated_txt: Path | None,
     from mirrorctl.core.inventory import bring_in_line
 
     result = bring_in_line(g.config_path, packages_txt, deprecated_txt, workflows, docs=docs,
-                           check=check, probe=_tag_reader(g) if probe else None)
+                           check=check, probe=tag_reader(g) if probe else None)
     g.echo(INVENTORY_RENDERERS[fmt](result))
     if (check and not result.current) or result.change.no_upstream \
             or result.change.tag_unknown or result.skipped:
         raise SystemExit(1)
 
 
-def _tag_reader(g: Globals) -> Callable[[str], list[str]]:
+def tag_reader(g: Globals) -> Callable[[str], list[str]]:
     """upstream URL -> its ref names, read with the transports mirrors.yaml allows (those
     of a new file's defaults: https and ssh)."""
     import os

@@ -24,6 +24,7 @@ from mirrorctl.core.settings import (
     Notices,
     PullRequests,
     Setting,
+    TopPackages,
     UpstreamWheels,
     did_you_mean,
     package_name,
@@ -103,6 +104,7 @@ class Config:
     # defaults.requirement_wheels: the grade asks the index about new build requirements
     requirement_wheels: bool = False
     stacks: tuple[str, ...] = ()  # defaults.stacks: the roots `stack` reads by default
+    top_packages: TopPackages | None = None  # defaults.top_packages: roots from a ranking
     grades: Mapping[str, str] = field(default_factory=dict)
     status_vocabulary: str = "builders"
     # What validate holds Upstream-Status to: status_vocabulary when mirrors.yaml sets it;
@@ -239,7 +241,7 @@ class _Validator:
                       registry_platforms=defaults["registry_platforms"],
                       retries=defaults["retries"], search_rate=defaults["search_rate"],
                       requirement_wheels=defaults["requirement_wheels"],
-                      stacks=defaults["stacks"],
+                      stacks=defaults["stacks"], top_packages=defaults["top_packages"],
                       grades=defaults["grades"],
                       status_vocabulary=defaults["status_vocabulary"],
                       check_vocabulary=self._check_vocabulary(raw_defaults, defaults),

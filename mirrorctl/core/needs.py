@@ -24,6 +24,7 @@ NeedKind = Literal[
     "new-test-failures", "nan-test-failures", "history-not-written", "notices-failed",
     "wheels-declined", "wheels-reverted", "wheels-shipped", "retire-request-failed",
     "request-superseded-kept", "publish-stalled", "record-lost", "night-unfinished",
+    "stack-blocker-unlisted", "stack-unknown",
 ]
 
 
@@ -95,6 +96,14 @@ NEEDS: Mapping[NeedKind, NeedSpec] = {
                             unsettling=True),
     # A nightly started and never ended (killed): its report and history were not written.
     "night-unfinished": NeedSpec("the last nightly did not finish", "mirrorctl nightly"),
+    # A package that keeps a root of defaults.stacks from installing from wheels, and
+    # is not in the inventory: the entry proposed for it (its tag format read off
+    # upstream's tags), for a person to add to the builders' lists.
+    "stack-blocker-unlisted": NeedSpec("it blocks a stack and is not in the inventory",
+                                       "mirrorctl stack --propose --probe"),
+    # A stack's closure could not be established (an index or registry that did not
+    # answer, a conflict, a ranking that did not read).
+    "stack-unknown": NeedSpec("a stack could not be resolved", "mirrorctl stack"),
 }
 
 NEED_KINDS: tuple[NeedKind, ...] = get_args(NeedKind)

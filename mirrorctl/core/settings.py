@@ -21,7 +21,7 @@ from mirrorctl.core.tagformat import TagFormat, TagFormatError
 from mirrorctl.core.urls import KNOWN_PROTOCOLS, embedded_credentials
 
 __all__ = ["PACKAGE_KEYS", "SETTINGS", "Fork", "Invalid", "Notices", "Setting",
-           "UpstreamWheels", "did_you_mean", "package_name"]
+           "TopPackages", "UpstreamWheels", "did_you_mean", "package_name"]
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -130,6 +130,27 @@ def _stacks(value: Any) -> tuple[str, ...]:
         except InvalidRequirement as exc:
             raise Invalid(f"{item!r} is no requirement ({str(exc).splitlines()[0]})") from None
     return tuple(value)
+
+
+@dataclass(frozen=True)
+class TopPackages:
+    """The top of a download ranking whose closures are stacks too (the builders' monthly
+    check reads hugovk/top-pypi-packages: {"rows": [{"project": ..., ...}, ...]})."""
+
+    count: int = 30
+    url: str = ("https://raw.githubusercontent.com/hugovk/top-pypi-packages/main/"
+                "top-pypi-packages.min.json")
+    # Only projects whose newest release ships a platform wheel count, as in the
+    # builders' check ("top 30 binary-wheel packages"); false: every project.
+    binary: bool = True
+
+
+def _top_packages(value: Any) -> TopPackages:
+    if not isinstance(value, dict) or not set(value) <= {"count", "url", "binary"}:
+        raise Invalid("must be {count: 30, url: <a top-pypi-packages JSON>, binary: true}")
+    return TopPackages(count=_positive_int(value.get("count", TopPackages.count)),
+                       url=_http_url(value.get("url", TopPackages.url)),
+                       binary=_bool(value.get("binary", TopPackages.binary)))
 
 
 def _grades(value: Any) -> dict[str, str]:
@@ -526,6 +547,10 @@ SETTINGS: Mapping[str, Setting] = {
     "stacks": Setting(_stacks, (), "the roots of the stacks the builders serve "
                                    "(`mirrorctl stack` without a root reads them)",
                       per_package=False),
+    "top_packages": Setting(_top_packages, None, "the top of a download ranking, whose "
+                                                 "closures are stacks too: {count: 30, "
+                                                 "url: ..., binary: true}",
+                            per_package=False),
     "requirement_wheels": Setting(_bool, False, "grade a new build requirement by whether "
                                                "the index has riscv64 wheels of it",
                                   per_package=False),

@@ -36,7 +36,7 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = ["IndexFile", "IndexUnreadable", "PackageIndex", "Project", "digest"]
 
-_FORMAT = 1
+_FORMAT = 2  # 2: a project keeps where its source is
 
 
 class IndexUnreadable(MirrorctlError):
@@ -60,6 +60,9 @@ class Project:
     latest: Version | None = None  # the release `latest_requires` is of
     latest_requires: tuple[str, ...] = ()
     found: bool = True
+    # Where its source is, as its metadata says (Project-URL Source, Repository, ...,
+    # else a home page on a forge); None: not said (or a Simple API index).
+    source: str | None = None
 
 
 class PackageIndex:
@@ -181,6 +184,12 @@ class PackageIndex:
             self.read[path] = said
         return data
 
+    def _where(self, path: str) -> str:
+        """Who answers for `path`: the index, or the host of a URL elsewhere."""
+        if "://" not in path or path.startswith(self.base_url):
+            return f"the index {self.base_url}"
+        return path.split("/")[2]
+
     def _url(self, path: str) -> str:
         return path if "://" in path else self.base_url + path
 
@@ -220,7 +229,7 @@ class PackageIndex:
             response = self._http().get(self._url(path), headers=headers,
                                         timeout=(min(10.0, self.timeout), self.timeout))
         except requests.RequestException as exc:
-            raise IndexUnreadable(f"the index {self.base_url} is unreachable for {what} "
+            raise IndexUnreadable(f"{self._where(path)} is unreachable for {what} "
                                   f"({type(exc).__name__})") from None
         if response.status_code == 304 and kept is not None:
             self._keep(path, kept["data"], response, now)
@@ -228,13 +237,13 @@ class PackageIndex:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise IndexUnreadable(f"the index {self.base_url} answered "
-                                  f"{response.status_code} for {what}")
+            raise IndexUnreadable(f"{self._where(path)} answered {response.status_code} "
+                                  f"for {what}")
         try:
             data = read(response) if read is not None else _small(response.json(), path)
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise IndexUnreadable(f"the index {self.base_url} sent an unreadable answer "
-                                  f"for {what}") from None
+            raise IndexUnreadable(f"{self._where(path)} sent an unreadable answer for "
+                                  f"{what}") from None
         self._keep(path, data, response, now)
         return data
 
@@ -285,7 +294,8 @@ def _small(data: Any, path: str) -> dict[str, Any]:
     info = data.get("info") or {}
     kept: dict[str, Any] = {"version": info.get("version"),
                             "requires_dist": info.get("requires_dist") or []}
-    if path.count("/") == 3:  # /pypi/<name>/json: every release
+    if path.count("/") == 3:  # /pypi/<name>/json: every release, where its source is
+        kept["source"] = _source_url(info)
         kept["releases"] = {
             version: [{"filename": f["filename"], "yanked": bool(f.get("yanked")),
                        "url": f.get("url"),
@@ -399,8 +409,35 @@ def _project(name: str, data: Mapping[str, Any]) -> Project:
         latest = Version(str(data.get("version")))
     except InvalidVersion:
         latest = None
+    source = data.get("source")
     return Project(name=name, releases=releases, latest=latest,
-                   latest_requires=tuple(str(r) for r in data.get("requires_dist") or []))
+                   latest_requires=tuple(str(r) for r in data.get("requires_dist") or []),
+                   source=source if isinstance(source, str) else None)
+
+
+# The Project-URL labels that name where the source is, the likeliest first (normalized
+# as PEP 753 says: lower case, no punctuation or space).
+_SOURCE_LABELS = ("source", "sourcecode", "repository", "code", "github", "gitlab",
+                  "homepage")
+_FORGES = ("https://github.com/", "https://gitlab.com/", "https://codeberg.org/",
+           "https://bitbucket.org/")
+
+
+def _source_url(info: Mapping[str, Any]) -> str | None:
+    """Where a project's source is, from its metadata: a Project-URL whose label says
+    source, else the home page, when it is a repository on a known forge."""
+    import re
+
+    urls = info.get("project_urls") or {}
+    by_label = {re.sub(r"[^a-z0-9]", "", str(k).lower()): str(v)
+                for k, v in urls.items()} if isinstance(urls, dict) else {}
+    found = [by_label[label] for label in _SOURCE_LABELS if label in by_label]
+    found.append(str(info.get("home_page") or ""))
+    for url in found:
+        url = url.strip().rstrip("/").removesuffix(".git")
+        if url.startswith(_FORGES) and url.count("/") >= 4:
+            return "/".join(url.split("/")[:5])  # the repository, not a page in it
+    return None
 
 
 def _requires(data: Mapping[str, Any], what: str, url: str) -> tuple[str, ...]:

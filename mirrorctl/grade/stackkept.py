@@ -18,11 +18,19 @@ from typing import Any
 from packaging.requirements import Requirement
 
 from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.index import IndexUnreadable, PackageIndex, digest
 from mirrorctl.grade.registry import RegistryError
-from mirrorctl.grade.stack import Registry, Stack, StackPackage, resolve_stack
+from mirrorctl.grade.stack import (
+    Registry,
+    Stack,
+    StackPackage,
+    parse_root,
+    resolve_stack,
+    with_blocks,
+)
 
-__all__ = ["kept_blockers", "stack_of"]
+__all__ = ["kept_blockers", "resolve_stacks", "stack_of"]
 
 _FORMAT = 1
 
@@ -63,6 +71,26 @@ def stack_of(root: Requirement, python: str, index: PackageIndex,
             "format": _FORMAT, "index_url": index.base_url, "index": index.read,
             "registry": reads.read if reads else {}, "stack": asdict(stack)}))
     return stack
+
+
+def resolve_stacks(roots: Sequence[str], pythons: Sequence[str], index: PackageIndex,
+                   registry: Registry | None, *, inventory: Sequence[str] = (),
+                   registry_platforms: Sequence[str] = (), kept: Path | None = None,
+                   progress: Progress = SILENT) -> list[Stack]:
+    """Each root's stack for each Python (kept answers taken where they hold), every
+    blocker naming the roots it blocks; progress a line a stack."""
+    wanted = [(parse_root(root), root) for root in roots]
+    progress.stage("stack", [f"{root} ({python})" for root in roots for python in pythons])
+    found = []
+    for requirement, text in wanted:
+        for python in pythons:
+            progress.start(f"{text} ({python})")
+            one = stack_of(requirement, python, index, registry, inventory=inventory,
+                           registry_platforms=registry_platforms, kept=kept)
+            progress.finish(f"{text} ({python})", "blocked" if one.blocked else
+                            "unknown" if one.unknown or one.error else "wheels")
+            found.append(one)
+    return with_blocks(found)
 
 
 def kept_blockers(kept: Path, roots: Sequence[str], pythons: Sequence[str],

@@ -34,13 +34,14 @@ from mirrorctl.night.upgrade import (
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport
 from mirrorctl.report.build import build_report
 from mirrorctl.report.nights import begin_night, end_night, reach_stage
-from mirrorctl.report.report import Action, Report, write_record
+from mirrorctl.report.report import Action, Report, stack_actions, write_record
 from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 
 if TYPE_CHECKING:
     from mirrorctl.night.notices import NoticesResult
     from mirrorctl.night.publish import Followed
     from mirrorctl.night.retire_request import RetireRequest
+    from mirrorctl.report.stacks import Stacks
     from mirrorctl.upstream.forge import ForgeSettings
     from mirrorctl.upstream.wheelroad import Road
 
@@ -180,12 +181,17 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     if options.forges is not None:  # an upgrade whose request was merged is settled
         _settle_merged(config, [p for p in packages if p.name not in targets], options)
     roads = _roads(config, packages, options, runner, progress, sleep, clock)
+    reach_stage(options.workdir, options.stamp, "stacks")
+    stacks, stacks_need = _stacks(config, options, progress)
     reach_stage(options.workdir, options.stamp, "report")
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
                           progress=progress, builds=builds)
-    report = replace(report, campaign=recorded_campaign(options.workdir, packages))
+    report = replace(report, campaign=recorded_campaign(options.workdir, packages),
+                     stacks=stacks)
     needs = _needs_human(synced, [*found, *watched], rebases, errors, report)
+    needs += [Need(a.package, cast(NeedKind, a.kind), "", a.detail)
+              for a in stack_actions(stacks)] + stacks_need
     needs += [Need(f.package, "publish-stalled", f.road.version, f.road.detail)
               for f in followed if f.road.state == "stalled"]
     needs += [Need(r.package, "retire-request-failed", "",
@@ -238,6 +244,23 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                          rebase_errors=tuple(errors), report=report, needs=tuple(needs),
                          history=history, notices=noticed, wheels=tuple(roads),
                          retirements=tuple(retirements))
+
+
+def _stacks(config: Config, options: NightlyOptions,
+            progress: Progress) -> tuple[Stacks | None, list[Need]]:
+    """The stacks of mirrors.yaml, resolved on a night of every package (a night of some
+    named packages shows the last ones resolved); a record not kept is a need."""
+    from mirrorctl.night.stacks import night_stacks, recorded_stacks
+
+    if not options.every_package:
+        return recorded_stacks(options.workdir), []
+    try:
+        return night_stacks(config, options.workdir, stamp=options.stamp,
+                            progress=progress), []
+    except OSError as exc:
+        return recorded_stacks(options.workdir), [Need(
+            "", "stack-unknown", "", f"the stacks are not kept: {FileSystemError(exc)}; "
+            "the report shows the last ones kept")]
 
 
 def _stamp_of(clock: Callable[[], float]) -> str:

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 # What a night does, in order: the last one it reached is how far it got.
-STAGES = ("sync", "releases", "carry", "deliver", "report", "history", "notices")
+STAGES = ("sync", "releases", "carry", "deliver", "stacks", "report", "history", "notices")
 _FORMAT = 1
 
 

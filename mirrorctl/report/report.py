@@ -27,6 +27,7 @@ from mirrorctl.queue.engine import WAITING, Outcome
 from mirrorctl.report.campaign import Campaign
 from mirrorctl.report.debt import DebtReport
 from mirrorctl.report.history import Record, RecordedPackage, TrendPoint, save_record
+from mirrorctl.report.stacks import Stacks
 
 __all__ = [
     "WORST_FIRST",
@@ -38,6 +39,7 @@ __all__ = [
     "assemble",
     "package_actions",
     "record_of",
+    "stack_actions",
     "summary_line",
     "write_record",
 ]
@@ -207,6 +209,7 @@ class Report:
     run_actions: tuple[Action, ...] = ()
     debt: DebtReport | None = None  # patch debt over the queue folders and the history
     campaign: Campaign | None = None  # the road to upstream riscv64 wheels, when followed
+    stacks: Stacks | None = None  # the stacks the builders serve, as the night resolved them
     # The night this report is of: when it started and when it ended (stamps; None: no
     # nightly yet; an end of None: it has not ended, and a need says so).
     night_started: str | None = None
@@ -239,7 +242,8 @@ class Report:
         reasons = {a.package for a in self.run_actions}
         found = [*self.run_actions, *(a for p in self.packages for a in package_actions(p)
                                       if (a.package, a.kind) not in told
-                                      and not (a.kind == "unknown" and a.package in reasons))]
+                                      and not (a.kind == "unknown" and a.package in reasons)),
+                 *stack_actions(self.stacks)]
         return tuple(dict.fromkeys(found))
 
     @property
@@ -260,6 +264,30 @@ class Report:
     def conflicts(self) -> tuple[Change, ...]:
         return tuple(Change(p.name, patch.name, patch.waits_why(p.latest))
                      for p in self.packages for patch in p.patches if patch.waits)
+
+
+def stack_actions(stacks: Stacks | None) -> list[Action]:
+    """What the stacks ask of a person: a blocker not in the inventory (add it), and a
+    stack whose closure could not be established (why)."""
+    if stacks is None:
+        return []
+    actions = [Action(b.name, "stack-blocker-unlisted",
+                      f"{b.name} blocks {', '.join(b.roots)} on riscv64 (Python "
+                      f"{', '.join(b.pythons)}) and is not in the inventory"
+                      + (f"; its source: {b.proposed.upstream}" if b.proposed is not None
+                         and b.proposed.upstream else ""),
+                      next_command("stack-blocker-unlisted", b.name))
+               for b in stacks.blockers if not b.in_inventory]
+    for row in stacks.rows:
+        if row.error is not None or row.unknown:
+            why = row.error or "; ".join(row.unknown[:3]) + (
+                f" (and {len(row.unknown) - 3} more)" if len(row.unknown) > 3 else "")
+            actions.append(Action("", "stack-unknown",
+                                  f"{row.root} on Python {row.python}: {why}",
+                                  next_command("stack-unknown", "")))
+    actions += [Action("", "stack-unknown", why, next_command("stack-unknown", ""))
+                for why in stacks.unknown]
+    return actions
 
 
 def summary_line(counts: Counter[str]) -> str:

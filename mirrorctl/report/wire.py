@@ -34,6 +34,7 @@ from mirrorctl.report.report import (
     Report,
     package_actions,
 )
+from mirrorctl.report.stacks import stacks_from_json, stacks_to_json
 
 __all__ = ["FORMAT", "LAST_REPORT", "merged_packages", "merged_run_actions",
            "packages_from_json", "report_from_json", "report_to_json"]
@@ -54,6 +55,7 @@ def report_to_json(report: Report) -> dict[str, Any]:
         "states": dict(report.states),
         "debt": _debt_to_json(report.debt),
         "campaign": campaign_to_json(report.campaign),
+        "stacks": stacks_to_json(report.stacks),
         "since": report.since,
         "night": {"started": report.night_started, "ended": report.night_ended},
         "accepted": _changes(report.accepted),
@@ -131,7 +133,8 @@ def report_from_json(text: str, source: str) -> Report:
             night_started=(data.get("night") or {}).get("started"),
             night_ended=(data.get("night") or {}).get("ended"),
             debt=None if not isinstance(debt, dict) else _debt_from_json(debt),
-            campaign=campaign_from_json(data.get("campaign")))
+            campaign=campaign_from_json(data.get("campaign")),
+            stacks=stacks_from_json(data.get("stacks")))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise UsageError(f"{source}: not the JSON output of `mirrorctl report` or "
                          f"`mirrorctl nightly` ({type(exc).__name__}: {exc})") from None
