@@ -322,3 +322,44 @@ def test_with_the_index_a_build_requirement_grades_by_its_riscv64_wheels(
         assert cython["level"] == "medium"
         assert "whether Cython<3.1,>=0.29.34 has riscv64 wheels is not known (the index " \
             in cython["reasons"][0]["detail"], cython["reasons"]
+
+
+def test_a_new_runtime_requirement_grades_by_its_riscv64_wheels() -> None:
+    """[project] dependencies: without the index a change is a note (the wheel's tests
+    install them; the builds confirm); with it, one added with no riscv64 wheel for a
+    Python built is medium, naming it; a marker that leaves riscv64 Linux out is never
+    asked; dynamic dependencies are not read."""
+    from mirrorctl.grade.index import PackageIndex
+    from mirrorctl.grade.stack import RequirementWheels
+    from tests.fakeindex import fake_index
+
+    def facts(dependencies: str, dynamic: bool = False) -> BuildFacts:
+        text = ('[build-system]\nrequires = ["setuptools"]\n[project]\nname = "p"\n'
+                + ('dynamic = ["dependencies"]\n' if dynamic else "")
+                + f"dependencies = [{dependencies}]\n")
+        return build_facts({"pyproject.toml": text}, ["pyproject.toml"], {})
+
+    old = facts('"numpy>=1.26"')
+    new = facts('"numpy>=1.26", "tokenizers>=0.20", "pywin32; sys_platform == \'win32\'"')
+    assert new.runtime_requires["tokenizers"] == "tokenizers>=0.20"
+    assert facts('"numpy"', dynamic=True).runtime_requires == {}
+    plain = grade(old, new, None, levels=default_levels(), pythons=("3.12",))
+    assert (plain.level, plain.main_reason.code) == ("easy", "runtime-requires-noted")
+    riscv = "manylinux_2_39_riscv64"
+    with fake_index() as index:
+        index.add("numpy", "2.2.0", files=(f"numpy-2.2.0-cp312-cp312-{riscv}.whl",))
+        index.add("tokenizers", "0.20.0", files=("tokenizers-0.20.0.tar.gz",))
+        wheels = RequirementWheels(PackageIndex(index.url, retries=0), None)
+        graded = grade(old, new, None, levels=default_levels(), pythons=("3.12",),
+                       wheels=wheels)
+        assert graded.level == "medium"
+        [reason] = [r for r in graded.reasons if r.code == "runtime-requires-changed"]
+        assert reason.detail == ("tokenizers>=0.20 has no riscv64 wheel for cp312: build "
+                                 "it first, or pre-install it")
+        assert "/pypi/pywin32/json" not in index.requests
+        index.add("tokenizers", "0.20.0", files=(
+            f"tokenizers-0.20.0-cp39-abi3-{riscv}.whl",))
+        wheels = RequirementWheels(PackageIndex(index.url, retries=0), None)
+        graded = grade(old, new, None, levels=default_levels(), pythons=("3.12",),
+                       wheels=wheels)
+        assert (graded.level, graded.main_reason.code) == ("easy", "runtime-requires-noted")

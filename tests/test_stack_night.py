@@ -191,3 +191,32 @@ def test_a_probe_reads_the_tag_format_off_upstreams_tags(index: FakeIndex,
     text = entries_yaml([found, nowhere])
     assert yaml.safe_load(text)["packages"]["fastlib"]["tag_format"] == "release-{version}"
     assert "upstream" not in yaml.safe_load(text)["packages"]["purelib"]
+
+
+def test_a_mirrored_blockers_build_requirements_come_from_its_upstream_cache(
+        run_cli, site: Site, index: FakeIndex) -> None:
+    """demo is in the inventory: what building 1.2.0 needs is read from the tag in its
+    cache (the tree the builders build), not from an sdist downloaded for it."""
+    site.upstream.commit("build with meson", {"pyproject.toml": (
+        '[build-system]\nrequires = ["meson-python>=0.16", "cython>=3"]\n'
+        'build-backend = "mesonpy"\n')})
+    site.upstream.tag("v1.2.0", annotated=True)
+    index.add("demo", "1.2.0", files=("demo-1.2.0.tar.gz",), build_requires=["setuptools"])
+    index.add("meson-python", "0.17.0", files=("meson_python-0.17.0-py3-none-any.whl",))
+    index.add("cython", "3.0.11", files=("cython-3.0.11.tar.gz",), build_requires=[])
+    configure(site, index)
+    assert run_cli(*site.args("sync")).code == 0
+    result = run_cli(*site.args("stack", "demo", "--python", "3.12", "--format", "json"))
+    [stack] = json.loads(result.out)["stacks"]
+    [demo] = stack["packages"]
+    assert demo["build_requires"] == ["meson-python>=0.16", "cython>=3"]
+    assert "/files/demo-1.2.0.tar.gz" not in index.requests
+    assert stack["build_only"] == ["cython"] and stack["order"] == ["cython", "demo"]
+    # A release whose tag the cache lacks is read from its sdist, as before.
+    index.add("demo", "1.3.0", files=("demo-1.3.0.tar.gz",), build_requires=["setuptools"])
+    for kept in (site.workdir / "index").glob("*.json"):
+        kept.unlink()  # the project's list is kept for its max-age: read it again
+    [stack] = json.loads(run_cli(*site.args("stack", "demo", "--python", "3.12",
+                                            "--format", "json")).out)["stacks"]
+    assert stack["packages"][0]["build_requires"] == ["setuptools"]
+    assert "/files/demo-1.3.0.tar.gz" in index.requests

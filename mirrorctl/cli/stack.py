@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mirrorctl.cli.base import Globals, format_option, progress_on_stderr
+from mirrorctl.cli.base import Globals, format_option, git_runner, progress_on_stderr, reading
 from mirrorctl.core.errors import EXIT_FAILURE
 
 __all__ = ["stack"]
@@ -81,6 +81,7 @@ def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], propose:
     from mirrorctl.grade.stack import parse_root
     from mirrorctl.grade.stackkept import resolve_stacks
     from mirrorctl.grade.stackroots import stack_roots
+    from mirrorctl.grade.stacksources import CachedSources
 
     if probe and not propose:
         raise click.UsageError("--probe reads the tags of proposed entries: give --propose")
@@ -98,11 +99,14 @@ def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], propose:
         roots, unknown = found.roots, found.unknown
     registry = RegistryClient(config.registry_url, retries=config.retries) \
         if config.registry_url else None
-    with progress_on_stderr(g) as progress:
+    with reading(g) as lock_fd, progress_on_stderr(g) as progress:
+        sources = CachedSources(config.packages.values(), g.workdir,
+                                git_runner(g, config, lock_fd))
         stacks = resolve_stacks(roots, versions, index, registry,
                                 inventory=[p.pypi for p in config.packages.values()],
                                 registry_platforms=config.registry_platforms,
-                                kept=g.workdir / "index" / "stacks", progress=progress)
+                                kept=g.workdir / "index" / "stacks", progress=progress,
+                                sources=sources)
     proposals = []
     if propose:
         from mirrorctl.cli.validate import tag_reader

@@ -26,7 +26,7 @@ __all__ = ["FACTS_FORMAT", "BuildFacts", "build_facts", "cibuildwheel_changes", 
 
 # The facts a tree's files give, as kept beside the cache: a new format (what build_facts
 # reads changed) makes every kept one stale.
-FACTS_FORMAT = 1
+FACTS_FORMAT = 2  # 2: runtime requirements ([project] dependencies)
 
 LEGACY_SETUPTOOLS = "setuptools.build_meta:__legacy__"
 # The files whose content matters; everything else counts by its name only.
@@ -56,6 +56,8 @@ class BuildFacts:
     backend_family: str | None
     build_requires: Mapping[str, str] = field(default_factory=dict)  # name -> requirement
     setup_requires: Mapping[str, str] = field(default_factory=dict)
+    # [project] dependencies, when pyproject.toml declares them (not dynamic)
+    runtime_requires: Mapping[str, str] = field(default_factory=dict)
     cibuildwheel: str = ""  # the [tool.cibuildwheel] settings, canonical JSON
     system_packages: frozenset[str] = frozenset()
     native_dependencies: frozenset[str] = frozenset()
@@ -69,6 +71,7 @@ def facts_to_json(facts: BuildFacts) -> dict[str, Any]:
             "backend_family": facts.backend_family,
             "build_requires": dict(facts.build_requires),
             "setup_requires": dict(facts.setup_requires), "cibuildwheel": facts.cibuildwheel,
+            "runtime_requires": dict(facts.runtime_requires),
             "system_packages": sorted(facts.system_packages),
             "native_dependencies": sorted(facts.native_dependencies),
             "toolchains": sorted(facts.toolchains), "submodules": dict(facts.submodules),
@@ -87,6 +90,7 @@ def facts_from_json(data: Mapping[str, Any]) -> BuildFacts:
         backend=text(data["backend"]), backend_family=text(data["backend_family"]),
         build_requires={str(k): str(v) for k, v in data["build_requires"].items()},
         setup_requires={str(k): str(v) for k, v in data["setup_requires"].items()},
+        runtime_requires={str(k): str(v) for k, v in data["runtime_requires"].items()},
         cibuildwheel=str(data["cibuildwheel"]),
         system_packages=frozenset(map(str, data["system_packages"])),
         native_dependencies=frozenset(map(str, data["native_dependencies"])),
@@ -117,6 +121,13 @@ def _requirements(items: Any, where: str, problems: list[str]) -> dict[str, str]
             continue
         found[canonicalize_name(requirement.name)] = str(requirement)
     return found
+
+
+def _runtime_requires(project: Any, problems: list[str]) -> dict[str, str]:
+    """[project] dependencies as declared (none when they are dynamic: the build says)."""
+    if not isinstance(project, dict) or "dependencies" in (project.get("dynamic") or []):
+        return {}
+    return _requirements(project.get("dependencies", []), "[project] dependencies", problems)
 
 
 def _pyproject(text: str | None, problems: list[str]) -> dict[str, Any]:
@@ -199,6 +210,7 @@ def build_facts(files: Mapping[str, str], paths: list[str],
                                      "[build-system] requires", problems),
         setup_requires=_setup_requires(files.get("setup.cfg"), files.get("setup.py"),
                                        problems),
+        runtime_requires=_runtime_requires(pyproject.get("project"), problems),
         cibuildwheel=json.dumps(cibuildwheel, sort_keys=True),
         system_packages=frozenset(packages), native_dependencies=frozenset(native),
         toolchains=frozenset(toolchains), submodules=dict(submodules),

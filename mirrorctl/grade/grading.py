@@ -50,18 +50,19 @@ class WheelCheck(Protocol):
 
 def _requires_reasons(code: str, kind: str, old: Mapping[str, str], new: Mapping[str, str],
                       wheels: WheelCheck | None = None,
-                      pythons: Sequence[str] = ()) -> list[Reason]:
+                      pythons: Sequence[str] = (), *, new_needs: bool = True) -> list[Reason]:
     """The builders' builds take binary wheels. Without the index (`wheels` None): a new
-    requirement needs a person, a pin that moved is a note the builds confirm. With it:
-    a requirement added or moved needs a person only when it has no riscv64 wheel for a
-    Python they build (and when that could not be told); otherwise it is a note."""
+    requirement needs a person (`new_needs`; a runtime one, which the tests install,
+    is a note), a pin that moved is a note the builds confirm. With it: a requirement
+    added or moved needs a person only when it has no riscv64 wheel for a Python they
+    build (and when that could not be told); otherwise it is a note."""
     detail = _changed(kind, old, new)
     if detail is None:
         return []
     noted = code.replace("-changed", "-noted")
     changed = [new[k] for k in sorted(new) if old.get(k) != new[k]]
     if wheels is None or not changed:
-        if new.keys() - old.keys():
+        if new.keys() - old.keys() and new_needs:
             return [Reason(code, detail)]
         return [Reason(noted, detail + ": the builds will confirm")]
     needing: list[Reason] = []
@@ -112,6 +113,9 @@ def _build_reasons(old: BuildFacts, new: BuildFacts, patched: Sequence[str],
                                  old.build_requires, new.build_requires, wheels, pythons)
     reasons += _requires_reasons("setup-requires-changed", "setup_requires",
                                  old.setup_requires, new.setup_requires, wheels, pythons)
+    reasons += _requires_reasons("runtime-requires-changed", "[project] dependencies",
+                                 old.runtime_requires, new.runtime_requires, wheels, pythons,
+                                 new_needs=False)
     for toolchain in sorted(new.toolchains - old.toolchains):
         what = {"rust": "Rust (a Cargo.toml appeared)",
                 "fortran": "Fortran (Fortran sources appeared)"}[toolchain]
@@ -165,6 +169,8 @@ TO_DO = {
     "build-requires-changed": "check the registry has riscv64 wheels of what is new (the "
                               "builds take binary wheels only)",
     "setup-requires-changed": "check the registry has riscv64 wheels of what is new",
+    "runtime-requires-changed": "build it (or have it built) first: the wheel's tests "
+                                "install it on riscv64",
     "new-system-library": "install it in the build (CIBW_BEFORE_ALL)",
     "new-native-dependency": "install it in the build (CIBW_BEFORE_ALL)",
     "cibuildwheel-changed": "carry what upstream's setting now does into the workflow's own",

@@ -34,7 +34,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["IndexFile", "IndexUnreadable", "PackageIndex", "Project", "digest"]
+__all__ = ["IndexFile", "IndexUnreadable", "PackageIndex", "Project", "digest",
+           "pyproject_build_requires"]
 
 _FORMAT = 2  # 2: a project keeps where its source is
 
@@ -352,6 +353,12 @@ def _build_requires(response: Any, sdist: IndexFile) -> list[str] | str:
                 text = member.read().decode() if member is not None else None
     except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
         return f"not a readable archive ({type(exc).__name__})"
+    return pyproject_build_requires(text)
+
+
+def pyproject_build_requires(text: str | None) -> list[str] | str:
+    """What building needs, as pip reads it from a source tree's pyproject.toml (None: a
+    tree without one, built the legacy way): a list, or why it cannot be told (a str)."""
     if text is None:
         return list(_LEGACY)
     try:

@@ -20,7 +20,7 @@ from installing from wheels (`blocked_by`) are its packages that are `sdist-only
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -44,7 +44,8 @@ from mirrorctl.grade.index import IndexFile, IndexUnreadable, PackageIndex
 from mirrorctl.grade.pypi import installs_on
 from mirrorctl.grade.registry import RegistryError, built_for
 
-__all__ = ["BLOCKING", "INSTALLS", "Install", "Registry", "RequirementWheels", "Stack",
+__all__ = ["BLOCKING", "INSTALLS", "Install", "Registry", "RequirementWheels", "Sources",
+           "Stack",
            "StackPackage", "blockers",
            "parse_root", "resolve_stack", "with_blocks"]
 
@@ -302,11 +303,18 @@ class Registry(Protocol):
     def files(self, project: str) -> list[str]: ...
 
 
+# name, version -> what building that release needs, from somewhere nearer than its sdist
+# (grade.stacksources: the package's upstream cache); None: it cannot say.
+Sources = Callable[[str, Version], "tuple[str, ...] | None"]
+
+
 def resolve_stack(root: Requirement, python: str, index: PackageIndex,
                   registry: Registry | None, *, inventory: Iterable[str] = (),
-                  registry_platforms: Sequence[str] = (), depth: int = 2) -> Stack:
+                  registry_platforms: Sequence[str] = (), depth: int = 2,
+                  sources: Sources | None = None) -> Stack:
     """The root's closure for riscv64 Linux and `python`, each package's install; with
-    `depth`, what building its blockers needs, that many levels of building down."""
+    `depth`, what building its blockers needs, that many levels of building down (read
+    from `sources` where they say, else from the sdist)."""
     target = Target(python)
     provider = _Provider(index, target)
     shown = str(root)
@@ -346,7 +354,7 @@ def resolve_stack(root: Requirement, python: str, index: PackageIndex,
             in_inventory=name in kept))
     blocked = tuple(p.name for p in packages if p.install in BLOCKING)
     packages = [p if p.install not in BLOCKING else _with_blocks(p, shown) for p in packages]
-    building = _Building(index, registry, target, registry_platforms, depth)
+    building = _Building(index, registry, target, registry_platforms, depth, sources)
     packages = [building.of(p, chosen[p.name]) if p.install == "sdist-only" else p
                 for p in packages]
     unknown += building.unknown
@@ -367,9 +375,9 @@ class _Building:
     needs, `depth` levels down)."""
 
     def __init__(self, index: PackageIndex, registry: Registry | None, target: Target,
-                 platforms: Sequence[str], depth: int) -> None:
+                 platforms: Sequence[str], depth: int, sources: Sources | None) -> None:
         self.index, self.registry, self.target = index, registry, target
-        self.platforms, self.depth = platforms, depth
+        self.platforms, self.depth, self.sources = platforms, depth, sources
         self.needs: dict[str, set[str]] = {}  # package -> the build blockers it needs
         self.below: dict[str, set[str]] = {}  # build blocker -> what it needs in turn
         self.unknown: list[str] = []
@@ -379,7 +387,10 @@ class _Building:
         if self.depth <= 0 or candidate.version is None:
             return package
         try:
-            requires = self.index.build_requires(candidate.name, candidate.version)
+            requires = (self.sources(candidate.name, candidate.version)
+                        if self.sources is not None else None)
+            if requires is None:
+                requires = self.index.build_requires(candidate.name, candidate.version)
         except IndexUnreadable as exc:
             self.unknown.append(f"{package.name}: its build requirements are not known "
                                 f"({exc})")
@@ -413,7 +424,8 @@ class _Building:
         if key not in self._resolved:
             self._resolved[key] = resolve_stack(
                 requirement, self.target.python, self.index, self.registry,
-                registry_platforms=self.platforms, depth=self.depth - 1)
+                registry_platforms=self.platforms, depth=self.depth - 1,
+                sources=self.sources)
         return self._resolved[key]
 
 
@@ -533,6 +545,11 @@ class RequirementWheels:
             requirement = Requirement(line)
         except InvalidRequirement as exc:
             raise IndexUnreadable(f"{line!r} is no requirement ({exc})") from None
+        if requirement.marker is not None:  # only where riscv64 Linux installs it
+            pythons = [p for p in pythons
+                       if requirement.marker.evaluate(Target(p).environment())]
+            if not pythons:
+                return []
         name = canonicalize_name(requirement.name)
         project = self.index.project(name)
         if not project.found:

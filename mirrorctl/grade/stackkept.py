@@ -23,6 +23,7 @@ from mirrorctl.grade.index import IndexUnreadable, PackageIndex, digest
 from mirrorctl.grade.registry import RegistryError
 from mirrorctl.grade.stack import (
     Registry,
+    Sources,
     Stack,
     StackPackage,
     parse_root,
@@ -50,7 +51,8 @@ class _RegistryReads:
 
 def stack_of(root: Requirement, python: str, index: PackageIndex,
              registry: Registry | None, *, inventory: Sequence[str] = (),
-             registry_platforms: Sequence[str] = (), kept: Path | None = None) -> Stack:
+             registry_platforms: Sequence[str] = (), kept: Path | None = None,
+             sources: Sources | None = None) -> Stack:
     """resolve_stack, or its kept answer where nothing it was read from changed."""
     file = None
     if kept is not None:
@@ -65,7 +67,7 @@ def stack_of(root: Requirement, python: str, index: PackageIndex,
     index.read = {}
     reads = _RegistryReads(registry) if registry is not None else None
     stack = resolve_stack(root, python, index, reads, inventory=inventory,
-                          registry_platforms=registry_platforms)
+                          registry_platforms=registry_platforms, sources=sources)
     if file is not None and not stack.unknown and stack.error is None:
         atomic_write_text(file, json.dumps({
             "format": _FORMAT, "index_url": index.base_url, "index": index.read,
@@ -76,7 +78,8 @@ def stack_of(root: Requirement, python: str, index: PackageIndex,
 def resolve_stacks(roots: Sequence[str], pythons: Sequence[str], index: PackageIndex,
                    registry: Registry | None, *, inventory: Sequence[str] = (),
                    registry_platforms: Sequence[str] = (), kept: Path | None = None,
-                   progress: Progress = SILENT) -> list[Stack]:
+                   progress: Progress = SILENT,
+                   sources: Sources | None = None) -> list[Stack]:
     """Each root's stack for each Python (kept answers taken where they hold), every
     blocker naming the roots it blocks; progress a line a stack."""
     wanted = [(parse_root(root), root) for root in roots]
@@ -86,7 +89,8 @@ def resolve_stacks(roots: Sequence[str], pythons: Sequence[str], index: PackageI
         for python in pythons:
             progress.start(f"{text} ({python})")
             one = stack_of(requirement, python, index, registry, inventory=inventory,
-                           registry_platforms=registry_platforms, kept=kept)
+                           registry_platforms=registry_platforms, kept=kept,
+                           sources=sources)
             progress.finish(f"{text} ({python})", "blocked" if one.blocked else
                             "unknown" if one.unknown or one.error else "wheels")
             found.append(one)

@@ -182,7 +182,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         _settle_merged(config, [p for p in packages if p.name not in targets], options)
     roads = _roads(config, packages, options, runner, progress, sleep, clock)
     reach_stage(options.workdir, options.stamp, "stacks")
-    stacks, stacks_need = _stacks(config, options, progress)
+    stacks, stacks_need = _stacks(config, options, runner, progress)
     reach_stage(options.workdir, options.stamp, "report")
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, rebased={r.package: r for r in rebases},
@@ -246,7 +246,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
                          retirements=tuple(retirements))
 
 
-def _stacks(config: Config, options: NightlyOptions,
+def _stacks(config: Config, options: NightlyOptions, runner: GitRunner,
             progress: Progress) -> tuple[Stacks | None, list[Need]]:
     """The stacks of mirrors.yaml, resolved on a night of every package (a night of some
     named packages shows the last ones resolved); a record not kept is a need."""
@@ -255,7 +255,7 @@ def _stacks(config: Config, options: NightlyOptions,
     if not options.every_package:
         return recorded_stacks(options.workdir), []
     try:
-        return night_stacks(config, options.workdir, stamp=options.stamp,
+        return night_stacks(config, options.workdir, stamp=options.stamp, runner=runner,
                             progress=progress), []
     except OSError as exc:
         return recorded_stacks(options.workdir), [Need(

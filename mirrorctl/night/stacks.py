@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mirrorctl.core.config import Config
 from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.git import GitRunner
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.report.stacks import Stacks, stacks_from_json, stacks_to_json, stacks_view
 
@@ -28,6 +29,7 @@ def wants_stacks(config: Config) -> bool:
 
 
 def night_stacks(config: Config, workdir: Path, *, stamp: str,
+                 runner: GitRunner | None = None,
                  progress: Progress = SILENT) -> Stacks | None:
     """The stacks of mirrors.yaml, resolved and kept; None when it names none."""
     if not wants_stacks(config):
@@ -37,6 +39,7 @@ def night_stacks(config: Config, workdir: Path, *, stamp: str,
     from mirrorctl.grade.stackentries import propose
     from mirrorctl.grade.stackkept import resolve_stacks
     from mirrorctl.grade.stackroots import stack_roots
+    from mirrorctl.grade.stacksources import CachedSources
 
     index = PackageIndex(config.pypi_url, kept=workdir / "index", retries=config.retries)
     registry = RegistryClient(config.registry_url, retries=config.retries) \
@@ -45,7 +48,9 @@ def night_stacks(config: Config, workdir: Path, *, stamp: str,
     stacks = resolve_stacks(roots.roots, config.python_versions, index, registry,
                             inventory=[p.pypi for p in config.packages.values()],
                             registry_platforms=config.registry_platforms,
-                            kept=workdir / "index" / "stacks", progress=progress)
+                            kept=workdir / "index" / "stacks", progress=progress,
+                            sources=CachedSources(config.packages.values(), workdir, runner)
+                            if runner is not None else None)
     missing = {p.name: p.version for s in stacks for p in s.packages
                if p.name in s.blocked_by and not p.in_inventory}
     view = stacks_view(stacks, stamp=stamp, top=roots.top, unknown=roots.unknown,

@@ -191,7 +191,7 @@ def stacks_markdown(stacks: Stacks | None) -> list[str]:
         lines += [f"- {'**' + b.name + '**' if not b.in_inventory else b.name}: "
                   f"{len(b.roots)} root{'s' if len(b.roots) != 1 else ''} "
                   f"({', '.join(b.roots)}), {b.packages} package"
-                  f"{'s' if b.packages != 1 else ''} need it"
+                  f"{'s need' if b.packages != 1 else ' needs'} it"
                   + ("" if b.in_inventory else "; not in the inventory"
                      + _proposed_text(b.proposed)) for b in stacks.blockers]
     lines += [f"- unknown: {why}" for why in stacks.unknown]
