@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from mirrorctl.core.grades import default_levels
 from mirrorctl.grade.buildconfig import (
     LEGACY_SETUPTOOLS,
+    FACTS_FORMAT,
     BuildFacts,
     build_facts,
     facts_from_json,
@@ -238,7 +239,7 @@ def test_a_trees_build_facts_are_computed_once_and_kept_beside_the_cache(
     kept[1].write_text("not json")
     _, third = classify(run_cli, grading_site)
     assert third == graded
-    assert all(json.loads(path.read_text())["format"] == 1 for path in kept)
+    assert all(json.loads(path.read_text())["format"] == FACTS_FORMAT for path in kept)
 
 
 @settings(max_examples=50, deadline=None)
@@ -330,7 +331,7 @@ def test_a_new_runtime_requirement_grades_by_its_riscv64_wheels() -> None:
     Python built is medium, naming it; a marker that leaves riscv64 Linux out is never
     asked; dynamic dependencies are not read."""
     from mirrorctl.grade.index import PackageIndex
-    from mirrorctl.grade.stack import RequirementWheels
+    from mirrorctl.grade.stackinstall import RequirementWheels
     from tests.fakeindex import fake_index
 
     def facts(dependencies: str, dynamic: bool = False) -> BuildFacts:

@@ -251,7 +251,8 @@ def test_the_closure_is_consistent_on_random_stacks(shared_index: FakeIndex,
     from packaging.utils import canonicalize_name
 
     from mirrorctl.grade.index import PackageIndex
-    from mirrorctl.grade.stack import BLOCKING, resolve_stack
+    from mirrorctl.grade.stack import resolve_stack
+    from mirrorctl.grade.stackinstall import BLOCKING
 
     shared_index.projects.clear()
     layers = data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=4))

@@ -29,6 +29,9 @@ def index() -> Iterator[FakeIndex]:
         found.add("fastlib", "1.2", files=("fastlib-1.2.tar.gz",), build_requires=[])
         found.add("demo", "1.1.0", files=("demo-1.1.0.tar.gz",), build_requires=[])
         found.add("purelib", "3.0", files=("purelib-3.0-py3-none-any.whl",))
+        # What building demo needs: its tag in the cache has a setup.py alone.
+        found.add("setuptools", "75.0", files=("setuptools-75.0-py3-none-any.whl",))
+        found.add("wheel", "0.45.0", files=("wheel-0.45.0-py3-none-any.whl",))
         found.add("binlib", "2.0", "purelib", files=(f"binlib-2.0-cp312-cp312-{X86}.whl",
                                                      "binlib-2.0.tar.gz"), build_requires=[])
         found.project_urls["fastlib"] = {"Homepage": "https://fastlib.example.org",
@@ -80,7 +83,7 @@ def test_the_nightly_resolves_the_stacks_and_the_report_opens_with_them(
     assert text.index("## Stacks") < text.index("## Needs a person")
     assert "| stack | 3.12 | 3.13 | blocked by |" in text
     assert "| app | 2/4 | 2/4 | demo, fastlib |" in text
-    assert "- **fastlib**: 1 root (app), 1 package need it; not in the inventory, " \
+    assert "- **fastlib**: 1 root (app), 1 package needs it; not in the inventory, " \
            "proposed with upstream https://github.com/org/fastlib" in text
     assert "`mirrorctl stack --propose --probe`" in text and report.code == 1
     page = site.root / "report.html"

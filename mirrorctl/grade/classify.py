@@ -268,7 +268,7 @@ def requirement_wheels(pypi_url: str, registry_url: str | None, retries: int,
     """The index (and registry) a grade asks; their answers kept under `workdir`."""
     from mirrorctl.grade.index import PackageIndex
     from mirrorctl.grade.registry import RegistryClient
-    from mirrorctl.grade.stack import RequirementWheels
+    from mirrorctl.grade.stackinstall import RequirementWheels
 
     index = PackageIndex(pypi_url, kept=workdir / "index" if workdir else None,
                          retries=retries)

@@ -9,7 +9,8 @@ A project the index could not be read for is a candidate of its own, `unknown`: 
 satisfies what asks for it (the rest of the closure is still read) and is never said
 installable.
 
-Each package then installs, for that Python, as one of INSTALLS, the first that holds:
+Each package then installs, for that Python, as one of INSTALLS (grade.stackinstall),
+the first that holds:
 a riscv64 wheel on the index (`pypi-wheel`), a pure-Python wheel (`pure`), a riscv64
 wheel in the builders' registry (`registry-wheel`), an sdist alone (`sdist-only`),
 nothing (`missing`); `unknown` where a source could not be read. What keeps the root
@@ -19,40 +20,31 @@ from installing from wheels (`blocked_by`) are its packages that are `sdist-only
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any
 
-from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import Tag
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionError
 
 from mirrorctl.core.errors import MirrorctlError, UsageError
-from mirrorctl.grade.index import IndexFile, IndexUnreadable, PackageIndex
-from mirrorctl.grade.pypi import installs_on
-from mirrorctl.grade.registry import RegistryError, built_for
+from mirrorctl.grade.index import IndexUnreadable, PackageIndex
+from mirrorctl.grade.stackinstall import (
+    BLOCKING,
+    Install,
+    Registry,
+    Target,
+    install_of,
+    satisfies,
+)
 
-__all__ = ["BLOCKING", "INSTALLS", "Install", "Registry", "RequirementWheels", "Sources",
-           "Stack",
+__all__ = ["Sources", "Stack",
            "StackPackage", "blockers",
            "parse_root", "resolve_stack", "with_blocks"]
 
-Install = Literal["pypi-wheel", "pure", "registry-wheel", "sdist-only", "missing", "unknown"]
-INSTALLS: tuple[Install, ...] = ("pypi-wheel", "pure", "registry-wheel", "sdist-only",
-                                 "missing", "unknown")
-BLOCKING: tuple[Install, ...] = ("sdist-only", "missing")
 _MAX_ROUNDS = 5000  # resolvelib's rounds before a resolution is said impossible
 
 
@@ -95,106 +87,6 @@ def parse_root(text: str) -> Requirement:
         return Requirement(text)
     except InvalidRequirement as exc:
         raise UsageError(f"{text!r} is no requirement ({str(exc).splitlines()[0]})") from None
-
-
-# -- the target ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Target:
-    """riscv64 Linux (glibc 2.39, as the builders' Ubuntu 24.04 boards) and one CPython."""
-
-    python: str  # "3.12", "3.14t"
-
-    @property
-    def version(self) -> Version:
-        return _python_version(self.python)
-
-    def environment(self, extra: str = "") -> dict[str, str]:
-        return dict(_environment(self.python, extra))
-
-    def takes_python(self, requires_python: str | None) -> bool:
-        return _takes_python(self.version, requires_python)
-
-
-@functools.lru_cache(maxsize=64)
-def _python_version(python: str) -> Version:
-    return Version(python.removesuffix("t"))
-
-
-@functools.lru_cache(maxsize=64)
-def _takes_python(version: Version, requires_python: str | None) -> bool:
-    if not requires_python:
-        return True
-    try:
-        return SpecifierSet(requires_python).contains(f"{version}.0", prereleases=True)
-    except InvalidSpecifier:
-        return True  # pip ignores a Requires-Python it cannot read, and so do we
-
-
-@functools.lru_cache(maxsize=65536)
-def _satisfies(specifier: str, version: Version) -> bool:
-    return SpecifierSet(specifier).contains(version, prereleases=True)
-
-
-@functools.lru_cache(maxsize=64)
-def _environment(python: str, extra: str) -> Mapping[str, str]:
-    """The markers' environment of riscv64 Linux and that CPython (read once)."""
-    env: dict[str, str] = {k: str(v) for k, v in default_environment().items()}
-    version = python.removesuffix("t")
-    env.update({"implementation_name": "cpython", "implementation_version": f"{version}.0",
-                "os_name": "posix", "platform_machine": "riscv64",
-                "platform_python_implementation": "CPython", "platform_release": "",
-                "platform_system": "Linux", "platform_version": "",
-                "python_full_version": f"{version}.0", "python_version": version,
-                "sys_platform": "linux", "extra": extra})
-    return env
-
-
-def _wheel_install(files: Iterable[IndexFile], target: Target) -> Install | None:
-    riscv = pure = False
-    for file in files:
-        if not file.filename.endswith(".whl"):
-            continue
-        try:
-            tags = parse_wheel_filename(file.filename)[3]
-        except InvalidWheelFilename:
-            continue
-        for tag in tags:
-            if tag.platform == "any":
-                pure = pure or _pure_installs_on(tag, target)
-            elif installs_on(tag, target.python) and _riscv64_platform(tag):
-                riscv = True
-    return "pypi-wheel" if riscv else "pure" if pure else None
-
-
-def _pure_installs_on(tag: Tag, target: Target) -> bool:
-    """A pure-Python wheel installs on every CPython its interpreter tag names, the
-    free-threaded one included (`py3-none-any` on 3.14t)."""
-    major, minor = target.python.removesuffix("t").split(".")[:2]
-    if tag.abi != "none":
-        return installs_on(tag, target.python)
-    return tag.interpreter in (f"py{major}", f"py{major}{minor}", f"cp{major}{minor}")
-
-
-def _riscv64_platform(tag: Tag) -> bool:
-    platform = tag.platform
-    if platform == "linux_riscv64":
-        return True
-    if platform.startswith("manylinux_") and platform.endswith("_riscv64"):
-        parts = platform.split("_")
-        return parts[1] == "2" and parts[2].isdigit() and int(parts[2]) <= 39
-    return False
-
-
-def _has_sdist(files: Iterable[IndexFile], name: str) -> bool:
-    for file in files:
-        try:
-            if file.filename.endswith((".tar.gz", ".zip")) and \
-                    parse_sdist_filename(file.filename)[0] == canonicalize_name(name):
-                return True
-        except InvalidSdistFilename:
-            continue
-    return False
 
 
 # -- resolution ----------------------------------------------------------------------
@@ -265,7 +157,7 @@ class _Provider(AbstractProvider[Requirement, _Candidate, str]):
         # resolvelib asks this of every pin each round: answered once a pair
         if candidate.version is None or not requirement.specifier:
             return True
-        return _satisfies(str(requirement.specifier), candidate.version)
+        return satisfies(str(requirement.specifier), candidate.version)
 
     def get_dependencies(self, candidate: _Candidate) -> list[Requirement]:
         if candidate.version is None:
@@ -293,14 +185,6 @@ class _Provider(AbstractProvider[Requirement, _Candidate, str]):
                 requirement.marker = None
                 found.append(requirement)
         return found
-
-
-class Registry(Protocol):
-    """Where the builders' wheels are (grade.registry.RegistryClient)."""
-
-    url: str
-
-    def files(self, project: str) -> list[str]: ...
 
 
 # name, version -> what building that release needs, from somewhere nearer than its sdist
@@ -344,7 +228,11 @@ def resolve_stack(root: Requirement, python: str, index: PackageIndex,
     packages = []
     for name in sorted(chosen, key=lambda n: (n != root_name, n)):
         candidate = chosen[name]
-        install, why = _install(candidate, target, index, registry, registry_platforms)
+        install: Install = "unknown"
+        why = candidate.unknown or "the index could not be read"
+        if candidate.version is not None:
+            install, why = install_of(name, candidate.version, target, index, registry,
+                                      registry_platforms)
         if install == "unknown" and candidate.version is not None:
             unknown.append(f"{name}: {why}")
         packages.append(StackPackage(
@@ -452,36 +340,6 @@ def with_blocks(stacks: Sequence[Stack]) -> list[Stack]:
         for p in stack.packages)) for stack in stacks]
 
 
-def _install(candidate: _Candidate, target: Target, index: PackageIndex,
-             registry: Registry | None,
-             platforms: Sequence[str]) -> tuple[Install, str]:
-    if candidate.version is None:
-        return "unknown", candidate.unknown or "the index could not be read"
-    files = index.project(candidate.name).releases.get(candidate.version, ())
-    wheel = _wheel_install(files, target)
-    if wheel is not None:
-        return wheel, ""
-    if registry is not None:
-        try:
-            built = registry.files(candidate.name)
-        except RegistryError as exc:
-            return "unknown", str(exc)
-        for filename in built:
-            try:
-                _, version, _, tags = parse_wheel_filename(filename)
-            except (InvalidWheelFilename, ValueError):
-                continue
-            if version == candidate.version and any(
-                    built_for(t, platforms or [t.platform], [target.python]) and
-                    _riscv64_platform(t) for t in tags):
-                return "registry-wheel", ""
-    if _has_sdist(files, candidate.name):
-        return "sdist-only", f"{candidate.name} {candidate.version} has no riscv64 wheel " \
-                             f"for cp{target.python.replace('.', '')}: build it first"
-    return "missing", f"{candidate.name} {candidate.version} has no riscv64 wheel and no " \
-                      "sdist to build one from"
-
-
 def _build_order(blocked: Sequence[str],
                  edges: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
     """The packages to build, each after the ones among them it requires (through any
@@ -529,42 +387,3 @@ def _reachable(start: str, edges: Mapping[str, Iterable[str]]) -> set[str]:
     return seen - {start}
 
 
-class RequirementWheels:
-    """Whether a requirement (a build requirement an upgrade adds, say) installs from a
-    wheel on riscv64 for each Python: the newest release it allows, read from the index
-    (and the builders' registry), as `stack` would say of it."""
-
-    def __init__(self, index: PackageIndex, registry: Registry | None,
-                 platforms: Sequence[str] = ()) -> None:
-        self.index, self.registry, self.platforms = index, registry, platforms
-
-    def lacking(self, line: str, pythons: Sequence[str]) -> list[str]:
-        """The Pythons for which it has no wheel to install (sdist-only or missing);
-        IndexUnreadable when that cannot be told."""
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement as exc:
-            raise IndexUnreadable(f"{line!r} is no requirement ({exc})") from None
-        if requirement.marker is not None:  # only where riscv64 Linux installs it
-            pythons = [p for p in pythons
-                       if requirement.marker.evaluate(Target(p).environment())]
-            if not pythons:
-                return []
-        name = canonicalize_name(requirement.name)
-        project = self.index.project(name)
-        if not project.found:
-            raise IndexUnreadable(f"the index has no project {name}")
-        allowed = sorted((v for v, files in project.releases.items()
-                          if files and not all(f.yanked for f in files)
-                          and requirement.specifier.contains(v)), reverse=True)
-        if not allowed:
-            raise IndexUnreadable(f"no release of {name} satisfies {requirement.specifier}")
-        lacking = []
-        for python in pythons:
-            install, why = _install(_Candidate(name, allowed[0]), Target(python), self.index,
-                                    self.registry, self.platforms)
-            if install == "unknown":
-                raise IndexUnreadable(why)
-            if install in BLOCKING:
-                lacking.append(python)
-        return lacking

@@ -22,7 +22,6 @@ from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.index import IndexUnreadable, PackageIndex, digest
 from mirrorctl.grade.registry import RegistryError
 from mirrorctl.grade.stack import (
-    Registry,
     Sources,
     Stack,
     StackPackage,
@@ -30,6 +29,7 @@ from mirrorctl.grade.stack import (
     resolve_stack,
     with_blocks,
 )
+from mirrorctl.grade.stackinstall import Registry
 
 __all__ = ["kept_blockers", "resolve_stacks", "stack_of"]
 
