@@ -6,8 +6,11 @@ loopback index (tests/fakeindex.py: PyPI's JSON API, ETags, a max-age):
 - warm (the kept answers, within the index's max-age): the whole command's wall time
   (goal under 0.5 s), against `mirrorctl --version`, the start-up alone, interleaved.
 
-pip's own `install --dry-run --report` needs a Simple API with files to read
-metadata from, which this index does not serve: not compared here.
+Beside it, pip's own resolver (`pip install --dry-run --report`, the installer's
+answer) on the same shape where every package has a wheel (pip, told `--platform
+manylinux_2_39_riscv64 --only-binary=:all:`, cannot resolve through an sdist it may not
+build): both read the index's Simple API with PEP 658 metadata files, both cold; the
+closures they choose are compared package by package (the run fails if they differ).
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ REPEATS = 5
 RISCV = "manylinux_2_39_riscv64"
 
 
-def _stack(index: object) -> int:
-    """The synthetic stack, into `index`; the number of its packages."""
+def _stack(index: object, *, wheels_only: bool = False) -> int:
+    """The synthetic stack, into `index`; the number of its packages. With
+    `wheels_only`, each package that would be an sdist alone has a riscv64 wheel."""
     from tests.fakeindex import FakeIndex
 
     assert isinstance(index, FakeIndex)
@@ -50,7 +54,7 @@ def _stack(index: object) -> int:
             requires[name] += chance.sample(lower, 2)
     for level in levels:
         for n, name in enumerate(level):
-            kind = n % 4
+            kind = n % 2 if wheels_only else n % 4
             files = ((f"{name.replace('-', '_')}-1.0-py3-none-any.whl",) if kind == 0 else
                      (f"{name.replace('-', '_')}-1.0-cp312-cp312-{RISCV}.whl",) if kind == 1
                      else (f"{name.replace('-', '_')}-1.0.tar.gz",))
@@ -110,7 +114,72 @@ def main() -> dict[str, float]:
     print(f"  mirrorctl --version                  {base:7.3f} s   1.00x")
     print(f"  mirrorctl stack, warm                {seconds:7.3f} s  {seconds / base:5.2f}x"
           "  (goal < 0.5 s)\n")
-    return {"stack_cold_requests": cold, "stack_warm_s": seconds}
+    pip = _against_pip()
+    return {"stack_cold_requests": cold, "stack_warm_s": seconds, **pip}
+
+
+def _pip(url: str, report: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INPUT": "1"}
+    return subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--quiet",
+                           "--ignore-installed", "--no-cache-dir",
+                           "--target", str(report.parent / "target"),
+                           "--disable-pip-version-check", "--report", str(report),
+                           "--platform", RISCV, "--python-version", "3.12",
+                           "--implementation", "cp", "--abi", "cp312",
+                           "--only-binary=:all:", "--index-url", url, "app"],
+                          capture_output=True, text=True, check=False, env=env)
+
+
+def _against_pip() -> dict[str, float]:
+    """Both resolvers, cold, on the stack whose packages all have wheels; the same
+    closure, or the run fails."""
+    from tests.fakeindex import fake_index
+
+    if subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True,
+                      check=False).returncode != 0:
+        print("  pip is not on this machine: not compared\n")
+        return {}
+    root = Path(tempfile.mkdtemp(prefix="mirrorctl-bench-pip-"))
+    try:
+        with fake_index() as index:
+            _stack(index, wheels_only=True)
+            simple = f"{index.url}/simple"
+            config = root / "mirrors.yaml"
+            config.write_text(yaml.safe_dump({"defaults": {
+                "pypi_url": simple, "retries": 0, "python_versions": ["3.12"]},
+                "packages": {"lib-0-2": {"upstream": "https://example.org/lib.git",
+                                         "version": "1.0"}}}))
+            rounds = itertools.count()
+            found: dict[str, dict[str, str]] = {}
+
+            def ours() -> None:
+                workdir = root / f"work-{next(rounds)}"  # cold: nothing kept
+                done = _mirrorctl(config, workdir, "stack", "app", "--format", "json")
+                assert done.stdout.startswith("{"), done.stderr
+                found["mirrorctl"] = {p["name"]: p["version"] for p in
+                                      json.loads(done.stdout)["stacks"][0]["packages"]}
+
+            def theirs() -> None:
+                report = root / "pip-report.json"
+                done = _pip(simple + "/", report)
+                assert done.returncode == 0, done.stderr[-2000:]
+                found["pip"] = {p["metadata"]["name"]: p["metadata"]["version"]
+                                for p in json.loads(report.read_text())["install"]}
+
+            medians = interleaved({"pip install --dry-run --report": theirs,
+                                   "mirrorctl stack (Simple API)": ours}, 3)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    if found["pip"] != found["mirrorctl"]:
+        raise SystemExit(f"the closures differ: pip {sorted(found['pip'].items())} "
+                         f"mirrorctl {sorted(found['mirrorctl'].items())}")
+    base, ours_s = medians["pip install --dry-run --report"], \
+        medians["mirrorctl stack (Simple API)"]
+    print(f"  against pip's resolver, cold, the stack with a wheel for every package "
+          f"({len(found['pip'])} packages, the same closure and versions), median of 3:")
+    print(f"  pip install --dry-run --report       {base:7.3f} s   1.00x")
+    print(f"  mirrorctl stack (Simple API)         {ours_s:7.3f} s  {ours_s / base:5.2f}x\n")
+    return {"stack_vs_pip": ours_s / base}
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ class FakeIndex:
             return self._metadata(parts[1].removesuffix(".metadata"))
         if parts[0] == "files" and len(parts) == 2 and parts[1].endswith(".tar.gz"):
             return self._sdist(parts[1])
+        if parts[0] == "files" and len(parts) == 2 and parts[1].endswith(".whl"):
+            return self._wheel(parts[1])
         if parts[0] != "pypi" or parts[-1] != "json" or len(parts) not in (3, 4):
             return 404, {}
         name = parts[1]
@@ -155,6 +157,24 @@ class FakeIndex:
                         archive.addfile(info, io.BytesIO(data))
                 return 200, {"Content-Type": "application/gzip"}, buffer.getvalue()
         return 404, {}
+
+    def _wheel(self, filename: str) -> Answer:
+        """A wheel with nothing but its metadata (what an installer's resolver reads)."""
+        import io
+        import zipfile
+
+        status, _, *body = self._metadata(filename)
+        if status != 200:
+            return 404, {}
+        name, version = filename.split("-")[:2]
+        info = f"{name}-{version}.dist-info"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr(f"{info}/METADATA", body[0])
+            archive.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: fakeindex\n"
+                                              "Root-Is-Purelib: true\nTag: py3-none-any\n")
+            archive.writestr(f"{info}/RECORD", "")
+        return 200, {"Content-Type": "application/octet-stream"}, buffer.getvalue()
 
     def _metadata(self, filename: str) -> Answer:
         for name, releases in self.projects.items():

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from mirrorctl.core.grades import default_levels
 from mirrorctl.grade.buildconfig import (
-    LEGACY_SETUPTOOLS,
     FACTS_FORMAT,
+    LEGACY_SETUPTOOLS,
     BuildFacts,
     build_facts,
     facts_from_json,
