@@ -217,7 +217,8 @@ NOTICES = Notices(tracker="https://github.com/rise/python-wheels")
 
 def deliver(forge: PullForge, actions: list[Action], clock: Clock, *,
             notices: Notices = NOTICES, gitlab: bool = False,
-            scope: Callable[[str], bool] = lambda package: True, patience: float = 900.0):  # type: ignore[no-untyped-def]
+            scope: Callable[[str, str], bool] = lambda package, kind: True,
+            patience: float = 900.0):  # type: ignore[no-untyped-def]
     host = "gitlab.example.org" if gitlab else "github.com"
     tracker = forge_api("gitlab" if gitlab else "github", host, settings(forge, host)).tracker(
         "rise/python-wheels", clock.pace(patience))
@@ -300,7 +301,7 @@ def test_issues_of_packages_the_run_did_not_establish_stay_open() -> None:
         deliver(forge, [conflict("numpy"), conflict("scipy")], clock)
         forge.requests.clear()
         # Only scipy was in this run: numpy's issue is not the run's to close.
-        result = deliver(forge, [], clock, scope=lambda package: package == "scipy")
+        result = deliver(forge, [], clock, scope=lambda package, kind: package == "scipy")
         assert [(o.step.action, o.step.package) for o in result.done] == [("close", "scipy")]
         assert [i["state"] for i in forge.issues] == ["open", "closed"]
 
@@ -428,7 +429,7 @@ def test_a_refused_token_fails_the_notices_and_says_so_without_the_token() -> No
         tracker = forge_api("github", "github.com", ForgeSettings(
             apis={"github.com": forge.url}, github_token="wrong-token-123")).tracker(
             "rise/python-wheels", clock.pace())
-        result = deliver_notices([conflict("numpy")], NOTICES, tracker, scope=lambda p: True,
+        result = deliver_notices([conflict("numpy")], NOTICES, tracker, scope=lambda p, kind: True,
                                  stamp=STAMP, redact=lambda text: text)
         assert result.error.startswith("listing the tracking issues: authentication failed")
         assert "wrong-token" not in result.error and result.problems

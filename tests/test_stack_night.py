@@ -223,3 +223,29 @@ def test_a_mirrored_blockers_build_requirements_come_from_its_upstream_cache(
                                             "--format", "json")).out)["stacks"]
     assert stack["packages"][0]["build_requires"] == ["setuptools"]
     assert "/files/demo-1.3.0.tar.gz" in index.requests
+
+
+def test_a_blockers_notice_closes_only_once_the_stacks_are_known_whole() -> None:
+    """What the stacks say of a package the inventory lacks is established by a night
+    that resolved every stack whole; never by one with something unknown, nor by a
+    night of some packages."""
+    from mirrorctl.night.notices import ALL, notice_scope
+    from mirrorctl.report.report import Report
+    from mirrorctl.report.stacks import BlockerRow, StackRow, Stacks
+
+    row = StackRow(root="app", python="3.12", packages=4, wheels=2, not_known=0,
+                   blocked_by=("fastlib",))
+    stacks = Stacks(stamp="20261207T000000Z", rows=(row,), blockers=(BlockerRow(
+        name="fastlib", roots=("app",), pythons=("3.12",), packages=1, in_inventory=False),))
+    whole = notice_scope(Report(packages=(), stacks=stacks), every_package=True)
+    assert whole("fastlib", "stack-blocker-unlisted") and whole(ALL, "stack-unknown")
+    assert whole("gone", "stack-blocker-unlisted")  # no longer a blocker: its need is gone
+    assert not whole("fastlib", "conflict")  # nothing else is known of it
+    unknown = Stacks(stamp=stacks.stamp, rows=(StackRow(
+        root="app", python="3.12", packages=4, wheels=2, not_known=1),), blockers=())
+    partial = notice_scope(Report(packages=(), stacks=unknown), every_package=True)
+    assert not partial("fastlib", "stack-blocker-unlisted")
+    some = notice_scope(Report(packages=(), stacks=stacks), every_package=False)
+    assert not some("fastlib", "stack-blocker-unlisted")
+    assert not notice_scope(Report(packages=()), every_package=True)(
+        "fastlib", "stack-blocker-unlisted")

@@ -35,8 +35,8 @@ from mirrorctl.upstream.forge import ForgeError, ForgeSettings
 from mirrorctl.upstream.tracker import Pace, RateLimited, TrackedIssue, Tracker
 
 __all__ = ["ALL", "TITLES", "Notice", "NoticeOutcome", "NoticesResult", "Step",
-           "deliver_notices", "marker", "marker_of", "notice_tracker", "notices_from", "notify",
-           "plan_notices"]
+           "deliver_notices", "marker", "marker_of", "notice_scope", "notice_tracker",
+           "notices_from", "notify", "plan_notices"]
 
 ALL = "*"  # the package of a notice many packages share
 _AFTER_SYNC = frozenset({"releases-unknown", "unknown"})  # what a failed sync leaves
@@ -224,17 +224,17 @@ class NoticesResult:
 
 
 def deliver_notices(actions: Sequence[Action], notices: Notices, tracker: Tracker, *,
-                    scope: Callable[[str], bool], stamp: str,
+                    scope: Callable[[str, str], bool], stamp: str,
                     redact: Callable[[str], str], dry_run: bool = False) -> NoticesResult:
     """Make the tracker say what `actions` say (with `dry_run`, only read it and say what
-    would be done). `scope(package)`: whether this run established the package's facts
-    (ALL: whether it covered every package)."""
+    would be done). `scope(package, kind)`: whether this run established the package's
+    facts of that kind (ALL: whether it covered every package)."""
     wanted = [Notice(n.package, n.kind, redact(n.title), redact(n.body), n.packages)
               for n in notices_from(actions, limit=notices.limit, kinds=notices.kinds)]
     unsettled = {n.package for n in wanted if n.kind in _UNSETTLING}
 
     def settled(package: str, kind: str) -> bool:
-        return scope(package) and (kind in _UNSETTLING or package not in unsettled)
+        return scope(package, kind) and (kind in _UNSETTLING or package not in unsettled)
 
     try:
         filed = tracker.issues(notices.label)
@@ -334,6 +334,23 @@ def notice_tracker(notices: Notices, forges: ForgeSettings, pace: Pace) -> Track
         project, pace)
 
 
+def notice_scope(report: Report, *, every_package: bool) -> Callable[[str, str], bool]:
+    """Whether the report established a package's facts of a kind: of a package it
+    holds and does not call unknown; of the run's own (ALL), when it covers every
+    package; what the stacks say of any package (a blocker the inventory lacks), when
+    the night resolved every stack whole and covers every package."""
+    established = {p.name for p in report.packages if p.state != "unknown"}
+    stacks = report.stacks
+    stacks_known = every_package and stacks is not None and bool(stacks.stamp) \
+        and not stacks.unknown and all(r.complete for r in stacks.rows)
+
+    def scope(package: str, kind: str) -> bool:
+        if kind.startswith("stack-") and stacks_known:
+            return True
+        return every_package if package == ALL else package in established
+    return scope
+
+
 def notify(report: Report, notices: Notices, forges: ForgeSettings, *, every_package: bool,
            stamp: str, pace: Pace, redact: Callable[[str], str] | None = None,
            dry_run: bool = False) -> NoticesResult:
@@ -344,10 +361,9 @@ def notify(report: Report, notices: Notices, forges: ForgeSettings, *, every_pac
     tracker = notice_tracker(notices, forges, pace)
     if isinstance(tracker, str):
         return NoticesResult(tracker=notices.tracker, error=tracker)
-    established = {p.name for p in report.packages if p.state != "unknown"}
     known = Redactor([t for t in (forges.github_token, forges.gitlab_token) if t])
     return deliver_notices(
         report.actions, notices, tracker, stamp=stamp,
-        scope=lambda package: every_package if package == ALL else package in established,
+        scope=notice_scope(report, every_package=every_package),
         redact=lambda text: known(redact(text) if redact is not None else text),
         dry_run=dry_run)
