@@ -8,7 +8,7 @@ the target is here too: grade.stack resolves closures over it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -30,7 +30,7 @@ from mirrorctl.grade.pypi import installs_on
 from mirrorctl.grade.registry import RegistryError, built_for
 
 __all__ = ["BLOCKING", "INSTALLS", "Install", "Registry", "RequirementWheels", "Target",
-           "install_of", "satisfies"]
+           "install_of", "satisfies", "wheel_tags"]
 
 Install = Literal["pypi-wheel", "pure", "registry-wheel", "sdist-only", "missing", "unknown"]
 INSTALLS: tuple[Install, ...] = ("pypi-wheel", "pure", "registry-wheel", "sdist-only",
@@ -88,15 +88,20 @@ def _environment(python: str, extra: str) -> Mapping[str, str]:
     return env
 
 
-def _wheel_install(files: Iterable[IndexFile], target: Target) -> Install | None:
-    riscv = pure = False
+def wheel_tags(files: Iterable[IndexFile]) -> Iterator[frozenset[Tag]]:
+    """The tags of each wheel among the files (a name no wheel has is skipped)."""
     for file in files:
         if not file.filename.endswith(".whl"):
             continue
         try:
-            tags = parse_wheel_filename(file.filename)[3]
+            yield parse_wheel_filename(file.filename)[3]
         except InvalidWheelFilename:
             continue
+
+
+def _wheel_install(files: Iterable[IndexFile], target: Target) -> Install | None:
+    riscv = pure = False
+    for tags in wheel_tags(files):
         for tag in tags:
             if tag.platform == "any":
                 pure = pure or _pure_installs_on(tag, target)

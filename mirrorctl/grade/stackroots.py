@@ -15,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from mirrorctl.core.settings import TopPackages
 from mirrorctl.grade.index import IndexUnreadable, PackageIndex
+from mirrorctl.grade.stackinstall import wheel_tags
 
 __all__ = ["StackRoots", "stack_roots"]
 
@@ -87,13 +88,5 @@ def _ships_platform_wheels(index: PackageIndex, name: str) -> bool:
     if not releases:
         return False
     final = [v for v in releases if not v.is_prerelease] or releases
-    for file in project.releases[max(final)]:
-        if not file.filename.endswith(".whl"):
-            continue
-        try:
-            tags = parse_wheel_filename(file.filename)[3]
-        except InvalidWheelFilename:
-            continue
-        if any(tag.platform != "any" for tag in tags):
-            return True
-    return False
+    return any(tag.platform != "any" for tags in wheel_tags(project.releases[max(final)])
+               for tag in tags)
