@@ -64,8 +64,8 @@ def stack(g: Globals, roots: tuple[str, ...], pythons: tuple[str, ...], propose:
     package to the builders' lists, and `mirrorctl inventory` takes it.
 
     \b
-    Exit status 0, 1 when a root is blocked, a fact is unknown or no set of versions
-    satisfies its requirements, 2 bad usage.
+    Exit status 0, 1 when a root is blocked, a fact is unknown, no set of versions
+    satisfies its requirements or the download ranking does not read, 2 bad usage.
 
     \b
     Examples:
