@@ -24,11 +24,12 @@ if TYPE_CHECKING:
     from mirrorctl.core.config import Config
     from mirrorctl.core.git import GitRunner
     from mirrorctl.core.progress import Progress
+    from mirrorctl.core.run import Run
     from mirrorctl.upstream.forge import ForgeSettings
 
 __all__ = ["Globals", "RedactingFormatter", "forge_settings", "format_option", "git_runner",
-           "plural", "program", "progress_on_stderr", "reading", "short_sha", "utc_stamp",
-           "wait_option", "writing"]
+           "jobs_option", "plural", "program", "progress_on_stderr", "reading", "resolve_run",
+           "short_sha", "utc_stamp", "wait_option", "writing"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,6 +74,21 @@ def reading(g: Globals) -> contextlib.AbstractContextManager[int]:
     from mirrorctl.core.lock import reader_lock
 
     return reader_lock(g.workdir)
+
+
+def jobs_option(func: F) -> F:
+    """--jobs/-j on a command that runs a pool: every pool of the run takes it."""
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                        help="Packages worked on at once, by every pool of the run "
+                             "[default: defaults.jobs in mirrors.yaml, else 4].")(func)
+
+
+def resolve_run(g: Globals, config: Config, jobs: int | None = None,
+                stamp: str | None = None) -> Run:
+    """The run, resolved once: the command line over mirrors.yaml's defaults."""
+    from mirrorctl.core.run import Run
+
+    return Run(workdir=g.workdir, jobs=jobs or config.jobs, stamp=stamp or utc_stamp())
 
 
 def format_option(func: F) -> F:

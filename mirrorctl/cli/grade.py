@@ -16,8 +16,10 @@ from mirrorctl.cli.base import (
     forge_settings,
     format_option,
     git_runner,
+    jobs_option,
     plural,
     reading,
+    resolve_run,
     utc_stamp,
     wait_option,
     writing,
@@ -39,10 +41,11 @@ if TYPE_CHECKING:
 @click.option("--pypi", is_flag=True,
               help="Cross-check PyPI: tags without releases, releases without tags, and "
                    "whether upstream now ships riscv64 wheels (can retire).")
+@jobs_option
 @format_option
 @click.pass_obj
 def releases(g: Globals, packages: tuple[str, ...], pre: bool, limit: int, pypi: bool,
-             fmt: str) -> None:
+             jobs: int | None, fmt: str) -> None:
     """List the upstream releases newer than each package's current version.
 
     Release tags in the package's cache (run `mirrorctl sync` first) become versions
@@ -66,7 +69,8 @@ def releases(g: Globals, packages: tuple[str, ...], pre: bool, limit: int, pypi:
     config = load_config(g.config_path)
     selected = config.select(packages)
     runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor))
-    options = ReleaseOptions(workdir=g.workdir, pre=pre, limit=limit, pypi=pypi)
+    options = ReleaseOptions(workdir=g.workdir, jobs=resolve_run(g, config, jobs).jobs,
+                             pre=pre, limit=limit, pypi=pypi)
     found = check_releases(config, selected, options, runner)
     g.echo(RELEASES_RENDERERS[fmt](found))
     if any(r.problems or r.pypi_error or r.registry_error or r.retire_alarm for r in found):
@@ -77,8 +81,7 @@ def releases(g: Globals, packages: tuple[str, ...], pre: bool, limit: int, pypi:
 @click.argument("packages", nargs=-1)
 @click.option("--onto", help="The release tag or version to grade the upgrade to (one package) "
                              "[default: the newest release].")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Packages graded at once [default: defaults.jobs].")
+@jobs_option
 @click.option("--format", "fmt", type=click.Choice(["table", "text", "json"]), default="table",
               show_default=True, help="table, one line a package (text), or json.")
 @click.pass_obj
@@ -123,7 +126,8 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
         from mirrorctl.night.build_results import BuildResults
 
         builds = BuildResults(config, forge_settings(config), g.workdir).reasons
-    options = ClassifyOptions(workdir=g.workdir, onto=onto, jobs=jobs or config.jobs,
+    options = ClassifyOptions(workdir=g.workdir, onto=onto,
+                              jobs=resolve_run(g, config, jobs).jobs,
                               builds=builds)
     # The dry run writes objects into the caches: keep sync and rebase out meanwhile.
     with reading(g) as lock_fd:

@@ -20,8 +20,10 @@ from mirrorctl.cli.base import (
     forge_settings,
     format_option,
     git_runner,
+    jobs_option,
     program,
     progress_on_stderr,
+    resolve_run,
     utc_stamp,
     wait_option,
     writing,
@@ -45,8 +47,7 @@ if TYPE_CHECKING:
               help="Push new riscv64/<version> branches and open the mirrors' merge requests; "
                    "with pull_requests:, deliver each upgrade (and retirement) as the "
                    "builders' pull request, and follow merged ones to their published wheels.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Packages synced at once [default: defaults.jobs].")
+@jobs_option
 @click.option("-o", "--output", "outputs", multiple=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report this run computed to this file (whole, never "
@@ -110,13 +111,14 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     if notify and config.notices is None:
         raise click.UsageError(f"--notify: no notices: under defaults in {g.config_path} "
                                "says which tracker keeps the notices (see the README)")
-    options = NightlyOptions(workdir=g.workdir, jobs=jobs or config.jobs, push=push,
+    run = resolve_run(g, config, jobs)
+    options = NightlyOptions(workdir=run.workdir, jobs=run.jobs, push=push,
                              # The upgrades' builds are read when their repository is
                              # known; requests and branches are delivered only with --push.
                              forges=forge_settings(config)
                              if push or notify or wheels or config.pull_requests is not None
                              else None,
-                             stamp=utc_stamp(), notify=notify, every_package=not packages,
+                             stamp=run.stamp, notify=notify, every_package=not packages,
                              wheels=wheels)
     with writing(g, "nightly") as lock_fd, progress_on_stderr(g) as progress:
         result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),

@@ -17,8 +17,10 @@ from mirrorctl.cli.base import (
     forge_settings,
     format_option,
     git_runner,
+    jobs_option,
     progress_on_stderr,
     reading,
+    resolve_run,
     utc_stamp,
     wait_option,
     writing,
@@ -60,10 +62,12 @@ _REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".html": "h
 @click.option("--notify", is_flag=True,
               help="File what needs a person as tracking issues where defaults.notices says "
                    "(the CI pipeline's report job does, after --merge).")
+@jobs_option
 @wait_option
 @click.pass_obj
 def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path, ...],
-           merge_dir: Path | None, record: bool, last: bool, notify: bool) -> None:
+           merge_dir: Path | None, record: bool, last: bool, notify: bool,
+           jobs: int | None) -> None:
     """The upstreaming report over all packages.
 
     For each package: the mirrored version against upstream's latest release, the
@@ -142,8 +146,9 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
             from mirrorctl.night.stacks import recorded_stacks
 
             selected = config.active(packages)
-            built = build_report(config, selected, workdir=g.workdir,
-                                 stamp=stamp, runner=git_runner(g, config, lock_fd),
+            run = resolve_run(g, config, jobs, stamp)
+            built = build_report(config, selected, workdir=run.workdir, stamp=run.stamp,
+                                 jobs=run.jobs, runner=git_runner(g, config, lock_fd),
                                  progress=progress, builds=builds)
             built = replace(built, campaign=recorded_campaign(g.workdir, selected),
                             stacks=recorded_stacks(g.workdir))

@@ -14,10 +14,11 @@ from mirrorctl.cli.base import (
     Globals,
     format_option,
     git_runner,
+    jobs_option,
     plural,
     progress_on_stderr,
+    resolve_run,
     short_sha,
-    utc_stamp,
     wait_option,
     writing,
 )
@@ -32,8 +33,7 @@ _REFS_SHOWN = 12  # in the table, per package; JSON always has them all
 
 @click.command()
 @click.argument("packages", nargs=-1)
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Packages synced at once [default: defaults.jobs in mirrors.yaml, else 4].")
+@jobs_option
 @click.option("--dry-run", "-n", is_flag=True,
               help="Print the plan; push nothing (the local cache is still refreshed).")
 @click.option("--force-tags", is_flag=True,
@@ -82,8 +82,9 @@ def sync(g: Globals, packages: tuple[str, ...], jobs: int | None, dry_run: bool,
         raise click.UsageError("--accept-upstream names the packages whose upstream it "
                                "accepts: mirrorctl sync PACKAGE --accept-upstream")
     selected = config.active(packages)
-    options = SyncOptions(workdir=g.workdir, jobs=jobs or config.jobs, force_tags=force_tags,
-                          prune=prune, dry_run=dry_run, stamp=utc_stamp(),
+    run = resolve_run(g, config, jobs)
+    options = SyncOptions(workdir=run.workdir, jobs=run.jobs, force_tags=force_tags,
+                          prune=prune, dry_run=dry_run, stamp=run.stamp,
                           accept_upstream=frozenset(p.name for p in selected)
                           if accept_upstream else frozenset())
     with writing(g, "sync") as lock_fd, progress_on_stderr(g) as progress:

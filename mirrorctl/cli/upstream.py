@@ -17,10 +17,11 @@ from mirrorctl.cli.base import (
     forge_settings,
     format_option,
     git_runner,
+    jobs_option,
     plural,
     progress_on_stderr,
     reading,
-    utc_stamp,
+    resolve_run,
     wait_option,
     writing,
 )
@@ -183,8 +184,7 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
               help="Folder for the drafts, a folder a package in it [default: "
                    "<workdir>/drafts/].")
 @click.option("--force", is_flag=True, help="Replace drafts edited since they were written.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Packages read at once [default: defaults.jobs in mirrors.yaml, else 4].")
+@jobs_option
 @format_option
 @wait_option
 @click.pass_obj
@@ -255,7 +255,8 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
     selected = config.select(packages)
     forges = forge_settings(config)
     pypi = PypiClient(config.pypi_url, retries=config.retries)
-    options = RoadOptions(workdir=g.workdir, stamp=utc_stamp(), jobs=jobs or config.jobs)
+    run = resolve_run(g, config, jobs)
+    options = RoadOptions(workdir=run.workdir, stamp=run.stamp, jobs=run.jobs)
     with writing(g, "upstream wheels") as lock_fd, progress_on_stderr(g) as progress:
         runner = git_runner(g, config, lock_fd)
         roads = wheel_roads(config, selected, options, runner, forges, pypi, progress)

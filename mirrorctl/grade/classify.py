@@ -65,7 +65,7 @@ BuildReasons = Callable[[Package, str, str, "Sequence[PatchOutcome] | None"], li
 class ClassifyOptions:
     workdir: Path
     onto: str | None = None
-    jobs: int = 4
+    jobs: int = 1  # packages graded at once (the run's, for classify_packages)
     builds: BuildReasons | None = None
 
 

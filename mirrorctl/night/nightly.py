@@ -121,9 +121,10 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     limit = config.pull_requests.max_versions if config.pull_requests is not None else 3
     reach_stage(options.workdir, options.stamp, "releases")
     found = check_releases(config, packages, ReleaseOptions(
-        workdir=options.workdir, pypi=config.registry_url is not None, limit=limit), runner)
-    watched = check_releases(config, retired, ReleaseOptions(workdir=options.workdir,
-                                                             pypi=True), runner) if retired \
+        workdir=options.workdir, jobs=options.jobs, pypi=config.registry_url is not None,
+        limit=limit), runner)
+    watched = check_releases(config, retired, ReleaseOptions(
+        workdir=options.workdir, jobs=options.jobs, pypi=True), runner) if retired \
         else []
     # Each package's release to carry onto (None: the standing carry, delivered again); a
     # package that carries no patch is carried too: its upgrade is the version bump.
@@ -185,8 +186,9 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     stacks, stacks_need = _stacks(config, options, runner, progress)
     reach_stage(options.workdir, options.stamp, "report")
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
-                          stamp=options.stamp, rebased={r.package: r for r in rebases},
-                          progress=progress, builds=builds)
+                          stamp=options.stamp, jobs=options.jobs,
+                          rebased={r.package: r for r in rebases}, progress=progress,
+                          builds=builds)
     report = replace(report, campaign=recorded_campaign(options.workdir, packages),
                      stacks=stacks)
     needs = _needs_human(synced, [*found, *watched], rebases, errors, report)

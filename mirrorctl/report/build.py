@@ -57,15 +57,16 @@ __all__ = ["build_report", "package_links", "package_reports", "queue_debt", "re
 
 
 def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
-                 runner: GitRunner, stamp: str,
+                 runner: GitRunner, stamp: str, jobs: int,
                  rebased: Mapping[str, RebaseReport] | None = None,
                  progress: Progress = SILENT, builds: BuildReasons | None = None) -> Report:
     """The report now, against the history so far. `rebased`: rebases just made (by the
     nightly), whose outcomes grade their packages instead of a second rebase dry run.
-    `builds`: what the upgrades' builds say, for their grades (who can ask the forges)."""
+    `builds`: what the upgrades' builds say, for their grades (who can ask the forges).
+    `jobs`: packages read at once (the run's)."""
     history = read_history(workdir)
     rows = package_reports(config, packages, workdir=workdir, runner=runner, rebased=rebased,
-                           progress=progress, builds=builds)
+                           progress=progress, builds=builds, jobs=jobs)
     report = assemble(rows, history, stamp=stamp)
     # A night's report is kept in the history: its patch debt counts it, as the
     # morning's report will (both then say the same time to upstream).
@@ -104,8 +105,8 @@ def queue_debt(config: Config, packages: Sequence[Package],
 
 def package_reports(config: Config, packages: Sequence[Package], *, workdir: Path,
                     runner: GitRunner, rebased: Mapping[str, RebaseReport] | None = None,
-                    progress: Progress = SILENT,
-                    builds: BuildReasons | None = None) -> tuple[PackageReport, ...]:
+                    progress: Progress = SILENT, builds: BuildReasons | None = None,
+                    jobs: int = 1) -> tuple[PackageReport, ...]:
     progress.stage("grade", [p.name for p in packages])
 
     def one(package: Package) -> PackageReport:
@@ -118,7 +119,7 @@ def package_reports(config: Config, packages: Sequence[Package], *, workdir: Pat
 
     # Each package waits on git (and on the forges for its builds): `jobs` at once, as
     # classify does, taking turns at Python (core.turns); the order stays the packages'.
-    with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return tuple(pool.map(Turns().taking(one), packages))
 
 

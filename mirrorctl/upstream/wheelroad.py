@@ -298,7 +298,7 @@ class RoadOptions:
     workdir: Path
     stamp: str
     record: bool = True  # keep each state in the package's record
-    jobs: int = 4  # packages read at once
+    jobs: int = 1  # packages read at once (the run's)
     # How searches wait for the forge's rate (the CLI's clock; tests and benchmarks
     # pass their own).
     pace: Pace = field(default_factory=lambda: Pace(sleep=time.sleep, clock=time.time))
