@@ -155,3 +155,32 @@ def test_the_report_leads_with_what_needs_a_person(run_cli, numpy_site: Site,  #
         html.index('id="state-up-to-date"')
     assert '<a href="#state-medium">' not in html  # no package is medium: no link
     assert "mirrorctl rebase numpy --worktree ../numpy-rebase" in html
+
+
+def test_a_dry_run_says_what_the_night_would_do_and_writes_nothing_of_its_own(
+        run_cli, numpy_site: Site) -> None:  # noqa: F811
+    (numpy_site.root / "patchsets" / "numpy" / "1.0.0" / "0002-ENH-constants.patch").unlink()
+    queues = sorted(p.relative_to(numpy_site.root) for p in
+                    (numpy_site.root / "patchsets").rglob("*"))
+    mirror = numpy_site.mirror.git("for-each-ref")
+    result, data = nightly(run_cli, numpy_site, "--dry-run")
+    assert result.code == 0, result.err
+    assert data["dry_run"] is True and data["history"] is None
+    [rebased] = data["rebases"]
+    assert (rebased["to"], rebased["status"]) == ("1.1.0", "clean")
+    assert sorted(p.relative_to(numpy_site.root) for p in
+                  (numpy_site.root / "patchsets").rglob("*")) == queues
+    assert numpy_site.mirror.git("for-each-ref") == mirror
+    # Only the caches, with what sync records of them (as sync --dry-run does), the
+    # statuses read (kept/) and the locks: no carry, no history, no night, no report.
+    kept = {p.relative_to(numpy_site.workdir).parts[0] for p in numpy_site.workdir.iterdir()}
+    assert kept <= {"cache", "state", "kept", "lock", "readers.lock", ".gitignore"}, kept
+    [state] = (numpy_site.workdir / "state").glob("*.json")
+    assert set(json.loads(state.read_text())["facts"]) == {"mirror", "upstream"}
+    assert run_cli(*numpy_site.args("report", "--last")).code == 2  # no night kept
+    refused = run_cli(*numpy_site.args("nightly", "--dry-run", "--push"))
+    assert refused.code == 2 and "--dry-run writes nothing" in refused.err
+    # The real night after it carries as if the dry run had never been.
+    result, data = nightly(run_cli, numpy_site)
+    assert result.code == 0 and data["rebases"][0]["status"] == "clean"
+    assert (numpy_site.root / "patchsets" / "numpy" / "1.1.0").is_dir()

@@ -60,11 +60,17 @@ if TYPE_CHECKING:
               help="Also follow each package's road to upstream riscv64 wheels (PyPI and "
                    "one forge search a package, as `upstream wheels` does): a change of "
                    "state a person acts on is a need.")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Say what the night would do and write nothing of its own: the caches "
+                   "are refreshed, with what sync records of them (as sync --dry-run "
+                   "does); mirrors, queues, carries, history and stacks stay as they "
+                   "were. Not with --push, --notify or -o.")
 @format_option
 @wait_option
 @click.pass_obj
 def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
-            outputs: tuple[Path, ...], notify: bool, wheels: bool, fmt: str) -> None:
+            outputs: tuple[Path, ...], notify: bool, wheels: bool, dry_run: bool,
+            fmt: str) -> None:
     """The nightly run: sync, releases, rebases of new releases, and the report.
 
     Every package with a new release has its queue carried onto the newest release
@@ -85,6 +91,12 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     reopened when it comes back, closed when it clears; at most notices.limit touched
     a run.
 
+    With --dry-run, the night says what it would do and writes nothing of its own:
+    the caches are refreshed, with what sync records of them (as sync --dry-run
+    does), each due carry is a dry run, the report is computed; no queue, carry,
+    history, stacks or last report is written, nothing pushed, delivered or filed.
+    Exit status as for a night.
+
     With --wheels, each package's road to upstream riscv64 wheels is followed too
     (`mirrorctl upstream wheels`, nothing sent): upstream declining or undoing them,
     or PyPI shipping them (retire the package), needs a person; the report shows
@@ -102,6 +114,7 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
       mirrorctl nightly -o report.html -o report.json   # and the run's own report
       mirrorctl nightly --push --notify   # deliver, and keep the tracking issues
       mirrorctl nightly --wheels          # and the road to upstream riscv64 wheels
+      mirrorctl nightly --dry-run         # what tonight would do, nothing written
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.night.nightly import NightlyOptions, run_nightly
@@ -111,6 +124,9 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     if notify and config.notices is None:
         raise click.UsageError(f"--notify: no notices: under defaults in {g.config_path} "
                                "says which tracker keeps the notices (see the README)")
+    if dry_run and (push or notify or outputs):
+        raise click.UsageError("--dry-run writes nothing of its own: not with --push, "
+                               "--notify or -o/--output")
     run = resolve_run(g, config, jobs)
     options = NightlyOptions(workdir=run.workdir, jobs=run.jobs, push=push,
                              # The upgrades' builds are read when their repository is
@@ -119,12 +135,12 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
                              if push or notify or wheels or config.pull_requests is not None
                              else None,
                              stamp=run.stamp, notify=notify, every_package=not packages,
-                             wheels=wheels)
+                             wheels=wheels, dry_run=dry_run)
     with writing(g, "nightly") as lock_fd, progress_on_stderr(g) as progress:
         result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),
                              sleep=time.sleep, clock=time.time, progress=progress)
     g.echo(NIGHTLY_RENDERERS[fmt](result))
-    kept = _keep_last_report(g, g.workdir, result)
+    kept = dry_run or _keep_last_report(g, g.workdir, result)
     if outputs:  # the run's own report: what people read is what this run found
         from mirrorctl.cli.report import write_report_files
 
@@ -281,9 +297,10 @@ def _pinned_install() -> str:
 
 
 @click.command()
-@click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--output-dir", "--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default="mirrorctl-demo", show_default=True,
-              help="Where to build the sandbox (a previous demo there is replaced).")
+              help="Where to build the sandbox (a previous demo there is replaced; --dir is "
+                   "its old name).")
 @format_option
 @click.pass_obj
 def demo(g: Globals, root: Path, fmt: str) -> None:
@@ -396,6 +413,7 @@ def nightly_json(result: NightlyResult) -> str:
                    "patch": n.subject if n.kind == "conflict" else None, "detail": n.detail}
                   for n in result.needs],
         "history": str(result.history) if result.history else None,
+        "dry_run": result.dry_run,
         "notices": notices_data(result.notices) if result.notices else None,
         "wheels": [road_json(r) for r in result.wheels],
         "retirements": [{"package": r.package, "action": r.action, "url": r.url,
@@ -432,7 +450,8 @@ def nightly_table(result: NightlyResult) -> str:
         parts += [f"- {need}" for need in result.needs_human]
     else:
         parts.append("nothing needs a person")
-    parts.append(f"history: {result.history or 'not written (see above)'}")
+    unwritten = "not written: a dry run" if result.dry_run else "not written (see above)"
+    parts.append(f"history: {result.history or unwritten}")
     return "\n".join(parts)
 
 

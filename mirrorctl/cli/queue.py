@@ -53,8 +53,9 @@ def patches() -> None:
 @click.option("--version", "version", help="The queue to apply [default: the package's version].")
 @click.option("--push", is_flag=True,
               help="Push riscv64/<version> to the mirror (with a lease).")
-@click.option("--force", is_flag=True,
-              help="With --push: replace a different riscv64/<version> in the mirror.")
+@click.option("--replace-branch", "--force", "force", is_flag=True,
+              help="With --push: replace a different riscv64/<version> in the mirror "
+                   "(--force is its old name).")
 @format_option
 @wait_option
 @click.pass_obj
@@ -97,8 +98,9 @@ def patches_apply(g: Globals, package: str, version: str | None, push: bool, for
               help="The mirror branch whose commits become the queue, e.g. riscv64/2.2.4.")
 @click.option("--version", "version",
               help="The queue to write [default: the version of --base].")
-@click.option("--force", is_flag=True,
-              help="Replace a queue folder that holds a different queue.")
+@click.option("--replace-queue", "--force", "force", is_flag=True,
+              help="Replace a queue folder that holds a different queue (--force is its "
+                   "old name).")
 @format_option
 @wait_option
 @click.pass_obj
@@ -143,8 +145,9 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
                              "[default: the newest release in the cache].")
 @click.option("--keep-partial", is_flag=True,
               help="Write the new queue even when a patch conflicts (without that patch).")
-@click.option("--force", is_flag=True, help="Replace a different existing queue of the new "
-                                            "version (with --continue too).")
+@click.option("--replace-queue", "--force", "force", is_flag=True,
+              help="Replace a different existing queue of the new version (with --continue "
+                   "too; --force is its old name).")
 @click.option("--range-diff", "range_diff", is_flag=True,
               help="Show how each patch changed between the old and the new queue.")
 @click.option("--worktree", type=click.Path(file_okay=False, path_type=Path),

@@ -51,9 +51,11 @@ def upstream() -> None:
 @upstream.command("draft")
 @click.argument("package")
 @click.option("--patch", "patch", help="Draft only this patch (its file name).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the drafts [default: <workdir>/drafts/<package>/].")
-@click.option("--force", is_flag=True, help="Overwrite drafts that were edited since.")
+@click.option("--output-dir", "--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the drafts [default: <workdir>/drafts/<package>/] (--out is "
+                   "its old name).")
+@click.option("--replace-edited", "--force", "force", is_flag=True,
+              help="Overwrite drafts that were edited since (--force is its old name).")
 @format_option
 @click.pass_obj
 def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None, force: bool,
@@ -90,7 +92,9 @@ def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None
 
 @upstream.command("submit")
 @click.argument("draft", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--force", is_flag=True, help="Open it even when upstream has a likely duplicate.")
+@click.option("--despite-duplicate", "--force", "force", is_flag=True,
+              help="Open it even when upstream has a likely duplicate (--force is its old "
+                   "name).")
 @format_option
 @wait_option
 @click.pass_obj
@@ -180,10 +184,12 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
               help="Write the change (a format-patch file) and the request's text for each "
                    "package whose state calls for one; an issue draft where the change "
                    "cannot be written safely.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--output-dir", "--out", "out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the drafts, a folder a package in it [default: "
-                   "<workdir>/drafts/].")
-@click.option("--force", is_flag=True, help="Replace drafts edited since they were written.")
+                   "<workdir>/drafts/] (--out is its old name).")
+@click.option("--replace-edited", "--force", "force", is_flag=True,
+              help="Replace drafts edited since they were written (--force is its old "
+                   "name).")
 @jobs_option
 @format_option
 @wait_option

@@ -63,6 +63,11 @@ class NightlyOptions:
     # Follow each package's road to upstream riscv64 wheels (PyPI and a forge search a
     # package): its state is recorded, and a change a person acts on is a need.
     wheels: bool = False
+    # Say what the night would do, and write nothing of its own: the caches are
+    # refreshed with what sync records of them (as `sync --dry-run` does); the mirrors,
+    # queues, carries, history and stacks are left as they were; nothing is pushed,
+    # delivered or filed.
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class NightlyResult:
     wheels: tuple[Road, ...] = ()  # the roads to upstream riscv64 wheels (with wheels)
     # The retirement requests of packages whose upstream ships riscv64 wheels (with push).
     retirements: tuple[RetireRequest, ...] = ()
+    dry_run: bool = False  # what the night would do: nothing of its own written
 
     @property
     def needs_human(self) -> tuple[str, ...]:
@@ -112,14 +118,18 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     # whether their latest release still does; nothing is synced, carried or graded.
     retired = [p for p in packages if p.retired]
     packages = [p for p in packages if not p.retired]
-    begin_night(options.workdir, options.stamp)  # a night killed from here on is said so
+    if options.dry_run and (options.push or options.notify):
+        raise ValueError("a dry run pushes, delivers and files nothing")
+    stage = _Stages(options)
+    stage.begin()  # a night killed from here on is said so
     synced = sync_packages(packages, SyncOptions(workdir=options.workdir, jobs=options.jobs,
-                                                       stamp=options.stamp),
+                                                       stamp=options.stamp,
+                                                       dry_run=options.dry_run),
                            runner, sleep=sleep, progress=progress)
     # With the builders' registry, PyPI is asked too: what is due must be released there.
     # One request builds at most `max_versions` releases (their bot's cap), the newest.
     limit = config.pull_requests.max_versions if config.pull_requests is not None else 3
-    reach_stage(options.workdir, options.stamp, "releases")
+    stage.reach("releases")
     found = check_releases(config, packages, ReleaseOptions(
         workdir=options.workdir, jobs=options.jobs, pypi=config.registry_url is not None,
         limit=limit), runner)
@@ -146,7 +156,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     releases_of = {r.name: r for r in found}
     rebases: list[RebaseReport] = []
     errors: list[tuple[str, str]] = []
-    reach_stage(options.workdir, options.stamp, "carry")
+    stage.reach("carry")
     if due:
         progress.stage("rebase", [p.name for p in due])
     builds = None
@@ -159,6 +169,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         try:
             rebased = carry_upgrade(config, package, UpgradeOptions(
                 rebase=RebaseOptions(workdir=options.workdir, onto=targets[package.name],
+                                     dry_run=options.dry_run,
                                      # no mirror: nothing to push
                                      push=options.push and package.mirror is not None,
                                      range_diff=options.push),
@@ -175,16 +186,16 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
             errors.append((package.name, str(exc)))
             outcome, detail = "failed", str(exc)
         progress.finish(package.name, outcome, detail)
-    reach_stage(options.workdir, options.stamp, "deliver")
+    stage.reach("deliver")
     retirements = _retire(config, retiring, releases_of, options, runner, listed, sleep,
                           clock)
     followed = _publish(config, packages, options, listed) if delivering else []
-    if options.forges is not None:  # an upgrade whose request was merged is settled
+    if options.forges is not None and not options.dry_run:  # a merged request: settled
         _settle_merged(config, [p for p in packages if p.name not in targets], options)
     roads = _roads(config, packages, options, runner, progress, sleep, clock)
-    reach_stage(options.workdir, options.stamp, "stacks")
+    stage.reach("stacks")
     stacks, stacks_need = _stacks(config, options, runner, progress)
-    reach_stage(options.workdir, options.stamp, "report")
+    stage.reach("report")
     report = build_report(config, packages, workdir=options.workdir, runner=runner,
                           stamp=options.stamp, jobs=options.jobs,
                           rebased={r.package: r for r in rebases}, progress=progress,
@@ -207,13 +218,14 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     said = {(n.package, n.kind) for n in needs}
     needs += [Need(a.package, cast(NeedKind, a.kind), "", a.detail) for a in report.actions
               if a.package and (a.package, a.kind) not in said]
-    _record_settled(options, report)
+    if not options.dry_run:
+        _record_settled(options, report)
     history: Path | None = None
-    reach_stage(options.workdir, options.stamp, "history")
+    stage.reach("history")
     report = replace(report, night_started=options.stamp)
     try:  # before the notices, whose rate limits may wait long: a killed job keeps it
-        history = write_record(options.workdir, options.stamp, report,
-                               [str(n) for n in needs])
+        history = None if options.dry_run else write_record(
+            options.workdir, options.stamp, report, [str(n) for n in needs])
     except OSError as exc:  # the report is still shown; the person learns why it is not kept
         needs.append(Need("", "history-not-written", "",
                           f"the history record is not written: {FileSystemError(exc)}"))
@@ -224,7 +236,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
 
         if clock is None:
             raise ValueError("notices need the run's clock")
-        reach_stage(options.workdir, options.stamp, "notices")
+        stage.reach("notices")
         noticed = notify(report, config.notices, options.forges,
                          every_package=options.every_package, stamp=options.stamp,
                          pace=Pace(sleep=sleep, clock=clock),
@@ -240,12 +252,12 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
         needs += failed
         report = replace(report, run_actions=(*report.run_actions, *map(_action, failed)))
     ended = _stamp_of(clock) if clock is not None else options.stamp
-    end_night(options.workdir, options.stamp, ended)
+    stage.end(ended)
     report = replace(report, night_ended=ended)
     return NightlyResult(sync=synced, releases=(*found, *watched), rebases=tuple(rebases),
                          rebase_errors=tuple(errors), report=report, needs=tuple(needs),
                          history=history, notices=noticed, wheels=tuple(roads),
-                         retirements=tuple(retirements))
+                         retirements=tuple(retirements), dry_run=options.dry_run)
 
 
 def _stacks(config: Config, options: NightlyOptions, runner: GitRunner,
@@ -258,11 +270,32 @@ def _stacks(config: Config, options: NightlyOptions, runner: GitRunner,
         return recorded_stacks(options.workdir), []
     try:
         return night_stacks(config, options.workdir, stamp=options.stamp, runner=runner,
-                            progress=progress), []
+                            progress=progress, keep=not options.dry_run), []
     except OSError as exc:
         return recorded_stacks(options.workdir), [Need(
             "", "stack-unknown", "", f"the stacks are not kept: {FileSystemError(exc)}; "
             "the report shows the last ones kept")]
+
+
+class _Stages:
+    """Where the night has got to, kept for a report after a kill (report.nights); a
+    dry run keeps nothing."""
+
+    def __init__(self, options: NightlyOptions) -> None:
+        self.workdir, self.stamp = options.workdir, options.stamp
+        self.keep = not options.dry_run
+
+    def begin(self) -> None:
+        if self.keep:
+            begin_night(self.workdir, self.stamp)
+
+    def reach(self, name: str) -> None:
+        if self.keep:
+            reach_stage(self.workdir, self.stamp, name)
+
+    def end(self, ended: str) -> None:
+        if self.keep:
+            end_night(self.workdir, self.stamp, ended)
 
 
 def _stamp_of(clock: Callable[[], float]) -> str:
@@ -295,7 +328,7 @@ def _roads(config: Config, packages: Sequence[Package], options: NightlyOptions,
            runner: GitRunner, progress: Progress, sleep: Callable[[float], None],
            clock: Callable[[], float] | None) -> list[Road]:
     """The roads to upstream riscv64 wheels, when the night follows them (recorded)."""
-    if not options.wheels or options.forges is None:
+    if not options.wheels or options.forges is None or options.dry_run:
         return []
     import time
 

@@ -29,9 +29,10 @@ def wants_stacks(config: Config) -> bool:
 
 
 def night_stacks(config: Config, workdir: Path, *, stamp: str,
-                 runner: GitRunner | None = None,
-                 progress: Progress = SILENT) -> Stacks | None:
-    """The stacks of mirrors.yaml, resolved and kept; None when it names none."""
+                 runner: GitRunner | None = None, progress: Progress = SILENT,
+                 keep: bool = True) -> Stacks | None:
+    """The stacks of mirrors.yaml, resolved and (with `keep`) kept; None when it names
+    none."""
     if not wants_stacks(config):
         return None
     from mirrorctl.grade.index import PackageIndex
@@ -55,8 +56,9 @@ def night_stacks(config: Config, workdir: Path, *, stamp: str,
                if p.name in s.blocked_by and not p.in_inventory}
     view = stacks_view(stacks, stamp=stamp, top=roots.top, unknown=roots.unknown,
                        proposals=propose(sorted(missing.items()), index))
-    atomic_write_text(workdir / STACKS_FILE, json.dumps(
-        {"format": _FORMAT, **(stacks_to_json(view) or {})}, indent=1))
+    if keep:
+        atomic_write_text(workdir / STACKS_FILE, json.dumps(
+            {"format": _FORMAT, **(stacks_to_json(view) or {})}, indent=1))
     return view
 
 
