@@ -164,6 +164,8 @@ def test_the_lists_brought_into_mirrors_yaml(run_cli, builders_repo: Path,
     config.write_text(INVENTORY)
     checked = run_inventory(run_cli, config, builders_repo, "--check", "--format", "json")
     assert checked.code == 1 and config.read_text() == INVENTORY  # --check writes nothing
+    dry = run_inventory(run_cli, config, builders_repo, "--dry-run", "--format", "json")
+    assert (dry.code, dry.out) == (1, checked.out) and config.read_text() == INVENTORY
 
     result = run_inventory(run_cli, config, builders_repo, "--format", "json")
     data = json.loads(result.out)

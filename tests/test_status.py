@@ -70,6 +70,11 @@ def test_a_carry_its_grade_and_the_note_that_settles_it(run_cli, site: Site) -> 
     assert found["carry"]["text"].startswith("1.1.0 -> 1.2.0 onto v1.2.0: clean")
     assert found["upgrade"]["text"].endswith("stands until settled")
     assert found["queue"]["text"] == "1.2.0: 1 patch" and package["settled"] is None
+    record = (site.workdir / "state" / "demo.json").read_bytes()
+    dry = run_cli(*site.args("settle", "demo", "--note", "by hand", "--dry-run"))
+    assert dry.code == 0 and dry.out.startswith("demo: settled the upgrade 1.1.0 -> 1.2.0")
+    assert "(a dry run: nothing written)" in dry.out
+    assert (site.workdir / "state" / "demo.json").read_bytes() == record
     settled = run_cli(*site.args("settle", "demo", "--note", "built by hand on a VF2"))
     assert settled.code == 0, settled.out
     code, package = status(run_cli, site)

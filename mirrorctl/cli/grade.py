@@ -141,10 +141,12 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
 @click.argument("package")
 @click.option("--note", default="", help="Why it is settled, kept with it (e.g. \"built and "
                                          "tested by hand on a VisionFive 2\").")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Say what would be settled (or forgotten); write nothing.")
 @format_option
 @wait_option
 @click.pass_obj
-def settle(g: Globals, package: str, note: str, fmt: str) -> None:
+def settle(g: Globals, package: str, note: str, dry_run: bool, fmt: str) -> None:
     """Say that a package's last upgrade is settled, so its grade no longer stands.
 
     After the nightly (or `rebase`) carries a queue onto a release, that upgrade's grade
@@ -164,6 +166,7 @@ def settle(g: Globals, package: str, note: str, fmt: str) -> None:
     Examples:
       mirrorctl settle numpy
       mirrorctl settle numpy --note "built and tested by hand on a VisionFive 2"
+      mirrorctl settle numpy --dry-run     # what would be settled
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.grade.upgrade import settle_upgrade
@@ -172,9 +175,10 @@ def settle(g: Globals, package: str, note: str, fmt: str) -> None:
     [selected] = config.select([package])
     with writing(g, "settle"):
         done = settle_upgrade(g.workdir, selected.name, note=note, by="settle",
-                              at=utc_stamp())
-    g.echo(json.dumps({"package": selected.name, "settled": done, "note": note or None},
-                      indent=2) if fmt == "json" else f"{selected.name}: {done}")
+                              at=utc_stamp(), dry_run=dry_run)
+    said = f"{selected.name}: {done}" + (" (a dry run: nothing written)" if dry_run else "")
+    g.echo(json.dumps({"package": selected.name, "settled": done, "note": note or None,
+                       "dry_run": dry_run}, indent=2) if fmt == "json" else said)
 
 
 @click.command()

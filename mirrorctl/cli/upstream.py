@@ -144,10 +144,14 @@ def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
 @click.argument("packages", nargs=-1)
 @click.option("--write", is_flag=True,
               help="Rewrite the Upstream-Status headers of accepted and refused patches.")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Say where each patch stands and write nothing (what it does without "
+                   "--write; not with it).")
 @format_option
 @wait_option
 @click.pass_obj
-def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: str) -> None:
+def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, dry_run: bool,
+                     fmt: str) -> None:
     """Ask the forges where each Submitted and Issue patch stands.
 
     A merged request is "accepted" (the next rebase should find the patch upstreamed);
@@ -168,6 +172,8 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, fmt: st
     from mirrorctl.core.config import load_config
     from mirrorctl.upstream.refresh import RefreshOptions, refresh_packages
 
+    if write and dry_run:
+        raise click.UsageError("--dry-run writes nothing: not with --write")
     config = load_config(g.config_path)
     selected = config.select(packages)
     forges = forge_settings(config)

@@ -122,8 +122,9 @@ VALIDATE_RENDERERS: dict[str, Callable[[ValidationResult], str]] = {
 @click.option("--docs", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The builders' docs/packages: each <package>.yaml says the upstream "
                    "(source-code) and the versions built.")
-@click.option("--check", is_flag=True,
-              help="Write nothing; exit 1 when mirrors.yaml is not in line with the lists.")
+@click.option("--check", "--dry-run", "check", is_flag=True,
+              help="Write nothing: say what would change; exit 1 when mirrors.yaml is not "
+                   "in line with the lists (--dry-run is the same).")
 @click.option("--probe", is_flag=True,
               help="Read upstream's tags (one git ls-remote each) for the packages whose tag "
                    "format nothing else says, and propose one, marked as inferred in the "

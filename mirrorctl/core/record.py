@@ -241,14 +241,17 @@ def _did_not_read(record: PackageRecord, path: Path, package: str) -> bool:
     return True
 
 
-def forget_lost(workdir: Path, package: str) -> str | None:
+def forget_lost(workdir: Path, package: str, *, dry_run: bool = False) -> str | None:
     """A person settled a package whose record did not read: the record that did not read
     kept aside (if it was not yet), the marker of a fresh one gone; what it said (None
-    when the record reads and has no marker). A newer format's is left (NewerRecord)."""
+    when the record reads and has no marker). A newer format's is left (NewerRecord).
+    With `dry_run`, what it says, nothing moved or written."""
     path = record_path(workdir, package)
     with _lock(path):
         record = read_record(workdir, package)
         if _did_not_read(record, path, package):
+            if dry_run:
+                return f"{record.problem}: it would be kept aside"
             when = _kept_aside(record, ()).entries[LOST]["unknown"]
             return str(when)
         data = _load(path)
@@ -256,6 +259,8 @@ def forget_lost(workdir: Path, package: str) -> str | None:
         if not isinstance(facts, dict) or LOST not in facts:
             return None
         said = str(facts[LOST].get("unknown") or LOST)
+        if dry_run:
+            return said
         del facts[LOST]
         atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
         return said

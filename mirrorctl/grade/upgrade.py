@@ -108,13 +108,15 @@ def record_settled(workdir: Path, package: str, how: str, *, by: str, at: str) -
             fact.value.settle(how, by=by, at=at), by=fact.by, at=fact.at))])
 
 
-def settle_upgrade(workdir: Path, package: str, *, note: str, by: str, at: str) -> str:
+def settle_upgrade(workdir: Path, package: str, *, note: str, by: str, at: str,
+                   dry_run: bool = False) -> str:
     """A person says the package's last upgrade is settled (built and checked by hand,
     merged elsewhere); an upgrade or a carry the record does not know (a rebase that
     failed or was killed) is forgotten, so the package reads from its caches again.
     What was settled; UsageError when nothing waits. A record started afresh after one
-    that did not read (kept beside it) is what a person settles first."""
-    lost = forget_lost(workdir, package)
+    that did not read (kept beside it) is what a person settles first. With `dry_run`,
+    what would be settled, nothing written."""
+    lost = forget_lost(workdir, package, dry_run=dry_run)
     if lost is not None:
         return (f"the record that did not read is settled: {lost.split(': it is kept as ')[0]}"
                 "; the package's facts are read again (the next sync and carry establish "
@@ -125,7 +127,8 @@ def settle_upgrade(workdir: Path, package: str, *, note: str, by: str, at: str) 
               if fact is not None and not fact.is_known]
     if forget:
         why = "; ".join(f.unknown or "" for f in (upgrade, carry) if f and not f.is_known)
-        write_facts(workdir, package, [], forget=forget)
+        if not dry_run:
+            write_facts(workdir, package, [], forget=forget)
         return f"forgot what the record could not establish ({why})"
     if upgrade is None or upgrade.value is None:
         raise UsageError(f"nothing of {package} waits to be settled: no upgrade is recorded "
@@ -142,7 +145,8 @@ def settle_upgrade(workdir: Path, package: str, *, note: str, by: str, at: str) 
                          f"({done.by}, {stamp_text(done.at)})")
     settled = upgrade.value.settle(f"a person said so: {note}" if note else "a person said so",
                                    by=by, at=at)
-    write_facts(workdir, package, [(UPGRADE, Fact.known(settled, by=upgrade.by,
-                                                        at=upgrade.at))])
+    if not dry_run:
+        write_facts(workdir, package, [(UPGRADE, Fact.known(settled, by=upgrade.by,
+                                                            at=upgrade.at))])
     return (f"settled the upgrade {settled.from_version} -> {settled.to_version} "
             f"({settled.grade.level}: {settled.grade.main_reason.code})")
