@@ -123,3 +123,22 @@ def test_table_output(run_cli, synced: Site, tmp_path: Path) -> None:
     assert first.startswith("demo 1.1.0: 2 patches applied on v1.1.0 -> riscv64/1.1.0 at ")
     assert first.endswith("(new)")
     assert "Pending" in result.out
+
+
+def test_a_dry_run_moves_no_branch_and_says_what_the_push_would_do(run_cli,
+                                                                  synced: Site) -> None:
+    mirror_branch = synced.mirror.rev(BRANCH)
+    cache = Repo(synced.workdir / "cache" / "demo.git")
+    result, data = apply(run_cli, synced, "--push", "--dry-run")
+    assert result.code == 1 and data["dry_run"] and data["push"]["result"] == "refused"
+    assert "would be refused without --force" in data["push"]["detail"]
+    assert BRANCH not in cache.refs() and synced.mirror.rev(BRANCH) == mirror_branch
+    result, data = apply(run_cli, synced, "--push", "--force", "--dry-run")
+    assert result.code == 0 and data["push"]["result"] == "not-pushed"
+    assert data["push"]["detail"].startswith("a dry run: a push would update it from ")
+    assert synced.mirror.rev(BRANCH) == mirror_branch
+    table = run_cli(*synced.args("patches", "apply", "demo", "--dry-run")).out
+    assert "a dry run: the branch is not moved, nothing pushed" in table
+    # The real one after it makes the commits the dry run said.
+    result, real = apply(run_cli, synced, "--push", "--force")
+    assert result.code == 0 and real["commit"] == data["commit"]

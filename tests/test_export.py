@@ -112,3 +112,25 @@ def test_a_branch_that_does_not_start_at_the_base(run_cli, branch_site: Site,
     work.git("push", "--quiet", str(branch_site.mirror.path), "HEAD:refs/heads/unrelated")
     result, _ = export(run_cli, branch_site, "--base", "v1.1.0", "--from-branch", "unrelated")
     assert result.code == 2 and "does not start from v1.1.0" in result.err
+
+
+def test_a_dry_run_says_whether_the_folder_would_change_and_writes_nothing(
+        run_cli, branch_site: Site) -> None:
+    queues = branch_site.root / "patchsets" / "demo"
+    before = sorted(p.relative_to(queues) for p in queues.rglob("*")) if queues.exists() \
+        else None
+    result, data = export(run_cli, branch_site, "--base", "v1.1.0", "--from-branch", BRANCH,
+                          "--dry-run")
+    assert result.code == 0 and data["dry_run"] and data["changed"] is True
+    assert data["patches"] == ["0001-BLD-riscv64-wheels.patch", "0002-TST-canonical-NaN.patch"]
+    after = sorted(p.relative_to(queues) for p in queues.rglob("*")) if queues.exists() \
+        else None
+    assert after == before and not (queues / "1.1.0").exists()
+    table = run_cli(*branch_site.args("patches", "export", "demo", "--base", "v1.1.0",
+                                      "--from-branch", BRANCH, "-n")).out
+    assert "(would be written (a dry run))" in table
+    assert export(run_cli, branch_site, "--base", "v1.1.0", "--from-branch", BRANCH)[1][
+        "changed"] is True  # and the real export writes what it said
+    result, data = export(run_cli, branch_site, "--base", "v1.1.0", "--from-branch", BRANCH,
+                          "--dry-run")
+    assert data["changed"] is False

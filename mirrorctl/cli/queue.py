@@ -56,11 +56,14 @@ def patches() -> None:
 @click.option("--replace-branch", "--force", "force", is_flag=True,
               help="With --push: replace a different riscv64/<version> in the mirror "
                    "(--force is its old name).")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Apply the queue in the cache, move no branch, push nothing; with "
+                   "--push, say what the push would do.")
 @format_option
 @wait_option
 @click.pass_obj
 def patches_apply(g: Globals, package: str, version: str | None, push: bool, force: bool,
-                  fmt: str) -> None:
+                  dry_run: bool, fmt: str) -> None:
     """Apply a queue to its release tag and make branch riscv64/<version>.
 
     The patches are replayed in the package's cache (run `mirrorctl sync` first),
@@ -83,7 +86,8 @@ def patches_apply(g: Globals, package: str, version: str | None, push: bool, for
 
     config = load_config(g.config_path)
     [selected] = config.select([package])
-    options = ApplyOptions(workdir=g.workdir, version=version, push=push, force=force)
+    options = ApplyOptions(workdir=g.workdir, version=version, push=push, force=force,
+                           dry_run=dry_run)
     with writing(g, "patches apply") as lock_fd:
         report = apply_package_queue(config, selected, options, git_runner(g, config, lock_fd))
     g.echo(APPLY_RENDERERS[fmt](report))
@@ -101,11 +105,13 @@ def patches_apply(g: Globals, package: str, version: str | None, push: bool, for
 @click.option("--replace-queue", "--force", "force", is_flag=True,
               help="Replace a queue folder that holds a different queue (--force is its "
                    "old name).")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Say whether the queue folder would change; write nothing.")
 @format_option
 @wait_option
 @click.pass_obj
 def patches_export(g: Globals, package: str, base: str, from_branch: str, version: str | None,
-                   force: bool, fmt: str) -> None:
+                   force: bool, dry_run: bool, fmt: str) -> None:
     """Turn the commits of a mirror branch into a patch queue.
 
     Writes patchsets/<package>/<version>/ with git format-patch, headers kept.
@@ -133,7 +139,7 @@ def patches_export(g: Globals, package: str, base: str, from_branch: str, versio
     config = load_config(g.config_path)
     [selected] = config.select([package])
     options = ExportOptions(workdir=g.workdir, base=base, from_branch=from_branch,
-                            version=version, force=force)
+                            version=version, force=force, dry_run=dry_run)
     with writing(g, "patches export") as lock_fd:
         report = export_queue(config, selected, options, git_runner(g, config, lock_fd))
     g.echo(EXPORT_RENDERERS[fmt](report))
@@ -304,6 +310,7 @@ def _apply_data(report: ApplyReport) -> dict[str, Any]:
                      "files": list(a.patch.files), "upstream_status": str(a.patch.status)}
                     for a in report.patches],
         "push": {"result": report.push, "detail": report.push_detail},
+        "dry_run": report.dry_run,
     }
 
 
@@ -316,20 +323,24 @@ def apply_table(report: ApplyReport) -> str:
     width = max(len(a.patch.name) for a in report.patches)
     lines += [f"  {a.patch.name:<{width}}  {short_sha(a.commit)}  {a.patch.status}"
               for a in report.patches]
-    if report.push != "not-pushed":
+    if report.push != "not-pushed" or report.push_detail:
         lines.append(f"mirror: {report.push}" + (f" ({report.push_detail})"
                                                  if report.push_detail else ""))
+    if report.dry_run:
+        lines.append("a dry run: the branch is not moved, nothing pushed")
     return "\n".join(lines)
 
 
 def _export_data(report: ExportReport) -> dict[str, Any]:
     return {"package": report.package, "version": report.version, "tag": report.tag,
             "branch": report.branch, "patchset": str(report.directory),
-            "patches": list(report.patches), "changed": report.changed}
+            "patches": list(report.patches), "changed": report.changed,
+            "dry_run": report.dry_run}
 
 
 def export_table(report: ExportReport) -> str:
-    state = "written" if report.changed else "unchanged: no byte differs"
+    state = ("would be written (a dry run)" if report.dry_run else "written") \
+        if report.changed else "unchanged: no byte differs"
     lines = [f"{report.package} {report.version}: "
              f"{plural(len(report.patches), 'patch', 'patches')} from {report.branch} since "
              f"{report.tag} -> {report.directory} ({state})"]

@@ -53,6 +53,7 @@ class ApplyOptions:
     version: str | None = None
     push: bool = False
     force: bool = False
+    dry_run: bool = False  # the commits made, the branch not moved, nothing pushed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +67,7 @@ class ApplyReport:
     patches: tuple[AppliedPatch, ...]
     push: PushResult = "not-pushed"
     push_detail: str = ""
+    dry_run: bool = False  # what it would do: the branch not moved, nothing pushed
 
     @property
     def failed(self) -> bool:
@@ -116,11 +118,30 @@ def apply_package_queue(config: Config, package: Package, options: ApplyOptions,
     branch = f"refs/heads/riscv64/{version}"
     previous = cache.resolve(branch)
     head = applied[-1].commit
-    if previous != head:
+    if previous != head and not options.dry_run:
         cache.update_ref(branch, head, previous)
     report = ApplyReport(package=package.name, version=version, tag=tag, branch=branch,
-                         commit=head, previous=previous, patches=tuple(applied))
+                         commit=head, previous=previous, patches=tuple(applied),
+                         dry_run=options.dry_run)
+    if options.push and options.dry_run:
+        return _would_push(cache, package, report, force=options.force)
     return _push(cache, package, report, force=options.force) if options.push else report
+
+
+def _would_push(cache: Repository, package: Package, report: ApplyReport, *,
+                force: bool) -> ApplyReport:
+    """What pushing would do, read off the mirror, nothing pushed: a push it would
+    refuse is refused."""
+    current = cache.runner.ls_remote(mirror_of(package)).get(report.branch)
+    if current == report.commit:
+        return replace(report, push="unchanged", push_detail="the mirror already has this "
+                                                             "branch")
+    if current is not None and not force:
+        return replace(report, push="refused", push_detail=(
+            f"the mirror's {report.branch} is at {current[:12]}, not this queue's result; "
+            "a push would be refused without --force"))
+    what = "create it" if current is None else f"update it from {current[:12]}"
+    return replace(report, push_detail=f"a dry run: a push would {what}")
 
 
 def push_branch(cache: Repository, url: str, branch: str, commit: str, *,
@@ -163,6 +184,7 @@ class ExportOptions:
     from_branch: str  # a branch of the mirror
     version: str | None = None
     force: bool = False  # replace a queue that differs from the branch
+    dry_run: bool = False  # say whether the folder would change; write nothing
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,6 +196,7 @@ class ExportReport:
     directory: Path
     patches: tuple[str, ...]
     changed: bool
+    dry_run: bool = False  # `changed`: it would change; nothing was written
 
 
 def export_queue(config: Config, package: Package, options: ExportOptions,
@@ -192,9 +215,11 @@ def export_queue(config: Config, package: Package, options: ExportOptions,
     try:
         _check_range(cache, tag, options.from_branch)
         directory = queue_dir(config.patchsets, package.name, version)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_staging(directory.parent)
-        staging = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=directory.parent))
+        if not options.dry_run:  # a dry run stages elsewhere: the queues stay as they are
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_staging(directory.parent)
+        staging = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=None if
+                                        options.dry_run else directory.parent))
         try:
             cache.git("format-patch", "--quiet", *FORMAT_PATCH_STABLE, "-o", str(staging),
                       f"refs/tags/{tag}..{_EXPORT_REF}")
@@ -203,14 +228,15 @@ def export_queue(config: Config, package: Package, options: ExportOptions,
             changed = not same_files(staging, directory)
             if changed and directory.is_dir() and not options.force:
                 raise UsageError(_differs(directory, names))
-            if changed:
+            if changed and not options.dry_run:
                 replace_dir(staging, directory)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     finally:
         cache.git("update-ref", "-d", _EXPORT_REF, check=False)
     return ExportReport(package=package.name, version=version, tag=tag, branch=branch,
-                        directory=directory, patches=names, changed=changed)
+                        directory=directory, patches=names, changed=changed,
+                        dry_run=options.dry_run)
 
 
 def _base_tag(cache: Repository, package: Package, base: str) -> str:
