@@ -124,6 +124,9 @@ def test_drafts_follow_upstream_conventions(run_cli, numpy_drafts: Site) -> None
 
 
 def test_edited_drafts_are_kept_unless_forced(run_cli, numpy_drafts: Site) -> None:
+    _, dry = draft(run_cli, numpy_drafts, "--dry-run")
+    assert [d["status"] for d in dry] == ["would-write", "would-write"]
+    assert not (numpy_drafts.workdir / "drafts").exists()  # a dry run writes nothing
     _, drafts = draft(run_cli, numpy_drafts)
     _, again = draft(run_cli, numpy_drafts)
     assert [d["status"] for d in again] == ["unchanged", "unchanged"]

@@ -89,6 +89,9 @@ def test_a_likely_duplicate_stops_the_submission(run_cli, numpy_drafts: Site,  #
     assert forge.created == [] and patch_text(numpy_drafts) == before
     table = run_cli(*numpy_drafts.args("upstream", "submit", str(draft)))
     assert "run again with --force" in table.out
+    dry, done = submit(run_cli, numpy_drafts, draft, "--force", "--dry-run")
+    assert (dry.code, done["status"]) == (0, "would-submit")
+    assert forge.created == [] and patch_text(numpy_drafts) == before
     forced, done = submit(run_cli, numpy_drafts, draft, "--force")
     assert forced.code == 0 and done["status"] == "submitted"
 

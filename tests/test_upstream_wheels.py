@@ -274,6 +274,14 @@ def test_the_table_says_each_state_its_reasons_and_what_to_run(run_cli,
 def test_drafts_the_change_proved_and_never_a_second_request(run_cli, campaign: Campaign,
                                                              tmp_path: Path) -> None:
     assert run_cli(*campaign.args("sync")).code == 0
+    records = sorted((campaign.workdir / "state").glob("*.json"))
+    kept = {p: p.read_bytes() for p in records}
+    code, dry = roads(run_cli, campaign, "zstd", "planned", "--draft", "--dry-run")
+    assert code == 0 and dry["zstd"]["draft"]["status"] == "would-write"
+    assert dry["planned"]["draft"]["status"] == "would-write"
+    assert not (campaign.workdir / "drafts").exists()  # nothing written, nothing recorded
+    assert {p: p.read_bytes() for p in sorted((campaign.workdir / "state").glob("*.json"))} \
+        == kept
     code, found = roads(run_cli, campaign, "zstd", "planned", "fonts", "yarl", "--draft")
     assert code == 0
     zstd = found["zstd"]["draft"]

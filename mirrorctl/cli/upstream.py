@@ -56,10 +56,12 @@ def upstream() -> None:
                    "its old name).")
 @click.option("--replace-edited", "--force", "force", is_flag=True,
               help="Overwrite drafts that were edited since (--force is its old name).")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Make each draft and say what would be written; write nothing.")
 @format_option
 @click.pass_obj
 def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None, force: bool,
-                   fmt: str) -> None:
+                   dry_run: bool, fmt: str) -> None:
     """Write a draft request for each patch still to go upstream.
 
     Every patch of the current queue whose Upstream-Status is Pending or To upstream
@@ -84,7 +86,8 @@ def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None
 
     config = load_config(g.config_path)
     [selected] = config.select([package])
-    options = DraftOptions(workdir=g.workdir, patch=patch, out=out, force=force)
+    options = DraftOptions(workdir=g.workdir, patch=patch, out=out, force=force,
+                           dry_run=dry_run)
     with reading(g) as lock_fd:
         written = write_drafts(config, selected, options, git_runner(g, config, lock_fd))
     g.echo(DRAFTS_RENDERERS[fmt](written))
@@ -95,10 +98,13 @@ def upstream_draft(g: Globals, package: str, patch: str | None, out: Path | None
 @click.option("--despite-duplicate", "--force", "force", is_flag=True,
               help="Open it even when upstream has a likely duplicate (--force is its old "
                    "name).")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Search upstream for duplicates and say whether it would be opened; "
+                   "send and write nothing.")
 @format_option
 @wait_option
 @click.pass_obj
-def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
+def upstream_submit(g: Globals, draft: Path, force: bool, dry_run: bool, fmt: str) -> None:
     """Send a draft a maintainer has read and edited upstream.
 
     First the upstream's open issues and requests that mention riscv64 are searched;
@@ -134,9 +140,9 @@ def upstream_submit(g: Globals, draft: Path, force: bool, fmt: str) -> None:
     forges = forge_settings(config)
     with writing(g, "upstream submit") as lock_fd:
         done = submit_draft(config, draft, forges, runner=git_runner(g, config, lock_fd),
-                            workdir=g.workdir, force=force)
+                            workdir=g.workdir, force=force, dry_run=dry_run)
     g.echo(SUBMIT_RENDERERS[fmt](done))
-    if done.status != "submitted":
+    if done.status not in ("submitted", "would-submit"):
         raise SystemExit(EXIT_FAILURE)
 
 
@@ -197,11 +203,14 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, dry_run
               help="Replace drafts edited since they were written (--force is its old "
                    "name).")
 @jobs_option
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Follow each road and make its draft (with --draft), record and write "
+                   "nothing: each state and draft is said.")
 @format_option
 @wait_option
 @click.pass_obj
 def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Path | None,
-                    force: bool, jobs: int | None, fmt: str) -> None:
+                    force: bool, jobs: int | None, dry_run: bool, fmt: str) -> None:
     """Where each package's road to upstream riscv64 wheels stands.
 
     From facts it establishes: PyPI's latest release (a riscv64 wheel, only
@@ -268,13 +277,14 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
     forges = forge_settings(config)
     pypi = PypiClient(config.pypi_url, retries=config.retries)
     run = resolve_run(g, config, jobs)
-    options = RoadOptions(workdir=run.workdir, stamp=run.stamp, jobs=run.jobs)
+    options = RoadOptions(workdir=run.workdir, stamp=run.stamp, jobs=run.jobs,
+                          record=not dry_run)
     with writing(g, "upstream wheels") as lock_fd, progress_on_stderr(g) as progress:
         runner = git_runner(g, config, lock_fd)
         roads = wheel_roads(config, selected, options, runner, forges, pypi, progress)
         if draft:
             roads = draft_roads(config, roads, runner, WheelDraftOptions(
-                workdir=g.workdir, out=out, force=force,
+                workdir=g.workdir, out=out, force=force, dry_run=dry_run,
                 wheels=WheelOptions(tools=CibuildwheelTools(
                     root=_tools(g), install_env=_pip_env()))))
     if config.stacks:
@@ -418,6 +428,9 @@ def submit_json(done: Submission) -> str:
 
 
 def submit_table(done: Submission) -> str:
+    if done.status == "would-submit":
+        return (f"would open: {done.title}\nnothing upstream looks like it; a dry run: "
+                "nothing was sent or written")
     if done.status == "submitted" and done.header is None:  # a riscv64-wheels draft
         return f"opened {done.url}\n  {done.title}\nthe draft now says it was submitted there"
     if done.status == "submitted":

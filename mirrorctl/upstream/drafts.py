@@ -323,7 +323,7 @@ def draft_for(patch: PatchFile, context: DraftContext, conventions: Conventions)
                  front_matter=front, body=body)
 
 
-DraftStatus = Literal["written", "unchanged", "kept"]
+DraftStatus = Literal["written", "unchanged", "kept", "would-write"]  # the last: a dry run
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -332,6 +332,7 @@ class DraftOptions:
     patch: str | None = None  # one patch's file name; default: every candidate
     out: Path | None = None  # default: <workdir>/drafts/<package>/
     force: bool = False  # overwrite drafts a maintainer may have edited
+    dry_run: bool = False  # each draft made and said, none written
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -363,7 +364,8 @@ def write_drafts(config: Config, package: Package, options: DraftOptions,
     for patch in candidates:
         relative = _relative(patch.path, config.path.parent)
         draft = draft_for(patch, replace(context, patch_path=relative), conventions)
-        written.append(_write(draft, out / f"{patch.path.stem}.md", force=options.force))
+        written.append(_write(draft, out / f"{patch.path.stem}.md", force=options.force,
+                              dry_run=options.dry_run))
     return written
 
 
@@ -406,13 +408,15 @@ def _relative(path: Path, base: Path) -> str:
         return str(path)
 
 
-def _write(draft: Draft, path: Path, *, force: bool) -> WrittenDraft:
+def _write(draft: Draft, path: Path, *, force: bool, dry_run: bool = False) -> WrittenDraft:
     text = draft.text
     if path.exists():
         if path.read_text(encoding="utf-8", errors="replace") == text:
             return WrittenDraft(draft=draft, path=path, status="unchanged")
         if not force:  # a maintainer's edits are never overwritten unasked
             return WrittenDraft(draft=draft, path=path, status="kept")
+    if dry_run:
+        return WrittenDraft(draft=draft, path=path, status="would-write")
     atomic_write_text(path, text)
     return WrittenDraft(draft=draft, path=path, status="written")
 

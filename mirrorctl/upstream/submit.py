@@ -36,7 +36,8 @@ class Submission:
     draft: Path
     kind: str
     title: str
-    status: Literal["submitted", "refused-duplicate"]
+    # would-submit: a dry run found nothing that stops it, and sent nothing
+    status: Literal["submitted", "refused-duplicate", "would-submit"]
     url: str | None = None
     duplicates: tuple[Found, ...] = ()
     header: str | None = None
@@ -65,14 +66,17 @@ def read_draft(path: Path) -> tuple[dict[str, Any], str]:
 
 
 def submit_draft(config: Config, path: Path, forges: ForgeSettings, *, runner: GitRunner,
-                 workdir: Path, force: bool = False) -> Submission:
+                 workdir: Path, force: bool = False, dry_run: bool = False) -> Submission:
+    """Open the draft's request upstream (the duplicates searched first); with `dry_run`,
+    search and say whether it would be opened, nothing sent or written."""
     from mirrorctl.upstream.wheelsubmit import WHEELS_REQUEST, submit_wheels
 
     front, body = _front_matter(path)
     if isinstance(front, dict) and front.get("request") == WHEELS_REQUEST \
             and front.get("kind") in ("pr", "issue"):
         status, url, stopped = submit_wheels(config, path, front, body, forges,
-                                             runner=runner, workdir=workdir, force=force)
+                                             runner=runner, workdir=workdir, force=force,
+                                             dry_run=dry_run)
         return Submission(draft=path, kind=str(front["kind"]), title=str(front["title"]),
                           status=status, url=url, duplicates=stopped)
     front, body = read_draft(path)
@@ -99,6 +103,8 @@ def submit_draft(config: Config, path: Path, forges: ForgeSettings, *, runner: G
         return Submission(draft=path, kind=kind, title=front["title"],
                           status="refused-duplicate",
                           duplicates=tuple(by_url[url] for url, _, _ in duplicates))
+    if dry_run:
+        return Submission(draft=path, kind=kind, title=front["title"], status="would-submit")
     if kind == "issue":
         url = api.open_issue(project, title=str(front["title"]), body=body,
                              labels=[str(label) for label in front.get("labels") or []])

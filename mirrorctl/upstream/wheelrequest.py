@@ -34,7 +34,7 @@ from mirrorctl.upstream.wheelroad import DRAFTED, DraftWritten, Road
 
 __all__ = ["WheelDraft", "WheelDraftOptions", "draft_roads", "write_wheel_draft"]
 
-Status = Literal["written", "unchanged", "kept"]
+Status = Literal["written", "unchanged", "kept", "would-write"]  # the last: a dry run
 _IDENTITY = "riscv64 wheel builders <riscv64-wheels@invalid>"
 
 
@@ -44,6 +44,7 @@ class WheelDraftOptions:
     out: Path | None = None  # a folder a package in it; default <workdir>/drafts/
     force: bool = False  # replace drafts edited since they were written
     wheels: WheelOptions = field(default_factory=WheelOptions)
+    dry_run: bool = False  # each draft made and said, none written
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,10 +112,10 @@ def write_wheel_draft(config: Config, package: Package, road: Road, runner: GitR
     patch_path = folder / f"0001-{_slug(title)}.patch"
     front = _front(package, road, "pr", title, patch_path.name)
     body_path = folder / "riscv64-wheels.md"
-    statuses = [_write(patch_path, patch_text, options.force),
-                _write(body_path, _markdown(front, body), options.force)]
-    status: Status = "kept" if "kept" in statuses else "written" if "written" in statuses \
-        else "unchanged"
+    statuses = [_write(patch_path, patch_text, options.force, options.dry_run),
+                _write(body_path, _markdown(front, body), options.force, options.dry_run)]
+    status: Status = next((s for s in ("kept", "would-write", "written") if s in statuses),
+                          "unchanged")
     return WheelDraft(package=package.name, kind="pr", title=title, body=body_path,
                       patch=patch_path, status=status, why="; ".join(change.changes),
                       change=change)
@@ -274,7 +275,7 @@ def _issue(config: Config, package: Package, road: Road, folder: Path, why: str,
         "runner.", ""])
     body_path = folder / "riscv64-wheels.md"
     front = _front(package, road, "issue", title, None)
-    status = _write(body_path, _markdown(front, body), options.force)
+    status = _write(body_path, _markdown(front, body), options.force, options.dry_run)
     return WheelDraft(package=package.name, kind="issue", title=title, body=body_path,
                       patch=None, status=status, why=why)
 
@@ -300,13 +301,15 @@ def _slug(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:52]
 
 
-def _write(path: Path, text: str, force: bool) -> Status:
+def _write(path: Path, text: str, force: bool, dry_run: bool = False) -> Status:
     if path.exists():
         current = path.read_text(encoding="utf-8", errors="replace")
         if current == text:
             return "unchanged"
         if not force and _edited_since(path):
             return "kept"
+    if dry_run:
+        return "would-write"
     atomic_write_text(path, text)
     _remember(path, text)
     return "written"

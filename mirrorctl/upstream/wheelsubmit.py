@@ -36,8 +36,9 @@ _BRANCH = "riscv64/wheels"
 
 def submit_wheels(config: Config, path: Path, front: dict[str, Any], body: str,
                   forges: ForgeSettings, *, runner: GitRunner, workdir: Path,
-                  force: bool) -> tuple[Literal["submitted", "refused-duplicate"], str | None,
-                                        tuple[Found, ...]]:
+                  force: bool, dry_run: bool = False,
+                  ) -> tuple[Literal["submitted", "refused-duplicate", "would-submit"],
+                             str | None, tuple[Found, ...]]:
     """(status, the request's URL, the requests that stopped it)."""
     if front.get("submitted"):
         raise UsageError(f"{path}: already submitted as {front['submitted']}")
@@ -53,6 +54,8 @@ def submit_wheels(config: Config, path: Path, front: dict[str, Any], body: str,
     if stopping:
         return "refused-duplicate", None, tuple(
             Found(url=a.url, title=f"{a.title} ({a.state})", body="") for a in stopping)
+    if dry_run:
+        return "would-submit", None, ()
     if front["kind"] == "issue":
         url = api.open_issue(project, title=str(front["title"]), body=body, labels=[])
     else:
