@@ -1,107 +1,110 @@
-"""Upstream-Status as the builders' pull-request check reads it (builders.md): validate
-refuses exactly what their check refuses, with file, line and a did-you-mean."""
+"""The command line's words, one meaning each, on every command: a dry run is
+--dry-run (-n) on every command that writes; --jobs (-j) on every command that runs a
+pool; an output folder is --output-dir; a force says what it forces (--force stays an
+old spelling); --format offers json; every option has its help, every command its
+examples. Old spellings keep working as aliases."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
+import click
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from mirrorctl.queue.status import builders_status_problem
-from tests.conftest import Site
-from tests.gitrepos import write_config
-from tests.test_patches import make_queue
+from mirrorctl.cli.main import cli
 
-URL_KINDS = ("Issue", "Submitted", "Backport")
-
-
-def their_rules(value: str) -> bool:
-    """The rules of builders.md, stated apart from mirrorctl's code: True when the value
-    passes. The kind is as written (case counts); then spaces; then its argument."""
-    for kind in ("To upstream", *URL_KINDS, "Inappropriate"):
-        if value.startswith(kind):
-            rest = value[len(kind):].lstrip(" ")
-            break
-    else:
-        return False
-    bracketed = rest.startswith("[") and rest.endswith("]") and len(rest) >= 2
-    if kind in URL_KINDS:
-        scheme = next((s for s in ("[https://", "[http://") if rest.startswith(s)), None)
-        return (bracketed and scheme is not None and len(rest) > len(scheme) + 1
-                and not any(c.isspace() for c in rest))
-    if kind == "To upstream":
-        return rest == "" or bracketed
-    return bracketed and len(rest) > 2  # Inappropriate: a reason is mandatory
+# The commands that write (mirrors, queues, records, drafts, trackers, files).
+WRITES = {"nightly", "sync", "rebase", "settle", "notices", "inventory", "report",
+          "patches apply", "patches export", "upstream draft", "upstream submit",
+          "upstream refresh", "upstream wheels", "ci generate"}
+# Its one job is to build a sandbox in the folder it is given: a dry run would do nothing.
+NO_DRY_RUN = {"demo"}
+POOLS = {"nightly", "sync", "classify", "releases", "report", "upstream wheels"}
+NO_FORMAT = {"ci generate"}  # its output is a pipeline file
+SHORT = {"-n": "--dry-run", "-j": "--jobs", "-o": "--output", "-h": "--help"}
 
 
-@pytest.mark.parametrize(("value", "passes"), [
-    ("Issue [https://github.com/numpy/numpy/issues/1]", True),
-    ("Submitted [https://github.com/numpy/numpy/pull/28000]", True),
-    ("Backport [https://github.com/numpy/numpy/commit/a77fea59]", True),
-    ("To upstream", True),
-    ("To upstream [after the 2.3 release]", True),
-    ("Inappropriate [riscv64 CI only]", True),
-    ("Pending", False),  # Yocto's, refused by theirs
-    ("Denied [https://github.com/x/y/pull/1]", False),
-    ("Inactive-Upstream [lastcommit: 2019]", False),
-    ("submitted [https://github.com/numpy/numpy/pull/1]", False),  # lower case
-    ("Backport [a77fea59]", False),  # no URL
-    ("Submitted [gh-28000]", False),
-    ("Issue [https://github.com/a b]", False),  # a space in the URL
-    ("Inappropriate", False),  # no reason
-    ("Inappropriate []", False),
-    ("Submitted [https://github.com/x/y/pull/1] ", False),  # trailing space
+def commands() -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    context = click.Context(cli)
+
+    def walk(group: click.Group, prefix: str) -> None:
+        for name in group.list_commands(context):
+            command = group.get_command(context, name)
+            assert command is not None
+            if isinstance(command, click.Group):
+                walk(command, f"{prefix}{name} ")
+            else:
+                found[f"{prefix}{name}"] = command
+    walk(cli, "")
+    return found
+
+
+COMMANDS = commands()
+
+
+def options(command: click.Command) -> dict[str, click.Option]:
+    return {name: p for p in command.params if isinstance(p, click.Option)
+            for name in (*p.opts, *p.secondary_opts)}
+
+
+def test_every_command_is_classed() -> None:
+    assert set(COMMANDS) <= WRITES | NO_DRY_RUN | {"classify", "releases", "stack",
+                                                    "status", "validate"}, set(COMMANDS)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_words_of(name: str) -> None:
+    command = COMMANDS[name]
+    found = options(command)
+    if name in WRITES:
+        assert "--dry-run" in found, f"{name} writes and has no --dry-run"
+    if name in POOLS:
+        assert "--jobs" in found and found["--jobs"].opts[0] in ("--jobs", "-j")
+    if name not in NO_FORMAT:
+        fmt = found.get("--format")
+        assert fmt is not None and "json" in fmt.type.choices  # type: ignore[attr-defined]
+    for spelling, option in found.items():
+        assert option.help, f"{name} {spelling} has no help"
+        if spelling in SHORT:
+            assert SHORT[spelling] in option.opts, f"{name}: {spelling} is not {SHORT[spelling]}"
+        if spelling == "--force":  # an old spelling: the first name says what it forces
+            assert option.opts[0] != "--force" and "old name" in (option.help or "")
+        if spelling in ("--out", "--dir"):  # an output folder is --output-dir
+            assert option.opts[0] == "--output-dir" and "old name" in (option.help or "")
+    assert "Examples:" in (command.help or ""), f"{name} --help has no examples"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["upstream", "draft", "numpy", "--out", "x", "--force"], {"out": "x", "force": True}),
+    (["upstream", "wheels", "--out", "x", "--force"], {"out": "x", "force": True}),
+    (["upstream", "submit", "d.md", "--force"], {"force": True}),
+    (["patches", "apply", "numpy", "--force"], {"force": True}),
+    (["patches", "export", "numpy", "--base", "v1", "--from-branch", "b", "--force"],
+     {"force": True}),
+    (["rebase", "numpy", "--force"], {"force": True}),
+    (["demo", "--dir", "x"], {"root": "x"}),
+    (["inventory", "p.txt", "--dry-run"], {"check": True}),
 ])
-def test_their_examples(value: str, passes: bool) -> None:
-    assert (builders_status_problem(value) is None) is passes
-    assert their_rules(value) is passes
+def test_old_spellings_still_mean_what_they_meant(args: list[str],
+                                                  expected: dict[str, object]) -> None:
+    *path, = args
+    group: click.Command = cli
+    context = click.Context(cli)
+    while isinstance(group, click.Group):
+        group = group.get_command(context, path.pop(0))  # type: ignore[assignment]
+    parsed = group.make_context(group.name or "", path, resilient_parsing=True).params
+    for key, value in expected.items():
+        assert str(parsed[key]) == str(value) if key in ("out", "root") else \
+            parsed[key] == value, (args, parsed)
 
 
-KINDS = st.sampled_from(["Issue", "Submitted", "Backport", "To upstream", "Inappropriate",
-                         "Pending", "submitted", "To Upstream", "Denied", "Issues", "Toupstream",
-                         "Inactive-Upstream", "Backported", ""])
-ARGUMENTS = st.one_of(
-    st.sampled_from(["", "[https://github.com/x/y/pull/1]", "[http://a]", "[https://]",
-                     "[https://a b]", "[a77fea59]", "[comment]", "[]", "[ ]", "[ftp://x]",
-                     "[https://x]]", "[https://x] ", "https://x", "[https://x", "[https://\tx]",
-                     "[after 2.3]"]),
-    st.text(alphabet="[]:/ htps.xa\t", max_size=12))
-
-
-@settings(max_examples=600, deadline=None)
-@given(kind=KINDS, spaces=st.sampled_from(["", " ", "  "]), argument=ARGUMENTS)
-def test_mirrorctl_refuses_exactly_what_their_check_refuses(kind: str, spaces: str,
-                                                            argument: str) -> None:
-    value = f"{kind}{spaces}{argument}"
-    assert (builders_status_problem(value) is None) is their_rules(value), value
-
-
-def test_validate_applies_their_vocabulary_on_a_site_laid_out_as_theirs(
-        run_cli, site: Site, tmp_path: Path) -> None:
-    queues = site.root / "patches" / "demo" / "1.1.0"
-    make_queue(site.upstream, queues, [
-        ("BLD: riscv64\n\nUpstream-Status: Pending", {"a.txt": "a\n"}),
-        ("TST: nan\n\nUpstream-Status: Submited [https://github.com/x/y/pull/1]",
-         {"b.txt": "b\n"})])
-    config = write_config(tmp_path / "mirrors.yaml", {"demo": {
-        "upstream": str(site.upstream.path), "mirror": str(site.mirror.path),
-        "version": "1.1.0"}}, patchsets="patches")
-    result = run_cli("--config", str(config), "validate")
-    assert result.code == 2
-    [pending, misspelt] = sorted(queues.glob("*.patch"))
-    line = pending.read_text().splitlines().index("Upstream-Status: Pending") + 1
-    assert f"{pending}:{line}: 'Pending' is not a status the builders' check accepts" \
-        in result.out
-    assert "did you mean Submitted?" in result.out and str(misspelt) in result.out
-    assert "checked as the builders' pull-request check does" in result.out
-    # The same queues under patchsets/ (the talk's layout) are held to Yocto's words.
-    yocto = write_config(tmp_path / "yocto.yaml", {"demo": {
-        "upstream": str(site.upstream.path), "mirror": str(site.mirror.path),
-        "version": "1.1.0"}}, patchsets="patches", status_vocabulary="yocto")
-    result = run_cli("--config", str(yocto), "validate", "--format", "json")
-    data = json.loads(result.out)
-    assert data["vocabulary"] == "yocto"
-    assert [e["file"] for e in data["errors"]] == [str(misspelt)]  # unknown to both
+def test_report_and_ci_generate_dry_runs_write_nothing(run_cli, site) -> None:  # type: ignore[no-untyped-def]
+    refused = run_cli(*site.args("report", "--dry-run", "--record"))
+    assert refused.code == 2 and "--dry-run writes nothing" in refused.err
+    assert run_cli(*site.args("sync")).code == 0
+    shown = run_cli(*site.args("report", "--dry-run"))
+    assert shown.out.startswith("# riscv64 upstreaming report")
+    assert not (site.workdir / "history").exists()
+    pipeline = site.root / ".gitlab-ci.yml"
+    result = run_cli(*site.args("ci", "generate", "-o", str(pipeline), "--dry-run",
+                                "--install", "pip install riscv64-mirrorctl"))
+    assert result.code == 0 and "stages:" in result.out and not pipeline.exists()

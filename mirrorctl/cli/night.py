@@ -205,9 +205,12 @@ def ci() -> None:
 @click.option("--max-jobs", type=click.IntRange(min=1), default=100, show_default=True,
               help="Package jobs at most; beyond, packages go in batches (GitLab allows "
                    "200 jobs a matrix, GitHub 256).")
+@click.option("--dry-run", "-n", is_flag=True,
+              help="With -o: the pipeline that file would get, to stdout; nothing written.")
 @click.pass_obj
 def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, image: str,
-                install: str | None, push: bool, forge: str, max_jobs: int) -> None:
+                install: str | None, push: bool, forge: str, max_jobs: int,
+                dry_run: bool) -> None:
     """Write a GitLab CI pipeline or a GitHub Actions workflow for the nightly: one job
     a package (batches of packages beyond --max-jobs), then the report.
 
@@ -263,7 +266,7 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
     text = generators[forge](config, config.active(packages), PipelineOptions(
         root=root, config=g.config_path, image=image or None, install=install, push=push,
         max_jobs=max_jobs, notify=config.notices is not None))
-    if output is None:
+    if output is None or dry_run:
         g.echo(text.rstrip("\n"))
     else:
         atomic_write_text(output, text)

@@ -63,11 +63,14 @@ _REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".html": "h
               help="File what needs a person as tracking issues where defaults.notices says "
                    "(the CI pipeline's report job does, after --merge).")
 @jobs_option
+@click.option("--dry-run", "-n", is_flag=True,
+              help="Write nothing: the report to stdout; with --notify, say what the "
+                   "tracking issues would become. Not with --record or -o.")
 @wait_option
 @click.pass_obj
 def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path, ...],
            merge_dir: Path | None, record: bool, last: bool, notify: bool,
-           jobs: int | None) -> None:
+           jobs: int | None, dry_run: bool) -> None:
     """The upstreaming report over all packages.
 
     For each package: the mirrored version against upstream's latest release, the
@@ -113,6 +116,8 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
 
     if merge_dir is not None and packages:
         raise click.UsageError("--merge reports the packages in its results; name none")
+    if dry_run and (record or outputs):
+        raise click.UsageError("--dry-run writes nothing: not with --record or -o/--output")
     if last and (packages or merge_dir is not None or record):
         raise click.UsageError("--last shows the nightly's report whole, already recorded: "
                                "no package names, --merge or --record with it")
@@ -156,7 +161,8 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
             write_record(g.workdir, stamp, built, ())
         if merge_dir is None:
             built = _with_night(g.workdir, built, last=last)
-    noticed = _notify(g, built, site, stamp=stamp) if site is not None else None
+    noticed = _notify(g, built, site, stamp=stamp, dry_run=dry_run) \
+        if site is not None else None
     if not outputs:
         g.echo(REPORT_RENDERERS[fmt](built).rstrip("\n"))
     for output in write_report_files(g, built, outputs, fmt):
