@@ -167,7 +167,7 @@ def _requests(forge: object, since: int) -> tuple[int, int]:
 
 
 def _deliveries(label: str, env: dict[str, str], root: Path, *, bots: bool) -> dict[str, float]:
-    from tests.fakepulls import GITHUB_TOKEN, pull_forge
+    from testbed.fakepulls import GITHUB_TOKEN, pull_forge
 
     env = {**env, "MIRRORCTL_GITHUB_TOKEN": GITHUB_TOKEN}
     with pull_forge() as forge:
@@ -316,7 +316,7 @@ def _everyday(env: dict[str, str], root: Path) -> dict[str, float]:
     """The builders' everyday night, then the publish step of its 30 merged upgrades."""
     from datetime import datetime, timezone
 
-    from tests.fakepulls import GITHUB_TOKEN, pull_forge
+    from testbed.fakepulls import GITHUB_TOKEN, pull_forge
 
     env = {**env, "MIRRORCTL_GITHUB_TOKEN": GITHUB_TOKEN}
     with pull_forge() as forge:

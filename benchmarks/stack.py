@@ -1,5 +1,5 @@
 """`mirrorctl stack` over a synthetic stack of 300 packages, 8 levels deep, from a
-loopback index (tests/fakeindex.py: PyPI's JSON API, ETags, a max-age):
+loopback index (testbed/fakeindex.py: PyPI's JSON API, ETags, a max-age):
 
 - cold (nothing kept): index requests a package of the closure (goal at most 1.2),
   and the sdists read for the build requirements of the packages to build;
@@ -41,7 +41,7 @@ RISCV = "manylinux_2_39_riscv64"
 def _stack(index: object, *, wheels_only: bool = False) -> int:
     """The synthetic stack, into `index`; the number of its packages. With
     `wheels_only`, each package that would be an sdist alone has a riscv64 wheel."""
-    from tests.fakeindex import FakeIndex
+    from testbed.fakeindex import FakeIndex
 
     assert isinstance(index, FakeIndex)
     chance = random.Random(20261207)
@@ -74,7 +74,7 @@ def _mirrorctl(config: Path, workdir: Path, *args: str) -> subprocess.CompletedP
 
 
 def main() -> dict[str, float]:
-    from tests.fakeindex import fake_index
+    from testbed.fakeindex import fake_index
 
     root = Path(tempfile.mkdtemp(prefix="mirrorctl-bench-stack-"))
     try:
@@ -133,7 +133,7 @@ def _pip(url: str, report: Path) -> subprocess.CompletedProcess[str]:
 def _against_pip() -> dict[str, float]:
     """Both resolvers, cold, on the stack whose packages all have wheels; the same
     closure, or the run fails."""
-    from tests.fakeindex import fake_index
+    from testbed.fakeindex import fake_index
 
     if subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True,
                       check=False).returncode != 0:

@@ -11,8 +11,8 @@ told 3,000 a minute) and answers conditional requests:
 The packages are in the shapes of the tests (an emulated arch matrix, include entries,
 native runners, pyproject's archs, maturin) and at every step of the road: no request
 (draft), an open request, one declined, riscv64 merged but not released, released but
-not on PyPI, shipped. PyPI and GitHub are local servers (tests/httpserver.py,
-tests/fakeforge.py): the time is mirrorctl's own, without the forge's latency.
+not on PyPI, shipped. PyPI and GitHub are local servers (testbed/httpserver.py,
+testbed/fakeforge.py): the time is mirrorctl's own, without the forge's latency.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ ROADS = ("draft", "requested", "declined", "merged", "released", "shipped", "dra
 
 
 def _upstream(env: dict[str, str], path: Path, files: dict[str, str], road: str) -> None:
-    from tests import wheelshapes
+    from testbed import wheelshapes
 
     git(env, "init", "--quiet", "--initial-branch", "main", str(path))
     for name, text in {"README.md": f"{path.name}\n", **files}.items():
@@ -65,7 +65,7 @@ def _upstream(env: dict[str, str], path: Path, files: dict[str, str], road: str)
 
 def _site(root: Path, env: dict[str, str], forge: object, pypi: dict[str, bytes],
           pypi_url: str) -> Path:
-    from tests import wheelshapes
+    from testbed import wheelshapes
 
     packages = {}
     for n in range(PACKAGES):
@@ -111,8 +111,8 @@ def _mirrorctl(env: dict[str, str], config: Path, workdir: Path, *args: str) -> 
 
 
 def main() -> dict[str, float]:
-    from tests.fakeforge import fake_forge
-    from tests.httpserver import http_server
+    from testbed.fakeforge import fake_forge
+    from testbed.httpserver import http_server
 
     root = Path(tempfile.mkdtemp(prefix="mirrorctl-bench-wheels-"))
     (root / "home").mkdir()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mirrorctl.upstream.results import python_of
-from tests.fakepulls import pull_forge
+from testbed.fakepulls import pull_forge
 from tests.test_upgrade_request import BRANCH, Wheels, tokens, wheels_site
 
 __all__ = ["tokens"]  # the fixture, used by name

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from testbed.httpserver import Recorded, http_server
 from tests.conftest import Site
 from tests.gitrepos import Repo, write_config
-from tests.httpserver import Recorded, http_server
 from tests.test_rebase import patch_series
 
 SUBMITTED = "Upstream-Status: Submitted [https://github.com/pola-rs/polars/pull/1]"

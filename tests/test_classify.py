@@ -281,7 +281,7 @@ def test_with_the_index_a_build_requirement_grades_by_its_riscv64_wheels(
     Cython>=3.0) and cython's moved pin: a note while each has a riscv64 wheel for every
     Python built; medium, naming the Pythons, once Cython's newest has one for cp312
     only; medium and not known when the index does not answer."""
-    from tests.fakeindex import fake_index
+    from testbed.fakeindex import fake_index
 
     riscv = "manylinux_2_39_riscv64"
     every = tuple(f"cython-3.0.11-cp3{m}-cp3{m}{'t' if t else ''}-{riscv}.whl"
@@ -332,7 +332,7 @@ def test_a_new_runtime_requirement_grades_by_its_riscv64_wheels() -> None:
     asked; dynamic dependencies are not read."""
     from mirrorctl.grade.index import PackageIndex
     from mirrorctl.grade.stackinstall import RequirementWheels
-    from tests.fakeindex import fake_index
+    from testbed.fakeindex import fake_index
 
     def facts(dependencies: str, dynamic: bool = False) -> BuildFacts:
         text = ('[build-system]\nrequires = ["setuptools"]\n[project]\nname = "p"\n'

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from tests.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
+from testbed.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
+from testbed.httpserver import http_server
 from tests.gitrepos import Repo, git, write_config
-from tests.httpserver import http_server
 from tests.test_patches import make_queue
 from tests.test_their_repository import TheirRemote, changed_lines, triggers_of
 

@@ -25,9 +25,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from testbed.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
 from tests.cliwords import check_told
 from tests.conftest import Site
-from tests.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
 from tests.flakygit import flaky_git_server
 from tests.gitrepos import Repo, git, make_mirror, make_upstream, write_config
 from tests.test_faults import fill, read_only, tmpfs

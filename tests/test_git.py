@@ -17,8 +17,8 @@ from mirrorctl.core.git import GitRunner, GitSettings, LeasedUpdate, Repository,
 from mirrorctl.core.redact import Redactor
 from mirrorctl.core.tagformat import TagFormat
 from mirrorctl.sync.run import SyncOptions, sync_packages
+from testbed.httpserver import Recorded, http_server
 from tests.gitrepos import git, make_mirror, make_upstream
-from tests.httpserver import Recorded, http_server
 
 STAMP = "20260101T000000.000000Z"  # when the syncs of these tests ran
 

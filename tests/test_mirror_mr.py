@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from testbed.fakeforge import FakeForge, fake_forge
 from tests.conftest import Site
-from tests.fakeforge import FakeForge, fake_forge
 from tests.test_rebase import numpy_site  # noqa: F401 - the fixture
 
 BRANCH = "refs/heads/riscv64/1.1.0"

@@ -26,7 +26,7 @@ from mirrorctl.report.report import Action
 from mirrorctl.upstream.forge import ForgeSettings
 from mirrorctl.upstream.forges import forge_api
 from mirrorctl.upstream.tracker import Pace, TrackedIssue, rate_limit_wait
-from tests.fakepulls import GITHUB_TOKEN, GITLAB_TOKEN, PullForge, pull_forge
+from testbed.fakepulls import GITHUB_TOKEN, GITLAB_TOKEN, PullForge, pull_forge
 from tests.test_upgrade_request import Wheels, tokens, wheels_site  # noqa: F401 (a fixture)
 
 STAMP = "20261126T030000.000000Z"

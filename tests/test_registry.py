@@ -11,8 +11,8 @@ import pytest
 from packaging.tags import Tag
 
 from mirrorctl.grade.registry import built_for, newest_built
+from testbed.httpserver import Recorded, http_server
 from tests.conftest import Site
-from tests.httpserver import Recorded, http_server
 
 PLATFORMS = ("manylinux_2_34_riscv64", "manylinux_2_35_riscv64", "manylinux_2_39_riscv64")
 PYTHONS = ("3.12", "3.13", "3.14", "3.14t")

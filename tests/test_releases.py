@@ -11,9 +11,9 @@ from mirrorctl.core.tagformat import TagFormat
 from mirrorctl.grade.pypi import PypiProject
 from mirrorctl.grade.releases import cross_check
 from mirrorctl.sync.cache import new_releases
+from testbed.httpserver import Recorded, http_server
 from tests.conftest import Site
 from tests.gitrepos import Repo, make_mirror, write_config
-from tests.httpserver import Recorded, http_server
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 

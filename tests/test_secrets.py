@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from testbed.fakeforge import fake_forge
 from tests.conftest import Site
-from tests.fakeforge import fake_forge
 from tests.test_drafts import numpy_drafts  # noqa: F401 - the fixture
 from tests.test_rebase import numpy_site  # noqa: F401 - the fixture
 from tests.test_submit import drafted

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fakeindex import FakeIndex, fake_index
+from testbed.fakeindex import FakeIndex, fake_index
 
 RISCV = "manylinux_2_39_riscv64"
 X86 = "manylinux_2_17_x86_64"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from testbed.fakeindex import FakeIndex, fake_index
 from tests.conftest import Site
-from tests.fakeindex import FakeIndex, fake_index
 
 X86 = "manylinux_2_17_x86_64"
 

@@ -9,8 +9,8 @@ import pytest
 
 from mirrorctl.upstream.forge import parse_request_url
 from mirrorctl.upstream.refresh import new_status
+from testbed.fakeforge import FakeForge, fake_forge
 from tests.conftest import Site
-from tests.fakeforge import FakeForge, fake_forge
 from tests.gitrepos import Repo, make_mirror, write_config
 from tests.test_rebase import patch_series
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testbed.fakeforge import FakeForge, fake_forge
 from tests.conftest import Site
-from tests.fakeforge import FakeForge, fake_forge
 from tests.test_drafts import numpy_drafts  # noqa: F401 - the fixture
 
 ISSUE = "0002-TST-skip-nan-sign-test"

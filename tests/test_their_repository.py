@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
+from testbed.fakepulls import GITHUB_TOKEN, PullForge, pull_forge
 from tests.gitrepos import Repo, git, write_config
 from tests.test_build_results import PASSED, junit_zip
 from tests.test_patches import make_queue

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from mirrorctl.night.upgrade_request import bump_version
+from testbed.fakepulls import GITHUB_TOKEN, GITLAB_TOKEN, PullForge, pull_forge
 from tests.cliwords import check_told
-from tests.fakepulls import GITHUB_TOKEN, GITLAB_TOKEN, PullForge, pull_forge
 from tests.gitrepos import Repo, git, write_config
 from tests.test_inventory import NUMPY_WORKFLOW
 from tests.test_patches import make_queue

@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from mirrorctl.upstream.wheelsearch import batches
-from tests import wheelshapes as shapes
-from tests.fakeforge import FakeForge, fake_forge
+from testbed import wheelshapes as shapes
+from testbed.fakeforge import FakeForge, fake_forge
+from testbed.httpserver import Recorded, http_server
 from tests.gitrepos import Repo
-from tests.httpserver import Recorded, http_server
 
 TOKEN = "gh-test-token-123456"
 

@@ -108,3 +108,18 @@ def test_report_and_ci_generate_dry_runs_write_nothing(run_cli, site) -> None:  
     result = run_cli(*site.args("ci", "generate", "-o", str(pipeline), "--dry-run",
                                 "--install", "pip install riscv64-mirrorctl"))
     assert result.code == 0 and "stages:" in result.out and not pipeline.exists()
+
+
+def test_the_benchmarks_import_no_test() -> None:
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    found = []
+    for path in sorted([*root.glob("*.py"), root / "run"]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            found += [f"{path.name}:{node.lineno}" for n in names
+                      if n == "tests" or n.startswith("tests.")]
+    assert found == []

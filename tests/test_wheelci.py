@@ -7,7 +7,7 @@ import pytest
 
 from mirrorctl.upstream.matrix import expand_matrix, substitute
 from mirrorctl.upstream.wheelci import read_wheel_ci
-from tests import wheelshapes as shapes
+from testbed import wheelshapes as shapes
 
 
 def test_matrix_expands_as_github_documents_it() -> None:

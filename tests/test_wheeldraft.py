@@ -14,7 +14,7 @@ from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.matrix import expand_matrix
 from mirrorctl.upstream.wheelci import read_wheel_ci
 from mirrorctl.upstream.wheeldraft import CannotDraft, WheelOptions, draft_change
-from tests import wheelshapes as shapes
+from testbed import wheelshapes as shapes
 
 GOLDEN = Path(__file__).parent / "data" / "wheeldrafts"
 SHAPES = {"emulated-matrix": shapes.EMULATED_MATRIX, "include": shapes.INCLUDE_ENTRIES,

@@ -16,7 +16,7 @@ from mirrorctl.upstream.forge import ForgeSettings
 from mirrorctl.upstream.tracker import Pace
 from mirrorctl.upstream.wheelsearch import QUERY_MAX, WheelSearch, batches, query_of
 from mirrorctl.upstream.wheelstate import WheelAsk
-from tests.fakeforge import FakeForge, fake_forge
+from testbed.fakeforge import FakeForge, fake_forge
 
 TOKEN = "gh-test-token-123456"
 PROJECTS = [f"org{n % 7}/project-{n}" for n in range(60)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from tests.httpserver import Answer, Recorded, http_server
+from testbed.httpserver import Answer, Recorded, http_server
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 
 from packaging.version import Version
 
-from tests.httpserver import Answer, Recorded, http_server
+from testbed.httpserver import Answer, Recorded, http_server
 
 
 @dataclass
