@@ -55,7 +55,7 @@ WHEELHOUSE = Path(__file__).resolve().parent.parent / ".ci" / "wheelhouse"
 def cibuildwheel_tools(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The tool cache of the whole run: each pinned cibuildwheel is installed once (from
     the wheelhouse, never an index)."""
-    from mirrorctl.upstream.cibwtool import CibuildwheelTools
+    from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
 
     if not any(WHEELHOUSE.glob("cibuildwheel-*.whl")):
         if os.environ.get("TESTS_REQUIRE_WHEELHOUSE"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.upstream.results import python_of
+from mirrorctl.upstream.forges.results import python_of
 from testbed.fakepulls import pull_forge
 from tests.test_upgrade_request import BRANCH, Wheels, tokens, wheels_site
 

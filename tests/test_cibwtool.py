@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.upstream.cibwtool import CibuildwheelTools
-from mirrorctl.upstream.wheelci import Pin
+from mirrorctl.upstream.wheels.ci import Pin
+from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
 from tests.conftest import WHEELHOUSE
 
 pytestmark = pytest.mark.skipif(not any(WHEELHOUSE.glob("cibuildwheel-3.1.4-*.whl"))
@@ -45,7 +45,7 @@ def test_a_prefix_pin_takes_the_newest_of_it(tmp_path: Path) -> None:
 
 
 def test_a_version_not_to_be_had_falls_back_to_its_major_or_is_unproved(tmp_path: Path) -> None:
-    from mirrorctl.upstream.cibwtool import _installed
+    from mirrorctl.upstream.wheels.cibwtool import _installed
 
     here = _installed()
     assert here is not None, "the test extra installs cibuildwheel"
@@ -61,7 +61,7 @@ def test_a_version_not_to_be_had_falls_back_to_its_major_or_is_unproved(tmp_path
 
 def test_a_version_not_to_be_had_is_proved_by_the_newest_of_its_major_in_the_cache(
         cibuildwheel_tools: CibuildwheelTools) -> None:
-    from mirrorctl.upstream.cibwtool import _installed
+    from mirrorctl.upstream.wheels.cibwtool import _installed
 
     root = cibuildwheel_tools.root  # the session's cache: 3.1.4 and 3.2.1, installed once
     assert root is not None

@@ -245,7 +245,7 @@ def test_a_nan_issue_draft_names_the_tests_the_builds_saw_fail(run_cli,
 ])
 def test_the_wheel_subject_follows_the_projects_own(conventions: Conventions,
                                                     title: str) -> None:
-    from mirrorctl.upstream.wheelrequest import wheel_title
+    from mirrorctl.upstream.wheels.request import wheel_title
 
     assert wheel_title(conventions, native=False) == title
     assert len(wheel_title(Conventions(prefixes=("X" * 70,)), native=True)) == 72

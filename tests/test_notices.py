@@ -23,9 +23,9 @@ from mirrorctl.night.notices import (
     plan_notices,
 )
 from mirrorctl.report.report import Action
-from mirrorctl.upstream.forge import ForgeSettings
-from mirrorctl.upstream.forges import forge_api
-from mirrorctl.upstream.tracker import Pace, TrackedIssue, rate_limit_wait
+from mirrorctl.upstream.forges.api import forge_api
+from mirrorctl.upstream.forges.forge import ForgeSettings
+from mirrorctl.upstream.forges.tracker import Pace, TrackedIssue, rate_limit_wait
 from testbed.fakepulls import GITHUB_TOKEN, GITLAB_TOKEN, PullForge, pull_forge
 from tests.test_upgrade_request import Wheels, tokens, wheels_site  # noqa: F401 (a fixture)
 
@@ -552,7 +552,7 @@ def test_notices_settings_read_whole(tmp_path: Path) -> None:
 
 def test_self_hosted_forges_are_known_by_their_api(tmp_path: Path) -> None:
     from mirrorctl.core.urls import forge_kind, tree_url
-    from mirrorctl.upstream.forge import parse_request_url
+    from mirrorctl.upstream.forges.forge import parse_request_url
 
     apis = {"git.example.org": "https://git.example.org",
             "ghe.example.org": "https://ghe.example.org/api/v3/"}

@@ -317,7 +317,7 @@ def test_the_campaign_ranks_packages_by_the_roots_their_wheels_would_unblock(
     """What the last `stack` of each root kept says each package blocks; the upstream
     requests for riscv64 wheels worth asking first lead (upstream wheels reads it)."""
     from mirrorctl.grade.stackkept import kept_blockers
-    from mirrorctl.upstream.wheelroad import Road, rank_by_blocks
+    from mirrorctl.upstream.wheels.road import Road, rank_by_blocks
 
     kept = site.parent / "work" / "index" / "stacks"
     assert kept_blockers(kept, ["vllm"], ["3.12"], index.url) == {}  # nothing kept yet

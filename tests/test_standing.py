@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.upstream.forge import parse_request_url
+from mirrorctl.upstream.forges.forge import parse_request_url
 from mirrorctl.upstream.refresh import new_status
 from testbed.fakeforge import FakeForge, fake_forge
 from tests.conftest import Site

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mirrorctl.upstream.wheelsearch import batches
+from mirrorctl.upstream.wheels.search import batches
 from testbed import wheelshapes as shapes
 from testbed.fakeforge import FakeForge, fake_forge
 from testbed.httpserver import Recorded, http_server

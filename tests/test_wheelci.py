@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mirrorctl.upstream.matrix import expand_matrix, substitute
-from mirrorctl.upstream.wheelci import read_wheel_ci
+from mirrorctl.upstream.wheels.ci import read_wheel_ci
+from mirrorctl.upstream.wheels.matrix import expand_matrix, substitute
 from testbed import wheelshapes as shapes
 
 
@@ -130,7 +130,7 @@ def test_a_workflow_that_expands_without_end_is_not_read() -> None:
 
 
 def test_what_asks_for_riscv64_wheels() -> None:
-    from mirrorctl.upstream.wheelasks import asks_for_wheels
+    from mirrorctl.upstream.wheels.asks import asks_for_wheels
 
     assert asks_for_wheels("ci: add riscv64 wheels", "")
     assert asks_for_wheels("Add riscv64 to the build matrix", "")

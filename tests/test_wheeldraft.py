@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
-from mirrorctl.upstream.matrix import expand_matrix
-from mirrorctl.upstream.wheelci import read_wheel_ci
-from mirrorctl.upstream.wheeldraft import CannotDraft, WheelOptions, draft_change
+from mirrorctl.upstream.wheels.ci import read_wheel_ci
+from mirrorctl.upstream.wheels.draft import CannotDraft, WheelOptions, draft_change
+from mirrorctl.upstream.wheels.expressions import UNKNOWN, evaluate, truthy
+from mirrorctl.upstream.wheels.matrix import expand_matrix
 from testbed import wheelshapes as shapes
 
 GOLDEN = Path(__file__).parent / "data" / "wheeldrafts"
@@ -366,13 +366,13 @@ def test_a_list_of_the_emulated_in_fromjson_takes_riscv64(old: str, new: str) ->
     ("*_s390xx", "*_s390xx"),
 ])
 def test_build_selectors_take_riscv64_beside_the_emulated(value: str, expected: str) -> None:
-    from mirrorctl.upstream.archlists import with_riscv64
+    from mirrorctl.upstream.wheels.archlists import with_riscv64
 
     assert with_riscv64(value, {"ppc64le", "s390x"}) == expected
 
 
 def test_the_image_a_name_says_is_the_one_riscv64_builds_on() -> None:
-    from mirrorctl.upstream.wheeldraft import _Plan, _riscv64_value
+    from mirrorctl.upstream.wheels.draft import _Plan, _riscv64_value
 
     plan = _Plan({}, {}, [])
     assert _riscv64_value("manylinux_2_28 x86_64", "x86_64", plan) == "manylinux_2_39 riscv64"

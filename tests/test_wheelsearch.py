@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mirrorctl.upstream.forge import ForgeSettings
-from mirrorctl.upstream.tracker import Pace
-from mirrorctl.upstream.wheelsearch import QUERY_MAX, WheelSearch, batches, query_of
-from mirrorctl.upstream.wheelstate import WheelAsk
+from mirrorctl.upstream.forges.forge import ForgeSettings
+from mirrorctl.upstream.forges.tracker import Pace
+from mirrorctl.upstream.wheels.search import QUERY_MAX, WheelSearch, batches, query_of
+from mirrorctl.upstream.wheels.state import WheelAsk
 from testbed.fakeforge import FakeForge, fake_forge
 
 TOKEN = "gh-test-token-123456"

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mirrorctl.core.git import GitRunner
     from mirrorctl.core.progress import Progress
     from mirrorctl.core.run import Run
-    from mirrorctl.upstream.forge import ForgeSettings
+    from mirrorctl.upstream.forges.forge import ForgeSettings
 
 __all__ = ["Globals", "RedactingFormatter", "forge_settings", "format_option", "git_runner",
            "jobs_option", "plural", "program", "progress_on_stderr", "reading", "resolve_run",
@@ -119,7 +119,7 @@ def git_runner(g: Globals, config: Config, lock_fd: int) -> GitRunner:
 
 
 def forge_settings(config: Config) -> ForgeSettings:
-    from mirrorctl.upstream.forge import ForgeSettings
+    from mirrorctl.upstream.forges.forge import ForgeSettings
 
     # python-gitlab's own configuration, where python-gitlab itself looks for it.
     files = [os.environ.get("PYTHON_GITLAB_CFG", ""),

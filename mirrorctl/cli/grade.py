@@ -210,7 +210,7 @@ def status(g: Globals, packages: tuple[str, ...], fmt: str) -> None:
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.report.status import FactWords, package_status
-    from mirrorctl.upstream.wheelstate import WHEELS, wheels_words
+    from mirrorctl.upstream.wheels.state import WHEELS, wheels_words
 
     config = load_config(g.config_path)
     selected = config.select(packages)

@@ -95,7 +95,7 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
     the caches are refreshed, with what sync records of them (as sync --dry-run
     does), each due carry is a dry run, the report is computed; no queue, carry,
     history, stacks or last report is written, nothing pushed, delivered or filed.
-    Exit status as for a night.
+    It exits as the night would.
 
     With --wheels, each package's road to upstream riscv64 wheels is followed too
     (`mirrorctl upstream wheels`, nothing sent): upstream declining or undoing them,

@@ -221,7 +221,7 @@ def _notify(g: Globals, built: Report, config: Config, *, stamp: str, dry_run: b
     import time
 
     from mirrorctl.night.notices import notify
-    from mirrorctl.upstream.tracker import Pace
+    from mirrorctl.upstream.forges.tracker import Pace
 
     assert config.notices is not None
     covered = {p.name for p in built.packages} >= {p.name for p in config.active(())}

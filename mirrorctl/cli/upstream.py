@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from mirrorctl.upstream.drafts import WrittenDraft
     from mirrorctl.upstream.refresh import Standing
     from mirrorctl.upstream.submit import Submission
-    from mirrorctl.upstream.wheelroad import Road
+    from mirrorctl.upstream.wheels.road import Road
 
 
 @click.group()
@@ -267,10 +267,10 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.grade.pypi import PypiClient
-    from mirrorctl.upstream.cibwtool import CibuildwheelTools
-    from mirrorctl.upstream.wheeldraft import WheelOptions
-    from mirrorctl.upstream.wheelrequest import WheelDraftOptions, draft_roads
-    from mirrorctl.upstream.wheelroad import RoadOptions, wheel_roads
+    from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
+    from mirrorctl.upstream.wheels.draft import WheelOptions
+    from mirrorctl.upstream.wheels.request import WheelDraftOptions, draft_roads
+    from mirrorctl.upstream.wheels.road import RoadOptions, wheel_roads
 
     config = load_config(g.config_path)
     selected = config.select(packages)
@@ -300,7 +300,7 @@ def _ranked(g: Globals, config: Config, roads: list[Road]) -> list[Road]:
     from packaging.utils import canonicalize_name
 
     from mirrorctl.grade.stackkept import kept_blockers
-    from mirrorctl.upstream.wheelroad import rank_by_blocks
+    from mirrorctl.upstream.wheels.road import rank_by_blocks
 
     found = kept_blockers(g.workdir / "index" / "stacks", config.stacks,
                           config.python_versions, config.pypi_url)
@@ -329,7 +329,7 @@ def _pip_env() -> dict[str, str]:
 
 
 def roads_json(roads: list[Road]) -> str:
-    from mirrorctl.upstream.wheelroad import STATES
+    from mirrorctl.upstream.wheels.road import STATES
 
     counts = Counter(r.state for r in roads)
     return json.dumps({"format": 1, "counts": {s: counts[s] for s in STATES if counts[s]},

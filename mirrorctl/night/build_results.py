@@ -28,8 +28,8 @@ from mirrorctl.grade.grading import nan_tests_patched
 from mirrorctl.queue.engine import PatchOutcome
 
 if TYPE_CHECKING:
-    from mirrorctl.upstream.forge import ForgeSettings
-    from mirrorctl.upstream.forges import ForgeApi
+    from mirrorctl.upstream.forges.api import ForgeApi
+    from mirrorctl.upstream.forges.forge import ForgeSettings
 
 __all__ = ["BuildResults"]
 
@@ -46,8 +46,8 @@ class BuildResults:
         if site is None:
             return []  # no repository where upgrades build: the sources alone grade
         from mirrorctl.upstream.drafts import forge_of
-        from mirrorctl.upstream.forge import as_forge
-        from mirrorctl.upstream.forges import forge_api
+        from mirrorctl.upstream.forges.api import forge_api
+        from mirrorctl.upstream.forges.forge import as_forge
 
         kind, project = forge_of(site.repository, self.config.forge_apis)
         forge = as_forge(kind)

@@ -1,5 +1,5 @@
 """The campaign for upstream riscv64 wheels in the night and the morning report: each
-package's road as its record keeps it (upstream/wheelroad.py writes it), read into the
+package's road as its record keeps it (upstream/wheels/road.py writes it), read into the
 report's own rows, and what a change of state asks of a person.
 """
 
@@ -16,12 +16,12 @@ from mirrorctl.core.record import read_record
 from mirrorctl.core.settings import Notices
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.report.campaign import Campaign, RoadRow
-from mirrorctl.upstream.wheelstate import DRAFTED, WHEELS, WheelsRecord
+from mirrorctl.upstream.wheels.state import DRAFTED, WHEELS, WheelsRecord
 
 if TYPE_CHECKING:
-    from mirrorctl.upstream.forge import ForgeSettings
-    from mirrorctl.upstream.tracker import Pace
-    from mirrorctl.upstream.wheelroad import Road
+    from mirrorctl.upstream.forges.forge import ForgeSettings
+    from mirrorctl.upstream.forges.tracker import Pace
+    from mirrorctl.upstream.wheels.road import Road
 
 __all__ = ["recorded_campaign", "support_comment", "support_title", "tell_support_issues"]
 
@@ -86,7 +86,7 @@ def tell_support_issues(roads: Sequence[Road], notices: Notices, forges: ForgeSe
     line each (the rest of the night goes on)."""
     from mirrorctl.core.record import Fact, write_facts
     from mirrorctl.night.notices import notice_tracker
-    from mirrorctl.upstream.forge import ForgeError
+    from mirrorctl.upstream.forges.forge import ForgeError
 
     tracker = notice_tracker(notices, forges, pace)
     if isinstance(tracker, str):

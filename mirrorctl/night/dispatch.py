@@ -20,7 +20,7 @@ from mirrorctl.core.errors import FileSystemError
 from mirrorctl.core.files import atomic_write_text
 
 if TYPE_CHECKING:
-    from mirrorctl.upstream.forges import ForgeApi
+    from mirrorctl.upstream.forges.api import ForgeApi
 
 __all__ = ["dispatch_builds", "workflows_to_dispatch"]
 

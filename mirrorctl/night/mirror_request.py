@@ -22,7 +22,7 @@ from mirrorctl.queue.carry import RebaseReport
 if TYPE_CHECKING:  # requests and python-gitlab load only when a merge request is opened
     from pathlib import Path
 
-    from mirrorctl.upstream.forge import ForgeSettings
+    from mirrorctl.upstream.forges.forge import ForgeSettings
 
 __all__ = ["PUSHED", "deliver_mirror_request", "request_description"]
 
@@ -36,7 +36,7 @@ def deliver_mirror_request(config: Config, package: Package, report: RebaseRepor
     """Grade the rebase, then open (or update, if one is open) the mirror's merge request
     for its pushed branch; the report comes back with the grade and the request."""
     from mirrorctl.upstream.drafts import forge_of
-    from mirrorctl.upstream.gitlab import GitLab
+    from mirrorctl.upstream.forges.gitlab import GitLab
 
     web = package.mirror_web or ""
     forge, project = forge_of(web, config.forge_apis)

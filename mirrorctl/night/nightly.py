@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     from mirrorctl.night.publish import Followed
     from mirrorctl.night.retire_request import RetireRequest
     from mirrorctl.report.stacks import Stacks
-    from mirrorctl.upstream.forge import ForgeSettings
-    from mirrorctl.upstream.wheelroad import Road
+    from mirrorctl.upstream.forges.forge import ForgeSettings
+    from mirrorctl.upstream.wheels.road import Road
 
 __all__ = ["Need", "NightlyOptions", "NightlyResult", "run_nightly"]
 
@@ -232,7 +232,7 @@ def run_nightly(config: Config, packages: Sequence[Package], options: NightlyOpt
     noticed = None
     if options.notify and config.notices is not None and options.forges is not None:
         from mirrorctl.night.notices import notify
-        from mirrorctl.upstream.tracker import Pace
+        from mirrorctl.upstream.forges.tracker import Pace
 
         if clock is None:
             raise ValueError("notices need the run's clock")
@@ -314,7 +314,7 @@ def _retire(config: Config, packages: Sequence[Package], releases: Mapping[str, 
     if not packages:
         return []
     from mirrorctl.night.retire_request import retirement
-    from mirrorctl.upstream.tracker import Pace
+    from mirrorctl.upstream.forges.tracker import Pace
 
     assert options.forges is not None
     if clock is None:
@@ -333,8 +333,8 @@ def _roads(config: Config, packages: Sequence[Package], options: NightlyOptions,
     import time
 
     from mirrorctl.grade.pypi import PypiClient
-    from mirrorctl.upstream.tracker import Pace
-    from mirrorctl.upstream.wheelroad import RoadOptions, wheel_roads
+    from mirrorctl.upstream.forges.tracker import Pace
+    from mirrorctl.upstream.wheels.road import RoadOptions, wheel_roads
 
     pace = Pace(sleep=sleep, clock=clock or time.time)
     return wheel_roads(config, packages, RoadOptions(workdir=options.workdir,

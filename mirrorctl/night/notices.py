@@ -31,8 +31,8 @@ from mirrorctl.core.redact import Redactor
 from mirrorctl.core.settings import Notices
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.report.report import Action, Report
-from mirrorctl.upstream.forge import ForgeError, ForgeSettings
-from mirrorctl.upstream.tracker import Pace, RateLimited, TrackedIssue, Tracker
+from mirrorctl.upstream.forges.forge import ForgeError, ForgeSettings
+from mirrorctl.upstream.forges.tracker import Pace, RateLimited, TrackedIssue, Tracker
 
 __all__ = ["ALL", "TITLES", "Notice", "NoticeOutcome", "NoticesResult", "Step",
            "deliver_notices", "marker", "marker_of", "notice_scope", "notice_tracker",
@@ -323,8 +323,8 @@ def notice_tracker(notices: Notices, forges: ForgeSettings, pace: Pace) -> Track
     from urllib.parse import urlsplit
 
     from mirrorctl.upstream.drafts import forge_of
-    from mirrorctl.upstream.forge import as_forge
-    from mirrorctl.upstream.forges import forge_api
+    from mirrorctl.upstream.forges.api import forge_api
+    from mirrorctl.upstream.forges.forge import as_forge
 
     kind, project = forge_of(notices.tracker, forges.apis)
     forge = as_forge(kind)

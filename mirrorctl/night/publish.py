@@ -40,9 +40,9 @@ from mirrorctl.night.site_requests import OpenRequests
 from mirrorctl.queue.carry import RebaseReport
 
 if TYPE_CHECKING:
-    from mirrorctl.upstream.forge import ForgeSettings
-    from mirrorctl.upstream.forges import ForgeApi
-    from mirrorctl.upstream.pulls import WorkflowRun
+    from mirrorctl.upstream.forges.api import ForgeApi
+    from mirrorctl.upstream.forges.forge import ForgeSettings
+    from mirrorctl.upstream.forges.pulls import WorkflowRun
 
 __all__ = ["Followed", "PublishOptions", "follow_roads", "publishes", "record_road"]
 
@@ -97,7 +97,7 @@ def record_road(config: Config, package: Package, report: RebaseReport, *, workd
 def follow_roads(config: Config, packages: Sequence[Package],
                  options: PublishOptions) -> list[Followed]:
     """Each package's road after its request, one step a night where it can go."""
-    from mirrorctl.upstream.forges import forge_api
+    from mirrorctl.upstream.forges.api import forge_api
 
     site = config.pull_requests
     assert site is not None
@@ -143,7 +143,7 @@ def _step(config: Config, package: Package, road: Road, api: ForgeApi, project: 
 def _merged_yet(config: Config, road: Road, api: ForgeApi, project: str,
                 options: PublishOptions) -> Road:
     """Still open (the run's list says so), or merged, or closed unmerged: asked once."""
-    from mirrorctl.upstream.forge import parse_request_url
+    from mirrorctl.upstream.forges.forge import parse_request_url
 
     listed = options.listed.known(project) if options.listed is not None else None
     if road.request is None or (listed is not None and road.request in

@@ -35,8 +35,8 @@ from mirrorctl.night.site_repo import fetch_site, site_forge, site_runner
 from mirrorctl.night.site_requests import OpenRequests
 
 if TYPE_CHECKING:
-    from mirrorctl.upstream.forge import ForgeSettings
-    from mirrorctl.upstream.tracker import Pace
+    from mirrorctl.upstream.forges.forge import ForgeSettings
+    from mirrorctl.upstream.forges.tracker import Pace
 
 __all__ = ["RetireRequest", "deliver_retirement", "retirement"]
 
@@ -69,7 +69,7 @@ def retirement(config: Config, package: Package, releases: ReleaseList, *, workd
 def deliver_retirement(config: Config, package: Package, releases: ReleaseList, *,
                        workdir: Path, runner: GitRunner, forges: ForgeSettings,
                        listed: OpenRequests | None, pace: Pace) -> RetireRequest:
-    from mirrorctl.upstream.forges import forge_api
+    from mirrorctl.upstream.forges.api import forge_api
 
     site = config.pull_requests
     if site is None:

@@ -16,7 +16,7 @@ from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, Repository
 from mirrorctl.core.settings import PullRequests
 
 if TYPE_CHECKING:
-    from mirrorctl.upstream.forge import Forge
+    from mirrorctl.upstream.forges.forge import Forge
 
 __all__ = ["fetch_site", "site_forge", "site_runner"]
 
@@ -33,7 +33,7 @@ def site_runner(runner: GitRunner, host: str, package: Package) -> GitRunner:
 
 def site_forge(config: Config, site: PullRequests) -> tuple[Forge, str, str]:
     from mirrorctl.upstream.drafts import forge_of
-    from mirrorctl.upstream.forge import as_forge
+    from mirrorctl.upstream.forges.forge import as_forge
 
     kind, project = forge_of(site.repository, config.forge_apis)
     forge = as_forge(kind)

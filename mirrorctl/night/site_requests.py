@@ -12,8 +12,8 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mirrorctl.upstream.forges import ForgeApi
-    from mirrorctl.upstream.pulls import OpenRequest
+    from mirrorctl.upstream.forges.api import ForgeApi
+    from mirrorctl.upstream.forges.pulls import OpenRequest
 
 __all__ = ["OpenRequests"]
 

@@ -19,8 +19,8 @@ from packaging.version import InvalidVersion, Version
 from mirrorctl.core.settings import PullRequests
 
 if TYPE_CHECKING:  # the forge modules load only when a request is delivered
-    from mirrorctl.upstream.forges import ForgeApi
-    from mirrorctl.upstream.pulls import OpenRequest
+    from mirrorctl.upstream.forges.api import ForgeApi
+    from mirrorctl.upstream.forges.pulls import OpenRequest
 
 __all__ = ["Superseded", "branch_prefixes", "older_requests", "supersede"]
 

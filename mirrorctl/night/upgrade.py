@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from mirrorctl.night.site_requests import OpenRequests
-    from mirrorctl.upstream.forge import ForgeSettings
+    from mirrorctl.upstream.forges.forge import ForgeSettings
 
 __all__ = ["UpgradeOptions", "carry_upgrade", "record_carry", "settle_merged",
            "undelivered_carry"]
@@ -131,8 +131,8 @@ def settle_merged(config: Config, package: Package, workdir: Path, forges: Forge
     upgrade is settled (and recorded so). How it was settled, or None (not merged, no
     request, or the forge could not say: it stands, and is asked again next time)."""
     from mirrorctl.grade.upgrade import record_settled
-    from mirrorctl.upstream.forge import parse_request_url
-    from mirrorctl.upstream.forges import forge_api
+    from mirrorctl.upstream.forges.api import forge_api
+    from mirrorctl.upstream.forges.forge import parse_request_url
 
     record = read_record(workdir, package.name)
     carry, upgrade = record.get(CARRY), record.get(UPGRADE)

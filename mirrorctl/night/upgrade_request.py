@@ -38,9 +38,9 @@ from mirrorctl.night.supersede import branch_prefixes, older_requests, supersede
 from mirrorctl.queue.carry import RebaseReport
 
 if TYPE_CHECKING:  # requests and python-gitlab load only when a request is delivered
-    from mirrorctl.upstream.forge import Forge, ForgeSettings
-    from mirrorctl.upstream.forges import ForgeApi
-    from mirrorctl.upstream.pulls import OpenRequest
+    from mirrorctl.upstream.forges.api import ForgeApi
+    from mirrorctl.upstream.forges.forge import Forge, ForgeSettings
+    from mirrorctl.upstream.forges.pulls import OpenRequest
 
 __all__ = ["UpgradeRequest", "bump_version", "deliver_upgrade", "with_upgrade_request"]
 
@@ -94,7 +94,7 @@ def deliver_upgrade(config: Config, package: Package, report: RebaseReport, *,
     """Push the upgrade's commits and open, complete or update its one request (which
     builds the older releases `also` carried too), then start its builds where asked and
     supersede the package's older requests. `listed`: the run's open requests."""
-    from mirrorctl.upstream.forges import forge_api
+    from mirrorctl.upstream.forges.api import forge_api
 
     site = config.pull_requests
     if site is None:
@@ -226,8 +226,8 @@ def _deliver_request(target: _Site, package: Package, report: RebaseReport,
     """Open mirrorctl's request (its body written once), or bring the open one up to
     date: labels, and the report in mirrorctl's one comment when it is not what the body
     says. A kept branch's request is only found, never changed."""
-    from mirrorctl.upstream.forges import forge_api
-    from mirrorctl.upstream.pulls import LABEL_PREFIX
+    from mirrorctl.upstream.forges.api import forge_api
+    from mirrorctl.upstream.forges.pulls import LABEL_PREFIX
 
     site, version, changes = target.pull_requests, report.to_version, pushed.changes
     bumped = ", ".join(path for path, _ in changes.bumped) or None

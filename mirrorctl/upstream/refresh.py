@@ -19,14 +19,14 @@ from mirrorctl.queue.branches import checked_version, rewrite_statuses
 from mirrorctl.queue.folders import current_version
 from mirrorctl.queue.patches import PatchFile, PatchQueue, read_queue
 from mirrorctl.queue.status import STATUS_KINDS
-from mirrorctl.upstream.forge import (
+from mirrorctl.upstream.forges.api import forge_api
+from mirrorctl.upstream.forges.forge import (
     ForgeError,
     ForgeSettings,
     RequestState,
     State,
     parse_request_url,
 )
-from mirrorctl.upstream.forges import forge_api
 
 __all__ = ["VOCABULARIES", "Standing", "new_status", "refresh_packages", "verdict_of"]
 

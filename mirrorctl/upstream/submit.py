@@ -22,9 +22,9 @@ from mirrorctl.queue.engine import carry_one
 from mirrorctl.queue.patches import PatchFile, PatchQueue, read_queue
 from mirrorctl.sync.cache import release_tag
 from mirrorctl.upstream.drafts import CANDIDATE_STATUSES, likely_duplicates
-from mirrorctl.upstream.forge import ForgeSettings, Found
-from mirrorctl.upstream.forges import forge_api
-from mirrorctl.upstream.fork import fork_and_target, push_branch
+from mirrorctl.upstream.forges.api import forge_api
+from mirrorctl.upstream.forges.forge import ForgeSettings, Found
+from mirrorctl.upstream.forges.fork import fork_and_target, push_branch
 
 __all__ = ["Submission", "read_draft", "submit_draft"]
 
@@ -69,7 +69,7 @@ def submit_draft(config: Config, path: Path, forges: ForgeSettings, *, runner: G
                  workdir: Path, force: bool = False, dry_run: bool = False) -> Submission:
     """Open the draft's request upstream (the duplicates searched first); with `dry_run`,
     search and say whether it would be opened, nothing sent or written."""
-    from mirrorctl.upstream.wheelsubmit import WHEELS_REQUEST, submit_wheels
+    from mirrorctl.upstream.wheels.submit import WHEELS_REQUEST, submit_wheels
 
     front, body = _front_matter(path)
     if isinstance(front, dict) and front.get("request") == WHEELS_REQUEST \

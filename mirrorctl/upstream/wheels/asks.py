@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
-from mirrorctl.upstream.forge import (
+from mirrorctl.upstream.forges.forge import (
     ForgeSettings,
     forge_call,
     github_api,
@@ -23,9 +23,10 @@ from mirrorctl.upstream.forge import (
     json_answer,
     project_ref,
 )
-from mirrorctl.upstream.wheelstate import AskState, WheelAsk
+from mirrorctl.upstream.wheels.state import AskState, WheelAsk
 
-__all__ = ["GitHubAsks", "GitLabAsks", "WheelAsk", "WheelAsks", "asks_for_wheels"]
+__all__ = ["GitHubAsks", "GitLabAsks", "WheelAsk", "WheelAsks", "asks_for_wheels",
+           "wheel_asks"]
 
 _RISCV = re.compile(r"risc-?v", re.I)
 # What asks for wheels, not for one fix or a test job ("ci: run the tests on riscv64").
@@ -134,3 +135,8 @@ def _quote(text: str) -> str | None:
              if line.strip() and not line.lstrip().startswith(">")]
     quote = " ".join(lines)
     return (quote[:237] + "...") if len(quote) > 240 else (quote or None)
+
+
+def wheel_asks(kind: str, host: str, settings: ForgeSettings) -> WheelAsks:
+    """Upstream's requests for riscv64 wheels on that forge (github or gitlab)."""
+    return GitHubAsks(host, settings) if kind == "github" else GitLabAsks(host, settings)

@@ -1,7 +1,7 @@
 """The `wheels` fact of a package's record: its state on the road to upstream riscv64
 wheels, since when, the states before it, and upstream's requests; light (no HTTP
 client), so that the nightly and the report read it without paying for the forges.
-upstream/wheelroad.py establishes it.
+upstream/wheels/road.py establishes it.
 """
 
 from __future__ import annotations

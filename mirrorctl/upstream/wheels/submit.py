@@ -24,9 +24,10 @@ from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.urls import forge_kind
 from mirrorctl.queue.replay import ScratchIndex
-from mirrorctl.upstream.forge import Forge, ForgeSettings, Found, as_forge
-from mirrorctl.upstream.forges import forge_api
-from mirrorctl.upstream.fork import fork_and_target, push_branch
+from mirrorctl.upstream.forges.api import forge_api
+from mirrorctl.upstream.forges.forge import Forge, ForgeSettings, Found, as_forge
+from mirrorctl.upstream.forges.fork import fork_and_target, push_branch
+from mirrorctl.upstream.wheels.asks import wheel_asks
 
 __all__ = ["WHEELS_REQUEST", "submit_wheels"]
 
@@ -49,7 +50,7 @@ def submit_wheels(config: Config, path: Path, front: dict[str, Any], body: str,
         raise UsageError(f"{path}: host {host!r} is no forge mirrorctl knows: set host and "
                          "project in its front matter (or upstream_web: in mirrors.yaml)")
     api = forge_api(forge, host, forges)
-    asks = api.wheel_asks().search(project)
+    asks = wheel_asks(forge, host, forges).search(project)
     stopping = [a for a in asks if a.kind == "pr" and (a.state == "open" or not force)]
     if stopping:
         return "refused-duplicate", None, tuple(

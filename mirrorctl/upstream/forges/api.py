@@ -1,5 +1,5 @@
 """One door to a forge: the ForgeApi interface every forge call of mirrorctl goes through,
-a GitHub (upstream/github.py) and a GitLab (upstream/gitlab.py) implementation, and the
+a GitHub (forges/github.py) and a GitLab (forges/gitlab.py) implementation, and the
 registry that picks one by the forge's kind, as pre-commit's languages and
 cibuildwheel's platforms are picked.
 
@@ -13,12 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from mirrorctl.grade.builds import Results
-from mirrorctl.upstream.forge import Forge, ForgeSettings, Found, RequestRef, RequestState
-from mirrorctl.upstream.github import GitHub
-from mirrorctl.upstream.gitlab import GitLab
-from mirrorctl.upstream.pulls import OpenRequest, Posted, WorkflowRun
-from mirrorctl.upstream.tracker import Pace, Tracker
-from mirrorctl.upstream.wheelasks import WheelAsks
+from mirrorctl.upstream.forges.forge import Forge, ForgeSettings, Found, RequestRef, RequestState
+from mirrorctl.upstream.forges.github import GitHub
+from mirrorctl.upstream.forges.gitlab import GitLab
+from mirrorctl.upstream.forges.pulls import OpenRequest, Posted, WorkflowRun
+from mirrorctl.upstream.forges.tracker import Pace, Tracker
 
 __all__ = ["FORGES", "ForgeApi", "forge_api"]
 
@@ -57,10 +56,10 @@ class ForgeApi(Protocol):
                       since: str) -> list[WorkflowRun]: ...
     def run_job_names(self, project: str, run: WorkflowRun) -> list[str]: ...
 
-    # The builds of a branch; upstream's requests for riscv64 wheels; tracking issues.
+    # The builds of a branch; tracking issues. (Upstream's requests for riscv64 wheels:
+    # upstream.wheels.asks, which builds on forges/forge.py itself.)
     def read_results(self, project: str, *, branch: str, version: str,
                      known: Results | None = None) -> Results | None: ...
-    def wheel_asks(self) -> WheelAsks: ...
     def tracker(self, project: str, pace: Pace) -> Tracker: ...
 
 

@@ -1,6 +1,6 @@
 """The change that makes upstream's CI build riscv64 wheels, as upstream would accept
 it: the smallest edit that adds riscv64 the way upstream builds its other
-architectures (the shapes of upstream/wheelci.py), proved before anything is written.
+architectures (the shapes of upstream/wheels/ci.py), proved before anything is written.
 
 The edit (pure: files in, files out): riscv64 appended to the arch list a matrix reads,
 an include entry copied from an emulated one, riscv64 added to a literal CIBW_ARCHS or
@@ -42,17 +42,13 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from mirrorctl.core.errors import MirrorctlError
-from mirrorctl.upstream.archlists import (
+from mirrorctl.upstream.wheels.archlists import (
     extend_pyproject,
     extend_selector,
     extend_tests,
     list_insertions,
 )
-from mirrorctl.upstream.cibwtool import CibuildwheelTools
-from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
-from mirrorctl.upstream.matrix import expand_matrix, substitute
-from mirrorctl.upstream.qemujob import ARCHS_KEY, runners_to_include
-from mirrorctl.upstream.wheelci import (
+from mirrorctl.upstream.wheels.ci import (
     EMULATED,
     LINUX_ARCHS,
     Run,
@@ -64,7 +60,11 @@ from mirrorctl.upstream.wheelci import (
     read_wheel_ci,
     target_entries,
 )
-from mirrorctl.upstream.yamledit import (
+from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
+from mirrorctl.upstream.wheels.expressions import UNKNOWN, evaluate, truthy
+from mirrorctl.upstream.wheels.matrix import expand_matrix, substitute
+from mirrorctl.upstream.wheels.qemujob import ARCHS_KEY, runners_to_include
+from mirrorctl.upstream.wheels.yamledit import (
     Edit,
     EditError,
     append_item,

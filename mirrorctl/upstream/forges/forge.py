@@ -1,5 +1,5 @@
-"""The ground every forge call stands on (upstream/github.py and upstream/gitlab.py, behind
-upstream/forges.py): requests and issues as their URLs name them, their states, the
+"""The ground every forge call stands on (forges/github.py and forges/gitlab.py, behind
+forges/api.py): requests and issues as their URLs name them, their states, the
 API base and headers, a retrying session for reads, a python-gitlab client, and
 forge_call, which maps every way a call can fail to one clear ForgeError.
 

@@ -11,7 +11,7 @@ CIBW_BUILD and CIBW_SKIP leave out. A job that runs tests under emulation builds
 wheel and counts for nothing.
 
 The shape says how the job's other architectures are listed, which is where riscv64
-would go (upstream/wheeldraft.py edits it): `matrix` (a vector of the matrix that the
+would go (upstream/wheels/draft.py edits it): `matrix` (a vector of the matrix that the
 arch setting reads), `include` (include entries carrying that key), `env` (a literal
 CIBW_ARCHS), `pyproject` (the archs of `[tool.cibuildwheel.linux]`), `native` (a runner
 a combination, arm among them), `maturin` (a vector of targets). None: a shape mirrorctl
@@ -35,8 +35,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from mirrorctl.upstream.expressions import UNKNOWN, evaluate, truthy
-from mirrorctl.upstream.matrix import Combination, expand_matrix, substitute
+from mirrorctl.upstream.wheels.expressions import UNKNOWN, evaluate, truthy
+from mirrorctl.upstream.wheels.matrix import Combination, expand_matrix, substitute
 
 __all__ = ["EMULATED", "LINUX_ARCHS", "Pin", "Run", "Shape", "WheelCi", "WheelJob", "ci_paths",
            "cibuildwheel_pin", "is_linux_runner", "native_arch", "read_wheel_ci"]

@@ -3,7 +3,7 @@ entry copied with one value changed, text added to a scalar, each at the place P
 composer says the node stands, so every other byte of the file stays as it was (its
 comments, quoting, indentation and order): upstream's reviewers see the lines
 concerned change, and nothing else. The caller proves each edit by parsing the file
-after it (upstream/wheeldraft.py).
+after it (upstream/wheels/draft.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """GitLab (its v4 API, through python-gitlab): every call mirrorctl makes to a GitLab,
-behind the ForgeApi interface (upstream/forges.py), and the mirror's merge request,
+behind the ForgeApi interface (upstream/forges/api.py), and the mirror's merge request,
 which only a GitLab mirror has. python-gitlab retries 429 (honouring Retry-After) and
 5xx itself; a create is never tried twice by mirrorctl.
 """
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mirrorctl.grade.builds import Case, Results
-from mirrorctl.upstream.forge import (
+from mirrorctl.upstream.forges.forge import (
     Forge,
     ForgeError,
     ForgeSettings,
@@ -22,10 +22,9 @@ from mirrorctl.upstream.forge import (
     gitlab_client,
     project_ref,
 )
-from mirrorctl.upstream.pulls import LABEL_PREFIX, OpenRequest, Posted, WorkflowRun
-from mirrorctl.upstream.results import assemble_results, python_of
-from mirrorctl.upstream.tracker import GitLabTracker, Pace, Tracker
-from mirrorctl.upstream.wheelasks import GitLabAsks, WheelAsks
+from mirrorctl.upstream.forges.pulls import LABEL_PREFIX, OpenRequest, Posted, WorkflowRun
+from mirrorctl.upstream.forges.results import assemble_results, python_of
+from mirrorctl.upstream.forges.tracker import GitLabTracker, Pace, Tracker
 
 __all__ = ["GitLab"]
 
@@ -225,9 +224,6 @@ class GitLab:
                 built[python] = built.get(python, False) or job.status == "success"
         return assemble_results(version, built, reports,
                                 str(getattr(finished[0], "web_url", "")), identity)
-
-    def wheel_asks(self) -> WheelAsks:
-        return GitLabAsks(self.host, self.settings)
 
     def tracker(self, project: str, pace: Pace) -> Tracker:
         return GitLabTracker(self.host, project, self.settings, pace)

@@ -1,5 +1,5 @@
 """GitHub (its REST API, through requests): every call mirrorctl makes to a GitHub,
-behind the ForgeApi interface (upstream/forges.py). Reads are retried (429 and 5xx,
+behind the ForgeApi interface (upstream/forges/api.py). Reads are retried (429 and 5xx,
 honouring Retry-After); a POST never is (a second one would open a request twice).
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from mirrorctl.grade.builds import Case, Results
-from mirrorctl.upstream.forge import (
+from mirrorctl.upstream.forges.forge import (
     Forge,
     ForgeSettings,
     Found,
@@ -25,10 +25,14 @@ from mirrorctl.upstream.forge import (
     json_answer,
     project_ref,
 )
-from mirrorctl.upstream.pulls import LABEL_PREFIX, OpenRequest, Posted, WorkflowRun
-from mirrorctl.upstream.results import MAX_ARTIFACT, assemble_results, junit_in_zip, python_of
-from mirrorctl.upstream.tracker import GitHubTracker, Pace, Tracker
-from mirrorctl.upstream.wheelasks import GitHubAsks, WheelAsks
+from mirrorctl.upstream.forges.pulls import LABEL_PREFIX, OpenRequest, Posted, WorkflowRun
+from mirrorctl.upstream.forges.results import (
+    MAX_ARTIFACT,
+    assemble_results,
+    junit_in_zip,
+    python_of,
+)
+from mirrorctl.upstream.forges.tracker import GitHubTracker, Pace, Tracker
 
 __all__ = ["GitHub"]
 
@@ -236,9 +240,6 @@ class GitHub:
                 built[python] = built.get(python, False) or job["conclusion"] == "success"
         return assemble_results(version, built, reports, str(run.get("html_url", "")),
                                 identity)
-
-    def wheel_asks(self) -> WheelAsks:
-        return GitHubAsks(self.host, self.settings)
 
     def tracker(self, project: str, pace: Pace) -> Tracker:
         return GitHubTracker(self.host, project, self.settings, pace)

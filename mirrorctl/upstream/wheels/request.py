@@ -28,9 +28,9 @@ from mirrorctl.grade.builds import kept_results
 from mirrorctl.queue.replay import ScratchIndex
 from mirrorctl.sync.cache import cache_dir, package_runner
 from mirrorctl.upstream.drafts import Conventions, upstream_conventions
-from mirrorctl.upstream.wheelci import ci_paths
-from mirrorctl.upstream.wheeldraft import CannotDraft, WheelChange, WheelOptions, draft_change
-from mirrorctl.upstream.wheelroad import DRAFTED, DraftWritten, Road
+from mirrorctl.upstream.wheels.ci import ci_paths
+from mirrorctl.upstream.wheels.draft import CannotDraft, WheelChange, WheelOptions, draft_change
+from mirrorctl.upstream.wheels.road import DRAFTED, DraftWritten, Road
 
 __all__ = ["WheelDraft", "WheelDraftOptions", "draft_roads", "write_wheel_draft"]
 

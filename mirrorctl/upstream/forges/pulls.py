@@ -1,5 +1,5 @@
 """A pull request (GitHub) or merge request (GitLab) of one repository, found by its
-branch, as the forges (upstream/forges.py) list, open, update, label, comment on and
+branch, as the forges (upstream/forges/api.py) list, open, update, label, comment on and
 close them.
 
 The upgrade pull request of the builders' repository is made of these; which request

@@ -31,14 +31,13 @@ from mirrorctl.core.urls import forge_kind
 from mirrorctl.grade.pypi import PypiClient, WheelKind, wheel_kind
 from mirrorctl.sync.cache import cache_dir, package_runner
 from mirrorctl.sync.state import UPSTREAM
-from mirrorctl.upstream.forge import Forge, ForgeSettings, as_forge
-from mirrorctl.upstream.forges import forge_api
-from mirrorctl.upstream.tracker import Pace
-from mirrorctl.upstream.wheelasks import WheelAsk
-from mirrorctl.upstream.wheelci import WheelCi, ci_paths
-from mirrorctl.upstream.wheelci import read_wheel_ci as wheel_ci_of
-from mirrorctl.upstream.wheelsearch import WheelSearch
-from mirrorctl.upstream.wheelstate import DRAFTED, STATES, WHEELS, WheelsRecord, WheelState
+from mirrorctl.upstream.forges.forge import Forge, ForgeSettings, as_forge
+from mirrorctl.upstream.forges.tracker import Pace
+from mirrorctl.upstream.wheels.asks import WheelAsk, wheel_asks
+from mirrorctl.upstream.wheels.ci import WheelCi, ci_paths
+from mirrorctl.upstream.wheels.ci import read_wheel_ci as wheel_ci_of
+from mirrorctl.upstream.wheels.search import WheelSearch
+from mirrorctl.upstream.wheels.state import DRAFTED, STATES, WHEELS, WheelsRecord, WheelState
 
 __all__ = ["DRAFTED", "STATES", "WHEELS", "CiFinding", "DraftWritten", "PypiFinding", "Road",
            "RoadOptions", "WheelState", "decide", "rank_by_blocks", "read_ci", "wheel_roads"]
@@ -448,7 +447,7 @@ def _asks(config: Config, packages: Sequence[Package], forge: ForgeSettings,
             github.setdefault(where[1], {})[where[2]] = package.name
         else:
             try:
-                asks = forge_api(*where[:2], forge).wheel_asks().search(where[2])
+                asks = wheel_asks(*where[:2], forge).search(where[2])
             except MirrorctlError as exc:
                 found[package.name] = Fact.missing(str(exc), by="upstream wheels", at=stamp)
             else:
@@ -479,7 +478,7 @@ def _declined_note(config: Config, package: Package, forge: ForgeSettings,
     kind, host, project = where
 
     def read() -> str | None:
-        return forge_api(kind, host, forge).wheel_asks().closing_note(project, declined)
+        return wheel_asks(kind, host, forge).closing_note(project, declined)
 
     try:
         return search.closing_note(host, project, declined, read)

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 import requests
 
-from mirrorctl.upstream.forge import (
+from mirrorctl.upstream.forges.forge import (
     ForgeError,
     ForgeSettings,
     RequestRef,

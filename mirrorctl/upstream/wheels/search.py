@@ -37,7 +37,7 @@ from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.stamps import stamp_time
-from mirrorctl.upstream.forge import (
+from mirrorctl.upstream.forges.forge import (
     ForgeError,
     ForgeSettings,
     forge_call,
@@ -47,9 +47,9 @@ from mirrorctl.upstream.forge import (
     json_answer,
     project_ref,
 )
-from mirrorctl.upstream.tracker import Pace, Paced, RateLimited, rate_limit_wait
-from mirrorctl.upstream.wheelasks import GitHubAsks, asks_for_wheels
-from mirrorctl.upstream.wheelstate import WheelAsk
+from mirrorctl.upstream.forges.tracker import Pace, Paced, RateLimited, rate_limit_wait
+from mirrorctl.upstream.wheels.asks import GitHubAsks, asks_for_wheels
+from mirrorctl.upstream.wheels.state import WheelAsk
 
 __all__ = ["SEARCHES_FILE", "Searched", "WheelSearch", "batches"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mirrorctl.core.tools import ToolResult, has_tool, run_tool
-from mirrorctl.upstream.wheelci import Pin
+from mirrorctl.upstream.wheels.ci import Pin
 
 __all__ = ["Cibuildwheel", "CibuildwheelTools"]
 
