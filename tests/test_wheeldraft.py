@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from mirrorctl.upstream.wheels.ci import read_wheel_ci
-from mirrorctl.upstream.wheels.draft import CannotDraft, WheelOptions, draft_change
+from mirrorctl.upstream.wheels.draft import draft_change
 from mirrorctl.upstream.wheels.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.wheels.matrix import expand_matrix
+from mirrorctl.upstream.wheels.plan import CannotDraft, WheelOptions
 from testbed import wheelshapes as shapes
 
 GOLDEN = Path(__file__).parent / "data" / "wheeldrafts"
@@ -372,9 +373,10 @@ def test_build_selectors_take_riscv64_beside_the_emulated(value: str, expected: 
 
 
 def test_the_image_a_name_says_is_the_one_riscv64_builds_on() -> None:
-    from mirrorctl.upstream.wheels.draft import _Plan, _riscv64_value
+    from mirrorctl.upstream.wheels.draft import _riscv64_value
+    from mirrorctl.upstream.wheels.plan import Plan
 
-    plan = _Plan({}, {}, [])
+    plan = Plan({}, {}, [])
     assert _riscv64_value("manylinux_2_28 x86_64", "x86_64", plan) == "manylinux_2_39 riscv64"
     assert _riscv64_value("musllinux_1_2 x86_64", "x86_64", plan) == "musllinux_1_2 riscv64"
     assert _riscv64_value("x86_64", "x86_64", plan) == "riscv64"

@@ -268,7 +268,7 @@ def upstream_wheels(g: Globals, packages: tuple[str, ...], draft: bool, out: Pat
     from mirrorctl.core.config import load_config
     from mirrorctl.grade.pypi import PypiClient
     from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
-    from mirrorctl.upstream.wheels.draft import WheelOptions
+    from mirrorctl.upstream.wheels.plan import WheelOptions
     from mirrorctl.upstream.wheels.request import WheelDraftOptions, draft_roads
     from mirrorctl.upstream.wheels.road import RoadOptions, wheel_roads
 

@@ -8,7 +8,7 @@
 - the cibuildwheel step builds `CIBW_ARCHS: ${{ matrix.cibw_archs || 'auto' }}`;
 - the job's name and its artifacts' names gain `${{ matrix.name_suffix || '' }}`, so
   that the riscv64 job's artifact never takes the x86_64 one's name;
-- a QEMU step for that entry alone (the caller's: wheeldraft._add_qemu_step).
+- a QEMU step for that entry alone (the caller's: runners.add_qemu_step).
 
 Every other byte stays; what cannot be edited so is an EditError.
 """

@@ -29,7 +29,8 @@ from mirrorctl.queue.replay import ScratchIndex
 from mirrorctl.sync.cache import cache_dir, package_runner
 from mirrorctl.upstream.drafts import Conventions, upstream_conventions
 from mirrorctl.upstream.wheels.ci import ci_paths
-from mirrorctl.upstream.wheels.draft import CannotDraft, WheelChange, WheelOptions, draft_change
+from mirrorctl.upstream.wheels.draft import draft_change
+from mirrorctl.upstream.wheels.plan import CannotDraft, WheelChange, WheelOptions
 from mirrorctl.upstream.wheels.road import DRAFTED, DraftWritten, Road
 
 __all__ = ["WheelDraft", "WheelDraftOptions", "draft_roads", "write_wheel_draft"]
