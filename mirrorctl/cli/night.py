@@ -417,6 +417,8 @@ def nightly_json(result: NightlyResult) -> str:
                   for n in result.needs],
         "history": str(result.history) if result.history else None,
         "dry_run": result.dry_run,
+        "stages": [{"name": s.name, "outcome": s.outcome, "seconds": s.seconds}
+                   for s in result.stages],
         "notices": notices_data(result.notices) if result.notices else None,
         "wheels": [road_json(r) for r in result.wheels],
         "retirements": [{"package": r.package, "action": r.action, "url": r.url,
@@ -455,6 +457,7 @@ def nightly_table(result: NightlyResult) -> str:
         parts.append("nothing needs a person")
     unwritten = "not written: a dry run" if result.dry_run else "not written (see above)"
     parts.append(f"history: {result.history or unwritten}")
+    parts.append("stages: " + ", ".join(f"{s.name} {s.seconds:.1f} s" for s in result.stages))
     return "\n".join(parts)
 
 

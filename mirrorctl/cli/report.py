@@ -109,7 +109,7 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
       mirrorctl report --last --format html -o report.html   # the night's own, again
     """
     from mirrorctl.core.config import load_config
-    from mirrorctl.report.build import build_report, queue_debt
+    from mirrorctl.report.build import queue_debt
     from mirrorctl.report.history import read_history
     from mirrorctl.report.report import assemble, write_record
     from mirrorctl.report.wire import merged_packages, merged_run_actions
@@ -147,16 +147,15 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
                 from mirrorctl.night.build_results import BuildResults
 
                 builds = BuildResults(config, forge_settings(config), g.workdir).reasons
-            from mirrorctl.night.campaign import recorded_campaign
+            from mirrorctl.night.morning import morning_report
             from mirrorctl.night.stacks import recorded_stacks
 
             selected = config.active(packages)
             run = resolve_run(g, config, jobs, stamp)
-            built = build_report(config, selected, workdir=run.workdir, stamp=run.stamp,
-                                 jobs=run.jobs, runner=git_runner(g, config, lock_fd),
-                                 progress=progress, builds=builds)
-            built = replace(built, campaign=recorded_campaign(g.workdir, selected),
-                            stacks=recorded_stacks(g.workdir))
+            built = morning_report(config, selected, workdir=run.workdir, stamp=run.stamp,
+                                   jobs=run.jobs, runner=git_runner(g, config, lock_fd),
+                                   stacks=recorded_stacks(run.workdir), builds=builds,
+                                   progress=progress)
         if record:
             write_record(g.workdir, stamp, built, ())
         if merge_dir is None:
