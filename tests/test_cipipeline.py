@@ -186,7 +186,7 @@ def test_a_broken_result_is_named_and_the_others_are_merged(
 ])
 def test_the_pipeline_installs_exactly_this_mirrorctl(direct_url: dict | None,  # type: ignore[type-arg]
                                                       expected: str | None) -> None:
-    from mirrorctl.night.pipeline import pinned_install
+    from mirrorctl.night.ci.pipeline import pinned_install
 
     assert pinned_install(direct_url, "0.2.0") == expected
 

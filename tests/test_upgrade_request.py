@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.night.upgrade_request import bump_version
+from mirrorctl.night.deliver.upgrade_request import bump_version
 from testbed.fakepulls import GITHUB_TOKEN, GITLAB_TOKEN, PullForge, pull_forge
 from tests.cliwords import check_told
 from tests.gitrepos import Repo, git, write_config

@@ -123,7 +123,7 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
     selected = config.active(packages)
     builds = None
     if config.pull_requests is not None:  # where the upgrades build: their results count
-        from mirrorctl.night.build_results import BuildResults
+        from mirrorctl.night.deliver.build_results import BuildResults
 
         builds = BuildResults(config, forge_settings(config), g.workdir).reasons
     options = ClassifyOptions(workdir=g.workdir, onto=onto,

@@ -252,8 +252,8 @@ def ci_generate(g: Globals, packages: tuple[str, ...], output: Path | None, imag
     """
     from mirrorctl.core.config import load_config
     from mirrorctl.core.files import atomic_write_text
-    from mirrorctl.night.github_workflow import generate_workflow
-    from mirrorctl.night.pipeline import PipelineOptions, generate_pipeline
+    from mirrorctl.night.ci.github_workflow import generate_workflow
+    from mirrorctl.night.ci.pipeline import PipelineOptions, generate_pipeline
 
     config = load_config(g.config_path)
     install = install or _pinned_install()
@@ -277,7 +277,7 @@ def _pinned_install() -> str:
     """How the runners install exactly this mirrorctl, from how it was installed here."""
     import importlib.metadata
 
-    from mirrorctl.night.pipeline import DISTRIBUTION, pinned_install
+    from mirrorctl.night.ci.pipeline import DISTRIBUTION, pinned_install
 
     # The one an installer put there (a source checkout's egg-info on the path is not it).
     found = next((d for d in importlib.metadata.distributions(name=DISTRIBUTION)

@@ -255,7 +255,7 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     forges = forge_settings(config) if open_mr or open_pr else None
     builds = None
     if open_pr and forges is not None and config.pull_requests is not None:
-        from mirrorctl.night.build_results import BuildResults
+        from mirrorctl.night.deliver.build_results import BuildResults
 
         builds = BuildResults(config, forges, g.workdir).reasons  # the request's branch
     options = UpgradeOptions(
@@ -450,7 +450,7 @@ def rebase_table(report: RebaseReport) -> str:
 
 
 def _rebase_markdown(report: RebaseReport) -> str:
-    from mirrorctl.night.mirror_request import request_description
+    from mirrorctl.night.deliver.mirror_request import request_description
 
     return request_description(report)
 

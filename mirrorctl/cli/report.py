@@ -144,7 +144,7 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
             config = load_config(g.config_path)
             builds = None
             if config.pull_requests is not None:  # where the upgrades build
-                from mirrorctl.night.build_results import BuildResults
+                from mirrorctl.night.deliver.build_results import BuildResults
 
                 builds = BuildResults(config, forge_settings(config), g.workdir).reasons
             from mirrorctl.night.morning import morning_report

@@ -25,8 +25,8 @@ from mirrorctl.report.nights import begin_night, end_night, reach_stage
 
 if TYPE_CHECKING:
     from mirrorctl.grade.releases import ReleaseList
+    from mirrorctl.night.deliver.retire_request import RetireRequest
     from mirrorctl.night.notices import NoticesResult
-    from mirrorctl.night.retire_request import RetireRequest
     from mirrorctl.queue.carry import RebaseReport
     from mirrorctl.report.report import Report
     from mirrorctl.sync.run import SyncReport

@@ -22,9 +22,9 @@ from mirrorctl.core.needs import NeedKind
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.record import read_record
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
+from mirrorctl.night.deliver.requests import OpenRequests
 from mirrorctl.night.morning import morning_report
 from mirrorctl.night.needs import IN_THE_REPORT, Need, action_of, needs_human, wheel_needs
-from mirrorctl.night.site_requests import OpenRequests
 from mirrorctl.night.upgrade import (
     UpgradeOptions,
     carry_upgrade,
@@ -37,9 +37,9 @@ from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 
 if TYPE_CHECKING:
     from mirrorctl.grade.classify import BuildReasons
+    from mirrorctl.night.deliver.publish import Followed
+    from mirrorctl.night.deliver.retire_request import RetireRequest
     from mirrorctl.night.notices import NoticesResult
-    from mirrorctl.night.publish import Followed
-    from mirrorctl.night.retire_request import RetireRequest
     from mirrorctl.report.stacks import Stacks
     from mirrorctl.upstream.forges.forge import ForgeSettings
     from mirrorctl.upstream.wheels.road import Road
@@ -178,7 +178,7 @@ def carry_stage(night: Night) -> str:
     if due:
         night.progress.stage("rebase", [p.name for p in due])
     if options.forges is not None and config.pull_requests is not None:
-        from mirrorctl.night.build_results import BuildResults
+        from mirrorctl.night.deliver.build_results import BuildResults
 
         night.builds = BuildResults(config, options.forges, options.workdir).reasons
     for package in due:
@@ -342,7 +342,7 @@ def _retire(config: Config, packages: Sequence[Package], releases: Mapping[str, 
     """The retirement request of each package whose upstream ships riscv64 wheels."""
     if not packages:
         return []
-    from mirrorctl.night.retire_request import retirement
+    from mirrorctl.night.deliver.retire_request import retirement
     from mirrorctl.upstream.forges.tracker import Pace
 
     assert options.forges is not None
@@ -378,7 +378,7 @@ def _publish(config: Config, packages: Sequence[Package], options: NightlyOption
              listed: OpenRequests | None) -> list[Followed]:
     """Each upgrade's road after its request: merged, dispatched from the default branch,
     followed to its wheels in the registry (night.publish)."""
-    from mirrorctl.night.publish import PublishOptions, follow_roads, publishes
+    from mirrorctl.night.deliver.publish import PublishOptions, follow_roads, publishes
 
     if not publishes(config) or options.forges is None:
         return []
@@ -396,7 +396,7 @@ def _settle_merged(config: Config, packages: Sequence[Package], options: Nightly
     """An upgrade whose request was merged is settled, where no road follows it to its
     published wheels (a GitLab site, `publish: false`, an upgrade from before roads)."""
     from mirrorctl.grade.road import recorded_road
-    from mirrorctl.night.publish import publishes
+    from mirrorctl.night.deliver.publish import publishes
 
     assert options.forges is not None
     following = publishes(config)

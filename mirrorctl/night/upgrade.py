@@ -31,7 +31,7 @@ from mirrorctl.sync.cache import newest_release, open_cache, package_runner
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from mirrorctl.night.site_requests import OpenRequests
+    from mirrorctl.night.deliver.requests import OpenRequests
     from mirrorctl.upstream.forges.forge import ForgeSettings
 
 __all__ = ["UpgradeOptions", "carry_upgrade", "record_carry", "settle_merged",
@@ -85,7 +85,7 @@ def carry_upgrade(config: Config, package: Package, options: UpgradeOptions,
     delivered = _delivered(config, package, report, options, runner, also)
     if delivered != report:
         record_carry(workdir, package, delivered, by=options.by, at=options.stamp)
-    from mirrorctl.night.publish import record_road
+    from mirrorctl.night.deliver.publish import record_road
 
     record_road(config, package, delivered, workdir=workdir, by=options.by, at=options.stamp,
                 delivered=options.open_pr and options.forges is not None
@@ -215,14 +215,14 @@ def _delivered(config: Config, package: Package, report: RebaseReport,
         return report
     workdir = options.rebase.workdir
     if options.open_mr:
-        from mirrorctl.night.mirror_request import PUSHED, deliver_mirror_request
+        from mirrorctl.night.deliver.mirror_request import PUSHED, deliver_mirror_request
 
         if report.push in PUSHED:
             report = deliver_mirror_request(config, package, report, workdir=workdir,
                                             runner=runner, forges=options.forges,
                                             target=options.mr_target)
     if options.open_pr and config.pull_requests is not None:
-        from mirrorctl.night.upgrade_request import with_upgrade_request
+        from mirrorctl.night.deliver.upgrade_request import with_upgrade_request
 
         report = with_upgrade_request(config, package, report, workdir=workdir,
                                       runner=runner, forges=options.forges, also=also or (),

@@ -20,8 +20,8 @@ from mirrorctl.core.errors import UsageError
 from mirrorctl.core.git import Repository
 from mirrorctl.core.settings import PullRequests
 from mirrorctl.grade.workflows import version_files
-from mirrorctl.night.site_branch import SiteChanges
-from mirrorctl.night.site_files import (
+from mirrorctl.night.deliver.branch import SiteChanges
+from mirrorctl.night.deliver.files import (
     add_apply_step,
     add_docs_version,
     bump_workflow,

@@ -23,7 +23,7 @@ import yaml
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
-from mirrorctl.night.pipeline import (
+from mirrorctl.night.ci.pipeline import (
     RESULTS,
     PipelineOptions,
     report_command,

@@ -28,13 +28,13 @@ from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
 from mirrorctl.core.markdown import code_span
 from mirrorctl.core.settings import PullRequests
 from mirrorctl.grade.classify import grade_rebase
-from mirrorctl.night.mirror_request import request_description
-from mirrorctl.night.site_branch import SiteChanges, branch_commits, commit_upgrade
-from mirrorctl.night.site_changes import public_version, repository_path, site_changes
-from mirrorctl.night.site_files import bump_workflow, input_default
-from mirrorctl.night.site_repo import fetch_site, site_forge, site_runner
-from mirrorctl.night.site_requests import OpenRequests
-from mirrorctl.night.supersede import branch_prefixes, older_requests, supersede
+from mirrorctl.night.deliver.branch import SiteChanges, branch_commits, commit_upgrade
+from mirrorctl.night.deliver.changes import public_version, repository_path, site_changes
+from mirrorctl.night.deliver.files import bump_workflow, input_default
+from mirrorctl.night.deliver.mirror_request import request_description
+from mirrorctl.night.deliver.repo import fetch_site, site_forge, site_runner
+from mirrorctl.night.deliver.requests import OpenRequests
+from mirrorctl.night.deliver.supersede import branch_prefixes, older_requests, supersede
 from mirrorctl.queue.carry import RebaseReport
 
 if TYPE_CHECKING:  # requests and python-gitlab load only when a request is delivered
@@ -170,7 +170,7 @@ def _graded(config: Config, package: Package, report: RebaseReport, workdir: Pat
             runner: GitRunner, forges: ForgeSettings) -> RebaseReport:
     """The report with its grade, the builds of the request's branch included: a rerun
     after they ran updates the comment and the label with what they say."""
-    from mirrorctl.night.build_results import BuildResults
+    from mirrorctl.night.deliver.build_results import BuildResults
 
     builds = BuildResults(config, forges, workdir).reasons
     return replace(report, grade=grade_rebase(config, package, report, workdir=workdir,
@@ -267,7 +267,7 @@ def _deliver_request(target: _Site, package: Package, report: RebaseReport,
 def _dispatch(target: _Site, api: ForgeApi, pushed: _Pushed, done: UpgradeRequest,
               repo: Repository, workdir: Path) -> list[str]:
     """With `dispatch: true`, the request's builds started on its branch (once a head)."""
-    from mirrorctl.night.dispatch import dispatch_builds, workflows_to_dispatch
+    from mirrorctl.night.deliver.dispatch import dispatch_builds, workflows_to_dispatch
 
     if not target.pull_requests.dispatch or pushed.head is None or done.url is None:
         return []

@@ -23,16 +23,16 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
 from mirrorctl.grade.releases import ReleaseList
-from mirrorctl.night.retire_files import (
+from mirrorctl.night.deliver.branch import commit_files
+from mirrorctl.night.deliver.repo import fetch_site, site_forge, site_runner
+from mirrorctl.night.deliver.requests import OpenRequests
+from mirrorctl.night.deliver.retire_files import (
     Edit,
     add_to_list,
     deprecate_docs,
     remove_from_list,
     retire_entry,
 )
-from mirrorctl.night.site_branch import commit_files
-from mirrorctl.night.site_repo import fetch_site, site_forge, site_runner
-from mirrorctl.night.site_requests import OpenRequests
 
 if TYPE_CHECKING:
     from mirrorctl.upstream.forges.forge import ForgeSettings

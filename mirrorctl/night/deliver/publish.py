@@ -34,9 +34,9 @@ from mirrorctl.core.record import Fact, read_record, write_facts
 from mirrorctl.core.stamps import stamp_time
 from mirrorctl.core.urls import forge_kind
 from mirrorctl.grade.road import ROAD, Road, RoadRun, RoadState, recorded_road
-from mirrorctl.night.site_changes import public_version
-from mirrorctl.night.site_repo import site_forge
-from mirrorctl.night.site_requests import OpenRequests
+from mirrorctl.night.deliver.changes import public_version
+from mirrorctl.night.deliver.repo import site_forge
+from mirrorctl.night.deliver.requests import OpenRequests
 from mirrorctl.queue.carry import RebaseReport
 
 if TYPE_CHECKING:
