@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.core.settings import Notices
+from mirrorctl.core.sections import Notices
 from mirrorctl.night.notices import (
     ALL,
     Notice,

@@ -16,19 +16,9 @@ from packaging.version import InvalidVersion
 
 from mirrorctl.core.errors import ConfigError, ConfigProblem, UsageError
 from mirrorctl.core.names import canonical_name
-from mirrorctl.core.settings import (
-    PACKAGE_KEYS,
-    SETTINGS,
-    Fork,
-    Invalid,
-    Notices,
-    PullRequests,
-    Setting,
-    TopPackages,
-    UpstreamWheels,
-    did_you_mean,
-    package_name,
-)
+from mirrorctl.core.parsers import Invalid, did_you_mean, package_name
+from mirrorctl.core.sections import Fork, Notices, PullRequests, TopPackages, UpstreamWheels
+from mirrorctl.core.settings import PACKAGE_KEYS, SETTINGS, Setting
 from mirrorctl.core.tagformat import TagFormat
 from mirrorctl.core.urls import (
     embedded_credentials,

@@ -25,7 +25,7 @@ from mirrorctl.core.config import config_from_text, load_config
 from mirrorctl.core.errors import ConfigError, ConfigProblem, FileSystemError
 from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.implied import implied_defaults, infer_tag_format
-from mirrorctl.core.settings import Invalid, package_name
+from mirrorctl.core.parsers import Invalid, package_name
 
 __all__ = ["Checkout", "InventoryChange", "InventoryResult", "bring_in_line",
            "leading_comments", "read_list", "read_package_doc", "read_workflow",

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 
 from mirrorctl.core.grades import Reason
-from mirrorctl.core.settings import FAILURE_CLASSES
+from mirrorctl.core.sections import FAILURE_CLASSES
 
 __all__ = [
     "Build",

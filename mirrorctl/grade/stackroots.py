@@ -17,7 +17,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from mirrorctl.core.settings import TopPackages
+from mirrorctl.core.sections import TopPackages
 from mirrorctl.grade.index import IndexUnreadable, PackageIndex
 from mirrorctl.grade.stackinstall import wheel_tags
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from mirrorctl.core.config import Package
 from mirrorctl.core.record import read_record
-from mirrorctl.core.settings import Notices
+from mirrorctl.core.sections import Notices
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.report.campaign import Campaign, RoadRow
 from mirrorctl.upstream.wheels.state import DRAFTED, WHEELS, WheelsRecord

@@ -28,7 +28,7 @@ from typing import Literal
 from mirrorctl.core.markdown import code_span
 from mirrorctl.core.needs import NEEDS
 from mirrorctl.core.redact import Redactor
-from mirrorctl.core.settings import Notices
+from mirrorctl.core.sections import Notices
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.report.report import Action, Report
 from mirrorctl.upstream.forges.forge import ForgeError, ForgeSettings

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.grades import Reason
-from mirrorctl.core.settings import PullRequests
+from mirrorctl.core.sections import PullRequests
 from mirrorctl.grade.builds import (
     Results,
     build_reasons,

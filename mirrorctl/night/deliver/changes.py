@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
 from mirrorctl.core.git import Repository
-from mirrorctl.core.settings import PullRequests
+from mirrorctl.core.sections import PullRequests
 from mirrorctl.grade.workflows import version_files
 from mirrorctl.night.deliver.branch import SiteChanges
 from mirrorctl.night.deliver.files import (

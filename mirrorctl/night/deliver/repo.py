@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import GitError, MirrorctlError, UsageError
 from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, Repository
-from mirrorctl.core.settings import PullRequests
+from mirrorctl.core.sections import PullRequests
 
 if TYPE_CHECKING:
     from mirrorctl.upstream.forges.forge import Forge

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
-from mirrorctl.core.settings import PullRequests
+from mirrorctl.core.sections import PullRequests
 
 if TYPE_CHECKING:  # the forge modules load only when a request is delivered
     from mirrorctl.upstream.forges.api import ForgeApi

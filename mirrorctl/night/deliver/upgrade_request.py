@@ -26,7 +26,7 @@ from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
 from mirrorctl.core.markdown import code_span
-from mirrorctl.core.settings import PullRequests
+from mirrorctl.core.sections import PullRequests
 from mirrorctl.grade.classify import grade_rebase
 from mirrorctl.night.deliver.branch import SiteChanges, branch_commits, commit_upgrade
 from mirrorctl.night.deliver.changes import public_version, repository_path, site_changes
