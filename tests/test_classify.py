@@ -260,7 +260,8 @@ def test_build_facts_come_back_field_for_field(facts: BuildFacts) -> None:
 def test_the_kept_facts_are_not_swept_with_a_runs_scratch(tmp_path: Path) -> None:
     """A run starts by deleting what killed runs left in the cache (mirrorctl-* folders):
     the kept facts live elsewhere and stay."""
-    from mirrorctl.core.git import GitRunner, GitSettings, Repository
+    from mirrorctl.core.git import GitRunner, GitSettings
+    from mirrorctl.core.repository import Repository
     from mirrorctl.grade.classify import _facts
     from mirrorctl.queue.branches import remove_stale_scratch
 

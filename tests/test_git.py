@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from mirrorctl.core.config import Package
 from mirrorctl.core.errors import GitError, GitTimeout
-from mirrorctl.core.git import GitRunner, GitSettings, LeasedUpdate, Repository, is_transient
+from mirrorctl.core.git import GitRunner, GitSettings, is_transient
 from mirrorctl.core.redact import Redactor
+from mirrorctl.core.repository import LeasedUpdate, Repository
 from mirrorctl.core.tagformat import TagFormat
 from mirrorctl.sync.run import SyncOptions, sync_packages
 from testbed.httpserver import Recorded, http_server

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.core.git import GitRunner, GitSettings, Repository
+from mirrorctl.core.git import GitRunner, GitSettings
+from mirrorctl.core.repository import Repository
 from mirrorctl.queue.patches import check_queues
 from mirrorctl.queue.resolve import Resolutions
 from tests.gitrepos import Repo, make_big_upstream, make_mirror, write_config

@@ -1,4 +1,4 @@
-"""core.git.MergeTrees: the merges of a carry through one `git merge-tree --stdin`
+"""core.mergetrees.MergeTrees: the merges of a carry through one `git merge-tree --stdin`
 answer as one `git merge-tree --write-tree` a merge does, and a session that cannot
 go on hands over to the one-process merge without a wrong answer."""
 
@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from mirrorctl.core.errors import GitError
-from mirrorctl.core.git import GitRunner, GitSettings, Merged, MergeTrees, Repository
+from mirrorctl.core.git import GitRunner, GitSettings
+from mirrorctl.core.mergetrees import Merged, MergeTrees
+from mirrorctl.core.repository import Repository
 from tests.gitrepos import Repo
 
 

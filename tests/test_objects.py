@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mirrorctl.core.errors import MirrorctlError
-from mirrorctl.core.git import GitRunner, GitSettings, Repository
+from mirrorctl.core.git import GitRunner, GitSettings
 from mirrorctl.core.objects import files_refs, git_date, plain_ident
+from mirrorctl.core.repository import Repository
 from tests.gitrepos import git
 
 PROCESSES = {"MIRRORCTL_GIT_PATH": "processes"}

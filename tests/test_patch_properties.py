@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from mirrorctl.core.git import GitRunner, GitSettings, Repository
+from mirrorctl.core.git import GitRunner, GitSettings
+from mirrorctl.core.repository import Repository
 from mirrorctl.queue.branches import FORMAT_PATCH_STABLE, rewrite_statuses
 from mirrorctl.queue.kept import KeptPatches
 from mirrorctl.queue.patches import (

@@ -285,7 +285,8 @@ def test_a_request_named_in_a_header_is_found_as_git_log_grep_finds_it(tmp_path:
     the newest commit first."""
     import os
 
-    from mirrorctl.core.git import GitRunner, GitSettings, Repository
+    from mirrorctl.core.git import GitRunner, GitSettings
+    from mirrorctl.core.repository import Repository
     from mirrorctl.queue.engine import _UpstreamEvidence
     from mirrorctl.queue.patches import PatchFile
     from mirrorctl.queue.status import UpstreamStatus

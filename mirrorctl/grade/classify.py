@@ -19,9 +19,10 @@ from typing import cast
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import FileSystemError, MirrorctlError, UsageError
 from mirrorctl.core.files import atomic_write_text
-from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.git import GitRunner
 from mirrorctl.core.grades import Grade, Level, Reason, default_levels
 from mirrorctl.core.record import PackageRecord, read_record
+from mirrorctl.core.repository import Repository
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.core.turns import Turns
 from mirrorctl.grade.buildconfig import (

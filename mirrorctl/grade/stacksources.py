@@ -15,7 +15,8 @@ from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Package
 from mirrorctl.core.errors import MirrorctlError
-from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.git import GitRunner
+from mirrorctl.core.repository import Repository
 from mirrorctl.core.tagformat import TagFormatError
 from mirrorctl.grade.index import IndexUnreadable, pyproject_build_requires
 from mirrorctl.sync.cache import cache_dir

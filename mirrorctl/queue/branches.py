@@ -16,7 +16,8 @@ from packaging.version import InvalidVersion, Version
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import ConfigError, GitError, UsageError
 from mirrorctl.core.files import replace_dir, same_files
-from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
+from mirrorctl.core.git import GitRunner
+from mirrorctl.core.repository import LeasedUpdate, Repository
 from mirrorctl.queue.folders import current_version, queue_dir
 from mirrorctl.queue.patches import KeptParses, PatchFile, PatchQueue, read_queue
 from mirrorctl.queue.replay import AppliedPatch, apply_queue

@@ -15,9 +15,10 @@ from typing import Literal, cast
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.files import replace_dir, same_files
-from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.git import GitRunner
 from mirrorctl.core.grades import Grade
 from mirrorctl.core.lock import no_readers
+from mirrorctl.core.repository import Repository
 from mirrorctl.queue.branches import (
     FORMAT_PATCH_STABLE,
     PushResult,

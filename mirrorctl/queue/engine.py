@@ -6,7 +6,7 @@
    which merges trees without an index or a checkout and follows renames. git 2.39
    has no --merge-base, so a throwaway commit carrying the new base's tree on top of
    C(i-1) makes C(i-1) the merge base: a true cherry-pick. Every pick of a run goes
-   through one `git merge-tree --stdin` (core.git.MergeTrees).
+   through one `git merge-tree --stdin` (core.mergetrees.MergeTrees).
 3. Every patch gets one outcome: applied (the same diff), merged (it needed a 3-way
    merge, a rename or shifted context: a refreshed patch is written), upstreamed (the
    change is already in the new tag: named commit, patch-id, empty result or reverse
@@ -35,7 +35,8 @@ from typing import Any, Literal
 
 from mirrorctl.core.errors import FileSystemError, GitError, MirrorctlError
 from mirrorctl.core.files import atomic_write_text
-from mirrorctl.core.git import MergeTrees, Repository
+from mirrorctl.core.mergetrees import MergeTrees
+from mirrorctl.core.repository import Repository
 from mirrorctl.queue.diffs import changed_paths
 from mirrorctl.queue.patches import PatchFile
 from mirrorctl.queue.replay import ScratchIndex, commit_patch, replayed_queue

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.files import atomic_write_text
-from mirrorctl.core.git import Completed, Repository
+from mirrorctl.core.git import Completed
+from mirrorctl.core.repository import Repository
 from mirrorctl.queue.patches import PatchFile
 
 __all__ = ["AppliedPatch", "PatchDoesNotApply", "ScratchIndex", "apply_queue", "commit_patch",

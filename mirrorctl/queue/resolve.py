@@ -21,7 +21,8 @@ from pathlib import Path
 
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.files import replace_dir
-from mirrorctl.core.git import Completed, Repository
+from mirrorctl.core.git import Completed
+from mirrorctl.core.repository import Repository
 from mirrorctl.queue.diffs import conflict_markers
 
 __all__ = ["Resolutions", "conflict_ids", "leftover_markers", "open_worktree",

@@ -18,7 +18,8 @@ from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
-from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.git import GitRunner
+from mirrorctl.core.repository import Repository
 from mirrorctl.core.tagformat import TagFormat
 
 __all__ = [

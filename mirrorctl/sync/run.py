@@ -20,9 +20,6 @@ from mirrorctl.core.config import Package
 from mirrorctl.core.errors import FileSystemError, GitError, MirrorctlError
 from mirrorctl.core.git import (
     GitRunner,
-    LeasedUpdate,
-    PushedRef,
-    Repository,
     is_auth_failure,
     is_transient,
     parse_ls_remote,
@@ -39,6 +36,7 @@ from mirrorctl.core.record import (
     read_record,
     write_facts,
 )
+from mirrorctl.core.repository import LeasedUpdate, PushedRef, Repository
 from mirrorctl.core.retry import call_with_retries
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.sync.cache import cache_dir, package_runner

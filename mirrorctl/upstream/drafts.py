@@ -23,7 +23,8 @@ import yaml
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
 from mirrorctl.core.files import atomic_write_text
-from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.git import GitRunner
+from mirrorctl.core.repository import Repository
 from mirrorctl.core.urls import forge_kind, tree_url
 from mirrorctl.queue.branches import checked_queue, checked_version
 from mirrorctl.queue.patches import PatchFile

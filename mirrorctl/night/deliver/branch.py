@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Literal
 
-from mirrorctl.core.git import Repository
+from mirrorctl.core.repository import Repository
 from mirrorctl.queue.carry import RebaseReport
 from mirrorctl.queue.engine import PatchOutcome
 from mirrorctl.queue.replay import ScratchIndex

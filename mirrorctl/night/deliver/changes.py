@@ -17,7 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
-from mirrorctl.core.git import Repository
+from mirrorctl.core.repository import Repository
 from mirrorctl.core.sections import PullRequests
 from mirrorctl.grade.workflows import version_files
 from mirrorctl.night.deliver.branch import SiteChanges

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import GitError, MirrorctlError, UsageError
-from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, Repository
+from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner
+from mirrorctl.core.repository import Repository
 from mirrorctl.core.sections import PullRequests
 
 if TYPE_CHECKING:

@@ -21,7 +21,8 @@ from packaging.utils import canonicalize_name
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
-from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
+from mirrorctl.core.git import GitRunner
+from mirrorctl.core.repository import LeasedUpdate, Repository
 from mirrorctl.grade.releases import ReleaseList
 from mirrorctl.night.deliver.branch import commit_files
 from mirrorctl.night.deliver.repo import fetch_site, site_forge, site_runner

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Literal
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.files import atomic_write_text
-from mirrorctl.core.git import GitRunner, LeasedUpdate, Repository
+from mirrorctl.core.git import GitRunner
 from mirrorctl.core.markdown import code_span
+from mirrorctl.core.repository import LeasedUpdate, Repository
 from mirrorctl.core.sections import PullRequests
 from mirrorctl.grade.classify import grade_rebase
 from mirrorctl.night.deliver.branch import SiteChanges, branch_commits, commit_upgrade

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from mirrorctl.core.config import Config, Fork, Package
 from mirrorctl.core.errors import GitError, MirrorctlError, UsageError
-from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner, LeasedUpdate, Repository
+from mirrorctl.core.git import FORGE_PUSH_TOKENS, GitRunner
+from mirrorctl.core.repository import LeasedUpdate, Repository
 from mirrorctl.sync.cache import open_cache, package_runner
 
 __all__ = ["fork_and_target", "push_branch", "push_tokens"]

@@ -23,7 +23,8 @@ from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.files import atomic_write_text
-from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.git import GitRunner
+from mirrorctl.core.repository import Repository
 from mirrorctl.grade.builds import kept_results
 from mirrorctl.queue.replay import ScratchIndex
 from mirrorctl.sync.cache import cache_dir, package_runner

@@ -23,9 +23,10 @@ from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import GitError, MirrorctlError
-from mirrorctl.core.git import GitRunner, Repository
+from mirrorctl.core.git import GitRunner
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.record import Fact, PackageRecord, read_record, write_facts
+from mirrorctl.core.repository import Repository
 from mirrorctl.core.turns import Turns
 from mirrorctl.core.urls import forge_kind
 from mirrorctl.grade.pypi import PypiClient, WheelKind, wheel_kind
