@@ -287,7 +287,7 @@ def test_a_request_named_in_a_header_is_found_as_git_log_grep_finds_it(tmp_path:
 
     from mirrorctl.core.git import GitRunner, GitSettings
     from mirrorctl.core.repository import Repository
-    from mirrorctl.queue.engine import _UpstreamEvidence
+    from mirrorctl.queue.evidence import UpstreamEvidence
     from mirrorctl.queue.patches import PatchFile
     from mirrorctl.queue.status import UpstreamStatus
 
@@ -302,7 +302,7 @@ def test_a_request_named_in_a_header_is_found_as_git_log_grep_finds_it(tmp_path:
         patch = PatchFile(path=tmp_path / "p.patch", author="", date="", subject="s",
                           message="s\n", diff="", files=(),
                           status=UpstreamStatus(kind="Submitted", argument=url, line=1))
-        named = _UpstreamEvidence(repo, old, newest).named_commit(patch)
+        named = UpstreamEvidence(repo, old, newest).named_commit(patch)
         return named[0] if named else None
 
     for number, expected in (("1234", newest), ("99", older), ("123", None)):
