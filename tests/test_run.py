@@ -6,7 +6,8 @@ from __future__ import annotations
 import ast
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -61,7 +62,89 @@ def test_jobs_sizes_every_pool_of_the_night(run_cli, site: Site, pools: list[int
 
 
 def test_the_run_refuses_no_jobs() -> None:
-    from mirrorctl.core.run import Run
+    from mirrorctl.core.run import Currents, Run
 
     with pytest.raises(ValueError, match="at least 1"):
-        Run(workdir=Path("."), jobs=0, stamp="20261207T000000Z")
+        Run(workdir=Path("."), jobs=0, stamp="20261207T000000Z",
+            currents=Currents(lambda package: None))
+
+
+def test_currents_are_worked_out_once_a_package_and_again_after_a_write() -> None:
+    from mirrorctl.core.config import Package
+    from mirrorctl.core.run import Currents
+
+    asked: list[str] = []
+    versions = {"numpy": "1.0.0", "scipy": None}
+
+    def resolve(package: Package) -> str | None:
+        asked.append(package.name)
+        if package.name == "broken":
+            raise ValueError("no version")
+        return versions[package.name]
+
+    currents = Currents(resolve)
+    numpy, scipy, broken = (cast(Package, SimpleNamespace(name=n))  # all it reads
+                            for n in ("numpy", "scipy", "broken"))
+    assert [currents.of(p) for p in (numpy, scipy, numpy, scipy)] == [
+        "1.0.0", None, "1.0.0", None]
+    assert asked == ["numpy", "scipy"]  # None is an answer too: kept
+    versions["numpy"] = "1.1.0"  # a carry wrote numpy's 1.1.0 folder, and says so
+    currents.forget("numpy")
+    assert currents.of(numpy) == "1.1.0" and asked == ["numpy", "scipy", "numpy"]
+    for _ in range(2):  # what the working out raises is raised each time, never kept
+        with pytest.raises(ValueError, match="no version"):
+            currents.of(broken)
+    assert asked.count("broken") == 2
+
+
+def test_only_the_runs_currents_work_out_a_current_version() -> None:
+    """queue.folders.current_version is called by nothing but the run's memo (and the
+    check of mirrors.yaml's `version:`, which runs once when it is loaded)."""
+    callers = []
+    for path in sorted(WINGS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id == "current_version":
+                callers.append(f"{path.relative_to(WINGS)}")
+    assert callers == ["queue/folders.py"]  # check_versions
+
+
+def test_a_night_works_out_each_current_version_once(run_cli, site: Site,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two packages, a night that syncs, checks releases, grades and reports them (and
+    carries the one with a new release): each package's current version is worked out
+    once before its carry, and once again after the carry wrote its new queue; the
+    report then shows the queue the carry wrote."""
+    import mirrorctl.queue.folders as folders
+
+    asked: list[str] = []
+    working_out = folders.current_version
+
+    def counting(config: Any, package: Any) -> str | None:
+        asked.append(package.name)
+        return working_out(config, package)
+
+    monkeypatch.setattr(folders, "current_version", counting)
+    from tests.test_rebase import patch_series
+
+    patch_series(site.upstream, "v1.0.0", site.root / "patchsets" / "demo" / "1.0.0", [
+        ("0001-readme.patch", "DOC: readme\n\nUpstream-Status: Pending",
+         {"README.md": "hello riscv64\n"})])
+    write_config(site.config, {
+        "demo": {"upstream": str(site.upstream.path), "mirror": str(site.mirror.path),
+                 "tag_format": "v{version}", "version": "1.0.0"},
+        "other": {"upstream": str(site.upstream.path), "mirror": False,
+                  "tag_format": "v{version}", "version": "1.0.0"}})
+    import json
+
+    result = run_cli(*site.args("nightly", "--format", "json"))
+    assert result.code in (0, 1), result.err
+    data = json.loads(result.out)
+    carried = {r["package"] for r in data["rebases"] if r["written"] == "written"}
+    for name in ("demo", "other"):
+        assert asked.count(name) == (2 if name in carried else 1), (name, asked, carried)
+    currents = {p["name"]: p["current"] for p in data["report"]["packages"]}
+    assert carried, data["rebases"]  # the site's demo has a release to carry onto
+    for name in carried:
+        assert currents[name] == next(r["to"] for r in data["rebases"]
+                                      if r["package"] == name)

@@ -87,8 +87,10 @@ def resolve_run(g: Globals, config: Config, jobs: int | None = None,
                 stamp: str | None = None) -> Run:
     """The run, resolved once: the command line over mirrors.yaml's defaults."""
     from mirrorctl.core.run import Run
+    from mirrorctl.queue.folders import currents_of
 
-    return Run(workdir=g.workdir, jobs=jobs or config.jobs, stamp=stamp or utc_stamp())
+    return Run(workdir=g.workdir, jobs=jobs or config.jobs, stamp=stamp or utc_stamp(),
+               currents=currents_of(config))
 
 
 def format_option(func: F) -> F:

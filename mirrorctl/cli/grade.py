@@ -69,7 +69,8 @@ def releases(g: Globals, packages: tuple[str, ...], pre: bool, limit: int, pypi:
     config = load_config(g.config_path)
     selected = config.select(packages)
     runner = GitRunner(GitSettings(base_env=dict(os.environ), redactor=g.redactor))
-    options = ReleaseOptions(workdir=g.workdir, jobs=resolve_run(g, config, jobs).jobs,
+    run = resolve_run(g, config, jobs)
+    options = ReleaseOptions(workdir=run.workdir, jobs=run.jobs, currents=run.currents,
                              pre=pre, limit=limit, pypi=pypi)
     found = check_releases(config, selected, options, runner)
     g.echo(RELEASES_RENDERERS[fmt](found))
@@ -126,9 +127,9 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
         from mirrorctl.night.deliver.build_results import BuildResults
 
         builds = BuildResults(config, forge_settings(config), g.workdir).reasons
-    options = ClassifyOptions(workdir=g.workdir, onto=onto,
-                              jobs=resolve_run(g, config, jobs).jobs,
-                              builds=builds)
+    run = resolve_run(g, config, jobs)
+    options = ClassifyOptions(workdir=run.workdir, onto=onto, jobs=run.jobs,
+                              currents=run.currents, builds=builds)
     # The dry run writes objects into the caches: keep sync and rebase out meanwhile.
     with reading(g) as lock_fd:
         found = classify_packages(config, selected, options, git_runner(g, config, lock_fd))

@@ -135,7 +135,7 @@ def nightly(g: Globals, packages: tuple[str, ...], push: bool, jobs: int | None,
                              if push or notify or wheels or config.pull_requests is not None
                              else None,
                              stamp=run.stamp, notify=notify, every_package=not packages,
-                             wheels=wheels, dry_run=dry_run)
+                             wheels=wheels, dry_run=dry_run, currents=run.currents)
     with writing(g, "nightly") as lock_fd, progress_on_stderr(g) as progress:
         result = run_nightly(config, selected, options, git_runner(g, config, lock_fd),
                              sleep=time.sleep, clock=time.time, progress=progress)

@@ -18,8 +18,8 @@ from mirrorctl.cli.base import (
     git_runner,
     plural,
     reading,
+    resolve_run,
     short_sha,
-    utc_stamp,
     wait_option,
     writing,
 )
@@ -258,11 +258,13 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
         from mirrorctl.night.deliver.build_results import BuildResults
 
         builds = BuildResults(config, forges, g.workdir).reasons  # the request's branch
+    run = resolve_run(g, config)
     options = UpgradeOptions(
-        rebase=RebaseOptions(workdir=g.workdir, onto=onto, keep_partial=keep_partial,
+        rebase=RebaseOptions(workdir=run.workdir, onto=onto, keep_partial=keep_partial,
                              force=force, range_diff=range_diff or open_mr or open_pr,
-                             worktree=worktree, push=push, dry_run=dry_run),
-        stamp=utc_stamp(), by="rebase", resume=resume, forges=forges, open_mr=open_mr,
+                             worktree=worktree, push=push, dry_run=dry_run,
+                             currents=run.currents),
+        stamp=run.stamp, by="rebase", resume=resume, forges=forges, open_mr=open_mr,
         mr_target=mr_target, open_pr=open_pr, builds=builds)
     # A dry run reads beside a nightly, as classify does; a rebase holds the directory.
     with (reading(g) if dry_run else writing(g, "rebase")) as lock_fd:

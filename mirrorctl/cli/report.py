@@ -155,7 +155,7 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
             built = morning_report(config, selected, workdir=run.workdir, stamp=run.stamp,
                                    jobs=run.jobs, runner=git_runner(g, config, lock_fd),
                                    stacks=recorded_stacks(run.workdir), builds=builds,
-                                   progress=progress)
+                                   progress=progress, currents=run.currents)
         if record:
             write_record(g.workdir, stamp, built, ())
         if merge_dir is None:

@@ -184,7 +184,8 @@ def upstream_refresh(g: Globals, packages: tuple[str, ...], write: bool, dry_run
     selected = config.select(packages)
     forges = forge_settings(config)
     with writing(g, "upstream refresh"):
-        found = refresh_packages(config, selected, RefreshOptions(write=write), forges)
+        found = refresh_packages(config, selected, RefreshOptions(
+            write=write, currents=resolve_run(g, config).currents), forges)
     g.echo(STANDING_RENDERERS[fmt](found))
     if any(s.verdict == "error" for s in found):
         raise SystemExit(EXIT_FAILURE)

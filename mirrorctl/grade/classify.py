@@ -23,6 +23,7 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.grades import Grade, Level, Reason, default_levels
 from mirrorctl.core.record import PackageRecord, read_record
 from mirrorctl.core.repository import Repository
+from mirrorctl.core.run import Currents
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.core.turns import Turns
 from mirrorctl.grade.buildconfig import (
@@ -39,7 +40,7 @@ from mirrorctl.queue.branches import checked_version
 from mirrorctl.queue.carried import CARRY, recorded_outcomes
 from mirrorctl.queue.carry import RebaseReport
 from mirrorctl.queue.engine import PatchOutcome, rebase_patches
-from mirrorctl.queue.folders import current_version
+from mirrorctl.queue.folders import currents_of
 from mirrorctl.queue.kept import kept_patches
 from mirrorctl.queue.patches import PatchQueue, read_queue
 from mirrorctl.queue.replay import PatchDoesNotApply
@@ -68,6 +69,7 @@ class ClassifyOptions:
     onto: str | None = None
     jobs: int = 1  # packages graded at once (the run's, for classify_packages)
     builds: BuildReasons | None = None
+    currents: Currents | None = None  # the run's current versions (core.run.Run.currents)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +105,7 @@ def classify_packages(config: Config, packages: Sequence[Package], options: Clas
                       runner: GitRunner) -> list[Classification]:
     if options.onto is not None and len(packages) != 1:
         raise UsageError("--onto names one release: classify one package with it")
+    options = replace(options, currents=currents_of(config, options.currents))
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         return list(pool.map(Turns().taking(lambda p: _classify(config, p, options, runner)),
                              packages))
@@ -116,7 +119,7 @@ def _classify(config: Config, package: Package, options: ClassifyOptions,
         if isinstance(exc, UsageError) and options.onto is not None:
             raise  # a bad target for the one package asked about: exit 2
         # One package's trouble (no cache, no version) never stops the others.
-        current = current_version(config, package)
+        current = currents_of(config, options.currents).of(package)
         return Classification(name=package.name, from_version=current, error=str(exc),
                               unreadable_queue=isinstance(exc, QueueUnreadable))
 
@@ -125,7 +128,7 @@ def classify_package(config: Config, package: Package, options: ClassifyOptions,
                      runner: GitRunner, *, record: PackageRecord | None = None,
                      ) -> Classification:
     """The grade of the package's upgrade; `record`: its record, when the caller read it."""
-    current = checked_version(None, package, config)
+    current = checked_version(None, package, config, currents=options.currents)
     record = record if record is not None else read_record(options.workdir, package.name)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     cache.read_tags()  # grading moves no tag: every tag it asks about, from one read

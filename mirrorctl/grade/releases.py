@@ -17,11 +17,12 @@ from packaging.version import Version
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner
-from mirrorctl.queue.folders import current_version, not_a_queue
+from mirrorctl.queue.folders import currents_of, not_a_queue
 from mirrorctl.sync.cache import new_releases, open_cache, release_tags, tag_names, untagged
 from mirrorctl.sync.standing import sync_standing
 
 if TYPE_CHECKING:
+    from mirrorctl.core.run import Currents
     from mirrorctl.grade.pypi import PypiClient, PypiProject
     from mirrorctl.grade.registry import RegistryClient
 
@@ -93,12 +94,14 @@ class ReleaseOptions:
     pre: bool = False
     limit: int = 3
     pypi: bool = False
+    currents: Currents | None = None  # the run's current versions (core.run.Run.currents)
 
 
 def check_releases(config: Config, packages: Sequence[Package], options: ReleaseOptions,
                    runner: GitRunner) -> list[ReleaseList]:
     """The new releases of each package; one package's trouble never stops the others."""
     client = registry = None
+    currents = currents_of(config, options.currents)
     if options.pypi:
         from mirrorctl.grade.pypi import PypiClient  # requests costs start-up time: only when asked
 
@@ -108,19 +111,22 @@ def check_releases(config: Config, packages: Sequence[Package], options: Release
 
         registry = RegistryClient(config.registry_url, retries=config.retries)
     if len(packages) < 2:
-        return [_one(config, package, options, runner, client, registry) for package in packages]
+        return [_one(config, package, options, runner, client, registry, currents)
+                for package in packages]
     # Each package waits on git and on the indexes, not on Python: `jobs` of them at once
     # (300 packages read one by one spent 1.4 s of a 2.8 s no-op nightly in for-each-ref).
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        return list(pool.map(lambda p: _one(config, p, options, runner, client, registry),
+        return list(pool.map(lambda p: _one(config, p, options, runner, client, registry,
+                                            currents),
                              packages))
 
 
 def _one(config: Config, package: Package, options: ReleaseOptions, runner: GitRunner,
-         client: PypiClient | None, registry: RegistryClient | None) -> ReleaseList:
-    current = current_version(config, package)
+         client: PypiClient | None, registry: RegistryClient | None,
+         currents: Currents) -> ReleaseList:
+    current = currents.of(package)
     if package.retired:
         return _watched(config, package, current, client)
     try:

@@ -20,6 +20,7 @@ from mirrorctl.report.build import build_report
 from mirrorctl.report.report import Report
 
 if TYPE_CHECKING:
+    from mirrorctl.core.run import Currents
     from mirrorctl.grade.classify import BuildReasons
     from mirrorctl.queue.carry import RebaseReport
     from mirrorctl.report.stacks import Stacks
@@ -31,9 +32,11 @@ def morning_report(config: Config, packages: Sequence[Package], *, workdir: Path
                    runner: GitRunner, stamp: str, jobs: int, stacks: Stacks | None,
                    rebased: Mapping[str, RebaseReport] | None = None,
                    builds: BuildReasons | None = None,
-                   progress: Progress = SILENT) -> Report:
+                   progress: Progress = SILENT, currents: Currents | None = None) -> Report:
     """The report of these packages now: `rebased`, the carries a night just made (their
-    outcomes grade their packages); `stacks`, the stacks to show (None: none)."""
+    outcomes grade their packages); `stacks`, the stacks to show (None: none);
+    `currents`, the run's current versions."""
     report = build_report(config, packages, workdir=workdir, runner=runner, stamp=stamp,
-                          jobs=jobs, rebased=rebased, progress=progress, builds=builds)
+                          jobs=jobs, rebased=rebased, progress=progress, builds=builds,
+                          currents=currents)
     return replace(report, campaign=recorded_campaign(workdir, packages), stacks=stacks)

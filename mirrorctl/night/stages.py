@@ -21,6 +21,7 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.needs import NeedKind
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.record import read_record
+from mirrorctl.core.run import Currents
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
 from mirrorctl.night.deliver.requests import OpenRequests
 from mirrorctl.night.morning import morning_report
@@ -32,6 +33,7 @@ from mirrorctl.night.upgrade import (
     undelivered_carry,
 )
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport
+from mirrorctl.queue.folders import currents_of
 from mirrorctl.report.report import Report, stack_actions, write_record
 from mirrorctl.sync.run import SyncOptions, SyncReport, sync_packages
 
@@ -69,6 +71,7 @@ class NightlyOptions:
     # queues, carries, history and stacks are left as they were; nothing is pushed,
     # delivered or filed.
     dry_run: bool = False
+    currents: Currents | None = None  # the run's current versions (core.run.Run.currents)
 
 
 @dataclass(kw_only=True)
@@ -79,6 +82,7 @@ class Night:
     config: Config
     options: NightlyOptions
     runner: GitRunner
+    currents: Currents  # each package's current version, worked out once a night
     sleep: Callable[[float], None]
     clock: Callable[[], float] | None = None
     progress: Progress = SILENT
@@ -110,7 +114,8 @@ class Night:
            runner: GitRunner, *, sleep: Callable[[float], None],
            clock: Callable[[], float] | None = None, progress: Progress = SILENT) -> Night:
         return cls(config=config, options=options, runner=runner, sleep=sleep, clock=clock,
-                   progress=progress, packages=[p for p in packages if not p.retired],
+                   currents=currents_of(config, options.currents), progress=progress,
+                   packages=[p for p in packages if not p.retired],
                    retired=[p for p in packages if p.retired])
 
     @property
@@ -146,9 +151,10 @@ def releases_stage(night: Night) -> str:
     limit = config.pull_requests.max_versions if config.pull_requests is not None else 3
     night.found = check_releases(config, night.packages, ReleaseOptions(
         workdir=options.workdir, jobs=options.jobs, pypi=config.registry_url is not None,
-        limit=limit), night.runner)
+        limit=limit, currents=night.currents), night.runner)
     night.watched = check_releases(config, night.retired, ReleaseOptions(
-        workdir=options.workdir, jobs=options.jobs, pypi=True), night.runner) \
+        workdir=options.workdir, jobs=options.jobs, pypi=True, currents=night.currents),
+        night.runner) \
         if night.retired else []
     # A package that carries no patch is carried too: its upgrade is the version bump.
     night.targets = {
@@ -160,7 +166,8 @@ def releases_stage(night: Night) -> str:
         # again: the queue it wrote is found unchanged).
         night.targets.update({p.name: None for p in night.packages
                               if p.name not in night.targets
-                              and undelivered_carry(config, p, options.workdir) is not None})
+                              and undelivered_carry(config, p, options.workdir,
+                                                    night.currents) is not None})
     if night.delivering:
         night.listed = OpenRequests()
         night.retiring = _retiring(night.packages, night.found)
@@ -186,7 +193,7 @@ def carry_stage(night: Night) -> str:
         try:
             rebased = carry_upgrade(config, package, UpgradeOptions(
                 rebase=RebaseOptions(workdir=options.workdir, onto=night.targets[package.name],
-                                     dry_run=options.dry_run,
+                                     dry_run=options.dry_run, currents=night.currents,
                                      # no mirror: nothing to push
                                      push=options.push and package.mirror is not None,
                                      range_diff=options.push),
@@ -242,7 +249,7 @@ def report_stage(night: Night) -> str:
     assert night.synced is not None
     report = morning_report(config, night.packages, workdir=options.workdir,
                             runner=night.runner, stamp=options.stamp, jobs=options.jobs,
-                            stacks=night.stacks,
+                            stacks=night.stacks, currents=night.currents,
                             rebased={r.package: r for r in night.rebases},
                             builds=night.builds, progress=night.progress)
     needs = needs_human(night.synced, [*night.found, *night.watched], night.rebases,

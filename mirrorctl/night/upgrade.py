@@ -20,12 +20,13 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.record import Fact, FactKind, read_record, write_facts
+from mirrorctl.core.run import Currents
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.grade.classify import BuildReasons, grade_rebase
 from mirrorctl.grade.upgrade import UPGRADE, Upgrade
 from mirrorctl.queue.carried import CARRY, Carry, carry_of
 from mirrorctl.queue.carry import RebaseOptions, RebaseReport, continue_rebase, rebase_queue
-from mirrorctl.queue.folders import current_version
+from mirrorctl.queue.folders import currents_of
 from mirrorctl.sync.cache import newest_release, open_cache, package_runner
 
 if TYPE_CHECKING:
@@ -63,11 +64,13 @@ def carry_upgrade(config: Config, package: Package, options: UpgradeOptions,
     workdir = options.rebase.workdir
     if options.rebase.dry_run:  # what the rebase would do: nothing recorded or delivered
         return rebase_queue(config, package, options.rebase, runner)
+    currents = currents_of(config, options.rebase.currents)
+    options = replace(options, rebase=replace(options.rebase, currents=currents))
     options = replace(options, rebase=_undelivered(config, package, options, runner))
     before = read_record(workdir, package.name)
     kinds: tuple[FactKind[Any], ...] = (CARRY, UPGRADE)
     kept = [(kind, fact) for kind in kinds if (fact := before.get(kind)) is not None]
-    started_from = current_version(config, package)
+    started_from = currents.of(package)
     started: Fact[Any] = Fact.missing(
         f"a carry of {package.name} {started_from} started at {stamp_text(options.stamp)} "
         "and did not finish (killed or interrupted); check its queue folders, then "
@@ -101,7 +104,7 @@ def _undelivered(config: Config, package: Package, options: UpgradeOptions,
     rebase = options.rebase
     if not options.open_pr or options.resume or rebase.onto is not None:
         return rebase
-    done = undelivered_carry(config, package, rebase.workdir)
+    done = undelivered_carry(config, package, rebase.workdir, rebase.currents)
     if done is None:
         return rebase
     cache = open_cache(rebase.workdir, package, package_runner(runner, package))
@@ -110,9 +113,10 @@ def _undelivered(config: Config, package: Package, options: UpgradeOptions,
     return replace(rebase, from_version=done.from_version, onto=done.onto)
 
 
-def undelivered_carry(config: Config, package: Package, workdir: Path) -> Carry | None:
+def undelivered_carry(config: Config, package: Package, workdir: Path,
+                      currents: Currents | None = None) -> Carry | None:
     """The standing carry whose pull request was never delivered (it failed, or it was
-    not asked for), when the queue it wrote is the current one."""
+    not asked for), when the queue it wrote is the current one (`currents`: the run's)."""
     record = read_record(workdir, package.name)
     carry, upgrade = record.get(CARRY), record.get(UPGRADE)
     if carry is None or carry.value is None or upgrade is None or upgrade.value is None:
@@ -120,7 +124,7 @@ def undelivered_carry(config: Config, package: Package, workdir: Path) -> Carry 
     done = carry.value
     if upgrade.value.settled is not None or not done.carried \
             or done.pull_request_action not in ("failed", None) \
-            or done.to_version != current_version(config, package):
+            or done.to_version != currents_of(config, currents).of(package):
         return None
     return done
 
@@ -162,7 +166,9 @@ def _after_failure(config: Config, package: Package, options: UpgradeOptions,
     """A rebase that changed no queue leaves the record as it was; one that did (and
     then failed) leaves the upgrade unknown, with why."""
     workdir = options.rebase.workdir
-    if current_version(config, package) == started_from:
+    currents = currents_of(config, options.rebase.currents)
+    currents.forget(package.name)  # what the failed carry left, read again
+    if currents.of(package) == started_from:
         write_facts(workdir, package.name, kept, forget=[k for k in (CARRY, UPGRADE)
                                                           if k not in dict(kept)])
         if isinstance(exc, MirrorctlError | OSError) and options.by == "nightly":

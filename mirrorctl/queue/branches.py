@@ -18,7 +18,8 @@ from mirrorctl.core.errors import ConfigError, GitError, UsageError
 from mirrorctl.core.files import replace_dir, same_files
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.repository import LeasedUpdate, Repository
-from mirrorctl.queue.folders import current_version, queue_dir
+from mirrorctl.core.run import Currents
+from mirrorctl.queue.folders import currents_of, queue_dir
 from mirrorctl.queue.patches import KeptParses, PatchFile, PatchQueue, read_queue
 from mirrorctl.queue.replay import AppliedPatch, apply_queue
 from mirrorctl.sync.cache import open_cache, package_runner, release_tag
@@ -76,12 +77,14 @@ class ApplyReport:
 
 
 def checked_queue(config: Config, package: Package, version: str, *,
-                  kept: KeptParses | None = None, empty: bool = False) -> PatchQueue:
+                  kept: KeptParses | None = None, empty: bool = False,
+                  currents: Currents | None = None) -> PatchQueue:
     """The queue of `version`, every file read. `empty`: a queue without patches is one
     too (what a carry takes): the current version of a package that carries none has no
     folder, and a folder whose `series` says nothing is left holds none."""
     directory = queue_dir(config.patchsets, package.name, version)
-    if empty and not directory.is_dir() and current_version(config, package) == version:
+    if empty and not directory.is_dir() \
+            and currents_of(config, currents).of(package) == version:
         return PatchQueue(package=package.name, version=version, directory=directory,
                           patches=())
     queue, problems = read_queue(config.patchsets, package.name, version, kept=kept)
@@ -93,10 +96,11 @@ def checked_queue(config: Config, package: Package, version: str, *,
 
 
 def checked_version(version: str | None, package: Package, config: Config, *,
-                    option: bool = False) -> str:
+                    option: bool = False, currents: Currents | None = None) -> str:
     """A version from the command line (`option`: the command has --version) or the
-    current queue; it becomes a path and a ref name."""
-    version = version or current_version(config, package)
+    current queue (the run's `currents`, when the caller has them); it becomes a path
+    and a ref name."""
+    version = version or currents_of(config, currents).of(package)
     if version is None:
         raise UsageError(f"{package.name} has no `version:` in {config.path} and no queue "
                          f"folder under {config.patchsets}; give it `version:` (the release "

@@ -19,6 +19,7 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.grades import Grade
 from mirrorctl.core.lock import no_readers
 from mirrorctl.core.repository import Repository
+from mirrorctl.core.run import Currents
 from mirrorctl.queue.branches import (
     FORMAT_PATCH_STABLE,
     PushResult,
@@ -82,6 +83,7 @@ class RebaseOptions:
     # to deliver it (its folder is then found unchanged).
     from_version: str | None = None
     dry_run: bool = False  # say what would be written; write nothing (queues, worktrees)
+    currents: Currents | None = None  # the run's current versions (core.run.Run.currents)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,7 +141,8 @@ class _Run:
 def rebase_queue(config: Config, package: Package, options: RebaseOptions,
                  runner: GitRunner) -> RebaseReport:
     """Carry the queue of the package's current version onto a newer release."""
-    old_version = options.from_version or checked_version(None, package, config)
+    old_version = options.from_version or checked_version(None, package, config,
+                                                          currents=options.currents)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     if waiting_path(options.workdir, package.name).exists():
         raise UsageError(f"a rebase of {package.name} is waiting for --continue; finish it, or "
@@ -152,10 +155,9 @@ def rebase_queue(config: Config, package: Package, options: RebaseOptions,
     try:
         new_version, new_tag = target_release(cache, package, options.onto, old_version)
     except NothingNewer:
-        _established(config, package, cache, old_version, options.workdir)
+        _established(config, package, cache, old_version, options)
         raise
-    run = _prepare(config, package, cache, old_version, new_version, new_tag,
-                   options.workdir)
+    run = _prepare(config, package, cache, old_version, new_version, new_tag, options)
     cache.keep_tags()
     result = _replay(run, ())
     return _finish(run, options, result, _write(run, options, result))
@@ -171,7 +173,7 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
         raise UsageError(f"no rebase of {package.name} is waiting for --continue")
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     run = _prepare(config, package, cache, waiting.from_version, waiting.to_version,
-                   waiting.onto, options.workdir)
+                   waiting.onto, options)
     if tuple(p.name for p in run.queue.patches) != waiting.patches:
         raise UsageError(f"the queue of {package.name} {waiting.from_version} changed since "
                          f"the rebase stopped; end this rebase with `mirrorctl rebase "
@@ -198,27 +200,29 @@ def continue_rebase(config: Config, package: Package, options: RebaseOptions,
 
 
 def _established(config: Config, package: Package, cache: Repository, current: str,
-                 workdir: Path) -> None:
+                 options: RebaseOptions) -> None:
     """Nothing newer is said only of a package whose state is established (an emptied
     cache has no newer tag either): the sync recorded and vouched for, the queue read,
     its version a release. What stops it is raised."""
-    standing = sync_standing(workdir, package, tags=cache.tag_names())
+    standing = sync_standing(options.workdir, package, tags=cache.tag_names())
     if standing.upstream_problem is not None or standing.failed:
         raise MirrorctlError(f"{package.name}: " + (
             standing.upstream_problem or f"the last sync {standing.health}; what is newer is "
             f"not known until `mirrorctl sync {package.name}` succeeds"))
-    checked_queue(config, package, current, empty=True)
+    checked_queue(config, package, current, empty=True, currents=options.currents)
     if (why := untagged(cache.tag_names(), package, current)) is not None:
         raise MirrorctlError(f"{package.name}: {why}")
 
 
 def _prepare(config: Config, package: Package, cache: Repository, old_version: str,
-             new_version: str, new_tag: str, workdir: Path) -> _Run:
+             new_version: str, new_tag: str, options: RebaseOptions) -> _Run:
+    workdir = options.workdir
     if (why := unvouched(workdir, package)) is not None:
         # A tag moved in a stale cache is not upstream's release: nothing carries onto it.
         raise MirrorctlError(f"{package.name}: {why}")
     kept = kept_patches(workdir, package.name)  # the queue's files as parsed before
-    queue = checked_queue(config, package, old_version, kept=kept, empty=True)
+    queue = checked_queue(config, package, old_version, kept=kept, empty=True,
+                          currents=options.currents)
     if kept is not None:
         kept.save()
     old_tag, old_base = release_tag(cache, package, old_version)
@@ -243,8 +247,12 @@ def _write(run: _Run, options: RebaseOptions, result: RebaseResult) -> WriteResu
         return "no-patches"
     if result.status == "clean" or options.keep_partial:
         target = run.config.patchsets / run.package.name / run.new_version
-        return _write_rebased(run.cache, run.queue, result, target, onto=run.new_tag,
-                              force=options.force, dry_run=options.dry_run)
+        try:
+            return _write_rebased(run.cache, run.queue, result, target, onto=run.new_tag,
+                                  force=options.force, dry_run=options.dry_run)
+        finally:  # a folder written (or half-tried): the current version is read again
+            if options.currents is not None:
+                options.currents.forget(run.package.name)
     return "not-written"
 
 

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import ConfigProblem
+from mirrorctl.core.run import Currents
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
-__all__ = ["PARTIAL_MARK", "check_tags", "check_versions", "current_version", "is_partial",
+__all__ = ["PARTIAL_MARK", "check_tags", "check_versions", "current_version", "currents_of",
+           "is_partial",
            "not_a_queue", "queue_dir", "queue_versions"]
 
 
@@ -51,6 +53,14 @@ def _version(name: str) -> Version | None:
         return Version(name)
     except InvalidVersion:
         return None
+
+
+def currents_of(config: Config, currents: Currents | None = None) -> Currents:
+    """The run's current versions (`currents`, when the caller has the run's), else a
+    memo of this call's own: each package's worked out once either way."""
+    if currents is not None:
+        return currents
+    return Currents(functools.partial(current_version, config))
 
 
 def current_version(config: Config, package: Package) -> str | None:

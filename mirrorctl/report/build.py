@@ -24,6 +24,7 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.needs import next_command
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.record import PackageRecord, read_record
+from mirrorctl.core.run import Currents
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.core.turns import Turns
 from mirrorctl.core.urls import forge_kind, tree_url, web_url
@@ -41,7 +42,7 @@ from mirrorctl.grade.road import recorded_road
 from mirrorctl.grade.upgrade import UPGRADE
 from mirrorctl.queue.carried import CARRY
 from mirrorctl.queue.engine import Outcome
-from mirrorctl.queue.folders import current_version, queue_versions
+from mirrorctl.queue.folders import currents_of, queue_versions
 from mirrorctl.queue.kept import KeptStatuses
 from mirrorctl.queue.patches import PatchFile, queue_statuses, read_queue
 from mirrorctl.queue.waiting import waiting_worktree
@@ -59,38 +60,38 @@ __all__ = ["build_report", "package_links", "package_reports", "queue_debt", "re
 def build_report(config: Config, packages: Sequence[Package], *, workdir: Path,
                  runner: GitRunner, stamp: str, jobs: int,
                  rebased: Mapping[str, RebaseReport] | None = None,
-                 progress: Progress = SILENT, builds: BuildReasons | None = None) -> Report:
+                 progress: Progress = SILENT, builds: BuildReasons | None = None,
+                 currents: Currents | None = None) -> Report:
     """The report now, against the history so far. `rebased`: rebases just made (by the
     nightly), whose outcomes grade their packages instead of a second rebase dry run.
     `builds`: what the upgrades' builds say, for their grades (who can ask the forges).
-    `jobs`: packages read at once (the run's)."""
+    `jobs`: packages read at once; `currents`: their current versions (the run's)."""
     history = read_history(workdir)
+    currents = currents_of(config, currents)
     rows = package_reports(config, packages, workdir=workdir, runner=runner, rebased=rebased,
-                           progress=progress, builds=builds, jobs=jobs)
+                           progress=progress, builds=builds, jobs=jobs, currents=currents)
     report = assemble(rows, history, stamp=stamp)
     # A night's report is kept in the history: its patch debt counts it, as the
     # morning's report will (both then say the same time to upstream).
     kept = (*history, record_of(report, stamp)) if rebased is not None else history
     return replace(report, debt=queue_debt(config, packages, kept, workdir,
-                                           current={row.name: row.current for row in rows
-                                                    if row.name not in (rebased or {})}))
+                                           currents=currents))
 
 
 def queue_debt(config: Config, packages: Sequence[Package],
                history: Sequence[Record], workdir: Path | None = None, *,
-               current: Mapping[str, str | None] | None = None) -> DebtReport:
+               currents: Currents | None = None) -> DebtReport:
     """Patch debt of these packages: every queue folder they keep, and the history.
     With `workdir`, the statuses of files read before are kept there (kept/).
-    `current`: each package's current version, when the caller has just found it."""
+    `currents`: their current versions (the run's)."""
     queues: dict[str, dict[str, dict[str, str]]] = {}
-    currents: dict[str, str | None] = {}
+    currents = currents_of(config, currents)
+    current: dict[str, str | None] = {}
     # Only in a work directory that exists: a report merged from CI's artifacts makes none.
     kept = KeptStatuses(workdir / "kept" / "statuses.json") \
         if workdir is not None and workdir.is_dir() else None
     for package in packages:
-        currents[package.name] = current[package.name] \
-            if current is not None and package.name in current \
-            else current_version(config, package)
+        current[package.name] = currents.of(package)
         for version in queue_versions(config.patchsets, package.name):
             # Names and statuses only: every folder kept, every night (their diffs are
             # the business of whoever applies them).
@@ -100,19 +101,21 @@ def queue_debt(config: Config, packages: Sequence[Package],
         kept.save()
     records = [(r.stamp, {name: (p.patches, p.accepted) for name, p in r.packages.items()})
                for r in history]
-    return patch_debt(queues, records, currents)
+    return patch_debt(queues, records, current)
 
 
 def package_reports(config: Config, packages: Sequence[Package], *, workdir: Path,
                     runner: GitRunner, rebased: Mapping[str, RebaseReport] | None = None,
                     progress: Progress = SILENT, builds: BuildReasons | None = None,
-                    jobs: int = 1) -> tuple[PackageReport, ...]:
+                    jobs: int = 1, currents: Currents | None = None,
+                    ) -> tuple[PackageReport, ...]:
     progress.stage("grade", [p.name for p in packages])
+    currents = currents_of(config, currents)
 
     def one(package: Package) -> PackageReport:
         progress.start(package.name)
         found = _package(config, package, workdir, runner, (rebased or {}).get(package.name),
-                         builds)
+                         builds, currents)
         progress.finish(found.name, found.grade.level if found.grade else "no grade",
                         "; ".join(found.problems))
         return found
@@ -124,13 +127,15 @@ def package_reports(config: Config, packages: Sequence[Package], *, workdir: Pat
 
 
 def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
-             rebased: RebaseReport | None, builds: BuildReasons | None) -> PackageReport:
+             rebased: RebaseReport | None, builds: BuildReasons | None,
+             currents: Currents) -> PackageReport:
     record = read_record(workdir, package.name)
     refs: Mapping[str, str] | None = None  # the cache's refs, once the grade read them
     if rebased is not None:
         row = _rebased_package(config, package, workdir, runner, rebased, builds, record)
     else:
-        row, refs = _classified_package(config, package, workdir, runner, record, builds)
+        row, refs = _classified_package(config, package, workdir, runner, record, builds,
+                                        currents)
     standing = sync_standing(workdir, package, record=record, refs=refs)
     waiting = waiting_worktree(workdir, package.name)
     return replace(row, sync=standing.health, mirrored=standing.mirrored.text,
@@ -145,14 +150,14 @@ def _package(config: Config, package: Package, workdir: Path, runner: GitRunner,
 
 def _classified_package(config: Config, package: Package, workdir: Path, runner: GitRunner,
                         record: PackageRecord, builds: BuildReasons | None,
-                        ) -> tuple[PackageReport, Mapping[str, str] | None]:
+                        currents: Currents) -> tuple[PackageReport, Mapping[str, str] | None]:
     """One package as classify sees it, the record's standing upgrade and carry included;
     and its cache's refs, as the grade read them (None: it could not be graded)."""
-    current = current_version(config, package)
+    current = currents.of(package)
     try:
         graded = classify_package(config, package,
-                                  ClassifyOptions(workdir=workdir, builds=builds), runner,
-                                  record=record)
+                                  ClassifyOptions(workdir=workdir, builds=builds,
+                                                  currents=currents), runner, record=record)
     except MirrorctlError as exc:  # no cache, no version, a queue that does not read ...
         return _unknown(config, package, current, exc), None
     rows = _rows(graded.queue.patches if graded.queue else (), _outcomes(graded, record))

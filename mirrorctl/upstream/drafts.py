@@ -27,6 +27,7 @@ from mirrorctl.core.git import GitRunner
 from mirrorctl.core.repository import Repository
 from mirrorctl.core.urls import forge_kind, tree_url
 from mirrorctl.queue.branches import checked_queue, checked_version
+from mirrorctl.queue.folders import currents_of
 from mirrorctl.queue.patches import PatchFile
 from mirrorctl.sync.cache import open_cache, package_runner, release_tag
 
@@ -346,9 +347,10 @@ class WrittenDraft:
 def write_drafts(config: Config, package: Package, options: DraftOptions,
                  runner: GitRunner) -> list[WrittenDraft]:
     """Write a draft for each candidate patch of the package's current queue."""
-    version = checked_version(None, package, config)
+    currents = currents_of(config)  # the current version, worked out once
+    version = checked_version(None, package, config, currents=currents)
     # A queue with nothing left to carry (or a package without patches) drafts nothing.
-    queue = checked_queue(config, package, version, empty=True)
+    queue = checked_queue(config, package, version, empty=True, currents=currents)
     candidates = _candidates(queue.patches, options.patch)
     cache = open_cache(options.workdir, package, package_runner(runner, package))
     tag = release_tag(cache, package, version)[0]

@@ -15,8 +15,9 @@ from typing import Literal
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import ConfigError
+from mirrorctl.core.run import Currents
 from mirrorctl.queue.branches import checked_version, rewrite_statuses
-from mirrorctl.queue.folders import current_version
+from mirrorctl.queue.folders import currents_of
 from mirrorctl.queue.patches import PatchFile, PatchQueue, read_queue
 from mirrorctl.queue.status import STATUS_KINDS
 from mirrorctl.upstream.forges.api import forge_api
@@ -75,13 +76,15 @@ def new_status(verdict: Verdict, url: str, vocabulary: str) -> str | None:
 @dataclass(frozen=True, kw_only=True)
 class RefreshOptions:
     write: bool = False
+    currents: Currents | None = None  # the run's current versions (core.run.Run.currents)
 
 
 def refresh_packages(config: Config, packages: Sequence[Package], options: RefreshOptions,
                      forges: ForgeSettings) -> list[Standing]:
     found: list[Standing] = []
+    currents = currents_of(config, options.currents)
     for package in packages:
-        current = current_version(config, package)
+        current = currents.of(package)
         if current is None:
             continue
         queue, problems = read_queue(config.patchsets, package.name,
