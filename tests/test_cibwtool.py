@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorctl.upstream.wheels.ci import Pin
+from mirrorctl.upstream.wheels.cibwpin import Pin
 from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
 from tests.conftest import WHEELHOUSE
 

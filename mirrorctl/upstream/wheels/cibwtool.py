@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mirrorctl.core.tools import ToolResult, has_tool, run_tool
-from mirrorctl.upstream.wheels.ci import Pin
+from mirrorctl.upstream.wheels.cibwpin import Pin
 
 __all__ = ["Cibuildwheel", "CibuildwheelTools"]
 

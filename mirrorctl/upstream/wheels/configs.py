@@ -17,12 +17,6 @@ from mirrorctl.upstream.wheels.archlists import (
     extend_pyproject,
     extend_selector,
 )
-from mirrorctl.upstream.wheels.ci import (
-    EMULATED,
-    WheelJob,
-    is_linux_runner,
-    native_arch,
-)
 from mirrorctl.upstream.wheels.plan import (
     COUNT,
     EXPECTED,
@@ -30,6 +24,12 @@ from mirrorctl.upstream.wheels.plan import (
     Plan,
 )
 from mirrorctl.upstream.wheels.runners import cibuildwheel_step
+from mirrorctl.upstream.wheels.wheeljob import (
+    EMULATED,
+    WheelJob,
+    is_linux_runner,
+    native_arch,
+)
 from mirrorctl.upstream.wheels.yamledit import (
     Edit,
     EditError,

@@ -1,6 +1,6 @@
 """The change that makes upstream's CI build riscv64 wheels, as upstream would accept
 it: the smallest edit that adds riscv64 the way upstream builds its other
-architectures (the shapes of upstream/wheels/ci.py), proved before anything is written.
+architectures (the shapes of upstream/wheels/wheeljob.py), proved before anything is written.
 
 The edit (pure: files in, files out): riscv64 appended to the arch list a matrix reads,
 an include entry copied from an emulated one, riscv64 added to a literal CIBW_ARCHS or
@@ -26,16 +26,7 @@ from typing import Any
 import yaml
 
 from mirrorctl.upstream.wheels.archlists import extend_tests
-from mirrorctl.upstream.wheels.ci import (
-    EMULATED,
-    LINUX_ARCHS,
-    WheelCi,
-    WheelJob,
-    is_linux_runner,
-    maturin_arch,
-    native_arch,
-    target_entries,
-)
+from mirrorctl.upstream.wheels.ci import WheelCi
 from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
 from mirrorctl.upstream.wheels.configs import (
     config_lists,
@@ -47,6 +38,7 @@ from mirrorctl.upstream.wheels.configs import (
     pyproject_archs,
     test_skips,
 )
+from mirrorctl.upstream.wheels.maturinjob import maturin_arch, target_entries
 from mirrorctl.upstream.wheels.plan import (
     RISCV64_IMAGES,
     RISCV64_TARGET,
@@ -67,6 +59,13 @@ from mirrorctl.upstream.wheels.runners import (
     qemu_platforms,
     qemu_step,
     runners_to_qemu,
+)
+from mirrorctl.upstream.wheels.wheeljob import (
+    EMULATED,
+    LINUX_ARCHS,
+    WheelJob,
+    is_linux_runner,
+    native_arch,
 )
 from mirrorctl.upstream.wheels.yamledit import (
     EditError,

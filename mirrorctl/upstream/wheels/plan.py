@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mirrorctl.core.errors import MirrorctlError
-from mirrorctl.upstream.wheels.ci import WheelJob
 from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
+from mirrorctl.upstream.wheels.wheeljob import WheelJob
 from mirrorctl.upstream.wheels.yamledit import Edit
 
 __all__ = ["COUNT", "EXPECTED", "IMAGE_KEY", "IMAGE_NAME", "QEMU_ACTION", "RISCV64_IMAGES",

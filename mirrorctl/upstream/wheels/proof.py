@@ -25,12 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from mirrorctl.upstream.wheels.ci import (
-    Run,
-    WheelCi,
-    WheelJob,
-    read_wheel_ci,
-)
+from mirrorctl.upstream.wheels.ci import WheelCi, read_wheel_ci
 from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
 from mirrorctl.upstream.wheels.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.wheels.matrix import expand_matrix, substitute
@@ -43,6 +38,7 @@ from mirrorctl.upstream.wheels.plan import (
     WheelChange,
     WheelOptions,
 )
+from mirrorctl.upstream.wheels.wheeljob import Run, WheelJob
 from mirrorctl.upstream.wheels.yamledit import (
     EditError,
     child,

@@ -14,17 +14,17 @@ from typing import Any
 from yaml.nodes import MappingNode, SequenceNode
 
 from mirrorctl.upstream.wheels.archlists import list_insertions
-from mirrorctl.upstream.wheels.ci import (
-    EMULATED,
-    is_linux_runner,
-    native_arch,
-)
 from mirrorctl.upstream.wheels.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.wheels.plan import (
     QEMU_ACTION,
     Plan,
 )
 from mirrorctl.upstream.wheels.qemujob import ARCHS_KEY, runners_to_include
+from mirrorctl.upstream.wheels.wheeljob import (
+    EMULATED,
+    is_linux_runner,
+    native_arch,
+)
 from mirrorctl.upstream.wheels.yamledit import (
     Edit,
     EditError,
