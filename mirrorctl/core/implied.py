@@ -17,6 +17,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from mirrorctl.core.release import Release
 from mirrorctl.core.tagformat import TagFormat, TagFormatError
 
 __all__ = ["Inferred", "implied_defaults", "infer_tag_format"]
@@ -66,7 +67,8 @@ def infer_tag_format(tags: Iterable[str], version: str | None, name: str) -> Inf
     is clear."""
     names = set(tags)
     formats = [_format(c, name) for c in _CANDIDATES]
-    public = _public(version)
+    release = Release.of(version)
+    public = release.public if release is not None else None
     if public is not None:
         for tag_format in filter(None, formats):
             try:
@@ -87,13 +89,6 @@ def _format(candidate: str, name: str) -> TagFormat | None:
     try:
         return TagFormat(candidate.replace("{name}", name))
     except TagFormatError:
-        return None
-
-
-def _public(version: str | None) -> str | None:
-    try:
-        return Version(version).public if version else None
-    except InvalidVersion:
         return None
 
 

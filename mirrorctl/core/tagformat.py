@@ -77,7 +77,7 @@ class TagFormat:
         """Upstream's version of a wheel version."""
         v = Version(version)
         if self.local is not None:
-            if v.local != self.local:
+            if v.local != Version(f"0+{self.local}").local:  # as PEP 440 reads both
                 raise InvalidVersion(f"{version!r} has not the local label +{self.local}")
             version = version.split("+", 1)[0]
         elif v.local is not None:

@@ -18,6 +18,7 @@ from mirrorctl.core.files import replace_dir, same_files
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.grades import Grade
 from mirrorctl.core.lock import no_readers
+from mirrorctl.core.release import Release
 from mirrorctl.core.repository import Repository
 from mirrorctl.core.run import Currents
 from mirrorctl.queue.branches import (
@@ -116,6 +117,16 @@ class RebaseReport:
     dry_run: bool = False  # `written` says what would have been written
     onto_commit: str = ""  # the new release's commit
     queue_digest: str = ""  # the queue carried (PatchQueue.digest)
+
+    @property
+    def from_release(self) -> Release:
+        """The release the queue was carried from (its current one before)."""
+        return Release(self.from_version)
+
+    @property
+    def to_release(self) -> Release:
+        """The release the queue was carried onto."""
+        return Release(self.to_version)
 
     @property
     def status(self) -> str:

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from packaging.version import InvalidVersion, Version
-
 from mirrorctl.core.config import Package
 from mirrorctl.core.objects import files_refs
 from mirrorctl.core.record import PackageRecord, read_record
+from mirrorctl.core.release import Release
 from mirrorctl.sync.cache import cache_dir
 from mirrorctl.sync.refplan import RefRules
 from mirrorctl.sync.state import MIRROR, SYNC, RefNeed, upstream_fact
@@ -181,11 +180,6 @@ def _mirrored(package: Package, record: PackageRecord) -> Mirrored:
         return Mirrored("unknown")  # no sync has recorded the mirror yet
     if not fact.is_known or fact.value is None:
         return Mirrored("unknown", at=fact.at, why=fact.unknown or "")
-    versions = []
-    for branch in fact.value.riscv64:
-        try:
-            versions.append((Version(branch.removeprefix("riscv64/")), branch))
-        except InvalidVersion:
-            continue
-    newest = max(versions)[1].removeprefix("riscv64/") if versions else None
+    releases = [r for b in fact.value.riscv64 if (r := Release.of(b.removeprefix("riscv64/")))]
+    newest = max(releases).text if releases else None
     return Mirrored("read", version=newest, at=fact.at)

@@ -172,7 +172,7 @@ def _left_behind(outcome: PatchOutcome, onto: str) -> str:
 def _workflows_message(report: RebaseReport, changes: SiteChanges) -> str:
     stems = ", ".join(p.rsplit("/", 1)[-1].rsplit(".", 1)[0] for p in changes.workflows)
     said = []
-    old, new = _public(report.from_version), _public(report.to_version)
+    old, new = report.from_release.public, report.to_release.public
     if changes.bumped:
         every = "Every line" if not changes.left else "The lines"
         said.append(f"{every} that carried {old} now name {new} (" + ", ".join(
@@ -191,10 +191,6 @@ def _workflows_message(report: RebaseReport, changes: SiteChanges) -> str:
 
 def _docs_message(report: RebaseReport) -> str:
     return f"docs: update {report.package}\n\nAdd version {report.to_version}"
-
-
-def _public(version: str) -> str:
-    return version.split("+", 1)[0]
 
 
 def _v(version: str) -> str:

@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
@@ -32,7 +31,7 @@ from mirrorctl.night.deliver.files import (
 )
 from mirrorctl.queue.carry import RebaseReport
 
-__all__ = ["public_version", "repository_path", "site_changes"]
+__all__ = ["repository_path", "site_changes"]
 
 
 def site_changes(config: Config, package: Package, report: RebaseReport, site: PullRequests,
@@ -53,7 +52,7 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
     texts = _texts(repo, {path: oid for _, kind, oid, path in entries if kind == "blob"
                           and (path.startswith((".github/workflows/", "docs/packages/"))
                                or path.rsplit("/", 1)[-1] in _ACTION_FILES)})
-    old, new = public_version(report.from_version), public_version(report.to_version)
+    old, new = report.from_release.public, report.to_release.public
     wanted = version_files(config, package)
     workflows = {p: t for p, t in texts.items() if p.startswith(".github/workflows/")}
     chosen = [] if wanted is None else list(wanted) or workflows_of(package.name, workflows,
@@ -88,7 +87,7 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
             left += [(path, line, said) for line, said in bump.left]
         if lost:
             back = add_apply_step(text, name, patchsets=inside.rsplit("/", 2)[0],
-                                  local=report.to_version.removeprefix(new))
+                                  local=report.to_release.suffix)
             if back.changed:
                 text = back.text
                 added.append(path)
@@ -115,7 +114,7 @@ def site_changes(config: Config, package: Package, report: RebaseReport, site: P
     # No build workflow: the request only triggers builds (DO NOT MERGE), as their bot's.
     if present and not _docs_published(site, present, texts):
         docs = _docs(package, report, texts, inside, files, repo, notes)
-    versions = [public_version(r.to_version) for r in (*also, report)]
+    versions = [r.to_release.public for r in (*also, report)]
     return SiteChanges(files=files, bumped=tuple(bumped), docs=docs,
                        apply_removed=tuple(removed), apply_edited=tuple(applies),
                        apply_added=tuple(added), triggers=tuple(_build_stems(chosen)),
@@ -227,14 +226,6 @@ def repository_path(config: Config, folder: Path) -> str:
         raise UsageError(f"{folder} is not under the folder of {config.path}: pull requests "
                          "need the queues inside the repository that holds mirrors.yaml") \
             from None
-
-
-def public_version(version: str) -> str:
-    """The version a workflow's input takes: torch's 2.13.0+cpu builds from 2.13.0."""
-    try:
-        return Version(version).public
-    except InvalidVersion:
-        return version
 
 
 def _build_stems(workflows: list[str]) -> list[str]:

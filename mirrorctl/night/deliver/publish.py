@@ -34,7 +34,6 @@ from mirrorctl.core.record import Fact, read_record, write_facts
 from mirrorctl.core.stamps import stamp_time
 from mirrorctl.core.urls import forge_kind
 from mirrorctl.grade.road import ROAD, Road, RoadRun, RoadState, recorded_road
-from mirrorctl.night.deliver.changes import public_version
 from mirrorctl.night.deliver.repo import site_forge
 from mirrorctl.night.deliver.requests import OpenRequests
 from mirrorctl.queue.carry import RebaseReport
@@ -88,7 +87,7 @@ def record_road(config: Config, package: Package, report: RebaseReport, *, workd
         and report.pull_request_action in ("opened", "updated", "unchanged")
     state: RoadState = "found" if not opened else \
         "building" if site is not None and site.dispatch else "requested"
-    versions = report.triggered or (public_version(report.to_version),)
+    versions = report.triggered or (report.to_release.public,)
     write_facts(workdir, package.name, [(ROAD, Fact.known(Road(
         version=report.to_version, versions=tuple(versions), state=state,
         request=report.pull_request if opened else None), by=by, at=at))])

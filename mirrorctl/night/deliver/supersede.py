@@ -14,8 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from packaging.version import InvalidVersion, Version
-
+from mirrorctl.core.release import Release
 from mirrorctl.core.sections import PullRequests
 
 if TYPE_CHECKING:  # the forge modules load only when a request is delivered
@@ -78,7 +77,5 @@ def supersede(forge: ForgeApi, project: str, site: PullRequests, *, package: str
 
 
 def _older(branch: str, prefix: str, version: str) -> bool:
-    try:
-        return Version(branch.removeprefix(prefix)) < Version(version)
-    except InvalidVersion:
-        return False
+    found, release = Release.of(branch.removeprefix(prefix)), Release.of(version)
+    return found is not None and release is not None and found < release

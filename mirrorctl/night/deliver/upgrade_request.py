@@ -30,7 +30,7 @@ from mirrorctl.core.repository import LeasedUpdate, Repository
 from mirrorctl.core.sections import PullRequests
 from mirrorctl.grade.classify import grade_rebase
 from mirrorctl.night.deliver.branch import SiteChanges, branch_commits, commit_upgrade
-from mirrorctl.night.deliver.changes import public_version, repository_path, site_changes
+from mirrorctl.night.deliver.changes import repository_path, site_changes
 from mirrorctl.night.deliver.files import bump_workflow, input_default
 from mirrorctl.night.deliver.mirror_request import request_description
 from mirrorctl.night.deliver.repo import fetch_site, site_forge, site_runner
@@ -344,7 +344,7 @@ def _report_text(report: RebaseReport, folder: str, changes: SiteChanges,
     said.extend(changes.notes)
     footer = "; ".join(said) + ". Kept up to date by mirrorctl: a rerun updates its comment."
     if changes.left:
-        old = public_version(report.from_version)
+        old = report.from_release.public
         footer += (f"\n\nLines that name {old} for a reason of their own, left as they are "
                    "for a person to check:\n" + "\n".join(
                        f"- `{path}` line {line}: {code_span(text)}"
@@ -358,7 +358,7 @@ def _first_body(report: RebaseReport, changes: SiteChanges, site: PullRequests,
     dispatches the build and test workflows from (one a version it builds), the older
     requests it supersedes, then the report. A package with no build workflow gets
     their bot's words: what is missing, and how to fire the triggers once it exists."""
-    versions = changes.versions or (public_version(report.to_version),)
+    versions = changes.versions or (report.to_release.public,)
     lines = [f"Upgrade {report.package} to v{report.to_version}: " + (
         "no riscv64 patch to carry, the version bumped by mirrorctl."
         if report.written == "no-patches" else
