@@ -96,3 +96,31 @@ def test_the_builders_workflows_of_a_package_and_the_options_they_set(tmp_path: 
     assert [p.name for p in found] == ["build-polars-runtime.yml", "test-polars-runtime.yml"]
     assert cibuildwheel_options(found) == {"build", "before-all", "test-command"}
     assert cibuildwheel_options([]) is None  # no workflow: what they set is not known
+
+
+def test_the_builders_workflows_are_read_one_way(tmp_path: Path) -> None:
+    """What a workflow sets is read from its parse: an env at any level and a shell line
+    that assigns one count, a comment does not; a workflow that is not YAML leaves what
+    the builds set unknown. The version input's default, block or flow style, is the
+    same whoever asks (the current version, the bump)."""
+    from mirrorctl.core.buildsite import input_default, read_workflow
+
+    build = tmp_path / "build-demo.yml"
+    build.write_text(
+        "on:\n  workflow_dispatch:\n    inputs: {version: {default: '2.1.0'}}\n"
+        "env:\n  CIBW_BUILD: cp312-*\n"
+        "jobs:\n  wheels:\n    env: {CIBW_ARCHS_LINUX: riscv64}\n    steps:\n"
+        "      # CIBW_SKIP: was set here once\n"
+        "      - run: |\n          export CIBW_TEST_SKIP='*'\n"
+        "          echo \"CIBW_BEFORE_BUILD_LINUX=make\" >> $GITHUB_ENV\n"
+        "      - uses: pypa/cibuildwheel@v3.3\n        env:\n          CIBW_ENVIRONMENT: A=1\n")
+    assert cibuildwheel_options([build]) == {"build", "archs", "test-skip", "before-build",
+                                             "environment"}
+    workflow = read_workflow(build)
+    assert workflow is not None and workflow.version_default == "2.1.0"
+    assert input_default(build.read_text()) == "2.1.0"
+    assert read_workflow(build) is workflow  # read once while the file is as it was
+    broken = tmp_path / "build-broken.yml"
+    broken.write_text("env:\n  CIBW_SKIP: [unclosed\n")
+    assert cibuildwheel_options([build, broken]) is None
+    assert cibuildwheel_options([tmp_path / "missing.yml"]) is None
