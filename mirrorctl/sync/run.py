@@ -1,20 +1,21 @@
 """The mirror sync: upstream branches and release tags into each mirror.
 
 Per package: one ls-remote per side; a fetch into the package's bare cache only
-when upstream's refs differ from the last run; a plan (refplan, pure); one push
-with a lease per ref, only when the plan changes something; one ls-remote to
-verify what the push claims. Packages run in parallel and fail alone.
+when upstream's refs differ from the last run (once upstream is known to be the same
+project: sameproject); a plan (refplan, pure); one push with a lease per ref, only when
+the plan changes something; one ls-remote to verify what the push claims (pushed).
+What each step establishes goes to the package's record (recording). Packages run in
+parallel and fail alone.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from mirrorctl.core.config import Package
 from mirrorctl.core.errors import FileSystemError, GitError, MirrorctlError
@@ -27,19 +28,12 @@ from mirrorctl.core.git import (
 )
 from mirrorctl.core.objects import files_refs, has_loose_refs
 from mirrorctl.core.progress import SILENT, Progress
-from mirrorctl.core.record import (
-    Fact,
-    FactKind,
-    NewerRecord,
-    PackageRecord,
-    keep_unreadable,
-    read_record,
-    write_facts,
-)
-from mirrorctl.core.repository import LeasedUpdate, PushedRef, Repository
+from mirrorctl.core.record import keep_unreadable
+from mirrorctl.core.repository import LeasedUpdate, Repository
 from mirrorctl.core.retry import call_with_retries
-from mirrorctl.core.stamps import stamp_text
 from mirrorctl.sync.cache import cache_dir, package_runner
+from mirrorctl.sync.pushed import push_results, with_landed
+from mirrorctl.sync.recording import SyncRecord
 from mirrorctl.sync.refplan import (
     RefRules,
     RefUpdate,
@@ -47,10 +41,9 @@ from mirrorctl.sync.refplan import (
     plan_ref_updates,
     select_mirrored,
 )
+from mirrorctl.sync.sameproject import UpstreamChanged, recorded_commits, shares_history
 from mirrorctl.sync.standing import cache_disagrees
 from mirrorctl.sync.state import (
-    MIRROR,
-    UPSTREAM,
     MirrorRead,
     PackageState,
     RefNeed,
@@ -197,8 +190,7 @@ class _PackageSyncer:
         self.pushing: list[RefUpdate] = []  # the last push tried, kept for a retry
         self.cache_current = False  # upstream is in the cache, as of this sync
         self.cache_read: UpstreamRead | None = None  # what it holds, once it is current
-        self.started = False  # the record says this sync started (it touched something)
-        self.recorded = PackageRecord(package.name, Path(), False, None, {})  # as it began
+        self.record = SyncRecord(options.workdir, package, options.stamp)
 
     def describe(self, exc: Exception) -> str:
         if not isinstance(exc, GitError):
@@ -241,7 +233,7 @@ class _PackageSyncer:
             state.upstream = cached
             self._save(state)
         if landed:
-            plan, status = _with_landed(plan, landed), "updated"
+            plan, status = with_landed(plan, landed), "updated"
         self._record_done(MirrorRead(
             riscv64=riscv64_branches(mirror), refs=len(mirror),
             needs=tuple(RefNeed(u.ref, u.detail) for u in plan if u.needs_human)))
@@ -271,50 +263,21 @@ class _PackageSyncer:
                                        tags=sum(r.startswith("refs/tags/") for r in refs),
                                        head=self.heads.get(self.package.upstream))
 
-    def _facts(self, *facts: tuple[FactKind[Any], Fact[Any]]) -> None:
-        write_facts(self.workdir, self.package.name, facts)
-
     def _record_start(self) -> None:
-        """Before the cache or the mirror is touched (a fetch, a push): until this sync
-        records what it found, the package's upstream and mirror are unknown, so that a
-        kill, Ctrl-C or a full disk leaves them so, never as the last good run found
-        them. A sync that touches nothing (the nightly no-op) writes nothing, and fails
-        before it touches anything when the record cannot be written."""
-        if self.started:
+        """Before the cache or the mirror is touched (a fetch, a push), once a sync."""
+        if self.record.started:
             return
         self.step = "recording the sync"
-        why = (f"a sync started at {stamp_text(self.stamp)} and did not finish: killed, "
-               "interrupted or out of disk")
-        unknown: Fact[Any] = Fact.missing(why, by="sync", at=self.stamp)
-        self._facts((UPSTREAM, unknown),
-                    *([(MIRROR, unknown)] if self.package.mirror is not None else []))
-        self.started = True
+        self.record.start()
 
     def _record_done(self, mirror: MirrorRead | None) -> None:
-        """What this sync found, unless the record says it already (a no-op: the facts
-        keep the time they were established)."""
         assert self.cache_read is not None
-        facts: list[tuple[FactKind[Any], Any]] = [(UPSTREAM, self.cache_read)]
-        if mirror is not None:
-            facts.append((MIRROR, mirror))
-        if not self.started and all(
-                (fact := self.recorded.get(kind)) is not None and fact.value == value
-                for kind, value in facts):
-            return
-        self._facts(*((kind, Fact.known(value, by="sync", at=self.stamp))
-                      for kind, value in facts))
+        self.record.done(self.cache_read, mirror)
 
     def record_failure(self, error: str) -> None:
-        """Why this sync failed, in place of its start: upstream is unknown unless the
-        cache became current before the failure (the mirror's side failed)."""
+        """Why this sync failed, in place of its start (see SyncRecord.failure)."""
         error = self.runner.settings.redactor(error)  # it may name a URL
-        failed: Fact[Any] = Fact.missing(error, by="sync", at=self.stamp)
-        upstream = failed if self.cache_read is None else Fact.known(
-            self.cache_read, by="sync", at=self.stamp)
-        # The sync's own error is what gets reported (a newer mirrorctl's record stays).
-        with contextlib.suppress(OSError, NewerRecord):
-            self._facts((UPSTREAM, upstream),
-                        *([(MIRROR, failed)] if self.package.mirror is not None else []))
+        self.record.failure(error, self.cache_read)
 
     def _open_cache_and_state(self) -> tuple[Repository, PackageState]:
         self.step = "opening the cache"
@@ -323,8 +286,8 @@ class _PackageSyncer:
         cache = Repository.open_or_init_bare(cache_path, self.runner)
         cache.remove_stale_locks()
         kept = keep_unreadable(self.workdir, self.package.name)  # NewerRecord: left as it is
-        self.recorded = read_record(self.workdir, self.package.name)
-        state = PackageState.of(self.recorded) if kept is None else PackageState()
+        recorded = self.record.read()
+        state = PackageState.of(recorded) if kept is None else PackageState()
         self.warnings = (kept,) if kept else (state.warning,) if state.warning else ()
         if new_cache:
             state.upstream = {}  # whatever the state says, this cache holds nothing yet
@@ -408,11 +371,8 @@ class _PackageSyncer:
         if not wanted or set(state.upstream.values()) & set(wanted.values()):
             return
         self.step = f"checking that {self.package.upstream} is still the same project"
-        heads = [sha for ref, sha in state.upstream.items() if ref.startswith("refs/heads/")]
-        tags = [sha for ref, sha in sorted(state.upstream.items(), reverse=True)
-                if ref.startswith("refs/tags/")]
-        if _shares_history(cache, self.package.upstream, wanted, [*heads, *tags][:24],
-                           self.runner):
+        if shares_history(cache, self.package.upstream, wanted,
+                          recorded_commits(state.upstream), self.runner):
             return
         raise UpstreamChanged(self.package, wanted)
 
@@ -432,7 +392,7 @@ class _PackageSyncer:
         after = self.runner.ls_remote(mirror_url)
         state.settle_pending(after)
         self._save(state)
-        return _apply_push_results(plan, pushed, after), after
+        return push_results(plan, pushed, after), after
 
     def _refresh_cache(self, cache: Repository, wanted: dict[str, str]) -> dict[str, str]:
         """Make the cache's refs upstream's mirrored refs; return what the cache now holds."""
@@ -458,70 +418,3 @@ class _PackageSyncer:
         return {ref for ref, (old, new) in moves.items()
                 if old not in missing and cache.is_ancestor(old, new)}
 
-
-class UpstreamChanged(MirrorctlError):
-    """The upstream URL names another project: its history shares nothing with the cache's
-    and the mirror's. Nothing is fetched or pushed until a person says so."""
-
-    def __init__(self, package: Package, refs: Mapping[str, str]) -> None:
-        heads = [r.removeprefix("refs/heads/") for r in refs if r.startswith("refs/heads/")]
-        tags = sorted(r.removeprefix("refs/tags/") for r in refs if r.startswith("refs/tags/"))
-        holds = ", ".join(filter(None, [
-            f"branches {', '.join(heads[:3])}" if heads else "",
-            f"{len(tags)} tags ({tags[0]} ... {tags[-1]})" if tags else ""]))
-        super().__init__(
-            f"{package.upstream} holds {holds or 'no mirrored ref'}, whose history shares "
-            f"nothing with what {package.name}'s cache and mirror hold: another project (two "
-            "packages' upstream: swapped?). Nothing was fetched or pushed. Correct "
-            f"`upstream:` in mirrors.yaml, or, if it is right, run `mirrorctl sync "
-            f"{package.name} --accept-upstream`")
-
-
-def _shares_history(cache: Repository, url: str, wanted: Mapping[str, str],
-                    ours: Sequence[str], runner: GitRunner) -> bool:
-    """Whether upstream's branches descend from one of our branches' commits: fetched into
-    a scratch repository that borrows the cache's objects, then dropped (the cache gains
-    nothing)."""
-    import shutil
-    import tempfile
-
-    heads = [ref for ref in wanted if ref.startswith("refs/heads/")]
-    if not heads:
-        return False
-    scratch = Path(tempfile.mkdtemp(prefix="mirrorctl-probe-", dir=cache.git_dir))
-    try:
-        probe = Repository.open_or_init_bare(scratch, runner)
-        alternates = scratch / "objects" / "info" / "alternates"
-        alternates.parent.mkdir(parents=True, exist_ok=True)
-        alternates.write_text(f"{cache.git_dir / 'objects'}\n", encoding="utf-8")
-        probe.fetch_refspecs(url, [f"+{ref}:refs/probe/{ref}" for ref in heads])
-        missing = cache.missing_objects(ours)
-        present = [oid for oid in ours if oid not in missing]
-        return any(probe.is_ancestor(old, wanted[ref]) for ref in heads for old in present)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _with_landed(plan: Sequence[RefUpdate], landed: Sequence[RefUpdate]) -> list[RefUpdate]:
-    """The plan and the updates an earlier attempt pushed that it no longer lists."""
-    planned = {u.ref for u in plan}
-    return sorted([*plan, *(u for u in landed if u.ref not in planned)], key=lambda u: u.ref)
-
-
-def _apply_push_results(plan: Sequence[RefUpdate], pushed: Sequence[PushedRef],
-                        after: dict[str, str]) -> list[RefUpdate]:
-    by_ref = {p.ref: p for p in pushed}
-    done = []
-    for update in plan:
-        outcome = by_ref.get(update.ref)
-        if outcome is None:
-            done.append(update)
-        elif outcome.status == "rejected":
-            done.append(replace(update, result="rejected", detail=f"rejected: {outcome.detail}"))
-        elif after.get(update.ref) != update.new:
-            # git push --atomic once claimed success over SSH for a failed push; believe the mirror.
-            done.append(replace(update, result="rejected",
-                                detail="git reported success but the mirror does not show it"))
-        else:
-            done.append(replace(update, result="pushed"))
-    return done
