@@ -148,3 +148,49 @@ def test_a_night_works_out_each_current_version_once(run_cli, site: Site,
     for name in carried:
         assert currents[name] == next(r["to"] for r in data["rebases"]
                                       if r["package"] == name)
+
+
+def test_the_run_resolves_each_option_from_each_source_in_order(
+        run_cli, site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work directory: --workdir, else MIRRORCTL_WORKDIR, else .mirrorctl beside
+    mirrors.yaml; mirrors.yaml: --config, else MIRRORCTL_CONFIG, else ./mirrors.yaml;
+    the jobs: --jobs, else defaults.jobs, else 4. Resolved once a command."""
+    from mirrorctl.core.run import Run
+
+    runs: list[Run] = []
+    checked = Run.__post_init__
+
+    def recording(self: Run) -> None:
+        checked(self)
+        runs.append(self)
+
+    monkeypatch.setattr(Run, "__post_init__", recording)
+    for name in ("MIRRORCTL_WORKDIR", "MIRRORCTL_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    package = {"demo": {"upstream": str(site.upstream.path), "mirror": False,
+                        "tag_format": "v{version}", "version": "1.0.0"}}
+    write_config(site.config, package, jobs=3)
+    monkeypatch.chdir(site.root)  # ./mirrors.yaml is the site's
+
+    def resolved(*args: str) -> Run:
+        runs.clear()
+        result = run_cli("-q", *args)
+        assert result.code in (0, 1), result.err
+        [run] = runs  # once a command
+        return run
+
+    run = resolved("releases")
+    assert (run.workdir, run.jobs) == (site.root / ".mirrorctl", 3)
+    monkeypatch.setenv("MIRRORCTL_WORKDIR", str(tmp_path / "from-env"))
+    assert resolved("releases").workdir == tmp_path / "from-env"
+    run = resolved("--workdir", str(tmp_path / "from-cli"), "releases", "-j", "2")
+    assert (run.workdir, run.jobs) == (tmp_path / "from-cli", 2)
+    elsewhere = tmp_path / "elsewhere" / "mirrors.yaml"
+    elsewhere.parent.mkdir()
+    write_config(elsewhere, package)  # no defaults.jobs
+    monkeypatch.delenv("MIRRORCTL_WORKDIR")
+    monkeypatch.setenv("MIRRORCTL_CONFIG", str(elsewhere))
+    assert (resolved("releases").workdir, runs[0].jobs) == (elsewhere.parent / ".mirrorctl", 4)
+    run = resolved("--config", str(site.config), "releases")
+    assert (run.workdir, run.jobs) == (site.root / ".mirrorctl", 3)
+    assert len(run.stamp) >= 16 and run.stamp.endswith("Z")  # the run's clock, UTC
