@@ -25,11 +25,13 @@ if TYPE_CHECKING:
     from mirrorctl.core.git import GitRunner
     from mirrorctl.core.progress import Progress
     from mirrorctl.core.run import Run
+    from mirrorctl.grade.classify import BuildReasons
     from mirrorctl.upstream.forges.forge import ForgeSettings
 
-__all__ = ["Globals", "RedactingFormatter", "forge_settings", "format_option", "git_runner",
-           "jobs_option", "plural", "program", "progress_on_stderr", "reading", "resolve_run",
-           "short_sha", "utc_stamp", "wait_option", "writing"]
+__all__ = ["Globals", "RedactingFormatter", "build_reasons_of", "forge_settings",
+           "format_option", "git_runner", "jobs_option", "plural", "program",
+           "progress_on_stderr", "reading", "resolve_run", "short_sha", "utc_stamp",
+           "wait_option", "writing"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,6 +133,18 @@ def forge_settings(config: Config) -> ForgeSettings:
                          github_token=os.environ.get("MIRRORCTL_GITHUB_TOKEN"),
                          gitlab_token=os.environ.get("MIRRORCTL_GITLAB_TOKEN"),
                          gitlab_config_files=tuple(f for f in files if f))
+
+
+def build_reasons_of(g: Globals, config: Config,
+                     forges: ForgeSettings | None = None) -> BuildReasons | None:
+    """Where the upgrades' build results come from, for the grades of a command: the
+    forge of the builders' repository (`pull_requests`), read with `forges` (else the
+    environment's settings); None without that repository."""
+    if config.pull_requests is None:
+        return None
+    from mirrorctl.night.deliver.build_results import upgrade_build_reasons
+
+    return upgrade_build_reasons(config, forges or forge_settings(config), g.workdir)
 
 
 def utc_stamp() -> str:

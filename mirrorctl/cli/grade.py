@@ -13,7 +13,7 @@ import click
 
 from mirrorctl.cli.base import (
     Globals,
-    forge_settings,
+    build_reasons_of,
     format_option,
     git_runner,
     jobs_option,
@@ -122,11 +122,7 @@ def classify(g: Globals, packages: tuple[str, ...], onto: str | None, jobs: int 
 
     config = load_config(g.config_path)
     selected = config.active(packages)
-    builds = None
-    if config.pull_requests is not None:  # where the upgrades build: their results count
-        from mirrorctl.night.deliver.build_results import BuildResults
-
-        builds = BuildResults(config, forge_settings(config), g.workdir).reasons
+    builds = build_reasons_of(g, config)  # where the upgrades build: their results count
     run = resolve_run(g, config, jobs)
     options = ClassifyOptions(workdir=run.workdir, onto=onto, jobs=run.jobs,
                               currents=run.currents, builds=builds)

@@ -13,6 +13,7 @@ import click
 
 from mirrorctl.cli.base import (
     Globals,
+    build_reasons_of,
     forge_settings,
     format_option,
     git_runner,
@@ -253,11 +254,8 @@ def rebase(g: Globals, package: str, onto: str | None, keep_partial: bool, force
     config = load_config(g.config_path)
     [selected] = config.select([package])
     forges = forge_settings(config) if open_mr or open_pr else None
-    builds = None
-    if open_pr and forges is not None and config.pull_requests is not None:
-        from mirrorctl.night.deliver.build_results import BuildResults
-
-        builds = BuildResults(config, forges, g.workdir).reasons  # the request's branch
+    # The builds of the request's branch, for the grade it opens with.
+    builds = build_reasons_of(g, config, forges) if open_pr and forges is not None else None
     run = resolve_run(g, config)
     options = UpgradeOptions(
         rebase=RebaseOptions(workdir=run.workdir, onto=onto, keep_partial=keep_partial,

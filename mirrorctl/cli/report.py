@@ -14,6 +14,7 @@ import click
 
 from mirrorctl.cli.base import (
     Globals,
+    build_reasons_of,
     forge_settings,
     format_option,
     git_runner,
@@ -142,11 +143,7 @@ def report(g: Globals, packages: tuple[str, ...], fmt: str, outputs: tuple[Path,
                                                          g.workdir))
         else:
             config = load_config(g.config_path)
-            builds = None
-            if config.pull_requests is not None:  # where the upgrades build
-                from mirrorctl.night.deliver.build_results import BuildResults
-
-                builds = BuildResults(config, forge_settings(config), g.workdir).reasons
+            builds = build_reasons_of(g, config)  # where the upgrades build
             from mirrorctl.night.morning import morning_report
             from mirrorctl.night.stacks import recorded_stacks
 

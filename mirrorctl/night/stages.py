@@ -23,6 +23,7 @@ from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.record import read_record
 from mirrorctl.core.run import Currents
 from mirrorctl.grade.releases import ReleaseList, ReleaseOptions, check_releases
+from mirrorctl.night.deliver.build_results import upgrade_build_reasons
 from mirrorctl.night.deliver.requests import OpenRequests
 from mirrorctl.night.morning import morning_report
 from mirrorctl.night.needs import IN_THE_REPORT, Need, action_of, needs_human, wheel_needs
@@ -184,10 +185,7 @@ def carry_stage(night: Night) -> str:
     releases_of = {r.name: r for r in night.found}
     if due:
         night.progress.stage("rebase", [p.name for p in due])
-    if options.forges is not None and config.pull_requests is not None:
-        from mirrorctl.night.deliver.build_results import BuildResults
-
-        night.builds = BuildResults(config, options.forges, options.workdir).reasons
+    night.builds = upgrade_build_reasons(config, options.forges, options.workdir)
     for package in due:
         night.progress.start(package.name)
         try:

@@ -28,10 +28,22 @@ from mirrorctl.grade.grading import nan_tests_patched
 from mirrorctl.queue.engine import PatchOutcome
 
 if TYPE_CHECKING:
+    from mirrorctl.grade.classify import BuildReasons
     from mirrorctl.upstream.forges.api import ForgeApi
     from mirrorctl.upstream.forges.forge import ForgeSettings
 
-__all__ = ["BuildResults"]
+__all__ = ["BuildResults", "upgrade_build_reasons"]
+
+
+def upgrade_build_reasons(config: Config, forges: ForgeSettings | None,
+                          workdir: Path) -> BuildReasons | None:
+    """Where the upgrades' build results come from, for their grades, resolved one way
+    by every command that grades: the forge of the builders' repository
+    (`pull_requests`), or nowhere (None: the sources alone grade) without one, or
+    without the forges' settings."""
+    if forges is None or config.pull_requests is None:
+        return None
+    return BuildResults(config, forges, workdir).reasons
 
 
 class BuildResults:
