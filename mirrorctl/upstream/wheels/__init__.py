@@ -1,7 +1,8 @@
 """Upstream's own riscv64 wheels, the campaign: where each package's road stands (road,
-state, asks, search), whether and how upstream's CI builds its Linux wheels (ci; each
-job read by its tool, cibwjob or maturinjob, into a wheeljob, with the cibuildwheel it
-pins, cibwpin; matrix, expressions, archlists), the change that adds riscv64 as upstream
-would write it (draft, qemujob, yamledit, proved with cibwtool), the request around it
-(request), and sending it once a person has read it (submit).
+decided from its facts by verdict; cihistory, state, asks, search), whether and how
+upstream's CI builds its Linux wheels (ci; each job read by its tool, cibwjob or
+maturinjob, into a wheeljob, with the cibuildwheel it pins, cibwpin; matrix,
+expressions, archlists), the change that adds riscv64 as upstream would write it (draft,
+qemujob, yamledit, proved with cibwtool), the request around it (request), and sending
+it once a person has read it (submit).
 """

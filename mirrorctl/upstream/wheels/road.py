@@ -3,10 +3,11 @@ establishes: PyPI's latest release, upstream's default branch and its CI read fr
 cache (and the commit that made it build riscv64 wheels, the release that has it, the
 commit that undid it), and upstream's requests found on its forge.
 
-One state a package, the first that holds in STATES' order: a fact the state needs that
-could not be established makes it `unknown`, with why, never a good state. The state
-and its history are kept in the package's record (`wheels`), so that a night can say
-what changed. Nothing here sends anything.
+One state a package, the first that holds in STATES' order (decided in verdict.py, pure;
+the CI's history read in cihistory.py): a fact the state needs that could not be
+established makes it `unknown`, with why, never a good state. The state and its history
+are kept in the package's record (`wheels`), so that a night can say what changed.
+Nothing here sends anything.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from packaging.version import InvalidVersion, Version
-
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import GitError, MirrorctlError
 from mirrorctl.core.git import GitRunner
@@ -29,49 +28,21 @@ from mirrorctl.core.record import Fact, PackageRecord, read_record, write_facts
 from mirrorctl.core.repository import Repository
 from mirrorctl.core.turns import Turns
 from mirrorctl.core.urls import forge_kind
-from mirrorctl.grade.pypi import PypiClient, WheelKind, wheel_kind
+from mirrorctl.grade.pypi import PypiClient, wheel_kind
 from mirrorctl.sync.cache import cache_dir, package_runner
 from mirrorctl.sync.state import UPSTREAM
 from mirrorctl.upstream.forges.forge import Forge, ForgeSettings, as_forge
 from mirrorctl.upstream.forges.tracker import Pace
 from mirrorctl.upstream.wheels.asks import WheelAsk, wheel_asks
-from mirrorctl.upstream.wheels.ci import WheelCi, ci_paths
-from mirrorctl.upstream.wheels.ci import read_wheel_ci as wheel_ci_of
+from mirrorctl.upstream.wheels.cihistory import CiFinding, read_ci
 from mirrorctl.upstream.wheels.search import WheelSearch
 from mirrorctl.upstream.wheels.state import DRAFTED, STATES, WHEELS, WheelsRecord, WheelState
+from mirrorctl.upstream.wheels.verdict import PypiFinding, decide
 
-__all__ = ["DRAFTED", "STATES", "WHEELS", "CiFinding", "DraftWritten", "PypiFinding", "Road",
-           "RoadOptions", "WheelState", "decide", "rank_by_blocks", "read_ci", "wheel_roads"]
+__all__ = ["DRAFTED", "STATES", "WHEELS", "DraftWritten", "Road", "RoadOptions", "WheelState",
+           "rank_by_blocks", "wheel_roads"]
 
-_RISCV_LINES = "[Rr][Ii][Ss][Cc]-?[Vv]"  # what -G looks for in the CI files' diffs
-_WALK = 25  # commits of the CI files' history read at most, newest first
 _HISTORY = 50  # state changes a record keeps
-
-
-@dataclass(frozen=True, kw_only=True)
-class PypiFinding:
-    version: str | None  # PyPI's latest release; None: no release
-    kind: WheelKind
-
-
-@dataclass(frozen=True, kw_only=True)
-class CiFinding:
-    """Upstream's default branch and its CI, read from the cache."""
-
-    branch: str
-    commit: str
-    ci: WheelCi
-    enabled_by: tuple[str, str] | None = None  # (commit, subject) that made it build them
-    reverted_by: tuple[str, str] | None = None  # (commit, subject) that undid it
-    released_in: str | None = None  # the first release tag that builds them
-    newest_release: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Verdict:
-    state: WheelState
-    reasons: tuple[str, ...]
-    next: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,179 +81,6 @@ class Road:
     @property
     def changed(self) -> bool:
         return self.previous is not None and self.previous != self.state
-
-
-# -- the decision (pure) ------------------------------------------------------------------
-
-def decide(name: str, pypi: Fact[PypiFinding], ci: Fact[CiFinding] | None,
-           asks: Fact[tuple[WheelAsk, ...]] | None,
-           declined_note: str | None = None) -> Verdict:
-    """The first state that holds, in STATES' order. `ci` and `asks` are None when they
-    were not read (the state was decided before they were needed)."""
-    again = f"mirrorctl upstream wheels {name}"
-    if not pypi.is_known or pypi.value is None:
-        return Verdict(state="unknown", reasons=(f"PyPI: {pypi.unknown}",), next=again)
-    if (shipped := _from_pypi(name, pypi.value)) is not None:
-        return shipped
-    if ci is None or not ci.is_known or ci.value is None:
-        why = ci.unknown if ci is not None else "upstream's CI was not read"
-        return Verdict(state="unknown", reasons=(str(why),), next=_next(name, str(why), again))
-    if (built := _from_ci(name, pypi.value, ci.value)) is not None:
-        return built
-    if asks is None or not asks.is_known or asks.value is None:
-        why = asks.unknown if asks is not None else "not read"
-        return Verdict(state="unknown", next=_next(name, str(why), again),
-                       reasons=(f"upstream's requests: {why}",))
-    return _from_asks(again, ci.value, asks.value, declined_note)
-
-
-def _next(name: str, why: str, again: str) -> str:
-    """What changes an unknown answer: the setting it lacks, a sync, or asking again (a
-    forge or an index that did not answer)."""
-    if "upstream_web" in why:
-        return f"set `upstream_web:` for {name} in mirrors.yaml (upstream's web page)"
-    if "forge_apis" in why:
-        return "name the forge's API under `defaults.forge_apis` in mirrors.yaml"
-    if "sync" in why:
-        return f"mirrorctl sync {name}"
-    return again
-
-
-def _from_pypi(name: str, latest: PypiFinding) -> Verdict | None:
-    """shipped or pure-python: the builders retire the package."""
-    if latest.kind == "riscv64":
-        return Verdict(state="shipped", next=f"mirrorctl releases --pypi {name}", reasons=(
-            f"PyPI's latest release {latest.version} has a riscv64 wheel: set `retired: "
-            "true` for it in mirrors.yaml",))
-    if latest.kind == "pure-python":
-        return Verdict(state="pure-python", next=f"mirrorctl releases --pypi {name}",
-                       reasons=(f"PyPI's latest release {latest.version} has only "
-                                "pure-Python wheels: nothing to build for riscv64",))
-    return None
-
-
-def _from_ci(name: str, latest: PypiFinding, found: CiFinding) -> Verdict | None:
-    """released or merged: upstream builds them already."""
-    pypi_says = (f"PyPI's latest release {latest.version} has no riscv64 wheel"
-                 if latest.version else "PyPI has no release of it yet")
-    if found.released_in is not None:
-        return Verdict(state="released", next=f"mirrorctl releases --pypi {name}", reasons=(
-            f"{found.released_in} builds riscv64 wheels{_by(found.enabled_by)}; {pypi_says} "
-            "yet: it ships with the release's upload",))
-    if found.ci.builds_riscv64:
-        job = found.ci.riscv64_jobs[0]
-        return Verdict(state="merged", next=f"mirrorctl releases {name}", reasons=(
-            f"{found.branch} builds riscv64 wheels ({job.workflow}, job {job.job})"
-            f"{_by(found.enabled_by)}; no release has it yet"
-            + (f" (newest: {found.newest_release})" if found.newest_release else ""),))
-    return None
-
-
-def _from_asks(again: str, found: CiFinding, requests: tuple[WheelAsk, ...],
-               declined_note: str | None) -> Verdict:
-    """requested, reverted, declined, draft or unknown-shape: what upstream said, and
-    what mirrorctl can write."""
-    pulls = [a for a in requests if a.kind == "pr"]
-    if open_pr := next((a for a in pulls if a.state == "open"), None):
-        return Verdict(state="requested", next=again, reasons=(
-            f"{open_pr.url} asks for them ({open_pr.title!r}): no second request is drafted",))
-    merged = next((a for a in pulls if a.state == "merged"), None)
-    if found.reverted_by is not None or merged is not None:
-        undone = (f"undone by {found.reverted_by[0][:12]} ({found.reverted_by[1]!r})"
-                  if found.reverted_by else f"{found.branch} no longer builds them")
-        merged_what = f"{merged.url} was merged" if merged else \
-            f"{found.enabled_by[0][:12] if found.enabled_by else 'a change'} built them"
-        return Verdict(state="reverted", next=f"{again} --draft", reasons=(
-            f"{merged_what}, then {undone}: a person reads why before a new request",))
-    if declined := next((a for a in pulls if a.state == "closed"), None):
-        why = f': "{declined_note}"' if declined_note else " (no comment says why)"
-        return Verdict(state="declined", next=f"{again} --draft", reasons=(
-            f"{declined.url} was closed without merging{why}",))
-    issue = next((a for a in requests if a.kind == "issue" and a.state == "open"), None)
-    refers = (f"the draft refers to {issue.url}, which asks for them",) if issue else ()
-    target = found.ci.target
-    if target is not None:
-        return Verdict(state="draft", next=f"{again} --draft",
-                       reasons=(f"{target.why}", *refers))
-    jobs = found.ci.linux_jobs
-    why = jobs[0].why if jobs else f"{found.branch} builds no Linux wheel mirrorctl can read"
-    return Verdict(state="unknown-shape", next=f"{again} --draft",
-                   reasons=(f"{why}: an issue is drafted, not a patch", *refers))
-
-
-def _by(commit: tuple[str, str] | None) -> str:
-    return f" since {commit[0][:12]} ({commit[1]!r})" if commit else ""
-
-
-# -- the facts ----------------------------------------------------------------------------
-
-def read_ci(cache: Repository, package: Package, branch: str) -> CiFinding:
-    """The default branch's CI, the commit that enabled (or undid) riscv64 wheels in it,
-    and the first release tag that builds them. Raises GitError."""
-    commit = cache.resolve(f"refs/heads/{branch}")
-    if commit is None:
-        raise LookupError(branch)
-    read: dict[frozenset[tuple[str, str]], WheelCi] = {}
-
-    def read_wheel_ci(files: Mapping[str, str]) -> WheelCi:
-        """The CI of these files, read once: the branch and its tags mostly share them."""
-        key = frozenset(files.items())
-        if key not in read:
-            read[key] = wheel_ci_of(files)
-        return read[key]
-
-    ci = read_wheel_ci(cache.files_at(commit, ci_paths()))
-    enabled = reverted = None
-    touched = _riscv_commits(cache, commit)
-    if ci.builds_riscv64:
-        for sha, subject in touched:
-            if not read_wheel_ci(cache.files_at(sha, ci_paths())).builds_riscv64:
-                break
-            enabled = (sha, subject)
-    else:
-        newer: tuple[str, str] | None = None
-        for sha, subject in touched:
-            if read_wheel_ci(cache.files_at(sha, ci_paths())).builds_riscv64:
-                reverted = newer
-                enabled = (sha, subject)
-                break
-            newer = (sha, subject)
-    releases = _release_tags(cache, package)
-    newest = releases[-1] if releases else None
-    released = None
-    if newest is not None and read_wheel_ci(cache.files_at(
-            f"refs/tags/{newest}^{{commit}}", ci_paths())).builds_riscv64:
-        released = newest
-        if enabled is not None:
-            containing = set(cache.git("tag", "--contains", enabled[0]).stdout.split())
-            released = next((t for t in releases if t in containing), newest)
-    return CiFinding(branch=branch, commit=commit, ci=ci, enabled_by=enabled,
-                     reverted_by=reverted, released_in=released, newest_release=newest)
-
-
-def _riscv_commits(cache: Repository, commit: str) -> list[tuple[str, str]]:
-    """The commits, newest first, whose diff of the CI files adds or removes a line that
-    names riscv (one git command)."""
-    out = cache.git("log", f"-{_WALK}", "--format=%H%x00%s", f"-G{_RISCV_LINES}", commit,
-                    "--", *ci_paths()).stdout
-    return [(sha, subject) for sha, _, subject in
-            (line.partition("\0") for line in out.splitlines()) if sha]
-
-
-def _release_tags(cache: Repository, package: Package) -> list[str]:
-    """Release tags (the package's tag format, no pre-releases), oldest first."""
-    found = []
-    for tag in cache.tag_names():
-        version = package.tag_format.version_of(tag)
-        if version is None:
-            continue
-        try:
-            parsed = Version(version)
-        except InvalidVersion:
-            continue
-        if not parsed.is_prerelease and not parsed.is_devrelease:
-            found.append((parsed, tag))
-    return [tag for _, tag in sorted(found)]
 
 
 def rank_by_blocks(roads: Sequence[Road], blocks: Mapping[str, tuple[str, ...]]) -> list[Road]:
