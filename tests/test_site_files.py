@@ -111,7 +111,7 @@ def test_the_docs_entry_gains_the_new_version_as_they_write_it() -> None:
 
 
 def test_nothing_left_to_carry_removes_the_apply_step_alone() -> None:
-    from mirrorctl.night.deliver.files import remove_apply_step
+    from mirrorctl.night.deliver.apply_steps import remove_apply_step
 
     edit = remove_apply_step(BUILD, "matplotlib")
     assert edit.removed and not edit.problem
@@ -153,7 +153,7 @@ TORCH_TWO_JOBS = TORCH % (TORCH_JOB % "build" + "\n" + TORCH_JOB % "smoke")
 
 
 def test_patches_named_one_by_one_follow_the_queue() -> None:
-    from mirrorctl.night.deliver.files import carry_apply_steps
+    from mirrorctl.night.deliver.apply_steps import carry_apply_steps
 
     edit = carry_apply_steps(TORCH_TWO_JOBS, "torch", ["0001-CI-Dockerfile.patch"])
     assert edit.changed == 2 and not edit.problem  # one line gone in each job
@@ -175,7 +175,7 @@ def test_patches_named_one_by_one_follow_the_queue() -> None:
 
 
 def test_nothing_left_to_carry_removes_every_apply_step_and_its_comment() -> None:
-    from mirrorctl.night.deliver.files import carry_apply_steps
+    from mirrorctl.night.deliver.apply_steps import carry_apply_steps
 
     edit = carry_apply_steps(TORCH_TWO_JOBS, "torch", [])
     assert edit.changed == 2 and not edit.problem
@@ -185,7 +185,7 @@ def test_nothing_left_to_carry_removes_every_apply_step_and_its_comment() -> Non
 
 
 def test_a_step_doing_more_than_applying_is_left_and_said() -> None:
-    from mirrorctl.night.deliver.files import carry_apply_steps
+    from mirrorctl.night.deliver.apply_steps import carry_apply_steps
 
     mixed = TORCH_TWO_JOBS.replace("          git apply ../python-wheels/patches/torch/"
                                    "${{ env.TORCH_VERSION }}+cpu/0002-CI-scripts.patch\n",
@@ -237,7 +237,7 @@ jobs:
 
 
 def test_patches_coming_back_bring_their_apply_step_back() -> None:
-    from mirrorctl.night.deliver.files import add_apply_step, carry_apply_steps
+    from mirrorctl.night.deliver.apply_steps import add_apply_step, carry_apply_steps
 
     edit = add_apply_step(PILLOW, "pillow")
     assert edit.changed == 1 and not edit.problem

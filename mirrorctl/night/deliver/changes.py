@@ -19,12 +19,11 @@ from mirrorctl.core.errors import UsageError
 from mirrorctl.core.repository import Repository
 from mirrorctl.core.sections import PullRequests
 from mirrorctl.grade.workflows import version_files
+from mirrorctl.night.deliver.apply_steps import add_apply_step, carry_apply_steps
 from mirrorctl.night.deliver.branch import SiteChanges
 from mirrorctl.night.deliver.files import (
-    add_apply_step,
     add_docs_version,
     bump_workflow,
-    carry_apply_steps,
     comment_from,
     input_default,
     workflows_of,
