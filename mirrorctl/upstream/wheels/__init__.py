@@ -3,6 +3,6 @@ decided from its facts by verdict; cihistory, state, asks, search), whether and 
 upstream's CI builds its Linux wheels (ci; each job read by its tool, cibwjob or
 maturinjob, into a wheeljob, with the cibuildwheel it pins, cibwpin; matrix,
 expressions, archlists), the change that adds riscv64 as upstream would write it (draft,
-qemujob, yamledit, proved with cibwtool), the request around it (request), and sending
-it once a person has read it (submit).
+qemujob, edited in place and proved by core.yamledit, built with cibwtool), the request
+around it (request), and sending it once a person has read it (submit).
 """

@@ -13,7 +13,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from mirrorctl.upstream.wheels.yamledit import Edit, EditError
+from mirrorctl.core.yamledit import Edit, EditError
 
 # plan.add of the draft: (file, edit, the document path it changes, what it does)
 Add = Callable[[str, Edit, tuple[Any, ...], str], None]

@@ -13,6 +13,14 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, SequenceNode
 
+from mirrorctl.core.yamledit import (
+    Edit,
+    EditError,
+    child,
+    extend_scalar,
+    item,
+    node_at,
+)
 from mirrorctl.upstream.wheels.archlists import (
     extend_pyproject,
     extend_selector,
@@ -29,14 +37,6 @@ from mirrorctl.upstream.wheels.wheeljob import (
     WheelJob,
     is_linux_runner,
     native_arch,
-)
-from mirrorctl.upstream.wheels.yamledit import (
-    Edit,
-    EditError,
-    child,
-    extend_scalar,
-    item,
-    node_at,
 )
 
 __all__ = ["config_lists", "counts", "emulated_peers", "exclude_images", "extend_archs_env",

@@ -25,6 +25,14 @@ from typing import Any
 
 import yaml
 
+from mirrorctl.core.yamledit import (
+    EditError,
+    append_item,
+    apply_edits,
+    compose,
+    copy_entries,
+    node_at,
+)
 from mirrorctl.upstream.wheels.archlists import extend_tests
 from mirrorctl.upstream.wheels.ci import WheelCi
 from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
@@ -66,14 +74,6 @@ from mirrorctl.upstream.wheels.wheeljob import (
     WheelJob,
     is_linux_runner,
     native_arch,
-)
-from mirrorctl.upstream.wheels.yamledit import (
-    EditError,
-    append_item,
-    apply_edits,
-    compose,
-    copy_entries,
-    node_at,
 )
 
 __all__ = ["draft_change"]

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mirrorctl.core.errors import MirrorctlError
+from mirrorctl.core.yamledit import Edit
 from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
 from mirrorctl.upstream.wheels.wheeljob import WheelJob
-from mirrorctl.upstream.wheels.yamledit import Edit
 
 __all__ = ["COUNT", "EXPECTED", "IMAGE_KEY", "IMAGE_NAME", "QEMU_ACTION", "RISCV64_IMAGES",
            "RISCV64_TARGET", "CannotDraft", "Plan", "WheelChange", "WheelOptions"]

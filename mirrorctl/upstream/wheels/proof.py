@@ -25,6 +25,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from mirrorctl.core.yamledit import (
+    EditError,
+    child,
+    compose,
+    differences,
+    node_at,
+)
 from mirrorctl.upstream.wheels.ci import WheelCi, read_wheel_ci
 from mirrorctl.upstream.wheels.cibwtool import CibuildwheelTools
 from mirrorctl.upstream.wheels.expressions import UNKNOWN, evaluate, truthy
@@ -39,12 +46,6 @@ from mirrorctl.upstream.wheels.plan import (
     WheelOptions,
 )
 from mirrorctl.upstream.wheels.wheeljob import Run, WheelJob
-from mirrorctl.upstream.wheels.yamledit import (
-    EditError,
-    child,
-    compose,
-    node_at,
-)
 
 __all__ = ["check_change", "evaluate_names", "matrix_and_qemu_lines"]
 
@@ -56,7 +57,7 @@ def check_change(old: Mapping[str, str], new: Mapping[str, str], plan: Plan, job
     ci = read_wheel_ci(merged)
     for path, text in new.items():
         before, after = _parsed(path, old[path]), _parsed(path, text)
-        changed = _changed_paths(before, after)
+        changed = [d.path for d in differences(before, after)]
         allowed = plan.allowed.get(path, set())
         stray = [p for p in changed if not any(p[:len(a)] == a for a in allowed)]
         # An anchored node edited changes each of its aliases: allowed where the alias is
@@ -174,21 +175,6 @@ def _parsed(path: str, text: str) -> Any:
         return yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
         raise CannotDraft(f"{path} would not parse after the edit ({exc})") from None
-
-
-def _changed_paths(a: Any, b: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        found = []
-        for key in dict.fromkeys([*a, *b]):
-            if key not in a or key not in b:
-                found.append((*at, key))
-            else:
-                found += _changed_paths(a[key], b[key], (*at, key))
-        return found
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [p for i, (x, y) in enumerate(zip(a, b, strict=True))
-                for p in _changed_paths(x, y, (*at, i))]
-    return [] if a == b else [at]
 
 
 def _show(path: tuple[Any, ...]) -> str:
@@ -360,6 +346,6 @@ def _raise_count(line: str, files: dict[str, str], merged: Mapping[str, str],
     lines[at] = text[:m.start("n")] + str(old + added) + text[m.end("n"):]
     files = {**files, path: "\n".join(lines)}
     before = copy.deepcopy(yaml.safe_load(merged[path]))
-    if _changed_paths(before, yaml.safe_load(files[path])) == []:
+    if not differences(before, yaml.safe_load(files[path])):
         raise CannotDraft(f"{where}: the count could not be raised")
     return files, f"{where}: expected wheels {old} -> {old + added}"

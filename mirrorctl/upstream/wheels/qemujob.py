@@ -20,7 +20,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from mirrorctl.upstream.wheels.yamledit import Edit, EditError, child, item, node_at
+from mirrorctl.core.yamledit import Edit, EditError, child, item, node_at
 
 __all__ = ["ARCHS_KEY", "SUFFIX", "runners_to_include"]
 

@@ -13,6 +13,15 @@ from typing import Any
 
 from yaml.nodes import MappingNode, SequenceNode
 
+from mirrorctl.core.yamledit import (
+    Edit,
+    EditError,
+    child,
+    extend_scalar,
+    insert_step,
+    item,
+    node_at,
+)
 from mirrorctl.upstream.wheels.archlists import list_insertions
 from mirrorctl.upstream.wheels.expressions import UNKNOWN, evaluate, truthy
 from mirrorctl.upstream.wheels.plan import (
@@ -24,15 +33,6 @@ from mirrorctl.upstream.wheels.wheeljob import (
     EMULATED,
     is_linux_runner,
     native_arch,
-)
-from mirrorctl.upstream.wheels.yamledit import (
-    Edit,
-    EditError,
-    child,
-    extend_scalar,
-    insert_step,
-    item,
-    node_at,
 )
 
 __all__ = ["add_qemu_step", "and_clause", "cibuildwheel_step", "matrix_key_of", "native_beside",

@@ -1,21 +1,30 @@
-"""Exact edits of YAML that people wrote (pure): a value appended to a list, a list
-entry copied with one value changed, text added to a scalar, each at the place PyYAML's
-composer says the node stands, so every other byte of the file stays as it was (its
-comments, quoting, indentation and order): upstream's reviewers see the lines
-concerned change, and nothing else. The caller proves each edit by parsing the file
-after it (upstream/wheels/draft.py).
+"""Exact edits of YAML that people wrote, and their proof (pure), for every edit
+mirrorctl makes of a file a person keeps: the builders' workflows and docs pages (a
+version bumped, an apply step carried), upstream's wheel workflows (riscv64 added).
+
+The edits: a value appended to a list, a list entry copied with one value changed, a
+step inserted, text added to a scalar, each at the place PyYAML's composer says the
+node stands, so every other byte of the file stays as it was (its comments, quoting,
+indentation and order): reviewers see the lines concerned change, and nothing else.
+
+The proof: the file is parsed before and after (`parsed`), and the documents'
+`differences` are each checked against what the edit meant to change; an edit that
+cannot be proved is not made, and says why.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["Edit", "EditError", "append_item", "apply_edits", "child", "compose",
-           "copy_entries", "copy_entry", "extend_scalar", "insert_step", "item", "node_at"]
+__all__ = ["MISSING", "Difference", "Edit", "EditError", "append_item", "apply_edits", "child",
+           "compose", "copy_entries", "copy_entry", "differences", "extend_scalar",
+           "insert_step", "item", "node_at", "parsed"]
 
 
 class EditError(ValueError):
@@ -196,3 +205,52 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
     for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
         text = text[:edit.start] + edit.text + text[edit.end:]
     return text
+
+
+def parsed(text: str) -> Any:
+    """The document, for a proof (yaml.YAMLError when it is not YAML: the caller says
+    why nothing can be proved)."""
+    return yaml.safe_load(text)
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(none)"
+
+
+MISSING: Any = _Missing()  # the side of a difference where a key is not
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One place where two parsed documents differ: a key or an item only one has
+    (MISSING on the other side), a list of another length, or two other values."""
+
+    path: tuple[Any, ...]
+    before: Any
+    after: Any
+
+    def within(self, place: tuple[Any, ...]) -> bool:
+        return self.path[:len(place)] == place
+
+    def __str__(self) -> str:
+        where = ".".join(str(p) for p in self.path) or "the whole document"
+        return f"{where}: {self.before!r} -> {self.after!r}"
+
+
+def differences(before: Any, after: Any, at: tuple[Any, ...] = ()) -> list[Difference]:
+    """Every place where the parsed documents differ, outermost first: mappings are
+    compared key by key, lists of one length item by item, anything else whole."""
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        found = []
+        for key in dict.fromkeys([*before, *after]):
+            if key not in before or key not in after:
+                found.append(Difference((*at, key), before.get(key, MISSING),
+                                        after.get(key, MISSING)))
+            else:
+                found += differences(before[key], after[key], (*at, key))
+        return found
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [d for i, (x, y) in enumerate(zip(before, after, strict=True))
+                for d in differences(x, y, (*at, i))]
+    return [] if before == after else [Difference(at, before, after)]
