@@ -15,16 +15,33 @@ cannot be proved is not made, and says why.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["MISSING", "Difference", "Edit", "EditError", "append_item", "apply_edits", "child",
-           "compose", "copy_entries", "copy_entry", "differences", "extend_scalar",
-           "insert_step", "item", "node_at", "parsed"]
+__all__ = [
+    "MISSING",
+    "Difference",
+    "Edit",
+    "EditError",
+    "append_item",
+    "apply_edits",
+    "both_parsed",
+    "child",
+    "compose",
+    "copy_entries",
+    "copy_entry",
+    "differences",
+    "extend_scalar",
+    "insert_step",
+    "item",
+    "node_at",
+    "parsed",
+    "unproved",
+]
 
 
 class EditError(ValueError):
@@ -211,6 +228,27 @@ def parsed(text: str) -> Any:
     """The document, for a proof (yaml.YAMLError when it is not YAML: the caller says
     why nothing can be proved)."""
     return yaml.safe_load(text)
+
+
+def both_parsed(before: str, after: str) -> tuple[Any, Any] | str:
+    """The documents before and after an edit, or why no edit of them can be proved."""
+    try:
+        return parsed(before), parsed(after)
+    except yaml.YAMLError as exc:
+        return f"it does not parse as YAML ({type(exc).__name__}), so no edit can be proved"
+
+
+def unproved(before: str, after: str, allowed: Callable[[Difference], bool],
+             what: str) -> str:
+    """"" when both parse and every difference between them is one `allowed` takes (what
+    the edit meant to change: `what`, for the message); else why the edit is not made."""
+    pair = both_parsed(before, after)
+    if isinstance(pair, str):
+        return pair
+    wrong = [d for d in differences(*pair) if not allowed(d)]
+    if wrong:
+        return f"the edit would change more than {what}: " + "; ".join(map(str, wrong[:3]))
+    return ""
 
 
 class _Missing:

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from mirrorctl.core.yamledit import Difference, both_parsed, differences
+
 __all__ = ["StepEdit", "add_apply_step", "carry_apply_steps", "remove_apply_step"]
 
 
@@ -131,10 +133,8 @@ def add_apply_step(text: str, package: str, *, patchsets: str = "patches",
     for end, new in sorted(places, reverse=True):
         lines[end:end] = new
     after = "\n".join(lines)
-    try:
-        proved = yaml.safe_load(after)
-    except yaml.YAMLError:
-        proved = None
+    pair = both_parsed(text, after)
+    proved = pair[1] if not isinstance(pair, str) else None
     expected = [[step for step in steps if not _applies(step, package)]
                 for _, steps in _job_steps(proved)] if proved else None
     if proved is None or expected != [steps for _, steps in _job_steps(data)] or \
@@ -249,20 +249,17 @@ def _named(line: str, package: str) -> str | None:
 def _steps_proved(before: str, after: str, package: str, kept: Sequence[str]) -> str:
     """"" when the documents differ only in the package's apply steps: steps gone that
     only applied, and `run` lines that are apply lines."""
-    try:
-        a, b = yaml.safe_load(before), yaml.safe_load(after)
-    except yaml.YAMLError as exc:
-        return f"it does not parse as YAML ({type(exc).__name__}), so no edit can be proved"
+    pair = both_parsed(before, after)
+    if isinstance(pair, str):
+        return pair
+    a, b = pair
 
     def applying(step: Any) -> bool:
         return isinstance(step, dict) and f"patches/{package}/" in str(step.get("run", ""))
 
-    def without_steps(data: Any) -> Any:
-        if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
-            return data
-        jobs = {name: {k: v for k, v in job.items() if k != "steps"} if isinstance(job, dict)
-                else job for name, job in data["jobs"].items()}
-        return {**data, "jobs": jobs}
+    def in_steps(difference: Difference) -> bool:
+        path = difference.path
+        return len(path) >= 3 and path[0] == "jobs" and path[2] == "steps"
 
     def others(data: Any) -> list[list[Any]]:
         jobs = data.get("jobs") if isinstance(data, dict) else None
@@ -275,7 +272,8 @@ def _steps_proved(before: str, after: str, package: str, kept: Sequence[str]) ->
                 for line in str(step["run"]).splitlines()
                 if "git apply" not in line and line.strip()]
 
-    if without_steps(a) != without_steps(b) or others(a) != others(b) or runs(a) != runs(b):
+    if not all(map(in_steps, differences(a, b))) or others(a) != others(b) \
+            or runs(a) != runs(b):
         return "the edit of its apply steps would change more than them"
     named = [[_named(line, package) for line in str(step["run"]).splitlines()
               if "git apply" in line] for step in _all_steps(b) if applying(step)]

@@ -13,7 +13,7 @@ steps that apply the queue are edited in apply_steps.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ import yaml
 from packaging.utils import canonicalize_name
 
 from mirrorctl.core.buildsite import VERSION_DEFAULT, input_default
+from mirrorctl.core.yamledit import both_parsed, differences, unproved
 
 __all__ = ["Bump", "DocsEntry", "add_docs_version", "bump_workflow", "comment_from",
            "input_default", "workflows_of"]
@@ -116,31 +117,10 @@ def _restates(lines: list[str], number: int, bumped: set[int]) -> bool:
 
 def _proved(before: str, after: str, old: str, new: str) -> str:
     """"" when the parsed documents differ only in values where `old` became `new`."""
-    try:
-        a, b = yaml.safe_load(before), yaml.safe_load(after)
-    except yaml.YAMLError as exc:
-        return f"it does not parse as YAML ({type(exc).__name__}), so no edit can be proved"
     token = _token(old)
-    differences = list(_differences(a, b))
-    wrong = [f"{where}: {x!r} -> {y!r}" for where, x, y in differences
-             if not (isinstance(x, str) and isinstance(y, str) and token.sub(new, x) == y)]
-    if wrong:
-        return "the edit would change more than the version: " + "; ".join(wrong[:3])
-    return ""
-
-
-def _differences(a: Any, b: Any, where: str = "") -> Iterable[tuple[str, Any, Any]]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        if set(a) != set(b):
-            yield where or "/", sorted(map(str, a)), sorted(map(str, b))
-            return
-        for key in a:
-            yield from _differences(a[key], b[key], f"{where}/{key}")
-    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for n, (x, y) in enumerate(zip(a, b, strict=True)):
-            yield from _differences(x, y, f"{where}[{n}]")
-    elif a != b:
-        yield where or "/", a, b
+    return unproved(before, after, lambda d: isinstance(d.before, str)
+                    and isinstance(d.after, str) and token.sub(new, d.before) == d.after,
+                    "the version")
 
 
 @dataclass(frozen=True)
@@ -170,18 +150,15 @@ def add_docs_version(text: str, version: str, *, patched: bool, comment: str | N
     if comment:
         lines += _comment_lines(comment, f"{indent}  ")
     new = _after_versions(text, "\n".join(lines))
-    try:
-        after = yaml.safe_load(new)
-    except yaml.YAMLError:
-        after = None
+    pair = both_parsed(text, new)
+    after = pair[1] if not isinstance(pair, str) else None
     entry: dict[str, Any] = {"version": _parsed(version)}
     if patched:
         entry["patched"] = None
     if comment:
         entry["comment"] = comment
     if not isinstance(after, dict) or after.get("versions") != [*versions, entry] \
-            or {k: v for k, v in after.items() if k != "versions"} != \
-            {k: v for k, v in data.items() if k != "versions"}:
+            or not all(d.within(("versions",)) for d in differences(data, after)):
         return DocsEntry(text, False, "the new entry could not be added without changing "
                                       "the rest of the file")
     return DocsEntry(new, True)
