@@ -18,20 +18,20 @@ fact, established by sync at an unknown time.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from mirrorctl import __version__
 from mirrorctl.core.errors import MirrorctlError
-from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
 
-__all__ = ["FORMAT", "LOST", "Fact", "FactKind", "NewerRecord", "PackageRecord",
-           "forget_lost", "keep_unreadable", "read_record", "record_path", "write_facts"]
+__all__ = ["FORMAT", "LOST", "RECORD_FILE", "Fact", "FactKind", "NewerRecord", "PackageRecord",
+           "RecordFile", "forget_lost", "keep_unreadable", "read_record", "record_path",
+           "write_facts"]
 
 FORMAT = 2
 # The entry a record gains when the one before it did not read and was kept aside: the
@@ -82,6 +82,7 @@ class PackageRecord:
     exists: bool  # a record file was found
     problem: str | None  # why the file could not be read: every fact is then unknown
     entries: Mapping[str, Mapping[str, Any]]  # fact name -> {value|unknown, by, at}
+    writer: str | None = None  # the mirrorctl that last wrote it, where it says so
 
     def get(self, kind: FactKind[T]) -> Fact[T] | None:
         """The fact as recorded; None when it never was (and the record reads)."""
@@ -105,49 +106,75 @@ def record_path(workdir: Path, package: str) -> Path:
     return workdir / "state" / f"{package}.json"
 
 
+@dataclass(frozen=True, kw_only=True)
+class RecordFile:
+    """A record file as it is kept: its facts' entries, undecoded (a wing decodes its own)."""
+
+    package: str
+    entries: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    writer: str | None = __version__  # the mirrorctl that wrote it
+
+
+def _encode(record: RecordFile) -> dict[str, Any]:
+    return {"mirrorctl": record.writer, "package": record.package,
+            "facts": {name: dict(entry) for name, entry in record.entries.items()}}
+
+
+def _decode(data: dict[str, Any]) -> RecordFile:
+    facts = want(data, "facts", dict)
+    writer = data.get("mirrorctl")
+    return RecordFile(package=str(data.get("package") or ""),
+                      entries={str(name): entry for name, entry in facts.items()
+                               if isinstance(entry, dict)},
+                      writer=writer if isinstance(writer, str) else None)
+
+
+def _from_sync_state(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 (sync's state, before the record): the `sync` fact, established by sync
+    at an unknown time."""
+    return {"facts": {"sync": {"value": data, "by": "sync", "at": None}}}
+
+
+RECORD_FILE = KeptFile[RecordFile](what="the package's record", format=FORMAT,
+                                   encode=_encode, decode=_decode, sort_keys=True,
+                                   migrations={1: _from_sync_state})
+
+
 def read_record(workdir: Path, package: str) -> PackageRecord:
     path = record_path(workdir, package)
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        kept = RECORD_FILE.read(path)
+    except KeptFileError as exc:
+        return PackageRecord(package, path, True, _problem(exc), {}, exc.writer)
+    if kept is None:
         return PackageRecord(package, path, False, None, {})
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return PackageRecord(package, path, True, f"{path} cannot be read ({exc})", {})
-    newer = _newer(data)
-    if newer is not None:
-        return PackageRecord(package, path, True, f"{path} {newer}", {})
-    entries = _entries(data)
-    if entries is None:
-        return PackageRecord(package, path, True, f"{path} is not a record mirrorctl knows "
-                                                  "(an unknown format)", {})
-    lost = entries.get(LOST)
+    lost = kept.entries.get(LOST)
     if lost is not None:  # a fresh record after one that did not read: never good news
-        return PackageRecord(package, path, True, str(lost.get("unknown") or LOST), entries)
-    return PackageRecord(package, path, True, None, entries)
+        return PackageRecord(package, path, True, str(lost.get("unknown") or LOST),
+                             kept.entries, kept.writer)
+    return PackageRecord(package, path, True, None, kept.entries, kept.writer)
 
 
-def _newer(data: Any) -> str | None:
-    """What a record of a newer format says of itself ("was written by mirrorctl 0.3.0
-    (record format 3) or later: upgrade mirrorctl"), or None."""
-    found = data.get("format") if isinstance(data, dict) else None
-    if not isinstance(found, int) or isinstance(found, bool) or found <= FORMAT:
-        return None
-    writer = data.get("mirrorctl")
-    by = f"mirrorctl {writer}" if isinstance(writer, str) else "a newer mirrorctl"
-    return (f"was written by {by} (record format {found}), newer than this mirrorctl "
-            f"{__version__} reads (format {FORMAT}): upgrade mirrorctl; it is left as it is")
+def _problem(error: KeptFileError) -> str:
+    """What a record that does not read says of itself, in every reader."""
+    path = error.path
+    if error.problem == "newer":  # "was written by mirrorctl 0.3.0 (record format 3) ..."
+        by = f"mirrorctl {error.writer}" if error.writer else "a newer mirrorctl"
+        return (f"{path} was written by {by} (record format {error.format}), newer than "
+                f"this mirrorctl {__version__} reads (format {FORMAT}): upgrade mirrorctl; "
+                "it is left as it is")
+    if error.problem == "unreadable":
+        return f"{path} cannot be read ({error.why})"
+    return f"{path} is not a record mirrorctl knows (an unknown format: {error.why})"
 
 
-def _entries(data: Any) -> dict[str, Mapping[str, Any]] | None:
-    if not isinstance(data, dict):
-        return None
-    if data.get("format") == 1:  # sync's state, before the record
-        value = {k: v for k, v in data.items() if k != "format"}
-        return {"sync": {"value": value, "by": "sync", "at": None}}
-    facts = data.get("facts")
-    if data.get("format") != FORMAT or not isinstance(facts, dict):
-        return None
-    return {str(name): entry for name, entry in facts.items() if isinstance(entry, dict)}
+def _is_newer(path: Path) -> bool:
+    """A record of a newer format: never rewritten by this mirrorctl."""
+    try:
+        RECORD_FILE.read(path)
+    except KeptFileError as exc:
+        return exc.problem == "newer"
+    return False
 
 
 # One writer at a time a record file in this process (sync writes its packages from
@@ -184,16 +211,7 @@ def write_facts(workdir: Path, package: str, facts: Iterable[tuple[FactKind[Any]
             else:
                 entry["unknown"] = fact.unknown
             entries[kind.name] = entry
-        text = json.dumps({"format": FORMAT, "mirrorctl": __version__, "package": package,
-                           "facts": entries}, indent=1, sort_keys=True)
-        atomic_write_text(path, text + "\n")
-
-
-def _load(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
+        RECORD_FILE.write(path, RecordFile(package=package, entries=entries))
 
 
 def _kept_aside(record: PackageRecord,
@@ -222,12 +240,10 @@ def keep_unreadable(workdir: Path, package: str) -> str | None:
         record = read_record(workdir, package)
         if record.problem is None or record.entries:
             return None
-        if _newer(_load(path)) is not None:
+        if _is_newer(path):
             raise NewerRecord(f"{package}: {record.problem}")
         fresh = _kept_aside(record, ())
-        text = json.dumps({"format": FORMAT, "mirrorctl": __version__, "package": package,
-                           "facts": fresh.entries}, indent=1, sort_keys=True)
-        atomic_write_text(path, text + "\n")
+        RECORD_FILE.write(path, RecordFile(package=package, entries=fresh.entries))
         return str(fresh.entries[LOST]["unknown"])
 
 
@@ -236,7 +252,7 @@ def _did_not_read(record: PackageRecord, path: Path, package: str) -> bool:
     format raises NewerRecord: it is never rewritten."""
     if record.problem is None or record.entries:
         return False
-    if _newer(_load(path)) is not None:
+    if _is_newer(path):
         raise NewerRecord(f"{package}: {record.problem}")
     return True
 
@@ -254,13 +270,12 @@ def forget_lost(workdir: Path, package: str, *, dry_run: bool = False) -> str | 
                 return f"{record.problem}: it would be kept aside"
             when = _kept_aside(record, ()).entries[LOST]["unknown"]
             return str(when)
-        data = _load(path)
-        facts = data.get("facts") if isinstance(data, dict) else None
-        if not isinstance(facts, dict) or LOST not in facts:
+        lost = record.entries.get(LOST)
+        if lost is None:
             return None
-        said = str(facts[LOST].get("unknown") or LOST)
+        said = str(lost.get("unknown") or LOST)
         if dry_run:
             return said
-        del facts[LOST]
-        atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+        RECORD_FILE.write(path, RecordFile(package=package, entries={
+            name: entry for name, entry in record.entries.items() if name != LOST}))
         return said

@@ -9,19 +9,34 @@ taken for stacks without blockers.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 from mirrorctl.core.config import Config
-from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner
+from mirrorctl.core.keptfile import KeptFile, KeptFileError
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.report.stacks import Stacks, stacks_from_json, stacks_to_json, stacks_view
 
-__all__ = ["STACKS_FILE", "night_stacks", "recorded_stacks", "wants_stacks"]
+__all__ = ["STACKS_FILE", "STACKS_RECORD", "night_stacks", "recorded_stacks", "wants_stacks"]
 
 STACKS_FILE = "stacks.json"  # in <workdir>
-_FORMAT = 1
+
+
+def _encode(view: Stacks) -> dict[str, Any]:
+    data = stacks_to_json(view)
+    assert data is not None  # None only for None
+    return data
+
+
+def _decode(data: dict[str, Any]) -> Stacks:
+    view = stacks_from_json(data)
+    assert view is not None  # None only for None
+    return view
+
+
+STACKS_RECORD = KeptFile[Stacks](what="the night's stacks", format=1, encode=_encode,
+                                 decode=_decode)
 
 
 def wants_stacks(config: Config) -> bool:
@@ -57,8 +72,7 @@ def night_stacks(config: Config, workdir: Path, *, stamp: str,
     view = stacks_view(stacks, stamp=stamp, top=roots.top, unknown=roots.unknown,
                        proposals=propose(sorted(missing.items()), index))
     if keep:
-        atomic_write_text(workdir / STACKS_FILE, json.dumps(
-            {"format": _FORMAT, **(stacks_to_json(view) or {})}, indent=1))
+        STACKS_RECORD.write(workdir / STACKS_FILE, view)
     return view
 
 
@@ -67,14 +81,8 @@ def recorded_stacks(workdir: Path) -> Stacks | None:
     read comes back as stacks whose only row says so (the report says it unknown)."""
     path = workdir / STACKS_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != _FORMAT:
-            raise ValueError(f"format {data.get('format')!r}, not {_FORMAT}")
-        return stacks_from_json(data)
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError,
-            AttributeError) as exc:
+        return STACKS_RECORD.read(path)
+    except KeptFileError as exc:
         return Stacks(stamp="", rows=(), unknown=(
-            f"{path} does not read ({type(exc).__name__}: {exc}); the next nightly "
-            "resolves the stacks again",))
+            f"{path} does not read ({exc.why}); the next nightly resolves the stacks "
+            "again",))

@@ -8,15 +8,15 @@ One typed record with its load and save; nothing else parses the file.
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mirrorctl.core.errors import UsageError
-from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.keptfile import KeptFile, KeptFileError
 
-__all__ = ["DecidedPatch", "WaitingRebase", "find_waiting", "waiting_path",
+__all__ = ["DecidedPatch", "WaitingRebase", "find_waiting", "waiting_file", "waiting_path",
            "waiting_worktree"]
 
 _KEYS = frozenset({"from", "to", "onto", "worktree", "waiting_on", "patches", "decided",
@@ -60,14 +60,7 @@ class WaitingRebase:
         return self.patches[len(self.decided)]
 
     def save(self, workdir: Path) -> None:
-        data = {"from": self.from_version, "to": self.to_version, "onto": self.onto,
-                "worktree": str(self.worktree), "waiting_on": self.waiting_on,
-                "patches": list(self.patches), "decided": [asdict(d) for d in self.decided],
-                "keep_partial": self.keep_partial, "force": self.force,
-                "conflict_ids": list(self.conflict_ids),
-                "config": str(self.config) if self.config else None,
-                "waiting_commit": self.waiting_commit, "conflicted": list(self.conflicted)}
-        atomic_write_text(waiting_path(workdir, self.package), json.dumps(data, indent=1))
+        waiting_file(self.package).write(waiting_path(workdir, self.package), self)
 
     @classmethod
     def load(cls, workdir: Path, package: str) -> WaitingRebase | None:
@@ -77,15 +70,35 @@ class WaitingRebase:
         if not (path.exists() or path.is_symlink()):
             return None
         try:
-            return _from_json(package, json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
-            raise UsageError(f"the waiting rebase of {package} cannot be read ({path}: {exc});"
-                             f" end it with `mirrorctl rebase {package} --abort`") from None
+            return waiting_file(package).read(path)
+        except KeptFileError as exc:
+            raise UsageError(f"the waiting rebase of {package} cannot be read ({exc.path}: "
+                             f"{exc.why}); end it with `mirrorctl rebase {package} --abort`") \
+                from None
 
 
-def _from_json(package: str, data: Any) -> WaitingRebase:
-    if not isinstance(data, dict) or not data.keys() >= _KEYS:
-        raise ValueError("it is not a whole rebase state")
+def waiting_file(package: str) -> KeptFile[WaitingRebase]:
+    """The codec of `package`'s waiting rebase (the file does not name its package: its
+    name does). Files written before it said its format are format 1."""
+    return KeptFile[WaitingRebase](what=f"the waiting rebase of {package}", format=1,
+                                   unformatted=1, encode=_to_json,
+                                   decode=partial(_from_json, package))
+
+
+def _to_json(waiting: WaitingRebase) -> dict[str, Any]:
+    return {"from": waiting.from_version, "to": waiting.to_version, "onto": waiting.onto,
+            "worktree": str(waiting.worktree), "waiting_on": waiting.waiting_on,
+            "patches": list(waiting.patches), "decided": [asdict(d) for d in waiting.decided],
+            "keep_partial": waiting.keep_partial, "force": waiting.force,
+            "conflict_ids": list(waiting.conflict_ids),
+            "config": str(waiting.config) if waiting.config else None,
+            "waiting_commit": waiting.waiting_commit, "conflicted": list(waiting.conflicted)}
+
+
+def _from_json(package: str, data: dict[str, Any]) -> WaitingRebase:
+    if not data.keys() >= _KEYS:
+        raise ValueError("it is not a whole rebase state: no "
+                         + ", ".join(sorted(_KEYS - data.keys())))
     return WaitingRebase(
         package=package, from_version=str(data["from"]), to_version=str(data["to"]),
         onto=str(data["onto"]), worktree=Path(data["worktree"]),
@@ -106,9 +119,9 @@ def waiting_path(workdir: Path, package: str) -> Path:
 def waiting_worktree(workdir: Path, package: str) -> Path | None:
     """The worktree a waiting rebase names, if its file can be read that far (--abort
     ends a rebase in any state)."""
-    with contextlib.suppress(OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
-        text = waiting_path(workdir, package).read_text(encoding="utf-8")
-        return Path(json.loads(text)["worktree"])
+    with contextlib.suppress(KeptFileError, KeyError, TypeError):
+        data = waiting_file(package).read_data(waiting_path(workdir, package))
+        return Path(data["worktree"]) if data is not None else None
     return None
 
 

@@ -11,14 +11,15 @@ directory) its mark says it runs, not that it stopped.
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mirrorctl.core.errors import FileSystemError
-from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
 
 __all__ = [
+    "NIGHT_FILE",
     "STAGES",
     "Night",
     "begin_night",
@@ -30,7 +31,6 @@ __all__ = [
 
 # What a night does, in order: the last one it reached is how far it got.
 STAGES = ("sync", "releases", "carry", "deliver", "stacks", "report", "history", "notices")
-_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,18 @@ class Night:
     ended: str | None = None  # when it ended; None: it runs, or it stopped unfinished
 
 
+def _decode(data: dict[str, Any]) -> Night:
+    ended = data.get("ended")
+    return Night(started=want(data, "started", str), stage=str(data.get("stage") or STAGES[0]),
+                 ended=ended if isinstance(ended, str) else None)
+
+
+NIGHT_FILE = KeptFile[Night](
+    what="the night's mark", format=1, decode=_decode,
+    encode=lambda night: {"started": night.started, "stage": night.stage,
+                          "ended": night.ended})
+
+
 def _path(workdir: Path) -> Path:
     return workdir / "night.json"
 
@@ -47,9 +59,7 @@ def _path(workdir: Path) -> Path:
 def _write(workdir: Path, night: Night) -> None:
     # A work directory that takes no write: the night's own history record says why.
     with contextlib.suppress(FileSystemError):
-        atomic_write_text(_path(workdir), json.dumps({
-            "format": _FORMAT, "started": night.started, "stage": night.stage,
-            "ended": night.ended}, indent=1) + "\n")
+        NIGHT_FILE.write(_path(workdir), night)
 
 
 def begin_night(workdir: Path, stamp: str) -> None:
@@ -67,15 +77,11 @@ def end_night(workdir: Path, stamp: str, ended: str) -> None:
 def read_night(workdir: Path) -> Night | None:
     """The newest night's mark, or None (no nightly yet, or one that does not read)."""
     try:
-        data = json.loads(_path(workdir).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        return NIGHT_FILE.read(_path(workdir))
+    except KeptFileError:
+        # Said as no mark: a mark only adds to what a report knows (that a night did not
+        # finish); the night's history record and report stand without it.
         return None
-    if not isinstance(data, dict) or data.get("format") != _FORMAT \
-            or not isinstance(data.get("started"), str):
-        return None
-    ended = data.get("ended")
-    return Night(started=data["started"], stage=str(data.get("stage") or STAGES[0]),
-                 ended=ended if isinstance(ended, str) else None)
 
 
 def unfinished_night(workdir: Path) -> Night | None:

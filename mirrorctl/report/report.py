@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mirrorctl.core.grades import Grade
@@ -335,31 +335,21 @@ def _compare(package: PackageReport, before: RecordedPackage, accepted: list[Cha
 def record_of(report: Report, stamp: str) -> Record:
     """The history record this report makes, as read back (a night's report counts its
     own in the patch debt, as the morning's report does)."""
-    return Record(stamp=stamp, trend=report.trend[-1], packages={
+    return Record(stamp=stamp, trend=report.trend[-1], summary=report.summary,
+                  by_status=dict(sorted(report.counts.items())), packages={
         p.name: RecordedPackage(current=p.current,
                                 patches={patch.name: patch.header for patch in p.patches},
                                 accepted=frozenset(patch.name for patch in p.patches
-                                                   if patch.accepted))
+                                                   if patch.accepted),
+                                latest=p.latest, level=p.grade.level if p.grade else None,
+                                builds=p.builds,
+                                conflicts=frozenset(patch.name for patch in p.patches
+                                                    if patch.waits))
         for p in report.packages})
 
 
 def write_record(workdir: Path, stamp: str, report: Report, needs_human: Sequence[str]) -> Path:
     """Keep this run in the history: what the next report compares against."""
-    counts = report.counts
-    point = report.trend[-1]
-    return save_record(workdir, stamp, {
-        "summary": report.summary,
-        "by_status": dict(sorted(counts.items())), "needs_human": len(needs_human),
-        "trend": {"pending": point.pending, "submitted": point.submitted,
-                  "accepted": point.accepted},
-        "packages": {p.name: {
-            "current": p.current, "latest": p.latest,
-            "level": p.grade.level if p.grade else None,
-            "builds": [asdict(b) for b in p.builds] if p.builds is not None else None,
-            "patches": {patch.name: patch.header for patch in p.patches},
-            "accepted": sorted(patch.name for patch in p.patches if patch.accepted),
-            "conflicts": sorted(patch.name for patch in p.patches
-                                if patch.waits)}
-            for p in report.packages}})
+    return save_record(workdir, replace(record_of(report, stamp), needs_human=len(needs_human)))
 
 

@@ -90,7 +90,7 @@ def package_status(config: Config, package: Package, *, workdir: Path, runner: G
     [row] = package_reports(config, [package], workdir=workdir, runner=runner)
     record = read_record(workdir, package.name)
     standing = sync_standing(workdir, package, record=record)
-    writer = _writer(record)
+    writer = record.writer
     facts = [_record_fact(record, writer), _upstream(record, standing), _mirror(package, record),
              _queue(config, package, workdir, runner),
              _recorded(record, CARRY, _carry_words, _CARRIES),
@@ -114,17 +114,6 @@ def package_status(config: Config, package: Package, *, workdir: Path, runner: G
 
 def _reason(reason: Reason) -> str:
     return f"{reason.code}: {reason.detail}"
-
-
-def _writer(record: PackageRecord) -> str | None:
-    import json
-
-    try:
-        data = json.loads(record.path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    writer = data.get("mirrorctl") if isinstance(data, dict) else None
-    return writer if isinstance(writer, str) else None
 
 
 def _record_fact(record: PackageRecord, writer: str | None) -> FactStatus:

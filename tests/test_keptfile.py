@@ -1,0 +1,265 @@
+"""core.keptfile: one codec for every small file mirrorctl keeps. Each file reads back
+what was written; one that does not read is one error naming the file and why (or, for
+a cache, absent); a newer mirrorctl's format is refused, saying so; and every file as
+mirrorctl wrote it before it said its format still reads."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mirrorctl.core.errors import EXIT_FAILURE, MirrorctlError, UsageError
+from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
+from mirrorctl.core.record import RECORD_FILE, RecordFile
+from mirrorctl.night.stacks import STACKS_RECORD, recorded_stacks
+from mirrorctl.queue.waiting import (
+    DecidedPatch,
+    WaitingRebase,
+    waiting_file,
+    waiting_path,
+    waiting_worktree,
+)
+from mirrorctl.report.history import HISTORY_FILE, Record, RecordedPackage, TrendPoint, read_history
+from mirrorctl.report.nights import NIGHT_FILE, STAGES, Night, read_night
+from mirrorctl.report.stacks import BlockerRow, StackRow, Stacks
+
+STAMP = "20261207T020000.000000Z"
+texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+
+
+# -- the codec itself ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    count: int
+
+
+def _pair(data: dict[str, Any]) -> Pair:
+    return Pair(want(data, "name", str), want(data, "count", int))
+
+
+PAIR = KeptFile[Pair](what="a pair", format=3, encode=lambda p: {"name": p.name,
+                                                                   "count": p.count},
+                      decode=_pair,
+                      # 1 held "n" for the count; 2 named it "count", without a name.
+                      migrations={1: lambda d: {"count": d["n"]},
+                                  2: lambda d: {**d, "name": "?"}})
+
+
+@settings(max_examples=50, deadline=None)
+@given(texts, st.integers())
+def test_what_is_written_reads_back(tmp_path_factory: pytest.TempPathFactory, name: str,
+                                    count: int) -> None:
+    path = tmp_path_factory.mktemp("pair") / "pair.json"
+    PAIR.write(path, Pair(name, count))
+    assert PAIR.read(path) == Pair(name, count)
+    assert json.loads(path.read_text())["format"] == 3
+
+
+def test_no_file_is_none_and_older_formats_read_through_their_migrations(
+        tmp_path: Path) -> None:
+    path = tmp_path / "pair.json"
+    assert PAIR.read(path) is None
+    path.write_text(json.dumps({"format": 1, "n": 7}))
+    assert PAIR.read(path) == Pair("?", 7)
+    path.write_text(json.dumps({"format": 2, "count": 8}))
+    assert PAIR.read(path) == Pair("?", 8)
+
+
+ODD: dict[str, tuple[bytes, str, str]] = {
+    # what the file holds: (its bytes, the problem, what the message says)
+    "cut short": (b'{"format": 3, "na', "unreadable", "not JSON (Unterminated string"),
+    "not UTF-8": (b'{"format": 3, "name": "\xff"}', "unreadable", "not UTF-8 text"),
+    "a key missing": (b'{"format": 3, "name": "x"}', "shape", "no 'count'"),
+    "a key of another type": (b'{"format": 3, "name": "x", "count": "7"}', "shape",
+                              "'count' is not a number but '7'"),
+    "no object": (b"[1, 2]", "shape", "says no format"),
+    "no format": (b'{"name": "x", "count": 1}', "shape", "says no format"),
+    "a format not a number": (b'{"format": "3"}', "shape", "its format '3' is not a number"),
+    "a newer format": (b'{"format": 4}', "newer",
+                       "written by a newer mirrorctl: format 4, this one reads up to 3; "
+                       "upgrade mirrorctl"),
+    "a newer mirrorctl's": (b'{"format": 5, "mirrorctl": "0.9.0"}', "newer",
+                            "written by a newer mirrorctl (0.9.0): format 5"),
+    "an older format without a migration": (b'{"format": 0}', "older",
+                                            "format 0, which this mirrorctl no longer "
+                                            "reads (it reads format 3)"),
+    "a migration that fails": (b'{"format": 1}', "shape", "no 'n'"),
+}
+
+
+@pytest.mark.parametrize("odd", list(ODD))
+def test_a_file_that_does_not_read_is_one_error_naming_it_and_why(tmp_path: Path,
+                                                                 odd: str) -> None:
+    raw, problem, said = ODD[odd]
+    path = tmp_path / "pair.json"
+    path.write_bytes(raw)
+    with pytest.raises(KeptFileError) as caught:
+        PAIR.read(path)
+    error = caught.value
+    assert isinstance(error, MirrorctlError) and error.exit_code == EXIT_FAILURE
+    assert (error.path, error.problem) == (path, problem)
+    assert str(error).startswith(f"{path} (a pair) does not read: ")
+    assert said in str(error)
+
+
+def test_a_file_the_file_system_refuses_is_the_same_error(tmp_path: Path) -> None:
+    (tmp_path / "pair.json").mkdir()  # a folder where the file should be
+    with pytest.raises(KeptFileError, match=r"pair.json \(a pair\) does not read: Is a dir"):
+        PAIR.read(tmp_path / "pair.json")
+
+
+def test_without_a_format_a_file_reads_as_the_format_it_is_given(tmp_path: Path) -> None:
+    old = KeptFile[Pair](what="a pair", format=1, unformatted=1, decode=_pair,
+                         encode=lambda p: {"name": p.name, "count": p.count})
+    path = tmp_path / "pair.json"
+    path.write_text('{"name": "x", "count": 2}')
+    assert old.read(path) == Pair("x", 2)
+    assert old.read_data(path) == {"name": "x", "count": 2}  # undecoded
+
+
+# -- each file kept, on its codec ---------------------------------------------------
+
+def _newer(codec: KeptFile[Any], path: Path) -> KeptFileError:
+    path.write_text(json.dumps({"format": codec.format + 1}))
+    with pytest.raises(KeptFileError) as caught:
+        codec.read(path)
+    assert caught.value.problem == "newer"
+    assert f"format {codec.format + 1}, this one reads up to {codec.format}" in str(caught.value)
+    return caught.value
+
+
+EVERY: dict[str, KeptFile[Any]] = {
+    "night": NIGHT_FILE, "history": HISTORY_FILE, "stacks": STACKS_RECORD,
+    "waiting": waiting_file("numpy"), "record": RECORD_FILE,
+}
+
+
+@pytest.mark.parametrize("name", list(EVERY))
+def test_every_kept_file_refuses_what_does_not_read_naming_it(tmp_path: Path,
+                                                               name: str) -> None:
+    codec, path = EVERY[name], tmp_path / f"{name}.json"
+    path.write_text("{not json")
+    with pytest.raises(KeptFileError, match="does not read: not JSON") as caught:
+        codec.read(path)
+    assert str(path) in str(caught.value) and codec.what in str(caught.value)
+    _newer(codec, path)
+
+
+def test_the_nights_mark(tmp_path: Path) -> None:
+    # As mirrorctl wrote it before its codec: the same file.
+    (tmp_path / "night.json").write_text(json.dumps(
+        {"format": 1, "started": STAMP, "stage": "carry", "ended": None}, indent=1) + "\n")
+    assert read_night(tmp_path) == Night(started=STAMP, stage="carry")
+    # A mark that does not read, or a newer one, is no mark (it only adds to a report).
+    (tmp_path / "night.json").write_text('{"format": 1, "stage": "carry"}')
+    assert read_night(tmp_path) is None
+    _newer(NIGHT_FILE, tmp_path / "night.json")
+    assert read_night(tmp_path) is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(texts, st.sampled_from(STAGES), st.none() | texts)
+def test_the_nights_mark_reads_back(tmp_path_factory: pytest.TempPathFactory, started: str,
+                                    stage: str, ended: str | None) -> None:
+    path = tmp_path_factory.mktemp("night") / "night.json"
+    NIGHT_FILE.write(path, Night(started=started, stage=stage, ended=ended))
+    assert NIGHT_FILE.read(path) == Night(started=started, stage=stage, ended=ended)
+
+
+def test_a_history_record(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from mirrorctl.grade.builds import BuildSummary
+    from mirrorctl.report.history import save_record
+
+    record = Record(stamp=STAMP, trend=TrendPoint(STAMP, 2, 1, 0), summary="3 patches",
+                    by_status={"Pending": 2, "Submitted": 1}, needs_human=1, packages={
+                        "numpy": RecordedPackage(
+                            current="2.2.4", patches={"0001-a.patch": "Pending"},
+                            accepted=frozenset({"0002-b.patch"}), latest="2.2.5",
+                            level="easy", conflicts=frozenset({"0001-a.patch"}),
+                            builds=(BuildSummary("3.12", True, True, 10, 1, 2),))})
+    path = save_record(tmp_path, record)
+    assert read_history(tmp_path) == (record,)
+    # As report.write_record wrote it before the codec, key for key.
+    assert json.loads(path.read_text()) == {
+        "format": 1, "stamp": STAMP, "summary": "3 patches",
+        "by_status": {"Pending": 2, "Submitted": 1}, "needs_human": 1,
+        "trend": {"pending": 2, "submitted": 1, "accepted": 0},
+        "packages": {"numpy": {
+            "current": "2.2.4", "latest": "2.2.5", "level": "easy",
+            "builds": [{"python": "3.12", "built": True, "tested": True, "passed": 10,
+                        "failed": 1, "skipped": 2}],
+            "patches": {"0001-a.patch": "Pending"}, "accepted": ["0002-b.patch"],
+            "conflicts": ["0001-a.patch"]}}}
+    _newer(HISTORY_FILE, tmp_path / "history" / "20261208T020000.000000Z.json")
+    with caplog.at_level(logging.WARNING):
+        assert read_history(tmp_path) == (record,)  # the newer one skipped, and said
+    assert "written by a newer mirrorctl" in caplog.text
+
+
+def test_the_nights_stacks(tmp_path: Path) -> None:
+    stacks = Stacks(stamp=STAMP, top=("vllm",), rows=(StackRow(
+        root="vllm", python="3.12", packages=3, wheels=2, not_known=0,
+        blocked_by=("torch",), order=("torch",)),), blockers=(BlockerRow(
+            name="torch", roots=("vllm",), pythons=("3.12",), packages=1,
+            in_inventory=False),))
+    STACKS_RECORD.write(tmp_path / "stacks.json", stacks)
+    assert recorded_stacks(tmp_path) == stacks
+    _newer(STACKS_RECORD, tmp_path / "stacks.json")
+    unknown = recorded_stacks(tmp_path)  # said unknown, never stacks without blockers
+    assert unknown is not None and unknown.rows == ()
+    assert "stacks.json does not read (written by a newer mirrorctl" in unknown.unknown[0]
+
+
+WAITING = WaitingRebase(
+    package="numpy", from_version="1.0.0", to_version="1.1.0", onto="v1.1.0",
+    worktree=Path("/tmp/wt"), waiting_on="a" * 40, patches=("0001-a.patch", "0002-b.patch"),
+    decided=(DecidedPatch(patch="0001-a.patch", outcome="applied", files=("f",),
+                          upstream_commit=None, detail="", commit="b" * 40,
+                          old_commit="c" * 40),),
+    keep_partial=False, force=True, conflict_ids=("d" * 40,), config=Path("/m.yaml"),
+    waiting_commit="e" * 40, conflicted=("f",))
+
+
+def test_a_waiting_rebase(tmp_path: Path) -> None:
+    WAITING.save(tmp_path)
+    assert WaitingRebase.load(tmp_path, "numpy") == WAITING
+    path = waiting_path(tmp_path, "numpy")
+    # As mirrorctl wrote it before it said its format.
+    data = json.loads(path.read_text())
+    del data["format"]
+    path.write_text(json.dumps(data, indent=1))
+    assert WaitingRebase.load(tmp_path, "numpy") == WAITING
+    # One that does not read names itself, and the command that ends it (a usage error).
+    path.write_text(json.dumps({**data, "decided": [{"patch": "x"}]}))
+    with pytest.raises(UsageError, match=r"waiting rebase of numpy cannot be read \(.*"
+                                         r"numpy.json: not as mirrorctl writes it .*--abort"):
+        WaitingRebase.load(tmp_path, "numpy")
+    assert waiting_worktree(tmp_path, "numpy") == Path("/tmp/wt")  # --abort reads that far
+    _newer(waiting_file("numpy"), path)
+    with pytest.raises(UsageError, match="written by a newer mirrorctl"):
+        WaitingRebase.load(tmp_path, "numpy")
+
+
+def test_a_package_record_as_written_before_its_codec_still_reads(tmp_path: Path) -> None:
+    from mirrorctl.core.record import read_record, record_path
+
+    path = record_path(tmp_path, "numpy")
+    path.parent.mkdir()
+    entries = {"count": {"value": {"n": 3}, "by": "sync", "at": STAMP}}
+    path.write_text(json.dumps({"format": 2, "mirrorctl": "0.0.9", "package": "numpy",
+                                "facts": entries}, indent=1, sort_keys=True) + "\n")
+    record = read_record(tmp_path, "numpy")
+    assert (record.problem, dict(record.entries), record.writer) == (None, entries, "0.0.9")
+    RECORD_FILE.write(path, RecordFile(package="numpy", entries=entries, writer="0.0.9"))
+    assert json.loads(path.read_text())["mirrorctl"] == "0.0.9"
+    assert RECORD_FILE.read(path) == RecordFile(package="numpy", entries=entries,
+                                                writer="0.0.9")
