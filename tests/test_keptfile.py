@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 from mirrorctl.core.errors import EXIT_FAILURE, MirrorctlError, UsageError
 from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
 from mirrorctl.core.record import RECORD_FILE, RecordFile
+from mirrorctl.core.repository import PEELED_FILE
+from mirrorctl.grade.builds import RESULTS_FILE, Build, Case, Results, kept_results
+from mirrorctl.grade.index import ANSWER_FILE, KeptAnswer
+from mirrorctl.grade.stack import Stack, StackPackage
+from mirrorctl.grade.stackkept import STACK_FILE, KeptStack, kept_blockers
+from mirrorctl.night.deliver.dispatch import DISPATCHED_FILE, dispatch_builds
+from mirrorctl.night.deliver.upgrade_request import COMMENTS_FILE
 from mirrorctl.night.stacks import STACKS_RECORD, recorded_stacks
+from mirrorctl.queue.evidence import EVIDENCE_FILE, KeptEvidence
+from mirrorctl.queue.kept import KeptPatches, KeptStatuses
 from mirrorctl.queue.waiting import (
     DecidedPatch,
     WaitingRebase,
@@ -29,6 +38,7 @@ from mirrorctl.queue.waiting import (
 from mirrorctl.report.history import HISTORY_FILE, Record, RecordedPackage, TrendPoint, read_history
 from mirrorctl.report.nights import NIGHT_FILE, STAGES, Night, read_night
 from mirrorctl.report.stacks import BlockerRow, StackRow, Stacks
+from mirrorctl.upstream.wheels.search import _SEARCHES, _Kept
 
 STAMP = "20261207T020000.000000Z"
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
@@ -140,6 +150,10 @@ def _newer(codec: KeptFile[Any], path: Path) -> KeptFileError:
 EVERY: dict[str, KeptFile[Any]] = {
     "night": NIGHT_FILE, "history": HISTORY_FILE, "stacks": STACKS_RECORD,
     "waiting": waiting_file("numpy"), "record": RECORD_FILE,
+    "statuses": KeptStatuses._FILE, "parses": KeptPatches._FILE, "evidence": EVIDENCE_FILE,
+    "stack": STACK_FILE, "answer": ANSWER_FILE, "results": RESULTS_FILE,
+    "searches": _SEARCHES, "peeled": PEELED_FILE, "dispatched": DISPATCHED_FILE,
+    "comments": COMMENTS_FILE,
 }
 
 
@@ -263,3 +277,161 @@ def test_a_package_record_as_written_before_its_codec_still_reads(tmp_path: Path
     assert json.loads(path.read_text())["mirrorctl"] == "0.0.9"
     assert RECORD_FILE.read(path) == RecordFile(package="numpy", entries=entries,
                                                 writer="0.0.9")
+
+
+@pytest.mark.parametrize("kept", [KeptStatuses, KeptPatches])
+def test_the_queue_files_kept_are_a_cache(tmp_path: Path, kept: Any) -> None:
+    path = tmp_path / "kept.json"
+    for odd in ("{not json", json.dumps({"format": 1}), json.dumps({"format": 99}),
+                json.dumps({"format": kept._FILE.format, "files": []})):
+        path.write_text(odd)
+        assert kept(path)._entries == {}  # read again whole: nothing in it is the only copy
+
+
+def test_what_upstream_did_between_two_releases(tmp_path: Path) -> None:
+    path = tmp_path / "evidence.json"
+    learnt = KeptEvidence(messages=(("a" * 40, "BUG: x\n"),), patch_ids={"p": "a" * 40},
+                          diffs={"d": ""})
+    EVIDENCE_FILE.write(path, learnt)
+    assert EVIDENCE_FILE.read(path) == learnt
+    # As kept before it said its format; a part not as mirrorctl keeps it is asked of
+    # git again, the others still read.
+    path.write_text(json.dumps({"messages": [["a" * 40]], "patch_ids": {"p": "a" * 40}}))
+    assert EVIDENCE_FILE.read(path) == KeptEvidence(patch_ids={"p": "a" * 40})
+
+
+def test_a_stacks_resolution_kept(tmp_path: Path) -> None:
+    stack = Stack(root="vllm", python="3.12", blocked_by=("torch",), packages=(
+        StackPackage(name="vllm", version="1.0", install="pypi-wheel", requires=("torch",),
+                     required_by=()),
+        StackPackage(name="torch", version="2.0", install="sdist-only", requires=(),
+                     required_by=("vllm",), blocks=("vllm",), build_requires=None)))
+    kept = KeptStack(index_url="https://pypi.org", index={"/pypi/vllm/json": "x"},
+                     registry={}, stack=stack)
+    folder = tmp_path / "stacks"
+    STACK_FILE.write(folder / "one.json", kept)
+    assert STACK_FILE.read(folder / "one.json") == kept
+    (folder / "two.json").write_text("{not json")  # a cache: says nothing
+    assert kept_blockers(folder, ["vllm"], ["3.12"], "https://pypi.org/") == {"torch": ("vllm",)}
+
+
+def test_an_index_answer_kept(tmp_path: Path) -> None:
+    from mirrorctl.grade.index import PackageIndex
+
+    answer = KeptAnswer(url="https://pypi.org/pypi/x/json", data={"version": "1"},
+                        etag='"e"', fresh_until=12.5)
+    ANSWER_FILE.write(tmp_path / "a.json", answer)
+    assert ANSWER_FILE.read(tmp_path / "a.json") == answer
+    index = PackageIndex("https://pypi.org", kept=tmp_path)
+    file = index._kept_path("/pypi/x/json")
+    assert file is not None
+    ANSWER_FILE.write(file, answer)
+    assert index._read_kept("/pypi/x/json") == answer
+    file.write_text(json.dumps({"format": 1, "url": answer.url, "data": {}}))  # format 1's
+    assert index._read_kept("/pypi/x/json") is None  # are asked again
+
+
+results = st.builds(Results, version=texts, source=texts, run=texts, builds=st.lists(
+    st.builds(Build, python=texts, built=st.booleans(), tested=st.booleans(), cases=st.lists(
+        st.builds(Case, name=texts, outcome=st.sampled_from(["passed", "failed", "error",
+                                                             "skipped"]), message=texts),
+        max_size=3).map(tuple)), max_size=3).map(tuple))
+
+
+@settings(max_examples=50, deadline=None)
+@given(results)
+def test_the_builds_results_kept_read_back(tmp_path_factory: pytest.TempPathFactory,
+                                          kept: Results) -> None:
+    path = tmp_path_factory.mktemp("results") / "r.json"
+    RESULTS_FILE.write(path, kept)
+    assert RESULTS_FILE.read(path) == kept
+
+
+def test_the_builds_results_that_do_not_read_are_not_read_yet(tmp_path: Path) -> None:
+    path = tmp_path / "results" / "numpy" / "2.0.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"version": "2.0", "builds": [{"python": "3.12"}]}')
+    assert kept_results(tmp_path, "numpy", "2.0") is None
+    path.write_text('{"version": "2.0", "builds": []}')  # as kept before its format
+    assert kept_results(tmp_path, "numpy", "2.0") == Results(version="2.0", builds=())
+
+
+def test_the_forge_searches_kept(tmp_path: Path) -> None:
+    kept = _Kept(searches={"github.com riscv64 repo:a/b": {"etag": "e", "items": []}},
+                 notes={"u": None}, pass_started=STAMP)
+    kept.write(tmp_path / "s.json")
+    assert _Kept.read(tmp_path / "s.json") == kept
+    _newer(_SEARCHES, tmp_path / "s.json")
+    assert _Kept.read(tmp_path / "s.json") == _Kept()  # a cache: asked again
+
+
+peeled = st.dictionaries(st.text("0123456789abcdef", min_size=40, max_size=40),
+                         st.none() | st.tuples(texts, texts), max_size=5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(peeled)
+def test_the_tags_peeled_read_back(tmp_path_factory: pytest.TempPathFactory,
+                                   kept: dict[str, tuple[str, str] | None]) -> None:
+    path = tmp_path_factory.mktemp("peeled") / "peeled.json"
+    PEELED_FILE.write(path, kept)
+    assert PEELED_FILE.read(path) == kept
+
+
+def test_the_tags_peeled_as_kept_before_their_format(tmp_path: Path) -> None:
+    path = tmp_path / "peeled.json"
+    path.write_text(json.dumps({"a" * 40: ["b" * 40, "c" * 40], "d" * 40: None}))
+    assert PEELED_FILE.read(path) == {"a" * 40: ("b" * 40, "c" * 40), "d" * 40: None}
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.dictionaries(texts, texts, max_size=5))
+def test_the_site_files_kept_read_back(tmp_path_factory: pytest.TempPathFactory,
+                                       kept: dict[str, str]) -> None:
+    folder = tmp_path_factory.mktemp("site")
+    for codec in (DISPATCHED_FILE, COMMENTS_FILE):
+        codec.write(folder / "kept.json", kept)
+        assert codec.read(folder / "kept.json") == kept
+
+
+class Dispatching:
+    def __init__(self) -> None:
+        self.made: list[str] = []
+
+    def dispatch_workflow(self, project: str, workflow: str, *, ref: str,
+                          inputs: dict[str, str]) -> None:
+        self.made.append(f"{ref} {workflow}")
+
+
+def test_the_builds_dispatched(tmp_path: Path) -> None:
+    kept = tmp_path / "site.git" / "dispatched.json"
+    kept.parent.mkdir()
+    kept.write_text(json.dumps({"up-numpy": "h1"}, indent=1))  # as kept before its format
+    forge = Dispatching()
+
+    def dispatch(head: str) -> list[str]:
+        return dispatch_builds(forge, "org/site", branch="up-numpy",  # type: ignore[arg-type]
+                               head=head, workflows=["build-numpy.yml"], versions=["2.0"],
+                               workdir=tmp_path)
+
+    assert dispatch("h1") == [] and forge.made == []  # dispatched already for that head
+    assert dispatch("h2") == ["build-numpy.yml 2.0"]
+    assert DISPATCHED_FILE.read(kept) == {"up-numpy": "h2"}
+    kept.write_text("{not json")  # as if none was kept: dispatched again, once
+    assert dispatch("h2") == ["build-numpy.yml 2.0"] and dispatch("h2") == []
+
+
+def test_the_comments_said_as_kept_before_their_format(tmp_path: Path) -> None:
+    import hashlib
+
+    from mirrorctl.night.deliver.upgrade_request import _said
+
+    kept = tmp_path / "site.git" / "comments.json"
+    kept.parent.mkdir()
+    url = "https://github.com/org/site/pull/1"
+    kept.write_text(json.dumps({url: hashlib.sha256(b"said").hexdigest()}))
+    assert _said(tmp_path, url, "said") and not _said(tmp_path, url, "other")
+    kept.write_text("[]")  # as if lost: the comment is read and compared
+    assert not _said(tmp_path, url, "said")
+    _said(tmp_path, url, "said", remember=True)
+    assert _said(tmp_path, url, "said")

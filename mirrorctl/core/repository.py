@@ -5,7 +5,6 @@ tags, its objects and trees, commits written, pushes with a lease.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,11 +13,11 @@ from pathlib import Path
 from typing import Literal
 
 from mirrorctl.core.errors import FileSystemError, GitError
-from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import Completed, GitRunner, parse_ref_lines
+from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
 from mirrorctl.core.objects import commit_data, files_refs, git_date, plain_ident, write_loose
 
-__all__ = ["LeasedUpdate", "PushedRef", "Repository"]
+__all__ = ["PEELED_FILE", "LeasedUpdate", "PushedRef", "Repository"]
 
 log = logging.getLogger("mirrorctl.core.git")  # every git command is logged there
 
@@ -41,6 +40,25 @@ class PushedRef:
 
 _PUSH_BATCH = 500  # refs a push: keeps argv well under ARG_MAX on the first sync of a big repo
 
+# {object: (the commit it peels to, its tree), or None: a tag of a tree or a blob}
+Peeled = dict[str, tuple[str, str] | None]
+
+
+def _peeled_from_json(data: dict[str, object]) -> Peeled:
+    return {str(oid): (str(pair[0]), str(pair[1])) if pair else None
+            for oid, pair in want(data, "peeled", dict).items()
+            if pair is None or len(pair) == 2}
+
+
+# What each tag object peels to, kept beside the repository (an object never changes).
+# Format 1 was the mapping alone, without a format.
+PEELED_FILE = KeptFile[Peeled](
+    what="the tags' commits and trees, kept", format=2, unformatted=1, indent=None,
+    sort_keys=True, migrations={1: lambda peeled: {"peeled": peeled}},
+    encode=lambda peeled: {"peeled": {oid: list(pair) if pair else None
+                                      for oid, pair in peeled.items()}},
+    decode=_peeled_from_json)
+
 
 class Repository:
     """One git directory (bare, for caches), run through a GitRunner."""
@@ -52,7 +70,7 @@ class Repository:
         # read_tags(): every branch and tag as read, {ref: object id} (None: not read).
         self.read_refs: dict[str, str] | None = None
         self._trees: dict[str, str] = {}  # commit -> tree, as they are learnt
-        self._unkept: dict[str, tuple[str, str] | None] | None = None  # peeled, not kept yet
+        self._unkept: Peeled | None = None  # peeled, not kept yet
 
     def read_tags(self, *, keep: bool = True) -> None:
         """Read every tag, the commit it names and that commit's tree; tag_commit,
@@ -82,20 +100,17 @@ class Repository:
         if self._unkept is not None:
             kept, self._unkept = self._unkept, None
             with contextlib.suppress(FileSystemError):  # read-only: asked again next time
-                atomic_write_text(self.git_dir / "mirrorctl" / "peeled.json",
-                                  json.dumps(kept, sort_keys=True))
+                PEELED_FILE.write(self.git_dir / "mirrorctl" / "peeled.json", kept)
 
-    def _peeled(self, oids: set[str], *, keep: bool) -> dict[str, tuple[str, str] | None]:
+    def _peeled(self, oids: set[str], *, keep: bool) -> Peeled:
         """{object: (the commit it peels to, its tree), or None (a tag of a tree or a
         blob)}: kept in mirrorctl/peeled.json, the objects not kept yet asked of one
         `cat-file --batch-check`."""
         kept_file = self.git_dir / "mirrorctl" / "peeled.json"
-        kept: dict[str, tuple[str, str] | None] = {}
+        kept: Peeled = {}
         if self.runner.in_process:
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                kept = {oid: ((str(pair[0]), str(pair[1])) if pair else None)
-                        for oid, pair in json.loads(kept_file.read_text("utf-8")).items()
-                        if pair is None or len(pair) == 2}
+            with contextlib.suppress(KeptFileError):  # a cache: what does not read is asked
+                kept = PEELED_FILE.read(kept_file) or {}
         unknown = sorted(oids - kept.keys())
         if unknown:
             out = self.git("cat-file", "--batch-check=%(objectname)", input="".join(

@@ -8,7 +8,6 @@ report says) and reasons go out. Where results come from is the edge (the forges
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,9 +18,11 @@ from typing import Any, Literal
 import yaml
 
 from mirrorctl.core.grades import Reason
+from mirrorctl.core.keptfile import KeptFile, KeptFileError
 from mirrorctl.core.sections import FAILURE_CLASSES
 
 __all__ = [
+    "RESULTS_FILE",
     "Build",
     "BuildSummary",
     "Case",
@@ -241,10 +242,7 @@ def _results_path(workdir: Path, package: str, version: str) -> Path:
 
 def keep_results(workdir: Path, package: str, results: Results) -> None:
     """Keep a release's results (<workdir>/results/<package>/<version>.json), whole."""
-    from mirrorctl.core.files import atomic_write_text
-
-    atomic_write_text(_results_path(workdir, package, results.version),
-                      json.dumps(asdict(results), indent=1) + "\n")
+    RESULTS_FILE.write(_results_path(workdir, package, results.version), results)
 
 
 def kept_results(workdir: Path, package: str, version: str | None) -> Results | None:
@@ -252,19 +250,27 @@ def kept_results(workdir: Path, package: str, version: str | None) -> Results | 
     if version is None:
         return None
     try:
-        data: Any = json.loads(_results_path(workdir, package, version).read_text(
-            encoding="utf-8"))
-        return Results(version=str(data["version"]), source=str(data.get("source", "")),
-                       run=str(data.get("run", "")),
-                       builds=tuple(Build(
-                           python=str(b["python"]), built=bool(b["built"]),
-                           tested=bool(b.get("tested")),
-                           cases=tuple(Case(str(c["name"]), c["outcome"],
-                                            str(c.get("message", "")))
-                                       for c in b.get("cases", ())))
-                           for b in data["builds"]))
-    except (OSError, ValueError, KeyError, TypeError):
+        return RESULTS_FILE.read(_results_path(workdir, package, version))
+    except KeptFileError:
+        # As if not read yet: the next grade reads them again from the builds' runs, and
+        # the report shows no builds meanwhile, never builds that passed.
         return None
+
+
+def _results_from_json(data: dict[str, Any]) -> Results:
+    return Results(version=str(data["version"]), source=str(data.get("source", "")),
+                   run=str(data.get("run", "")),
+                   builds=tuple(Build(
+                       python=str(b["python"]), built=bool(b["built"]),
+                       tested=bool(b.get("tested")),
+                       cases=tuple(Case(str(c["name"]), c["outcome"], str(c.get("message", "")))
+                                   for c in b.get("cases", ())))
+                       for b in data["builds"]))
+
+
+# Kept before they said their format: format 1, the same shape.
+RESULTS_FILE = KeptFile[Results](what="the builds' results, kept", format=1, unformatted=1,
+                                 encode=asdict, decode=_results_from_json)
 
 
 @dataclass(frozen=True)

@@ -27,21 +27,44 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from mirrorctl.core.errors import MirrorctlError
-from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["IndexFile", "IndexUnreadable", "PackageIndex", "Project", "digest",
-           "pyproject_build_requires"]
+__all__ = ["ANSWER_FILE", "IndexFile", "IndexUnreadable", "KeptAnswer", "PackageIndex",
+           "Project", "digest", "pyproject_build_requires"]
 
-_FORMAT = 2  # 2: a project keeps where its source is
 
 
 class IndexUnreadable(MirrorctlError):
     """The index could not say (unreachable, an error, an answer it cannot read)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeptAnswer:
+    """An answer of the index, kept: what was kept of it, and how long it holds."""
+
+    url: str
+    data: Any  # what _small or _simple_files kept of it (JSON-able)
+    etag: str | None
+    fresh_until: float  # asked again after this (the clock's time); an immutable never
+
+
+def _decode_answer(data: dict[str, Any]) -> KeptAnswer:
+    etag = data.get("etag")
+    return KeptAnswer(url=want(data, "url", str), data=data["data"],
+                      etag=str(etag) if etag else None,
+                      fresh_until=float(data.get("fresh_until") or 0))
+
+
+# Format 2: a project keeps where its source is (format 1's are asked again).
+ANSWER_FILE = KeptFile[KeptAnswer](
+    what="an index answer, kept", format=2, decode=_decode_answer, indent=None,
+    encode=lambda kept: {"url": kept.url, "data": kept.data, "etag": kept.etag,
+                         "fresh_until": kept.fresh_until})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -217,11 +240,11 @@ class PackageIndex:
         404; kept as the class docstring says."""
         kept = self._read_kept(path)
         now = self.clock()
-        if kept is not None and (immutable or now < kept.get("fresh_until", 0)):
-            return kept["data"]
+        if kept is not None and (immutable or now < kept.fresh_until):
+            return kept.data
         headers = {"Accept": accept}
-        if kept is not None and kept.get("etag"):
-            headers["If-None-Match"] = str(kept["etag"])
+        if kept is not None and kept.etag:
+            headers["If-None-Match"] = kept.etag
         with self._lock:
             self.requests += 1
         import requests
@@ -233,8 +256,8 @@ class PackageIndex:
             raise IndexUnreadable(f"{self._where(path)} is unreachable for {what} "
                                   f"({type(exc).__name__})") from None
         if response.status_code == 304 and kept is not None:
-            self._keep(path, kept["data"], response, now)
-            return kept["data"]
+            self._keep(path, kept.data, response, now)
+            return kept.data
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -254,27 +277,23 @@ class PackageIndex:
         digest = hashlib.sha256(self._url(path).encode()).hexdigest()[:32]
         return self.kept / f"{digest}.json"
 
-    def _read_kept(self, path: str) -> dict[str, Any] | None:
+    def _read_kept(self, path: str) -> KeptAnswer | None:
         file = self._kept_path(path)
         if file is None:
             return None
         try:
-            kept = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None  # a cache: unreadable is absent
-        if not isinstance(kept, dict) or kept.get("format") != _FORMAT \
-                or kept.get("url") != self._url(path):
-            return None
-        return kept
+            kept = ANSWER_FILE.read(file)
+        except KeptFileError:
+            return None  # a cache: unreadable is absent, and asked again
+        return kept if kept is not None and kept.url == self._url(path) else None
 
     def _keep(self, path: str, data: Any, response: Any, now: float) -> None:
         file = self._kept_path(path)
         if file is None:
             return
-        atomic_write_text(file, json.dumps({
-            "format": _FORMAT, "url": self._url(path), "data": data,
-            "etag": response.headers.get("ETag"),
-            "fresh_until": now + _max_age(response.headers.get("Cache-Control", ""))}))
+        ANSWER_FILE.write(file, KeptAnswer(
+            url=self._url(path), data=data, etag=response.headers.get("ETag"),
+            fresh_until=now + _max_age(response.headers.get("Cache-Control", ""))))
 
 
 def digest(data: Any) -> str:

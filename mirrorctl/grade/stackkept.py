@@ -8,16 +8,17 @@ resolution.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
 
-from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.grade.index import IndexUnreadable, PackageIndex, digest
 from mirrorctl.grade.registry import RegistryError
@@ -31,9 +32,34 @@ from mirrorctl.grade.stack import (
 )
 from mirrorctl.grade.stackinstall import Registry
 
-__all__ = ["kept_blockers", "resolve_stacks", "stack_of"]
+__all__ = ["STACK_FILE", "KeptStack", "kept_blockers", "resolve_stacks", "stack_of"]
 
-_FORMAT = 1
+
+@dataclass(frozen=True, kw_only=True)
+class KeptStack:
+    """A resolution, with the digest of everything it was read from."""
+
+    index_url: str
+    index: Mapping[str, str]  # each index document read -> the digest of what it said
+    registry: Mapping[str, str]  # each registry project read -> the digest of its files
+    stack: Stack
+
+
+def _encode(kept: KeptStack) -> dict[str, Any]:
+    return {"index_url": kept.index_url, "index": dict(kept.index),
+            "registry": dict(kept.registry), "stack": asdict(kept.stack)}
+
+
+def _decode(data: dict[str, Any]) -> KeptStack:
+    return KeptStack(index_url=want(data, "index_url", str),
+                     index={str(k): str(v) for k, v in want(data, "index", dict).items()},
+                     registry={str(k): str(v)
+                               for k, v in want(data, "registry", dict).items()},
+                     stack=_stack(want(data, "stack", dict)))
+
+
+STACK_FILE = KeptFile[KeptStack](what="a stack's resolution, kept", format=1,
+                                 encode=_encode, decode=_decode, indent=None)
 
 
 class _RegistryReads:
@@ -69,9 +95,8 @@ def stack_of(root: Requirement, python: str, index: PackageIndex,
     stack = resolve_stack(root, python, index, reads, inventory=inventory,
                           registry_platforms=registry_platforms, sources=sources)
     if file is not None and not stack.unknown and stack.error is None:
-        atomic_write_text(file, json.dumps({
-            "format": _FORMAT, "index_url": index.base_url, "index": index.read,
-            "registry": reads.read if reads else {}, "stack": asdict(stack)}))
+        STACK_FILE.write(file, KeptStack(index_url=index.base_url, index=index.read,
+                                         registry=reads.read if reads else {}, stack=stack))
     return stack
 
 
@@ -106,37 +131,36 @@ def kept_blockers(kept: Path, roots: Sequence[str], pythons: Sequence[str],
 
     found: dict[str, set[str]] = {}
     for file in sorted(kept.glob("*.json")) if kept.is_dir() else ():
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-            stack = data["stack"]
-            if data.get("format") != _FORMAT or data.get("index_url") != index_url.rstrip("/") \
-                    or stack["root"] not in roots or stack["python"] not in pythons:
-                continue
-            for name in stack["blocked_by"]:
-                found.setdefault(canonicalize_name(name), set()).add(stack["root"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # a cache: what does not read says nothing
+        resolved = None
+        with contextlib.suppress(KeptFileError):  # a cache: what does not read says nothing
+            resolved = STACK_FILE.read(file)
+        if resolved is None or resolved.index_url != index_url.rstrip("/"):
+            continue
+        stack = resolved.stack
+        if stack.root in roots and stack.python in pythons:
+            for name in stack.blocked_by:
+                found.setdefault(canonicalize_name(name), set()).add(stack.root)
     return {name: tuple(sorted(r)) for name, r in found.items()}
 
 
 def _still(file: Path, index: PackageIndex, registry: Registry | None) -> Stack | None:
     try:
-        kept = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(kept, dict) or kept.get("format") != _FORMAT:
+        kept = STACK_FILE.read(file)
+    except KeptFileError:
+        return None  # a cache: what does not read is resolved again
+    if kept is None:
         return None
     try:
-        for path, said in kept["index"].items():
+        for path, said in kept.index.items():
             index.document(path, path, immutable=path.count("/") == 4)
             if index.read.get(path) != said:
                 return None
-        for project, said in kept["registry"].items():
+        for project, said in kept.registry.items():
             if registry is None or digest(sorted(registry.files(project))) != said:
                 return None
-        return _stack(kept["stack"])
-    except (IndexUnreadable, RegistryError, KeyError, TypeError, AttributeError):
+    except (IndexUnreadable, RegistryError):
         return None  # what cannot be checked is resolved again, and says so then
+    return kept.stack
 
 
 def _stack(data: dict[str, Any]) -> Stack:

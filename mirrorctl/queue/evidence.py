@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mirrorctl.core.errors import FileSystemError
-from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.keptfile import KeptFile, KeptFileError
 from mirrorctl.core.repository import Repository
 from mirrorctl.queue.patches import PatchFile
 
-__all__ = ["UpstreamEvidence", "commits_named", "is_revert", "requests_named"]
+__all__ = ["EVIDENCE_FILE", "KeptEvidence", "UpstreamEvidence", "commits_named", "is_revert",
+           "requests_named"]
 
 
 # A commit a Backport header names: a bare id, or in any of GitHub's and GitLab's URLs
@@ -44,6 +44,46 @@ def commits_named(status_argument: str | None) -> list[str]:
     return _COMMIT_IN_URL.findall(status_argument or "")
 
 
+@dataclass(frozen=True)
+class KeptEvidence:
+    """What was learnt of a range from git, as it is kept: a part None until learnt."""
+
+    messages: tuple[tuple[str, str], ...] | None = None  # (commit, message), newest first
+    patch_ids: Mapping[str, str] | None = None  # patch-id -> the first commit with it
+    diffs: Mapping[str, str] = field(default_factory=dict)  # sha256 -> patch-id ("": none)
+
+
+def _encode(kept: KeptEvidence) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if kept.messages is not None:
+        data["messages"] = [list(pair) for pair in kept.messages]
+    if kept.patch_ids is not None:
+        data["patch_ids"] = dict(kept.patch_ids)
+    if kept.diffs:
+        data["diffs"] = dict(kept.diffs)
+    return data
+
+
+def _decode(data: dict[str, Any]) -> KeptEvidence:
+    """Each part as kept, or none where it is not as mirrorctl keeps it: a part that does
+    not read costs the reading of that part from git, not of the others."""
+    messages, patch_ids, diffs = data.get("messages"), data.get("patch_ids"), data.get("diffs")
+    return KeptEvidence(
+        messages=tuple((str(commit), str(message)) for commit, message in messages)
+        if isinstance(messages, list) and all(isinstance(item, list) and len(item) == 2
+                                              for item in messages) else None,
+        patch_ids={str(k): str(v) for k, v in patch_ids.items()}
+        if isinstance(patch_ids, dict) else None,
+        diffs={str(k): v for k, v in diffs.items() if isinstance(v, str)}
+        if isinstance(diffs, dict) else {})
+
+
+# Kept before it said its format: format 1. Compact: a range's messages can be megabytes.
+EVIDENCE_FILE = KeptFile[KeptEvidence](what="what upstream did between two releases",
+                                       format=1, unformatted=1, encode=_encode,
+                                       decode=_decode, indent=None)
+
+
 @dataclass
 class UpstreamEvidence:
     """What upstream did between the two releases, read lazily: most rebases never need it.
@@ -56,23 +96,22 @@ class UpstreamEvidence:
     new_base: str
     _patch_ids: dict[str, str] | None = field(default=None, init=False)
     _messages: list[tuple[str, str]] | None = field(default=None, init=False)
-    _kept: dict[str, Any] | None = field(default=None, init=False)
+    _kept: KeptEvidence | None = field(default=None, init=False)
     _learnt: bool = field(default=False, init=False)
 
     def messages(self) -> list[tuple[str, str]]:
         """(commit, message) of every commit upstream made between the releases, newest
         first, as `git log` lists them: read once for every request a queue names."""
         if self._messages is None:
-            kept = self._kept_facts().get("messages")
-            if isinstance(kept, list) and all(isinstance(item, list) and len(item) == 2
-                                              for item in kept):
-                self._messages = [(str(commit), str(message)) for commit, message in kept]
+            kept = self._kept_facts().messages
+            if kept is not None:
+                self._messages = list(kept)
             else:  # not kept yet, or not as mirrorctl keeps it: read from git
                 out = self.repo.git("log", "-z", "--format=%H%n%B", self._range()).stdout
                 self._messages = [(commit, message) for commit, _, message in
                                   (entry.partition("\n") for entry in out.split("\0"))
                                   if commit]
-                self._keep("messages", self._messages)
+                self._learn(messages=tuple(self._messages))
         return self._messages
 
     def _range(self) -> str:
@@ -80,9 +119,9 @@ class UpstreamEvidence:
 
     def patch_ids(self) -> dict[str, str]:
         if self._patch_ids is None:
-            kept = self._kept_facts().get("patch_ids")
-            if isinstance(kept, dict):
-                self._patch_ids = {str(k): str(v) for k, v in kept.items()}
+            kept = self._kept_facts().patch_ids
+            if kept is not None:
+                self._patch_ids = dict(kept)
                 return self._patch_ids
             log = self.repo.git("log", "--no-merges", "--format=commit %H", "-p", "--full-index",
                                 self._range()).stdout
@@ -91,18 +130,16 @@ class UpstreamEvidence:
             for line in out.splitlines():
                 patch_id, commit = line.split()
                 self._patch_ids.setdefault(patch_id, commit)
-            self._keep("patch_ids", self._patch_ids)
+            self._learn(patch_ids=dict(self._patch_ids))
         return self._patch_ids
 
     def patch_id(self, diff: str) -> str | None:
         key = hashlib.sha256(diff.encode("utf-8", "surrogateescape")).hexdigest()
-        kept = self._kept_facts().get("diffs")
-        if not isinstance(kept, dict):
-            kept = {}
-        if isinstance(kept.get(key), str):
+        kept = self._kept_facts().diffs
+        if key in kept:
             return kept[key] or None
         out = self.repo.git("patch-id", "--stable", input=diff).stdout.split()
-        self._keep("diffs", {**kept, key: out[0] if out else ""})
+        self._learn(diffs={**kept, key: out[0] if out else ""})
         return out[0] if out else None
 
     def _path(self) -> Path | None:
@@ -112,20 +149,19 @@ class UpstreamEvidence:
         return self.repo.git_dir / "mirrorctl" / "evidence" / \
             f"{self.old_base}-{self.new_base}.json"
 
-    def _kept_facts(self) -> dict[str, Any]:
+    def _kept_facts(self) -> KeptEvidence:
         if self._kept is None:
-            self._kept = {}
+            self._kept = KeptEvidence()
             path = self._path()
             if path is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    data = json.loads(path.read_text(encoding="utf-8"))
-                    if isinstance(data, dict):
-                        self._kept = data
+                # A cache: what does not read is asked of git again, and kept anew.
+                with contextlib.suppress(KeptFileError):
+                    self._kept = EVIDENCE_FILE.read(path) or self._kept
         return self._kept
 
-    def _keep(self, key: str, value: object) -> None:
+    def _learn(self, **parts: Any) -> None:
         """Note a fact learnt; save() writes them all, once a run."""
-        self._kept_facts()[key] = value
+        self._kept = replace(self._kept_facts(), **parts)
         self._learnt = True
 
     def save(self) -> None:
@@ -134,7 +170,7 @@ class UpstreamEvidence:
         path = self._path()
         if path is not None and self._learnt:
             with contextlib.suppress(FileSystemError):
-                atomic_write_text(path, json.dumps(self._kept_facts()))
+                EVIDENCE_FILE.write(path, self._kept_facts())
             self._learnt = False
 
     def named_commit(self, patch: PatchFile) -> tuple[str, str] | None:

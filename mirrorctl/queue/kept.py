@@ -14,15 +14,14 @@ anything: losing kept/ costs one slower morning.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from mirrorctl import __version__
 from mirrorctl.core.errors import FileSystemError
-from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
 from mirrorctl.queue.patches import PatchFile, parse_patch, patch_status
 from mirrorctl.queue.status import UpstreamStatus
 
@@ -33,21 +32,35 @@ __all__ = ["KeptPatches", "KeptStatuses", "kept_patches"]
 _PARSE_FORMAT = 1
 
 
+Entries = dict[str, object]  # a file's path -> [its signature..., the value kept]
+
+
+def _entries(data: dict[str, Any]) -> Entries:
+    return {str(path): entry for path, entry in want(data, "files", dict).items()}
+
+
+def _parses(data: dict[str, Any]) -> Entries:
+    """The parses kept by this mirrorctl: another version may parse otherwise."""
+    if data.get("mirrorctl") != __version__:
+        raise ValueError(f"kept by mirrorctl {data.get('mirrorctl')}, not {__version__}")
+    return _entries(data)
+
+
 class _Kept:
     """One JSON file of {path: [signature..., value]}, loaded once, saved once."""
 
     _RACY_SECONDS = 2.0
-    # What the file says of itself; a file that says otherwise is read again whole.
-    _FORMAT: ClassVar[tuple[tuple[str, object], ...]] = ()
+    # The file's codec: one that does not read (damaged, of another format or version)
+    # is read again whole.
+    _FILE: ClassVar[KeptFile[Entries]]
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._entries: dict[str, list[object]] = {}
+        self._entries: Entries = {}
         self._changed = False
-        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if all(data.get(key) == value for key, value in self._FORMAT):
-                self._entries = dict(data["files"])
+        # Nothing here is the only copy: what does not read is read again from the files.
+        with contextlib.suppress(KeptFileError):
+            self._entries = self._FILE.read(path) or {}
 
     def _get(self, path: str) -> tuple[list[object], object | None]:
         """(the file's signature now, the value kept for it or None)."""
@@ -75,15 +88,16 @@ class _Kept:
             self._entries = {path: entry for path, entry in self._entries.items()
                              if os.path.lexists(path)}
             with contextlib.suppress(FileSystemError):
-                atomic_write_text(self.path, json.dumps({**dict(self._FORMAT),
-                                                         "files": self._entries}))
+                self._FILE.write(self.path, self._entries)
 
 
 class KeptStatuses(_Kept):
     """The Upstream-Status kind of each patch file read: what the patch debt asks of
     every folder kept."""
 
-    _FORMAT = (("format", 2),)
+    _FILE = KeptFile[Entries](what="the Upstream-Status kinds kept", format=2,
+                              encode=lambda entries: {"files": entries}, decode=_entries,
+                              indent=None)
 
     def kind(self, path: Path | str) -> str:
         signature, kept = self._get(str(path))
@@ -98,7 +112,10 @@ class KeptPatches(_Kept):
     """Each patch file as parse_patch read it, with the vocabulary it was checked in:
     what classify and the report read of every current queue."""
 
-    _FORMAT = (("format", _PARSE_FORMAT), ("mirrorctl", __version__))
+    _FILE = KeptFile[Entries](what="the patch parses kept", format=_PARSE_FORMAT,
+                              encode=lambda entries: {"mirrorctl": __version__,
+                                                      "files": entries},
+                              decode=_parses, indent=None)
 
     def parse(self, path: Path, vocabulary: str = "yocto") -> PatchFile:
         signature, kept = self._get(str(path))

@@ -11,18 +11,28 @@ whose dispatch failed tries again.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mirrorctl.core.errors import FileSystemError
-from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
 
 if TYPE_CHECKING:
     from mirrorctl.upstream.forges.api import ForgeApi
 
-__all__ = ["dispatch_builds", "workflows_to_dispatch"]
+__all__ = ["DISPATCHED_FILE", "dispatch_builds", "workflows_to_dispatch"]
+
+
+def _heads(data: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in want(data, "dispatched", dict).items()}
+
+
+# Each branch -> the head its builds were started for. Format 1 was the mapping alone.
+DISPATCHED_FILE = KeptFile[dict[str, str]](
+    what="the builds dispatched", format=2, unformatted=1, sort_keys=True,
+    migrations={1: lambda heads: {"dispatched": heads}},
+    encode=lambda heads: {"dispatched": heads}, decode=_heads)
 
 
 def workflows_to_dispatch(stems: Sequence[str], present: Callable[[str], bool]) -> list[str]:
@@ -53,13 +63,12 @@ def dispatch_builds(forge: ForgeApi, project: str, *, branch: str, head: str,
             forge.dispatch_workflow(project, workflow, ref=branch, inputs={"version": version})
             made.append(f"{workflow} {version}")
     with contextlib.suppress(FileSystemError):  # not kept: dispatched again next time
-        atomic_write_text(kept, json.dumps({**known, branch: head}, indent=1, sort_keys=True))
+        DISPATCHED_FILE.write(kept, {**known, branch: head})
     return made
 
 
 def _read(path: Path) -> dict[str, str]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        return DISPATCHED_FILE.read(path) or {}
+    except KeptFileError:
+        return {}  # as if none was: each is dispatched again, once

@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
-from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner
+from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
 from mirrorctl.core.markdown import code_span
 from mirrorctl.core.repository import LeasedUpdate, Repository
 from mirrorctl.core.sections import PullRequests
@@ -43,7 +43,8 @@ if TYPE_CHECKING:  # requests and python-gitlab load only when a request is deli
     from mirrorctl.upstream.forges.forge import Forge, ForgeSettings
     from mirrorctl.upstream.forges.pulls import OpenRequest
 
-__all__ = ["UpgradeRequest", "bump_version", "deliver_upgrade", "with_upgrade_request"]
+__all__ = ["COMMENTS_FILE", "UpgradeRequest", "bump_version", "deliver_upgrade",
+           "with_upgrade_request"]
 
 Action = Literal["opened", "updated", "unchanged", "skipped", "failed"]
 Pushed = Literal["pushed", "unchanged", "kept"]
@@ -285,19 +286,28 @@ def _said(workdir: Path, url: str, text: str, *, remember: bool = False) -> bool
     comments. `remember`: keep it so. A lost file costs one read, never a wrong comment
     left: the comment is read and compared then."""
     import hashlib
-    import json
 
     path = workdir / "site.git" / "comments.json"
     digest = hashlib.sha256(text.encode()).hexdigest()
     try:
-        known = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        known = {}
-    if not isinstance(known, dict):
-        known = {}
+        known = COMMENTS_FILE.read(path) or {}
+    except KeptFileError:
+        known = {}  # as if lost: the comment is read and compared
     if remember and known.get(url) != digest:
-        atomic_write_text(path, json.dumps({**known, url: digest}, indent=1, sort_keys=True))
+        COMMENTS_FILE.write(path, {**known, url: digest})
     return known.get(url) == digest
+
+
+def _digests(data: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in want(data, "comments", dict).items()}
+
+
+# Each request's URL -> the digest of mirrorctl's comment on it as last written. Format 1
+# was the mapping alone.
+COMMENTS_FILE = KeptFile[dict[str, str]](
+    what="mirrorctl's comments on requests", format=2, unformatted=1, sort_keys=True,
+    migrations={1: lambda digests: {"comments": digests}},
+    encode=lambda digests: {"comments": digests}, decode=_digests)
 
 
 def bump_version(text: str, new: str) -> str | None:

@@ -24,7 +24,6 @@ is kept too, and read once.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from mirrorctl.core.errors import MirrorctlError
-from mirrorctl.core.files import atomic_write_text
+from mirrorctl.core.keptfile import KeptFile, KeptFileError
 from mirrorctl.core.progress import SILENT, Progress
 from mirrorctl.core.stamps import stamp_time
 from mirrorctl.upstream.forges.forge import (
@@ -54,7 +53,6 @@ from mirrorctl.upstream.wheels.state import WheelAsk
 __all__ = ["SEARCHES_FILE", "Searched", "WheelSearch", "batches"]
 
 SEARCHES_FILE = "forge-searches.json"
-_FORMAT = 1
 QUERY_MAX = 256  # characters of a search query, as GitHub documents
 _TERM = "riscv64"
 _PAGE = 100  # items a page, GitHub's most
@@ -107,22 +105,25 @@ class _Kept:
     @staticmethod
     def read(path: Path) -> _Kept:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return _SEARCHES.read(path) or _Kept()
+        except KeptFileError:
             return _Kept()  # a cache: unreadable is empty, and costs requests only
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            return _Kept()
-        searches = data.get("searches")
-        notes = data.get("notes")
-        started = data.get("pass_started")
-        return _Kept(searches=searches if isinstance(searches, dict) else {},
-                     notes=notes if isinstance(notes, dict) else {},
-                     pass_started=started if isinstance(started, str) else None)
 
     def write(self, path: Path) -> None:
-        atomic_write_text(path, json.dumps({
-            "format": _FORMAT, "pass_started": self.pass_started, "searches": self.searches,
-            "notes": self.notes}, sort_keys=True) + "\n")
+        _SEARCHES.write(path, self)
+
+
+def _kept_from_json(data: dict[str, Any]) -> _Kept:
+    searches, notes, started = data.get("searches"), data.get("notes"), data.get("pass_started")
+    return _Kept(searches=searches if isinstance(searches, dict) else {},
+                 notes=notes if isinstance(notes, dict) else {},
+                 pass_started=started if isinstance(started, str) else None)
+
+
+_SEARCHES = KeptFile[_Kept](
+    what="the forge's searches, kept", format=1, decode=_kept_from_json, indent=None,
+    sort_keys=True, encode=lambda kept: {"pass_started": kept.pass_started,
+                                         "searches": kept.searches, "notes": kept.notes})
 
 
 class WheelSearch(Paced):
