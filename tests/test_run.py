@@ -194,3 +194,17 @@ def test_the_run_resolves_each_option_from_each_source_in_order(
     run = resolved("--config", str(site.config), "releases")
     assert (run.workdir, run.jobs) == (site.root / ".mirrorctl", 3)
     assert len(run.stamp) >= 16 and run.stamp.endswith("Z")  # the run's clock, UTC
+
+
+def test_each_wing_says_what_it_holds() -> None:
+    """Every package's __init__ names each of its modules (a newcomer finds each one
+    from it), and no module is over 500 lines."""
+    unnamed, long = [], []
+    for init in sorted(WINGS.rglob("__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        for module in sorted(init.parent.glob("*.py")):
+            if module.stem not in ("__init__", "__main__") and module.stem not in doc:
+                unnamed.append(str(module.relative_to(WINGS)))
+            if len(module.read_text(encoding="utf-8").splitlines()) > 500:
+                long.append(str(module.relative_to(WINGS)))
+    assert (unnamed, long) == ([], [])
