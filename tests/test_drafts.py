@@ -138,6 +138,20 @@ def test_edited_drafts_are_kept_unless_forced(run_cli, numpy_drafts: Site) -> No
     assert forced[0]["status"] == "written" and "careful words" not in path.read_text()
 
 
+def test_a_draft_written_before_its_format_is_the_same_draft(run_cli,
+                                                            numpy_drafts: Site) -> None:
+    """A draft an older mirrorctl wrote (its front matter saying no format) is the draft
+    this one makes: unchanged, left as it is, never kept as if a person had edited it."""
+    _, drafts = draft(run_cli, numpy_drafts)
+    path = Path(drafts[0]["path"])
+    text = path.read_text()
+    assert "\nformat: 1\n---\n" in text  # the format below the fields a person reads
+    older = text.replace("format: 1\n", "")
+    path.write_text(older)
+    _, again = draft(run_cli, numpy_drafts)
+    assert again[0]["status"] == "unchanged" and path.read_text() == older
+
+
 @pytest.mark.parametrize(("patch", "message"), [
     ("0003-submitted.patch", "only Pending and To upstream patches are drafted"),
     ("0009-nope.patch", "no patch '0009-nope.patch' in the queue"),

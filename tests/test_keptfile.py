@@ -38,6 +38,7 @@ from mirrorctl.queue.waiting import (
 from mirrorctl.report.history import HISTORY_FILE, Record, RecordedPackage, TrendPoint, read_history
 from mirrorctl.report.nights import NIGHT_FILE, STAGES, Night, read_night
 from mirrorctl.report.stacks import BlockerRow, StackRow, Stacks
+from mirrorctl.upstream.front import DRAFT_FRONT, DraftFront, read_front
 from mirrorctl.upstream.wheels.search import _SEARCHES, _Kept
 
 STAMP = "20261207T020000.000000Z"
@@ -435,3 +436,129 @@ def test_the_comments_said_as_kept_before_their_format(tmp_path: Path) -> None:
     assert not _said(tmp_path, url, "said")
     _said(tmp_path, url, "said", remember=True)
     assert _said(tmp_path, url, "said")
+
+
+# -- the drafts' front matter -------------------------------------------------------
+
+PATCH_DRAFT_BEFORE = """---
+package: numpy
+upstream: https://github.com/numpy/numpy.git
+forge: github
+host: github.com
+project: numpy/numpy
+target_branch: main
+kind: mr
+title: 'BLD: add riscv64 to the wheel matrix'
+labels: []
+patches:
+- patchsets/numpy/2.2.4/0001-add-riscv64-to-the-wheel-matrix.patch
+mirror_branch: riscv64/2.2.4
+why: a change upstream can take as it is
+template: .github/PULL_REQUEST_TEMPLATE.md
+---
+
+## What fails on riscv64
+
+Nothing builds.
+"""
+
+WHEELS_DRAFT_BEFORE = """---
+package: zstd
+upstream: https://github.com/org/zstd.git
+upstream_web: https://github.com/org/zstd
+host: github.com
+project: org/zstd
+target_branch: main
+kind: pr
+title: 'ci: build riscv64 wheels'
+request: riscv64-wheels
+patches:
+- 0001-ci-build-riscv64-wheels.patch
+refers_to: []
+submitted: https://github.com/org/zstd/pull/100
+---
+
+Would you build riscv64 wheels?
+"""
+
+
+def test_a_draft_as_written_before_its_format_still_reads(tmp_path: Path) -> None:
+    path = tmp_path / "draft.md"
+    path.write_text(PATCH_DRAFT_BEFORE)
+    front, body = DRAFT_FRONT.read(path) or (None, "")
+    assert front == DraftFront(
+        package="numpy", upstream="https://github.com/numpy/numpy.git", forge="github",
+        host="github.com", project="numpy/numpy", target_branch="main", kind="mr",
+        title="BLD: add riscv64 to the wheel matrix",
+        patches=("patchsets/numpy/2.2.4/0001-add-riscv64-to-the-wheel-matrix.patch",),
+        mirror_branch="riscv64/2.2.4", why="a change upstream can take as it is",
+        template=".github/PULL_REQUEST_TEMPLATE.md")
+    assert body == "## What fails on riscv64\n\nNothing builds.\n"
+    # Written again: the same text, its format below the fields a person reads.
+    assert DRAFT_FRONT.text(front, body) == PATCH_DRAFT_BEFORE.replace(
+        "template: .github/PULL_REQUEST_TEMPLATE.md\n",
+        "template: .github/PULL_REQUEST_TEMPLATE.md\nformat: 1\n")
+    path.write_text(WHEELS_DRAFT_BEFORE)
+    front, body = DRAFT_FRONT.read(path) or (None, "")
+    assert front is not None and front.request == "riscv64-wheels"
+    assert front.submitted == "https://github.com/org/zstd/pull/100"
+    assert DRAFT_FRONT.text(front, body) == WHEELS_DRAFT_BEFORE.replace(
+        "pull/100\n", "pull/100\nformat: 1\n")
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("just notes\n", "no front matter"),
+    ("---\ntitle: [unclosed\n---\nbody\n", "its front matter is not YAML"),
+    ("---\n- a list\n---\nbody\n", "no mapping of fields"),
+    ("---\nkind: mr\nlabels: bug\n---\nbody\n", "labels is not a list: 'bug'"),
+    ("---\nkind: mr\nformat: 2\n---\nbody\n",
+     "written by a newer mirrorctl: format 2, this one reads up to 1"),
+])
+def test_a_draft_that_does_not_read_is_not_a_mirrorctl_draft(tmp_path: Path, text: str,
+                                                             said: str) -> None:
+    path = tmp_path / "draft.md"
+    path.write_text(text)
+    with pytest.raises(KeptFileError, match=r"draft.md \(a mirrorctl draft\) does not read"):
+        DRAFT_FRONT.read(path)
+    with pytest.raises(UsageError) as caught:  # the draft a person named: exit 2
+        read_front(path)
+    assert str(caught.value).startswith(f"{path}: not a mirrorctl draft (")
+    assert said in str(caught.value)
+
+
+def test_a_draft_marked_submitted_keeps_what_a_person_added(tmp_path: Path) -> None:
+    from mirrorctl.upstream.wheels.submit import _mark_submitted
+
+    path = tmp_path / "riscv64-wheels.md"
+    path.write_text(WHEELS_DRAFT_BEFORE.replace("submitted: https://github.com/org/zstd/"
+                                                "pull/100\n", "reviewer: alice\n")
+                    .replace("Would you", "Would you (edited)"))
+    _mark_submitted(path, "https://github.com/org/zstd/pull/7")
+    front, body = read_front(path)
+    assert front.submitted == "https://github.com/org/zstd/pull/7"
+    assert front.others == {"reviewer": "alice"} and "reviewer: alice\n" in path.read_text()
+    assert body == "Would you (edited) build riscv64 wheels?\n"
+
+
+names = st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
+fronts = st.builds(
+    DraftFront,
+    package=texts, upstream=texts, kind=st.sampled_from(["mr", "issue", "pr"]), title=texts,
+    host=st.none() | texts, project=st.none() | texts, target_branch=st.none() | texts,
+    patches=st.lists(texts, max_size=2).map(tuple), labels=st.lists(texts, max_size=2).map(tuple),
+    request=st.none() | st.just("riscv64-wheels"), forge=st.none() | texts,
+    mirror_branch=st.none() | texts, why=st.none() | texts, template=st.none() | texts,
+    upstream_web=st.none() | texts, refers_to=st.lists(texts, max_size=2).map(tuple),
+    submitted=st.none() | texts,
+    others=st.dictionaries(names.map(lambda n: f"x_{n}"), texts | st.integers(), max_size=2))
+
+
+@settings(max_examples=100, deadline=None)
+@given(fronts, texts)
+def test_a_drafts_front_matter_reads_back(tmp_path_factory: pytest.TempPathFactory,
+                                          front: DraftFront, body: str) -> None:
+    path = tmp_path_factory.mktemp("draft") / "draft.md"
+    DRAFT_FRONT.write(path, front, body)
+    read = DRAFT_FRONT.read(path)
+    assert read is not None and read[0] == front
+    assert read[1].rstrip() == body.rstrip()

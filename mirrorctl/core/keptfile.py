@@ -22,11 +22,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from mirrorctl.core.errors import MirrorctlError
 from mirrorctl.core.files import atomic_write_text
+
+if TYPE_CHECKING:  # only drafts load YAML
+    import yaml
 
 __all__ = ["FrontMatter", "KeptFile", "KeptFileError", "Problem", "want"]
 
@@ -215,28 +219,50 @@ class FrontMatter(Generic[T]):
     def loads(self, text: str, path: Path) -> tuple[T, str]:
         import yaml
 
-        parts = text.split("---\n", 2)
-        if len(parts) != 3:
+        # Between the first two lines that are "---" (inside the fields a value's lines
+        # are indented, so no line of theirs is one).
+        lines = text.split("\n")
+        marks = [n for n, line in enumerate(lines) if line.rstrip("\r") == "---"][:2]
+        if len(marks) != 2:
             raise self.fields.error(path, "no front matter (a '---' line above and below "
                                           "its fields)", "unreadable")
         try:
-            data = yaml.safe_load(parts[1])
+            data = yaml.safe_load("\n".join(lines[marks[0] + 1:marks[1]]))
         except yaml.YAMLError as exc:
             raise self.fields.error(path, f"its front matter is not YAML ({exc})",
                                     "unreadable") from None
         if not isinstance(data, dict):
             raise self.fields.error(path, "its front matter is no mapping of fields",
                                     "shape")
-        body = parts[2]
-        return self.fields.from_data(data, path), body[1:] if body.startswith("\n") else body
+        body = lines[marks[1] + 1:]  # below the blank line the text puts after the fields
+        body = body[1:] if body[:1] == [""] else body
+        return self.fields.from_data(data, path), "\n".join(body)
 
     def text(self, value: T, body: str) -> str:
         import yaml
 
         data = self.fields.to_data(value)
         data["format"] = data.pop("format")
-        header = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        header = yaml.dump(data, Dumper=_front_dumper(), sort_keys=False, allow_unicode=True)
         return f"---\n{header}---\n\n{body.rstrip()}\n"
 
     def write(self, path: Path, value: T, body: str) -> None:
         atomic_write_text(path, self.text(value, body))
+
+
+@cache
+def _front_dumper() -> type[yaml.SafeDumper]:
+    """PyYAML's safe dumper, but text with a line break other than "\\n" (NEL, the
+    Unicode line and paragraph separators) double-quoted: PyYAML folds a NEL written in
+    a single-quoted scalar into a space, so that it would not read back."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return Dumper

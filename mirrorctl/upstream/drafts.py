@@ -24,12 +24,14 @@ from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import UsageError
 from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner
+from mirrorctl.core.keptfile import KeptFileError
 from mirrorctl.core.repository import Repository
 from mirrorctl.core.urls import forge_kind, tree_url
 from mirrorctl.queue.branches import checked_queue, checked_version
 from mirrorctl.queue.folders import currents_of
 from mirrorctl.queue.patches import PatchFile
 from mirrorctl.sync.cache import open_cache, package_runner, release_tag
+from mirrorctl.upstream.front import DRAFT_FRONT, DraftFront
 
 __all__ = [
     "CANDIDATE_STATUSES",
@@ -88,13 +90,12 @@ class Draft:
     why: str  # why this kind
     title: str
     labels: tuple[str, ...]
-    front_matter: dict[str, Any] = field(default_factory=dict)
+    front: DraftFront
     body: str = ""
 
     @property
     def text(self) -> str:
-        header = yaml.safe_dump(self.front_matter, sort_keys=False, allow_unicode=True)
-        return f"---\n{header}---\n\n{self.body.rstrip()}\n"
+        return DRAFT_FRONT.text(self.front, self.body)
 
 
 def forge_of(url: str, apis: Mapping[str, str] | None = None) -> tuple[str, str | None]:
@@ -312,17 +313,16 @@ def draft_for(patch: PatchFile, context: DraftContext, conventions: Conventions)
         pairs = _DEFAULT_MR if kind == "mr" else _DEFAULT_ISSUE
         body = "\n\n".join(f"## {heading}\n\n{sections[key]}" for heading, key in pairs)
     forge, project = forge_of(context.upstream, context.forge_apis)
-    front = {
-        "package": context.package, "upstream": context.upstream, "forge": forge,
-        "host": urlsplit(context.upstream).hostname if forge != "unknown" else None,
-        "project": project, "target_branch": context.target_branch, "kind": kind,
-        "title": title, "labels": list(labels), "patches": [context.patch_path],
-        "mirror_branch": f"riscv64/{context.version}", "why": why,
-        "template": (conventions.issue_form_path if kind == "issue" and form is not None
-                     else conventions.pr_template_path if kind == "mr" else None),
-    }
-    return Draft(patch=patch, kind=kind, why=why, title=title, labels=labels,
-                 front_matter=front, body=body)
+    front = DraftFront(
+        package=context.package, upstream=context.upstream, forge=forge,
+        host=urlsplit(context.upstream).hostname if forge != "unknown" else None,
+        project=project, target_branch=context.target_branch, kind=kind, title=title,
+        labels=labels, patches=(context.patch_path,),
+        mirror_branch=f"riscv64/{context.version}", why=why,
+        template=(conventions.issue_form_path if kind == "issue" and form is not None
+                  else conventions.pr_template_path if kind == "mr" else None))
+    return Draft(patch=patch, kind=kind, why=why, title=title, labels=labels, front=front,
+                 body=body)
 
 
 DraftStatus = Literal["written", "unchanged", "kept", "would-write"]  # the last: a dry run
@@ -414,7 +414,7 @@ def _relative(path: Path, base: Path) -> str:
 def _write(draft: Draft, path: Path, *, force: bool, dry_run: bool = False) -> WrittenDraft:
     text = draft.text
     if path.exists():
-        if path.read_text(encoding="utf-8", errors="replace") == text:
+        if _same(path.read_text(encoding="utf-8", errors="replace"), text, draft, path):
             return WrittenDraft(draft=draft, path=path, status="unchanged")
         if not force:  # a maintainer's edits are never overwritten unasked
             return WrittenDraft(draft=draft, path=path, status="kept")
@@ -422,6 +422,18 @@ def _write(draft: Draft, path: Path, *, force: bool, dry_run: bool = False) -> W
         return WrittenDraft(draft=draft, path=path, status="would-write")
     atomic_write_text(path, text)
     return WrittenDraft(draft=draft, path=path, status="written")
+
+
+def _same(current: str, text: str, draft: Draft, path: Path) -> bool:
+    """The draft on disk says what `draft` says: the same text, or the same fields and
+    body as a draft written before the front matter said its format."""
+    if current == text:
+        return True
+    try:
+        front, body = DRAFT_FRONT.loads(current, path)
+    except KeptFileError:
+        return False
+    return front == draft.front and body.rstrip() == draft.body.rstrip()
 
 
 _STOPWORDS = frozenset({"riscv64", "riscv", "risc", "with", "from", "that", "this", "when",

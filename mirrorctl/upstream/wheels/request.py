@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-import yaml
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
@@ -29,6 +28,7 @@ from mirrorctl.grade.builds import kept_results
 from mirrorctl.queue.replay import ScratchIndex
 from mirrorctl.sync.cache import cache_dir, package_runner
 from mirrorctl.upstream.drafts import Conventions, upstream_conventions
+from mirrorctl.upstream.front import DRAFT_FRONT, DraftFront
 from mirrorctl.upstream.wheels.ci import ci_paths
 from mirrorctl.upstream.wheels.draft import draft_change
 from mirrorctl.upstream.wheels.plan import CannotDraft, WheelChange, WheelOptions
@@ -283,20 +283,20 @@ def _issue(config: Config, package: Package, road: Road, folder: Path, why: str,
 
 
 def _front(package: Package, road: Road, kind: str, title: str,
-           patch: str | None) -> dict[str, object]:
+           patch: str | None) -> DraftFront:
     web = package.upstream_web or ""
     parts = urlsplit(web)
-    return {"package": package.name, "upstream": package.upstream, "upstream_web": web or None,
-            "host": parts.hostname, "project": parts.path.strip("/") or None,
-            "target_branch": road.default_branch, "kind": kind, "title": title,
-            "request": "riscv64-wheels", "patches": [patch] if patch else [],
-            "refers_to": [a.url for a in road.requests if a.kind == "issue"
-                          and a.state == "open"]}
+    return DraftFront(package=package.name, upstream=package.upstream,
+                      upstream_web=web or None, host=parts.hostname,
+                      project=parts.path.strip("/") or None,
+                      target_branch=road.default_branch, kind=kind, title=title,
+                      request="riscv64-wheels", patches=(patch,) if patch else (),
+                      refers_to=tuple(a.url for a in road.requests if a.kind == "issue"
+                                      and a.state == "open"))
 
 
-def _markdown(front: dict[str, object], body: str) -> str:
-    header = yaml.safe_dump(front, sort_keys=False, allow_unicode=True)
-    return f"---\n{header}---\n\n{body.rstrip()}\n"
+def _markdown(front: DraftFront, body: str) -> str:
+    return DRAFT_FRONT.text(front, body)
 
 
 def _slug(title: str) -> str:

@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import email
 import email.policy
+from dataclasses import replace
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from mirrorctl.core.config import Config
 from mirrorctl.core.errors import MirrorctlError, UsageError
-from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.urls import forge_kind
 from mirrorctl.queue.replay import ScratchIndex
 from mirrorctl.upstream.forges.api import forge_api
 from mirrorctl.upstream.forges.forge import Forge, ForgeSettings, Found, as_forge
 from mirrorctl.upstream.forges.fork import fork_and_target, push_branch
+from mirrorctl.upstream.front import DRAFT_FRONT, DraftFront, read_front
 from mirrorctl.upstream.wheels.asks import wheel_asks
 
 __all__ = ["WHEELS_REQUEST", "submit_wheels"]
@@ -35,16 +34,16 @@ WHEELS_REQUEST = "riscv64-wheels"  # the front matter's `request:` of these draf
 _BRANCH = "riscv64/wheels"
 
 
-def submit_wheels(config: Config, path: Path, front: dict[str, Any], body: str,
+def submit_wheels(config: Config, path: Path, front: DraftFront, body: str,
                   forges: ForgeSettings, *, runner: GitRunner, workdir: Path,
                   force: bool, dry_run: bool = False,
                   ) -> tuple[Literal["submitted", "refused-duplicate", "would-submit"],
                              str | None, tuple[Found, ...]]:
     """(status, the request's URL, the requests that stopped it)."""
-    if front.get("submitted"):
-        raise UsageError(f"{path}: already submitted as {front['submitted']}")
-    [package] = config.select([str(front["package"])])
-    host, project = str(front.get("host") or ""), str(front.get("project") or "")
+    if front.submitted:
+        raise UsageError(f"{path}: already submitted as {front.submitted}")
+    [package] = config.select([front.package])
+    host, project = front.host or "", front.project or ""
     forge = as_forge(forge_kind(host, config.forge_apis))
     if forge is None or not project:
         raise UsageError(f"{path}: host {host!r} is no forge mirrorctl knows: set host and "
@@ -57,8 +56,8 @@ def submit_wheels(config: Config, path: Path, front: dict[str, Any], body: str,
             Found(url=a.url, title=f"{a.title} ({a.state})", body="") for a in stopping)
     if dry_run:
         return "would-submit", None, ()
-    if front["kind"] == "issue":
-        url = api.open_issue(project, title=str(front["title"]), body=body, labels=[])
+    if front.kind == "issue":
+        url = api.open_issue(project, title=front.title, body=body, labels=[])
     else:
         url = _open_request(config, package, front, path, body, forges, forge, runner=runner,
                             workdir=workdir, force=force)
@@ -66,20 +65,19 @@ def submit_wheels(config: Config, path: Path, front: dict[str, Any], body: str,
     return "submitted", url, ()
 
 
-def _open_request(config: Config, package: Any, front: dict[str, Any], path: Path, body: str,
+def _open_request(config: Config, package: Any, front: DraftFront, path: Path, body: str,
                   forges: ForgeSettings, forge: Forge, *, runner: GitRunner, workdir: Path,
                   force: bool) -> str:
-    host, project = str(front["host"]), str(front["project"])
-    patches = front.get("patches") or []
-    if not patches:
+    host, project = str(front.host), str(front.project)
+    if not front.patches:
         raise UsageError(f"{path}: a pull request draft names no patch")
-    patch_path = path.parent / str(patches[0])
+    patch_path = path.parent / front.patches[0]
     try:
         author, date, message, diff = _mail(patch_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{patch_path}: not the format-patch file the draft wrote ({exc})") \
             from None
-    target = str(front.get("target_branch") or "main")
+    target = front.target_branch or "main"
     fork, cache, onto = fork_and_target(config, package, host, target, runner=runner,
                                         workdir=workdir)
     with ScratchIndex.create(cache) as index:
@@ -99,7 +97,7 @@ def _open_request(config: Config, package: Any, front: dict[str, Any], path: Pat
     push_branch(cache, fork.url(host, repo), fork.namespace, _BRANCH, commit, force=force)
     return forge_api(forge, host, forges).open_merge_request(
         project, fork=f"{fork.namespace}/{repo}", branch=_BRANCH, target=target,
-        title=str(front["title"]), body=body)
+        title=front.title, body=body)
 
 
 def _mail(text: str) -> tuple[str, str, str, str]:
@@ -116,9 +114,7 @@ def _mail(text: str) -> tuple[str, str, str, str]:
 
 
 def _mark_submitted(path: Path, url: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    _, front_text, body = text.split("---\n", 2)
-    front = yaml.safe_load(front_text)
-    front["submitted"] = url
-    header = yaml.safe_dump(front, sort_keys=False, allow_unicode=True)
-    atomic_write_text(path, f"---\n{header}---\n{body}")
+    """The draft says where it went (a person's edits to it kept), so a second submit
+    refuses."""
+    front, body = read_front(path)
+    DRAFT_FRONT.write(path, replace(front, submitted=url), body)
