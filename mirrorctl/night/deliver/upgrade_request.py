@@ -172,9 +172,9 @@ def _graded(config: Config, package: Package, report: RebaseReport, workdir: Pat
             runner: GitRunner, forges: ForgeSettings) -> RebaseReport:
     """The report with its grade, the builds of the request's branch included: a rerun
     after they ran updates the comment and the label with what they say."""
-    from mirrorctl.night.deliver.build_results import BuildResults
+    from mirrorctl.night.deliver.build_results import upgrade_build_reasons
 
-    builds = BuildResults(config, forges, workdir).reasons
+    builds = upgrade_build_reasons(config, forges, workdir)
     return replace(report, grade=grade_rebase(config, package, report, workdir=workdir,
                                               runner=runner, builds=builds))
 
