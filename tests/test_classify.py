@@ -365,3 +365,26 @@ def test_a_new_runtime_requirement_grades_by_its_riscv64_wheels() -> None:
         graded = grade(old, new, None, levels=default_levels(), pythons=("3.12",),
                        wheels=wheels)
         assert (graded.level, graded.main_reason.code) == ("easy", "runtime-requires-noted")
+
+
+def test_kept_facts_go_through_the_one_codec(tmp_path: Path) -> None:
+    """A tree's facts are kept once computed and read back; a file of an older format
+    or one that does not read is computed again and kept anew, never taken."""
+    from mirrorctl.core.git import GitRunner, GitSettings
+    from mirrorctl.core.repository import Repository
+    from mirrorctl.grade.buildconfig import FACTS_FILE
+    from mirrorctl.grade.classify import _facts
+
+    upstream = Repo(tmp_path / "up")
+    upstream.commit("initial", {"pyproject.toml": "[build-system]\nrequires = ['cython']\n"
+                                                  "build-backend = 'mesonpy'\n"})
+    upstream.tag("v1.0")
+    cache = Repository(upstream.path / ".git", GitRunner(GitSettings(base_env={})))
+    facts = _facts(cache, "v1.0")
+    [kept] = (cache.git_dir / "mirrorctl" / "facts").iterdir()
+    assert FACTS_FILE.read(kept) == facts
+    assert json.loads(kept.read_text()) == facts_to_json(facts)  # as it was kept before
+    for stale in ({**facts_to_json(facts), "format": 1, "backend": "stale"}, "not json"):
+        kept.write_text(stale if isinstance(stale, str) else json.dumps(stale))
+        assert _facts(cache, "v1.0") == facts
+        assert FACTS_FILE.read(kept) == facts

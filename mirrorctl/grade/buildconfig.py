@@ -18,11 +18,13 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from mirrorctl.core.keptfile import KeptFile
+
 # Imported where they are used (requirements, TOML, setup.cfg): the facts of a tree are
 # kept once computed, so most commands that grade never parse a build file.
 
-__all__ = ["FACTS_FORMAT", "BuildFacts", "build_facts", "cibuildwheel_changes", "facts_from_json",
-           "facts_to_json", "interesting"]
+__all__ = ["FACTS_FILE", "FACTS_FORMAT", "BuildFacts", "build_facts", "cibuildwheel_changes",
+           "facts_from_json", "facts_to_json", "interesting"]
 
 # The facts a tree's files give, as kept beside the cache: a new format (what build_facts
 # reads changed) makes every kept one stale.
@@ -67,7 +69,11 @@ class BuildFacts:
 
 
 def facts_to_json(facts: BuildFacts) -> dict[str, Any]:
-    return {"format": FACTS_FORMAT, "backend": facts.backend,
+    return {"format": FACTS_FORMAT, **_facts_data(facts)}
+
+
+def _facts_data(facts: BuildFacts) -> dict[str, Any]:
+    return {"backend": facts.backend,
             "backend_family": facts.backend_family,
             "build_requires": dict(facts.build_requires),
             "setup_requires": dict(facts.setup_requires), "cibuildwheel": facts.cibuildwheel,
@@ -82,7 +88,10 @@ def facts_from_json(data: Mapping[str, Any]) -> BuildFacts:
     """Raises ValueError (a stale format too), TypeError or KeyError."""
     if data.get("format") != FACTS_FORMAT:
         raise ValueError(f"facts of format {data.get('format')!r}")
+    return _facts_of(data)
 
+
+def _facts_of(data: Mapping[str, Any]) -> BuildFacts:
     def text(value: Any) -> str | None:
         return None if value is None else str(value)
 
@@ -97,6 +106,13 @@ def facts_from_json(data: Mapping[str, Any]) -> BuildFacts:
         toolchains=frozenset(map(str, data["toolchains"])),
         submodules={str(k): str(v) for k, v in data["submodules"].items()},
         problems=tuple(map(str, data["problems"])))
+
+
+# A tree's facts, kept beside the cache by the tree's id (core.keptfile): a file of an
+# older format (what build_facts reads changed) is computed again, never migrated.
+FACTS_FILE = KeptFile[BuildFacts](what="a release's build facts, kept", format=FACTS_FORMAT,
+                                  encode=_facts_data, decode=_facts_of, indent=None,
+                                  sort_keys=True)
 
 
 def _family(backend: str | None, in_tree: bool) -> str | None:

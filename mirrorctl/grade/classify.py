@@ -9,7 +9,6 @@ nothing is written but git objects in the cache.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -18,21 +17,15 @@ from typing import cast
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import FileSystemError, MirrorctlError, UsageError
-from mirrorctl.core.files import atomic_write_text
 from mirrorctl.core.git import GitRunner
 from mirrorctl.core.grades import Grade, Level, Reason, default_levels
+from mirrorctl.core.keptfile import KeptFileError
 from mirrorctl.core.record import PackageRecord, read_record
 from mirrorctl.core.repository import Repository
 from mirrorctl.core.run import Currents
 from mirrorctl.core.stamps import stamp_text
 from mirrorctl.core.turns import Turns
-from mirrorctl.grade.buildconfig import (
-    BuildFacts,
-    build_facts,
-    facts_from_json,
-    facts_to_json,
-    interesting,
-)
+from mirrorctl.grade.buildconfig import FACTS_FILE, BuildFacts, build_facts, interesting
 from mirrorctl.grade.grading import WheelCheck, grade
 from mirrorctl.grade.upgrade import Upgrade, builds_settle, pending_upgrade, recorded_upgrade
 from mirrorctl.grade.workflows import cibuildwheel_options, package_workflows
@@ -303,13 +296,13 @@ def _facts(cache: Repository, tag: str) -> BuildFacts:
         return _tree_facts(cache, f"refs/tags/{tag}^{{tree}}")  # raises what git says
     # Not a mirrorctl-* folder: those are a run's scratch, swept when a run starts.
     kept = cache.git_dir / "mirrorctl" / "facts" / f"{tree}.json"
-    try:
-        return facts_from_json(json.loads(kept.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        pass  # not kept yet, or kept by another version: computed again
+    with contextlib.suppress(KeptFileError):  # kept by another version, or unreadable:
+        found = FACTS_FILE.read(kept)          # computed again (nothing here is the only copy)
+        if found is not None:
+            return found
     facts = _tree_facts(cache, tree)
     with contextlib.suppress(FileSystemError):  # a read-only or full cache: next time
-        atomic_write_text(kept, json.dumps(facts_to_json(facts), sort_keys=True))
+        FACTS_FILE.write(kept, facts)
     return facts
 
 
