@@ -32,7 +32,7 @@ from mirrorctl.core.files import atomic_write_text
 if TYPE_CHECKING:  # only drafts load YAML
     import yaml
 
-__all__ = ["FrontMatter", "KeptFile", "KeptFileError", "Problem", "want"]
+__all__ = ["FrontMatter", "KeptFile", "KeptFileError", "Problem", "text_mapping", "want"]
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -191,6 +191,18 @@ class KeptFile(Generic[T]):
               writer: str | None = None) -> KeptFileError:
         return KeptFileError(path, self.what, why, problem=problem, format=format,
                              writer=writer)
+
+
+def text_mapping(what: str, key: str) -> KeptFile[dict[str, str]]:
+    """The codec of a kept mapping of texts (a branch to a head, a URL to a digest): at
+    `key` beside the format (2); format 1 was the mapping alone, and still reads."""
+
+    def decode(data: Data) -> dict[str, str]:
+        return {str(k): str(v) for k, v in want(data, key, dict).items()}
+
+    return KeptFile[dict[str, str]](what=what, format=2, unformatted=1, sort_keys=True,
+                                    migrations={1: lambda mapping: {key: mapping}},
+                                    encode=lambda mapping: {key: mapping}, decode=decode)
 
 
 @dataclass(frozen=True, kw_only=True)

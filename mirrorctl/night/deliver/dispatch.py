@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mirrorctl.core.errors import FileSystemError
-from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
+from mirrorctl.core.keptfile import KeptFileError, text_mapping
 
 if TYPE_CHECKING:
     from mirrorctl.upstream.forges.api import ForgeApi
@@ -24,15 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["DISPATCHED_FILE", "dispatch_builds", "workflows_to_dispatch"]
 
 
-def _heads(data: dict[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in want(data, "dispatched", dict).items()}
-
-
-# Each branch -> the head its builds were started for. Format 1 was the mapping alone.
-DISPATCHED_FILE = KeptFile[dict[str, str]](
-    what="the builds dispatched", format=2, unformatted=1, sort_keys=True,
-    migrations={1: lambda heads: {"dispatched": heads}},
-    encode=lambda heads: {"dispatched": heads}, decode=_heads)
+# Each branch -> the head its builds were started for.
+DISPATCHED_FILE = text_mapping("the builds dispatched", "dispatched")
 
 
 def workflows_to_dispatch(stems: Sequence[str], present: Callable[[str], bool]) -> list[str]:

@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from mirrorctl.core.config import Config, Package
 from mirrorctl.core.errors import MirrorctlError, UsageError
 from mirrorctl.core.git import GitRunner
-from mirrorctl.core.keptfile import KeptFile, KeptFileError, want
+from mirrorctl.core.keptfile import KeptFileError, text_mapping
 from mirrorctl.core.markdown import code_span
 from mirrorctl.core.repository import LeasedUpdate, Repository
 from mirrorctl.core.sections import PullRequests
@@ -298,16 +298,8 @@ def _said(workdir: Path, url: str, text: str, *, remember: bool = False) -> bool
     return known.get(url) == digest
 
 
-def _digests(data: dict[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in want(data, "comments", dict).items()}
-
-
-# Each request's URL -> the digest of mirrorctl's comment on it as last written. Format 1
-# was the mapping alone.
-COMMENTS_FILE = KeptFile[dict[str, str]](
-    what="mirrorctl's comments on requests", format=2, unformatted=1, sort_keys=True,
-    migrations={1: lambda digests: {"comments": digests}},
-    encode=lambda digests: {"comments": digests}, decode=_digests)
+# Each request's URL -> the digest of mirrorctl's comment on it as last written.
+COMMENTS_FILE = text_mapping("mirrorctl's comments on requests", "comments")
 
 
 def bump_version(text: str, new: str) -> str | None:
