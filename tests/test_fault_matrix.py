@@ -471,6 +471,11 @@ def test_a_record_of_a_newer_mirrorctl_is_never_written(run_cli, morning: Mornin
                         "facts": {"sync": {"shape": "of the future"}}})
     record.write_text(newer)
     unknown_in_every_reader(run_cli, morning, kind="record-lost")
+    # No sync failed: what the record holds is not known, and said so (never "failed").
+    [demo] = json.loads(run_cli(*site.args("report", "--format", "json")).out)["packages"]
+    assert demo["sync"].startswith("unknown: ") and "record format 3" in demo["sync"], demo
+    said = run_cli(*site.args("status", "demo")).out
+    assert "upstream unknown: its record does not read" in said, said
     synced = run_cli(*site.args("sync"))
     assert synced.code == 1
     assert "written by mirrorctl 0.9.0 (record format 3)" in synced.out

@@ -71,18 +71,20 @@ def sync_standing(workdir: Path, package: Package, *, tags: Sequence[str] | None
         fact = record.get(MIRROR)
         needs = fact.value.needs if fact is not None and fact.value is not None else ()
     disagrees = problem is not None and problem.startswith(_DISAGREES)
+    unread = record.problem is not None  # no sync failed: what it recorded is not known
     if problem is None and mirrored.state == "unknown" and mirrored.why:
         health = f"failed: the mirror: {mirrored.why}"
     elif problem is None:
         health = "ok"
     elif problem.startswith("no cache"):
         health = "never"
-    elif disagrees:  # no sync failed: the cache changed since one succeeded
+    elif disagrees or unread:  # no sync failed: the cache changed, or the record is lost
         health = f"unknown: {problem}"
     else:
         health = f"failed: {problem}"
     upstream = None if problem is None else (
         problem if problem.startswith("no cache") or disagrees else
+        f"upstream unknown: its record does not read ({problem})" if unread else
         f"upstream unknown: the last sync could not bring it into the cache ({problem}); "
         f"what is newer is not known until `mirrorctl sync {package.name}` succeeds")
     return SyncStanding(health=health, upstream_problem=upstream, mirrored=mirrored,
