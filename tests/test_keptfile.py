@@ -508,6 +508,7 @@ def test_a_draft_as_written_before_its_format_still_reads(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(("text", "said"), [
     ("just notes\n", "no front matter"),
+    ("notes\n---\nkind: mr\n---\nbody\n", "no front matter"),  # not at the top
     ("---\ntitle: [unclosed\n---\nbody\n", "its front matter is not YAML"),
     ("---\n- a list\n---\nbody\n", "no mapping of fields"),
     ("---\nkind: mr\nlabels: bug\n---\nbody\n", "labels is not a list: 'bug'"),

@@ -101,13 +101,23 @@ class KeptFile(Generic[T]):
         """What `path` holds, as the current format's data (checked, older ones migrated)
         but not decoded: for a reader that takes what it can of a file that may not
         decode whole. None when there is no such file."""
+        text = self.read_text(path)
+        return None if text is None else self._current(self._parsed(text, path), path)
+
+    def read_text(self, path: Path) -> str | None:
+        """The file's text; None when there is no such file (KeptFileError when the file
+        system refuses it or it is not UTF-8)."""
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise self.error(path, exc.strerror or str(exc), "unreadable") from None
-        return self._current(self._parsed(raw, path), path)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self.error(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                             "unreadable") from None
 
     def write(self, path: Path, value: T) -> None:
         """Keep `value` in `path`, whole or not at all (FileSystemError when the file
@@ -215,18 +225,8 @@ class FrontMatter(Generic[T]):
 
     def read(self, path: Path) -> tuple[T, str] | None:
         """(the fields, the body) of `path`; None when there is no such file."""
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise self.fields.error(path, exc.strerror or str(exc), "unreadable") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise self.fields.error(path, f"not UTF-8 text ({exc.reason} at byte "
-                                          f"{exc.start})", "unreadable") from None
-        return self.loads(text, path)
+        text = self.fields.read_text(path)
+        return None if text is None else self.loads(text, path)
 
     def loads(self, text: str, path: Path) -> tuple[T, str]:
         import yaml
@@ -235,7 +235,7 @@ class FrontMatter(Generic[T]):
         # are indented, so no line of theirs is one).
         lines = text.split("\n")
         marks = [n for n, line in enumerate(lines) if line.rstrip("\r") == "---"][:2]
-        if len(marks) != 2:
+        if len(marks) != 2 or marks[0] != 0:  # the fields open the file
             raise self.fields.error(path, "no front matter (a '---' line above and below "
                                           "its fields)", "unreadable")
         try:
