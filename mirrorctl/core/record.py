@@ -83,6 +83,7 @@ class PackageRecord:
     problem: str | None  # why the file could not be read: every fact is then unknown
     entries: Mapping[str, Mapping[str, Any]]  # fact name -> {value|unknown, by, at}
     writer: str | None = None  # the mirrorctl that last wrote it, where it says so
+    newer: bool = False  # written by a newer mirrorctl: never rewritten by this one
 
     def get(self, kind: FactKind[T]) -> Fact[T] | None:
         """The fact as recorded; None when it never was (and the record reads)."""
@@ -145,7 +146,8 @@ def read_record(workdir: Path, package: str) -> PackageRecord:
     try:
         kept = RECORD_FILE.read(path)
     except KeptFileError as exc:
-        return PackageRecord(package, path, True, _problem(exc), {}, exc.writer)
+        return PackageRecord(package, path, True, _problem(exc), {}, exc.writer,
+                             newer=exc.problem == "newer")
     if kept is None:
         return PackageRecord(package, path, False, None, {})
     lost = kept.entries.get(LOST)
@@ -166,15 +168,6 @@ def _problem(error: KeptFileError) -> str:
     if error.problem == "unreadable":
         return f"{path} cannot be read ({error.why})"
     return f"{path} is not a record mirrorctl knows (an unknown format: {error.why})"
-
-
-def _is_newer(path: Path) -> bool:
-    """A record of a newer format: never rewritten by this mirrorctl."""
-    try:
-        RECORD_FILE.read(path)
-    except KeptFileError as exc:
-        return exc.problem == "newer"
-    return False
 
 
 # One writer at a time a record file in this process (sync writes its packages from
@@ -199,7 +192,7 @@ def write_facts(workdir: Path, package: str, facts: Iterable[tuple[FactKind[Any]
     path = record_path(workdir, package)
     with _lock(path):
         record = read_record(workdir, package)
-        if _did_not_read(record, path, package):
+        if _did_not_read(record, package):
             record = _kept_aside(record, facts)
         entries = {name: dict(entry) for name, entry in record.entries.items()}
         for kind in forget:
@@ -240,19 +233,19 @@ def keep_unreadable(workdir: Path, package: str) -> str | None:
         record = read_record(workdir, package)
         if record.problem is None or record.entries:
             return None
-        if _is_newer(path):
+        if record.newer:
             raise NewerRecord(f"{package}: {record.problem}")
         fresh = _kept_aside(record, ())
         RECORD_FILE.write(path, RecordFile(package=package, entries=fresh.entries))
         return str(fresh.entries[LOST]["unknown"])
 
 
-def _did_not_read(record: PackageRecord, path: Path, package: str) -> bool:
+def _did_not_read(record: PackageRecord, package: str) -> bool:
     """Whether the record on disk did not read (and is to be kept aside); one of a newer
     format raises NewerRecord: it is never rewritten."""
     if record.problem is None or record.entries:
         return False
-    if _is_newer(path):
+    if record.newer:
         raise NewerRecord(f"{package}: {record.problem}")
     return True
 
@@ -265,7 +258,7 @@ def forget_lost(workdir: Path, package: str, *, dry_run: bool = False) -> str | 
     path = record_path(workdir, package)
     with _lock(path):
         record = read_record(workdir, package)
-        if _did_not_read(record, path, package):
+        if _did_not_read(record, package):
             if dry_run:
                 return f"{record.problem}: it would be kept aside"
             when = _kept_aside(record, ()).entries[LOST]["unknown"]
